@@ -1,0 +1,64 @@
+"""Middlewares: API version checks, the error table, and the headers every response carries."""
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from .. import __version__
+from ..errors import DockyardError, http_status
+from .versions import MAX_API_VERSION, MIN_API_VERSION, as_tuple
+
+log = logging.getLogger("dockyard.api")
+
+SERVER_HEADERS = {
+    "Api-Version": MAX_API_VERSION,
+    "Docker-Experimental": "false",
+    "Ostype": "linux",
+    "Server": f"Dockyard/{__version__} (linux)",
+}
+
+
+def error_response(status: int, message: str) -> web.Response:
+    return web.json_response({"message": message}, status=status, headers=SERVER_HEADERS)
+
+
+@web.middleware
+async def version_middleware(request: web.Request, handler):
+    version = request.match_info.get("version")
+    if version:
+        v = version.lstrip("v")
+        try:
+            vt = as_tuple(v)
+        except ValueError:
+            return error_response(400, f"invalid API version: {v}")
+        if vt > as_tuple(MAX_API_VERSION):
+            return error_response(400, f"client version {v} is too new. Maximum supported API version is {MAX_API_VERSION}")
+        if vt < as_tuple(MIN_API_VERSION):
+            return error_response(400, f"client version {v} is too old. Minimum supported API version is "
+                                       f"{MIN_API_VERSION}, please upgrade your client to a newer version")
+        request["api_version"] = v
+    else:
+        request["api_version"] = MAX_API_VERSION
+    return await handler(request)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler):
+    try:
+        resp = await handler(request)
+    except DockyardError as err:
+        return error_response(http_status(err), str(err))
+    except web.HTTPException as err:
+        if err.status >= 400 and err.content_type != "application/json":
+            return error_response(err.status, err.text or err.reason)
+        raise
+    except (ConnectionResetError, BrokenPipeError):
+        raise
+    except Exception as err:  # a bug: log it, answer 500 with the message instead of hanging up
+        log.exception("%s %s failed", request.method, request.path)
+        return error_response(500, f"{type(err).__name__}: {err}")
+    if not resp.prepared:
+        for k, v in SERVER_HEADERS.items():
+            resp.headers.setdefault(k, v)
+    return resp

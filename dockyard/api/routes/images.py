@@ -1,0 +1,162 @@
+"""Image routes: list, inspect, history, tag, remove, prune, import/pull (create), load, save."""
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+
+from aiohttp import web
+
+from ...daemon.filters import Filters
+from ...errors import InvalidParameter
+from ..context import json_response, qbool, services
+from ..middleware import SERVER_HEADERS
+from ..router import RouteTable
+from ..streams import JSONStream
+
+routes = RouteTable()
+
+
+@routes.get("/images/json")
+async def list_images(request: web.Request) -> web.Response:
+    svc = services(request)
+    filters = Filters.parse(request.query.get("filters"))
+    if request.query.get("filter"):  # pre-1.28 clients
+        filters.values.setdefault("reference", []).append(request.query["filter"])
+    return json_response(svc.images.list(qbool(request, "all"), filters, qbool(request, "digests")))
+
+
+@routes.get("/images/{name:.+}/json")
+async def inspect_image(request: web.Request) -> web.Response:
+    return json_response(services(request).images.inspect(request.match_info["name"]))
+
+
+@routes.get("/images/{name:.+}/history")
+async def image_history(request: web.Request) -> web.Response:
+    return json_response(services(request).images.history(request.match_info["name"]))
+
+
+@routes.post("/images/{name:.+}/tag")
+async def tag_image(request: web.Request) -> web.Response:
+    repo = request.query.get("repo", "")
+    if not repo:
+        raise InvalidParameter("repository name must have at least one component")
+    tag = request.query.get("tag") or "latest"
+    services(request).images.tag(request.match_info["name"], f"{repo}:{tag}")
+    return web.Response(status=201)
+
+
+@routes.delete("/images/{name:.+}")
+async def remove_image(request: web.Request) -> web.Response:
+    records = services(request).images.remove(request.match_info["name"], qbool(request, "force"),
+                                              not qbool(request, "noprune"))
+    return json_response(records)
+
+
+@routes.post("/images/prune")
+async def prune_images(request: web.Request) -> web.Response:
+    filters = Filters.parse(request.query.get("filters"))
+    return json_response(services(request).images.prune(False, filters))
+
+
+async def _spool(request: web.Request) -> str:
+    """Write the request body to a temp file so blocking tar readers can work on it in a thread."""
+    fd, path = tempfile.mkstemp(prefix="upload-", dir=services(request).config.data_root / "tmp")
+    with os.fdopen(fd, "wb") as f:
+        async for chunk in request.content.iter_chunked(1 << 20):
+            f.write(chunk)
+    return path
+
+
+@routes.post("/images/create")
+async def create_image(request: web.Request) -> web.StreamResponse:
+    svc = services(request)
+    q = request.query
+    if q.get("fromSrc"):
+        return await _import(request, svc)
+    if not q.get("fromImage"):
+        raise InvalidParameter("either fromImage or fromSrc must be given")
+    ref = q["fromImage"]
+    tag = q.get("tag", "")
+    if tag:
+        ref = f"{ref}@{tag}" if tag.startswith("sha256:") else f"{ref}:{tag}"
+    if svc.registry is None:
+        raise InvalidParameter("pulling is not available in this daemon")
+    stream = JSONStream(request)
+    try:
+        await svc.registry.pull(ref, platform=q.get("platform") or None, all_tags=False,
+                                auth=request.headers.get("X-Registry-Auth"), progress=stream.send)
+    except Exception as err:  # once streaming, errors travel inside the stream
+        if not stream.started:
+            raise
+        await stream.error(str(err))
+    return await stream.finish()
+
+
+async def _import(request: web.Request, svc) -> web.StreamResponse:
+    q = request.query
+    src = q["fromSrc"]
+    if src != "-":
+        raise InvalidParameter("importing from a URL is not supported yet; download it and pipe it with -")
+    path = await _spool(request)
+    stream = JSONStream(request)
+    try:
+        with open(path, "rb") as f:
+            image_id = await asyncio.to_thread(
+                svc.archives.import_rootfs, f, q.get("repo", ""), q.get("tag", ""), q.get("message", ""),
+                q.getall("changes", []), src, q.get("platform", ""))
+        await stream.send({"status": image_id})
+    except Exception as err:
+        await stream.error(str(err))
+    finally:
+        os.unlink(path)
+    return await stream.finish()
+
+
+@routes.post("/images/load")
+async def load_images(request: web.Request) -> web.StreamResponse:
+    svc = services(request)
+    path = await _spool(request)
+    stream = JSONStream(request)
+    try:
+        lines = await asyncio.to_thread(svc.archives.load, path)
+        for line in lines:
+            await stream.send({"stream": line + "\n"})
+    except Exception as err:
+        await stream.error(str(err))
+    finally:
+        os.unlink(path)
+    return await stream.finish()
+
+
+async def _save(request: web.Request, names: list[str]) -> web.StreamResponse:
+    svc = services(request)
+    for n in names:
+        svc.images.resolve(n)  # 404 before we start streaming
+    fd, path = tempfile.mkstemp(prefix="save-", dir=svc.config.data_root / "tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            await asyncio.to_thread(svc.archives.save, names, f)
+        resp = web.StreamResponse(headers={**SERVER_HEADERS, "Content-Type": "application/x-tar"})
+        resp.content_length = os.path.getsize(path)
+        await resp.prepare(request)
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 20):
+                await resp.write(chunk)
+        await resp.write_eof()
+        return resp
+    finally:
+        os.unlink(path)
+
+
+@routes.get("/images/get")
+async def save_images(request: web.Request) -> web.StreamResponse:
+    names = request.query.getall("names", [])
+    if not names:
+        raise InvalidParameter("no image names given")
+    return await _save(request, names)
+
+
+@routes.get("/images/{name:.+}/get")
+async def save_image(request: web.Request) -> web.StreamResponse:
+    return await _save(request, [request.match_info["name"]])

@@ -1,0 +1,71 @@
+"""System routes: _ping, version, info, system df, events."""
+from __future__ import annotations
+
+import json
+
+from aiohttp import web
+
+from ...daemon.filters import Filters
+from ...daemon.timefmt import parse_time_filter
+from ..context import json_response, services
+from ..middleware import SERVER_HEADERS
+from ..router import RouteTable
+
+routes = RouteTable()
+
+PING_HEADERS = {**SERVER_HEADERS, "Builder-Version": "1", "Cache-Control": "no-cache, no-store, must-revalidate",
+                "Pragma": "no-cache"}
+
+
+@routes.get("/_ping")
+async def ping(request: web.Request) -> web.Response:
+    return web.Response(text="OK", headers=PING_HEADERS)
+
+
+@routes.head("/_ping")
+async def ping_head(request: web.Request) -> web.Response:
+    return web.Response(headers={**PING_HEADERS, "Content-Length": "0"})
+
+
+@routes.get("/version")
+async def version(request: web.Request) -> web.Response:
+    return json_response(services(request).system.version())
+
+
+@routes.get("/info")
+async def info(request: web.Request) -> web.Response:
+    return json_response(services(request).system.info())
+
+
+@routes.get("/system/df")
+async def system_df(request: web.Request) -> web.Response:
+    return json_response(services(request).system.disk_usage())
+
+
+@routes.get("/events")
+async def events(request: web.Request) -> web.StreamResponse:
+    filters = Filters.parse(request.query.get("filters"))
+    since = parse_time_filter(request.query["since"]) if request.query.get("since") else None
+    until = parse_time_filter(request.query["until"]) if request.query.get("until") else None
+    resp = web.StreamResponse(headers={**SERVER_HEADERS, "Content-Type": "application/json"})
+    await resp.prepare(request)
+    async for ev in services(request).events.stream(since, until):
+        if _matches(ev, filters):
+            await resp.write(json.dumps(ev).encode() + b"\n")
+    await resp.write_eof()
+    return resp
+
+
+def _matches(ev: dict, f: Filters) -> bool:
+    attrs = ev["Actor"]["Attributes"]
+    checks = {
+        "type": lambda v: ev["Type"] == v,
+        "event": lambda v: ev["Action"] == v or ev["Action"].split(":")[0] == v,
+        "container": lambda v: ev["Type"] == "container" and (ev["Actor"]["ID"].startswith(v) or attrs.get("name") == v),
+        "image": lambda v: attrs.get("image") == v or attrs.get("name") == v or ev["Actor"]["ID"].startswith(v),
+        "label": lambda v: attrs.get(v.partition("=")[0]) == v.partition("=")[2] if "=" in v else v in attrs,
+    }
+    for key, test in checks.items():
+        if f.has(key) and not any(test(v) for v in f.get(key)):
+            return False
+    return True

@@ -1,0 +1,101 @@
+"""Streaming responses: JSON-lines progress, stdcopy framing, and the `Upgrade: tcp` connection hijack."""
+from __future__ import annotations
+
+import asyncio
+import json
+import struct
+
+from aiohttp import web
+
+from .middleware import SERVER_HEADERS
+
+STDIN, STDOUT, STDERR, SYSTEM = 0, 1, 2, 3
+
+
+def frame(stream: int, data: bytes) -> bytes:
+    """Docker's stdcopy frame: [stream, 0, 0, 0, uint32 big-endian length] + payload."""
+    return struct.pack(">BxxxL", stream, len(data)) + data
+
+
+class JSONStream:
+    """A chunked application/json response of one JSON object per line (pull, push, build, load...)."""
+
+    def __init__(self, request: web.Request, status: int = 200):
+        self.request = request
+        self.resp = web.StreamResponse(status=status, headers={**SERVER_HEADERS, "Content-Type": "application/json"})
+        self.started = False
+
+    async def start(self) -> None:
+        if not self.started:
+            await self.resp.prepare(self.request)
+            self.started = True
+
+    async def send(self, obj: dict) -> None:
+        await self.start()
+        await self.resp.write(json.dumps(obj).encode() + b"\r\n")
+
+    async def error(self, message: str) -> None:
+        await self.send({"errorDetail": {"message": message}, "error": message})
+
+    async def finish(self) -> web.StreamResponse:
+        await self.start()
+        await self.resp.write_eof()
+        return self.resp
+
+
+class _RawParser:
+    """Replaces aiohttp's HTTP parser after the upgrade: bytes from the client feed a StreamReader."""
+
+    def __init__(self, reader: asyncio.StreamReader):
+        self.reader = reader
+
+    def feed_data(self, data: bytes):
+        self.reader.feed_data(data)
+        return False, b""
+
+    def feed_eof(self) -> None:
+        self.reader.feed_eof()
+
+
+class Hijacked:
+    """A hijacked connection: `reader` gets what the client sends (stdin), `write()` sends raw bytes."""
+
+    def __init__(self, request: web.Request, resp: web.StreamResponse, reader: asyncio.StreamReader):
+        self.request, self.resp, self.reader = request, resp, reader
+
+    async def write(self, data: bytes) -> None:
+        transport = self.request.transport
+        if transport is None or transport.is_closing():
+            raise ConnectionResetError("client went away")
+        await self.resp.write(data)
+
+    def close(self) -> None:
+        transport = self.request.transport
+        if transport is not None:
+            transport.close()  # flushes what is buffered first
+
+
+async def hijack(request: web.Request, content_type: str) -> Hijacked:
+    """Answer 101 UPGRADED (or 200 for clients that did not ask to upgrade) and take over the socket."""
+    upgrade = request.headers.get("Upgrade", "").lower() == "tcp"
+    headers = {"Content-Type": content_type}
+    if upgrade:
+        headers.update({"Connection": "Upgrade", "Upgrade": "tcp"})
+        resp = web.StreamResponse(status=101, reason="UPGRADED", headers=headers)
+    else:
+        resp = web.StreamResponse(status=200, headers=headers)
+    resp.force_close()
+    await resp.prepare(request)
+    reader = asyncio.StreamReader(limit=1 << 20)
+    protocol = request.protocol
+    if upgrade:
+        protocol.set_parser(_RawParser(reader))
+    else:
+        reader.feed_eof()
+
+    def eof_received():  # the client half-closed (stdin EOF): keep the socket open for output
+        reader.feed_eof()
+        return True
+
+    protocol.eof_received = eof_received
+    return Hijacked(request, resp, reader)

@@ -1,0 +1,110 @@
+"""Composition root: builds the stores and services once, with constructor injection, and the API app."""
+from __future__ import annotations
+
+import importlib
+import logging
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from ..api import middleware, router
+from ..api.context import SERVICES
+from ..store.content import ContentStore
+from ..store.layers import LayerStore
+from ..store.metadata import Metadata
+from ..store.snapshots import choose_driver
+from .archives import ArchiveService
+from .config import DaemonConfig
+from .events import EventBus
+from .images import ImageService
+from .system import SystemService
+
+log = logging.getLogger("dockyard.daemon")
+
+# Route modules; the optional ones belong to parts that may not be installed in every build.
+ROUTE_MODULES = ["system", "images", "containers", "exec", "registry", "build"]
+
+
+@dataclass
+class Services:
+    config: DaemonConfig
+    md: Metadata
+    content: ContentStore
+    layers: LayerStore
+    events: EventBus
+    images: ImageService
+    archives: ArchiveService
+    system: SystemService
+    containers: Any = None
+    registry: Any = None
+    builder: Any = None
+    extra: dict = field(default_factory=dict)
+
+
+def _daemon_id(md: Metadata) -> str:
+    row = md.one("SELECT value FROM kv WHERE key='daemon_id'")
+    if row:
+        return row["value"]
+    value = secrets.token_hex(16)
+    with md.tx() as cur:
+        cur.execute("INSERT INTO kv VALUES ('daemon_id', ?)", (value,))
+    return value
+
+
+def build_services(config: DaemonConfig) -> Services:
+    root = config.data_root
+    for d in ("tmp", "containers", "layers"):
+        (root / d).mkdir(parents=True, exist_ok=True)
+    md = Metadata(root / "dockyard.db")
+    content = ContentStore(root / "content")
+    layers = LayerStore(md, content, choose_driver(root / "layers", config.storage_driver))
+    events = EventBus()
+    images = ImageService(md, content, layers, events)
+    images.collect_garbage()
+    archives = ArchiveService(images, root / "tmp")
+    system = SystemService(config, images, None, layers, _daemon_id(md))
+    svc = Services(config, md, content, layers, events, images, archives, system)
+    _attach_optional(svc)
+    return svc
+
+
+def _attach_optional(svc: Services) -> None:
+    """Container, registry and build services, wired in when their packages are present."""
+    try:
+        from .containers import ContainerService
+    except ImportError as err:
+        log.warning("containers unavailable: %s", err)
+    else:
+        svc.containers = ContainerService(svc.config, svc.md, svc.layers, svc.images, svc.events)
+        svc.images.container_users = svc.containers.users_of_image
+        svc.system.containers = svc.containers
+    try:
+        from .registry import RegistryService
+    except ImportError:
+        pass
+    else:
+        svc.registry = RegistryService(svc.images, svc.config)
+    try:
+        from ..build.builder import Builder
+    except ImportError:
+        pass
+    else:
+        svc.builder = Builder(svc)
+
+
+def build_app(svc: Services) -> web.Application:
+    app = web.Application(middlewares=[middleware.version_middleware, middleware.error_middleware],
+                          client_max_size=0)
+    app[SERVICES] = svc
+    tables = []
+    for name in ROUTE_MODULES:
+        try:
+            module = importlib.import_module(f"dockyard.api.routes.{name}")
+        except ImportError as err:
+            log.warning("routes %s unavailable: %s", name, err)
+            continue
+        tables.append(module.routes)
+    router.install(app, tables)
+    return app

@@ -1,0 +1,101 @@
+"""Moving images in and out as files: import (flat rootfs tar), load/save (docker-archive, OCI layout)."""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import BinaryIO
+
+from ..errors import InvalidParameter
+from ..image import archive
+from .changes import apply_changes
+from .images import ImageService, canonical_json, new_config
+
+
+class ArchiveService:
+    def __init__(self, images: ImageService, tmp_dir: Path):
+        self.images = images
+        self.tmp_dir = tmp_dir
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+
+    def import_rootfs(self, tar: BinaryIO, repo: str = "", tag: str = "", message: str = "",
+                      changes: list[str] = (), source: str = "-", platform: str = "") -> str:
+        layer = self.images.layers.register(tar, None)
+        cfg = new_config()
+        if platform:
+            parts = platform.split("/")
+            cfg["os"], cfg["architecture"] = parts[0], parts[1] if len(parts) > 1 else cfg["architecture"]
+        cfg["rootfs"]["diff_ids"] = [layer.diff_id]
+        cfg["history"] = [{"created": cfg["created"], "created_by": "", "comment": message or f"Imported from {source}"}]
+        cfg["config"] = apply_changes({}, changes)
+        if message:
+            cfg["comment"] = message
+        tags = [f"{repo}:{tag or 'latest'}"] if repo else []
+        image_id = self.images.add_image(canonical_json(cfg), tags=tags)
+        self.images.events.emit("image", "import", image_id, {"name": image_id})
+        return image_id
+
+    def load(self, tar_path: Path) -> list[str]:
+        """Load every image of a docker-archive or OCI layout tar; returns the `Loaded image` lines."""
+        work = Path(tempfile.mkdtemp(prefix="load-", dir=self.tmp_dir))
+        try:
+            with open(tar_path, "rb") as f:
+                entries = archive.read_archive(f, work)
+            lines = []
+            for entry in entries:
+                parent = None
+                for diff_id, opener in zip(entry.diff_ids, entry.layer_openers):
+                    parent = self._register(opener, parent, diff_id)
+                image_id = self.images.add_image(entry.config_bytes)
+                for t in entry.repo_tags:
+                    self.images.tag(image_id, t)
+                    lines.append(f"Loaded image: {t}")
+                if not entry.repo_tags:
+                    lines.append(f"Loaded image ID: {image_id}")
+                self.images.events.emit("image", "load", image_id, {"name": image_id})
+            return lines
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    def _register(self, opener, parent_chain: str | None, diff_id: str) -> str:
+        from ..store.layers import chain_id_of
+
+        chain = chain_id_of(parent_chain, diff_id)
+        if self.images.layers.get(chain) is None:  # layers already stored are skipped
+            with opener() as f:
+                layer = self.images.layers.register(f, parent_chain)
+            if layer.diff_id != diff_id:
+                raise InvalidParameter(f"layer digest mismatch: archive says {diff_id}, content is {layer.diff_id}")
+        return chain
+
+    def save(self, names: list[str], out: BinaryIO) -> None:
+        by_id: dict[str, list[str]] = {}
+        for name in names:
+            image_id, ref = self.images.resolve(name)
+            tags = by_id.setdefault(image_id, [])
+            if ref is not None and not ref.digest and not name.startswith("sha256:"):
+                if ":" in name.rsplit("/", 1)[-1] or "@" in name:
+                    tags.append(ref.familiar())
+                else:  # a bare repository name saves all its tags
+                    repo = f"{ref.domain}/{ref.path}:"
+                    for image_id2 in [i.id for i in self.images.all_images()]:
+                        for t in self.images.tags_of(image_id2):
+                            if t.startswith(repo):
+                                by_id.setdefault(image_id2, []).append(_familiar(t))
+        images = []
+        for image_id, tags in by_id.items():
+            img = self.images.get(image_id)
+            layers = [archive.LayerSource(d, _opener(self.images, d), None) for d in img.diff_ids]
+            images.append(archive.ArchiveImage(img.config_bytes, sorted(set(tags)), layers))
+            self.images.events.emit("image", "save", image_id, {"name": image_id})
+        archive.write_docker_archive(out, images)
+
+
+def _familiar(full: str) -> str:
+    from ..image import reference
+
+    return reference.parse(full).familiar()
+
+
+def _opener(images: ImageService, diff_id: str):
+    return lambda: images.layers.open_tar(diff_id)

@@ -1,0 +1,52 @@
+"""Daemon configuration: dockerd's flag names and daemon.json keys, where they apply."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import InvalidParameter
+
+DEFAULT_SOCKET = "unix:///run/dockyard/dockyard.sock"
+
+
+@dataclass
+class DaemonConfig:
+    hosts: list[str] = field(default_factory=lambda: [DEFAULT_SOCKET])
+    data_root: Path = Path("/var/lib/dockyard")
+    exec_root: Path = Path("/run/dockyard")
+    pidfile: Path | None = None
+    log_level: str = "info"
+    storage_driver: str = ""
+    default_runtime: str = "runc"
+    runtimes: dict = field(default_factory=lambda: {"runc": {"path": "runc"}})
+    insecure_registries: list[str] = field(default_factory=list)
+    registry_mirrors: list[str] = field(default_factory=list)
+    group: str = "dockyard"
+    bridge_subnet: str = "10.210.0.0/16"
+
+    # daemon.json key -> attribute
+    JSON_KEYS = {
+        "hosts": "hosts", "data-root": "data_root", "exec-root": "exec_root", "pidfile": "pidfile",
+        "log-level": "log_level", "storage-driver": "storage_driver", "default-runtime": "default_runtime",
+        "runtimes": "runtimes", "insecure-registries": "insecure_registries",
+        "registry-mirrors": "registry_mirrors", "group": "group", "bip": "bridge_subnet",
+    }
+
+    def apply_file(self, path: str | Path) -> None:
+        try:
+            data = json.loads(Path(path).read_text())
+        except FileNotFoundError:
+            raise InvalidParameter(f"unable to configure the Docker daemon with file {path}: no such file") from None
+        except ValueError as err:
+            raise InvalidParameter(f"unable to configure the Docker daemon with file {path}: {err}") from None
+        unknown = [k for k in data if k not in self.JSON_KEYS]
+        if unknown:
+            raise InvalidParameter(f"the following directives don't match any configuration option: {', '.join(unknown)}")
+        for key, value in data.items():
+            attr = self.JSON_KEYS[key]
+            if attr in ("data_root", "exec_root", "pidfile"):
+                value = Path(value)
+            if attr == "runtimes":
+                value = {**self.runtimes, **value}
+            setattr(self, attr, value)

@@ -1,0 +1,153 @@
+"""A container's persistent record, its state machine, and the JSON shapes docker clients read."""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+
+from .humanize import human_duration
+from .timefmt import ZERO_TIME, parse_rfc3339
+
+
+@dataclass
+class State:
+    Status: str = "created"  # created running paused restarting removing exited dead
+    Running: bool = False
+    Paused: bool = False
+    Restarting: bool = False
+    OOMKilled: bool = False
+    Dead: bool = False
+    Pid: int = 0
+    ExitCode: int = 0
+    Error: str = ""
+    StartedAt: str = ZERO_TIME
+    FinishedAt: str = ZERO_TIME
+
+    def set_running(self, pid: int, started_at: str) -> None:
+        self.Status, self.Running, self.Paused, self.Restarting = "running", True, False, False
+        self.Pid, self.ExitCode, self.Error, self.StartedAt = pid, 0, "", started_at
+        self.OOMKilled = False
+
+    def set_exited(self, exit_code: int, finished_at: str, oom: bool = False, error: str = "") -> None:
+        self.Status, self.Running, self.Paused, self.Restarting = "exited", False, False, False
+        self.Pid, self.ExitCode, self.FinishedAt, self.OOMKilled = 0, exit_code, finished_at, oom
+        self.Error = error
+
+    def human(self, now: float | None = None) -> str:
+        """docker ps STATUS: `Up 2 minutes`, `Exited (0) 3 seconds ago`, `Created`, `Up 1 second (Paused)`."""
+        now = time.time() if now is None else now
+        if self.Running:
+            if self.Paused:
+                return f"Up {human_duration(now - parse_rfc3339(self.StartedAt))} (Paused)"
+            if self.Restarting:
+                return f"Restarting ({self.ExitCode}) {human_duration(now - parse_rfc3339(self.FinishedAt))} ago"
+            return f"Up {human_duration(now - parse_rfc3339(self.StartedAt))}"
+        if self.Status == "removing":
+            return "Removal In Progress"
+        if self.Dead:
+            return "Dead"
+        if self.StartedAt == ZERO_TIME:
+            return "Created"
+        if self.FinishedAt == ZERO_TIME:
+            return ""
+        return f"Exited ({self.ExitCode}) {human_duration(now - parse_rfc3339(self.FinishedAt))} ago"
+
+
+@dataclass
+class Container:
+    id: str
+    name: str
+    created: str
+    image_id: str
+    config: dict
+    host_config: dict
+    path: str = ""
+    args: list = field(default_factory=list)
+    state: State = field(default_factory=State)
+    restart_count: int = 0
+    manual_stop: bool = False  # stopped by the user: restart policies stay out of it
+    has_been_started: bool = False
+    log_path: str = ""
+    hostname_path: str = ""
+    hosts_path: str = ""
+    resolv_conf_path: str = ""
+    network_settings: dict = field(default_factory=dict)
+    driver: str = "overlay2"
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, raw: str) -> "Container":
+        data = json.loads(raw)
+        data["state"] = State(**data["state"])
+        return cls(**data)
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:12]
+
+    @property
+    def tty(self) -> bool:
+        return bool(self.config.get("Tty"))
+
+    def command_line(self) -> str:
+        return " ".join([self.path, *self.args]).strip()
+
+    def restart_policy(self) -> tuple[str, int]:
+        p = self.host_config.get("RestartPolicy") or {}
+        return p.get("Name") or "no", int(p.get("MaximumRetryCount") or 0)
+
+    def summary(self, image_name: str, size: dict | None = None) -> dict:
+        s = {
+            "Id": self.id, "Names": ["/" + self.name], "Image": image_name, "ImageID": self.image_id,
+            "Command": self.command_line(), "Created": int(parse_rfc3339(self.created)),
+            "Ports": ports_list(self.host_config, self.network_settings), "Labels": self.config.get("Labels") or {},
+            "State": self.state.Status, "Status": self.state.human(),
+            "HostConfig": {"NetworkMode": self.host_config.get("NetworkMode") or "bridge"},
+            "NetworkSettings": {"Networks": self.network_settings.get("Networks", {})},
+            "Mounts": [],
+        }
+        if size:
+            s.update(size)
+        return s
+
+    def inspect(self, image_name: str, graph_driver: dict, mounts: list, size: dict | None = None) -> dict:
+        st = self.state
+        data = {
+            "Id": self.id, "Created": self.created, "Path": self.path, "Args": self.args,
+            "State": {**asdict(st), "Status": st.Status},
+            "Image": self.image_id, "ResolvConfPath": self.resolv_conf_path, "HostnamePath": self.hostname_path,
+            "HostsPath": self.hosts_path, "LogPath": self.log_path, "Name": "/" + self.name,
+            "RestartCount": self.restart_count, "Driver": self.driver, "Platform": "linux", "MountLabel": "",
+            "ProcessLabel": "", "AppArmorProfile": "", "ExecIDs": None, "HostConfig": self.host_config,
+            "GraphDriver": graph_driver, "Mounts": mounts, "Config": {**self.config, "Image": image_name},
+            "NetworkSettings": network_settings_shape(self.network_settings),
+        }
+        if size:
+            data.update(size)
+        return data
+
+
+def ports_list(host_config: dict, network_settings: dict) -> list[dict]:
+    out = []
+    for port, bindings in (network_settings.get("Ports") or {}).items():
+        number, _, proto = port.partition("/")
+        if not bindings:
+            out.append({"PrivatePort": int(number), "Type": proto or "tcp"})
+            continue
+        for b in bindings:
+            out.append({"IP": b.get("HostIp") or "0.0.0.0", "PrivatePort": int(number),
+                        "PublicPort": int(b["HostPort"]), "Type": proto or "tcp"})
+    return out
+
+
+def network_settings_shape(ns: dict) -> dict:
+    return {
+        "Bridge": "", "SandboxID": ns.get("SandboxID", ""), "SandboxKey": ns.get("SandboxKey", ""),
+        "HairpinMode": False, "LinkLocalIPv6Address": "", "LinkLocalIPv6PrefixLen": 0,
+        "Ports": ns.get("Ports", {}), "SecondaryIPAddresses": None, "SecondaryIPv6Addresses": None,
+        "EndpointID": "", "Gateway": ns.get("Gateway", ""), "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0,
+        "IPAddress": ns.get("IPAddress", ""), "IPPrefixLen": ns.get("IPPrefixLen", 0), "IPv6Gateway": "",
+        "MacAddress": ns.get("MacAddress", ""), "Networks": ns.get("Networks", {}),
+    }

@@ -1,0 +1,617 @@
+"""Container service: create/start/stop/kill/wait/remove and the rest of the container life cycle.
+
+Each running container has a monitor process (runtime/monitor.py) that owns its stdio, log and exit
+status, so the daemon can die and come back: restore() re-adopts every monitor still alive.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import secrets
+import shutil
+import time
+from pathlib import Path
+
+from ..errors import Conflict, InvalidParameter, NotFound, NotModified, SystemError_
+from ..runtime.monitor_client import Monitor, StartError, read_exit
+from ..runtime.oci import OCIRuntime
+from ..runtime.spec import build_spec
+from ..store.layers import LayerStore
+from ..store.metadata import Metadata
+from . import etcfiles
+from .config import DaemonConfig
+from .container_record import Container
+from .events import EventBus
+from .filters import Filters
+from .images import ImageService
+from .names import random_name, validate_name
+from .signals import parse_signal
+from .timefmt import now_rfc3339, parse_rfc3339
+
+log = logging.getLogger("dockyard.containers")
+
+STOP_TIMEOUT_DEFAULT = 10
+
+
+class ContainerService:
+    def __init__(self, config: DaemonConfig, md: Metadata, layers: LayerStore, images: ImageService,
+                 events: EventBus):
+        self.config = config
+        self.md = md
+        self.layers = layers
+        self.images = images
+        self.events = events
+        self.state_root = config.exec_root / "containers"
+        self.data_dir = config.data_root / "containers"
+        self.state_root.mkdir(parents=True, exist_ok=True)
+        self._monitors: dict[str, Monitor] = {}
+        self._exit_waiters: dict[str, list[asyncio.Future]] = {}
+        self._remove_waiters: dict[str, list[asyncio.Future]] = {}
+        self._pending_attach: dict[str, list] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._tasks: set[asyncio.Task] = set()
+
+    # ------------------------------------------------------------ records
+    def runtime_for(self, c: Container) -> OCIRuntime:
+        name = c.host_config.get("Runtime") or self.config.default_runtime
+        spec = self.config.runtimes.get(name)
+        if spec is None:
+            raise InvalidParameter(f"unknown or invalid runtime name: {name}")
+        return OCIRuntime(name=name, binary=spec.get("path", name), root=str(self.config.exec_root / name))
+
+    def _save(self, c: Container) -> None:
+        with self.md.tx() as cur:
+            cur.execute("INSERT OR REPLACE INTO containers(id, name, image_id, data, created) VALUES (?,?,?,?,?)",
+                        (c.id, c.name, c.image_id, c.to_json(), parse_rfc3339(c.created)))
+
+    def all(self) -> list[Container]:
+        return [Container.from_json(r["data"]) for r in self.md.query("SELECT data FROM containers ORDER BY created DESC")]
+
+    def get(self, ref: str) -> Container:
+        ref = ref.lstrip("/") if ref.startswith("/") else ref
+        row = self.md.one("SELECT data FROM containers WHERE id=? OR name=?", (ref, ref))
+        if row is None and ref and all(c in "0123456789abcdef" for c in ref):
+            rows = self.md.query("SELECT data FROM containers WHERE id LIKE ?", (ref + "%",))
+            if len(rows) > 1:
+                raise InvalidParameter(f"multiple IDs found with provided prefix: {ref}")
+            row = rows[0] if rows else None
+        if row is None:
+            raise NotFound(f"No such container: {ref}")
+        return Container.from_json(row["data"])
+
+    def _lock(self, cid: str) -> asyncio.Lock:
+        return self._locks.setdefault(cid, asyncio.Lock())
+
+    def users_of_image(self, image_id: str) -> list[tuple[str, bool]]:
+        rows = self.md.query("SELECT data FROM containers WHERE image_id=?", (image_id,))
+        return [(c.id, c.state.Running) for c in (Container.from_json(r["data"]) for r in rows)]
+
+    def counts(self) -> dict:
+        out = {"running": 0, "paused": 0, "stopped": 0}
+        for c in self.all():
+            key = "paused" if c.state.Paused else "running" if c.state.Running else "stopped"
+            out[key] += 1
+        return out
+
+    def image_name(self, c: Container) -> str:
+        return c.config.get("Image") or c.image_id
+
+    def state_dir(self, cid: str) -> Path:
+        return self.state_root / cid
+
+    # ------------------------------------------------------------ create
+    async def create(self, body: dict, name: str | None = None) -> dict:
+        config = {k: v for k, v in body.items() if k not in ("HostConfig", "NetworkingConfig")}
+        host_config = dict(body.get("HostConfig") or {})
+        image_ref = config.get("Image") or ""
+        if not image_ref:
+            raise InvalidParameter("No command specified" if not config.get("Cmd") else "image name is required")
+        image = self.images.get(self.images.resolve(image_ref)[0])
+        image_config = image.config.get("config") or {}
+        merged = merge_image_config(config, image_config)
+        entrypoint = merged.get("Entrypoint") or []
+        cmd = merged.get("Cmd") or []
+        argv = [*entrypoint, *cmd]
+        if not argv:
+            raise InvalidParameter("no command specified")
+        taken = {r["name"] for r in self.md.query("SELECT name FROM containers")}
+        if name:
+            name = validate_name(name)
+            if name in taken:
+                other = self.md.one("SELECT id FROM containers WHERE name=?", (name,))["id"]
+                raise Conflict(f'Conflict. The container name "/{name}" is already in use by container "{other}". '
+                               f"You have to remove (or rename) that container to be able to reuse that name.")
+        else:
+            name = random_name(taken)
+        _validate_host_config(host_config)
+        cid = secrets.token_hex(32)
+        merged.setdefault("Hostname", cid[:12])
+        if not merged.get("Hostname"):
+            merged["Hostname"] = cid[:12]
+        host_config = _host_config_defaults(host_config)
+        c = Container(id=cid, name=name, created=now_rfc3339(), image_id=image.id, config=merged,
+                      host_config=host_config, path=argv[0], args=argv[1:], driver=self.layers.driver.name)
+        cdir = self.data_dir / cid
+        cdir.mkdir(parents=True)
+        c.log_path = str(cdir / f"{cid}-json.log")
+        c.hostname_path, c.hosts_path, c.resolv_conf_path = etcfiles.write(cdir, merged["Hostname"],
+                                                                           merged.get("Domainname", ""))
+        c.network_settings = etcfiles.network_settings(host_config)
+        await asyncio.to_thread(self.layers.create_rw, cid, image.top_chain)
+        self._save(c)
+        self.events.emit("container", "create", cid, {"image": image_ref, "name": name})
+        return {"Id": cid, "Warnings": []}
+
+    # ------------------------------------------------------------ start
+    async def start(self, ref: str) -> None:
+        c = self.get(ref)
+        async with self._lock(c.id):
+            c = self.get(c.id)
+            if c.state.Running:
+                raise NotModified("container already started")
+            c.manual_stop = False
+            await self._start(c)
+
+    async def _start(self, c: Container) -> None:
+        image = self.images.get(c.image_id)
+        rootfs = await asyncio.to_thread(self.layers.mount_rw, c.id, image.top_chain)
+        sdir = self.state_dir(c.id)
+        if sdir.exists():
+            shutil.rmtree(sdir, ignore_errors=True)
+        sdir.mkdir(parents=True)
+        spec = build_spec(image_config=image.config.get("config") or {}, config=c.config, host_config=c.host_config,
+                          rootfs=str(rootfs), hostname=c.config.get("Hostname") or c.short_id, container_id=c.id,
+                          etc_hosts=c.hosts_path, etc_hostname=c.hostname_path, resolv_conf=c.resolv_conf_path,
+                          extra_mounts=etcfiles.bind_mounts(c.host_config))
+        (sdir / "config.json").write_text(json.dumps(spec))
+        size = c.host_config.get("ConsoleSize") or [0, 0]
+        monitor = await Monitor.spawn(runtime=self.runtime_for(c), container_id=c.id, bundle=sdir, state_dir=sdir,
+                                      log_path=Path(c.log_path), tty=c.tty,
+                                      open_stdin=bool(c.config.get("OpenStdin")),
+                                      stdin_once=bool(c.config.get("StdinOnce")),
+                                      console_size=tuple(size) if size and size[0] else None)
+        for connect in self._pending_attach.pop(c.id, []):
+            await connect(monitor)
+        try:
+            pid = await monitor.start()
+        except StartError as err:
+            await monitor.close()
+            c.state.ExitCode, c.state.Error = err.exit_code, err.message
+            self._save(c)
+            self._resolve_exit(c.id, err.exit_code)
+            message = (f"failed to create task for container: failed to create shim task: OCI runtime create failed: "
+                       f"{err.message}: unknown")
+            if err.exit_code in (126, 127):
+                raise InvalidParameter(message) from None
+            raise SystemError_(message) from None
+        c.state.set_running(pid, now_rfc3339())
+        c.has_been_started = True
+        self._save(c)
+        self._monitors[c.id] = monitor
+        self.events.emit("container", "start", c.id, {"image": self.image_name(c), "name": c.name})
+        self._spawn(self._watch(c.id, monitor))
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _watch(self, cid: str, monitor: Monitor) -> None:
+        try:
+            status = await monitor.wait()
+        except Exception as err:  # the monitor vanished without an exit record
+            log.warning("lost monitor of %s: %s", cid[:12], err)
+            status = read_exit(self.state_dir(cid))
+            if status is None:
+                return
+        await self._on_exit(cid, status.exit_code, status.finished_at, status.oom_killed, status.error)
+
+    async def _on_exit(self, cid: str, exit_code: int, finished_at: str, oom: bool = False, error: str = "") -> None:
+        monitor = self._monitors.pop(cid, None)
+        if monitor is not None:
+            await monitor.close()
+        try:
+            c = self.get(cid)
+        except NotFound:
+            return
+        c.state.set_exited(exit_code, finished_at or now_rfc3339(), oom, error)
+        self._save(c)
+        self.events.emit("container", "die", cid, {"image": self.image_name(c), "name": c.name,
+                                                     "exitCode": str(exit_code)})
+        self._resolve_exit(cid, exit_code)
+        if self._should_restart(c):
+            self._spawn(self._restart_later(c))
+        elif c.host_config.get("AutoRemove"):
+            await self.remove(cid, force=True)
+
+    def _should_restart(self, c: Container) -> bool:
+        if c.manual_stop:
+            return False
+        policy, max_retries = c.restart_policy()
+        if policy in ("always", "unless-stopped"):
+            return True
+        if policy == "on-failure":
+            return c.state.ExitCode != 0 and (max_retries == 0 or c.restart_count < max_retries)
+        return False
+
+    async def _restart_later(self, c: Container) -> None:
+        delay = min(0.1 * (2 ** c.restart_count), 60)  # Docker's back-off, doubling from 100 ms
+        c.state.Restarting = True
+        c.state.Status = "restarting"
+        self._save(c)
+        await asyncio.sleep(delay)
+        async with self._lock(c.id):
+            try:
+                c = self.get(c.id)
+            except NotFound:
+                return
+            if c.manual_stop or c.state.Running:
+                return
+            c.restart_count += 1
+            self._save(c)
+            try:
+                await self._start(c)
+            except Exception as err:
+                log.warning("restart of %s failed: %s", c.short_id, err)
+                c = self.get(c.id)
+                c.state.Restarting = False
+                c.state.Status = "exited"
+                self._save(c)
+
+    def _resolve_exit(self, cid: str, code: int) -> None:
+        for fut in self._exit_waiters.pop(cid, []):
+            if not fut.done():
+                fut.set_result(code)
+
+    # ------------------------------------------------------------ wait / stop / kill
+    async def wait(self, ref: str, condition: str = "not-running") -> dict:
+        c = self.get(ref)
+        if condition not in ("not-running", "next-exit", "removed", ""):
+            raise InvalidParameter(f"invalid condition: {condition}")
+        loop = asyncio.get_running_loop()
+        if condition == "removed":
+            fut = loop.create_future()
+            self._remove_waiters.setdefault(c.id, []).append(fut)
+            code = await fut
+            return {"StatusCode": code, "Error": None}
+        if condition in ("not-running", "") and not c.state.Running and not c.state.Restarting:
+            return {"StatusCode": c.state.ExitCode, "Error": None}
+        fut = loop.create_future()
+        self._exit_waiters.setdefault(c.id, []).append(fut)
+        code = await fut
+        return {"StatusCode": code, "Error": None}
+
+    async def _await_exit(self, cid: str, timeout: float | None) -> bool:
+        c = self.get(cid)
+        if not c.state.Running:
+            return True
+        fut = asyncio.get_running_loop().create_future()
+        self._exit_waiters.setdefault(cid, []).append(fut)
+        try:
+            await asyncio.wait_for(asyncio.shield(fut), timeout)
+            return True
+        except asyncio.TimeoutError:
+            return False
+
+    async def stop(self, ref: str, timeout: int | None = None, signal: str | None = None) -> None:
+        c = self.get(ref)
+        if not c.state.Running:
+            if c.state.Restarting:
+                c.manual_stop = True
+                c.state.Restarting, c.state.Status = False, "exited"
+                self._save(c)
+                return
+            raise NotModified("container already stopped")
+        c.manual_stop = True
+        self._save(c)
+        sig = parse_signal(signal or c.config.get("StopSignal") or "SIGTERM")
+        if timeout is None:
+            timeout = c.config.get("StopTimeout")
+        if timeout is None:
+            timeout = STOP_TIMEOUT_DEFAULT
+        rt = self.runtime_for(c)
+        if c.state.Paused:
+            await rt.resume(c.id)
+        await self._signal(rt, c.id, sig)
+        if not await self._await_exit(c.id, None if timeout < 0 else timeout):
+            await self._signal(rt, c.id, 9)
+            await self._await_exit(c.id, 30)
+        self.events.emit("container", "stop", c.id, {"image": self.image_name(c), "name": c.name})
+
+    async def _signal(self, rt: OCIRuntime, cid: str, sig: int) -> None:
+        try:
+            await rt.kill(cid, sig)
+        except Exception as err:  # it may have exited between our check and the signal
+            if self.get(cid).state.Running:
+                log.debug("kill %s: %s", cid[:12], err)
+
+    async def kill(self, ref: str, signal: str | None = None) -> None:
+        c = self.get(ref)
+        if not c.state.Running:
+            raise Conflict(f"Cannot kill container: {ref}: Container {c.id} is not running")
+        sig = parse_signal(signal or "SIGKILL")
+        if sig == 9:
+            c.manual_stop = True  # docker kill counts as a user stop for restart policies
+            self._save(c)
+        await self.runtime_for(c).kill(c.id, sig)
+        self.events.emit("container", "kill", c.id, {"image": self.image_name(c), "name": c.name,
+                                                       "signal": str(sig)})
+
+    async def restart(self, ref: str, timeout: int | None = None, signal: str | None = None) -> None:
+        c = self.get(ref)
+        if c.state.Running:
+            await self.stop(c.id, timeout, signal)
+        async with self._lock(c.id):
+            c = self.get(c.id)
+            c.manual_stop = False
+            if not c.state.Running:
+                await self._start(c)
+        self.events.emit("container", "restart", c.id, {"image": self.image_name(c), "name": c.name})
+
+    async def pause(self, ref: str) -> None:
+        c = self.get(ref)
+        if not c.state.Running:
+            raise Conflict(f"Container {c.id} is not running")
+        if c.state.Paused:
+            raise Conflict(f"Container {c.id} is already paused")
+        await self.runtime_for(c).pause(c.id)
+        c.state.Paused, c.state.Status = True, "paused"
+        self._save(c)
+        self.events.emit("container", "pause", c.id, {"image": self.image_name(c), "name": c.name})
+
+    async def unpause(self, ref: str) -> None:
+        c = self.get(ref)
+        if not c.state.Paused:
+            raise Conflict(f"Container {c.id} is not paused")
+        await self.runtime_for(c).resume(c.id)
+        c.state.Paused, c.state.Status = False, "running"
+        self._save(c)
+        self.events.emit("container", "unpause", c.id, {"image": self.image_name(c), "name": c.name})
+
+    # ------------------------------------------------------------ remove
+    async def remove(self, ref: str, force: bool = False, volumes: bool = False) -> None:
+        c = self.get(ref)
+        if c.state.Running or c.state.Restarting:
+            if not force:
+                what = "container is running" if not c.state.Paused else "container is paused"
+                raise Conflict(f'cannot remove container "/{c.name}": {what}: stop the container before removing '
+                               f"or force remove")
+            c.manual_stop = True
+            self._save(c)
+            if c.state.Running:
+                rt = self.runtime_for(c)
+                if c.state.Paused:
+                    await rt.resume(c.id)
+                await self._signal(rt, c.id, 9)
+                await self._await_exit(c.id, 30)
+            c = self.get(c.id)
+        async with self._lock(c.id):
+            exit_code = c.state.ExitCode
+            await asyncio.to_thread(self._remove_files, c)
+            with self.md.tx() as cur:
+                cur.execute("DELETE FROM containers WHERE id=?", (c.id,))
+        self._locks.pop(c.id, None)
+        self.events.emit("container", "destroy", c.id, {"image": self.image_name(c), "name": c.name})
+        for fut in self._remove_waiters.pop(c.id, []):
+            if not fut.done():
+                fut.set_result(exit_code)
+
+    def _remove_files(self, c: Container) -> None:
+        self.layers.remove_rw(c.id)
+        shutil.rmtree(self.data_dir / c.id, ignore_errors=True)
+        shutil.rmtree(self.state_dir(c.id), ignore_errors=True)
+
+    async def prune(self, filters: Filters) -> dict:
+        filters.validate({"until", "label", "label!"})
+        until = None
+        if filters.has("until"):
+            from .timefmt import parse_time_filter
+            until = parse_time_filter(filters.one("until"))
+        deleted, reclaimed = [], 0
+        for c in self.all():
+            if c.state.Running or c.state.Restarting:
+                continue
+            if not filters.match_labels(c.config.get("Labels") or {}):
+                continue
+            if until is not None and parse_rfc3339(c.created) > until:
+                continue
+            reclaimed += _dir_size(self.layers.driver.rw_upper(c.id))
+            await self.remove(c.id)
+            deleted.append(c.id)
+        self.events.emit("container", "prune", "", {"reclaimed": str(reclaimed)})
+        return {"ContainersDeleted": deleted or None, "SpaceReclaimed": reclaimed}
+
+    # ------------------------------------------------------------ inspect / list
+    def inspect(self, ref: str, size: bool = False) -> dict:
+        c = self.get(ref)
+        rw_upper = self.layers.driver.rw_upper(c.id)
+        graph = {"Name": self.layers.driver.name,
+                 "Data": {"UpperDir": str(rw_upper), "MergedDir": str(self.layers.rw_root(c.id)),
+                          "WorkDir": str(rw_upper.parent / "work")}}
+        return c.inspect(self.image_name(c), graph, etcfiles.mount_points(c.host_config),
+                         self._sizes(c) if size else None)
+
+    def _sizes(self, c: Container) -> dict:
+        rw = _dir_size(self.layers.driver.rw_upper(c.id))
+        try:
+            image_size = self.images.get(c.image_id).size
+        except NotFound:
+            image_size = 0
+        return {"SizeRw": rw, "SizeRootFs": rw + image_size}
+
+    def list(self, all_: bool = False, limit: int | None = None, size: bool = False,
+             filters: Filters | None = None) -> list[dict]:
+        from .container_filters import ContainerFilter
+
+        filters = filters or Filters({})
+        selector = ContainerFilter(filters, self)
+        containers = self.all()
+        if limit is not None and limit > 0:
+            all_ = True
+        out = []
+        for c in containers:
+            if not all_ and not c.state.Running and not filters.has("status") and not filters.has("exited"):
+                continue
+            if not selector.match(c):
+                continue
+            out.append(c.summary(self.image_name(c), self._sizes(c) if size else None))
+            if limit is not None and 0 < limit <= len(out):
+                break
+        return out
+
+    def disk_usage(self) -> list[dict]:
+        return [c.summary(self.image_name(c), self._sizes(c)) for c in self.all()]
+
+    async def rename(self, ref: str, new_name: str) -> None:
+        c = self.get(ref)
+        new_name = validate_name(new_name)
+        if new_name == c.name:
+            raise Conflict(f"Renaming a container with the same name as its current name")
+        other = self.md.one("SELECT id FROM containers WHERE name=?", (new_name,))
+        if other:
+            raise Conflict(f'Conflict. The container name "/{new_name}" is already in use by container '
+                           f'"{other["id"]}". You have to remove (or rename) that container to be able to reuse that name.')
+        old = c.name
+        c.name = new_name
+        self._save(c)
+        self.events.emit("container", "rename", c.id, {"image": self.image_name(c), "name": new_name,
+                                                         "oldName": "/" + old})
+
+    async def top(self, ref: str, ps_args: str = "-ef") -> dict:
+        c = self.get(ref)
+        if not c.state.Running:
+            raise Conflict(f"container {c.id} is not running")
+        pids = await self.runtime_for(c).ps(c.id)
+        proc = await asyncio.create_subprocess_exec("ps", *(ps_args.split() or ["-ef"]),
+                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await proc.communicate()
+        if proc.returncode != 0:
+            raise SystemError_(f"Error running ps: {err.decode().strip()}")
+        lines = out.decode().splitlines()
+        titles = lines[0].split()
+        if "PID" not in titles:
+            raise SystemError_("Couldn't find PID field in ps output")
+        pid_col = titles.index("PID")
+        procs = []
+        for line in lines[1:]:
+            fields = line.split(None, len(titles) - 1)
+            if len(fields) > pid_col and fields[pid_col].isdigit() and int(fields[pid_col]) in pids:
+                procs.append(fields)
+        return {"Titles": titles, "Processes": procs}
+
+    # ------------------------------------------------------------ daemon restart
+    async def restore(self) -> None:
+        """Re-adopt containers whose monitors survived; record exits that happened while we were away."""
+        for c in self.all():
+            if c.state.Running:
+                try:
+                    monitor = await Monitor.connect(self.state_dir(c.id))
+                except (LookupError, OSError):
+                    status = read_exit(self.state_dir(c.id))
+                    code = status.exit_code if status else 255
+                    finished = status.finished_at if status else now_rfc3339()
+                    await self._on_exit(c.id, code, finished)
+                    continue
+                self._monitors[c.id] = monitor
+                self._spawn(self._watch(c.id, monitor))
+            elif c.state.Restarting or (self._should_restart(c) and c.has_been_started
+                                         and c.restart_policy()[0] in ("always", "unless-stopped")):
+                self._spawn(self._restart_later(c))
+
+    async def shutdown(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        for monitor in list(self._monitors.values()):
+            await monitor.close()
+
+    # ------------------------------------------------------------ monitors for attach/exec
+    def monitor(self, cid: str) -> Monitor | None:
+        return self._monitors.get(cid)
+
+    def add_pending_attach(self, cid: str, connect) -> None:
+        """`connect(monitor)` runs when the container starts, before its process does."""
+        self._pending_attach.setdefault(cid, []).append(connect)
+
+    def drop_pending_attach(self, cid: str, connect) -> None:
+        pending = self._pending_attach.get(cid, [])
+        if connect in pending:
+            pending.remove(connect)
+
+
+def merge_image_config(config: dict, image_config: dict) -> dict:
+    """Fill a create request from the image's defaults, as moby's merge() does."""
+    merged = dict(config)
+    if not merged.get("User"):
+        merged["User"] = image_config.get("User", "")
+    env = list(image_config.get("Env") or [])
+    for e in merged.get("Env") or []:
+        key = e.split("=", 1)[0]
+        env = [x for x in env if x.split("=", 1)[0] != key] + [e]
+    merged["Env"] = env
+    ports = dict(image_config.get("ExposedPorts") or {})
+    ports.update(merged.get("ExposedPorts") or {})
+    if ports:
+        merged["ExposedPorts"] = ports
+    labels = dict(image_config.get("Labels") or {})
+    labels.update(merged.get("Labels") or {})
+    merged["Labels"] = labels
+    if not merged.get("Entrypoint"):  # moby's rule: an explicit entrypoint drops the image's Cmd
+        if not merged.get("Cmd"):
+            merged["Cmd"] = image_config.get("Cmd")
+        if merged.get("Entrypoint") is None:
+            merged["Entrypoint"] = image_config.get("Entrypoint")
+    if not merged.get("WorkingDir"):
+        merged["WorkingDir"] = image_config.get("WorkingDir", "")
+    volumes = dict(image_config.get("Volumes") or {})
+    volumes.update(merged.get("Volumes") or {})
+    merged["Volumes"] = volumes or None
+    for key in ("StopSignal", "Healthcheck", "OnBuild", "Shell"):
+        if not merged.get(key) and image_config.get(key):
+            merged[key] = image_config[key]
+    for key, default in (("Tty", False), ("OpenStdin", False), ("StdinOnce", False), ("AttachStdin", False),
+                         ("AttachStdout", False), ("AttachStderr", False), ("Domainname", ""), ("Hostname", "")):
+        merged.setdefault(key, default)
+    return merged
+
+
+def _validate_host_config(hc: dict) -> None:
+    policy = (hc.get("RestartPolicy") or {}).get("Name") or "no"
+    if policy not in ("no", "always", "on-failure", "unless-stopped"):
+        raise InvalidParameter(f"invalid restart policy '{policy}'")
+    if hc.get("AutoRemove") and policy != "no":
+        raise InvalidParameter("can't create 'AutoRemove' container with restart policy")
+    if (hc.get("RestartPolicy") or {}).get("MaximumRetryCount") and policy != "on-failure":
+        raise InvalidParameter(f"invalid restart policy: maximum retry count can only be used with 'on-failure'")
+
+
+def _host_config_defaults(hc: dict) -> dict:
+    hc = dict(hc)
+    hc.setdefault("NetworkMode", "bridge")
+    if not hc.get("NetworkMode") or hc["NetworkMode"] == "default":
+        hc["NetworkMode"] = "bridge"
+    hc["RestartPolicy"] = hc.get("RestartPolicy") or {"Name": "no", "MaximumRetryCount": 0}
+    if not hc["RestartPolicy"].get("Name"):
+        hc["RestartPolicy"]["Name"] = "no"
+    hc.setdefault("LogConfig", {"Type": "json-file", "Config": {}})
+    for key, default in (("Binds", None), ("PortBindings", {}), ("AutoRemove", False), ("Privileged", False),
+                         ("PublishAllPorts", False), ("ReadonlyRootfs", False), ("CapAdd", None), ("CapDrop", None),
+                         ("Init", None), ("ShmSize", 67108864), ("Runtime", "runc")):
+        hc.setdefault(key, default)
+    if hc.get("ShmSize") in (None, 0):
+        hc["ShmSize"] = 67108864
+    if not hc.get("Runtime"):
+        hc["Runtime"] = "runc"
+    return hc
+
+
+def _dir_size(root: Path) -> int:
+    total = 0
+    for dirpath, _, filenames in os.walk(root):
+        for name in filenames:
+            try:
+                total += os.lstat(os.path.join(dirpath, name)).st_size
+            except OSError:
+                pass
+    return total

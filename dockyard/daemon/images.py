@@ -1,0 +1,459 @@
+"""Image service: the image store (config blobs keyed by image ID), tags, and the image life cycle.
+
+Image ID = sha256 of the config JSON exactly as stored (never re-serialised). Tags are kept as fully
+qualified references (`docker.io/library/busybox:latest`) and shown in familiar form (`busybox:latest`).
+"""
+from __future__ import annotations
+
+import fnmatch
+import json
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from ..errors import Conflict, InvalidParameter, NotFound
+from ..image import reference as refmod
+from ..store.content import ContentStore, sha256_digest
+from ..store.layers import LayerStore, chain_ids
+from ..store.metadata import Metadata
+from .events import EventBus
+from .filters import Filters
+from .timefmt import now_rfc3339, parse_rfc3339, parse_time_filter
+
+
+def short_id(image_id: str) -> str:
+    return image_id.split(":", 1)[-1][:12]
+
+
+def canonical_json(obj) -> bytes:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+@dataclass
+class Image:
+    id: str
+    config_bytes: bytes
+    parent: str
+    size: int
+    added: float
+
+    @property
+    def config(self) -> dict:
+        return json.loads(self.config_bytes)
+
+    @property
+    def diff_ids(self) -> list[str]:
+        return list((self.config.get("rootfs") or {}).get("diff_ids") or [])
+
+    @property
+    def top_chain(self) -> str | None:
+        ids = chain_ids(self.diff_ids)
+        return ids[-1] if ids else None
+
+
+class ImageService:
+    def __init__(self, md: Metadata, content: ContentStore, layers: LayerStore, events: EventBus):
+        self.md = md
+        self.content = content
+        self.layers = layers
+        self.events = events
+        # Set by the composition root: which containers use an image -> [(container_id, running)].
+        self.container_users: Callable[[str], list[tuple[str, bool]]] = lambda image_id: []
+
+    # ---------------------------------------------------------------- lookup
+    def _row_to_image(self, row) -> Image:
+        return Image(row["id"], bytes(row["config"]), row["parent"] or "", row["size"], row["added"])
+
+    def get(self, image_id: str) -> Image:
+        row = self.md.one("SELECT * FROM images WHERE id=?", (image_id,))
+        if row is None:
+            raise NotFound(f"No such image: {image_id}")
+        return self._row_to_image(row)
+
+    def all_images(self) -> list[Image]:
+        return [self._row_to_image(r) for r in self.md.query("SELECT * FROM images ORDER BY added DESC")]
+
+    def tags_of(self, image_id: str) -> list[str]:
+        return [r["name"] for r in self.md.query("SELECT name FROM tags WHERE image_id=? ORDER BY name", (image_id,))]
+
+    def digests_of(self, image_id: str) -> list[str]:
+        return [r["name"] for r in self.md.query("SELECT name FROM repo_digests WHERE image_id=? ORDER BY name",
+                                                 (image_id,))]
+
+    def children_of(self, image_id: str) -> list[str]:
+        return [r["id"] for r in self.md.query("SELECT id FROM images WHERE parent=?", (image_id,))]
+
+    def find_by_id_prefix(self, prefix: str) -> str | None:
+        hexpart = prefix[7:] if prefix.startswith("sha256:") else prefix
+        if not hexpart or any(c not in "0123456789abcdef" for c in hexpart) or len(hexpart) > 64:
+            return None
+        rows = self.md.query("SELECT id FROM images WHERE id LIKE ?", (f"sha256:{hexpart}%",))
+        if len(rows) > 1:
+            raise NotFound(f"No such image: {prefix}")  # ambiguous prefixes match nothing, as in Docker
+        return rows[0]["id"] if rows else None
+
+    def resolve(self, name: str) -> tuple[str, refmod.Reference | None]:
+        """Image ID for a tag, digest reference, full ID or unique ID prefix; and the reference if by name."""
+        ref = None
+        try:
+            ref = refmod.parse(name)
+        except InvalidParameter:
+            if not name.startswith("sha256:"):
+                found = self.find_by_id_prefix(name)
+                if found:
+                    return found, None
+                raise
+        if ref is not None:
+            if ref.digest:
+                row = self.md.one("SELECT image_id FROM repo_digests WHERE name=?",
+                                  (f"{ref.domain}/{ref.path}@{ref.digest}",))
+                if row:
+                    return row["image_id"], ref
+                if self.md.one("SELECT 1 FROM images WHERE id=?", (ref.digest,)) and not ref.tag:
+                    return ref.digest, ref
+            else:
+                row = self.md.one("SELECT image_id FROM tags WHERE name=?", (ref.full(),))
+                if row:
+                    return row["image_id"], ref
+        if name.startswith("sha256:") and self.md.one("SELECT 1 FROM images WHERE id=?", (name,)):
+            return name, None
+        found = self.find_by_id_prefix(name)
+        if found:
+            return found, None
+        shown = ref.familiar() if ref is not None else name
+        raise NotFound(f"No such image: {shown}")
+
+    def get_by_name(self, name: str) -> Image:
+        return self.get(self.resolve(name)[0])
+
+    # ---------------------------------------------------------------- creation
+    def add_image(self, config_bytes: bytes, parent: str = "", tags: Iterable[str] = (),
+                  repo_digest: str | None = None) -> str:
+        """Record an image whose layers are already registered; returns its ID. Idempotent."""
+        config = json.loads(config_bytes)
+        diff_ids = list((config.get("rootfs") or {}).get("diff_ids") or [])
+        chains = chain_ids(diff_ids)
+        for c in chains:
+            if self.layers.get(c) is None:
+                raise NotFound(f"layer {c} is not in the layer store")
+        image_id = sha256_digest(config_bytes)
+        size = sum(self.layers.get(c).size for c in chains)
+        with self.md.tx() as cur:
+            cur.execute("INSERT OR IGNORE INTO images(id, config, top_chain, parent, size, added) VALUES (?,?,?,?,?,?)",
+                        (image_id, config_bytes, chains[-1] if chains else None, parent, size, time.time()))
+            for c in chains:
+                cur.execute("INSERT OR IGNORE INTO image_layers VALUES (?,?)", (image_id, c))
+            if repo_digest:
+                cur.execute("INSERT OR REPLACE INTO repo_digests VALUES (?,?)", (repo_digest, image_id))
+        for t in tags:
+            self.tag(image_id, t)
+        return image_id
+
+    def tag(self, source: str, target: str) -> None:
+        image_id = source if source.startswith("sha256:") and len(source) == 71 else self.resolve(source)[0]
+        ref = refmod.parse(target)
+        if ref.digest:
+            raise InvalidParameter("refusing to create a tag with a digest reference")
+        if ref.path.split("/")[-1] == "" or target.startswith("sha256:"):
+            raise InvalidParameter(f"invalid reference format")
+        with self.md.tx() as cur:
+            old = cur.execute("SELECT image_id FROM tags WHERE name=?", (ref.full(),)).fetchone()
+            cur.execute("INSERT OR REPLACE INTO tags VALUES (?,?)", (ref.full(), image_id))
+        if old and old["image_id"] != image_id:
+            self.events.emit("image", "untag", old["image_id"], {"name": old["image_id"]})
+        self.events.emit("image", "tag", image_id, {"name": ref.familiar()})
+
+    # ---------------------------------------------------------------- shapes
+    def summary(self, img: Image) -> dict:
+        cfg = img.config
+        tags = [refmod.parse(t).familiar() for t in self.tags_of(img.id)]
+        digests = [_familiar_digest(d) for d in self.digests_of(img.id)]
+        return {
+            "Id": img.id,
+            "ParentId": img.parent,
+            "RepoTags": tags,
+            "RepoDigests": digests,
+            "Created": int(parse_rfc3339(cfg.get("created", "")) or img.added),
+            "Size": img.size,
+            "SharedSize": -1,
+            "VirtualSize": img.size,
+            "Labels": (cfg.get("config") or {}).get("Labels") or {},
+            "Containers": -1,
+        }
+
+    def inspect(self, name: str) -> dict:
+        img = self.get_by_name(name)
+        cfg = img.config
+        container_config = cfg.get("config") or {}
+        return {
+            "Id": img.id,
+            "RepoTags": [refmod.parse(t).familiar() for t in self.tags_of(img.id)],
+            "RepoDigests": [_familiar_digest(d) for d in self.digests_of(img.id)],
+            "Parent": img.parent,
+            "Comment": cfg.get("comment", ""),
+            "Created": cfg.get("created", ""),
+            "DockerVersion": cfg.get("docker_version", ""),
+            "Author": cfg.get("author", ""),
+            "Config": _image_config_shape(container_config),
+            "Architecture": cfg.get("architecture", ""),
+            **({"Variant": cfg["variant"]} if cfg.get("variant") else {}),
+            "Os": cfg.get("os", ""),
+            "Size": img.size,
+            "GraphDriver": self._graph_driver(img),
+            "RootFS": {"Type": "layers", "Layers": img.diff_ids},
+            "Metadata": {"LastTagTime": "0001-01-01T00:00:00Z"},
+        }
+
+    def _graph_driver(self, img: Image) -> dict:
+        chain = self.layers.chain(img.top_chain)
+        if not chain:
+            return {"Name": self.layers.driver.name, "Data": {}}
+        dirs = [str(self.layers.driver.layer_dir(l.cache_id)) for l in reversed(chain)]
+        data = {"UpperDir": dirs[0], "MergedDir": dirs[0].rsplit("/", 1)[0] + "/merged",
+                "WorkDir": dirs[0].rsplit("/", 1)[0] + "/work"}
+        if len(dirs) > 1:
+            data["LowerDir"] = ":".join(dirs[1:])
+        return {"Name": self.layers.driver.name, "Data": data}
+
+    def list(self, all_: bool = False, filters: Filters | None = None, digests: bool = False) -> list[dict]:
+        filters = filters or Filters({})
+        filters.validate({"dangling", "reference", "label", "before", "since", "until"})
+        images = self.all_images()
+        with_children = {i.parent for i in images if i.parent}
+        before = self.get_by_name(filters.one("before")).added if filters.has("before") else None
+        since = self.get_by_name(filters.one("since")).added if filters.has("since") else None
+        until = parse_time_filter(filters.one("until")) if filters.has("until") else None
+        out = []
+        for img in images:
+            s = self.summary(img)
+            dangling = not s["RepoTags"]
+            if not all_ and dangling and img.id in with_children and not filters.has("dangling"):
+                continue  # intermediate build images are hidden unless -a
+            if filters.has("dangling") and filters.bool("dangling") != dangling:
+                continue
+            if filters.has("reference"):
+                if not any(_match_reference(p, t) for p in filters.get("reference") for t in s["RepoTags"]):
+                    continue
+                s["RepoTags"] = [t for t in s["RepoTags"] if any(_match_reference(p, t) for p in filters.get("reference"))]
+            if filters.has("label") and not filters.match_labels(s["Labels"]):
+                continue
+            if before is not None and img.added >= before:
+                continue
+            if since is not None and img.added <= since:
+                continue
+            if until is not None and s["Created"] > until:
+                continue
+            out.append(s)
+        return out
+
+    def history(self, name: str) -> list[dict]:
+        img = self.get_by_name(name)
+        cfg = img.config
+        diff_ids = img.diff_ids
+        rows, layer_index, chain = [], 0, None
+        chains = chain_ids(diff_ids)
+        for h in cfg.get("history") or []:
+            size = 0
+            if not h.get("empty_layer") and layer_index < len(chains):
+                layer = self.layers.get(chains[layer_index])
+                size = layer.size if layer else 0
+                layer_index += 1
+            rows.insert(0, {"Id": "<missing>", "Created": int(parse_rfc3339(h.get("created", "")) or 0),
+                            "CreatedBy": h.get("created_by", ""), "Tags": None, "Size": size,
+                            "Comment": h.get("comment", "")})
+        if not rows:  # an image with no history: one row per layer, like Docker
+            rows = [{"Id": "<missing>", "Created": 0, "CreatedBy": "", "Tags": None, "Size": 0, "Comment": ""}]
+        current = img
+        for row in rows:
+            row["Id"] = current.id
+            row["Tags"] = [refmod.parse(t).familiar() for t in self.tags_of(current.id)] or None
+            if not current.parent:
+                break
+            try:
+                current = self.get(current.parent)
+            except NotFound:
+                break
+        return rows
+
+    # ---------------------------------------------------------------- removal
+    def remove(self, name: str, force: bool = False, prune: bool = True) -> list[dict]:
+        image_id, ref = self.resolve(name)
+        by_name = ref is not None and not name.startswith("sha256:") and not _is_id_prefix(name, image_id)
+        records: list[dict] = []
+        tags = self.tags_of(image_id)
+        digests = self.digests_of(image_id)
+        users = self.container_users(image_id)
+        if by_name:
+            key = f"{ref.domain}/{ref.path}@{ref.digest}" if ref.digest else ref.full()
+            if len(tags) + len(digests) > 1:
+                records.append(self._untag(image_id, key))
+                if not self._has_other_tag_in_repo(image_id, ref):
+                    records += self._untag_digests(image_id, ref)
+                return records
+            if users and not force:
+                cid = users[0][0]
+                raise Conflict(f'conflict: unable to remove repository reference "{name}" (must force) - '
+                               f"container {cid[:12]} is using its referenced image {short_id(image_id)}")
+            records.append(self._untag(image_id, key))
+            records += self._untag_digests(image_id, ref)
+            if users:
+                return records  # forced: the image stays, now dangling
+        else:
+            running = [c for c, r in users if r]
+            if running:
+                raise Conflict(f"conflict: unable to delete {short_id(image_id)} (cannot be forced) - "
+                               f"image is being used by running container {running[0][:12]}")
+            if len(tags) > 1 and not force:
+                raise Conflict(f"conflict: unable to delete {short_id(image_id)} (must be forced) - "
+                               f"image is referenced in multiple repositories")
+            if users and not force:
+                raise Conflict(f"conflict: unable to delete {short_id(image_id)} (must be forced) - "
+                               f"image is being used by stopped container {users[0][0][:12]}")
+            for t in tags:
+                records.append(self._untag(image_id, t))
+            for d in digests:
+                records.append(self._untag(image_id, d))
+            if users:
+                return records
+        if self.children_of(image_id):
+            if by_name:
+                return records
+            raise Conflict(f"conflict: unable to delete {short_id(image_id)} (cannot be forced) - "
+                           f"image has dependent child images")
+        records += self._delete(image_id, prune)
+        return records
+
+    def _has_other_tag_in_repo(self, image_id: str, ref) -> bool:
+        repo = f"{ref.domain}/{ref.path}"
+        return any(t.rsplit(":", 1)[0] == repo for t in self.tags_of(image_id))
+
+    def _untag_digests(self, image_id: str, ref) -> list[dict]:
+        repo = f"{ref.domain}/{ref.path}@"
+        return [self._untag(image_id, d) for d in self.digests_of(image_id) if d.startswith(repo)]
+
+    def _untag(self, image_id: str, name: str) -> dict:
+        with self.md.tx() as cur:
+            cur.execute("DELETE FROM tags WHERE name=? AND image_id=?", (name, image_id))
+            cur.execute("DELETE FROM repo_digests WHERE name=? AND image_id=?", (name, image_id))
+        shown = _familiar_digest(name) if "@" in name else refmod.parse(name).familiar()
+        self.events.emit("image", "untag", image_id, {"name": image_id})
+        return {"Untagged": shown}
+
+    def _delete(self, image_id: str, prune: bool) -> list[dict]:
+        img = self.get(image_id)
+        records = []
+        with self.md.tx() as cur:
+            cur.execute("DELETE FROM image_layers WHERE image_id=?", (image_id,))
+            cur.execute("DELETE FROM images WHERE id=?", (image_id,))
+            cur.execute("DELETE FROM tags WHERE image_id=?", (image_id,))
+            cur.execute("DELETE FROM repo_digests WHERE image_id=?", (image_id,))
+            cur.execute("UPDATE images SET parent='' WHERE parent=?", (image_id,))
+        self.events.emit("image", "delete", image_id, {"name": image_id})
+        records.append({"Deleted": image_id})
+        removed = self._release_layers(img)
+        records += [{"Deleted": c} for c in removed]
+        parent = img.parent
+        if prune and parent:
+            try:
+                p = self.get(parent)
+            except NotFound:
+                return records
+            if not self.tags_of(p.id) and not self.children_of(p.id) and not self.container_users(p.id):
+                records += self._delete(p.id, prune)
+        return records
+
+    def _release_layers(self, img: Image) -> list[str]:
+        chains = list(reversed(chain_ids(img.diff_ids)))
+        before = {c for c in chains if self.layers.get(c)}
+        self.layers.release(chains)
+        return [c for c in chains if c in before and self.layers.get(c) is None]
+
+    def prune(self, all_: bool = False, filters: Filters | None = None) -> dict:
+        filters = filters or Filters({})
+        filters.validate({"dangling", "until", "label", "label!"})
+        if filters.has("dangling") and not filters.bool("dangling"):
+            all_ = True
+        until = parse_time_filter(filters.one("until")) if filters.has("until") else None
+        deleted, reclaimed = [], 0
+        changed = True
+        while changed:  # deleting a child can make its parent prunable
+            changed = False
+            for img in self.all_images():
+                tags = self.tags_of(img.id)
+                if tags and not all_:
+                    continue
+                if self.container_users(img.id) or self.children_of(img.id):
+                    continue
+                cfg_labels = (img.config.get("config") or {}).get("Labels") or {}
+                if filters.has("label") and not filters.match_labels(cfg_labels):
+                    continue
+                if until is not None and img.added > until:
+                    continue
+                for t in tags:
+                    deleted.append(self._untag(img.id, t))
+                for d in self.digests_of(img.id):
+                    deleted.append(self._untag(img.id, d))
+                before = self.layers.total_size()
+                deleted += self._delete(img.id, prune=False)
+                reclaimed += before - self.layers.total_size()
+                changed = True
+        self.events.emit("image", "prune", "", {"reclaimed": str(reclaimed)})
+        return {"ImagesDeleted": deleted or None, "SpaceReclaimed": reclaimed}
+
+    # ---------------------------------------------------------------- garbage collection
+    def collect_garbage(self) -> None:
+        """Layers no image references (left by a crash mid-load or mid-pull) are removed at start-up."""
+        rows = self.md.query("SELECT chain_id FROM layers WHERE chain_id NOT IN (SELECT chain_id FROM image_layers)")
+        orphans = [r["chain_id"] for r in rows]
+        # release() removes a layer only once nothing stacks on it; repeat until no progress.
+        while orphans:
+            self.layers.release(orphans)
+            left = [c for c in orphans if self.layers.get(c)]
+            if len(left) == len(orphans):
+                break
+            orphans = left
+        known = {r["cache_id"] for r in self.md.query("SELECT cache_id FROM layers")}
+        return known
+
+
+def _image_config_shape(c: dict) -> dict:
+    """The `Config` of an image as docker's ImageInspect shows it."""
+    keys = ["Hostname", "Domainname", "User", "AttachStdin", "AttachStdout", "AttachStderr", "ExposedPorts",
+            "Tty", "OpenStdin", "StdinOnce", "Env", "Cmd", "Healthcheck", "ArgsEscaped", "Image", "Volumes",
+            "WorkingDir", "Entrypoint", "OnBuild", "Labels", "StopSignal", "StopTimeout", "Shell"]
+    out = {k: c[k] for k in keys if k in c}
+    for k, default in (("Env", None), ("Cmd", None), ("WorkingDir", ""), ("Entrypoint", None),
+                       ("OnBuild", None), ("Labels", None), ("User", "")):
+        out.setdefault(k, default)
+    return out
+
+
+def _match_reference(pattern: str, familiar_tag: str) -> bool:
+    """docker images --filter reference=PATTERN: path.Match against `name` and `name:tag`."""
+    name = familiar_tag.rsplit(":", 1)[0] if ":" in familiar_tag.rsplit("/", 1)[-1] else familiar_tag
+    if ":" in pattern.rsplit("/", 1)[-1]:
+        return fnmatch.fnmatchcase(familiar_tag, pattern)
+    return fnmatch.fnmatchcase(name, pattern)
+
+
+def _familiar_digest(name: str) -> str:
+    ref = refmod.parse(name)
+    return f"{ref.repository()}@{ref.digest}"
+
+
+def _is_id_prefix(name: str, image_id: str) -> bool:
+    hexpart = name[7:] if name.startswith("sha256:") else name
+    return image_id.startswith("sha256:" + hexpart) and all(c in "0123456789abcdef" for c in hexpart)
+
+
+def new_config(base: dict | None = None, **overrides) -> dict:
+    """A fresh image config for import/commit with today's timestamp."""
+    import platform as _p
+
+    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(_p.machine(), _p.machine())
+    cfg = {"architecture": arch, "os": "linux", "created": now_rfc3339(), "config": {},
+           "rootfs": {"type": "layers", "diff_ids": []}, "history": []}
+    if base:
+        cfg.update(base)
+    cfg.update(overrides)
+    return cfg

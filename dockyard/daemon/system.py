@@ -1,0 +1,122 @@
+"""version, info and disk usage: what `docker version`, `docker info` and `docker system df` show."""
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import subprocess
+from functools import lru_cache
+
+from .. import __version__
+from ..api.versions import MAX_API_VERSION, MIN_API_VERSION
+from .timefmt import now_rfc3339
+
+
+def go_arch() -> str:
+    m = platform.machine()
+    return {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i686": "386"}.get(m, m)
+
+
+@lru_cache(maxsize=None)
+def runtime_version(binary: str) -> str:
+    try:
+        out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=5).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    first = out.splitlines()[0] if out else ""
+    return first.split()[-1] if first else ""
+
+
+def _os_name() -> str:
+    try:
+        for line in open("/etc/os-release"):
+            if line.startswith("PRETTY_NAME="):
+                return line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    return "Linux"
+
+
+class SystemService:
+    def __init__(self, config, images, containers, layers, daemon_id: str):
+        self.config = config
+        self.images = images
+        self.containers = containers
+        self.layers = layers
+        self.daemon_id = daemon_id
+
+    def version(self) -> dict:
+        details = {"ApiVersion": MAX_API_VERSION, "MinAPIVersion": MIN_API_VERSION, "Os": "linux", "Arch": go_arch(),
+                   "KernelVersion": platform.release(), "GitCommit": "", "GoVersion": f"python{platform.python_version()}",
+                   "BuildTime": "", "Experimental": "false"}
+        runc_bin = self.config.runtimes.get(self.config.default_runtime, {}).get("path", "runc")
+        return {
+            "Platform": {"Name": f"Dockyard {__version__}"},
+            "Components": [
+                {"Name": "Engine", "Version": __version__, "Details": details},
+                {"Name": self.config.default_runtime, "Version": runtime_version(runc_bin),
+                 "Details": {"GitCommit": ""}},
+            ],
+            "Version": __version__, "ApiVersion": MAX_API_VERSION, "MinAPIVersion": MIN_API_VERSION,
+            "GitCommit": "", "GoVersion": f"python{platform.python_version()}", "Os": "linux", "Arch": go_arch(),
+            "KernelVersion": platform.release(), "BuildTime": "",
+        }
+
+    def info(self) -> dict:
+        counts = self.containers.counts() if self.containers else {"running": 0, "paused": 0, "stopped": 0}
+        total = sum(counts.values())
+        mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        driver = self.layers.driver
+        return {
+            "ID": self.daemon_id, "Containers": total, "ContainersRunning": counts["running"],
+            "ContainersPaused": counts["paused"], "ContainersStopped": counts["stopped"],
+            "Images": len(self.images.all_images()), "Driver": driver.name,
+            "DriverStatus": [["Backing Filesystem", "extfs"], ["Supports d_type", "true"]],
+            "Plugins": {"Volume": ["local"], "Network": ["bridge", "host", "none"], "Authorization": None,
+                        "Log": ["json-file"]},
+            "MemoryLimit": True, "SwapLimit": os.path.exists("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes"),
+            "CpuCfsPeriod": True, "CpuCfsQuota": True, "CPUShares": True, "CPUSet": True, "PidsLimit": True,
+            "IPv4Forwarding": True, "Debug": self.config.log_level == "debug", "NFd": len(os.listdir("/proc/self/fd")),
+            "OomKillDisable": True, "NGoroutines": 0, "SystemTime": now_rfc3339(), "LoggingDriver": "json-file",
+            "CgroupDriver": "cgroupfs", "CgroupVersion": "2" if os.path.exists("/sys/fs/cgroup/cgroup.controllers") else "1",
+            "NEventsListener": 0, "KernelVersion": platform.release(), "OperatingSystem": _os_name(),
+            "OSVersion": "", "OSType": "linux", "Architecture": platform.machine(),
+            "IndexServerAddress": "https://index.docker.io/v1/",
+            "RegistryConfig": {"AllowNondistributableArtifactsCIDRs": None, "AllowNondistributableArtifactsHostnames": None,
+                               "InsecureRegistryCIDRs": ["127.0.0.0/8", "::1/128"],
+                               "IndexConfigs": {"docker.io": {"Name": "docker.io", "Mirrors": self.config.registry_mirrors,
+                                                              "Secure": True, "Official": True}},
+                               "Mirrors": self.config.registry_mirrors},
+            "NCPU": os.cpu_count(), "MemTotal": mem, "GenericResources": None,
+            "DockerRootDir": str(self.config.data_root), "HttpProxy": os.environ.get("HTTP_PROXY", ""),
+            "HttpsProxy": os.environ.get("HTTPS_PROXY", ""), "NoProxy": os.environ.get("NO_PROXY", ""),
+            "Name": socket.gethostname(), "Labels": [], "ExperimentalBuild": False, "ServerVersion": __version__,
+            "Runtimes": {k: {"path": v.get("path", k)} for k, v in self.config.runtimes.items()},
+            "DefaultRuntime": self.config.default_runtime,
+            "Swarm": {"NodeID": "", "NodeAddr": "", "LocalNodeState": "inactive", "ControlAvailable": False,
+                      "Error": "", "RemoteManagers": None},
+            "LiveRestoreEnabled": True, "Isolation": "", "InitBinary": "docker-init",
+            "ContainerdCommit": {"ID": ""}, "RuncCommit": {"ID": ""}, "InitCommit": {"ID": ""},
+            "SecurityOptions": ["name=seccomp,profile=builtin"], "CDISpecDirs": [], "Warnings": None,
+        }
+
+    def disk_usage(self) -> dict:
+        images = []
+        layer_users: dict[str, int] = {}
+        all_images = self.images.all_images()
+        for img in all_images:
+            for row in self.images.md.query("SELECT chain_id FROM image_layers WHERE image_id=?", (img.id,)):
+                layer_users[row["chain_id"]] = layer_users.get(row["chain_id"], 0) + 1
+        for img in all_images:
+            s = self.images.summary(img)
+            shared = 0
+            for row in self.images.md.query("SELECT chain_id FROM image_layers WHERE image_id=?", (img.id,)):
+                if layer_users[row["chain_id"]] > 1:
+                    layer = self.layers.get(row["chain_id"])
+                    shared += layer.size if layer else 0
+            s["SharedSize"] = shared
+            s["Containers"] = len(self.images.container_users(img.id))
+            images.append(s)
+        containers = self.containers.disk_usage() if self.containers else []
+        return {"LayersSize": self.layers.total_size(), "Images": images, "Containers": containers,
+                "Volumes": [], "BuildCache": []}

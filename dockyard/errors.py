@@ -1,0 +1,56 @@
+"""Typed errors shared by every layer; the API maps them to HTTP status codes in one table (STATUS)."""
+
+
+class DockyardError(Exception):
+    """Base class. `str(err)` is the message a user sees."""
+
+
+class NotFound(DockyardError):
+    pass
+
+
+class Conflict(DockyardError):
+    pass
+
+
+class InvalidParameter(DockyardError):
+    pass
+
+
+class Unauthorized(DockyardError):
+    pass
+
+
+class Forbidden(DockyardError):
+    pass
+
+
+class NotModified(DockyardError):
+    pass
+
+
+class Unavailable(DockyardError):
+    pass
+
+
+class SystemError_(DockyardError):
+    """A daemon-side failure (HTTP 500)."""
+
+
+STATUS = {
+    NotModified: 304,
+    InvalidParameter: 400,
+    Unauthorized: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    SystemError_: 500,
+    Unavailable: 503,
+}
+
+
+def http_status(err: BaseException) -> int:
+    for cls in type(err).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 500

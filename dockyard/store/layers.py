@@ -1,0 +1,270 @@
+"""Layer store: read-only layers keyed by chain ID, plus containers' read-write layers.
+
+Every layer's tar stream is also kept in the content store (compressed as received, or plain), mapped in
+`layer_blobs`, so save and push reproduce the exact bytes behind each diff ID. A layer is referenced by
+the images whose chain contains it (`image_layers`); unreferenced layers are removed with the last image.
+"""
+from __future__ import annotations
+
+import bz2
+import gzip
+import hashlib
+import io
+import lzma
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from ..errors import InvalidParameter, NotFound
+from .content import ContentStore
+from .metadata import Metadata
+
+MEDIA_TAR = "application/vnd.oci.image.layer.v1.tar"
+MEDIA_TAR_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
+MEDIA_DOCKER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+
+
+def chain_id_of(parent_chain: str | None, diff_id: str) -> str:
+    if parent_chain is None:
+        return diff_id
+    return "sha256:" + hashlib.sha256(f"{parent_chain} {diff_id}".encode()).hexdigest()
+
+
+def chain_ids(diff_ids: list[str]) -> list[str]:
+    out: list[str] = []
+    for d in diff_ids:
+        out.append(chain_id_of(out[-1] if out else None, d))
+    return out
+
+
+@dataclass(frozen=True)
+class Layer:
+    chain_id: str
+    diff_id: str
+    parent: str | None
+    cache_id: str
+    size: int
+
+
+class _TeeReader(io.RawIOBase):
+    """Reads from `src`, copying every byte into `sink` (the content writer) on the way."""
+
+    def __init__(self, src: BinaryIO, sink):
+        self._src, self._sink = src, sink
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        data = self._src.read(len(b))
+        if not data:
+            return 0
+        self._sink.write(data)
+        b[: len(data)] = data
+        return len(data)
+
+
+class _HashReader(io.RawIOBase):
+    """Hashes everything read through it: the uncompressed tar's digest is the layer's diff ID."""
+
+    def __init__(self, src: BinaryIO):
+        self._src = src
+        self.hash = hashlib.sha256()
+        self.size = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        data = self._src.read(len(b))
+        if not data:
+            return 0
+        self.hash.update(data)
+        self.size += len(data)
+        b[: len(data)] = data
+        return len(data)
+
+    def drain(self) -> None:
+        while self.read(1 << 20):
+            pass
+
+
+def _decompressor(head: bytes):
+    if head.startswith(b"\x1f\x8b"):
+        return lambda f: gzip.GzipFile(fileobj=f, mode="rb"), MEDIA_TAR_GZIP
+    if head.startswith(b"BZh"):
+        return lambda f: bz2.BZ2File(f), MEDIA_TAR + "+bzip2"
+    if head.startswith(b"\xfd7zXZ\x00"):
+        return lambda f: lzma.LZMAFile(f), MEDIA_TAR + "+xz"
+    if head.startswith(b"\x28\xb5\x2f\xfd"):
+        try:
+            import zstandard
+        except ImportError:
+            raise InvalidParameter("zstd-compressed layers need the zstandard module") from None
+        return lambda f: zstandard.ZstdDecompressor().stream_reader(f), MEDIA_TAR + "+zstd"
+    return (lambda f: f), MEDIA_TAR
+
+
+def open_decompressed(f: BinaryIO) -> BinaryIO:
+    buffered = io.BufferedReader(f, 1 << 16) if not hasattr(f, "peek") else f
+    opener, _ = _decompressor(buffered.peek(6)[:6])
+    return opener(buffered)
+
+
+class LayerStore:
+    def __init__(self, md: Metadata, content: ContentStore, driver):
+        self.md = md
+        self.content = content
+        self.driver = driver
+
+    # --- lookups ---
+    def get(self, chain_id: str) -> Layer | None:
+        row = self.md.one("SELECT * FROM layers WHERE chain_id=?", (chain_id,))
+        return Layer(row["chain_id"], row["diff_id"], row["parent"], row["cache_id"], row["size"]) if row else None
+
+    def chain(self, chain_id: str | None) -> list[Layer]:
+        """Bottom layer first."""
+        out: list[Layer] = []
+        while chain_id:
+            layer = self.get(chain_id)
+            if layer is None:
+                raise NotFound(f"layer {chain_id} does not exist")
+            out.append(layer)
+            chain_id = layer.parent
+        return list(reversed(out))
+
+    # --- registration ---
+    def register(self, stream: BinaryIO, parent_chain: str | None) -> Layer:
+        """Unpack a (possibly compressed) layer tar on top of `parent_chain`; idempotent per chain ID."""
+        from ..image.unpack import apply_layer
+
+        parent = self.get(parent_chain) if parent_chain else None
+        if parent_chain and parent is None:
+            raise NotFound(f"parent layer {parent_chain} does not exist")
+        buffered = io.BufferedReader(stream if isinstance(stream, io.RawIOBase) else _Raw(stream), 1 << 16)
+        opener, media_type = _decompressor(buffered.peek(6)[:6])
+        cache_id = secrets.token_hex(32)
+        with self.content.writer() as blob:
+            hashed = _HashReader(opener(_TeeReader(buffered, blob)))
+            layer_dir = self.driver.create_layer(cache_id, parent.cache_id if parent else None)
+            try:
+                apply_layer(io.BufferedReader(hashed, 1 << 16), str(layer_dir), mode=self.driver.apply_mode)
+                hashed.drain()
+                while buffered.read(1 << 20):  # trailing bytes after the tar end still belong to the blob
+                    pass
+                blob_digest = blob.commit()
+            except BaseException:
+                self.driver.remove_layer(cache_id)
+                raise
+        diff_id = "sha256:" + hashed.hash.hexdigest()
+        chain_id = chain_id_of(parent_chain, diff_id)
+        size = _dir_size(layer_dir) if self.driver.apply_mode == "overlay" else hashed.size
+        with self.md.tx() as cur:
+            existing = cur.execute("SELECT 1 FROM layers WHERE chain_id=?", (chain_id,)).fetchone()
+            if not existing:
+                cur.execute("INSERT INTO layers VALUES (?,?,?,?,?,?)",
+                            (chain_id, diff_id, parent_chain, cache_id, size, time.time()))
+            cur.execute("INSERT OR IGNORE INTO layer_blobs(diff_id, blob_digest, media_type, size) VALUES (?,?,?,?)",
+                        (diff_id, blob_digest, media_type, self.content.size(blob_digest)))
+        if existing:
+            self.driver.remove_layer(cache_id)
+        return self.get(chain_id)
+
+    def open_tar(self, diff_id: str) -> BinaryIO:
+        """The uncompressed tar stream whose digest is `diff_id`."""
+        row = self.md.one("SELECT blob_digest FROM layer_blobs WHERE diff_id=? ORDER BY media_type='" + MEDIA_TAR
+                          + "' DESC LIMIT 1", (diff_id,))
+        if row is None:
+            raise NotFound(f"no stored tar for layer {diff_id}")
+        return open_decompressed(self.content.open(row["blob_digest"]))
+
+    # --- removal ---
+    def release(self, chain_ids: list[str]) -> None:
+        """Remove the given layers (top first) that no image references any more."""
+        for chain_id in chain_ids:
+            with self.md.tx() as cur:
+                if cur.execute("SELECT 1 FROM image_layers WHERE chain_id=? LIMIT 1", (chain_id,)).fetchone():
+                    continue
+                if cur.execute("SELECT 1 FROM layers WHERE parent=? LIMIT 1", (chain_id,)).fetchone():
+                    continue
+                row = cur.execute("SELECT * FROM layers WHERE chain_id=?", (chain_id,)).fetchone()
+                if row is None:
+                    continue
+                cur.execute("DELETE FROM layers WHERE chain_id=?", (chain_id,))
+                diff_id = row["diff_id"]
+                still_used = cur.execute("SELECT 1 FROM layers WHERE diff_id=? LIMIT 1", (diff_id,)).fetchone()
+                blobs = [] if still_used else cur.execute(
+                    "SELECT blob_digest FROM layer_blobs WHERE diff_id=?", (diff_id,)).fetchall()
+                if not still_used:
+                    cur.execute("DELETE FROM layer_blobs WHERE diff_id=?", (diff_id,))
+            self.driver.remove_layer(row["cache_id"])
+            for b in blobs:
+                self.content.delete(b["blob_digest"])
+
+    # --- container read-write layers ---
+    def create_rw(self, rw_id: str, chain_id: str | None) -> None:
+        self.driver.create_rw(rw_id, [l.cache_id for l in self.chain(chain_id)])
+
+    def mount_rw(self, rw_id: str, chain_id: str | None) -> Path:
+        return self.driver.mount_rw(rw_id, [l.cache_id for l in self.chain(chain_id)])
+
+    def unmount_rw(self, rw_id: str) -> None:
+        self.driver.unmount_rw(rw_id)
+
+    def remove_rw(self, rw_id: str) -> None:
+        self.driver.remove_rw(rw_id)
+
+    def rw_root(self, rw_id: str) -> Path:
+        return self.driver.rw_root(rw_id)
+
+    def write_rw_diff(self, rw_id: str, chain_id: str | None, out: BinaryIO, source_date_epoch=None):
+        """Write the container's changes as a layer tar; returns (diff_id, size)."""
+        from ..image import layertar
+
+        if self.driver.apply_mode == "overlay":
+            return layertar.write_dir_tar(str(self.driver.rw_upper(rw_id)), out, mode="overlay",
+                                          source_date_epoch=source_date_epoch)
+        top = self.chain(chain_id)
+        base = str(self.driver.layer_dir(top[-1].cache_id)) if top else None
+        return layertar.write_changes_tar(base, str(self.driver.rw_root(rw_id)), out)
+
+    def rw_changes(self, rw_id: str, chain_id: str | None) -> list[dict]:
+        from ..image import layertar
+
+        lowers = [str(self.driver.layer_dir(l.cache_id)) for l in reversed(self.chain(chain_id))]
+        return layertar.changes(lowers, str(self.driver.rw_upper(rw_id)), mode=self.driver.apply_mode)
+
+    def total_size(self) -> int:
+        row = self.md.one("SELECT COALESCE(SUM(size),0) AS s FROM layers")
+        return row["s"]
+
+
+class _Raw(io.RawIOBase):
+    """Adapts any object with read() to RawIOBase so BufferedReader can wrap it."""
+
+    def __init__(self, f):
+        self._f = f
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        data = self._f.read(len(b))
+        b[: len(data)] = data
+        return len(data)
+
+
+def _dir_size(root: Path) -> int:
+    import os
+
+    total = 0
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in filenames:
+            try:
+                st = os.lstat(os.path.join(dirpath, name))
+            except OSError:
+                continue
+            total += st.st_size
+    return total
