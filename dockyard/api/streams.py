@@ -57,6 +57,24 @@ class _RawParser:
         self.reader.feed_eof()
 
 
+def _eof_received(self) -> bool:
+    """aiohttp closes a connection as soon as the client half-closes it. Docker clients half-close a
+    hijacked attach to signal stdin EOF and still expect the container's output, so keep it open and
+    hand the EOF to the raw reader (now, or when the hijack installs it)."""
+    if self.transport is not None:  # RequestHandler has __slots__; the transport takes the mark
+        self.transport._dockyard_eof = True
+    parser = getattr(self, "_payload_parser", None)
+    if isinstance(parser, _RawParser):
+        parser.feed_eof()
+    return True
+
+
+def install_half_close_support() -> None:
+    from aiohttp import web_protocol
+
+    web_protocol.RequestHandler.eof_received = _eof_received
+
+
 class Hijacked:
     """A hijacked connection: `reader` gets what the client sends (stdin), `write()` sends raw bytes."""
 
@@ -90,12 +108,6 @@ async def hijack(request: web.Request, content_type: str) -> Hijacked:
     protocol = request.protocol
     if upgrade:
         protocol.set_parser(_RawParser(reader))
-    else:
+    if not upgrade or getattr(request.transport, "_dockyard_eof", False):
         reader.feed_eof()
-
-    def eof_received():  # the client half-closed (stdin EOF): keep the socket open for output
-        reader.feed_eof()
-        return True
-
-    protocol.eof_received = eof_received
     return Hijacked(request, resp, reader)

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from ..api import middleware, router
 from ..api.context import SERVICES
+from ..api.streams import install_half_close_support
 from ..store.content import ContentStore
 from ..store.layers import LayerStore
 from ..store.metadata import Metadata
@@ -80,6 +81,8 @@ def _attach_optional(svc: Services) -> None:
         svc.containers = ContainerService(svc.config, svc.md, svc.layers, svc.images, svc.events)
         svc.images.container_users = svc.containers.users_of_image
         svc.system.containers = svc.containers
+        from .exec import ExecService
+        svc.extra["exec"] = ExecService(svc.containers, svc.events)
     try:
         from .registry import RegistryService
     except ImportError:
@@ -95,6 +98,7 @@ def _attach_optional(svc: Services) -> None:
 
 
 def build_app(svc: Services) -> web.Application:
+    install_half_close_support()
     app = web.Application(middlewares=[middleware.version_middleware, middleware.error_middleware],
                           client_max_size=0)
     app[SERVICES] = svc

@@ -14,13 +14,13 @@ import shutil
 import time
 from pathlib import Path
 
-from ..errors import Conflict, InvalidParameter, NotFound, NotModified, SystemError_
+from ..errors import Conflict, Forbidden, InvalidParameter, NotFound, NotModified, SystemError_
 from ..runtime.monitor_client import Monitor, StartError, read_exit
 from ..runtime.oci import OCIRuntime
 from ..runtime.spec import build_spec
 from ..store.layers import LayerStore
 from ..store.metadata import Metadata
-from . import etcfiles
+from . import container_fs, etcfiles
 from .config import DaemonConfig
 from .container_record import Container
 from .events import EventBus
@@ -540,6 +540,69 @@ class ContainerService:
             pending.remove(connect)
 
 
+    # ------------------------------------------------------------ files: cp, export, diff
+    async def _root(self, c: Container) -> str:
+        image = self.images.get(c.image_id)
+        return str(await asyncio.to_thread(self.layers.mount_rw, c.id, image.top_chain))
+
+    async def changes(self, ref: str) -> list[dict]:
+        c = self.get(ref)
+        return await asyncio.to_thread(self.layers.rw_changes, c.id, self.images.get(c.image_id).top_chain)
+
+    async def export(self, ref: str):
+        from ..image.layertar import write_dir_tar
+
+        c = self.get(ref)
+        root = await self._root(c)
+        path = container_fs.temp_tar(self.config.data_root / "tmp")
+        with open(path, "wb") as f:
+            await asyncio.to_thread(write_dir_tar, root, f, mode="plain")
+        self.events.emit("container", "export", c.id, {"image": self.image_name(c), "name": c.name})
+        async for chunk in container_fs.file_chunks(path):
+            yield chunk
+
+    async def path_stat(self, ref: str, path: str) -> dict:
+        c = self.get(ref)
+        return container_fs.path_stat(await self._root(c), path)
+
+    async def get_archive(self, ref: str, path: str):
+        c = self.get(ref)
+        root = await self._root(c)
+        stat = container_fs.path_stat(root, path)
+        tar_path = container_fs.temp_tar(self.config.data_root / "tmp")
+        try:
+            await asyncio.to_thread(container_fs.write_path_tar, root, path, tar_path)
+        except BaseException:
+            os.unlink(tar_path)
+            raise
+        return stat, container_fs.file_chunks(tar_path)
+
+    async def put_archive(self, ref: str, path: str, tar_path: str, no_overwrite_dir: bool = False,
+                          copy_uid_gid: bool = False) -> None:
+        c = self.get(ref)
+        if c.host_config.get("ReadonlyRootfs"):
+            raise Forbidden("container rootfs is marked read-only")
+        root = await self._root(c)
+        await asyncio.to_thread(container_fs.extract_into, root, path, tar_path)
+
+    async def update(self, ref: str, body: dict) -> dict:
+        c = self.get(ref)
+        if "RestartPolicy" in body and body["RestartPolicy"]:
+            if c.host_config.get("AutoRemove") and (body["RestartPolicy"].get("Name") or "no") != "no":
+                raise InvalidParameter("Restart policy cannot be updated because AutoRemove is enabled for the container")
+            c.host_config["RestartPolicy"] = body["RestartPolicy"]
+        resource_keys = ("Memory", "MemorySwap", "MemoryReservation", "CpuShares", "CpuPeriod", "CpuQuota",
+                         "NanoCpus", "CpusetCpus", "CpusetMems", "PidsLimit", "BlkioWeight")
+        resources = {k: body[k] for k in resource_keys if body.get(k) not in (None, 0, "")}
+        c.host_config.update(resources)
+        _validate_host_config(c.host_config)
+        self._save(c)
+        if resources and c.state.Running:
+            await self.runtime_for(c).update(c.id, resources)
+        self.events.emit("container", "update", c.id, {"image": self.image_name(c), "name": c.name})
+        return {"Warnings": []}
+
+
 def merge_image_config(config: dict, image_config: dict) -> dict:
     """Fill a create request from the image's defaults, as moby's merge() does."""
     merged = dict(config)
@@ -615,3 +678,4 @@ def _dir_size(root: Path) -> int:
             except OSError:
                 pass
     return total
+

@@ -1,0 +1,87 @@
+"""Container start latency: `docker run --rm busybox true` through the real docker CLI against dockyard,
+beside `runc run` of a prepared bundle (the floor), and `docker run -d` + `rm -f` of 50 containers.
+
+Usage: python bench/run_latency.py [--runs 30] [--write bench/RESULTS.md]
+Starts its own daemon on a temp data root (needs root), loads busybox, prints a Markdown table.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.e2e.daemon_harness import DOCKER, build_busybox_archive, cleanup_daemon, new_daemon  # noqa: E402
+
+
+def timed(argv, env=None) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return (time.perf_counter() - t0) * 1000
+
+
+def runc_floor(runs: int, work: Path) -> list[float]:
+    """`runc run` of a bundle whose rootfs is the busybox image, already unpacked: the raw runtime cost."""
+    bundle = work / "bundle"
+    rootfs = bundle / "rootfs"
+    (rootfs / "bin").mkdir(parents=True)
+    shutil.copy("/bin/busybox", rootfs / "bin" / "busybox")
+    os.symlink("busybox", rootfs / "bin" / "true")
+    for d in ("proc", "sys", "dev", "tmp"):
+        (rootfs / d).mkdir()
+    subprocess.run(["runc", "spec"], cwd=bundle, check=True)
+    spec = json.loads((bundle / "config.json").read_text())
+    spec["process"]["terminal"] = False
+    spec["process"]["args"] = ["/bin/true"]
+    spec["process"].pop("rlimits", None)
+    (bundle / "config.json").write_text(json.dumps(spec))
+    root = work / "runc-root"
+    return [timed(["runc", "--root", str(root), "run", "--bundle", str(bundle), f"bench{i}"]) for i in range(runs)]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=30)
+    ap.add_argument("--many", type=int, default=50)
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="dockyard-bench-"))
+    d = new_daemon(work / "daemon")
+    d.start()
+    try:
+        d.docker("load", "-i", str(build_busybox_archive(work / "busybox.tar")))
+        env = d.env()
+        d.docker("run", "--rm", "busybox", "true")  # warm-up
+        run_rm = [timed([DOCKER, "run", "--rm", "busybox", "true"], env) for _ in range(args.runs)]
+        t0 = time.perf_counter()
+        ids = [d.docker("run", "-d", "busybox", "sleep", "300").stdout.strip() for _ in range(args.many)]
+        started = (time.perf_counter() - t0) * 1000
+        t0 = time.perf_counter()
+        d.docker("rm", "-f", *ids)
+        removed = (time.perf_counter() - t0) * 1000
+        floor = runc_floor(args.runs, work)
+    finally:
+        cleanup_daemon(d)
+        shutil.rmtree(work, ignore_errors=True)
+
+    def row(name, xs):
+        return f"| {name} | {statistics.median(xs):.1f} | {min(xs):.1f} | {sorted(xs)[int(len(xs) * 0.9) - 1]:.1f} |"
+
+    print(f"| measurement ({args.runs} runs) | median ms | min ms | p90 ms |")
+    print("|---|---|---|---|")
+    print(row("`docker run --rm busybox true` (docker CLI → dockyard)", run_rm))
+    print(row("`runc run` of a prepared bundle (floor)", floor))
+    print(f"\n`docker run -d` × {args.many}: {started:.0f} ms ({started / args.many:.1f} ms each); "
+          f"`docker rm -f` of all {args.many}: {removed:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,298 @@
+"""Container routes: life cycle, inspect/list, logs, attach, archive (cp), export, changes, commit."""
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+
+from aiohttp import web
+
+from ...daemon.attach import parse_detach_keys, relay
+from ...daemon.commit import commit
+from ...daemon.containers import merge_image_config
+from ...daemon.filters import Filters
+from ...daemon.logs import read_logs
+from ...daemon.timefmt import parse_time_filter
+from ...errors import Conflict, InvalidParameter, NotFound
+from ..context import json_body, json_response, no_content, qbool, qint, services
+from ..middleware import SERVER_HEADERS
+from ..router import RouteTable
+from ..streams import frame, hijack
+from ..versions import as_tuple
+from .images import _spool
+
+routes = RouteTable()
+CID = "/containers/{id}"
+
+
+def _containers(request):
+    return services(request).containers
+
+
+@routes.post("/containers/create")
+async def create(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    result = await _containers(request).create(body, request.query.get("name") or None)
+    return json_response(result, status=201)
+
+
+@routes.get("/containers/json")
+async def list_containers(request: web.Request) -> web.Response:
+    filters = Filters.parse(request.query.get("filters"))
+    limit = qint(request, "limit")
+    if qbool(request, "latest"):
+        limit = 1
+    return json_response(_containers(request).list(qbool(request, "all"), limit, qbool(request, "size"), filters))
+
+
+@routes.get(CID + "/json")
+async def inspect(request: web.Request) -> web.Response:
+    return json_response(_containers(request).inspect(request.match_info["id"], qbool(request, "size")))
+
+
+@routes.post(CID + "/start")
+async def start(request: web.Request) -> web.Response:
+    await _containers(request).start(request.match_info["id"])
+    return no_content()
+
+
+@routes.post(CID + "/stop")
+async def stop(request: web.Request) -> web.Response:
+    await _containers(request).stop(request.match_info["id"], qint(request, "t"), request.query.get("signal"))
+    return no_content()
+
+
+@routes.post(CID + "/restart")
+async def restart(request: web.Request) -> web.Response:
+    await _containers(request).restart(request.match_info["id"], qint(request, "t"), request.query.get("signal"))
+    return no_content()
+
+
+@routes.post(CID + "/kill")
+async def kill(request: web.Request) -> web.Response:
+    await _containers(request).kill(request.match_info["id"], request.query.get("signal"))
+    return no_content()
+
+
+@routes.post(CID + "/pause")
+async def pause(request: web.Request) -> web.Response:
+    await _containers(request).pause(request.match_info["id"])
+    return no_content()
+
+
+@routes.post(CID + "/unpause")
+async def unpause(request: web.Request) -> web.Response:
+    await _containers(request).unpause(request.match_info["id"])
+    return no_content()
+
+
+@routes.post(CID + "/wait")
+async def wait(request: web.Request) -> web.StreamResponse:
+    svc = _containers(request)
+    svc.get(request.match_info["id"])  # 404 before the headers go out
+    resp = web.StreamResponse(headers={**SERVER_HEADERS, "Content-Type": "application/json"})
+    await resp.prepare(request)  # headers now, body when the container stops: clients know the wait began
+    result = await svc.wait(request.match_info["id"], request.query.get("condition") or "not-running")
+    await resp.write(json.dumps(result).encode() + b"\n")
+    await resp.write_eof()
+    return resp
+
+
+@routes.delete(CID)
+async def remove(request: web.Request) -> web.Response:
+    await _containers(request).remove(request.match_info["id"], qbool(request, "force"), qbool(request, "v"))
+    return no_content()
+
+
+@routes.post(CID + "/rename")
+async def rename(request: web.Request) -> web.Response:
+    await _containers(request).rename(request.match_info["id"], request.query.get("name", ""))
+    return no_content()
+
+
+@routes.get(CID + "/top")
+async def top(request: web.Request) -> web.Response:
+    return json_response(await _containers(request).top(request.match_info["id"], request.query.get("ps_args") or "-ef"))
+
+
+@routes.post(CID + "/resize")
+async def resize(request: web.Request) -> web.Response:
+    svc = _containers(request)
+    c = svc.get(request.match_info["id"])
+    monitor = svc.monitor(c.id)
+    if monitor is None:
+        raise Conflict(f"Container {c.id} is not running")
+    await monitor.resize(qint(request, "h", 0), qint(request, "w", 0))
+    return web.Response(status=200)
+
+
+@routes.post("/containers/prune")
+async def prune(request: web.Request) -> web.Response:
+    return json_response(await _containers(request).prune(Filters.parse(request.query.get("filters"))))
+
+
+@routes.post(CID + "/update")
+async def update(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    return json_response(await _containers(request).update(request.match_info["id"], body))
+
+
+def _stream_content_type(request: web.Request, tty: bool) -> str:
+    if not tty and as_tuple(request["api_version"]) >= (1, 42):
+        return "application/vnd.docker.multiplexed-stream"
+    return "application/vnd.docker.raw-stream"
+
+
+def _log_bytes(entry: dict, tty: bool, timestamps: bool) -> bytes:
+    data = entry.get("log", "").encode()
+    if timestamps:
+        data = entry.get("time", "").encode() + b" " + data
+    if tty:
+        return data
+    return frame(2 if entry.get("stream") == "stderr" else 1, data)
+
+
+@routes.get(CID + "/logs")
+async def logs(request: web.Request) -> web.StreamResponse:
+    svc = _containers(request)
+    c = svc.get(request.match_info["id"])
+    q = request.query
+    stdout, stderr = qbool(request, "stdout"), qbool(request, "stderr")
+    if not (stdout or stderr):
+        raise InvalidParameter("Bad parameters: you must choose at least one stream")
+    tail_raw = q.get("tail", "all")
+    tail = None if tail_raw in ("all", "") else int(tail_raw)
+    since = parse_time_filter(q["since"]) if q.get("since") not in (None, "", "0") else 0
+    until = parse_time_filter(q["until"]) if q.get("until") not in (None, "", "0") else None
+    resp = web.StreamResponse(headers={**SERVER_HEADERS, "Content-Type": _stream_content_type(request, c.tty)})
+    await resp.prepare(request)
+    timestamps = qbool(request, "timestamps")
+
+    def running() -> bool:
+        try:
+            return svc.get(c.id).state.Running
+        except NotFound:
+            return False
+
+    async for entry in read_logs(c.log_path, stdout=stdout, stderr=stderr, since=since, until=until, tail=tail,
+                                 follow=qbool(request, "follow"), is_running=running):
+        await resp.write(_log_bytes(entry, c.tty, timestamps))
+    await resp.write_eof()
+    return resp
+
+
+@routes.post(CID + "/attach")
+async def attach(request: web.Request) -> web.StreamResponse:
+    svc = _containers(request)
+    c = svc.get(request.match_info["id"])
+    q = request.query
+    use_stdin, stdout, stderr = qbool(request, "stdin"), qbool(request, "stdout"), qbool(request, "stderr")
+    detach_keys = parse_detach_keys(q.get("detachKeys"))
+    hijacked = await hijack(request, _stream_content_type(request, c.tty))
+    try:
+        if qbool(request, "logs"):
+            async for entry in read_logs(c.log_path, stdout=stdout, stderr=stderr):
+                await hijacked.write(_log_bytes(entry, c.tty, False))
+        if qbool(request, "stream"):
+            attachment = await _attachment(svc, c.id, use_stdin, stdout, stderr)
+            if attachment is not None:
+                svc.events.emit("container", "attach", c.id, {"image": svc.image_name(c), "name": c.name})
+                await relay(hijacked, attachment, tty=c.tty, use_stdin=use_stdin, multiplexed=True,
+                            detach_keys=detach_keys)
+    except (ConnectionResetError, BrokenPipeError):
+        pass
+    finally:
+        hijacked.close()
+    return hijacked.resp
+
+
+async def _attachment(svc, cid: str, use_stdin: bool, stdout: bool, stderr: bool):
+    """Attach now if running, else when the container starts (before its process runs)."""
+    monitor = svc.monitor(cid)
+    if monitor is not None:
+        return await monitor.attach(stdin=use_stdin, stdout=stdout, stderr=stderr)
+    fut = asyncio.get_running_loop().create_future()
+
+    async def connect(m):
+        try:
+            fut.set_result(await m.attach(stdin=use_stdin, stdout=stdout, stderr=stderr))
+        except Exception as err:
+            if not fut.done():
+                fut.set_exception(err)
+
+    svc.add_pending_attach(cid, connect)
+    try:
+        return await fut
+    finally:
+        svc.drop_pending_attach(cid, connect)
+
+
+@routes.get(CID + "/changes")
+async def changes(request: web.Request) -> web.Response:
+    return json_response(await _containers(request).changes(request.match_info["id"]))
+
+
+@routes.get(CID + "/export")
+async def export(request: web.Request) -> web.StreamResponse:
+    svc = _containers(request)
+    resp = web.StreamResponse(headers={**SERVER_HEADERS, "Content-Type": "application/x-tar"})
+    async for chunk in svc.export(request.match_info["id"]):
+        if not resp.prepared:
+            await resp.prepare(request)
+        await resp.write(chunk)
+    if not resp.prepared:
+        await resp.prepare(request)
+    await resp.write_eof()
+    return resp
+
+
+def _stat_header(stat: dict) -> str:
+    return base64.b64encode(json.dumps(stat).encode()).decode()
+
+
+@routes.head(CID + "/archive")
+async def archive_head(request: web.Request) -> web.Response:
+    stat = await _containers(request).path_stat(request.match_info["id"], request.query.get("path", ""))
+    return web.Response(headers={**SERVER_HEADERS, "X-Docker-Container-Path-Stat": _stat_header(stat)})
+
+
+@routes.get(CID + "/archive")
+async def archive_get(request: web.Request) -> web.StreamResponse:
+    svc = _containers(request)
+    stat, chunks = await svc.get_archive(request.match_info["id"], request.query.get("path", ""))
+    resp = web.StreamResponse(headers={**SERVER_HEADERS, "Content-Type": "application/x-tar",
+                                       "X-Docker-Container-Path-Stat": _stat_header(stat)})
+    await resp.prepare(request)
+    async for chunk in chunks:
+        await resp.write(chunk)
+    await resp.write_eof()
+    return resp
+
+
+@routes.put(CID + "/archive")
+async def archive_put(request: web.Request) -> web.Response:
+    svc = _containers(request)
+    path = await _spool(request)  # the body is a tar: spool it and extract in a thread
+    try:
+        await svc.put_archive(request.match_info["id"], request.query.get("path", ""), path,
+                              qbool(request, "noOverwriteDirNonDir"), qbool(request, "copyUIDGID"))
+    finally:
+        os.unlink(path)
+    return web.Response(status=200)
+
+
+@routes.post("/commit")
+async def commit_container(request: web.Request) -> web.Response:
+    svc = services(request)
+    q = request.query
+    ref = q.get("container", "")
+    if not ref:
+        raise InvalidParameter("container name or ID is required")
+    c = svc.containers.get(ref)
+    body = await json_body(request)
+    config = merge_image_config(body, c.config) if body else dict(c.config)
+    image_id = await commit(svc, c.id, repo=q.get("repo", ""), tag=q.get("tag", ""), comment=q.get("comment", ""),
+                            author=q.get("author", ""), pause=qbool(request, "pause", True),
+                            changes=q.getall("changes", []), config_override=config)
+    return json_response({"Id": image_id}, status=201)

@@ -1,0 +1,74 @@
+"""docker commit: a container's read-write layer becomes a new image layer on top of its image."""
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+
+from .changes import apply_changes
+from .images import canonical_json
+from .timefmt import now_rfc3339
+
+
+def _commit_layer(svc, cid: str, top_chain: str | None):
+    """Write the RW diff to a temp tar, then register it; returns the new Layer."""
+    fd, path = tempfile.mkstemp(prefix="commit-", dir=svc.config.data_root / "tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            svc.layers.write_rw_diff(cid, top_chain, f, source_date_epoch=_source_date_epoch())
+        with open(path, "rb") as f:
+            return svc.layers.register(f, top_chain)
+    finally:
+        os.unlink(path)
+
+
+def _source_date_epoch() -> int | None:
+    value = os.environ.get("SOURCE_DATE_EPOCH")
+    return int(value) if value and value.isdigit() else None
+
+
+async def commit(svc, container_ref: str, *, repo: str = "", tag: str = "", comment: str = "", author: str = "",
+                 pause: bool = True, changes=(), config_override: dict | None = None,
+                 created_by: str | None = None, empty_layer: bool = False) -> str:
+    containers, images = svc.containers, svc.images
+    c = containers.get(container_ref)
+    image = images.get(c.image_id)
+    paused_here = False
+    if pause and c.state.Running and not c.state.Paused:
+        await containers.pause(c.id)
+        paused_here = True
+    try:
+        if empty_layer:
+            layer = None
+        else:
+            layer = await asyncio.to_thread(_commit_layer, svc, c.id, image.top_chain)
+    finally:
+        if paused_here:
+            await containers.unpause(c.id)
+    base = image.config
+    # The builder passes the exact config of its step (so cache keys stay stable); `docker commit` merges.
+    new_config = apply_changes(dict(config_override if config_override is not None else c.config), changes)
+    now = now_rfc3339()
+    diff_ids = list((base.get("rootfs") or {}).get("diff_ids") or [])
+    if layer is not None:
+        diff_ids.append(layer.diff_id)
+    history = list(base.get("history") or [])
+    entry = {"created": now, "created_by": created_by if created_by is not None else c.command_line()}
+    if author:
+        entry["author"] = author
+    if comment:
+        entry["comment"] = comment
+    if layer is None:
+        entry["empty_layer"] = True
+    history.append(entry)
+    cfg = {"architecture": base.get("architecture", "amd64"), "os": base.get("os", "linux"), "author": author,
+           "config": new_config, "container": c.id, "created": now, "docker_version": "dockyard",
+           "history": history, "rootfs": {"type": "layers", "diff_ids": diff_ids}}
+    if comment:
+        cfg["comment"] = comment
+    if base.get("variant"):
+        cfg["variant"] = base["variant"]
+    tags = [f"{repo}:{tag or 'latest'}"] if repo else []
+    image_id = images.add_image(canonical_json(cfg), parent=image.id, tags=tags)
+    svc.events.emit("container", "commit", c.id, {"image": image_id, "name": c.name, "comment": comment})
+    return image_id

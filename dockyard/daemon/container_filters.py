@@ -1,0 +1,89 @@
+"""`docker ps --filter`: ancestor, status, name, id, label, exited, before, since, volume, network, ..."""
+from __future__ import annotations
+
+import re
+
+from ..errors import InvalidParameter, NotFound
+from .container_record import Container
+from .filters import Filters
+
+ACCEPTED = {"ancestor", "status", "name", "id", "label", "label!", "exited", "before", "since", "volume", "network",
+            "health", "is-task", "publish", "expose"}
+STATUSES = {"created", "restarting", "running", "removing", "paused", "exited", "dead"}
+
+
+class ContainerFilter:
+    def __init__(self, filters: Filters, service):
+        filters.validate(ACCEPTED)
+        self.f = filters
+        self.svc = service
+        for s in filters.get("status"):
+            if s not in STATUSES:
+                raise InvalidParameter(f"invalid filter 'status={s}'")
+        self.ancestors = self._ancestor_ids()
+        self.before = self._created_of("before")
+        self.since = self._created_of("since")
+
+    def _ancestor_ids(self) -> set[str] | None:
+        if not self.f.has("ancestor"):
+            return None
+        ids: set[str] = set()
+        for name in self.f.get("ancestor"):
+            try:
+                ids.add(self.svc.images.resolve(name)[0])
+            except (NotFound, InvalidParameter):
+                continue
+        return ids
+
+    def _created_of(self, key: str) -> str | None:
+        if not self.f.has(key):
+            return None
+        return self.svc.get(self.f.one(key)).created
+
+    def _descends_from(self, image_id: str) -> bool:
+        """The container's image is an ancestor image or was built on one."""
+        seen = set()
+        while image_id and image_id not in seen:
+            if image_id in self.ancestors:
+                return True
+            seen.add(image_id)
+            try:
+                image_id = self.svc.images.get(image_id).parent
+            except NotFound:
+                return False
+        return False
+
+    def match(self, c: Container) -> bool:
+        f = self.f
+        if f.has("id") and not any(c.id.startswith(v) for v in f.get("id")):
+            return False
+        if f.has("name") and not any(re.search(v, c.name) or re.search(v, "/" + c.name) for v in f.get("name")):
+            return False
+        if f.has("status") and c.state.Status not in f.get("status"):
+            return False
+        if f.has("exited"):
+            if c.state.Running or not c.has_been_started or str(c.state.ExitCode) not in f.get("exited"):
+                return False
+        if not f.match_labels(c.config.get("Labels") or {}):
+            return False
+        if self.ancestors is not None and not self._descends_from(c.image_id):
+            return False
+        if self.before is not None and c.created >= self.before:
+            return False
+        if self.since is not None and c.created <= self.since:
+            return False
+        if f.has("volume"):
+            dests = {b.split(":")[1] for b in c.host_config.get("Binds") or [] if ":" in b}
+            srcs = {b.split(":")[0] for b in c.host_config.get("Binds") or []}
+            if not any(v in dests or v in srcs for v in f.get("volume")):
+                return False
+        if f.has("network"):
+            mode = c.host_config.get("NetworkMode") or "bridge"
+            if mode not in f.get("network") and not (set(c.network_settings.get("Networks", {})) & set(f.get("network"))):
+                return False
+        if f.has("expose") and not any(p in (c.config.get("ExposedPorts") or {}) or f"{p}/tcp" in
+                                       (c.config.get("ExposedPorts") or {}) for p in f.get("expose")):
+            return False
+        if f.has("is-task") and f.bool("is-task"):
+            return False
+        return True

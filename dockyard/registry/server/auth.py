@@ -1,0 +1,246 @@
+"""Authentication modes and the built-in token service (../shared/reference/registry/auth-token.md).
+
+  none      everyone may do everything.
+  htpasswd  HTTP Basic against a bcrypt htpasswd file; rights come from the access Policy per request.
+  token     clients get a JWT from GET/POST /token (Basic credentials optional: anonymous gets public pulls);
+            the token's `access` claim lists the granted actions, always a subset of the Policy.
+
+Refusals: no credentials -> 401 UNAUTHORIZED + WWW-Authenticate; a signed-in user whose rights (Policy) do not
+cover the request -> 403 DENIED; a token merely missing a scope the user could get -> 401 insufficient_scope.
+"""
+import asyncio
+import base64
+from dataclasses import dataclass, field
+import hashlib
+import os
+import threading
+import time
+import uuid
+
+import bcrypt
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+from dockyard.registry.server.access import ALL, NOTHING, Policy
+from dockyard.registry.server.config import AuthConfig
+from dockyard.registry.server.errors import RegistryError
+
+CRED_CACHE_SECONDS = 300   # bcrypt costs ~0.1-0.3 s per check; a push makes dozens of requests
+
+
+@dataclass
+class Identity:
+    user: str | None = None                                 # None = anonymous
+    token_access: dict | None = None                        # (type, name) -> set(actions), token mode only
+    extra: dict = field(default_factory=dict)
+
+
+class Htpasswd:
+    """user:bcrypt-hash lines; re-read when the file changes; successful checks cached briefly."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.users: dict[str, bytes] = {}
+        self.mtime = None
+        self.ok_cache: dict[bytes, float] = {}
+        self.lock = threading.Lock()
+
+    def _load(self) -> None:
+        mtime = os.stat(self.path).st_mtime
+        if mtime == self.mtime:
+            return
+        users = {}
+        with open(self.path) as f:
+            for line in f:
+                line = line.strip()
+                if line and not line.startswith("#") and ":" in line:
+                    user, _, pw_hash = line.partition(":")
+                    users[user] = pw_hash.encode()
+        self.users, self.mtime = users, mtime
+        self.ok_cache.clear()
+
+    def check(self, user: str, password: str) -> bool:
+        with self.lock:
+            self._load()
+            key = hashlib.sha256(f"{user}\0{password}".encode()).digest()
+            if self.ok_cache.get(key, 0) > time.monotonic():
+                return True
+            pw_hash = self.users.get(user)
+        if pw_hash is None or not pw_hash.startswith(b"$2"):
+            return False
+        try:
+            ok = bcrypt.checkpw(password.encode(), pw_hash)
+        except ValueError:
+            return False
+        if ok:
+            with self.lock:
+                self.ok_cache[key] = time.monotonic() + CRED_CACHE_SECONDS
+        return ok
+
+
+def parse_basic(header: str) -> tuple[str, str] | None:
+    if not header.lower().startswith("basic "):
+        return None
+    try:
+        raw = base64.b64decode(header[6:].strip()).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    user, sep, password = raw.partition(":")
+    return (user, password) if sep else None
+
+
+def parse_scope(scope: str) -> tuple[str, str, set[str]] | None:
+    """"repository:library/x:pull,push" -> ("repository", "library/x", {"pull", "push"})."""
+    parts = scope.split(":")
+    if len(parts) < 3:
+        return None
+    return parts[0], ":".join(parts[1:-1]), {a for a in parts[-1].split(",") if a}
+
+
+class _TokenKeys:
+    def __init__(self, cfg: AuthConfig, storage_root: str):
+        if cfg.secret:
+            self.alg, self.signing, self.verifying = "HS256", cfg.secret, cfg.secret
+            return
+        path = cfg.key or os.path.join(storage_root, "dockyard", "token-key.pem")
+        if not os.path.exists(path):   # no key configured: make one and keep it with the data
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            key = ec.generate_private_key(ec.SECP256R1())
+            pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption())
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(pem)
+        with open(path, "rb") as f:
+            key = serialization.load_pem_private_key(f.read(), password=None)
+        if isinstance(key, rsa.RSAPrivateKey):
+            self.alg = "RS256"
+        elif isinstance(key, ec.EllipticCurvePrivateKey):
+            self.alg = "ES256"
+        elif isinstance(key, ed25519.Ed25519PrivateKey):
+            self.alg = "EdDSA"
+        else:
+            raise ValueError(f"unsupported token key type in {path}")
+        self.signing, self.verifying = key, key.public_key()
+        der = self.verifying.public_bytes(serialization.Encoding.DER,
+                                          serialization.PublicFormat.SubjectPublicKeyInfo)
+        self.kid = base64.b32encode(hashlib.sha256(der).digest()[:30]).decode()
+
+
+class Authenticator:
+    def __init__(self, cfg: AuthConfig, policy: Policy, storage_root: str):
+        self.cfg = cfg
+        self.policy = policy
+        self.kind = cfg.kind
+        self.htpasswd = Htpasswd(cfg.htpasswd) if cfg.htpasswd else None
+        self.keys = _TokenKeys(cfg, storage_root) if cfg.kind == "token" else None
+        self._token_cache: dict[str, tuple[float, Identity]] = {}
+
+    # ---- who is calling ----
+    async def check_password(self, user: str, password: str) -> bool:
+        if self.htpasswd is None:
+            return False
+        return await asyncio.get_running_loop().run_in_executor(None, self.htpasswd.check, user, password)
+
+    async def identify(self, request) -> Identity:
+        """The caller's identity; bad credentials are refused here (401)."""
+        header = request.headers.get("Authorization", "")
+        if self.kind == "none" or not header:
+            return Identity()
+        if header.lower().startswith("bearer ") and self.keys is not None:
+            return self._verify_token(request, header[7:].strip())
+        basic = parse_basic(header)
+        if basic is not None and self.htpasswd is not None:
+            if await self.check_password(*basic):
+                return Identity(user=basic[0])
+        raise RegistryError("UNAUTHORIZED", message="invalid credentials", headers=self.challenge(request))
+
+    def _verify_token(self, request, token: str) -> Identity:
+        cached = self._token_cache.get(token)
+        if cached and cached[0] > time.time():
+            return cached[1]
+        try:
+            claims = jwt.decode(token, self.keys.verifying, algorithms=[self.keys.alg], audience=self.cfg.service,
+                                issuer=self.cfg.issuer, leeway=30)
+        except jwt.PyJWTError as e:
+            raise RegistryError("UNAUTHORIZED", message=f"invalid token: {e}",
+                                headers=self.challenge(request, error="invalid_token")) from None
+        access = {}
+        for entry in claims.get("access") or []:
+            access[(entry.get("type"), entry.get("name"))] = set(entry.get("actions") or [])
+        ident = Identity(user=claims.get("sub") or None, token_access=access)
+        if len(self._token_cache) > 10000:
+            self._token_cache.clear()
+        self._token_cache[token] = (claims.get("exp", 0), ident)
+        return ident
+
+    # ---- what they may do ----
+    def granted(self, ident: Identity, repo: str) -> frozenset:
+        if self.kind == "none":
+            return ALL
+        if self.kind == "token":
+            if ident.token_access is None:
+                return NOTHING
+            return frozenset(ident.token_access.get(("repository", repo), set()))
+        return self.policy.actions(ident.user, repo)
+
+    def authorize(self, request, ident: Identity, repo: str, needed: set[str]) -> None:
+        if set(needed) <= self.granted(ident, repo):
+            return
+        scope = f"repository:{repo}:{','.join(sorted(needed, key=['pull', 'push', 'delete'].index))}"
+        could = self.policy.actions(ident.user, repo)
+        if ident.user is None and not set(needed) <= could:
+            raise RegistryError("UNAUTHORIZED", headers=self.challenge(request, scope),
+                                detail=[{"Type": "repository", "Name": repo, "Action": a} for a in sorted(needed)])
+        if ident.user is not None and not set(needed) <= could:
+            raise RegistryError("DENIED", detail=[{"Type": "repository", "Name": repo, "Action": a}
+                                                  for a in sorted(needed)])
+        # The user could have these rights, the token just does not carry them: ask for a new token.
+        raise RegistryError("UNAUTHORIZED", message="insufficient scope",
+                            headers=self.challenge(request, scope, error="insufficient_scope"))
+
+    def require_login(self, request, ident: Identity) -> None:
+        """/v2/ and /v2/_catalog: token mode wants some token (anonymous ones too); htpasswd wants a user."""
+        if self.kind == "token" and ident.token_access is None:
+            raise RegistryError("UNAUTHORIZED", headers=self.challenge(request, "registry:catalog:*"
+                                                                       if request.path.endswith("_catalog") else None))
+        if self.kind == "htpasswd" and ident.user is None:
+            raise RegistryError("UNAUTHORIZED", headers=self.challenge(request))
+
+    def challenge(self, request, scope: str | None = None, error: str | None = None) -> dict:
+        if self.kind == "htpasswd":
+            return {"WWW-Authenticate": f'Basic realm="{self.cfg.realm}"'}
+        if self.kind != "token":
+            return {}
+        realm = self.cfg.realm or f"{request.scheme}://{request.host}/token"
+        value = f'Bearer realm="{realm}",service="{self.cfg.service}"'
+        if scope:
+            value += f',scope="{scope}"'
+        if error:
+            value += f',error="{error}"'
+        return {"WWW-Authenticate": value}
+
+    # ---- the token service ----
+    def issue(self, user: str | None, scopes: list[str]) -> dict:
+        access = []
+        for scope in scopes:
+            parsed = parse_scope(scope)
+            if parsed is None:
+                continue
+            typ, name, wanted = parsed
+            if typ == "repository":
+                could = self.policy.actions(user, name)
+                got = could if "*" in wanted else (wanted & could)
+            elif typ == "registry" and name == "catalog":
+                got = {"*"}          # the catalog is filtered per user, so anyone may ask for it
+            else:
+                got = set()
+            access.append({"type": typ, "name": name, "actions": sorted(got)})
+        now = int(time.time())
+        claims = {"iss": self.cfg.issuer, "sub": user or "", "aud": self.cfg.service, "exp": now + self.cfg.expiration,
+                  "nbf": now - 1, "iat": now, "jti": str(uuid.uuid4()), "access": access}
+        headers = {"kid": self.keys.kid} if hasattr(self.keys, "kid") else None
+        token = jwt.encode(claims, self.keys.signing, algorithm=self.keys.alg, headers=headers)
+        issued = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
+        return {"token": token, "access_token": token, "expires_in": self.cfg.expiration, "issued_at": issued}

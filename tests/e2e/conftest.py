@@ -1,0 +1,30 @@
+"""E2E fixtures: one real daemon per session with busybox loaded; fresh daemons for restart tests."""
+from __future__ import annotations
+
+import pytest
+
+from .daemon_harness import Daemon, build_busybox_archive, cleanup_daemon, new_daemon
+
+
+@pytest.fixture(scope="session")
+def busybox_tar(tmp_path_factory):
+    return build_busybox_archive(tmp_path_factory.mktemp("images") / "busybox.tar")
+
+
+@pytest.fixture(scope="session")
+def daemon(tmp_path_factory, busybox_tar) -> Daemon:
+    d = new_daemon(tmp_path_factory.mktemp("daemon"))
+    d.start()
+    d.docker("load", "-i", str(busybox_tar))
+    yield d
+    cleanup_daemon(d)
+
+
+@pytest.fixture
+def fresh_daemon(tmp_path, busybox_tar) -> Daemon:
+    """A daemon of the test's own, for tests that kill or restart it."""
+    d = new_daemon(tmp_path / "fresh")
+    d.start()
+    d.docker("load", "-i", str(busybox_tar))
+    yield d
+    cleanup_daemon(d)

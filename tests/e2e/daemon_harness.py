@@ -1,0 +1,144 @@
+"""Starting a real dockyard daemon for tests, and running the real docker CLI / dockyard CLI against it."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCKER = shutil.which("docker") or "/usr/local/bin/docker"
+
+
+@dataclass
+class Daemon:
+    data_root: Path
+    exec_root: Path
+    socket: Path
+    log_path: Path
+    proc: subprocess.Popen | None = None
+    extra_args: list = field(default_factory=list)
+
+    @property
+    def host(self) -> str:
+        return f"unix://{self.socket}"
+
+    def env(self, **extra) -> dict:
+        env = dict(os.environ)
+        env.update({"DOCKER_HOST": self.host, "DOCKER_BUILDKIT": "0", "DOCKER_CLI_HINTS": "false"})
+        env.update(extra)
+        return env
+
+    def start(self, timeout: float = 20) -> None:
+        args = [sys.executable, "-m", "dockyard.daemon", "-H", self.host, "--data-root", str(self.data_root),
+                "--exec-root", str(self.exec_root), "--log-level", "debug", *self.extra_args]
+        self.log_file = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(args, stdout=self.log_file, stderr=subprocess.STDOUT, cwd=ROOT)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"daemon exited with {self.proc.returncode}:\n{self.log_path.read_text()[-3000:]}")
+            if self.socket.exists():
+                try:
+                    with socket.socket(socket.AF_UNIX) as s:
+                        s.connect(str(self.socket))
+                        s.sendall(b"GET /_ping HTTP/1.0\r\n\r\n")
+                        if b"OK" in s.recv(4096):
+                            return
+                except OSError:
+                    pass
+            time.sleep(0.05)
+        raise RuntimeError("daemon did not come up:\n" + self.log_path.read_text()[-3000:])
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        if self.proc is None:
+            return 0
+        self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        self.proc = None
+        self.log_file.close()
+        return rc
+
+    def kill(self) -> None:
+        self.stop(signal.SIGKILL)
+
+    def docker(self, *args, input=None, check=True, timeout=120, env=None) -> subprocess.CompletedProcess:
+        return run([DOCKER, *args], self.env(**(env or {})), input, check, timeout)
+
+    def dockyard(self, *args, input=None, check=True, timeout=120, env=None) -> subprocess.CompletedProcess:
+        return run([sys.executable, "-m", "dockyard", *args], self.env(**(env or {})), input, check, timeout)
+
+    def api(self, method: str, path: str, body=None):
+        """A raw Engine API call over the socket (for shapes the CLIs hide)."""
+        import http.client
+
+        class Conn(http.client.HTTPConnection):
+            def connect(conn):
+                conn.sock = socket.socket(socket.AF_UNIX)
+                conn.sock.connect(str(self.socket))
+
+        c = Conn("localhost")
+        data = json.dumps(body).encode() if body is not None else None
+        c.request(method, path, body=data, headers={"Content-Type": "application/json"} if data else {})
+        r = c.getresponse()
+        raw = r.read()
+        c.close()
+        try:
+            return r.status, json.loads(raw) if raw else None
+        except ValueError:
+            return r.status, raw
+
+
+def run(argv, env, input, check, timeout) -> subprocess.CompletedProcess:
+    p = subprocess.run(argv, env=env, input=input, capture_output=True, timeout=timeout,
+                       text=not isinstance(input, bytes))
+    if check and p.returncode != 0:
+        raise AssertionError(f"{' '.join(map(str, argv))} exited {p.returncode}\nstdout: {p.stdout}\nstderr: {p.stderr}")
+    return p
+
+
+def new_daemon(base: Path, **kw) -> Daemon:
+    base.mkdir(parents=True, exist_ok=True)
+    # Unix socket paths are limited to 108 bytes: keep the exec root short.
+    exec_root = Path(tempfile.mkdtemp(prefix="dy", dir="/run"))
+    return Daemon(data_root=base / "data", exec_root=exec_root, socket=exec_root / "d.sock",
+                  log_path=base / "daemon.log", **kw)
+
+
+def build_busybox_archive(dest: Path) -> Path:
+    if not dest.exists():
+        subprocess.run([str(ROOT / "scripts" / "mkimage-busybox"), "-o", str(dest)], check=True)
+    return dest
+
+
+def cleanup_daemon(d: Daemon) -> None:
+    """Stop the daemon and everything it started: containers, mounts, state dirs."""
+    if d.proc is not None:
+        try:
+            ids = d.docker("ps", "-aq", check=False).stdout.split()
+            if ids:
+                d.docker("rm", "-f", *ids, check=False)
+        except Exception:
+            pass
+        d.stop()
+    runc_root = d.exec_root / "runc"
+    if runc_root.exists():
+        for cid in os.listdir(runc_root):
+            subprocess.run(["runc", "--root", str(runc_root), "delete", "-f", cid], capture_output=True)
+    with open("/proc/self/mountinfo") as f:
+        mounts = [line.split()[4] for line in f]
+    for m in reversed(mounts):
+        if m.startswith(str(d.data_root)) or m.startswith(str(d.exec_root)):
+            subprocess.run(["umount", "-l", m], capture_output=True)
+    shutil.rmtree(d.exec_root, ignore_errors=True)

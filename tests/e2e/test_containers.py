@@ -1,0 +1,305 @@
+"""Issue 3 end to end: container life cycle on runc, driven by the real docker CLI."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import time
+
+import pytest
+
+from .daemon_harness import DOCKER
+
+
+def inspect(d, name: str) -> dict:
+    return json.loads(d.docker("inspect", name).stdout)[0]
+
+
+def wait_for(predicate, timeout: float = 10, interval: float = 0.1):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("condition not reached in time")
+
+
+def test_run_rm_prints_and_leaves_nothing(daemon):
+    before = daemon.docker("ps", "-aq").stdout
+    p = daemon.docker("run", "--rm", "busybox", "echo", "Hello, World!")
+    assert p.stdout == "Hello, World!\n"
+    assert daemon.docker("ps", "-aq").stdout == before
+
+
+def test_exit_codes_follow_docker(daemon):
+    assert daemon.docker("run", "--rm", "busybox", "sh", "-c", "exit 3", check=False).returncode == 3
+    p = daemon.docker("run", "--rm", "busybox", "nope-not-here", check=False)
+    assert p.returncode == 127
+    assert 'exec: "nope-not-here": executable file not found in $PATH' in p.stderr
+    p = daemon.docker("run", "--rm", "busybox", "/etc/passwd", check=False)
+    assert p.returncode == 126
+    assert "permission denied" in p.stderr
+    p = daemon.docker("run", "--rm", "nosuchimage-here", check=False)
+    assert p.returncode == 125
+    assert "Unable to find image 'nosuchimage-here:latest' locally" in p.stderr
+
+
+def test_stdout_and_stderr_are_separate_streams(daemon):
+    p = daemon.docker("run", "--rm", "busybox", "sh", "-c", "echo out; echo err >&2")
+    assert p.stdout == "out\n"
+    assert p.stderr == "err\n"
+
+
+def test_stdin_is_forwarded_and_closed(daemon):
+    p = daemon.docker("run", "-i", "--rm", "busybox", "sh", "-c", "cat; echo done", input="hello\nworld\n")
+    assert p.stdout == "hello\nworld\ndone\n"
+
+
+def test_environment_workdir_user_hostname(daemon):
+    out = daemon.docker("run", "--rm", "-e", "GREETING=hi", "-w", "/tmp", "-u", "nobody", "--hostname", "box1",
+                        "busybox", "sh", "-c", 'echo $GREETING $(pwd) $(id -un) $(hostname)').stdout
+    assert out.split() == ["hi", "/tmp", "nobody", "box1"]
+
+
+def test_isolation_pid_mount_and_hostname(daemon):
+    cid = daemon.docker("run", "-d", "busybox", "sh", "-c", "ps -o pid,comm; hostname; cat /proc/mounts; sleep 30"
+                        ).stdout.strip()
+    try:
+        logs = wait_for(lambda: (lambda o: o if "overlay" in o else None)(daemon.docker("logs", cid).stdout))
+        pids = re.findall(r"^\s*(\d+)\s", logs, re.M)
+        assert pids[0] == "1" and len(pids) <= 3  # only the container's own processes
+        assert cid[:12] in logs.split()  # hostname = short ID
+        assert "/work" not in logs and str(daemon.data_root) not in logs
+    finally:
+        daemon.docker("rm", "-f", cid)
+
+
+def test_detached_lifecycle_ps_logs_exec_stop_rm(daemon):
+    cid = daemon.docker("run", "-d", "--name", "web", "busybox", "sh", "-c",
+                        "i=0; while true; do i=$((i+1)); echo line $i; sleep 0.2; done").stdout.strip()
+    assert re.fullmatch(r"[0-9a-f]{64}", cid)
+    try:
+        ps = daemon.docker("ps").stdout.splitlines()
+        assert ps[0].split()[:2] == ["CONTAINER", "ID"]
+        row = next(l for l in ps if l.startswith(cid[:12]))
+        assert "busybox" in row and "web" in row and re.search(r"Up (Less than a second|\d+ seconds?)", row)
+        assert daemon.docker("ps", "--filter", "ancestor=busybox", "-q").stdout.split() == [cid[:12]]
+        assert daemon.docker("ps", "--filter", "name=web", "-q", "--no-trunc").stdout.strip() == cid
+        wait_for(lambda: "line 3" in daemon.docker("logs", "web").stdout)
+        tail = daemon.docker("logs", "--tail", "1", "web").stdout.splitlines()
+        assert len(tail) == 1 and tail[0].startswith("line ")
+        stamped = daemon.docker("logs", "-t", "--tail", "1", "web").stdout
+        assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z line \d+", stamped)
+        follow = subprocess.Popen([DOCKER, "logs", "-f", "--tail", "0", "web"], env=daemon.env(),
+                                  stdout=subprocess.PIPE, text=True)
+        first = follow.stdout.readline()
+        assert first.startswith("line ")
+        follow.kill()
+        follow.wait()
+        exec_out = daemon.docker("exec", "web", "ps").stdout
+        assert "sleep" in exec_out or "sh" in exec_out
+        assert daemon.docker("exec", "web", "sh", "-c", "exit 4", check=False).returncode == 4
+        top = daemon.docker("top", "web").stdout.splitlines()
+        assert "PID" in top[0] and len(top) >= 2
+        daemon.docker("stop", "-t", "1", "web")
+        state = inspect(daemon, "web")["State"]
+        assert state["Running"] is False and state["ExitCode"] == 137  # sh as PID 1 ignores SIGTERM
+        row = next(l for l in daemon.docker("ps", "-a").stdout.splitlines() if l.startswith(cid[:12]))
+        assert re.search(r"Exited \(137\) (Less than a second|\d+ seconds?) ago", row)
+        assert cid[:12] not in daemon.docker("ps", "-q").stdout
+        assert daemon.docker("ps", "-a", "--filter", "status=exited", "-q").stdout.count(cid[:12]) == 1
+    finally:
+        daemon.docker("rm", "-f", "web", check=False)
+    assert cid[:12] not in daemon.docker("ps", "-aq").stdout
+
+
+def test_create_start_attach_wait(daemon):
+    cid = daemon.docker("create", "--name", "created1", "busybox", "sh", "-c", "echo started; exit 5").stdout.strip()
+    try:
+        row = next(l for l in daemon.docker("ps", "-a").stdout.splitlines() if l.startswith(cid[:12]))
+        assert "Created" in row
+        p = daemon.docker("start", "-a", "created1", check=False)
+        assert p.stdout == "started\n" and p.returncode == 5
+        assert daemon.docker("wait", "created1").stdout.strip() == "5"
+    finally:
+        daemon.docker("rm", "created1")
+
+
+def test_names_ids_and_prefixes(daemon):
+    a = daemon.docker("create", "busybox", "true").stdout.strip()
+    try:
+        name = inspect(daemon, a)["Name"]
+        assert re.fullmatch(r"/[a-z]+_[a-z]+\d?", name)
+        assert inspect(daemon, a[:5])["Id"] == a
+        p = daemon.docker("create", "--name", name.lstrip("/"), "busybox", "true", check=False)
+        assert p.returncode == 125 and "is already in use by container" in p.stderr
+        p = daemon.docker("inspect", "nosuchcontainer", check=False)
+        assert p.returncode == 1 and "No such object: nosuchcontainer" in p.stderr
+        daemon.docker("rename", a, "renamed1")
+        assert inspect(daemon, "renamed1")["Id"] == a
+    finally:
+        daemon.docker("rm", a)
+
+
+def test_rm_running_needs_force(daemon):
+    cid = daemon.docker("run", "-d", "busybox", "sleep", "30").stdout.strip()
+    p = daemon.docker("rm", cid, check=False)
+    assert p.returncode == 1
+    assert "container is running: stop the container before removing or force remove" in p.stderr
+    daemon.docker("rm", "-f", cid)
+    assert cid[:12] not in daemon.docker("ps", "-aq").stdout
+
+
+def test_kill_pause_unpause_restart(daemon):
+    cid = daemon.docker("run", "-d", "busybox", "sleep", "60").stdout.strip()
+    try:
+        daemon.docker("pause", cid)
+        row = next(l for l in daemon.docker("ps").stdout.splitlines() if l.startswith(cid[:12]))
+        assert "(Paused)" in row
+        assert inspect(daemon, cid)["State"]["Status"] == "paused"
+        daemon.docker("unpause", cid)
+        assert inspect(daemon, cid)["State"]["Status"] == "running"
+        pid1 = inspect(daemon, cid)["State"]["Pid"]
+        daemon.docker("restart", "-t", "1", cid)
+        st = inspect(daemon, cid)["State"]
+        assert st["Running"] and st["Pid"] != pid1
+        daemon.docker("kill", "-s", "TERM", cid)  # sleep as PID 1 has no TERM handler: ignored
+        time.sleep(0.3)
+        assert inspect(daemon, cid)["State"]["Running"]
+        daemon.docker("kill", cid)
+        wait_for(lambda: not inspect(daemon, cid)["State"]["Running"])
+        assert inspect(daemon, cid)["State"]["ExitCode"] == 137
+        p = daemon.docker("kill", cid, check=False)
+        assert p.returncode == 1 and "is not running" in p.stderr
+    finally:
+        daemon.docker("rm", "-f", cid)
+
+
+def test_restart_policy_on_failure(daemon):
+    cid = daemon.docker("run", "-d", "--restart", "on-failure:2", "busybox", "sh", "-c", "exit 1").stdout.strip()
+    try:
+        wait_for(lambda: inspect(daemon, cid)["RestartCount"] == 2 and not inspect(daemon, cid)["State"]["Running"]
+                 and not inspect(daemon, cid)["State"]["Restarting"], timeout=20)
+        time.sleep(1)
+        assert inspect(daemon, cid)["RestartCount"] == 2
+        assert inspect(daemon, cid)["HostConfig"]["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 2}
+    finally:
+        daemon.docker("rm", "-f", cid)
+
+
+def test_cp_diff_export_commit(daemon, tmp_path):
+    cid = daemon.docker("run", "-d", "busybox", "sh", "-c", "echo data > /tmp/made; rm /bin/ls; sleep 60"
+                        ).stdout.strip()
+    try:
+        wait_for(lambda: "/tmp/made" in daemon.docker("diff", cid).stdout)
+        diff = daemon.docker("diff", cid).stdout.splitlines()
+        assert "A /tmp/made" in diff and "D /bin/ls" in diff and "C /tmp" in diff
+        daemon.docker("cp", f"{cid}:/tmp/made", str(tmp_path / "made"))
+        assert (tmp_path / "made").read_text() == "data\n"
+        (tmp_path / "in.txt").write_text("from host\n")
+        daemon.docker("cp", str(tmp_path / "in.txt"), f"{cid}:/root/")
+        assert daemon.docker("exec", cid, "cat", "/root/in.txt").stdout == "from host\n"
+        daemon.docker("export", "-o", str(tmp_path / "fs.tar"), cid)
+        import tarfile
+        with tarfile.open(tmp_path / "fs.tar") as tar:
+            names = set(tar.getnames())
+        assert {"bin/busybox", "tmp/made", "root/in.txt"} <= {n.lstrip("./") for n in names}
+        new_id = daemon.docker("commit", "-a", "me", "-m", "my first commit", cid, "commit_test:first").stdout.strip()
+        img = json.loads(daemon.docker("image", "inspect", "commit_test:first").stdout)[0]
+        assert img["Id"] == new_id and img["Author"] == "me" and img["Comment"] == "my first commit"
+        assert len(img["RootFS"]["Layers"]) == 2
+        out = daemon.docker("run", "--rm", "commit_test:first", "sh", "-c", "cat /tmp/made; ls /bin/ls || echo gone"
+                            ).stdout
+        assert out.split() == ["data", "gone"]
+        hist = daemon.docker("history", "commit_test:first").stdout.splitlines()
+        assert hist[1].startswith(new_id[7:19]) and "my first commit" in hist[1]
+    finally:
+        daemon.docker("rm", "-f", cid)
+        daemon.docker("rmi", "commit_test:first", check=False)
+
+
+def test_container_prune(daemon):
+    cid = daemon.docker("create", "busybox", "true").stdout.strip()
+    out = daemon.docker("container", "prune", "-f").stdout
+    assert cid in out
+    assert cid[:12] not in daemon.docker("ps", "-aq").stdout
+
+
+def test_docker_py_run_and_inspect(daemon):
+    docker = pytest.importorskip("docker")
+    client = docker.DockerClient(base_url=daemon.host, version="1.50")
+    out = client.containers.run("busybox", ["echo", "from docker-py"], remove=True)
+    assert out == b"from docker-py\n"
+    c = client.containers.run("busybox", ["sleep", "30"], detach=True, labels={"team": "a"})
+    try:
+        c.reload()
+        assert c.status == "running"
+        assert c.attrs["State"]["Pid"] > 0
+        assert c.attrs["Config"]["Labels"]["team"] == "a"
+        assert c.attrs["HostConfig"]["RestartPolicy"]["Name"] == "no"
+        assert c.attrs["Config"]["Hostname"] == c.id[:12]
+        assert [x.id for x in client.containers.list(filters={"label": "team=a"})] == [c.id]
+        code, output = c.exec_run(["sh", "-c", "echo hi; exit 2"])
+        assert code == 2 and output == b"hi\n"
+    finally:
+        c.remove(force=True)
+        client.close()
+
+
+def test_interactive_run_and_exec_with_a_tty(daemon):
+    pexpect = pytest.importorskip("pexpect")
+    env = daemon.env()
+    child = pexpect.spawn(DOCKER, ["run", "-it", "--name", "itty", "busybox", "sh"], env=env, timeout=20,
+                          encoding="utf-8")
+    try:
+        child.expect(r"/ # ")
+        child.sendline("echo $((6*7))")
+        child.expect("42")
+        child.expect(r"/ # ")
+        ex = pexpect.spawn(DOCKER, ["exec", "-it", "itty", "sh"], env=env, timeout=20, encoding="utf-8")
+        ex.expect(r"/ # ")
+        ex.sendline("stty size; tty")
+        ex.expect(r"/dev/pts/\d+")
+        ex.sendline("exit 3")
+        ex.expect(pexpect.EOF)
+        ex.close()
+        assert ex.exitstatus == 3
+        child.sendcontrol("p")
+        child.sendcontrol("q")  # detach: the container keeps running
+        child.expect(pexpect.EOF)
+        assert inspect(daemon, "itty")["State"]["Running"]
+        child.close()
+        att = pexpect.spawn(DOCKER, ["attach", "itty"], env=env, timeout=20, encoding="utf-8")
+        att.sendline("echo back-$((1+1))")
+        att.expect("back-2")
+        att.sendline("exit 7")
+        att.expect(pexpect.EOF)
+        att.close()
+        wait_for(lambda: not inspect(daemon, "itty")["State"]["Running"])
+        assert inspect(daemon, "itty")["State"]["ExitCode"] == 7
+    finally:
+        child.close(force=True)
+        daemon.docker("rm", "-f", "itty", check=False)
+
+
+def test_daemon_sigkill_keeps_containers_running(fresh_daemon):
+    d = fresh_daemon
+    cid = d.docker("run", "-d", "busybox", "sh", "-c", "i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.2; done"
+                   ).stdout.strip()
+    wait_for(lambda: "tick 2" in d.docker("logs", cid).stdout)
+    pid = inspect(d, cid)["State"]["Pid"]
+    d.kill()
+    time.sleep(1)
+    os.kill(pid, 0)  # still alive with no daemon
+    d.start()
+    st = inspect(d, cid)["State"]
+    assert st["Running"] and st["Pid"] == pid
+    logs = d.docker("logs", cid).stdout.split("\n")
+    ticks = [int(l.split()[1]) for l in logs if l.startswith("tick ")]
+    assert ticks == list(range(1, len(ticks) + 1))  # complete: nothing lost while the daemon was away
+    assert len(ticks) >= 5
+    d.docker("stop", "-t", "1", cid)
+    assert inspect(d, cid)["State"]["ExitCode"] == 137
+    assert d.docker("wait", cid).stdout.strip() == "137"
