@@ -16,16 +16,20 @@ from ..store.content import ContentStore
 from ..store.layers import LayerStore
 from ..store.metadata import Metadata
 from ..store.snapshots import choose_driver
+from ..volume.local import LocalVolumes
 from .archives import ArchiveService
 from .config import DaemonConfig
+from .containers import ContainerService
 from .events import EventBus
+from .exec import ExecService
 from .images import ImageService
 from .system import SystemService
+from .volumes import VolumeService
 
 log = logging.getLogger("dockyard.daemon")
 
 # Route modules; the optional ones belong to parts that may not be installed in every build.
-ROUTE_MODULES = ["system", "images", "containers", "exec", "registry", "build"]
+ROUTE_MODULES = ["system", "images", "containers", "exec", "volumes", "registry", "build"]
 
 
 @dataclass
@@ -65,24 +69,19 @@ def build_services(config: DaemonConfig) -> Services:
     images = ImageService(md, content, layers, events)
     images.collect_garbage()
     archives = ArchiveService(images, root / "tmp")
-    system = SystemService(config, images, None, layers, _daemon_id(md))
-    svc = Services(config, md, content, layers, events, images, archives, system)
+    volumes = LocalVolumes(md, root / "volumes")
+    containers = ContainerService(config, md, layers, images, events, volumes)
+    images.container_users = containers.users_of_image
+    system = SystemService(config, images, containers, layers, _daemon_id(md))
+    svc = Services(config, md, content, layers, events, images, archives, system, containers)
+    svc.extra["exec"] = ExecService(containers, events)
+    svc.extra["volumes"] = VolumeService(volumes, containers, events)
     _attach_optional(svc)
     return svc
 
 
 def _attach_optional(svc: Services) -> None:
-    """Container, registry and build services, wired in when their packages are present."""
-    try:
-        from .containers import ContainerService
-    except ImportError as err:
-        log.warning("containers unavailable: %s", err)
-    else:
-        svc.containers = ContainerService(svc.config, svc.md, svc.layers, svc.images, svc.events)
-        svc.images.container_users = svc.containers.users_of_image
-        svc.system.containers = svc.containers
-        from .exec import ExecService
-        svc.extra["exec"] = ExecService(svc.containers, svc.events)
+    """Registry and build services, wired in when their packages are present."""
     try:
         from .registry import RegistryService
     except ImportError:

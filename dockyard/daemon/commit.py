@@ -7,7 +7,7 @@ import tempfile
 
 from .changes import apply_changes
 from .images import canonical_json
-from .timefmt import now_rfc3339
+from ..timefmt import now_rfc3339
 
 
 def _commit_layer(svc, cid: str, top_chain: str | None):

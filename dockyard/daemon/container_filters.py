@@ -73,9 +73,8 @@ class ContainerFilter:
         if self.since is not None and c.created <= self.since:
             return False
         if f.has("volume"):
-            dests = {b.split(":")[1] for b in c.host_config.get("Binds") or [] if ":" in b}
-            srcs = {b.split(":")[0] for b in c.host_config.get("Binds") or []}
-            if not any(v in dests or v in srcs for v in f.get("volume")):
+            known = {m.get(k) for m in c.mount_points for k in ("Name", "Source", "Destination")}
+            if not any(v in known for v in f.get("volume")):
                 return False
         if f.has("network"):
             mode = c.host_config.get("NetworkMode") or "bridge"

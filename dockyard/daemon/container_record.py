@@ -6,7 +6,7 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from .humanize import human_duration
-from .timefmt import ZERO_TIME, parse_rfc3339
+from ..timefmt import ZERO_TIME, parse_rfc3339
 
 
 @dataclass
@@ -72,6 +72,7 @@ class Container:
     hosts_path: str = ""
     resolv_conf_path: str = ""
     network_settings: dict = field(default_factory=dict)
+    mount_points: list = field(default_factory=list)
     driver: str = "overlay2"
 
     def to_json(self) -> str:
@@ -106,13 +107,13 @@ class Container:
             "State": self.state.Status, "Status": self.state.human(),
             "HostConfig": {"NetworkMode": self.host_config.get("NetworkMode") or "bridge"},
             "NetworkSettings": {"Networks": self.network_settings.get("Networks", {})},
-            "Mounts": [],
+            "Mounts": [mount_shape(m) for m in self.mount_points],
         }
         if size:
             s.update(size)
         return s
 
-    def inspect(self, image_name: str, graph_driver: dict, mounts: list, size: dict | None = None) -> dict:
+    def inspect(self, image_name: str, graph_driver: dict, size: dict | None = None) -> dict:
         st = self.state
         data = {
             "Id": self.id, "Created": self.created, "Path": self.path, "Args": self.args,
@@ -121,12 +122,17 @@ class Container:
             "HostsPath": self.hosts_path, "LogPath": self.log_path, "Name": "/" + self.name,
             "RestartCount": self.restart_count, "Driver": self.driver, "Platform": "linux", "MountLabel": "",
             "ProcessLabel": "", "AppArmorProfile": "", "ExecIDs": None, "HostConfig": self.host_config,
-            "GraphDriver": graph_driver, "Mounts": mounts, "Config": {**self.config, "Image": image_name},
+            "GraphDriver": graph_driver, "Mounts": [mount_shape(m) for m in self.mount_points], "Config": {**self.config, "Image": image_name},
             "NetworkSettings": network_settings_shape(self.network_settings),
         }
         if size:
             data.update(size)
         return data
+
+
+def mount_shape(mp: dict) -> dict:
+    keys = ("Type", "Name", "Source", "Destination", "Driver", "Mode", "RW", "Propagation")
+    return {k: mp[k] for k in keys if k in mp}
 
 
 def ports_list(host_config: dict, network_settings: dict) -> list[dict]:

@@ -20,7 +20,8 @@ from ..runtime.oci import OCIRuntime
 from ..runtime.spec import build_spec
 from ..store.layers import LayerStore
 from ..store.metadata import Metadata
-from . import container_fs, etcfiles
+from . import container_fs, etcfiles, mounts
+from ..volume.local import LocalVolumes
 from .config import DaemonConfig
 from .container_record import Container
 from .events import EventBus
@@ -28,7 +29,7 @@ from .filters import Filters
 from .images import ImageService
 from .names import random_name, validate_name
 from .signals import parse_signal
-from .timefmt import now_rfc3339, parse_rfc3339
+from ..timefmt import now_rfc3339, parse_rfc3339, parse_time_filter
 
 log = logging.getLogger("dockyard.containers")
 
@@ -37,13 +38,15 @@ STOP_TIMEOUT_DEFAULT = 10
 
 class ContainerService:
     def __init__(self, config: DaemonConfig, md: Metadata, layers: LayerStore, images: ImageService,
-                 events: EventBus):
+                 events: EventBus, volumes: LocalVolumes):
         self.config = config
+        self.volumes = volumes
         self.md = md
         self.layers = layers
         self.images = images
         self.events = events
-        self.state_root = config.exec_root / "containers"
+        # Short paths: monitor sockets live here and unix socket paths are limited to 108 bytes.
+        self.state_root = config.exec_root / "c"
         self.data_dir = config.data_root / "containers"
         self.state_root.mkdir(parents=True, exist_ok=True)
         self._monitors: dict[str, Monitor] = {}
@@ -87,6 +90,9 @@ class ContainerService:
     def users_of_image(self, image_id: str) -> list[tuple[str, bool]]:
         rows = self.md.query("SELECT data FROM containers WHERE image_id=?", (image_id,))
         return [(c.id, c.state.Running) for c in (Container.from_json(r["data"]) for r in rows)]
+
+    def users_of_volume(self, name: str) -> list[str]:
+        return [c.id for c in self.all() if any(m.get("Name") == name for m in c.mount_points)]
 
     def counts(self) -> dict:
         out = {"running": 0, "paused": 0, "stopped": 0}
@@ -140,6 +146,10 @@ class ContainerService:
                                                                            merged.get("Domainname", ""))
         c.network_settings = etcfiles.network_settings(host_config)
         await asyncio.to_thread(self.layers.create_rw, cid, image.top_chain)
+        points = mounts.requested_mounts(merged, host_config)
+        if points:
+            rootfs = await asyncio.to_thread(self.layers.mount_rw, cid, image.top_chain)
+            c.mount_points = await asyncio.to_thread(mounts.resolve, points, self.volumes, str(rootfs))
         self._save(c)
         self.events.emit("container", "create", cid, {"image": image_ref, "name": name})
         return {"Id": cid, "Warnings": []}
@@ -152,7 +162,12 @@ class ContainerService:
             if c.state.Running:
                 raise NotModified("container already started")
             c.manual_stop = False
-            await self._start(c)
+            try:
+                await self._start(c)
+            except Exception:
+                if c.host_config.get("AutoRemove"):  # `run --rm` waits for the removal even when start fails
+                    self._spawn(self.remove(c.id, force=True))
+                raise
 
     async def _start(self, c: Container) -> None:
         image = self.images.get(c.image_id)
@@ -164,7 +179,7 @@ class ContainerService:
         spec = build_spec(image_config=image.config.get("config") or {}, config=c.config, host_config=c.host_config,
                           rootfs=str(rootfs), hostname=c.config.get("Hostname") or c.short_id, container_id=c.id,
                           etc_hosts=c.hosts_path, etc_hostname=c.hostname_path, resolv_conf=c.resolv_conf_path,
-                          extra_mounts=etcfiles.bind_mounts(c.host_config))
+                          extra_mounts=mounts.oci_mounts(c.mount_points))
         (sdir / "config.json").write_text(json.dumps(spec))
         size = c.host_config.get("ConsoleSize") or [0, 0]
         monitor = await Monitor.spawn(runtime=self.runtime_for(c), container_id=c.id, bundle=sdir, state_dir=sdir,
@@ -392,6 +407,11 @@ class ContainerService:
             await asyncio.to_thread(self._remove_files, c)
             with self.md.tx() as cur:
                 cur.execute("DELETE FROM containers WHERE id=?", (c.id,))
+            if volumes:  # rm -v: the container's anonymous volumes go with it; named ones stay
+                for mp in c.mount_points:
+                    if mp["Type"] == "volume" and self.volumes.is_anonymous(mp["Name"]) \
+                            and not self.users_of_volume(mp["Name"]):
+                        self.volumes.remove(mp["Name"], [])
         self._locks.pop(c.id, None)
         self.events.emit("container", "destroy", c.id, {"image": self.image_name(c), "name": c.name})
         for fut in self._remove_waiters.pop(c.id, []):
@@ -407,7 +427,6 @@ class ContainerService:
         filters.validate({"until", "label", "label!"})
         until = None
         if filters.has("until"):
-            from .timefmt import parse_time_filter
             until = parse_time_filter(filters.one("until"))
         deleted, reclaimed = [], 0
         for c in self.all():
@@ -430,8 +449,7 @@ class ContainerService:
         graph = {"Name": self.layers.driver.name,
                  "Data": {"UpperDir": str(rw_upper), "MergedDir": str(self.layers.rw_root(c.id)),
                           "WorkDir": str(rw_upper.parent / "work")}}
-        return c.inspect(self.image_name(c), graph, etcfiles.mount_points(c.host_config),
-                         self._sizes(c) if size else None)
+        return c.inspect(self.image_name(c), graph, self._sizes(c) if size else None)
 
     def _sizes(self, c: Container) -> dict:
         rw = _dir_size(self.layers.driver.rw_upper(c.id))

@@ -71,7 +71,7 @@ class ExecService:
         rec.started = True
         cfg = rec.config
         tty = bool(cfg.get("Tty")) if tty is None else tty
-        state_dir = self.containers.state_dir(c.id) / f"exec-{exec_id[:12]}"
+        state_dir = self.containers.config.exec_root / "x" / exec_id[:24]
         state_dir.mkdir(parents=True, exist_ok=True)
         use_stdin = bool(cfg.get("AttachStdin")) and hijacked is not None
         monitor = await Monitor.spawn_exec(runtime=self.containers.runtime_for(c), container_id=c.id,

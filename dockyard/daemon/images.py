@@ -18,7 +18,7 @@ from ..store.layers import LayerStore, chain_ids
 from ..store.metadata import Metadata
 from .events import EventBus
 from .filters import Filters
-from .timefmt import now_rfc3339, parse_rfc3339, parse_time_filter
+from ..timefmt import now_rfc3339, parse_rfc3339, parse_time_filter
 
 
 def short_id(image_id: str) -> str:

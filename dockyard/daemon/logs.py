@@ -7,7 +7,7 @@ import os
 from collections import deque
 from typing import AsyncIterator, Callable
 
-from .timefmt import parse_rfc3339
+from ..timefmt import parse_rfc3339
 
 
 def _entries(path: str, start: int = 0):

@@ -9,7 +9,7 @@ from functools import lru_cache
 
 from .. import __version__
 from ..api.versions import MAX_API_VERSION, MIN_API_VERSION
-from .timefmt import now_rfc3339
+from ..timefmt import now_rfc3339
 
 
 def go_arch() -> str:

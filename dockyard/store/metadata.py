@@ -54,6 +54,14 @@ CREATE TABLE IF NOT EXISTS containers (
     data TEXT NOT NULL,
     created REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS volumes (
+    name TEXT PRIMARY KEY,
+    driver TEXT NOT NULL,
+    labels TEXT NOT NULL,
+    options TEXT NOT NULL,
+    anonymous INTEGER NOT NULL,
+    created TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS kv (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL

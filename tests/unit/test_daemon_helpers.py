@@ -7,7 +7,7 @@ from dockyard.daemon.filters import Filters
 from dockyard.daemon.humanize import human_duration
 from dockyard.daemon.names import random_name, validate_name
 from dockyard.daemon.signals import parse_signal
-from dockyard.daemon.timefmt import parse_rfc3339, parse_time_filter, rfc3339
+from dockyard.timefmt import parse_rfc3339, parse_time_filter, rfc3339
 from dockyard.errors import InvalidParameter
 
 

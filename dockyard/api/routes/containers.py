@@ -13,7 +13,7 @@ from ...daemon.commit import commit
 from ...daemon.containers import merge_image_config
 from ...daemon.filters import Filters
 from ...daemon.logs import read_logs
-from ...daemon.timefmt import parse_time_filter
+from ...timefmt import parse_time_filter
 from ...errors import Conflict, InvalidParameter, NotFound
 from ..context import json_body, json_response, no_content, qbool, qint, services
 from ..middleware import SERVER_HEADERS

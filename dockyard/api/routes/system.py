@@ -6,7 +6,7 @@ import json
 from aiohttp import web
 
 from ...daemon.filters import Filters
-from ...daemon.timefmt import parse_time_filter
+from ...timefmt import parse_time_filter
 from ..context import json_response, services
 from ..middleware import SERVER_HEADERS
 from ..router import RouteTable

@@ -1,0 +1,40 @@
+"""Volume routes."""
+from __future__ import annotations
+
+from aiohttp import web
+
+from ...daemon.filters import Filters
+from ..context import json_body, json_response, no_content, qbool, services
+from ..router import RouteTable
+
+routes = RouteTable()
+
+
+def _volumes(request):
+    return services(request).extra["volumes"]
+
+
+@routes.get("/volumes")
+async def list_volumes(request: web.Request) -> web.Response:
+    return json_response(_volumes(request).list(Filters.parse(request.query.get("filters"))))
+
+
+@routes.post("/volumes/create")
+async def create_volume(request: web.Request) -> web.Response:
+    return json_response(_volumes(request).create(await json_body(request)), status=201)
+
+
+@routes.post("/volumes/prune")
+async def prune_volumes(request: web.Request) -> web.Response:
+    return json_response(_volumes(request).prune(Filters.parse(request.query.get("filters"))))
+
+
+@routes.get("/volumes/{name}")
+async def inspect_volume(request: web.Request) -> web.Response:
+    return json_response(_volumes(request).inspect(request.match_info["name"]))
+
+
+@routes.delete("/volumes/{name}")
+async def remove_volume(request: web.Request) -> web.Response:
+    _volumes(request).remove(request.match_info["name"], qbool(request, "force"))
+    return no_content()

@@ -1,0 +1,91 @@
+"""Turning -v / --mount / image VOLUMEs into mount points (what inspect shows) and OCI mounts (what runc gets)."""
+from __future__ import annotations
+
+import os
+import shutil
+
+from ..errors import InvalidParameter
+
+
+def _bind_or_volume(spec: str) -> dict:
+    parts = spec.split(":")
+    if len(parts) == 1:  # -v /data: an anonymous volume
+        return {"Type": "volume", "Name": "", "Destination": parts[0], "RW": True, "Mode": ""}
+    if len(parts) > 3:
+        raise InvalidParameter(f"invalid volume specification: '{spec}'")
+    source, dest = parts[0], parts[1]
+    mode = parts[2] if len(parts) == 3 else ""
+    if not dest.startswith("/"):
+        raise InvalidParameter(f"invalid volume specification: '{spec}': invalid mount config for type "
+                               f"\"{'bind' if source.startswith('/') else 'volume'}\": invalid mount path: "
+                               f"'{dest}' mount path must be absolute")
+    rw = "ro" not in mode.split(",")
+    if source.startswith("/"):
+        return {"Type": "bind", "Source": source, "Destination": dest, "Mode": mode, "RW": rw,
+                "Propagation": "rprivate"}
+    return {"Type": "volume", "Name": source, "Destination": dest, "RW": rw, "Mode": mode}
+
+
+def requested_mounts(config: dict, host_config: dict) -> list[dict]:
+    """Mount points from Binds, Mounts and the (image-merged) config's Volumes; later ones win per path."""
+    points: dict[str, dict] = {}
+    for dest in (config.get("Volumes") or {}):
+        points[dest] = {"Type": "volume", "Name": "", "Destination": dest, "RW": True, "Mode": ""}
+    for spec in host_config.get("Binds") or []:
+        mp = _bind_or_volume(spec)
+        points[mp["Destination"]] = mp
+    for m in host_config.get("Mounts") or []:
+        kind = m.get("Type", "volume")
+        target = m.get("Target") or m.get("Destination")
+        if not target:
+            raise InvalidParameter("invalid mount config: Target must not be empty")
+        if kind == "bind":
+            if not os.path.exists(m.get("Source", "")):
+                raise InvalidParameter(f"invalid mount config for type \"bind\": bind source path does not exist: "
+                                       f"{m.get('Source')}")
+            points[target] = {"Type": "bind", "Source": m["Source"], "Destination": target, "Mode": "",
+                              "RW": not m.get("ReadOnly"), "Propagation": "rprivate"}
+        elif kind == "volume":
+            points[target] = {"Type": "volume", "Name": m.get("Source", ""), "Destination": target,
+                              "RW": not m.get("ReadOnly"), "Mode": ""}
+        elif kind == "tmpfs":
+            points[target] = {"Type": "tmpfs", "Source": "", "Destination": target, "Mode": "", "RW": True,
+                              "Propagation": ""}
+        else:
+            raise InvalidParameter(f"invalid mount config: mount type unknown: \"{kind}\"")
+    return list(points.values())
+
+
+def resolve(points: list[dict], volumes, rootfs: str | None) -> list[dict]:
+    """Create the volumes the points name (copying image content into new ones); fill in Source/Name."""
+    out = []
+    for mp in points:
+        mp = dict(mp)
+        if mp["Type"] == "volume":
+            vol, created = volumes.create(mp.get("Name", ""))
+            mp["Name"], mp["Source"], mp["Driver"] = vol["Name"], vol["Mountpoint"], "local"
+            mp.setdefault("Propagation", "")
+            if created and rootfs:
+                _copy_up(os.path.join(rootfs, mp["Destination"].lstrip("/")), vol["Mountpoint"])
+        elif mp["Type"] == "bind" and not os.path.exists(mp["Source"]):
+            os.makedirs(mp["Source"], exist_ok=True)  # -v creates a missing host dir, as Docker does
+        out.append(mp)
+    return out
+
+
+def _copy_up(image_path: str, volume_dir: str) -> None:
+    """A new volume starts with what the image has at its mount path."""
+    if os.path.isdir(image_path) and not os.path.islink(image_path) and not os.listdir(volume_dir):
+        shutil.copytree(image_path, volume_dir, symlinks=True, dirs_exist_ok=True)
+
+
+def oci_mounts(points: list[dict]) -> list[dict]:
+    mounts = []
+    for mp in points:
+        if mp["Type"] == "tmpfs":
+            mounts.append({"destination": mp["Destination"], "type": "tmpfs", "source": "tmpfs",
+                           "options": ["nosuid", "nodev", "mode=1777"]})
+            continue
+        options = ["rbind", "rw" if mp["RW"] else "ro", "rprivate"]
+        mounts.append({"destination": mp["Destination"], "type": "bind", "source": mp["Source"], "options": options})
+    return mounts

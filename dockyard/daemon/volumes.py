@@ -1,0 +1,59 @@
+"""Volume service: docker volume create/ls/inspect/rm/prune over the local driver."""
+from __future__ import annotations
+
+from ..errors import NotFound
+from .filters import Filters
+
+
+class VolumeService:
+    def __init__(self, store, containers, events):
+        self.store = store
+        self.containers = containers
+        self.events = events
+
+    def create(self, body: dict) -> dict:
+        vol, created = self.store.create(body.get("Name") or "", body.get("Labels"), body.get("DriverOpts"),
+                                         body.get("Driver") or "local")
+        if created:
+            self.events.emit("volume", "create", vol["Name"], {"driver": "local"})
+        return vol
+
+    def inspect(self, name: str) -> dict:
+        return self.store.get(name)
+
+    def list(self, filters: Filters) -> dict:
+        filters.validate({"dangling", "driver", "label", "name"})
+        out = []
+        for vol in self.store.list():
+            users = self.containers.users_of_volume(vol["Name"]) if self.containers else []
+            if filters.has("dangling") and filters.bool("dangling") != (not users):
+                continue
+            if filters.has("name") and not any(n in vol["Name"] for n in filters.get("name")):
+                continue
+            if filters.has("driver") and vol["Driver"] not in filters.get("driver"):
+                continue
+            if not filters.match_labels(vol["Labels"] or {}):
+                continue
+            out.append(vol)
+        return {"Volumes": out, "Warnings": []}
+
+    def remove(self, name: str, force: bool = False) -> None:
+        users = self.containers.users_of_volume(name) if self.containers else []
+        self.store.remove(name, users, force)
+        self.events.emit("volume", "destroy", name, {"driver": "local"})
+
+    def prune(self, filters: Filters) -> dict:
+        filters.validate({"label", "label!", "all"})
+        prune_named = filters.has("all") and filters.bool("all")
+        deleted, reclaimed = [], 0
+        for vol in self.store.list():
+            if self.containers.users_of_volume(vol["Name"]):
+                continue
+            if not prune_named and not self.store.is_anonymous(vol["Name"]):
+                continue
+            if not filters.match_labels(vol["Labels"] or {}):
+                continue
+            reclaimed += self.store.size(vol["Name"])
+            self.remove(vol["Name"])
+            deleted.append(vol["Name"])
+        return {"VolumesDeleted": deleted or None, "SpaceReclaimed": reclaimed}

@@ -1,0 +1,89 @@
+"""The `local` volume driver: a directory per volume under <data-root>/volumes/<name>/_data."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+from pathlib import Path
+
+from ..timefmt import now_rfc3339
+from ..errors import Conflict, InvalidParameter, NotFound
+from ..store.metadata import Metadata
+
+VALID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+
+
+class LocalVolumes:
+    driver = "local"
+
+    def __init__(self, md: Metadata, root: Path):
+        self.md = md
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+
+    def mountpoint(self, name: str) -> Path:
+        return self.root / name / "_data"
+
+    def _shape(self, row) -> dict:
+        return {"Name": row["name"], "Driver": row["driver"], "Mountpoint": str(self.mountpoint(row["name"])),
+                "CreatedAt": row["created"], "Labels": json.loads(row["labels"]) or None, "Scope": "local",
+                "Options": json.loads(row["options"]) or None}
+
+    def get(self, name: str) -> dict:
+        row = self.md.one("SELECT * FROM volumes WHERE name=?", (name,))
+        if row is None:
+            raise NotFound(f"get {name}: no such volume")
+        return self._shape(row)
+
+    def exists(self, name: str) -> bool:
+        return self.md.one("SELECT 1 FROM volumes WHERE name=?", (name,)) is not None
+
+    def is_anonymous(self, name: str) -> bool:
+        row = self.md.one("SELECT anonymous FROM volumes WHERE name=?", (name,))
+        return bool(row and row["anonymous"])
+
+    def list(self) -> list[dict]:
+        return [self._shape(r) for r in self.md.query("SELECT * FROM volumes ORDER BY name")]
+
+    def create(self, name: str = "", labels: dict | None = None, options: dict | None = None,
+               driver: str = "local") -> tuple[dict, bool]:
+        """Returns (volume, created_now). Creating an existing name returns it, as Docker does."""
+        if driver not in ("", "local"):
+            raise NotFound(f"plugin \"{driver}\" not found")
+        anonymous = not name
+        name = name or secrets.token_hex(32)
+        if not VALID.match(name):
+            raise InvalidParameter(f'create {name}: "{name}" includes invalid characters for a local volume name, '
+                                   f'only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host '
+                                   f"directory, use absolute path")
+        if self.exists(name):
+            return self.get(name), False
+        self.mountpoint(name).mkdir(parents=True, exist_ok=True)
+        with self.md.tx() as cur:
+            cur.execute("INSERT INTO volumes VALUES (?,?,?,?,?,?)",
+                        (name, "local", json.dumps(labels or {}), json.dumps(options or {}), int(anonymous),
+                         now_rfc3339()))
+        return self.get(name), True
+
+    def remove(self, name: str, users: list[str], force: bool = False) -> None:
+        if not self.exists(name):
+            if force:
+                return
+            raise NotFound(f"get {name}: no such volume")
+        if users:
+            raise Conflict(f"remove {name}: volume is in use - [{', '.join(users)}]")
+        with self.md.tx() as cur:
+            cur.execute("DELETE FROM volumes WHERE name=?", (name,))
+        shutil.rmtree(self.root / name, ignore_errors=True)
+
+    def size(self, name: str) -> int:
+        total = 0
+        for dirpath, _, files in os.walk(self.mountpoint(name)):
+            for f in files:
+                try:
+                    total += os.lstat(os.path.join(dirpath, f)).st_size
+                except OSError:
+                    pass
+        return total
