@@ -41,8 +41,10 @@ async def json_body(request: web.Request, default=None):
         raise InvalidParameter(f"invalid JSON: {err}") from None
 
 
-def json_response(data, status: int = 200) -> web.Response:
-    return web.json_response(data, status=status, dumps=lambda o: json.dumps(o))
+def json_response(data, status: int = 200, headers: dict | None = None) -> web.Response:
+    # Exactly `application/json`: the docker CLI only decodes error bodies with that content type.
+    return web.Response(body=json.dumps(data).encode(), status=status,
+                        headers={**(headers or {}), "Content-Type": "application/json"})
 
 
 def no_content() -> web.Response:

@@ -1,6 +1,7 @@
 """Middlewares: API version checks, the error table, and the headers every response carries."""
 from __future__ import annotations
 
+import json
 import logging
 
 from aiohttp import web
@@ -20,7 +21,8 @@ SERVER_HEADERS = {
 
 
 def error_response(status: int, message: str) -> web.Response:
-    return web.json_response({"message": message}, status=status, headers=SERVER_HEADERS)
+    body = json.dumps({"message": message}).encode()
+    return web.Response(body=body, status=status, headers={**SERVER_HEADERS, "Content-Type": "application/json"})
 
 
 @web.middleware

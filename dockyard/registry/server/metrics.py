@@ -26,8 +26,12 @@ class Metrics:
             lines.append(f"# TYPE {name} {'counter' if name.endswith(('_total', '_sum', '_count')) else 'gauge'}")
             for labels, value in sorted(self.values[name].items()):
                 label_text = ",".join(f'{k}="{_escape(str(v))}"' for k, v in labels)
-                lines.append(f"{name}{{{label_text}}} {value:g}" if label_text else f"{name} {value:g}")
+                lines.append(f"{name}{{{label_text}}} {_num(value)}" if label_text else f"{name} {_num(value)}")
         return "\n".join(lines) + "\n"
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
 def _escape(v: str) -> str:
