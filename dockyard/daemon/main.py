@@ -47,7 +47,10 @@ async def serve(config: DaemonConfig) -> None:
     if svc.containers is not None:
         await svc.containers.restore()
     app = build_app(svc)
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    # handler_cancellation: a client that hangs up (docker events, wait, logs -f) ends its handler;
+    # shutdown_timeout: on SIGTERM do not wait long for streams that never end by themselves.
+    runner = web.AppRunner(app, handle_signals=False, access_log=None, handler_cancellation=True,
+                           shutdown_timeout=2.0)
     await runner.setup()
     for host in config.hosts:
         if host.startswith("unix://"):

@@ -29,6 +29,7 @@ import posixpath
 import shutil
 import stat
 import tarfile
+import zlib
 from typing import BinaryIO
 
 from ..errors import InvalidParameter
@@ -97,7 +98,7 @@ class _RawAdapter(io.RawIOBase):
 # ----------------------------------------------------------------------------- safe paths
 def clean_entry_name(name: str) -> str:
     """Docker's filepath.Clean + Join(root, name): '' for the root itself; refuses escapes."""
-    cleaned = posixpath.normpath("/" + name).lstrip("/") if name.startswith("/") else posixpath.normpath(name)
+    cleaned = posixpath.normpath(name).lstrip("/") or "."
     if cleaned == ".":
         return ""
     if cleaned == ".." or cleaned.startswith("../"):
@@ -156,19 +157,14 @@ def apply_layer(fileobj: BinaryIO, dest_dir: str, mode: str = "overlay") -> int:
         with tarfile.open(fileobj=open_decompressed(fileobj), mode="r|") as tar:
             for member in tar:
                 applier.apply(member, tar)
-    except (tarfile.TarError, EOFError, zlib_error(), lzma.LZMAError, OSError) as e:
-        if isinstance(e, OSError) and not isinstance(e, (EOFError, gzip.BadGzipFile)) \
-                and e.errno not in (None, errno.EINVAL):
-            raise
+    except (tarfile.TarError, EOFError, zlib.error, lzma.LZMAError) as e:
         raise InvalidParameter(f"invalid or truncated layer tar: {e}") from e
+    except OSError as e:
+        if e.errno is not None:
+            raise  # a real filesystem error (ENOSPC, EACCES...), not bad input
+        raise InvalidParameter(f"invalid or truncated layer tar: {e}") from e  # gzip/bz2 data errors
     applier.finish()
     return applier.written
-
-
-def zlib_error():
-    import zlib
-
-    return zlib.error
 
 
 class _Applier:
@@ -189,6 +185,8 @@ class _Applier:
         if base.startswith(WHITEOUT_PREFIX):
             self._whiteout(parent, base, member)
             return
+        if not rel and not member.isdir():
+            raise InvalidParameter(f"refusing layer entry {member.name!r}: the root must be a directory")
         path = os.path.join(parent, base) if rel else self.root
         self._check_type(member)
         self._clear_for(path, member)
@@ -213,14 +211,11 @@ class _Applier:
             raise InvalidParameter(f"refusing layer entry {m.name!r}: {kind} device nodes are not allowed")
         if not (m.isreg() or m.isdir() or m.issym() or m.islnk() or m.isfifo()):
             raise InvalidParameter(f"refusing layer entry {m.name!r}: unsupported tar entry type {m.type!r}")
-        if m.issym() and not m.linkname.startswith("/"):
-            # Docker: Join(Dir(path), linkname) must stay inside the root.
-            entry_dir = posixpath.dirname(clean_entry_name(m.name))
-            target = posixpath.normpath(posixpath.join("/", entry_dir, m.linkname)) if entry_dir or True else ""
-            if _climbs_out(entry_dir, m.linkname):
-                raise InvalidParameter(
-                    f"refusing layer entry {m.name!r}: symlink target {m.linkname!r} points outside the root")
-            del target
+        # Docker: Join(Dir(path), linkname) must stay inside the root; absolute targets always do.
+        if m.issym() and not m.linkname.startswith("/") \
+                and _climbs_out(posixpath.dirname(clean_entry_name(m.name)), m.linkname):
+            raise InvalidParameter(
+                f"refusing layer entry {m.name!r}: symlink target {m.linkname!r} points outside the root")
         if m.islnk():
             link = posixpath.normpath(m.linkname.lstrip("/") or ".")
             if link == ".." or link.startswith("../") or link == ".":
@@ -304,9 +299,10 @@ class _Applier:
         if base == WHITEOUT_OPAQUE:
             self._opaque(parent)
             return
-        victim = os.path.join(parent, base[len(WHITEOUT_PREFIX):])
-        if victim == os.path.join(parent, "") or base[len(WHITEOUT_PREFIX):] in (".", ".."):
+        name = base[len(WHITEOUT_PREFIX):]
+        if name in ("", ".", ".."):
             raise InvalidParameter(f"refusing layer entry {m.name!r}: invalid whiteout name")
+        victim = os.path.join(parent, name)
         if os.path.lexists(victim):
             _remove(victim, os.lstat(victim))
         if self.mode == "overlay":
