@@ -20,6 +20,7 @@ class ArchiveService:
 
     def import_rootfs(self, tar: BinaryIO, repo: str = "", tag: str = "", message: str = "",
                       changes: list[str] = (), source: str = "-", platform: str = "") -> str:
+        tags = [target_name(repo, tag)] if repo else []  # validate before anything is stored
         layer = self.images.layers.register(tar, None)
         cfg = new_config()
         if platform:
@@ -30,7 +31,6 @@ class ArchiveService:
         cfg["config"] = apply_changes({}, changes)
         if message:
             cfg["comment"] = message
-        tags = [f"{repo}:{tag or 'latest'}"] if repo else []
         image_id = self.images.add_image(canonical_json(cfg), tags=tags)
         self.images.events.emit("image", "import", image_id, {"name": image_id})
         return image_id
@@ -89,6 +89,18 @@ class ArchiveService:
             images.append(archive.ArchiveImage(img.config_bytes, sorted(set(tags)), layers))
             self.images.events.emit("image", "save", image_id, {"name": image_id})
         archive.write_docker_archive(out, images)
+
+
+def target_name(repo: str, tag: str) -> str:
+    """`repo` may already carry a tag (the docker CLI sends `repo=name:tag` for import)."""
+    from ..image import reference
+
+    ref = reference.parse(repo)
+    if ref.digest:
+        raise InvalidParameter(f"invalid reference format: {repo} is a digest reference")
+    if tag:
+        return reference.parse(f"{ref.repository()}:{tag}").familiar()
+    return ref.familiar()
 
 
 def _familiar(full: str) -> str:

@@ -5,6 +5,7 @@ import asyncio
 import os
 import tempfile
 
+from .archives import target_name
 from .changes import apply_changes
 from .images import canonical_json
 from ..timefmt import now_rfc3339
@@ -32,6 +33,7 @@ async def commit(svc, container_ref: str, *, repo: str = "", tag: str = "", comm
                  created_by: str | None = None, empty_layer: bool = False) -> str:
     containers, images = svc.containers, svc.images
     c = containers.get(container_ref)
+    tags = [target_name(repo, tag)] if repo else []  # a bad name fails before anything is written
     image = images.get(c.image_id)
     paused_here = False
     if pause and c.state.Running and not c.state.Paused:
@@ -68,7 +70,6 @@ async def commit(svc, container_ref: str, *, repo: str = "", tag: str = "", comm
         cfg["comment"] = comment
     if base.get("variant"):
         cfg["variant"] = base["variant"]
-    tags = [f"{repo}:{tag or 'latest'}"] if repo else []
     image_id = images.add_image(canonical_json(cfg), parent=image.id, tags=tags)
     svc.events.emit("container", "commit", c.id, {"image": image_id, "name": c.name, "comment": comment})
     return image_id
