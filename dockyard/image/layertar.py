@@ -57,6 +57,8 @@ class LayerTarWriter:
             self.add_whiteout(name, st.st_uid, st.st_gid, int(st.st_mtime))
             return
         info = self._tarinfo(name, st)
+        if not stat.S_ISLNK(st.st_mode):
+            _add_pax_xattrs(info, path)
         key = (st.st_dev, st.st_ino)
         if not stat.S_ISDIR(st.st_mode) and st.st_nlink > 1:
             if key in self._inodes:
@@ -113,9 +115,6 @@ class LayerTarWriter:
     def _clamp(self, mtime: int) -> int:
         return min(mtime, self._sde) if self._sde is not None else mtime
 
-    def _capability(self, path: str) -> bytes | None:
-        return _xattr(path, _CAPABILITY_XATTR)
-
 
 def _add_pax_xattrs(info: tarfile.TarInfo, path: str) -> None:
     cap = _xattr(path, _CAPABILITY_XATTR)
@@ -135,21 +134,24 @@ def _is_overlay_whiteout(st: os.stat_result) -> bool:
 
 
 def walk_tree(root: str) -> Iterator[tuple[str, str, os.stat_result]]:
-    """(absolute path, relative name, lstat) for everything under root, parents first, names sorted."""
-    stack = [(root, "")]
+    """(absolute path, relative name, lstat) for everything under root, depth first, names sorted:
+    each directory comes right before its own children (the order filepath.Walk gives Docker)."""
+    stack = [iter(_sorted_children(root, ""))]
     while stack:
-        directory, prefix = stack.pop()
-        with os.scandir(directory) as it:
-            names = sorted(e.name for e in it)
-        subdirs = []
-        for name in names:
-            path = os.path.join(directory, name)
-            rel = f"{prefix}{name}"
-            st = os.lstat(path)
-            yield path, rel, st
-            if stat.S_ISDIR(st.st_mode):
-                subdirs.append((path, rel + "/"))
-        stack.extend(reversed(subdirs))
+        entry = next(stack[-1], None)
+        if entry is None:
+            stack.pop()
+            continue
+        path, rel, st = entry
+        yield entry
+        if stat.S_ISDIR(st.st_mode):
+            stack.append(iter(_sorted_children(path, rel + "/")))
+
+
+def _sorted_children(directory: str, prefix: str) -> list[tuple[str, str, os.stat_result]]:
+    with os.scandir(directory) as it:
+        names = sorted(e.name for e in it)
+    return [(os.path.join(directory, n), prefix + n, os.lstat(os.path.join(directory, n))) for n in names]
 
 
 def write_dir_tar(src_dir: str, out_fileobj: BinaryIO, mode: str = "overlay",
@@ -269,7 +271,12 @@ def _overlay_changes(lower_dirs: list[str], upper_dir: str) -> list[dict]:
 
 
 def _dir_differs(a: os.stat_result, b: os.stat_result) -> bool:
-    return a.st_mode != b.st_mode or a.st_size != b.st_size or a.st_mtime_ns // 1000 != b.st_mtime_ns // 1000
+    return a.st_mode != b.st_mode or a.st_size != b.st_size or not _same_fs_time(a.st_mtime_ns, b.st_mtime_ns)
+
+
+def _same_fs_time(a: int, b: int) -> bool:
+    """Docker's sameFsTime: equal, or equal seconds when one side lost its nanoseconds (tar copies)."""
+    return a == b or (a // 10**9 == b // 10**9 and (a % 10**9 == 0 or b % 10**9 == 0))
 
 
 def _lower_lstat(lower_dirs: list[str], rel: str) -> os.stat_result | None:

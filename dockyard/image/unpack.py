@@ -76,7 +76,8 @@ def open_decompressed(fileobj: BinaryIO) -> BinaryIO:
             import zstandard
         except ImportError:
             raise InvalidParameter("zstd-compressed layers need the Python 'zstandard' module") from None
-        return zstandard.ZstdDecompressor().stream_reader(buffered, read_across_frames=True)
+        reader = zstandard.ZstdDecompressor().stream_reader(buffered, read_across_frames=True)
+        return io.BufferedReader(_RawAdapter(reader), 1 << 16)  # callers peek
     return buffered
 
 
@@ -154,7 +155,10 @@ def apply_layer(fileobj: BinaryIO, dest_dir: str, mode: str = "overlay") -> int:
         raise ValueError(f"unknown apply mode {mode!r}")
     applier = _Applier(os.path.realpath(dest_dir), mode)
     try:
-        with tarfile.open(fileobj=open_decompressed(fileobj), mode="r|") as tar:
+        stream = open_decompressed(fileobj)
+        if not stream.peek(1):
+            return 0  # an empty stream is an empty layer (Go's tar reader sees EOF at once, as in Docker)
+        with tarfile.open(fileobj=stream, mode="r|") as tar:
             for member in tar:
                 applier.apply(member, tar)
     except (tarfile.TarError, EOFError, zlib.error, lzma.LZMAError) as e:
@@ -174,6 +178,9 @@ class _Applier:
         self.written = 0
         self.unpacked: set[str] = set()  # real paths created by this layer (vfs opaque dirs keep them)
         self.dirs: list[tuple[str, tarfile.TarInfo]] = []  # dir times are set last
+        # Resolved parent dirs by entry dir; every cached path is a real directory, so only a removal
+        # (which may delete one or replace it) can make an entry stale.
+        self._parents: dict[str, str] = {}
 
     # --- per entry
     def apply(self, member: tarfile.TarInfo, tar: tarfile.TarFile) -> None:
@@ -196,12 +203,27 @@ class _Applier:
 
     def _parent_dir(self, rel: str, name: str) -> str:
         """The real directory the entry goes into, created (0755, like Docker's MkdirAll) if missing."""
-        parent = resolve_in_root(self.root, posixpath.dirname(rel), follow_last=True)
+        rel_dir = posixpath.dirname(rel)
+        parent = self._parents.get(rel_dir)
+        if parent is not None:
+            return parent
+        parent = resolve_in_root(self.root, rel_dir, follow_last=True)
+        missing = []
+        probe = parent
+        while not os.path.lexists(probe):
+            missing.append(probe)
+            probe = os.path.dirname(probe)
         try:
             os.makedirs(parent, 0o755, exist_ok=True)
         except (FileExistsError, NotADirectoryError):
             raise InvalidParameter(f"refusing layer entry {name!r}: a parent path is not a directory") from None
+        self.unpacked.update(missing)  # created by this layer: an opaque marker must not remove them
+        self._parents[rel_dir] = parent
         return parent
+
+    def _remove(self, path: str, st: os.stat_result) -> None:
+        _remove(path, st)
+        self._parents.clear()
 
     def _check_type(self, m: tarfile.TarInfo) -> None:
         if m.ischr() or m.isblk():
@@ -230,7 +252,7 @@ class _Applier:
             return
         if stat.S_ISDIR(st.st_mode) and m.isdir():
             return
-        _remove(path, st)
+        self._remove(path, st)
 
     def _create(self, path: str, m: tarfile.TarInfo, tar: tarfile.TarFile) -> None:
         if m.isdir():
@@ -304,7 +326,7 @@ class _Applier:
             raise InvalidParameter(f"refusing layer entry {m.name!r}: invalid whiteout name")
         victim = os.path.join(parent, name)
         if os.path.lexists(victim):
-            _remove(victim, os.lstat(victim))
+            self._remove(victim, os.lstat(victim))
         if self.mode == "overlay":
             os.mknod(victim, 0o600 | stat.S_IFCHR, 0)
             os.lchown(victim, m.uid, m.gid)
@@ -313,12 +335,19 @@ class _Applier:
         if self.mode == "overlay":
             os.setxattr(directory, OVERLAY_OPAQUE_XATTR, b"y", follow_symlinks=False)
             return
-        # vfs: drop everything below `directory` that this layer did not itself unpack.
+        # vfs: drop everything below `directory` that this layer did not itself unpack (keeping the
+        # directories that lead to what it did unpack).
+        prefix = directory.rstrip("/") + "/"
+        keep = set()
+        for p in self.unpacked:
+            while p.startswith(prefix) and p not in keep:
+                keep.add(p)
+                p = os.path.dirname(p)
         for dirpath, dirnames, filenames in os.walk(directory):
             for name in list(dirnames) + filenames:
                 p = os.path.join(dirpath, name)
-                if p not in self.unpacked:
-                    _remove(p, os.lstat(p))
+                if p not in keep:
+                    self._remove(p, os.lstat(p))
                     if name in dirnames:
                         dirnames.remove(name)
 
