@@ -187,6 +187,7 @@ class _Applier:
         rel = clean_entry_name(member.name)
         if rel.startswith(WHITEOUT_META_PREFIX) and rel != WHITEOUT_OPAQUE:
             return  # AUFS metadata (.wh..wh.plnk, .wh..wh.aufs): not content
+        self._check_type(member)  # before anything, even a parent dir, is created
         base = posixpath.basename(rel)
         parent = self._parent_dir(rel, member.name)
         if base.startswith(WHITEOUT_PREFIX):
@@ -195,7 +196,6 @@ class _Applier:
         if not rel and not member.isdir():
             raise InvalidParameter(f"refusing layer entry {member.name!r}: the root must be a directory")
         path = os.path.join(parent, base) if rel else self.root
-        self._check_type(member)
         self._clear_for(path, member)
         self._create(path, member, tar)
         self._set_metadata(path, member)

@@ -264,9 +264,14 @@ def test_sigkill_during_load_leaves_no_half_image(fresh_daemon, tmp_path):
     d.docker("save", "-o", str(tar_path), "big:1")
     d.docker("rmi", "big:1")
     before = d.docker("images", "-a", "--no-trunc", "-q").stdout
+    layer_dirs = d.data_root / "layers" / "overlay"
+    dirs_before = set(layer_dirs.iterdir())
     loader = subprocess.Popen(["docker", "load", "-i", str(tar_path)], env=d.env(), stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE)
-    time.sleep(1.0)
+    deadline = time.time() + 30
+    while not (set(layer_dirs.iterdir()) - dirs_before) and time.time() < deadline:
+        time.sleep(0.01)  # wait until the daemon is unpacking the layer: the middle of the load
+    assert set(layer_dirs.iterdir()) - dirs_before, "the load never reached the layer store"
     d.kill()
     loader.wait(30)
     d.start()
