@@ -457,3 +457,43 @@ def new_config(base: dict | None = None, **overrides) -> dict:
         cfg.update(base)
     cfg.update(overrides)
     return cfg
+
+
+# ======================================================================================================
+# Registry pull/push support (added for issue 5 by the registry-client engineer; used by
+# daemon/registry.py). Kept apart from the service above. They work on the layer store's `layer_blobs`
+# table: one row per (diff ID, stored blob, repository); `repository` ('' for none) names a registry
+# repository known to hold the blob (`127.0.0.1:5000/me/base`), which is what cross-repository mounts
+# need, and a gzip row is the compressed form push reuses so pushing twice gives the same digests.
+
+def register_verified_layer(images: ImageService, stream, parent_chain: str | None, diff_id: str):
+    """Register a (compressed) layer stream; if its content is not `diff_id`, undo it and raise."""
+    layer = images.layers.register(stream, parent_chain)
+    if layer.diff_id != diff_id:
+        images.layers.release([layer.chain_id])  # only removed if no image uses it
+        raise InvalidParameter(f"layer content does not match the image configuration: expected diff ID "
+                               f"{diff_id}, got {layer.diff_id}")
+    return layer
+
+
+def compressed_layer_blob(images: ImageService, diff_id: str) -> tuple[str, str, int] | None:
+    """(blob digest, media type, size) of a stored gzip form of the layer, if there is one."""
+    for row in images.md.query("SELECT blob_digest, media_type, size FROM layer_blobs WHERE diff_id=? "
+                               "ORDER BY repository != '' DESC", (diff_id,)):
+        if "gzip" in row["media_type"] and images.content.has(row["blob_digest"]):
+            return row["blob_digest"], row["media_type"], row["size"]
+    return None
+
+
+def remember_layer_blob(images: ImageService, diff_id: str, digest: str, media_type: str, size: int,
+                        repository: str = "") -> None:
+    with images.md.tx() as cur:
+        cur.execute("INSERT OR IGNORE INTO layer_blobs(diff_id, blob_digest, media_type, size, repository) "
+                    "VALUES (?,?,?,?,?)", (diff_id, digest, media_type, size, repository))
+
+
+def blob_repositories(images: ImageService, digest: str, registry: str) -> list[str]:
+    """Repositories on `registry` known to hold `digest`, as paths without the registry (`me/base`)."""
+    prefix = registry + "/"
+    rows = images.md.query("SELECT DISTINCT repository FROM layer_blobs WHERE blob_digest=?", (digest,))
+    return [r["repository"][len(prefix):] for r in rows if r["repository"].startswith(prefix)]

@@ -346,3 +346,62 @@ class TokenServer:
             self.refresh_tokens[refresh] = user
             body["refresh_token"] = refresh
         return web.json_response(body)
+
+
+# ---------------------------------------------------------------------- slow link
+class ThrottledProxy:
+    """A TCP proxy on 127.0.0.1 that sends the upstream's bytes at `rate` bytes/s per connection, so a
+    test can stop the registry while a pull is surely in the middle of a blob. `stop()` drops every
+    connection and stops listening (connections are then refused)."""
+
+    def __init__(self, upstream_port: int, rate: int, port: int | None = None):
+        self.upstream_port, self.rate = upstream_port, rate
+        self.port = port or free_port()
+        self.host = f"127.0.0.1:{self.port}"
+        self._loop = None
+        self._thread = None
+        self._server = None
+        self._writers: set = set()
+
+    def start(self) -> "ThrottledProxy":
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._listen(), self._loop).result(10)
+        return self
+
+    async def _listen(self) -> None:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port, reuse_address=True)
+
+    async def _handle(self, reader, writer) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+        except OSError:
+            writer.close()
+            return
+        self._writers |= {writer, up_writer}
+
+        async def pump(src, dst, throttle: bool):
+            try:
+                while data := await src.read(16384):
+                    dst.write(data)
+                    await dst.drain()
+                    if throttle:
+                        await asyncio.sleep(len(data) / self.rate)
+            except (OSError, asyncio.CancelledError):
+                pass
+            finally:
+                dst.close()
+
+        await asyncio.gather(pump(reader, up_writer, False), pump(up_reader, writer, True))
+
+    def stop(self) -> None:
+        async def close():
+            self._server.close()
+            for w in list(self._writers):
+                w.transport.abort()
+            await self._server.wait_closed()
+        asyncio.run_coroutine_threadsafe(close(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()

@@ -250,3 +250,31 @@ def test_default_accept_lists_all_four_types():
                               "application/vnd.docker.distribution.manifest.list.v2+json",
                               "application/vnd.oci.image.manifest.v1+json",
                               "application/vnd.oci.image.index.v1+json"]
+
+
+def test_docker_hub_names_go_to_mirrors_first_then_the_hub(make_registry, tmp_path):
+    """`busybox` means docker.io/library/busybox; with registry-mirrors the mirror answers first and the
+    Hub endpoint only when the mirror lacks the image. (The "Hub" here is a local registry.)"""
+    from dockyard.image.reference import parse
+    from dockyard.registry.client.endpoints import RegistryHosts
+
+    mirror, hub = make_registry(name="mirror"), make_registry(name="hub")
+    cached = Image([tar_layer({"from": b"mirror\n"})])
+    only_hub = Image([tar_layer({"from": b"hub\n"})])
+    skopeo_copy(oci_layout(tmp_path / "a", "latest", [cached]), "latest", f"{mirror.host}/library/busybox:latest")
+    skopeo_copy(oci_layout(tmp_path / "b", "latest", [only_hub]), "latest", f"{hub.host}/library/rare:latest")
+    hosts = RegistryHosts(registry_mirrors=[mirror.url], hub_url=hub.url)
+
+    async def go():
+        for name, image, served_by in (("busybox", cached, mirror), ("rare", only_hub, hub)):
+            ref = parse(name)
+            assert (ref.domain, ref.path) == ("docker.io", f"library/{name}")
+            async with RegistryClient(ref.domain, hosts=hosts) as c:
+                _, _, digest = await c.get_manifest(ref.path, ref.tag)
+                assert digest == image.digest and c.endpoint.url == served_by.url
+                layer = await _blob(c, ref.path, sha256(image.layers[0]))
+                assert layer == image.layers[0]
+        async with RegistryClient("docker.io", hosts=hosts) as c:
+            with pytest.raises(NotFound, match="manifest for nothing/here:latest not found"):
+                await c.get_manifest("nothing/here", "latest")
+    run(go())

@@ -12,6 +12,7 @@ import hashlib
 import inspect
 import json
 import logging
+import os
 from contextlib import asynccontextmanager
 from typing import AsyncIterator, Awaitable, Callable
 from urllib.parse import urljoin
@@ -106,20 +107,23 @@ class RegistryClient:
     @asynccontextmanager
     async def _open(self, method: str, path: str, *, scopes: list[str] = (), headers: dict | None = None,
                     params=None, body: Callable[[], object] | None = None, ok=(200,),
-                    allow_statuses=()) -> AsyncIterator[aiohttp.ClientResponse]:
+                    allow_statuses=(), answer_challenges: bool = True) -> AsyncIterator[aiohttp.ClientResponse]:
         """A response with an expected status; registry errors raised as typed errors.
 
         `path` is relative to the endpoint (`/v2/...`) or an absolute URL (upload locations).
         `body` is a factory so the request can be replayed after an auth challenge or a lost connection.
         """
         last_err: BaseException | None = None
+        last_url = path
         for attempt in range(self.retries + 1):
             if attempt:
                 await asyncio.sleep(self.backoff * (2 ** (attempt - 1)))
             for endpoint in ([self.endpoint] if self.endpoint else self._candidates):
                 url = path if path.startswith(("http://", "https://")) else endpoint.url + path
+                last_url = url
                 try:
-                    resp = await self._send(endpoint, method, url, scopes, headers, params, body)
+                    resp = await self._send(endpoint, method, url, scopes, headers, params, body,
+                                            answer_challenges)
                 except TRANSIENT_ERRORS as err:
                     log.debug("%s %s: %s", method, url, err)
                     last_err = err
@@ -140,11 +144,11 @@ class RegistryClient:
                 return
         if isinstance(last_err, DockyardError):
             raise last_err
-        where = self.base_url + (path if path.startswith("/") else "")
-        raise Unavailable(f'Get "{where}": {_describe(last_err)}')
+        raise Unavailable(f'{method.capitalize()} "{last_url}": {_describe(last_err)}')
 
-    async def _send(self, endpoint: Endpoint, method: str, url: str, scopes, headers, params, body):
-        for auth_round in range(2):
+    async def _send(self, endpoint: Endpoint, method: str, url: str, scopes, headers, params, body,
+                    answer_challenges: bool = True):
+        for auth_round in range(2 if answer_challenges else 1):
             h = {"User-Agent": self.auth.user_agent, **(headers or {})}
             h.update(await self.auth.headers(self.session, list(scopes), ssl=endpoint.ssl))
             resp = await self.session.request(method, url, headers=h, params=params,
@@ -155,8 +159,10 @@ class RegistryClient:
             sent = "Authorization" in h
             retry = self.auth.learn(challenge)
             if sent and self.auth.challenge and self.auth.challenge.scheme == "bearer":
-                self.auth.forget_tokens()  # an expired or too narrow token: get a fresh one once
-                retry = True
+                # An expired token is worth replacing once; a token the server says lacks the scope is not.
+                retry = self.auth.challenge.params.get("error") != "insufficient_scope"
+                if retry:
+                    self.auth.forget_tokens()
             if not retry:
                 return resp
             resp.release()
@@ -166,18 +172,33 @@ class RegistryClient:
     async def get_manifest(self, repo: str, ref: str, accept: list[str] | None = None) -> tuple[bytes, str, str]:
         """(bytes, media type, digest) of a manifest or index by tag or digest; a digest is verified."""
         headers = {"Accept": ", ".join(accept or DEFAULT_ACCEPT)}
-        try:
-            async with self._open("GET", f"/v2/{repo}/manifests/{ref}", scopes=[repository_scope(repo)],
-                                  headers=headers) as resp:
-                body = await _read_limited(resp, MAX_MANIFEST_SIZE)
-                content_type = resp.headers.get("Content-Type", "").split(";")[0].strip()
-        except DockyardError as err:
-            raise self._pull_error(err, repo, ref) from None
+        while True:
+            try:
+                async with self._open("GET", f"/v2/{repo}/manifests/{ref}", scopes=[repository_scope(repo)],
+                                      headers=headers) as resp:
+                    body = await _read_limited(resp, MAX_MANIFEST_SIZE)
+                    content_type = resp.headers.get("Content-Type", "").split(";")[0].strip()
+                break
+            except DockyardError as err:
+                if self._drop_mirror():
+                    continue  # a mirror without the image (or refusing us): ask the next endpoint
+                raise self._pull_error(err, repo, ref) from None
         media_type = _media_type(body, content_type)
         digest = sha256_of(body)
         if ref.startswith("sha256:") and digest != ref:
             raise DigestMismatch(f"manifest verification failed for digest {ref}")
         return body, media_type, digest
+
+    def _drop_mirror(self) -> bool:
+        """Stop using the mirror that answered (if it was one) when others remain; True if dropped."""
+        current = self.endpoint or self._candidates[0]
+        if not current.mirror or len(self._candidates) < 2:
+            return False
+        log.info("mirror %s failed; trying %s", current.url, self._candidates[1].url)
+        self._candidates = [e for e in self._candidates if e is not current]
+        self.endpoint = None
+        self.auth = Authorizer(self.auth.credentials, user_agent=self.auth.user_agent)  # new host, new challenge
+        return True
 
     def _pull_error(self, err: DockyardError, repo: str, ref: str) -> DockyardError:
         """Docker's wording for a manifest that cannot be had (moby distribution/errors.go)."""
@@ -325,13 +346,21 @@ class RegistryClient:
 
     async def check_login(self) -> dict:
         """GET /v2/ with the credentials, as `docker login` does; Docker's answer on success."""
-        url_shown = None
-        async with self._open("GET", "/v2/", ok=(200,), allow_statuses=(401,)) as resp:
-            status, url_shown = resp.status, f"{self.base_url}/v2/"
-        if status == 401 and self.auth.challenge and self.auth.challenge.scheme == "bearer":
-            # The token fetch is the real check: it fails when the credentials are wrong.
-            await self.auth.token(self.session, [], ssl=self.endpoint.ssl, login=True)
-            async with self._open("GET", "/v2/", allow_statuses=(401,)) as resp:
+        async with self._open("GET", "/v2/", allow_statuses=(401,), answer_challenges=False) as resp:
+            status, challenge = resp.status, resp.headers.get("WWW-Authenticate", "")
+        url_shown = f"{self.base_url}/v2/"
+        if status == 401:
+            self.auth.learn(challenge)
+        if status == 401 and self.auth.challenge is not None:
+            if self.auth.challenge.scheme == "bearer" and not self.auth.credentials.registry_token:
+                # The token fetch is the real check (it fails on wrong credentials); ask for a refresh
+                # token too (`offline_token`), which docker keeps as the IdentityToken.
+                token = await self.auth.token(self.session, [], ssl=self.endpoint.ssl, login=True)
+                headers = {"Authorization": f"Bearer {token}"}
+            else:
+                headers = await self.auth.headers(self.session, [], ssl=self.endpoint.ssl)
+            async with self._open("GET", "/v2/", headers=headers, allow_statuses=(401,),
+                                  answer_challenges=False) as resp:
                 status = resp.status
         if status == 401:
             raise Unauthorized(f"login attempt to {url_shown} failed with status: 401 Unauthorized")
@@ -404,8 +433,9 @@ def _next_link(link: str) -> str | None:
 def _describe(err: BaseException | None) -> str:
     if err is None:
         return "no endpoint answered"
-    if isinstance(err, aiohttp.ClientConnectorError):
-        return f"dial tcp {err.host}:{err.port}: connect: {err.strerror or 'connection refused'}"
+    if isinstance(err, aiohttp.ClientConnectorError) and not isinstance(err, aiohttp.ClientSSLError):
+        reason = os.strerror(err.os_error.errno).lower() if getattr(err.os_error, "errno", None) else str(err)
+        return f"dial tcp {err.host}:{err.port}: connect: {reason}"
     if isinstance(err, asyncio.TimeoutError):
         return "i/o timeout"
     return str(err) or type(err).__name__

@@ -71,7 +71,7 @@ class RegistryHosts:
     """Resolves registry names to endpoints; one instance per daemon configuration."""
 
     def __init__(self, insecure_registries=(), registry_mirrors=(), certs_dirs=DEFAULT_CERTS_DIRS,
-                 resolve=socket.getaddrinfo):
+                 resolve=socket.getaddrinfo, hub_url: str = HUB_REGISTRY_URL):
         self.insecure_names: set[str] = set()
         self.insecure_nets: list = list(LOOPBACK_NETS)
         for entry in insecure_registries or ():
@@ -85,6 +85,7 @@ class RegistryHosts:
                 self.insecure_names.add(entry.rstrip("/"))
         self.mirrors = [m.rstrip("/") for m in registry_mirrors or ()]
         self.certs_dirs = [Path(d) for d in certs_dirs]
+        self.hub_url = hub_url  # tests point this at a local registry; nothing else should
         self._resolve = resolve
         self._ssl_cache: dict[str, ssl.SSLContext] = {}
         # The endpoint that last worked per registry, tried first next time (saves a TLS attempt on HTTP).
@@ -126,7 +127,9 @@ class RegistryHosts:
         registry = normalize_registry(registry)
         if registry == DOCKER_HUB:
             out = [] if push else [self._mirror(m) for m in self.mirrors]
-            out.append(Endpoint(HUB_REGISTRY_URL, self.ssl_context("registry-1.docker.io")))
+            hub_host = self.hub_url.split("://", 1)[1]
+            hub_tls = False if self.hub_url.startswith("http://") else self.ssl_context(hub_host)
+            out.append(Endpoint(self.hub_url, hub_tls))
             return out
         if self.is_insecure(registry):
             out = [Endpoint(f"https://{registry}", False), Endpoint(f"http://{registry}", False)]

@@ -1,0 +1,545 @@
+"""The per-container monitor: one small process per container (or exec) that outlives the daemon.
+
+Started by the daemon as `python3 -I -S monitor.py <state_dir>/args.json` in its own session. Standard
+library only, so it starts in a few milliseconds. It
+
+- becomes a child subreaper, so the container's init (started by `runc run -d`) is reparented to it and
+  its exact exit status can be reaped;
+- holds the container's stdio: pipes, or a pty master received from runc over a console socket;
+- copies output to every attached client and, for containers, to a json-file log
+  (`{"log": "...\\n", "stream": "stdout", "time": "<RFC 3339 nano>"}` per line);
+- writes `exit.json` atomically when the process exits, runs `runc delete`, then tells clients and exits.
+
+Protocol on `<state_dir>/m.sock` (unix stream). Each connection sends one JSON line first:
+  {"op": "start"}                        -> {"ok": true, "pid": N} | {"ok": false, "error": "...", "exit_code": 127}
+  {"op": "wait"}                         -> {"exit_code": N, "finished_at": "...", "oom_killed": false} once exited
+  {"op": "resize", "height": H, "width": W} -> {"ok": true}
+  {"op": "status"}                       -> {"pid": N, "running": bool}
+  {"op": "attach", "stdin": b, "stdout": b, "stderr": b}
+      then monitor -> client: Docker stdcopy frames, 8-byte header [stream, 0, 0, 0, uint32 BE length] + data
+      (stream 1 stdout, 2 stderr; a tty's output is stream 1); client -> monitor: raw stdin bytes;
+      the client half-closing (SHUT_WR) is stdin EOF. The monitor closes the connection after the exit.
+The daemon connects clients before sending "start", so nothing the process prints is lost.
+"""
+from __future__ import annotations
+
+import array
+import ctypes
+import errno
+import fcntl
+import json
+import os
+import selectors
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import termios
+import time
+
+PR_SET_CHILD_SUBREAPER = 36
+LOG_LINE_MAX = 16 * 1024  # docker splits longer lines into several entries
+
+
+def now_rfc3339() -> str:
+    ns = time.time_ns()
+    secs, frac = divmod(ns, 1_000_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{frac:09d}Z"
+
+
+def write_atomic(path: str, data: bytes) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def classify_start_error(message: str) -> int:
+    """Docker's exit codes for a process that cannot start: 127 not found, 126 not executable."""
+    if "executable file not found" in message or "no such file or directory" in message:
+        return 127
+    if "permission denied" in message:
+        return 126
+    return 125
+
+
+def runc_error(log_path: str, fallback: str) -> str:
+    """The last error runc logged (json log format), cleaned of runc's timestamps."""
+    message = ""
+    try:
+        with open(log_path) as f:
+            for line in f:
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    continue
+                if entry.get("level") in ("error", "fatal") and entry.get("msg"):
+                    message = entry["msg"]
+    except OSError:
+        pass
+    return message or fallback.strip() or "runtime failed to start the process"
+
+
+class JsonLog:
+    """Docker's json-file log writer: one JSON object per output line."""
+
+    def __init__(self, path: str | None):
+        self.file = open(path, "ab", buffering=0) if path else None
+        self.partial = {"stdout": b"", "stderr": b""}
+
+    def write(self, stream: str, data: bytes) -> None:
+        if self.file is None:
+            return
+        buf = self.partial[stream] + data
+        lines = []
+        while True:
+            nl = buf.find(b"\n")
+            if nl < 0:
+                break
+            lines.append(buf[: nl + 1])
+            buf = buf[nl + 1:]
+        while len(buf) >= LOG_LINE_MAX:
+            lines.append(buf[:LOG_LINE_MAX])
+            buf = buf[LOG_LINE_MAX:]
+        self.partial[stream] = buf
+        self._emit(stream, lines)
+
+    def flush(self) -> None:
+        for stream, buf in self.partial.items():
+            if buf:
+                self._emit(stream, [buf])
+                self.partial[stream] = b""
+
+    def _emit(self, stream: str, lines: list[bytes]) -> None:
+        if not lines:
+            return
+        t = now_rfc3339()
+        out = b"".join(json.dumps({"log": l.decode("utf-8", "replace"), "stream": stream, "time": t}).encode()
+                       + b"\n" for l in lines)
+        self.file.write(out)
+
+
+class Client:
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self.buf = b""
+        self.kind = None  # None until the first line: "attach", "wait", ...
+        self.stdin = self.stdout = self.stderr = False
+
+
+class Monitor:
+    def __init__(self, args: dict):
+        self.args = args
+        self.state_dir = args["state_dir"]
+        self.mode = args.get("mode", "run")
+        self.tty = bool(args.get("tty"))
+        self.open_stdin = bool(args.get("open_stdin"))
+        self.stdin_once = bool(args.get("stdin_once"))
+        self.sel = selectors.DefaultSelector()
+        self.clients: set[Client] = set()
+        self.waiters: list[Client] = []
+        self.log = JsonLog(args.get("log_path")) if self.mode == "run" else JsonLog(None)
+        self.pid = 0
+        self.started = False
+        self.exit_status: dict | None = None
+        self.stdin_w: int | None = None  # where client stdin goes (pipe or pty master)
+        self.outputs: dict[int, str] = {}  # fd -> "stdout"/"stderr"
+        self.master: int | None = None
+        self.done = False
+
+    # ---------------------------------------------------------------- setup
+    def listen(self) -> None:
+        path = os.path.join(self.state_dir, "m.sock")
+        if os.path.exists(path):
+            os.unlink(path)
+        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.server.bind(path)
+        self.server.listen(64)
+        self.server.setblocking(False)
+        self.sel.register(self.server, selectors.EVENT_READ, self.on_accept)
+        self.sigr, sigw = os.pipe()
+        os.set_blocking(sigw, False)
+        os.set_blocking(self.sigr, False)
+        signal.set_wakeup_fd(sigw)
+        signal.signal(signal.SIGCHLD, lambda *a: None)
+        self.sel.register(self.sigr, selectors.EVENT_READ, self.on_sigchld)
+        with open(os.path.join(self.state_dir, "monitor.pid"), "w") as f:
+            f.write(str(os.getpid()))
+
+    # ---------------------------------------------------------------- starting the process
+    def runc_argv(self, console_socket: str | None) -> list[str]:
+        a = self.args
+        argv = [a["runtime"], "--root", a["runtime_root"], "--log", os.path.join(self.state_dir, "runc.log"),
+                "--log-format", "json"]
+        pid_file = os.path.join(self.state_dir, "pid")
+        if self.mode == "run":
+            argv += ["run", "-d", "--pid-file", pid_file, "--bundle", a["bundle"]]
+        else:
+            argv += ["exec", "-d", "--pid-file", pid_file, "--process", a["process_path"]]
+        if console_socket:
+            argv += ["--console-socket", console_socket]
+        return argv + [a["container_id"]]
+
+    def start(self) -> dict:
+        if self.started:
+            return {"ok": True, "pid": self.pid}
+        self.started = True
+        try:
+            open(os.path.join(self.state_dir, "runc.log"), "w").close()
+            if self.tty:
+                pid = self._start_tty()
+            else:
+                pid = self._start_pipes()
+        except StartFailure as err:
+            self.finish_without_start()
+            return {"ok": False, "error": err.message, "exit_code": classify_start_error(err.message)}
+        self.pid = pid
+        self.reap()  # it may already have exited
+        return {"ok": True, "pid": pid}
+
+    def _run_runc(self, argv, stdin, stdout, stderr) -> int:
+        proc = subprocess.Popen(argv, stdin=stdin, stdout=stdout, stderr=stderr, close_fds=True)
+        while True:  # runc is our child; reap only it here (the container init is reaped by reap())
+            try:
+                _, status = os.waitpid(proc.pid, 0)
+                proc.returncode = os.waitstatus_to_exitcode(status)
+                return proc.returncode
+            except ChildProcessError:
+                return 0
+            except InterruptedError:
+                continue
+
+    def _read_pid(self) -> int:
+        with open(os.path.join(self.state_dir, "pid")) as f:
+            return int(f.read().strip())
+
+    def _start_pipes(self) -> int:
+        in_r, in_w = os.pipe() if self.open_stdin else (os.open(os.devnull, os.O_RDONLY), None)
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        try:
+            code = self._run_runc(self.runc_argv(None), in_r, out_w, err_w)
+        finally:
+            for fd in (in_r, out_w, err_w):
+                os.close(fd)
+        if code != 0:
+            # What runc printed went to the pipes the process would have used: it is runc's, not the app's.
+            os.set_blocking(err_r, False)
+            try:
+                printed = os.read(err_r, 65536).decode("utf-8", "replace")
+            except OSError:
+                printed = ""
+            for fd in (out_r, err_r) + ((in_w,) if in_w is not None else ()):
+                os.close(fd)
+            raise StartFailure(runc_error(os.path.join(self.state_dir, "runc.log"), printed))
+        self.stdin_w = in_w
+        for fd, name in ((out_r, "stdout"), (err_r, "stderr")):
+            os.set_blocking(fd, False)
+            self.outputs[fd] = name
+            self.sel.register(fd, selectors.EVENT_READ, self.on_output)
+        return self._read_pid()
+
+    def _start_tty(self) -> int:
+        path = os.path.join(self.state_dir, "console.sock")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(path)
+        listener.listen(1)
+        err_path = os.path.join(self.state_dir, "runc.stderr")
+        with open(os.devnull, "rb") as devnull, open(err_path, "wb") as err:
+            proc = subprocess.Popen(self.runc_argv(path), stdin=devnull, stdout=err, stderr=err, close_fds=True)
+        listener.settimeout(0.05)
+        master = None
+        while master is None:
+            try:
+                conn, _ = listener.accept()
+            except socket.timeout:
+                if proc.poll() is not None:
+                    break
+                continue
+            with conn:
+                master = recv_fd(conn)
+        code = proc.wait()
+        listener.close()
+        os.unlink(path)
+        if code != 0 or master is None:
+            if master is not None:
+                os.close(master)
+            with open(err_path, errors="replace") as f:
+                printed = f.read()
+            raise StartFailure(runc_error(os.path.join(self.state_dir, "runc.log"), printed))
+        size = self.args.get("console_size")
+        if size and size[0] and size[1]:
+            set_winsize(master, size[0], size[1])
+        os.set_blocking(master, False)
+        self.master = master
+        self.stdin_w = master if self.open_stdin else None
+        self.outputs[master] = "stdout"
+        self.sel.register(master, selectors.EVENT_READ, self.on_output)
+        return self._read_pid()
+
+    # ---------------------------------------------------------------- events
+    def on_accept(self, _key) -> None:
+        try:
+            sock, _ = self.server.accept()
+        except BlockingIOError:
+            return
+        sock.setblocking(False)
+        client = Client(sock)
+        self.clients.add(client)
+        self.sel.register(sock, selectors.EVENT_READ, lambda key, c=client: self.on_client(c))
+
+    def on_client(self, c: Client) -> None:
+        try:
+            data = c.sock.recv(65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if c.kind == "attach":
+            if not data:
+                self.sel.unregister(c.sock)  # stdin EOF; output keeps flowing until exit
+                if c.stdin:
+                    self.close_stdin_if_once()
+                return
+            if c.stdin and self.stdin_w is not None:
+                self.write_stdin(data)
+            return
+        if not data:
+            self.drop(c)
+            return
+        c.buf += data
+        if b"\n" not in c.buf:
+            return
+        line, _, rest = c.buf.partition(b"\n")
+        c.buf = b""
+        try:
+            req = json.loads(line)
+        except ValueError:
+            self.drop(c)
+            return
+        self.handle(c, req, rest)
+
+    def handle(self, c: Client, req: dict, rest: bytes) -> None:
+        op = req.get("op")
+        if op == "attach":
+            c.kind = "attach"
+            c.stdin, c.stdout, c.stderr = bool(req.get("stdin")), bool(req.get("stdout")), bool(req.get("stderr"))
+            if self.exit_status is not None:
+                self.drop(c)
+                return
+            if rest and c.stdin and self.stdin_w is not None:
+                self.write_stdin(rest)
+        elif op == "start":
+            self.reply(c, self.start())
+        elif op == "wait":
+            c.kind = "wait"
+            if self.exit_status is not None:
+                self.reply(c, self.exit_status)
+            else:
+                self.waiters.append(c)
+        elif op == "resize":
+            if self.master is not None:
+                set_winsize(self.master, int(req.get("height", 0)), int(req.get("width", 0)))
+            self.reply(c, {"ok": True})
+        elif op == "status":
+            self.reply(c, {"pid": self.pid, "running": self.started and self.exit_status is None})
+        else:
+            self.reply(c, {"ok": False, "error": f"unknown op {op!r}"})
+
+    def reply(self, c: Client, obj: dict, close: bool = True) -> None:
+        try:
+            c.sock.setblocking(True)
+            c.sock.sendall(json.dumps(obj).encode() + b"\n")
+        except OSError:
+            pass
+        if close:
+            self.drop(c)
+
+    def drop(self, c: Client) -> None:
+        try:
+            self.sel.unregister(c.sock)
+        except (KeyError, ValueError):
+            pass
+        c.sock.close()
+        self.clients.discard(c)
+
+    def write_stdin(self, data: bytes) -> None:
+        try:
+            os.set_blocking(self.stdin_w, True)
+            os.write(self.stdin_w, data)
+        except OSError:
+            pass
+        finally:
+            if self.stdin_w is not None and self.stdin_w == self.master:
+                os.set_blocking(self.master, False)
+
+    def close_stdin_if_once(self) -> None:
+        if not self.stdin_once or self.stdin_w is None:
+            return
+        if self.stdin_w == self.master:
+            self.write_stdin(b"\x04")  # a tty has no half-close: send EOF as the terminal would
+        else:
+            os.close(self.stdin_w)
+        self.stdin_w = None
+
+    def on_output(self, key) -> None:
+        fd = key.fd
+        try:
+            data = os.read(fd, 65536)
+        except BlockingIOError:
+            return
+        except OSError as err:  # EIO on a pty master once the slave side is gone
+            if err.errno != errno.EIO:
+                raise
+            data = b""
+        if not data:
+            self.sel.unregister(fd)
+            os.close(fd)
+            del self.outputs[fd]
+            if fd == self.master:
+                self.master = None
+                self.stdin_w = None
+            self.maybe_finish()
+            return
+        stream = self.outputs[fd]
+        self.log.write(stream, data)
+        frame = struct.pack(">BxxxL", 1 if stream == "stdout" else 2, len(data)) + data
+        for c in list(self.clients):
+            if c.kind == "attach" and (c.stdout if stream == "stdout" else c.stderr):
+                try:
+                    c.sock.setblocking(True)
+                    c.sock.settimeout(30)
+                    c.sock.sendall(frame)
+                    c.sock.setblocking(False)
+                except OSError:
+                    self.drop(c)
+
+    def on_sigchld(self, _key) -> None:
+        try:
+            while os.read(self.sigr, 512):
+                pass
+        except BlockingIOError:
+            pass
+        self.reap()
+
+    def reap(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            if pid == self.pid and self.exit_status is None:
+                code = os.waitstatus_to_exitcode(status)
+                self.exit_status = {"exit_code": 128 - code if code < 0 else code,
+                                    "finished_at": now_rfc3339(), "oom_killed": self.oom_killed()}
+                self.exited_at = time.monotonic()
+                self.maybe_finish()
+
+    def oom_killed(self) -> bool:
+        cgroup = self.args.get("memory_cgroup")
+        if not cgroup:
+            return False
+        try:
+            with open(os.path.join(cgroup, "memory.oom_control")) as f:
+                control = f.read()
+        except OSError:
+            return False
+        return any(line.startswith("oom_kill ") and line.split()[1] != "0" for line in control.splitlines())
+
+    # ---------------------------------------------------------------- the end
+    def maybe_finish(self) -> None:
+        """Finish once the process exited and its output is drained (or after a grace period)."""
+        if self.exit_status is None:
+            return
+        if self.outputs and time.monotonic() - self.exited_at < 2:
+            return  # a grandchild may still hold the pipes; the loop's timeout calls us again
+        for fd in list(self.outputs):
+            self.sel.unregister(fd)
+            os.close(fd)
+        self.outputs.clear()
+        self.log.flush()
+        write_atomic(os.path.join(self.state_dir, "exit.json"), json.dumps(self.exit_status).encode())
+        if self.mode == "run":
+            subprocess.run([self.args["runtime"], "--root", self.args["runtime_root"], "delete", "-f",
+                            self.args["container_id"]], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for c in list(self.clients):
+            if c.kind == "attach":
+                self.drop(c)
+        for c in self.waiters:
+            self.reply(c, self.exit_status)
+        self.waiters.clear()
+        self.done = True
+
+    def finish_without_start(self) -> None:
+        """runc could not start the process: nothing ran, so there is no exit record; end the monitor."""
+        for c in list(self.clients):
+            if c.kind == "attach":
+                self.drop(c)
+        self.exit_status = None
+        self.done_after_reply = True
+
+    def run(self) -> None:
+        self.listen()
+        ready_fd = self.args.get("ready_fd")
+        if ready_fd is not None:
+            os.write(ready_fd, b"ready\n")
+            os.close(ready_fd)
+        while not self.done:
+            for key, _ in self.sel.select(timeout=0.5):
+                key.data(key)
+                if self.done:
+                    break
+            if getattr(self, "done_after_reply", False):
+                break
+            if self.exit_status is not None and not self.done:
+                self.maybe_finish()
+        for c in list(self.clients):
+            self.drop(c)
+        self.server.close()
+        try:
+            os.unlink(os.path.join(self.state_dir, "m.sock"))
+        except OSError:
+            pass
+
+
+class StartFailure(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def recv_fd(conn: socket.socket) -> int:
+    fds = array.array("i")
+    _, ancdata, _, _ = conn.recvmsg(4096, socket.CMSG_SPACE(fds.itemsize))
+    for level, kind, data in ancdata:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds.frombytes(data[: len(data) - (len(data) % fds.itemsize)])
+            return fds[0]
+    raise OSError("runc sent no console fd")
+
+
+def set_winsize(fd: int, height: int, width: int) -> None:
+    if height > 0 and width > 0:
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
+
+
+def main() -> None:
+    with open(sys.argv[1]) as f:
+        args = json.load(f)
+    if len(sys.argv) > 2:
+        args["ready_fd"] = int(sys.argv[2])
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1):
+        os.dup2(devnull, fd)
+    Monitor(args).run()
+
+
+if __name__ == "__main__":
+    main()

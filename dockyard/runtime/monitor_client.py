@@ -1,0 +1,184 @@
+"""The daemon's asyncio handle on a monitor process (see monitor.py for the protocol)."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import struct
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+MONITOR_PATH = str(Path(__file__).with_name("monitor.py"))
+HEADER = struct.Struct(">BxxxL")
+
+
+@dataclass
+class ExitStatus:
+    exit_code: int
+    finished_at: str
+    oom_killed: bool = False
+    error: str = ""
+
+
+class StartError(Exception):
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.message = message
+        self.exit_code = exit_code
+
+
+def read_exit(state_dir) -> ExitStatus | None:
+    try:
+        data = json.loads((Path(state_dir) / "exit.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return ExitStatus(data["exit_code"], data.get("finished_at", ""), bool(data.get("oom_killed")))
+
+
+class Attachment:
+    """One attach connection: read() yields (stream, bytes) frames; write() sends stdin."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        self.reader, self.writer = reader, writer
+
+    async def read(self):
+        try:
+            header = await self.reader.readexactly(HEADER.size)
+            stream, size = HEADER.unpack(header)
+            return stream, await self.reader.readexactly(size)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            return None
+
+    async def write(self, data: bytes) -> None:
+        self.writer.write(data)
+        await self.writer.drain()
+
+    async def close_stdin(self) -> None:
+        if self.writer.can_write_eof() and not self.writer.is_closing():
+            try:
+                self.writer.write_eof()
+            except OSError:
+                pass
+
+    async def close(self) -> None:
+        self.writer.close()
+
+
+class Monitor:
+    def __init__(self, state_dir: Path, proc=None):
+        self.state_dir = Path(state_dir)
+        self.sock = str(self.state_dir / "m.sock")
+        self.proc = proc
+        self.pid: int | None = None
+
+    @classmethod
+    async def _spawn(cls, state_dir: Path, args: dict) -> "Monitor":
+        state_dir = Path(state_dir)
+        state_dir.mkdir(parents=True, exist_ok=True)
+        args_path = state_dir / "args.json"
+        args_path.write_text(json.dumps({**args, "state_dir": str(state_dir)}))
+        r, w = os.pipe()
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-I", "-S", MONITOR_PATH, str(args_path), str(w),
+                stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+                stderr=open(state_dir / "monitor.log", "ab"), start_new_session=True, pass_fds=(w,))
+        finally:
+            os.close(w)
+        loop = asyncio.get_running_loop()
+        try:
+            ready = await asyncio.wait_for(loop.run_in_executor(None, os.read, r, 16), 10)
+        finally:
+            os.close(r)
+        if not ready.startswith(b"ready"):
+            log = (state_dir / "monitor.log").read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"monitor failed to start: {log}")
+        return cls(state_dir, proc)
+
+    @classmethod
+    async def spawn(cls, *, runtime, container_id, bundle, state_dir, log_path, tty, open_stdin, stdin_once,
+                    console_size=None) -> "Monitor":
+        return await cls._spawn(state_dir, {
+            "mode": "run", "runtime": runtime.binary, "runtime_root": runtime.root, "container_id": container_id,
+            "bundle": str(bundle), "log_path": str(log_path) if log_path else None, "tty": tty,
+            "open_stdin": open_stdin, "stdin_once": stdin_once, "console_size": list(console_size or []),
+            "memory_cgroup": runtime.memory_cgroup(container_id),
+        })
+
+    @classmethod
+    async def spawn_exec(cls, *, runtime, container_id, exec_id, process: dict, state_dir, tty,
+                         open_stdin) -> "Monitor":
+        state_dir = Path(state_dir)
+        state_dir.mkdir(parents=True, exist_ok=True)
+        process_path = state_dir / "process.json"
+        process_path.write_text(json.dumps(process))
+        return await cls._spawn(state_dir, {
+            "mode": "exec", "runtime": runtime.binary, "runtime_root": runtime.root, "container_id": container_id,
+            "process_path": str(process_path), "tty": tty, "open_stdin": open_stdin, "stdin_once": True,
+        })
+
+    @classmethod
+    async def connect(cls, state_dir) -> "Monitor":
+        m = cls(Path(state_dir))
+        try:
+            status = await m._request({"op": "status"})
+        except (OSError, ConnectionError, ValueError) as err:
+            raise LookupError(f"monitor of {state_dir} is gone: {err}") from None
+        m.pid = status.get("pid")
+        return m
+
+    async def _open(self):
+        return await asyncio.open_unix_connection(self.sock, limit=1 << 20)
+
+    async def _request(self, req: dict) -> dict:
+        reader, writer = await self._open()
+        try:
+            writer.write(json.dumps(req).encode() + b"\n")
+            await writer.drain()
+            line = await reader.readline()
+        finally:
+            writer.close()
+        if not line:
+            raise ConnectionError("monitor closed the connection")
+        return json.loads(line)
+
+    async def attach(self, *, stdin: bool, stdout: bool, stderr: bool) -> Attachment:
+        reader, writer = await self._open()
+        writer.write(json.dumps({"op": "attach", "stdin": stdin, "stdout": stdout, "stderr": stderr}).encode()
+                     + b"\n")
+        await writer.drain()
+        return Attachment(reader, writer)
+
+    async def start(self) -> int:
+        reply = await self._request({"op": "start"})
+        if not reply.get("ok"):
+            if self.proc is not None:
+                await self.proc.wait()
+            raise StartError(reply.get("error", "start failed"), int(reply.get("exit_code", 125)))
+        self.pid = reply["pid"]
+        return self.pid
+
+    async def wait(self) -> ExitStatus:
+        try:
+            reply = await self._request({"op": "wait"})
+        except (OSError, ConnectionError, ValueError):
+            # The monitor finished between our calls: its record is on disk.
+            for _ in range(50):
+                status = read_exit(self.state_dir)
+                if status is not None:
+                    return status
+                await asyncio.sleep(0.1)
+            raise
+        return ExitStatus(reply["exit_code"], reply.get("finished_at", ""), bool(reply.get("oom_killed")))
+
+    async def resize(self, height: int, width: int) -> None:
+        await self._request({"op": "resize", "height": height, "width": width})
+
+    async def close(self) -> None:
+        """Forget the monitor (it keeps running on its own); reap it if it already ended."""
+        if self.proc is not None and self.proc.returncode is None:
+            try:
+                await asyncio.wait_for(self.proc.wait(), 0.01)
+            except asyncio.TimeoutError:
+                pass

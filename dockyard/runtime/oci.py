@@ -1,0 +1,89 @@
+"""OCI runtime driver: the runc command line (crun and other runc-compatible CLIs plug in by name/path)."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from typing import Protocol
+
+from ..errors import Conflict, NotFound, SystemError_
+
+
+class Runtime(Protocol):
+    name: str
+    binary: str
+    root: str
+
+    async def kill(self, container_id: str, sig: int) -> None: ...
+    async def pause(self, container_id: str) -> None: ...
+    async def resume(self, container_id: str) -> None: ...
+    async def delete(self, container_id: str, force: bool = False) -> None: ...
+    async def state(self, container_id: str) -> dict | None: ...
+    async def ps(self, container_id: str) -> list[int]: ...
+
+
+class OCIRuntime:
+    """Any runtime that speaks runc's CLI (runc, crun, youki)."""
+
+    def __init__(self, name: str = "runc", binary: str = "runc", root: str = "/run/dockyard/runc"):
+        self.name, self.binary, self.root = name, binary, root
+
+    async def _run(self, *args: str) -> bytes:
+        proc = await asyncio.create_subprocess_exec(self.binary, "--root", self.root, *args,
+                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await proc.communicate()
+        if proc.returncode != 0:
+            message = err.decode(errors="replace").strip()
+            if "does not exist" in message or "not exist" in message:
+                raise NotFound(message)
+            if "not running" in message or "container not running" in message:
+                raise Conflict(message)
+            raise SystemError_(f"{self.name} {args[0]} failed: {message}")
+        return out
+
+    async def kill(self, container_id: str, sig: int) -> None:
+        await self._run("kill", container_id, str(sig))
+
+    async def pause(self, container_id: str) -> None:
+        await self._run("pause", container_id)
+
+    async def resume(self, container_id: str) -> None:
+        await self._run("resume", container_id)
+
+    async def delete(self, container_id: str, force: bool = False) -> None:
+        await self._run("delete", *(["-f"] if force else []), container_id)
+
+    async def state(self, container_id: str) -> dict | None:
+        try:
+            return json.loads(await self._run("state", container_id))
+        except NotFound:
+            return None
+
+    async def ps(self, container_id: str) -> list[int]:
+        return json.loads(await self._run("ps", "--format", "json", container_id) or b"[]") or []
+
+    async def update(self, container_id: str, resources: dict) -> None:
+        args = []
+        if resources.get("Memory"):
+            args += ["--memory", str(resources["Memory"])]
+        if resources.get("MemorySwap"):
+            args += ["--memory-swap", str(resources["MemorySwap"])]
+        if resources.get("CpuShares"):
+            args += ["--cpu-share", str(resources["CpuShares"])]
+        if resources.get("CpuQuota"):
+            args += ["--cpu-quota", str(resources["CpuQuota"])]
+        if resources.get("CpuPeriod"):
+            args += ["--cpu-period", str(resources["CpuPeriod"])]
+        if resources.get("NanoCpus"):
+            args += ["--cpu-period", "100000", "--cpu-quota", str(resources["NanoCpus"] * 100000 // 10**9)]
+        if resources.get("PidsLimit"):
+            args += ["--pids-limit", str(resources["PidsLimit"])]
+        if resources.get("CpusetCpus"):
+            args += ["--cpuset-cpus", resources["CpusetCpus"]]
+        if args:
+            await self._run("update", *args, container_id)
+
+    def memory_cgroup(self, container_id: str, parent: str = "/dockyard") -> str | None:
+        """The v1 memory cgroup dir of a container (for OOM detection), if the v1 hierarchy is mounted."""
+        path = f"/sys/fs/cgroup/memory{parent}/{container_id}"
+        return path if os.path.isdir("/sys/fs/cgroup/memory") else None
