@@ -149,6 +149,9 @@ class Monitor:
         self.outputs: dict[int, str] = {}  # fd -> "stdout"/"stderr"
         self.master: int | None = None
         self.done = False
+        # stdin that attached clients send before the process runs, applied once it does
+        self.early_stdin = bytearray()
+        self.early_eof = False
 
     # ---------------------------------------------------------------- setup
     def listen(self) -> None:
@@ -197,6 +200,10 @@ class Monitor:
             self.finish_without_start()
             return {"ok": False, "error": err.message, "exit_code": classify_start_error(err.message)}
         self.pid = pid
+        if self.early_stdin and self.stdin_w is not None:
+            self.write_stdin(bytes(self.early_stdin))
+        if self.early_eof:
+            self.close_stdin_if_once()
         self.reap()  # it may already have exited
         return {"ok": True, "pid": pid}
 
@@ -304,7 +311,7 @@ class Monitor:
                 if c.stdin:
                     self.close_stdin_if_once()
                 return
-            if c.stdin and self.stdin_w is not None:
+            if c.stdin:
                 self.write_stdin(data)
             return
         if not data:
@@ -330,7 +337,7 @@ class Monitor:
             if self.exit_status is not None:
                 self.drop(c)
                 return
-            if rest and c.stdin and self.stdin_w is not None:
+            if rest and c.stdin:
                 self.write_stdin(rest)
         elif op == "start":
             self.reply(c, self.start())
@@ -367,6 +374,11 @@ class Monitor:
         self.clients.discard(c)
 
     def write_stdin(self, data: bytes) -> None:
+        if not self.pid and self.open_stdin:
+            self.early_stdin += data
+            return
+        if self.stdin_w is None:
+            return
         try:
             os.set_blocking(self.stdin_w, True)
             os.write(self.stdin_w, data)
@@ -377,12 +389,13 @@ class Monitor:
                 os.set_blocking(self.master, False)
 
     def close_stdin_if_once(self) -> None:
-        if not self.stdin_once or self.stdin_w is None:
+        if not self.pid:
+            self.early_eof = True
             return
-        if self.stdin_w == self.master:
-            self.write_stdin(b"\x04")  # a tty has no half-close: send EOF as the terminal would
-        else:
-            os.close(self.stdin_w)
+        # A tty's stdin stays open when a client leaves (moby closes stdin only for non-tty streams).
+        if not self.stdin_once or self.stdin_w is None or self.tty:
+            return
+        os.close(self.stdin_w)
         self.stdin_w = None
 
     def on_output(self, key) -> None:

@@ -63,16 +63,24 @@ def test_environment_workdir_user_hostname(daemon):
     assert out.split() == ["hi", "/tmp", "nobody", "box1"]
 
 
-def test_isolation_pid_mount_and_hostname(daemon):
-    cid = daemon.docker("run", "-d", "busybox", "sh", "-c", "ps -o pid,comm; hostname; cat /proc/mounts; sleep 30"
-                        ).stdout.strip()
+def test_isolation_pid_mount_and_hostname(daemon, tmp_path):
+    host_only = tmp_path / "host-only-mount"
+    host_only.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "tmpfs", str(host_only)], check=True)
     try:
-        logs = wait_for(lambda: (lambda o: o if "overlay" in o else None)(daemon.docker("logs", cid).stdout))
+        cid = daemon.docker("run", "-d", "busybox", "sh", "-c",
+                            "ps -o pid,comm; hostname; echo MOUNTS; cut -d' ' -f2 /proc/mounts; sleep 30").stdout.strip()
+        logs = wait_for(lambda: (lambda o: o if "/dev/shm" in o else None)(daemon.docker("logs", cid).stdout))
         pids = re.findall(r"^\s*(\d+)\s", logs, re.M)
         assert pids[0] == "1" and len(pids) <= 3  # only the container's own processes
         assert cid[:12] in logs.split()  # hostname = short ID
-        assert "/work" not in logs and str(daemon.data_root) not in logs
+        mountpoints = logs.split("MOUNTS\n", 1)[1].split()
+        assert mountpoints[0] == "/" and "/proc" in mountpoints
+        assert str(host_only) not in mountpoints  # the host's mounts are not the container's
+        host_pids = {p for p in os.listdir("/proc") if p.isdigit()}
+        assert len(host_pids) > 10  # ... while the host has many processes the container cannot see
     finally:
+        subprocess.run(["umount", str(host_only)], check=False)
         daemon.docker("rm", "-f", cid)
 
 
@@ -134,7 +142,7 @@ def test_names_ids_and_prefixes(daemon):
         assert re.fullmatch(r"/[a-z]+_[a-z]+\d?", name)
         assert inspect(daemon, a[:5])["Id"] == a
         p = daemon.docker("create", "--name", name.lstrip("/"), "busybox", "true", check=False)
-        assert p.returncode == 125 and "is already in use by container" in p.stderr
+        assert p.returncode == 1 and "is already in use by container" in p.stderr
         p = daemon.docker("inspect", "nosuchcontainer", check=False)
         assert p.returncode == 1 and "No such object: nosuchcontainer" in p.stderr
         daemon.docker("rename", a, "renamed1")
