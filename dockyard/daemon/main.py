@@ -44,8 +44,7 @@ async def serve(config: DaemonConfig) -> None:
     from .app import build_app, build_services
 
     svc = build_services(config)
-    if svc.containers is not None:
-        await svc.containers.restore()
+    await svc.containers.restore()
     app = build_app(svc)
     # handler_cancellation: a client that hangs up (docker events, wait, logs -f) ends its handler;
     # shutdown_timeout: on SIGTERM do not wait long for streams that never end by themselves.
@@ -77,8 +76,9 @@ async def serve(config: DaemonConfig) -> None:
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     log.info("shutting down; containers keep running under their monitors")
-    if svc.containers is not None:
-        await svc.containers.shutdown()
+    await svc.containers.shutdown()
+    if svc.registry is not None:
+        await svc.registry.close()
     await runner.cleanup()
     svc.md.close()
 

@@ -80,11 +80,13 @@ async def create_image(request: web.Request) -> web.StreamResponse:
     tag = q.get("tag", "")
     if tag:
         ref = f"{ref}@{tag}" if tag.startswith("sha256:") else f"{ref}:{tag}"
+    # No tag on a name without one means every tag (`docker pull -a`), as the API defines.
+    all_tags = not tag and ":" not in ref.rsplit("/", 1)[-1] and "@" not in ref
     if svc.registry is None:
         raise InvalidParameter("pulling is not available in this daemon")
     stream = JSONStream(request)
     try:
-        await svc.registry.pull(ref, platform=q.get("platform") or None, all_tags=False,
+        await svc.registry.pull(ref, platform=q.get("platform") or None, all_tags=all_tags,
                                 auth=request.headers.get("X-Registry-Auth"), progress=stream.send)
     except Exception as err:  # once streaming, errors travel inside the stream
         if not stream.started:
