@@ -311,3 +311,39 @@ def test_daemon_sigkill_keeps_containers_running(fresh_daemon):
     d.docker("stop", "-t", "1", cid)
     assert inspect(d, cid)["State"]["ExitCode"] == 137
     assert d.docker("wait", cid).stdout.strip() == "137"
+
+
+def test_restart_always_survives_a_daemon_restart(fresh_daemon):
+    d = fresh_daemon
+    cid = d.docker("run", "-d", "--restart", "always", "busybox", "sleep", "300").stdout.strip()
+    first_pid = inspect(d, cid)["State"]["Pid"]
+    d.kill()
+    os.kill(first_pid, 9)  # the container dies while no daemon is watching
+    time.sleep(0.5)
+    d.start()
+    wait_for(lambda: inspect(d, cid)["State"]["Running"] and inspect(d, cid)["State"]["Pid"] != first_pid, timeout=15)
+    assert inspect(d, cid)["RestartCount"] >= 1
+    d.docker("stop", "-t", "1", cid)
+    time.sleep(1)
+    assert not inspect(d, cid)["State"]["Running"]  # a user stop is not undone by the policy
+
+
+def test_init_reaps_and_forwards_signals(daemon):
+    out = daemon.docker("run", "--rm", "--init", "busybox", "sh", "-c", "ps -o pid,comm").stdout
+    rows = [l.split() for l in out.splitlines()[1:]]
+    assert rows[0] == ["1", "docker-init"] or rows[0][0] == "1" and "init" in rows[0][1]
+    cid = daemon.docker("run", "-d", "--init", "busybox", "sleep", "60").stdout.strip()
+    t0 = time.time()
+    daemon.docker("stop", cid)  # tini forwards SIGTERM to sleep: no 10 s wait for SIGKILL
+    assert time.time() - t0 < 5
+    assert inspect(daemon, cid)["State"]["ExitCode"] == 143
+    daemon.docker("rm", cid)
+
+
+def test_container_events(daemon):
+    since = str(time.time() - 0.5)
+    daemon.docker("run", "--rm", "--name", "evented", "busybox", "true")
+    until = str(time.time() + 0.5)
+    out = daemon.docker("events", "--since", since, "--until", until, "--filter", "container=evented",
+                        "--format", "{{.Action}}").stdout.split()
+    assert out[:1] == ["create"] and "start" in out and "die" in out and out[-1] == "destroy"
