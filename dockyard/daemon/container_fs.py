@@ -9,35 +9,7 @@ from pathlib import Path
 from typing import AsyncIterator
 
 from ..errors import InvalidParameter, NotFound
-
-MAX_SYMLINKS = 40
-
-
-def resolve_in_root(root: str, path: str, follow_last: bool = True) -> str:
-    """Resolve `path` inside `root` as if root were `/`: symlinks (absolute or relative) never lead out."""
-    parts = [p for p in path.split("/") if p not in ("", ".")]
-    resolved: list[str] = []
-    links = 0
-    while parts:
-        part = parts.pop(0)
-        if part == "..":
-            if resolved:
-                resolved.pop()
-            continue
-        candidate = os.path.join(root, *resolved, part)
-        is_last = not parts
-        if os.path.islink(candidate) and (follow_last or not is_last):
-            links += 1
-            if links > MAX_SYMLINKS:
-                raise InvalidParameter(f"too many levels of symbolic links: {path}")
-            target = os.readlink(candidate)
-            if target.startswith("/"):
-                resolved = []
-            parts = [p for p in target.split("/") if p not in ("", ".")] + parts
-            continue
-        resolved.append(part)
-    return os.path.join(root, *resolved)
-
+from ..image.unpack import resolve_in_root
 
 def path_stat(root: str, path: str) -> dict:
     host = resolve_in_root(root, path, follow_last=False)

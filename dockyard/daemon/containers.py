@@ -11,13 +11,13 @@ import logging
 import os
 import secrets
 import shutil
-import time
 from pathlib import Path
 
 from ..errors import Conflict, Forbidden, InvalidParameter, NotFound, NotModified, SystemError_
 from ..runtime.monitor_client import Monitor, StartError, read_exit
 from ..runtime.oci import OCIRuntime
 from ..runtime.spec import build_spec
+from ..store.fsutil import dir_size
 from ..store.layers import LayerStore
 from ..store.metadata import Metadata
 from . import container_fs, etcfiles, mounts
@@ -436,7 +436,7 @@ class ContainerService:
                 continue
             if until is not None and parse_rfc3339(c.created) > until:
                 continue
-            reclaimed += _dir_size(self.layers.driver.rw_upper(c.id))
+            reclaimed += dir_size(self.layers.driver.rw_upper(c.id))
             await self.remove(c.id)
             deleted.append(c.id)
         self.events.emit("container", "prune", "", {"reclaimed": str(reclaimed)})
@@ -452,7 +452,7 @@ class ContainerService:
         return c.inspect(self.image_name(c), graph, self._sizes(c) if size else None)
 
     def _sizes(self, c: Container) -> dict:
-        rw = _dir_size(self.layers.driver.rw_upper(c.id))
+        rw = dir_size(self.layers.driver.rw_upper(c.id))
         try:
             image_size = self.images.get(c.image_id).size
         except NotFound:
@@ -486,7 +486,7 @@ class ContainerService:
         c = self.get(ref)
         new_name = validate_name(new_name)
         if new_name == c.name:
-            raise Conflict(f"Renaming a container with the same name as its current name")
+            raise Conflict("Renaming a container with the same name as its current name")
         other = self.md.one("SELECT id FROM containers WHERE name=?", (new_name,))
         if other:
             raise Conflict(f'Conflict. The container name "/{new_name}" is already in use by container '
@@ -664,7 +664,7 @@ def _validate_host_config(hc: dict) -> None:
     if hc.get("AutoRemove") and policy != "no":
         raise InvalidParameter("can't create 'AutoRemove' container with restart policy")
     if (hc.get("RestartPolicy") or {}).get("MaximumRetryCount") and policy != "on-failure":
-        raise InvalidParameter(f"invalid restart policy: maximum retry count can only be used with 'on-failure'")
+        raise InvalidParameter("invalid restart policy: maximum retry count can only be used with 'on-failure'")
 
 
 def _host_config_defaults(hc: dict) -> dict:
@@ -685,15 +685,3 @@ def _host_config_defaults(hc: dict) -> dict:
     if not hc.get("Runtime"):
         hc["Runtime"] = "runc"
     return hc
-
-
-def _dir_size(root: Path) -> int:
-    total = 0
-    for dirpath, _, filenames in os.walk(root):
-        for name in filenames:
-            try:
-                total += os.lstat(os.path.join(dirpath, name)).st_size
-            except OSError:
-                pass
-    return total
-

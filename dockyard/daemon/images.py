@@ -155,7 +155,7 @@ class ImageService:
         if ref.digest:
             raise InvalidParameter("refusing to create a tag with a digest reference")
         if ref.path.split("/")[-1] == "" or target.startswith("sha256:"):
-            raise InvalidParameter(f"invalid reference format")
+            raise InvalidParameter("invalid reference format")
         with self.md.tx() as cur:
             old = cur.execute("SELECT image_id FROM tags WHERE name=?", (ref.full(),)).fetchone()
             cur.execute("INSERT OR REPLACE INTO tags VALUES (?,?)", (ref.full(), image_id))
@@ -250,7 +250,7 @@ class ImageService:
         img = self.get_by_name(name)
         cfg = img.config
         diff_ids = img.diff_ids
-        rows, layer_index, chain = [], 0, None
+        rows, layer_index = [], 0
         chains = chain_ids(diff_ids)
         for h in cfg.get("history") or []:
             size = 0

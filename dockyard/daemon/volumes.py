@@ -1,7 +1,6 @@
 """Volume service: docker volume create/ls/inspect/rm/prune over the local driver."""
 from __future__ import annotations
 
-from ..errors import NotFound
 from .filters import Filters
 
 

@@ -6,19 +6,18 @@ the images whose chain contains it (`image_layers`); unreferenced layers are rem
 """
 from __future__ import annotations
 
-import bz2
-import gzip
 import hashlib
 import io
-import lzma
 import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from ..errors import InvalidParameter, NotFound
+from ..errors import NotFound
+from ..image.unpack import apply_layer, compression_of, open_decompressed
 from .content import ContentStore
+from .fsutil import dir_size
 from .metadata import Metadata
 
 MEDIA_TAR = "application/vnd.oci.image.layer.v1.tar"
@@ -48,10 +47,10 @@ class Layer:
     size: int
 
 
-class _TeeReader(io.RawIOBase):
-    """Reads from `src`, copying every byte into `sink` (the content writer) on the way."""
+class _Tap(io.RawIOBase):
+    """Reads from `src`, handing every byte to `sink` on the way (a blob writer, a hash)."""
 
-    def __init__(self, src: BinaryIO, sink):
+    def __init__(self, src, sink=None):
         self._src, self._sink = src, sink
 
     def readable(self) -> bool:
@@ -61,28 +60,8 @@ class _TeeReader(io.RawIOBase):
         data = self._src.read(len(b))
         if not data:
             return 0
-        self._sink.write(data)
-        b[: len(data)] = data
-        return len(data)
-
-
-class _HashReader(io.RawIOBase):
-    """Hashes everything read through it: the uncompressed tar's digest is the layer's diff ID."""
-
-    def __init__(self, src: BinaryIO):
-        self._src = src
-        self.hash = hashlib.sha256()
-        self.size = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b) -> int:
-        data = self._src.read(len(b))
-        if not data:
-            return 0
-        self.hash.update(data)
-        self.size += len(data)
+        if self._sink is not None:
+            self._sink(data)
         b[: len(data)] = data
         return len(data)
 
@@ -91,26 +70,8 @@ class _HashReader(io.RawIOBase):
             pass
 
 
-def _decompressor(head: bytes):
-    if head.startswith(b"\x1f\x8b"):
-        return lambda f: gzip.GzipFile(fileobj=f, mode="rb"), MEDIA_TAR_GZIP
-    if head.startswith(b"BZh"):
-        return lambda f: bz2.BZ2File(f), MEDIA_TAR + "+bzip2"
-    if head.startswith(b"\xfd7zXZ\x00"):
-        return lambda f: lzma.LZMAFile(f), MEDIA_TAR + "+xz"
-    if head.startswith(b"\x28\xb5\x2f\xfd"):
-        try:
-            import zstandard
-        except ImportError:
-            raise InvalidParameter("zstd-compressed layers need the zstandard module") from None
-        return lambda f: zstandard.ZstdDecompressor().stream_reader(f), MEDIA_TAR + "+zstd"
-    return (lambda f: f), MEDIA_TAR
-
-
-def open_decompressed(f: BinaryIO) -> BinaryIO:
-    buffered = io.BufferedReader(f, 1 << 16) if not hasattr(f, "peek") else f
-    opener, _ = _decompressor(buffered.peek(6)[:6])
-    return opener(buffered)
+MEDIA_BY_COMPRESSION = {"gzip": MEDIA_TAR_GZIP, "bzip2": MEDIA_TAR + "+bzip2", "xz": MEDIA_TAR + "+xz",
+                        "zstd": MEDIA_TAR + "+zstd", "none": MEDIA_TAR}
 
 
 class LayerStore:
@@ -138,29 +99,35 @@ class LayerStore:
     # --- registration ---
     def register(self, stream: BinaryIO, parent_chain: str | None) -> Layer:
         """Unpack a (possibly compressed) layer tar on top of `parent_chain`; idempotent per chain ID."""
-        from ..image.unpack import apply_layer
-
         parent = self.get(parent_chain) if parent_chain else None
         if parent_chain and parent is None:
             raise NotFound(f"parent layer {parent_chain} does not exist")
-        buffered = io.BufferedReader(stream if isinstance(stream, io.RawIOBase) else _Raw(stream), 1 << 16)
-        opener, media_type = _decompressor(buffered.peek(6)[:6])
         cache_id = secrets.token_hex(32)
+        diff_hash = hashlib.sha256()
+        tar_size = 0
+
+        def on_tar_bytes(data: bytes) -> None:
+            nonlocal tar_size
+            diff_hash.update(data)
+            tar_size += len(data)
+
         with self.content.writer() as blob:
-            hashed = _HashReader(opener(_TeeReader(buffered, blob)))
+            raw = io.BufferedReader(_Tap(stream, blob.write), 1 << 16)  # the bytes as received go to the blob
+            media_type = MEDIA_BY_COMPRESSION[compression_of(raw.peek(6)[:6])]
+            tar = _Tap(open_decompressed(raw), on_tar_bytes)  # the uncompressed tar gives the diff ID
             layer_dir = self.driver.create_layer(cache_id, parent.cache_id if parent else None)
             try:
-                apply_layer(io.BufferedReader(hashed, 1 << 16), str(layer_dir), mode=self.driver.apply_mode)
-                hashed.drain()
-                while buffered.read(1 << 20):  # trailing bytes after the tar end still belong to the blob
+                apply_layer(io.BufferedReader(tar, 1 << 16), str(layer_dir), mode=self.driver.apply_mode)
+                tar.drain()
+                while raw.read(1 << 20):  # trailing bytes after the tar end still belong to the blob
                     pass
                 blob_digest = blob.commit()
             except BaseException:
                 self.driver.remove_layer(cache_id)
                 raise
-        diff_id = "sha256:" + hashed.hash.hexdigest()
+        diff_id = "sha256:" + diff_hash.hexdigest()
         chain_id = chain_id_of(parent_chain, diff_id)
-        size = _dir_size(layer_dir) if self.driver.apply_mode == "overlay" else hashed.size
+        size = dir_size(layer_dir) if self.driver.apply_mode == "overlay" else tar_size
         with self.md.tx() as cur:
             existing = cur.execute("SELECT 1 FROM layers WHERE chain_id=?", (chain_id,)).fetchone()
             if not existing:
@@ -239,32 +206,3 @@ class LayerStore:
     def total_size(self) -> int:
         row = self.md.one("SELECT COALESCE(SUM(size),0) AS s FROM layers")
         return row["s"]
-
-
-class _Raw(io.RawIOBase):
-    """Adapts any object with read() to RawIOBase so BufferedReader can wrap it."""
-
-    def __init__(self, f):
-        self._f = f
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b) -> int:
-        data = self._f.read(len(b))
-        b[: len(data)] = data
-        return len(data)
-
-
-def _dir_size(root: Path) -> int:
-    import os
-
-    total = 0
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in filenames:
-            try:
-                st = os.lstat(os.path.join(dirpath, name))
-            except OSError:
-                continue
-            total += st.st_size
-    return total

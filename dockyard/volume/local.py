@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
 import shutil
@@ -10,6 +9,7 @@ from pathlib import Path
 
 from ..timefmt import now_rfc3339
 from ..errors import Conflict, InvalidParameter, NotFound
+from ..store.fsutil import dir_size
 from ..store.metadata import Metadata
 
 VALID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
@@ -79,11 +79,4 @@ class LocalVolumes:
         shutil.rmtree(self.root / name, ignore_errors=True)
 
     def size(self, name: str) -> int:
-        total = 0
-        for dirpath, _, files in os.walk(self.mountpoint(name)):
-            for f in files:
-                try:
-                    total += os.lstat(os.path.join(dirpath, f)).st_size
-                except OSError:
-                    pass
-        return total
+        return dir_size(self.mountpoint(name))
