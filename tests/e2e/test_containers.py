@@ -269,7 +269,12 @@ def test_interactive_run_and_exec_with_a_tty(daemon):
         ex = pexpect.spawn(DOCKER, ["exec", "-it", "itty", "sh"], env=env, timeout=20, encoding="utf-8")
         ex.expect(r"/ # ")
         ex.sendline("stty size; tty")
+        ex.expect("24 80")  # the CLI's terminal size reached the exec's pty
         ex.expect(r"/dev/pts/\d+")
+        ex.setwinsize(40, 100)  # SIGWINCH -> docker CLI -> POST /exec/{id}/resize
+        time.sleep(0.5)
+        ex.sendline("stty size")
+        ex.expect("40 100")
         ex.sendline("exit 3")
         ex.expect(pexpect.EOF)
         ex.close()
@@ -347,3 +352,59 @@ def test_container_events(daemon):
     out = daemon.docker("events", "--since", since, "--until", until, "--filter", "container=evented",
                         "--format", "{{.Action}}").stdout.split()
     assert out[:1] == ["create"] and "start" in out and "die" in out and out[-1] == "destroy"
+
+
+def test_ps_options_and_filters(daemon, tmp_path):
+    a = daemon.docker("run", "-d", "--label", "tier=web", "-v", f"{tmp_path}:/data", "busybox", "sleep", "60"
+                      ).stdout.strip()
+    b = daemon.docker("create", "--label", "tier=db", "busybox", "true").stdout.strip()
+    try:
+        assert daemon.docker("ps", "-lq").stdout.strip() == b[:12]  # latest, any state
+        assert daemon.docker("ps", "-n", "2", "-q").stdout.split() == [b[:12], a[:12]]
+        assert daemon.docker("ps", "-q", "--filter", "label=tier=web").stdout.split() == [a[:12]]
+        assert daemon.docker("ps", "-aq", "--filter", "status=created").stdout.split() == [b[:12]]
+        assert daemon.docker("ps", "-aq", "--filter", f"before={b}").stdout.split()[0] == a[:12]
+        assert daemon.docker("ps", "-aq", "--filter", f"since={a}").stdout.split() == [b[:12]]
+        assert daemon.docker("ps", "-q", "--filter", "volume=/data").stdout.split() == [a[:12]]
+        out = daemon.docker("ps", "--format", "{{.ID}} {{.Image}} {{.Command}} {{.Label \"tier\"}}",
+                            "--filter", f"id={a}").stdout.strip()
+        assert out == f'{a[:12]} busybox "sleep 60" web'
+        sized = daemon.docker("ps", "-s", "--filter", f"id={a}").stdout.splitlines()
+        assert sized[0].split()[-1] == "SIZE" and "virtual" in sized[1]
+        p = daemon.docker("ps", "--filter", "status=sleeping", check=False)
+        assert p.returncode == 1 and "invalid filter 'status=sleeping'" in p.stderr
+        mounts = inspect(daemon, a)["Mounts"]
+        assert mounts == [{"Type": "bind", "Source": str(tmp_path), "Destination": "/data", "Mode": "",
+                           "RW": True, "Propagation": "rprivate"}]
+    finally:
+        daemon.docker("rm", "-f", a, b)
+
+
+def test_logs_since_until_and_stderr(daemon):
+    cid = daemon.docker("run", "-d", "busybox", "sh", "-c", "echo early; sleep 1.5; echo late >&2; sleep 30"
+                        ).stdout.strip()
+    try:
+        wait_for(lambda: "late" in daemon.docker("logs", cid).stderr, timeout=10)
+        lines = daemon.docker("logs", "-t", cid)
+        t_late = lines.stderr.split()[0]
+        p = daemon.docker("logs", "--since", t_late, cid)
+        assert p.stdout == "" and p.stderr == "late\n"
+        p = daemon.docker("logs", "--until", t_late, cid)
+        assert p.stdout == "early\n"
+    finally:
+        daemon.docker("rm", "-f", cid)
+
+
+def test_named_volume_outlives_container_and_rm_v(daemon):
+    daemon.docker("run", "--rm", "-v", "keepme:/data", "busybox", "sh", "-c", "echo saved > /data/f")
+    out = daemon.docker("run", "--rm", "-v", "keepme:/data", "busybox", "cat", "/data/f").stdout
+    assert out == "saved\n"
+    cid = daemon.docker("create", "-v", "/anon", "busybox", "true").stdout.strip()
+    anon = inspect(daemon, cid)["Mounts"][0]["Name"]
+    assert anon in daemon.docker("volume", "ls", "-q").stdout
+    p = daemon.docker("volume", "rm", anon, check=False)
+    assert p.returncode == 1 and "volume is in use" in p.stderr
+    daemon.docker("rm", "-v", cid)
+    vols = daemon.docker("volume", "ls", "-q").stdout.split()
+    assert anon not in vols and "keepme" in vols
+    daemon.docker("volume", "rm", "keepme")
