@@ -1,0 +1,1 @@
+"""The `dockyard` command: docker's verbs, flags, tables and exit codes over the Engine API."""

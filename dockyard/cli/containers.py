@@ -1,0 +1,644 @@
+"""Container commands: run, create, start, stop, restart, kill, rm, ps, logs, exec, attach, wait, ..."""
+from __future__ import annotations
+
+import json
+import re
+import sys
+import threading
+import time
+from urllib.parse import quote
+
+import click
+
+from ..client import DockerClient
+from ..errors import DockyardError, NotFound
+from .common import client, confirm_or_exit, fail, parse_filters, short
+from .format import ago, human_size, local_time, render_rows, table
+from .streams import copy_output, on_resize, pump_stdin, raw_terminal, terminal_size
+
+
+# ---------------------------------------------------------------- create options shared by run and create
+def create_options(f):
+    options = [
+        click.option("-i", "--interactive", is_flag=True), click.option("-t", "--tty", is_flag=True),
+        click.option("--name"), click.option("-e", "--env", multiple=True), click.option("--env-file", multiple=True),
+        click.option("-w", "--workdir"), click.option("-u", "--user"), click.option("--entrypoint"),
+        click.option("-h", "--hostname"), click.option("-l", "--label", multiple=True),
+        click.option("--stop-signal"), click.option("--stop-timeout", type=int), click.option("--init", is_flag=True),
+        click.option("-v", "--volume", multiple=True), click.option("-p", "--publish", multiple=True),
+        click.option("-P", "--publish-all", is_flag=True), click.option("--expose", multiple=True),
+        click.option("--restart", default="no"), click.option("--rm", is_flag=True),
+        click.option("--privileged", is_flag=True), click.option("--cap-add", multiple=True),
+        click.option("--cap-drop", multiple=True), click.option("--network", "--net", default=None),
+        click.option("--read-only", is_flag=True), click.option("--tmpfs", multiple=True),
+        click.option("-m", "--memory"), click.option("--cpus", type=float), click.option("--pids-limit", type=int),
+        click.option("--platform"), click.option("--pull", default="missing"),
+        click.option("--security-opt", multiple=True), click.option("--runtime"),
+    ]
+    for opt in reversed(options):
+        f = opt(f)
+    f = click.argument("command", nargs=-1, type=click.UNPROCESSED)(f)
+    f = click.argument("image")(f)
+    return f
+
+
+def parse_memory(value: str) -> int:
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)([bkmg]?)b?", value.strip().lower())
+    if not m:
+        raise click.BadParameter(f"invalid size: '{value}'")
+    return int(float(m.group(1)) * {"": 1, "b": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}[m.group(2)])
+
+
+def port_bindings(publish) -> tuple[dict, dict]:
+    exposed, bindings = {}, {}
+    for spec in publish:
+        parts = spec.split(":")
+        container = parts[-1] if "/" in parts[-1] else parts[-1] + "/tcp"
+        host_ip, host_port = ("", parts[0]) if len(parts) == 2 else (parts[0], parts[1]) if len(parts) == 3 else ("", "")
+        exposed[container] = {}
+        bindings.setdefault(container, []).append({"HostIp": host_ip, "HostPort": host_port})
+    return exposed, bindings
+
+
+def build_create_body(o: dict, image: str, command) -> dict:
+    env = list(o["env"])
+    for path in o["env_file"]:
+        with open(path) as f:
+            env += [l.strip() for l in f if l.strip() and not l.startswith("#")]
+    labels = dict(l.split("=", 1) if "=" in l else (l, "") for l in o["label"])
+    exposed, bindings = port_bindings(o["publish"])
+    for e in o["expose"]:
+        exposed[e if "/" in e else e + "/tcp"] = {}
+    name, _, retries = (o["restart"] or "no").partition(":")
+    host_config = {
+        "Binds": list(o["volume"]) or None, "PortBindings": bindings, "PublishAllPorts": o["publish_all"],
+        "AutoRemove": o["rm"], "Privileged": o["privileged"], "CapAdd": list(o["cap_add"]) or None,
+        "CapDrop": list(o["cap_drop"]) or None, "ReadonlyRootfs": o["read_only"],
+        "RestartPolicy": {"Name": name, "MaximumRetryCount": int(retries or 0)},
+        "Tmpfs": {t.split(":", 1)[0]: (t.split(":", 1)[1] if ":" in t else "") for t in o["tmpfs"]} or None,
+        "SecurityOpt": list(o["security_opt"]) or None, "Init": o["init"] or None,
+        "NetworkMode": o["network"] or "default",
+    }
+    if o["runtime"]:
+        host_config["Runtime"] = o["runtime"]
+    if o["memory"]:
+        host_config["Memory"] = parse_memory(o["memory"])
+    if o["cpus"]:
+        host_config["NanoCpus"] = int(o["cpus"] * 1e9)
+    if o["pids_limit"]:
+        host_config["PidsLimit"] = o["pids_limit"]
+    if o["tty"]:
+        host_config["ConsoleSize"] = list(terminal_size())
+    body = {
+        "Image": image, "Cmd": list(command) or None, "Env": env, "Tty": o["tty"], "OpenStdin": o["interactive"],
+        "StdinOnce": o["interactive"], "AttachStdin": o["interactive"], "AttachStdout": True, "AttachStderr": True,
+        "Labels": labels, "ExposedPorts": exposed or None, "HostConfig": host_config,
+    }
+    for key, opt in (("WorkingDir", "workdir"), ("User", "user"), ("Hostname", "hostname"),
+                     ("StopSignal", "stop_signal"), ("StopTimeout", "stop_timeout")):
+        if o[opt] is not None:
+            body[key] = o[opt]
+    if o["entrypoint"] is not None:
+        body["Entrypoint"] = [o["entrypoint"]] if o["entrypoint"] else [""]
+    return body
+
+
+def create_container(o: dict, image: str, command) -> str:
+    c = client()
+    body = build_create_body(o, image, command)
+    params = {"name": o["name"], "platform": o["platform"]}
+    try:
+        if o["pull"] == "always":
+            raise NotFound("pull requested")
+        return c.request("POST", "/containers/create", params=params, json_body=body).json()["Id"]
+    except NotFound as err:
+        if "No such image" not in str(err) and o["pull"] != "always":
+            raise
+        if o["pull"] == "never":
+            raise
+        if o["pull"] != "always":
+            click.echo(f"Unable to find image '{_with_tag(image)}' locally", err=True)
+        from .registry import pull_image
+        pull_image(image, o["platform"], out=sys.stderr)
+        return c.request("POST", "/containers/create", params=params, json_body=body).json()["Id"]
+
+
+def _with_tag(image: str) -> str:
+    last = image.rsplit("/", 1)[-1]
+    return image if (":" in last or "@" in image) else image + ":latest"
+
+
+def exit_code_for(message: str) -> int:
+    """docker run's exit code for a daemon error: 127/126 when the command cannot run, else 125."""
+    if "executable file not found" in message or "no such file or directory" in message:
+        return 127
+    if "permission denied" in message:
+        return 126
+    return 125
+
+
+# ---------------------------------------------------------------- run / create / start
+@click.command("run", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.option("-d", "--detach", is_flag=True)
+@click.option("--detach-keys")
+@create_options
+def run(detach, detach_keys, image, command, **o):
+    """Create and run a new container from an image"""
+    try:
+        cid = create_container(o, image, command)
+    except DockyardError as err:
+        fail(f"docker: Error response from daemon: {err}".replace("docker: ", "dockyard: "), 125)
+    c = client()
+    if detach:
+        try:
+            c.request("POST", f"/containers/{cid}/start")
+        except DockyardError as err:
+            fail(f"dockyard: Error response from daemon: {err}", exit_code_for(str(err)))
+        click.echo(cid)
+        return
+    sock = c.hijack(f"/containers/{cid}/attach", {"stream": True, "stdin": o["interactive"], "stdout": True,
+                                                   "stderr": True, "detachKeys": detach_keys})
+    status = {}
+    waiter = threading.Thread(target=_wait, args=(c.host, cid, "removed" if o["rm"] else "next-exit", status),
+                              daemon=True)
+    waiter.start()
+    time.sleep(0.01)
+    try:
+        c.request("POST", f"/containers/{cid}/start")
+    except DockyardError as err:
+        sock.close()
+        if o["rm"]:
+            waiter.join(10)
+        fail(f"dockyard: Error response from daemon: {err}", exit_code_for(str(err)))
+    with raw_terminal(o["tty"] and o["interactive"]):
+        if o["tty"]:
+            on_resize(lambda h, w: c.request("POST", f"/containers/{cid}/resize", params={"h": h, "w": w}))
+        if o["interactive"]:
+            pump_stdin(sock)
+        copy_output(sock, o["tty"])
+    waiter.join(2 if not o["rm"] else 30)
+    if "code" not in status:  # the stream ended without an exit: the user detached
+        return
+    raise SystemExit(status["code"])
+
+
+def _wait(host: str, cid: str, condition: str, status: dict) -> None:
+    try:
+        status["code"] = DockerClient(host).post(f"/containers/{cid}/wait", condition=condition)["StatusCode"]
+    except DockyardError:
+        status["code"] = 125
+
+
+@click.command("create", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@create_options
+def create(image, command, **o):
+    """Create a new container"""
+    click.echo(create_container(o, image, command))
+
+
+@click.command("start")
+@click.argument("containers", nargs=-1, required=True)
+@click.option("-a", "--attach", is_flag=True)
+@click.option("-i", "--interactive", is_flag=True)
+def start(containers, attach, interactive):
+    """Start one or more stopped containers"""
+    c = client()
+    if attach:
+        info = c.get(f"/containers/{containers[0]}/json")
+        tty = info["Config"]["Tty"]
+        sock = c.hijack(f"/containers/{info['Id']}/attach",
+                        {"stream": True, "stdin": interactive, "stdout": True, "stderr": True})
+        status = {}
+        waiter = threading.Thread(target=_wait, args=(c.host, info["Id"], "next-exit", status), daemon=True)
+        waiter.start()
+        c.request("POST", f"/containers/{info['Id']}/start")
+        with raw_terminal(tty and interactive):
+            if interactive:
+                pump_stdin(sock)
+            copy_output(sock, tty)
+        waiter.join(5)
+        raise SystemExit(status.get("code", 0))
+    for name in _each(containers, lambda n: c.request("POST", f"/containers/{n}/start")):
+        click.echo(name)
+
+
+def _each(names, action):
+    """Run `action` on each name; print errors like docker and exit 1 at the end if any failed."""
+    failed = False
+    for name in names:
+        try:
+            action(name)
+        except DockyardError as err:
+            click.echo(f"Error response from daemon: {err}", err=True)
+            failed = True
+            continue
+        yield name
+    if failed:
+        raise SystemExit(1)
+
+
+@click.command("stop")
+@click.argument("containers", nargs=-1, required=True)
+@click.option("-t", "--time", "timeout", type=int)
+@click.option("-s", "--signal")
+def stop(containers, timeout, signal):
+    """Stop one or more running containers"""
+    for name in _each(containers, lambda n: client().request("POST", f"/containers/{n}/stop",
+                                                             params={"t": timeout, "signal": signal})):
+        click.echo(name)
+
+
+@click.command("restart")
+@click.argument("containers", nargs=-1, required=True)
+@click.option("-t", "--time", "timeout", type=int)
+@click.option("-s", "--signal")
+def restart(containers, timeout, signal):
+    """Restart one or more containers"""
+    for name in _each(containers, lambda n: client().request("POST", f"/containers/{n}/restart",
+                                                             params={"t": timeout, "signal": signal})):
+        click.echo(name)
+
+
+@click.command("kill")
+@click.argument("containers", nargs=-1, required=True)
+@click.option("-s", "--signal")
+def kill(containers, signal):
+    """Kill one or more running containers"""
+    for name in _each(containers, lambda n: client().request("POST", f"/containers/{n}/kill",
+                                                             params={"signal": signal})):
+        click.echo(name)
+
+
+@click.command("pause")
+@click.argument("containers", nargs=-1, required=True)
+def pause(containers):
+    """Pause all processes within one or more containers"""
+    for name in _each(containers, lambda n: client().request("POST", f"/containers/{n}/pause")):
+        click.echo(name)
+
+
+@click.command("unpause")
+@click.argument("containers", nargs=-1, required=True)
+def unpause(containers):
+    """Unpause all processes within one or more containers"""
+    for name in _each(containers, lambda n: client().request("POST", f"/containers/{n}/unpause")):
+        click.echo(name)
+
+
+@click.command("rm")
+@click.argument("containers", nargs=-1, required=True)
+@click.option("-f", "--force", is_flag=True)
+@click.option("-v", "--volumes", is_flag=True)
+def rm(containers, force, volumes):
+    """Remove one or more containers"""
+    for name in _each(containers, lambda n: client().request("DELETE", f"/containers/{n}",
+                                                             params={"force": force, "v": volumes})):
+        click.echo(name)
+
+
+@click.command("wait")
+@click.argument("containers", nargs=-1, required=True)
+def wait(containers):
+    """Block until one or more containers stop, then print their exit codes"""
+    for name in containers:
+        click.echo(client().post(f"/containers/{name}/wait")["StatusCode"])
+
+
+@click.command("rename")
+@click.argument("container")
+@click.argument("new_name")
+def rename(container, new_name):
+    """Rename a container"""
+    client().request("POST", f"/containers/{container}/rename", params={"name": new_name})
+
+
+# ---------------------------------------------------------------- ps
+class PsRow:
+    def __init__(self, c: dict, no_trunc: bool):
+        self.raw = c
+        self.ID = c["Id"] if no_trunc else c["Id"][:12]
+        image = c["Image"]
+        self.Image = short(image) if image.startswith("sha256:") and not no_trunc else image
+        command = c["Command"]
+        if not no_trunc and len(command) > 20:
+            command = command[:19] + "…"
+        self.Command = json.dumps(command, ensure_ascii=False)
+        self.RunningFor = ago(c["Created"])
+        self.CreatedAt = local_time(c["Created"])
+        self.Status = c["Status"]
+        self.State = c["State"]
+        self.Ports = ", ".join(
+            f"{p['IP']}:{p['PublicPort']}->{p['PrivatePort']}/{p['Type']}" if p.get("PublicPort")
+            else f"{p['PrivatePort']}/{p['Type']}" for p in c.get("Ports") or [])
+        self.Names = ",".join(n.lstrip("/") for n in c["Names"])
+        self.Labels = ",".join(f"{k}={v}" for k, v in (c.get("Labels") or {}).items())
+        self.Size = (f"{human_size(c.get('SizeRw', 0))} (virtual {human_size(c.get('SizeRootFs', 0))})"
+                     if "SizeRw" in c else "")
+        self.Mounts = ",".join(m.get("Name") or m.get("Source", "") for m in c.get("Mounts") or [])
+        self.Networks = ",".join((c.get("NetworkSettings") or {}).get("Networks") or {})
+
+    def call(self, name, args):
+        if name == "Label":
+            return (self.raw.get("Labels") or {}).get(args[0], "")
+        return ""
+
+
+@click.command("ls")
+@click.option("-a", "--all", "all_", is_flag=True)
+@click.option("-q", "--quiet", is_flag=True)
+@click.option("-n", "--last", type=int)
+@click.option("-l", "--latest", is_flag=True)
+@click.option("-s", "--size", is_flag=True)
+@click.option("--no-trunc", is_flag=True)
+@click.option("-f", "--filter", "filters", multiple=True)
+@click.option("--format", "fmt")
+def ps(all_, quiet, last, latest, size, no_trunc, filters, fmt):
+    """List containers"""
+    items = client().get("/containers/json", all=all_, limit=1 if latest else last, size=size,
+                         filters=parse_filters(filters))
+    rows = [PsRow(c, no_trunc) for c in items]
+    if quiet:
+        for r in rows:
+            click.echo(r.ID)
+        return
+    if fmt:
+        render_rows(fmt, rows, sys.stdout)
+        return
+    header = ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"] + (["SIZE"] if size else [])
+    body = [[r.ID, r.Image, r.Command, r.RunningFor, r.Status, r.Ports, r.Names] + ([r.Size] if size else [])
+            for r in rows]
+    table([header] + body, sys.stdout)
+
+
+# ---------------------------------------------------------------- logs, attach, exec
+@click.command("logs")
+@click.argument("container")
+@click.option("-f", "--follow", is_flag=True)
+@click.option("-n", "--tail", default="all")
+@click.option("--since")
+@click.option("--until")
+@click.option("-t", "--timestamps", is_flag=True)
+@click.option("--details", is_flag=True)
+def logs(container, follow, tail, since, until, timestamps, details):
+    """Fetch the logs of a container"""
+    c = client()
+    info = c.get(f"/containers/{container}/json")
+    resp = c.stream("GET", f"/containers/{info['Id']}/logs",
+                    {"stdout": True, "stderr": True, "follow": follow, "tail": tail, "since": since,
+                     "until": until, "timestamps": timestamps})
+    try:
+        if info["Config"]["Tty"]:
+            for chunk in resp.iter_raw():
+                sys.stdout.buffer.write(chunk)
+                sys.stdout.buffer.flush()
+            return
+        from ..client.api import demux
+        it = resp.iter_raw()
+        buf = bytearray()
+
+        def read(n):
+            if not buf:
+                buf.extend(next(it, b""))
+            data = bytes(buf[:n])
+            del buf[:n]
+            return data
+
+        for stream, data in demux(read):
+            target = sys.stderr.buffer if stream == 2 else sys.stdout.buffer
+            target.write(data)
+            target.flush()
+    finally:
+        resp.close()
+
+
+@click.command("attach")
+@click.argument("container")
+@click.option("--no-stdin", is_flag=True)
+@click.option("--detach-keys")
+@click.option("--sig-proxy", default=True, type=bool)
+def attach(container, no_stdin, detach_keys, sig_proxy):
+    """Attach local standard input, output, and error streams to a running container"""
+    c = client()
+    info = c.get(f"/containers/{container}/json")
+    if not info["State"]["Running"]:
+        fail("You cannot attach to a stopped container, start it first")
+    tty = info["Config"]["Tty"]
+    use_stdin = not no_stdin and info["Config"]["OpenStdin"]
+    sock = c.hijack(f"/containers/{info['Id']}/attach", {"stream": True, "stdin": use_stdin, "stdout": True,
+                                                          "stderr": True, "detachKeys": detach_keys})
+    with raw_terminal(tty and use_stdin):
+        if tty:
+            on_resize(lambda h, w: c.request("POST", f"/containers/{info['Id']}/resize", params={"h": h, "w": w}))
+        if use_stdin:
+            pump_stdin(sock)
+        copy_output(sock, tty)
+    final = c.get(f"/containers/{info['Id']}/json")
+    if not final["State"]["Running"]:
+        raise SystemExit(final["State"]["ExitCode"])
+
+
+@click.command("exec", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.argument("container")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@click.option("-i", "--interactive", is_flag=True)
+@click.option("-t", "--tty", is_flag=True)
+@click.option("-d", "--detach", is_flag=True)
+@click.option("-e", "--env", multiple=True)
+@click.option("-w", "--workdir")
+@click.option("-u", "--user")
+@click.option("--privileged", is_flag=True)
+@click.option("--detach-keys")
+def exec_(container, command, interactive, tty, detach, env, workdir, user, privileged, detach_keys):
+    """Execute a command in a running container"""
+    c = client()
+    body = {"Cmd": list(command), "AttachStdin": interactive and not detach, "AttachStdout": not detach,
+            "AttachStderr": not detach, "Tty": tty, "Env": list(env), "WorkingDir": workdir or "", "User": user or "",
+            "Privileged": privileged, "DetachKeys": detach_keys or ""}
+    if tty:
+        body["ConsoleSize"] = list(terminal_size())
+    exec_id = c.request("POST", f"/containers/{container}/exec", json_body=body).json()["Id"]
+    if detach:
+        c.request("POST", f"/exec/{exec_id}/start", json_body={"Detach": True, "Tty": tty})
+        return
+    sock = c.hijack(f"/exec/{exec_id}/start", body={"Detach": False, "Tty": tty})
+    with raw_terminal(tty and interactive):
+        if tty:
+            on_resize(lambda h, w: c.request("POST", f"/exec/{exec_id}/resize", params={"h": h, "w": w}))
+        if interactive:
+            pump_stdin(sock)
+        copy_output(sock, tty)
+    code = c.get(f"/exec/{exec_id}/json").get("ExitCode")
+    raise SystemExit(code if code is not None else 126)
+
+
+# ---------------------------------------------------------------- inspect, top, port, diff, cp, export, commit
+@click.command("inspect")
+@click.argument("names", nargs=-1, required=True)
+@click.option("-f", "--format", "fmt")
+@click.option("-s", "--size", is_flag=True)
+@click.option("--type", "type_", type=click.Choice(["container", "image", "volume"]))
+def inspect(names, fmt, size, type_):
+    """Return low-level information on dockyard objects"""
+    from .format import render
+
+    c = client()
+    results, failed = [], False
+    for name in names:
+        found = None
+        lookups = {"container": lambda: c.get(f"/containers/{name}/json", size=size),
+                   "image": lambda: c.get(f"/images/{quote(name, safe='/:@')}/json"),
+                   "volume": lambda: c.get(f"/volumes/{name}")}
+        for kind in ([type_] if type_ else ["container", "image", "volume"]):
+            try:
+                found = lookups[kind]()
+                break
+            except NotFound:
+                continue
+        if found is None:
+            click.echo(f"Error: No such object: {name}", err=True)
+            failed = True
+        else:
+            results.append(found)
+    if fmt:
+        for r in results:
+            click.echo(render(fmt, r))
+    else:
+        click.echo(json.dumps(results, indent=4))
+    if failed:
+        raise SystemExit(1)
+
+
+@click.command("top")
+@click.argument("container")
+@click.argument("ps_args", nargs=-1)
+def top(container, ps_args):
+    """Display the running processes of a container"""
+    result = client().get(f"/containers/{container}/top", ps_args=" ".join(ps_args) or None)
+    table([result["Titles"]] + result["Processes"], sys.stdout)
+
+
+@click.command("port")
+@click.argument("container")
+@click.argument("private_port", required=False)
+def port(container, private_port):
+    """List port mappings or a specific mapping for the container"""
+    ports = client().get(f"/containers/{container}/json")["NetworkSettings"].get("Ports") or {}
+    for key, bindings in sorted(ports.items()):
+        if private_port and key not in (private_port, f"{private_port}/tcp"):
+            continue
+        for b in bindings or []:
+            line = f"{b.get('HostIp') or '0.0.0.0'}:{b['HostPort']}"
+            click.echo(line if private_port else f"{key} -> {line}")
+
+
+@click.command("diff")
+@click.argument("container")
+def diff(container):
+    """Inspect changes to files or directories on a container's filesystem"""
+    for ch in client().get(f"/containers/{container}/changes") or []:
+        click.echo(f"{'CAD'[ch['Kind']]} {ch['Path']}")
+
+
+@click.command("cp")
+@click.argument("src")
+@click.argument("dest")
+def cp(src, dest):
+    """Copy files/folders between a container and the local filesystem"""
+    import io
+    import os
+    import tarfile
+
+    c = client()
+    if ":" in src and not os.path.exists(src):
+        container, path = src.split(":", 1)
+        resp = c.stream("GET", f"/containers/{container}/archive", {"path": path})
+        data = b"".join(resp.iter_bytes())
+        resp.close()
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            members = tar.getmembers()
+            if os.path.isdir(dest):
+                tar.extractall(dest, filter="tar")
+            else:  # copy to a new name
+                top = members[0]
+                for m in members:
+                    m.name = os.path.join(os.path.basename(dest), m.name[len(top.name):].lstrip("/")).rstrip("/")
+                tar.extractall(os.path.dirname(os.path.abspath(dest)), members=members, filter="tar")
+        return
+    container, path = dest.split(":", 1)
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        tar.add(src, arcname=os.path.basename(src.rstrip("/")))
+    c.request("PUT", f"/containers/{container}/archive", params={"path": path}, content=buf.getvalue())
+
+
+@click.command("export")
+@click.argument("container")
+@click.option("-o", "--output")
+def export(container, output):
+    """Export a container's filesystem as a tar archive"""
+    resp = client().stream("GET", f"/containers/{container}/export")
+    out = open(output, "wb") if output else sys.stdout.buffer
+    try:
+        for chunk in resp.iter_bytes():
+            out.write(chunk)
+    finally:
+        resp.close()
+        if output:
+            out.close()
+
+
+@click.command("commit")
+@click.argument("container")
+@click.argument("repository", required=False)
+@click.option("-a", "--author", default="")
+@click.option("-m", "--message", default="")
+@click.option("-c", "--change", "changes", multiple=True)
+@click.option("-p", "--pause", default=True, type=bool)
+def commit(container, repository, author, message, changes, pause):
+    """Create a new image from a container's changes"""
+    from .images import split_tag
+
+    repo, tag = split_tag(repository) if repository else ("", "")
+    params = [("container", container), ("repo", repo), ("tag", tag), ("author", author), ("comment", message),
+              ("pause", "1" if pause else "0")] + [("changes", ch) for ch in changes]
+    click.echo(client().request("POST", "/commit", params=params).json()["Id"])
+
+
+@click.command("prune")
+@click.option("-f", "--force", is_flag=True)
+@click.option("--filter", "filters", multiple=True)
+def container_prune(force, filters):
+    """Remove all stopped containers"""
+    confirm_or_exit(force, "WARNING! This will remove all stopped containers.")
+    result = client().post("/containers/prune", filters=parse_filters(filters))
+    deleted = result.get("ContainersDeleted") or []
+    if deleted:
+        click.echo("Deleted Containers:")
+        for cid in deleted:
+            click.echo(cid)
+        click.echo("")
+    click.echo(f"Total reclaimed space: {human_size(result.get('SpaceReclaimed', 0), 4)}")
+
+
+@click.group("container")
+def container_group():
+    """Manage containers"""
+
+
+COMMANDS = {"run": run, "create": create, "start": start, "stop": stop, "restart": restart, "kill": kill,
+            "pause": pause, "unpause": unpause, "rm": rm, "wait": wait, "rename": rename, "logs": logs,
+            "attach": attach, "exec": exec_, "top": top, "port": port, "diff": diff, "cp": cp, "export": export,
+            "commit": commit}
+
+
+def register(cli):
+    for name, cmd in COMMANDS.items():
+        cli.add_command(cmd, name)
+        container_group.add_command(cmd, name)
+    container_group.add_command(ps, "ls")
+    container_group.add_command(ps, "ps")
+    container_group.add_command(container_prune, "prune")
+    container_group.add_command(inspect, "inspect")
+    cli.add_command(ps, "ps")
+    cli.add_command(inspect, "inspect")
+    cli.add_command(container_group)

@@ -1,0 +1,172 @@
+"""docker's output formats: tabwriter tables, go-units sizes and durations, a Go-template subset."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import time
+
+from ..timefmt import parse_rfc3339
+
+
+def human_duration(seconds: float) -> str:
+    """go-units HumanDuration."""
+    if seconds < 1:
+        return "Less than a second"
+    if int(seconds) == 1:
+        return "1 second"
+    if seconds < 60:
+        return f"{int(seconds)} seconds"
+    minutes = int(seconds / 60)
+    if minutes == 1:
+        return "About a minute"
+    if minutes < 60:
+        return f"{minutes} minutes"
+    hours = int(seconds / 3600 + 0.5)
+    if hours == 1:
+        return "About an hour"
+    if hours < 48:
+        return f"{hours} hours"
+    if hours < 24 * 7 * 2:
+        return f"{hours // 24} days"
+    if hours < 24 * 30 * 2:
+        return f"{hours // 24 // 7} weeks"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24 // 30} months"
+    return f"{int(hours / 24 / 365)} years"
+
+
+def ago(unix_seconds: float) -> str:
+    return human_duration(time.time() - unix_seconds) + " ago"
+
+
+def human_size(size: float, precision: int = 3) -> str:
+    """go-units HumanSizeWithPrecision: decimal units (kB, MB, GB)."""
+    units = ["B", "kB", "MB", "GB", "TB", "PB"]
+    i = 0
+    while size >= 1000 and i < len(units) - 1:
+        size /= 1000
+        i += 1
+    return f"{size:.{precision}g}{units[i]}"
+
+
+def table(rows: list[list[str]], out) -> None:
+    """text/tabwriter as docker configures it: min width 10, padding 3, last column unpadded."""
+    if not rows:
+        return
+    widths = [0] * max(len(r) for r in rows)
+    for r in rows:
+        for i, cell in enumerate(r[:-1]):
+            widths[i] = max(widths[i], len(cell))
+    for r in rows:
+        cells = [cell.ljust(max(widths[i] + 3, 10)) for i, cell in enumerate(r[:-1])]
+        out.write(("".join(cells) + (r[-1] if r else "")).rstrip() + "\n")
+
+
+# ---------------------------------------------------------------- Go templates (the subset docker users type)
+ACTION = re.compile(r"{{-?\s*(.*?)\s*-?}}")
+
+
+def _lookup(obj, path: str):
+    for part in [p for p in path.split(".") if p]:
+        if isinstance(obj, dict):
+            obj = obj.get(part)
+        else:
+            obj = getattr(obj, part, None)
+            if callable(obj):
+                obj = obj()
+    return obj
+
+
+def _go_str(v) -> str:
+    if v is None:
+        return "<no value>"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, dict):
+        return "map[" + " ".join(f"{k}:{_go_str(x)}" for k, x in sorted(v.items())) + "]"
+    if isinstance(v, list):
+        return "[" + " ".join(_go_str(x) for x in v) + "]"
+    return str(v)
+
+
+def _tokens(expr: str) -> list[str]:
+    return re.findall(r'"[^"]*"|\S+', expr)
+
+
+def _eval(expr: str, ctx):
+    toks = _tokens(expr)
+    if not toks:
+        return ""
+    fn, args = toks[0], toks[1:]
+    if fn == "json":
+        return json.dumps(_eval(" ".join(args), ctx), separators=(",", ":"))
+    if fn == "index":
+        base = _eval(args[0], ctx)
+        key = args[1].strip('"')
+        return (base or {}).get(key) if isinstance(base, dict) else None
+    if fn in ("upper", "lower", "title"):
+        v = _go_str(_eval(" ".join(args), ctx))
+        return getattr(v, fn)()
+    if fn == "join":
+        return args[1].strip('"').join(_eval(args[0], ctx) or [])
+    if fn.startswith('"'):
+        return fn.strip('"')
+    if fn.startswith("."):
+        if args and hasattr(ctx, "call"):  # `.Label "key"`
+            return ctx.call(fn[1:], [a.strip('"') for a in args])
+        return ctx if fn == "." else _lookup(ctx, fn)
+    return fn
+
+
+def render(template: str, ctx) -> str:
+    template = template.replace("\\t", "\t").replace("\\n", "\n")
+    return ACTION.sub(lambda m: (lambda v: v if isinstance(v, str) else _go_str(v))(_eval(m.group(1), ctx)),
+                      template)
+
+
+def render_rows(template: str, items: list, out, headers: dict | None = None) -> None:
+    """`--format`: `table ...` gives a header row (from the field names) and tabwriter alignment."""
+    if template == "json":
+        for it in items:
+            out.write(json.dumps(it.raw if hasattr(it, "raw") else it) + "\n")
+        return
+    if template.startswith("table"):
+        body = template[len("table"):].strip() or None
+        if body is None:
+            return
+        header_ctx = _Header(headers or {})
+        rows = [render(body, header_ctx).split("\t")] + [render(body, it).split("\t") for it in items]
+        table(rows, out)
+        return
+    for it in items:
+        out.write(render(template, it) + "\n")
+
+
+class _Header:
+    """Renders `{{.ImageID}}` as `IMAGE ID`: docker's column headers."""
+
+    HEADERS = {"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "CreatedAt": "CREATED AT",
+               "RunningFor": "CREATED", "Status": "STATUS", "Ports": "PORTS", "Names": "NAMES", "Size": "SIZE",
+               "Repository": "REPOSITORY", "Tag": "TAG", "Digest": "DIGEST", "CreatedSince": "CREATED",
+               "Labels": "LABELS", "Mounts": "MOUNTS", "Networks": "NETWORKS", "State": "STATE"}
+
+    def __init__(self, overrides: dict):
+        self.overrides = overrides
+
+    def call(self, name, args):
+        return name.upper()
+
+    def __getattr__(self, name):
+        if name in self.overrides:
+            return self.overrides[name]
+        return self.HEADERS.get(name, re.sub(r"(?<!^)(?=[A-Z])", " ", name).upper())
+
+
+def rfc3339_to_unix(s: str) -> float:
+    return parse_rfc3339(s)
+
+
+def local_time(unix_seconds: float) -> str:
+    """docker's CreatedAt: `2024-01-02 15:04:05 +0000 UTC`."""
+    return dt.datetime.fromtimestamp(unix_seconds, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S +0000 UTC")

@@ -1,0 +1,254 @@
+"""Image commands: images, inspect, history, tag, rmi, prune, import, save, load."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from urllib.parse import quote
+
+import click
+
+from .common import client, confirm_or_exit, parse_filters, short
+from .format import ago, human_size, local_time, render, render_rows, table
+
+
+class ImageRow:
+    """One row of `docker images`: an image under one of its tags (or <none>)."""
+
+    def __init__(self, summary: dict, repo_tag: str | None, no_trunc: bool):
+        self.raw = summary
+        repo, _, tag = (repo_tag or "<none>:<none>").rpartition(":")
+        self.Repository, self.Tag = repo, tag
+        digests = [d for d in summary.get("RepoDigests") or [] if d.split("@")[0] == repo]
+        self.Digest = digests[0].split("@", 1)[1] if digests else "<none>"
+        self.ID = summary["Id"] if no_trunc else short(summary["Id"])
+        self.CreatedSince = ago(summary["Created"])
+        self.CreatedAt = local_time(summary["Created"])
+        self.Size = human_size(summary["Size"])
+        self.Containers = str(summary.get("Containers", -1))
+
+
+def image_rows(summaries, no_trunc) -> list[ImageRow]:
+    rows = []
+    for s in summaries:
+        tags = s.get("RepoTags") or [None]
+        rows += [ImageRow(s, t, no_trunc) for t in tags]
+    return rows
+
+
+@click.command("ls")
+@click.argument("reference", required=False)
+@click.option("-a", "--all", "all_", is_flag=True)
+@click.option("-q", "--quiet", is_flag=True)
+@click.option("--digests", is_flag=True)
+@click.option("--no-trunc", is_flag=True)
+@click.option("-f", "--filter", "filters", multiple=True)
+@click.option("--format", "fmt")
+def images_ls(reference, all_, quiet, digests, no_trunc, filters, fmt):
+    """List images"""
+    if reference:
+        filters = (*filters, f"reference={reference}")
+    summaries = client().get("/images/json", all=all_, digests=digests, filters=parse_filters(filters))
+    rows = image_rows(summaries, no_trunc)
+    if quiet:
+        seen = []
+        for r in rows:
+            if r.ID not in seen:
+                seen.append(r.ID)
+        click.echo("\n".join(seen) + ("\n" if seen else ""), nl=False)
+        return
+    if fmt:
+        render_rows(fmt, rows, sys.stdout, {"ID": "IMAGE ID"})
+        return
+    header = ["REPOSITORY", "TAG"] + (["DIGEST"] if digests else []) + ["IMAGE ID", "CREATED", "SIZE"]
+    body = [[r.Repository, r.Tag] + ([r.Digest] if digests else []) + [r.ID, r.CreatedSince, r.Size] for r in rows]
+    table([header] + body, sys.stdout)
+
+
+def _inspect_objects(getter, names, fmt):
+    results, failed = [], False
+    for name in names:
+        try:
+            results.append(getter(name))
+        except Exception as err:  # docker prints what it found and the errors for the rest
+            click.echo(f"Error: No such object: {name}" if "No such" in str(err) else f"Error response from daemon: {err}",
+                       err=True)
+            failed = True
+    if fmt:
+        for r in results:
+            click.echo(render(fmt, r))
+    else:
+        click.echo(json.dumps(results, indent=4))
+    if failed:
+        raise SystemExit(1)
+
+
+@click.command("inspect")
+@click.argument("names", nargs=-1, required=True)
+@click.option("-f", "--format", "fmt")
+def image_inspect(names, fmt):
+    """Display detailed information on one or more images"""
+    _inspect_objects(lambda n: client().get(f"/images/{quote(n, safe='/:@')}/json"), names, fmt)
+
+
+@click.command("history")
+@click.argument("image")
+@click.option("-H", "--human", default=True, type=bool)
+@click.option("--no-trunc", is_flag=True)
+@click.option("-q", "--quiet", is_flag=True)
+@click.option("--format", "fmt")
+def history(image, human, no_trunc, quiet, fmt):
+    """Show the history of an image"""
+    items = client().get(f"/images/{quote(image, safe='/:@')}/history")
+    if quiet:
+        for h in items:
+            click.echo(h["Id"] if no_trunc else (short(h["Id"]) if h["Id"] != "<missing>" else "<missing>"))
+        return
+    rows = [["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"]]
+    for h in items:
+        created_by = h["CreatedBy"].replace("\t", " ")
+        if not no_trunc and len(created_by) > 45:
+            created_by = created_by[:44] + "…"
+        image_id = h["Id"] if (no_trunc or h["Id"] == "<missing>") else short(h["Id"])
+        rows.append([image_id, ago(h["Created"]) if human else local_time(h["Created"]), created_by,
+                     human_size(h["Size"]) if human else str(h["Size"]), h.get("Comment", "")])
+    if fmt:
+        class H:
+            def __init__(self, h):
+                self.raw, self.ID, self.Comment, self.CreatedBy = h, h["Id"], h.get("Comment", ""), h["CreatedBy"]
+                self.Size, self.CreatedSince = human_size(h["Size"]), ago(h["Created"])
+        render_rows(fmt, [H(h) for h in items], sys.stdout, {"ID": "IMAGE"})
+        return
+    table(rows, sys.stdout)
+
+
+@click.command("tag")
+@click.argument("source")
+@click.argument("target")
+def tag(source, target):
+    """Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE"""
+    repo, tag_ = split_tag(target)
+    client().request("POST", f"/images/{quote(source, safe='/:@')}/tag", params={"repo": repo, "tag": tag_})
+
+
+def split_tag(name: str) -> tuple[str, str]:
+    last = name.rsplit("/", 1)[-1]
+    if ":" in last and "@" not in name:
+        repo, _, t = name.rpartition(":")
+        return repo, t
+    return name, ""
+
+
+@click.command("rm")
+@click.argument("images", nargs=-1, required=True)
+@click.option("-f", "--force", is_flag=True)
+@click.option("--no-prune", is_flag=True)
+def rmi(images, force, no_prune):
+    """Remove one or more images"""
+    failed = False
+    for name in images:
+        try:
+            for rec in client().delete(f"/images/{quote(name, safe='/:@')}", force=force, noprune=no_prune) or []:
+                for k, v in rec.items():
+                    click.echo(f"{k}: {v}")
+        except Exception as err:
+            click.echo(f"Error response from daemon: {err}", err=True)
+            failed = True
+    if failed:
+        raise SystemExit(1)
+
+
+@click.command("prune")
+@click.option("-a", "--all", "all_", is_flag=True)
+@click.option("-f", "--force", is_flag=True)
+@click.option("--filter", "filters", multiple=True)
+def image_prune(all_, force, filters):
+    """Remove unused images"""
+    warning = ("WARNING! This will remove all images without at least one container associated to them."
+               if all_ else "WARNING! This will remove all dangling images.")
+    confirm_or_exit(force, warning)
+    f = list(filters) + (["dangling=false"] if all_ else [])
+    result = client().post("/images/prune", filters=parse_filters(f))
+    deleted = result.get("ImagesDeleted") or []
+    if deleted:
+        click.echo("Deleted Images:")
+        for rec in deleted:
+            for k, v in rec.items():
+                click.echo(f"{k.lower()}: {v}")
+        click.echo("")
+    click.echo(f"Total reclaimed space: {human_size(result.get('SpaceReclaimed', 0), 4)}")
+
+
+@click.command("import")
+@click.argument("source")
+@click.argument("reference", required=False)
+@click.option("-c", "--change", "changes", multiple=True)
+@click.option("-m", "--message", default="")
+@click.option("--platform", default="")
+def import_(source, reference, changes, message, platform):
+    """Import the contents from a tarball to create a filesystem image"""
+    data = sys.stdin.buffer if source == "-" else open(source, "rb")
+    params = [("fromSrc", "-"), ("message", message)] + [("changes", c) for c in changes]
+    if reference:
+        params.append(("repo", reference))
+    if platform:
+        params.append(("platform", platform))
+    for msg in client().json_stream("POST", "/images/create", params, content=_chunks(data)):
+        if msg.get("status"):
+            click.echo(msg["status"])
+
+
+def _chunks(f, size=1 << 20):
+    while chunk := f.read(size):
+        yield chunk
+
+
+@click.command("save")
+@click.argument("images", nargs=-1, required=True)
+@click.option("-o", "--output")
+def save(images, output):
+    """Save one or more images to a tar archive (streamed to STDOUT by default)"""
+    if not output and sys.stdout.isatty():
+        click.echo("cowardly refusing to save to a terminal. Use the -o flag or redirect", err=True)
+        raise SystemExit(1)
+    resp = client().stream("GET", "/images/get", [("names", n) for n in images])
+    out = open(output + ".tmp", "wb") if output else sys.stdout.buffer
+    try:
+        for chunk in resp.iter_bytes():
+            out.write(chunk)
+    finally:
+        resp.close()
+        if output:
+            out.close()
+            os.replace(output + ".tmp", output)
+
+
+@click.command("load")
+@click.option("-i", "--input", "input_")
+@click.option("-q", "--quiet", is_flag=True)
+def load(input_, quiet):
+    """Load an image from a tar archive or STDIN"""
+    if not input_ and sys.stdin.isatty():
+        click.echo("requested load from stdin, but stdin is empty", err=True)
+        raise SystemExit(1)
+    data = open(input_, "rb") if input_ else sys.stdin.buffer
+    for msg in client().json_stream("POST", "/images/load", {"quiet": quiet}, content=_chunks(data)):
+        if msg.get("stream"):
+            click.echo(msg["stream"], nl=False)
+
+
+@click.group("image")
+def image_group():
+    """Manage images"""
+
+
+def register(cli):
+    for cmd, name in ((images_ls, "ls"), (image_inspect, "inspect"), (history, "history"), (tag, "tag"),
+                      (rmi, "rm"), (image_prune, "prune"), (import_, "import"), (save, "save"), (load, "load")):
+        image_group.add_command(cmd, name)
+    image_group.add_command(images_ls, "list")
+    cli.add_command(image_group)
+    cli.add_command(images_ls, "images")
+    cli.add_command(rmi, "rmi")
+    for cmd, name in ((history, "history"), (tag, "tag"), (import_, "import"), (save, "save"), (load, "load")):
+        cli.add_command(cmd, name)

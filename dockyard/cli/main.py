@@ -1,0 +1,54 @@
+"""`dockyard`: the command line. Each area's commands live in their own module and register here."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..errors import DockyardError, Unavailable
+from . import containers, images, registry, system
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 120}
+
+
+class Group(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except Unavailable as err:
+            click.echo(str(err), err=True)
+            sys.exit(1)
+        except DockyardError as err:
+            click.echo(f"Error response from daemon: {err}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=Group, context_settings=CONTEXT)
+@click.option("-H", "--host", envvar="DOCKER_HOST", help="Daemon socket to connect to")
+@click.pass_context
+def cli(ctx, host):
+    """A Docker-compatible container engine."""
+    ctx.obj = {"host": host}
+
+
+def _attach_optional(group: click.Group) -> None:
+    """The daemon and the registry server are other packages' commands; the CLI works without them."""
+    try:
+        from ..daemon.main import daemon_command
+        group.add_command(daemon_command, "daemon")
+    except ImportError:
+        pass
+    try:
+        from ..registry.server.cli import registry as registry_group
+        group.add_command(registry_group, "registry")
+    except ImportError:
+        pass
+
+
+for module in (system, images, containers, registry):
+    module.register(cli)
+_attach_optional(cli)
+
+
+def main() -> None:
+    cli(prog_name="dockyard")

@@ -1,0 +1,114 @@
+"""version, info, system df, events."""
+from __future__ import annotations
+
+import json
+import platform
+import sys
+
+import click
+
+from .. import __version__
+from ..client.api import API_VERSION
+from .common import client, parse_filters
+from .format import human_size, render, table
+
+
+@click.command("version")
+@click.option("-f", "--format", "fmt")
+def version(fmt):
+    """Show the dockyard version information"""
+    server = client().get("/version")
+    if fmt:
+        click.echo(render(fmt, {"Client": {"Version": __version__, "ApiVersion": API_VERSION}, "Server": server}))
+        return
+    click.echo(f"Client:\n Version:           {__version__}\n API version:       {API_VERSION}\n"
+               f" Python version:    {platform.python_version()}\n OS/Arch:           linux/{server.get('Arch', '')}\n")
+    click.echo(f"Server: {server.get('Platform', {}).get('Name', '')}")
+    for comp in server.get("Components", []):
+        click.echo(f" {comp['Name']}:\n  Version:          {comp['Version']}")
+        details = comp.get("Details", {})
+        if "ApiVersion" in details:
+            click.echo(f"  API version:      {details['ApiVersion']} (minimum version {details.get('MinAPIVersion')})")
+            click.echo(f"  OS/Arch:          {details.get('Os')}/{details.get('Arch')}")
+
+
+@click.command("info")
+@click.option("-f", "--format", "fmt")
+def info(fmt):
+    """Display system-wide information"""
+    i = client().get("/info")
+    if fmt:
+        click.echo(render(fmt, i))
+        return
+    lines = [
+        "Server:", f" Containers: {i['Containers']}", f"  Running: {i['ContainersRunning']}",
+        f"  Paused: {i['ContainersPaused']}", f"  Stopped: {i['ContainersStopped']}", f" Images: {i['Images']}",
+        f" Server Version: {i['ServerVersion']}", f" Storage Driver: {i['Driver']}",
+        f" Logging Driver: {i['LoggingDriver']}", f" Cgroup Driver: {i['CgroupDriver']}",
+        f" Cgroup Version: {i['CgroupVersion']}", f" Runtimes: {' '.join(i['Runtimes'])}",
+        f" Default Runtime: {i['DefaultRuntime']}", f" Kernel Version: {i['KernelVersion']}",
+        f" Operating System: {i['OperatingSystem']}", f" OSType: {i['OSType']}",
+        f" Architecture: {i['Architecture']}", f" CPUs: {i['NCPU']}",
+        f" Total Memory: {i['MemTotal'] / 1024 ** 3:.2f}GiB", f" Name: {i['Name']}", f" ID: {i['ID']}",
+        f" Docker Root Dir: {i['DockerRootDir']}", f" Debug Mode: {str(i['Debug']).lower()}",
+        f" Live Restore Enabled: {str(i['LiveRestoreEnabled']).lower()}",
+    ]
+    click.echo("\n".join(lines))
+
+
+@click.group("system")
+def system_group():
+    """Manage dockyard"""
+
+
+@system_group.command("df")
+@click.option("-v", "--verbose", is_flag=True)
+def system_df(verbose):
+    """Show dockyard disk usage"""
+    df = client().get("/system/df")
+    images = df.get("Images") or []
+    containers = df.get("Containers") or []
+    volumes = df.get("Volumes") or []
+    active_images = [i for i in images if i.get("Containers", 0) > 0]
+    unused = sum(i["Size"] - i.get("SharedSize", 0) for i in images if i.get("Containers", 0) == 0)
+    total = df.get("LayersSize", 0)
+    rw = sum(c.get("SizeRw", 0) for c in containers)
+    running = [c for c in containers if c.get("State") == "running"]
+    rows = [["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"],
+            ["Images", str(len(images)), str(len(active_images)), human_size(total, 4),
+             f"{human_size(min(unused, total), 4)} ({int(100 * min(unused, total) / total) if total else 0}%)"],
+            ["Containers", str(len(containers)), str(len(running)), human_size(rw, 4),
+             f"{human_size(sum(c.get('SizeRw', 0) for c in containers if c not in running), 4)} (0%)"],
+            ["Local Volumes", str(len(volumes)), "0", "0B", "0B"],
+            ["Build Cache", "0", "0", "0B", "0B"]]
+    table(rows, sys.stdout)
+
+
+@click.command("events")
+@click.option("--since")
+@click.option("--until")
+@click.option("-f", "--filter", "filters", multiple=True)
+@click.option("--format", "fmt")
+def events(since, until, filters, fmt):
+    """Get real time events from the server"""
+    resp = client().stream("GET", "/events", {"since": since, "until": until, "filters": parse_filters(filters)})
+    try:
+        for line in resp.iter_lines():
+            if not line.strip():
+                continue
+            ev = json.loads(line)
+            if fmt:
+                click.echo(render(fmt, ev))
+                continue
+            attrs = ev["Actor"]["Attributes"]
+            attr_text = ", ".join(f"{k}={v}" for k, v in sorted(attrs.items()))
+            from ..timefmt import rfc3339
+            click.echo(f"{rfc3339(ev['timeNano'])} {ev['Type']} {ev['Action']} {ev['Actor']['ID']}"
+                       + (f" ({attr_text})" if attr_text else ""))
+    finally:
+        resp.close()
+
+
+def register(cli):
+    for cmd in (version, info, system_group, events):
+        cli.add_command(cmd)
