@@ -11,12 +11,12 @@ from .images import canonical_json
 from ..timefmt import now_rfc3339
 
 
-def _commit_layer(svc, cid: str, top_chain: str | None):
+def _commit_layer(svc, cid: str, top_chain: str | None, source_date_epoch: int | None):
     """Write the RW diff to a temp tar, then register it; returns the new Layer."""
     fd, path = tempfile.mkstemp(prefix="commit-", dir=svc.config.data_root / "tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            svc.layers.write_rw_diff(cid, top_chain, f, source_date_epoch=_source_date_epoch())
+            svc.layers.write_rw_diff(cid, top_chain, f, source_date_epoch=source_date_epoch)
         with open(path, "rb") as f:
             return svc.layers.register(f, top_chain)
     finally:
@@ -30,7 +30,8 @@ def _source_date_epoch() -> int | None:
 
 async def commit(svc, container_ref: str, *, repo: str = "", tag: str = "", comment: str = "", author: str = "",
                  pause: bool = True, changes=(), config_override: dict | None = None,
-                 created_by: str | None = None, empty_layer: bool = False) -> str:
+                 created_by: str | None = None, empty_layer: bool = False,
+                 source_date_epoch: int | None = None) -> str:
     containers, images = svc.containers, svc.images
     c = containers.get(container_ref)
     tags = [target_name(repo, tag)] if repo else []  # a bad name fails before anything is written
@@ -43,7 +44,8 @@ async def commit(svc, container_ref: str, *, repo: str = "", tag: str = "", comm
         if empty_layer:
             layer = None
         else:
-            layer = await asyncio.to_thread(_commit_layer, svc, c.id, image.top_chain)
+            layer = await asyncio.to_thread(_commit_layer, svc, c.id, image.top_chain,
+                                            source_date_epoch if source_date_epoch is not None else _source_date_epoch())
     finally:
         if paused_here:
             await containers.unpause(c.id)

@@ -41,9 +41,10 @@ def test_exit_codes_follow_docker(daemon):
     p = daemon.docker("run", "--rm", "busybox", "/etc/passwd", check=False)
     assert p.returncode == 126
     assert "permission denied" in p.stderr
-    p = daemon.docker("run", "--rm", "nosuchimage-here", check=False)
+    # a missing image is pulled first; a loopback registry that is not there (never an outside host)
+    p = daemon.docker("run", "--rm", "127.0.0.1:9/nosuchimage-here", check=False)
     assert p.returncode == 125
-    assert "Unable to find image 'nosuchimage-here:latest' locally" in p.stderr
+    assert "Unable to find image '127.0.0.1:9/nosuchimage-here:latest' locally" in p.stderr
 
 
 def test_stdout_and_stderr_are_separate_streams(daemon):

@@ -1,0 +1,75 @@
+"""POST /build (the classic builder) and POST /build/prune."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from aiohttp import web
+
+from ...build.builder import BuildError, BuildOptions
+from ...build.context import fetch_remote, unpack_context
+from ...errors import DockyardError, InvalidParameter
+from ..context import json_response, qbool, services
+from ..router import RouteTable
+from ..streams import JSONStream
+from .images import _spool
+
+routes = RouteTable()
+
+
+def _json_param(request: web.Request, name: str, default):
+    raw = request.query.get(name)
+    if not raw:
+        return default
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise InvalidParameter(f"invalid {name}: {raw}") from None
+
+
+def build_options(request: web.Request) -> BuildOptions:
+    q = request.query
+    args = {k: v for k, v in _json_param(request, "buildargs", {}).items() if v is not None}
+    return BuildOptions(dockerfile=q.get("dockerfile") or "Dockerfile", tags=q.getall("t", []), build_args=args,
+                        labels=_json_param(request, "labels", {}), target=q.get("target", ""),
+                        no_cache=qbool(request, "nocache"), pull=qbool(request, "pull"), rm=qbool(request, "rm", True),
+                        force_rm=qbool(request, "forcerm"), quiet=qbool(request, "q"),
+                        network_mode=q.get("networkmode", ""), cache_from=_json_param(request, "cachefrom", []))
+
+
+@routes.post("/build")
+async def build(request: web.Request) -> web.StreamResponse:
+    svc = services(request)
+    opts = build_options(request)
+    for t in opts.tags:
+        from ...image import reference
+        reference.parse(t)  # a bad -t fails before any work
+    work = Path(tempfile.mkdtemp(prefix="context-", dir=svc.config.data_root / "tmp"))
+    stream = JSONStream(request)
+    try:
+        if request.query.get("remote"):
+            await asyncio.to_thread(fetch_remote, request.query["remote"], work)
+        else:
+            body = await _spool(request)
+            try:
+                await asyncio.to_thread(unpack_context, body, work)
+            finally:
+                os.unlink(body)
+        await svc.builder.build(work, opts, stream.send)
+    except BuildError as err:
+        await stream.send({"errorDetail": {"code": err.code, "message": str(err)}, "error": str(err)})
+    except DockyardError as err:
+        await stream.error(str(err))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return await stream.finish()
+
+
+@routes.post("/build/prune")
+async def build_prune(request: web.Request) -> web.Response:
+    # The classic builder's cache is the images themselves: `image prune` reclaims it.
+    return json_response({"CachesDeleted": [], "SpaceReclaimed": 0})
