@@ -87,7 +87,9 @@ class DockerClient:
                     continue
                 msg = json.loads(line)
                 if msg.get("errorDetail") or msg.get("error"):
-                    raise errors.DockyardError((msg.get("errorDetail") or {}).get("message") or msg["error"])
+                    err = errors.DockyardError((msg.get("errorDetail") or {}).get("message") or msg["error"])
+                    err.code = (msg.get("errorDetail") or {}).get("code") or 1  # a failed RUN's exit code
+                    raise err
                 yield msg
         finally:
             resp.close()

@@ -1,0 +1,84 @@
+"""`dockyard build`: send the context (honouring .dockerignore) to POST /build and show the stream."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import sys
+import tarfile
+
+import click
+
+from ..build.dockerignore import read_patterns, walk_context
+from ..errors import DockyardError
+from .common import client, fail
+from .format import human_size
+
+
+def context_tar(root: str, dockerfile: str | None) -> bytes:
+    patterns = read_patterns(open(os.path.join(root, ".dockerignore")).read()) \
+        if os.path.exists(os.path.join(root, ".dockerignore")) else []
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for rel in walk_context(root, patterns):
+            tar.add(os.path.join(root, rel), arcname=rel, recursive=False)
+        if dockerfile and not os.path.abspath(dockerfile).startswith(os.path.abspath(root) + os.sep):
+            tar.add(dockerfile, arcname=".dockerfile." + os.path.basename(dockerfile))  # -f outside the context
+    return buf.getvalue()
+
+
+@click.command("build")
+@click.argument("path")
+@click.option("-t", "--tag", "tags", multiple=True)
+@click.option("-f", "--file", "dockerfile")
+@click.option("--build-arg", "build_args", multiple=True)
+@click.option("--label", "labels", multiple=True)
+@click.option("--target")
+@click.option("--no-cache", is_flag=True)
+@click.option("--pull", is_flag=True)
+@click.option("-q", "--quiet", is_flag=True)
+@click.option("--rm", default=True, type=bool)
+@click.option("--force-rm", is_flag=True)
+@click.option("--network")
+@click.option("--iidfile")
+@click.option("--cache-from", multiple=True)
+def build(path, tags, dockerfile, build_args, labels, target, no_cache, pull, quiet, rm, force_rm, network, iidfile,
+          cache_from):
+    """Build an image from a Dockerfile"""
+    if not os.path.isdir(path):
+        fail(f'unable to prepare context: path "{path}" not found')
+    data = context_tar(path, dockerfile)
+    df_name = None
+    if dockerfile:
+        inside = os.path.abspath(dockerfile).startswith(os.path.abspath(path) + os.sep)
+        df_name = os.path.relpath(dockerfile, path) if inside else ".dockerfile." + os.path.basename(dockerfile)
+    args = dict(a.split("=", 1) if "=" in a else (a, os.environ.get(a)) for a in build_args)
+    params = [("t", t) for t in tags] + [
+        ("dockerfile", df_name), ("buildargs", json.dumps(args)), ("labels", json.dumps(dict(
+            l.split("=", 1) if "=" in l else (l, "") for l in labels))), ("target", target), ("nocache", no_cache),
+        ("pull", pull), ("q", quiet), ("rm", rm), ("forcerm", force_rm), ("networkmode", network),
+        ("cachefrom", json.dumps(list(cache_from)))]
+    if not quiet:
+        click.echo(f"Sending build context to Docker daemon  {human_size(len(data), 4)}")
+    image_id = None
+    try:
+        for msg in client().json_stream("POST", "/build", params, content=data,
+                                        headers={"Content-Type": "application/x-tar"}):
+            if msg.get("stream"):
+                sys.stdout.write(msg["stream"])
+                sys.stdout.flush()
+            if (msg.get("aux") or {}).get("ID"):
+                image_id = msg["aux"]["ID"]
+    except DockyardError as err:
+        click.echo(str(err), err=True)
+        code = getattr(err, "code", 1)
+        raise SystemExit(code if isinstance(code, int) and code > 0 else 1)
+    if iidfile and image_id:
+        with open(iidfile, "w") as f:
+            f.write(image_id)
+
+
+def register(cli):
+    cli.add_command(build)
+    from .images import image_group
+    image_group.add_command(build)

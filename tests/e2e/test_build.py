@@ -1,0 +1,142 @@
+"""Issue 4 end to end: the notes' Dockerfiles (FROM busybox) built by the real docker CLI (DOCKER_BUILDKIT=0)
+and by `dockyard build`, the layer cache and dangling images asserted by image IDs."""
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import re
+import tarfile
+
+import pytest
+
+
+def write(d, files: dict):
+    for name, text in files.items():
+        p = d / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return d
+
+
+def image_id(d, name):
+    return d.docker("image", "inspect", "-f", "{{.Id}}", name).stdout.strip()
+
+
+HELLO = {"helloworld": '#!/bin/sh\necho "Hello, World!"\n',
+         "Dockerfile": "FROM busybox\nCOPY helloworld /usr/local/bin\nRUN chmod +x /usr/local/bin/helloworld\n"
+                       'CMD ["helloworld"]\n'}
+
+
+def test_helloworld_build_output_cache_and_dangling(daemon, tmp_path):
+    ctx = write(tmp_path / "hello", HELLO)
+    out = daemon.docker("image", "build", "-t", "helloworld:latest", str(ctx)).stdout
+    assert "Step 1/4 : FROM busybox" in out and "Step 2/4 : COPY helloworld /usr/local/bin" in out
+    assert re.search(r" ---> Running in [0-9a-f]{12}\nRemoving intermediate container [0-9a-f]{12}\n", out)
+    first = image_id(daemon, "helloworld:latest")
+    assert f"Successfully built {first[7:19]}" in out and "Successfully tagged helloworld:latest" in out
+    assert daemon.docker("run", "--rm", "helloworld").stdout == "Hello, World!\n"
+    images_before = daemon.docker("images", "-aq", "--no-trunc").stdout
+    again = daemon.docker("image", "build", "-t", "helloworld:latest", str(ctx)).stdout
+    assert again.count(" ---> Using cache") == 3
+    assert image_id(daemon, "helloworld:latest") == first
+    assert daemon.docker("images", "-aq", "--no-trunc").stdout == images_before  # nothing new was created
+    # a changed file: a new image takes the tag, the old one is left <none>
+    (ctx / "helloworld").write_text('#!/bin/sh\necho "Hello again"\n')
+    daemon.docker("image", "build", "-t", "helloworld:latest", str(ctx))
+    second = image_id(daemon, "helloworld:latest")
+    assert second != first
+    dangling = daemon.docker("images", "-f", "dangling=true", "-q", "--no-trunc").stdout.split()
+    assert first in dangling
+    assert daemon.docker("run", "--rm", "helloworld").stdout == "Hello again\n"
+    hist = daemon.docker("history", "--no-trunc", "--format", "{{.CreatedBy}}", "helloworld").stdout
+    assert '#(nop)  CMD ["helloworld"]' in hist and "chmod +x /usr/local/bin/helloworld" in hist
+    daemon.docker("rmi", "helloworld:latest")
+    daemon.docker("image", "prune", "-f")
+
+
+def test_echo_server_env_expose_workdir(daemon, tmp_path):
+    ctx = write(tmp_path / "echo", {
+        "server.sh": "#!/bin/sh\necho serving on $PORT from $(pwd)\n",
+        "Dockerfile": "FROM busybox\nENV PORT=8080 GREETING=\"hi there\"\nEXPOSE 8080\nRUN mkdir -p /srv/app\n"
+                      "WORKDIR /srv/app\nCOPY server.sh .\nRUN chmod +x server.sh\n"
+                      'LABEL maintainer="me" version="1"\nUSER nobody\nCMD ["./server.sh"]\n'})
+    daemon.docker("build", "-t", "echo:1", str(ctx))
+    cfg = json.loads(daemon.docker("image", "inspect", "echo:1").stdout)[0]["Config"]
+    assert "PORT=8080" in cfg["Env"] and 'GREETING=hi there' in cfg["Env"]
+    assert cfg["ExposedPorts"] == {"8080/tcp": {}} and cfg["WorkingDir"] == "/srv/app"
+    assert cfg["Labels"] == {"maintainer": "me", "version": "1"} and cfg["User"] == "nobody"
+    assert daemon.docker("run", "--rm", "echo:1").stdout == "serving on 8080 from /srv/app\n"
+    daemon.docker("rmi", "echo:1")
+
+
+def test_multistage_copy_from_build_args_target_and_our_cli(daemon, tmp_path):
+    ctx = write(tmp_path / "multi", {
+        "other.Dockerfile": "ARG BASE=busybox\nFROM $BASE AS builder\nARG V=1\nRUN echo built-$V > /artifact\n"
+                            "FROM busybox AS prod\nCOPY --from=builder /artifact /artifact\nCMD [\"cat\", \"/artifact\"]\n"
+                            "FROM prod AS extra\nRUN echo never-built\n"})
+    out = daemon.dockyard("build", "-f", str(ctx / "other.Dockerfile"), "--build-arg", "V=2", "--target", "prod",
+                          "-t", "me/app:2", str(ctx)).stdout
+    assert "Step 5/7" in out and "never-built" not in out
+    assert daemon.docker("run", "--rm", "me/app:2").stdout == "built-2\n"
+    daemon.docker("rmi", "me/app:2")
+
+
+def test_add_extracts_a_local_tar_gz(daemon, tmp_path):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        data = b"from the archive\n"
+        info = tarfile.TarInfo("pkg/readme.txt")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    ctx = write(tmp_path / "add", {"pkg.tar.gz": gzip.compress(buf.getvalue()),
+                                    "Dockerfile": "FROM busybox\nADD pkg.tar.gz /opt/\nCMD cat /opt/pkg/readme.txt\n"})
+    daemon.docker("build", "-t", "added:1", str(ctx))
+    assert daemon.docker("run", "--rm", "added:1").stdout == "from the archive\n"
+    daemon.docker("rmi", "added:1")
+
+
+def test_failed_run_stops_with_its_code_and_keeps_earlier_steps_cached(daemon, tmp_path):
+    ctx = write(tmp_path / "fail", {"Dockerfile": "FROM busybox\nRUN echo step-two > /two\nRUN exit 3\n"})
+    before = set(daemon.docker("images", "-aq", "--no-trunc").stdout.split())
+    p = daemon.docker("build", "-t", "broken:1", str(ctx), check=False)
+    assert p.returncode == 3
+    assert "The command '/bin/sh -c exit 3' returned a non-zero code: 3" in p.stderr
+    after = set(daemon.docker("images", "-aq", "--no-trunc").stdout.split())
+    assert len(after - before) == 1  # the RUN echo step is kept (cache); nothing for the failed step
+    p = daemon.docker("build", "-t", "broken:1", str(ctx), check=False)
+    assert " ---> Using cache" in p.stdout and p.returncode == 3
+    daemon.docker("image", "inspect", "broken:1", check=False).returncode == 1
+    daemon.docker("container", "prune", "-f")
+
+
+@pytest.mark.parametrize("dockerfile,message", [
+    ("FROM busybox\nFORM busybox\n", "dockerfile parse error on line 2: unknown instruction: FORM"),
+    ("FROM busybox\nSHELL /bin/bash -c\n", "SHELL requires the arguments to be in JSON form"),
+    ("FROM busybox\nCOPY ../outside /x\n", "forbidden path outside the build context"),
+    ("FROM busybox\nCOPY missing.txt /x\n", "missing.txt: file does not exist"),
+    # an unknown stage name is an image to pull: here from a loopback registry that is not there
+    ("FROM busybox AS a\nFROM busybox\nCOPY --from=127.0.0.1:9/nostage /x /x\n", "127.0.0.1:9"),
+])
+def test_dockerfile_errors_are_clear(daemon, tmp_path, dockerfile, message):
+    ctx = write(tmp_path / "err", {"Dockerfile": dockerfile})
+    p = daemon.docker("build", str(ctx), check=False)
+    assert p.returncode != 0
+    assert message in p.stderr
+
+
+def test_dockerignore_and_reproducible_layers(daemon, tmp_path):
+    files = {"keep.txt": "keep\n", "secret.key": "nope\n", "logs/a.log": "x\n", "logs/keep.log": "y\n",
+             ".dockerignore": "*.key\nlogs/*.log\n!logs/keep.log\n",
+             "Dockerfile": "FROM busybox\nCOPY . /ctx/\nRUN ls /ctx /ctx/logs > /listing\nCMD cat /listing\n"}
+    a = write(tmp_path / "a", files)
+    b = write(tmp_path / "b", files)
+    daemon.docker("build", "--no-cache", "-t", "ignore:a", str(a))
+    listing = daemon.docker("run", "--rm", "ignore:a").stdout.split()
+    assert "keep.txt" in listing and "secret.key" not in listing and "keep.log" in listing and "a.log" not in listing
+    (b / "keep.txt").touch()  # a different mtime, same content
+    daemon.docker("build", "--no-cache", "-t", "ignore:b", str(b))
+    layers_a = json.loads(daemon.docker("image", "inspect", "ignore:a").stdout)[0]["RootFS"]["Layers"]
+    layers_b = json.loads(daemon.docker("image", "inspect", "ignore:b").stdout)[0]["RootFS"]["Layers"]
+    assert layers_a[1] == layers_b[1]  # the COPY layer: same content, same digest
+    daemon.docker("rmi", "ignore:a", "ignore:b")
