@@ -15,11 +15,7 @@ setup:
 	$(PYTHON) -m pip install -q -e '.[test]'
 
 daemon: setup
-	@if ! curl -s --unix-socket $(SOCKET) http://d/_ping >/dev/null 2>&1; then \
-	  mkdir -p /var/log && nohup dockyardd --data-root $(DATA_ROOT) -H unix://$(SOCKET) >/var/log/dockyard.log 2>&1 & \
-	  for i in $$(seq 100); do curl -s --unix-socket $(SOCKET) http://d/_ping >/dev/null 2>&1 && break; sleep 0.1; done; \
-	fi
-	@echo "dockyard daemon is listening on $(SOCKET) (log: /var/log/dockyard.log)"
+	SOCKET=$(SOCKET) DATA_ROOT=$(DATA_ROOT) scripts/start-daemon
 
 stop-daemon:
 	-pkill -TERM -f 'dockyardd|dockyard.daemon' ; true
