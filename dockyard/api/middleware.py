@@ -50,6 +50,8 @@ async def error_middleware(request: web.Request, handler):
     try:
         resp = await handler(request)
     except DockyardError as err:
+        if request.get("streaming"):
+            raise
         return error_response(http_status(err), str(err))
     except web.HTTPException as err:
         if err.status >= 400 and err.content_type != "application/json":
@@ -59,6 +61,8 @@ async def error_middleware(request: web.Request, handler):
         raise
     except Exception as err:  # a bug: log it, answer 500 with the message instead of hanging up
         log.exception("%s %s failed", request.method, request.path)
+        if request.get("streaming"):
+            raise  # the headers are gone already: dropping the connection is all that is left
         return error_response(500, f"{type(err).__name__}: {err}")
     if not resp.prepared:
         for k, v in SERVER_HEADERS.items():

@@ -12,6 +12,14 @@ from .middleware import SERVER_HEADERS
 STDIN, STDOUT, STDERR, SYSTEM = 0, 1, 2, 3
 
 
+async def start_stream(request: web.Request, resp: web.StreamResponse) -> web.StreamResponse:
+    """Send the headers of a streamed response. From here on an error can only end the stream, so the
+    error middleware must not answer with a response of its own (it would land inside this one)."""
+    request["streaming"] = True
+    await resp.prepare(request)
+    return resp
+
+
 def frame(stream: int, data: bytes) -> bytes:
     """Docker's stdcopy frame: [stream, 0, 0, 0, uint32 big-endian length] + payload."""
     return struct.pack(">BxxxL", stream, len(data)) + data
@@ -27,7 +35,7 @@ class JSONStream:
 
     async def start(self) -> None:
         if not self.started:
-            await self.resp.prepare(self.request)
+            await start_stream(self.request, self.resp)
             self.started = True
 
     async def send(self, obj: dict) -> None:
@@ -103,7 +111,7 @@ async def hijack(request: web.Request, content_type: str) -> Hijacked:
     else:
         resp = web.StreamResponse(status=200, headers=headers)
     resp.force_close()
-    await resp.prepare(request)
+    await start_stream(request, resp)
     reader = asyncio.StreamReader(limit=1 << 20)
     protocol = request.protocol
     if upgrade:

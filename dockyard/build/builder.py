@@ -311,10 +311,11 @@ class _Run:
         else:
             rest = inst.args[len(words[0]):].strip() if words and words[0].upper() == "CMD" else inst.args
             try:
-                test = json.loads(rest)
-                test = ["CMD", *test]
+                exec_form = json.loads(rest)
             except ValueError:
-                test = ["CMD-SHELL", rest]
+                exec_form = None
+            is_list = isinstance(exec_form, list) and all(isinstance(x, str) for x in exec_form)
+            test = ["CMD", *exec_form] if is_list else ["CMD-SHELL", rest]
             hc = {"Test": test}
             units = {"s": 1e9, "m": 60e9, "h": 3600e9, "ms": 1e6}
             for flag, key in (("interval", "Interval"), ("timeout", "Timeout"), ("start-period", "StartPeriod"),

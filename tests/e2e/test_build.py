@@ -140,3 +140,17 @@ def test_dockerignore_and_reproducible_layers(daemon, tmp_path):
     layers_b = json.loads(daemon.docker("image", "inspect", "ignore:b").stdout)[0]["RootFS"]["Layers"]
     assert layers_a[1] == layers_b[1]  # the COPY layer: same content, same digest
     daemon.docker("rmi", "ignore:a", "ignore:b")
+
+
+def test_onbuild_healthcheck_and_labels(daemon, tmp_path):
+    parent = write(tmp_path / "parent", {"Dockerfile": "FROM busybox\nONBUILD RUN echo triggered > /onbuild\n"
+                                                       "HEALTHCHECK --interval=5s --retries=2 CMD true\n"})
+    daemon.docker("build", "-t", "parent:1", str(parent))
+    child = write(tmp_path / "child", {"Dockerfile": "FROM parent:1\nCMD cat /onbuild\n"})
+    out = daemon.docker("build", "--label", "team=core", "-t", "child:1", str(child)).stdout
+    assert "Executing 1 build trigger" in out
+    assert daemon.docker("run", "--rm", "child:1").stdout == "triggered\n"
+    cfg = json.loads(daemon.docker("image", "inspect", "child:1").stdout)[0]["Config"]
+    assert cfg["Labels"] == {"team": "core"} and not cfg.get("OnBuild")
+    assert cfg["Healthcheck"] == {"Test": ["CMD-SHELL", "true"], "Interval": 5_000_000_000, "Retries": 2}
+    daemon.docker("rmi", "child:1", "parent:1")

@@ -279,3 +279,18 @@ def test_sigkill_during_load_leaves_no_half_image(fresh_daemon, tmp_path):
     out = d.docker("load", "-i", str(tar_path)).stdout
     assert "Loaded image: big:1" in out
     assert d.docker("image", "inspect", "-f", "{{.Id}}", "big:1").stdout.strip() == imported
+
+
+def test_load_accepts_an_oci_archive_written_by_skopeo(daemon, tmp_path, busybox_tar):
+    oci = tmp_path / "busybox-oci.tar"
+    subprocess.run(["skopeo", "copy", "-q", f"docker-archive:{busybox_tar}", f"oci-archive:{oci}:ocibox:1"],
+                   check=True, capture_output=True)
+    out = daemon.docker("load", "-i", str(oci)).stdout
+    loaded = re.search(r"Loaded image(?: ID)?: (\S+)", out).group(1)
+    ran = daemon.docker("run", "--rm", loaded, "echo", "from-oci").stdout
+    assert ran == "from-oci\n"
+    # the layers were gzip-compressed by skopeo; the image still has the same diff IDs as the original
+    assert json.loads(daemon.docker("image", "inspect", loaded).stdout)[0]["RootFS"]["Layers"] == \
+        json.loads(daemon.docker("image", "inspect", "busybox").stdout)[0]["RootFS"]["Layers"]
+    if not loaded.startswith("sha256:"):
+        daemon.docker("rmi", loaded)

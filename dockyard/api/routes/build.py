@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -19,6 +20,7 @@ from ..streams import JSONStream
 from .images import _spool
 
 routes = RouteTable()
+log = logging.getLogger("dockyard.build")
 
 
 def _json_param(request: web.Request, name: str, default):
@@ -64,6 +66,9 @@ async def build(request: web.Request) -> web.StreamResponse:
         await stream.send({"errorDetail": {"code": err.code, "message": str(err)}, "error": str(err)})
     except DockyardError as err:
         await stream.error(str(err))
+    except Exception as err:  # a bug: once streaming, it can only travel inside the stream
+        log.exception("build failed")
+        await stream.error(f"{type(err).__name__}: {err}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return await stream.finish()

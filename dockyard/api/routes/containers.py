@@ -18,7 +18,7 @@ from ...errors import Conflict, InvalidParameter, NotFound
 from ..context import json_body, json_response, no_content, qbool, qint, services
 from ..middleware import SERVER_HEADERS
 from ..router import RouteTable
-from ..streams import frame, hijack
+from ..streams import frame, hijack, start_stream
 from ..versions import as_tuple
 from .images import _spool
 
@@ -92,7 +92,7 @@ async def wait(request: web.Request) -> web.StreamResponse:
     svc = _containers(request)
     svc.get(request.match_info["id"])  # 404 before the headers go out
     resp = web.StreamResponse(headers={**SERVER_HEADERS, "Content-Type": "application/json"})
-    await resp.prepare(request)  # headers now, body when the container stops: clients know the wait began
+    await start_stream(request, resp)  # headers now, body when the container stops: clients know the wait began
     result = await svc.wait(request.match_info["id"], request.query.get("condition") or "not-running")
     await resp.write(json.dumps(result).encode() + b"\n")
     await resp.write_eof()
@@ -166,7 +166,7 @@ async def logs(request: web.Request) -> web.StreamResponse:
     since = parse_time_filter(q["since"]) if q.get("since") not in (None, "", "0") else 0
     until = parse_time_filter(q["until"]) if q.get("until") not in (None, "", "0") else None
     resp = web.StreamResponse(headers={**SERVER_HEADERS, "Content-Type": _stream_content_type(request, c.tty)})
-    await resp.prepare(request)
+    await start_stream(request, resp)
     timestamps = qbool(request, "timestamps")
 
     def running() -> bool:
@@ -239,10 +239,10 @@ async def export(request: web.Request) -> web.StreamResponse:
     resp = web.StreamResponse(headers={**SERVER_HEADERS, "Content-Type": "application/x-tar"})
     async for chunk in svc.export(request.match_info["id"]):
         if not resp.prepared:
-            await resp.prepare(request)
+            await start_stream(request, resp)
         await resp.write(chunk)
     if not resp.prepared:
-        await resp.prepare(request)
+        await start_stream(request, resp)
     await resp.write_eof()
     return resp
 
@@ -263,7 +263,7 @@ async def archive_get(request: web.Request) -> web.StreamResponse:
     stat, chunks = await svc.get_archive(request.match_info["id"], request.query.get("path", ""))
     resp = web.StreamResponse(headers={**SERVER_HEADERS, "Content-Type": "application/x-tar",
                                        "X-Docker-Container-Path-Stat": _stat_header(stat)})
-    await resp.prepare(request)
+    await start_stream(request, resp)
     async for chunk in chunks:
         await resp.write(chunk)
     await resp.write_eof()

@@ -12,7 +12,7 @@ from ...errors import InvalidParameter
 from ..context import json_response, qbool, services
 from ..middleware import SERVER_HEADERS
 from ..router import RouteTable
-from ..streams import JSONStream
+from ..streams import JSONStream, start_stream
 
 routes = RouteTable()
 
@@ -141,7 +141,7 @@ async def _save(request: web.Request, names: list[str]) -> web.StreamResponse:
             await asyncio.to_thread(svc.archives.save, names, f)
         resp = web.StreamResponse(headers={**SERVER_HEADERS, "Content-Type": "application/x-tar"})
         resp.content_length = os.path.getsize(path)
-        await resp.prepare(request)
+        await start_stream(request, resp)
         with open(path, "rb") as f:
             while chunk := f.read(1 << 20):
                 await resp.write(chunk)

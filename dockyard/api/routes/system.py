@@ -10,6 +10,7 @@ from ...timefmt import parse_time_filter
 from ..context import json_response, services
 from ..middleware import SERVER_HEADERS
 from ..router import RouteTable
+from ..streams import start_stream
 
 routes = RouteTable()
 
@@ -48,7 +49,7 @@ async def events(request: web.Request) -> web.StreamResponse:
     since = parse_time_filter(request.query["since"]) if request.query.get("since") else None
     until = parse_time_filter(request.query["until"]) if request.query.get("until") else None
     resp = web.StreamResponse(headers={**SERVER_HEADERS, "Content-Type": "application/json"})
-    await resp.prepare(request)
+    await start_stream(request, resp)
     async for ev in services(request).events.stream(since, until):
         if _matches(ev, filters):
             await resp.write(json.dumps(ev).encode() + b"\n")
