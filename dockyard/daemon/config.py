@@ -50,3 +50,16 @@ class DaemonConfig:
             if attr == "runtimes":
                 value = {**self.runtimes, **value}
             setattr(self, attr, value)
+
+    def add_runtime(self, item: str) -> None:
+        """dockerd's `--add-runtime NAME=PATH`."""
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise InvalidParameter(f"invalid runtime argument: {item!r}: expected NAME=PATH")
+        if name == "runc":
+            raise InvalidParameter(f"runtime name '{name}' is reserved")
+        self.runtimes = {**self.runtimes, name: {"path": path}}
+
+    def validate(self) -> None:
+        if self.default_runtime not in self.runtimes:
+            raise InvalidParameter(f"default runtime {self.default_runtime} does not exist")

@@ -137,6 +137,9 @@ class ContainerService:
         if not merged.get("Hostname"):
             merged["Hostname"] = cid[:12]
         host_config = _host_config_defaults(host_config)
+        host_config["Runtime"] = host_config.get("Runtime") or self.config.default_runtime
+        if host_config["Runtime"] not in self.config.runtimes:
+            raise InvalidParameter(f"unknown or invalid runtime name: {host_config['Runtime']}")
         c = Container(id=cid, name=name, created=now_rfc3339(), image_id=image.id, config=merged,
                       host_config=host_config, path=argv[0], args=argv[1:], driver=self.layers.driver.name)
         cdir = self.data_dir / cid
@@ -678,10 +681,8 @@ def _host_config_defaults(hc: dict) -> dict:
     hc.setdefault("LogConfig", {"Type": "json-file", "Config": {}})
     for key, default in (("Binds", None), ("PortBindings", {}), ("AutoRemove", False), ("Privileged", False),
                          ("PublishAllPorts", False), ("ReadonlyRootfs", False), ("CapAdd", None), ("CapDrop", None),
-                         ("Init", None), ("ShmSize", 67108864), ("Runtime", "runc")):
+                         ("Init", None), ("ShmSize", 67108864)):
         hc.setdefault(key, default)
     if hc.get("ShmSize") in (None, 0):
         hc["ShmSize"] = 67108864
-    if not hc.get("Runtime"):
-        hc["Runtime"] = "runc"
     return hc

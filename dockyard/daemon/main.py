@@ -116,9 +116,11 @@ def run_daemon(config: DaemonConfig) -> None:
 @click.option("--insecure-registry", "insecure", multiple=True, help="Registries reachable over plain HTTP")
 @click.option("--registry-mirror", "mirrors", multiple=True, help="Mirrors tried first for docker.io")
 @click.option("--default-runtime", help="Default OCI runtime (runc)")
+@click.option("--add-runtime", "add_runtimes", multiple=True, metavar="NAME=PATH",
+              help="Register an additional OCI runtime")
 @click.option("-G", "--group", help="Group owning the unix socket")
 def daemon_command(hosts, data_root, exec_root, pidfile, config_file, log_level, storage_driver, insecure, mirrors,
-                   default_runtime, group):
+                   default_runtime, add_runtimes, group):
     """Run the dockyard daemon in the foreground."""
     config = DaemonConfig()
     if config_file:
@@ -137,6 +139,12 @@ def daemon_command(hosts, data_root, exec_root, pidfile, config_file, log_level,
         config.insecure_registries = config.insecure_registries + list(insecure)
     if mirrors:
         config.registry_mirrors = config.registry_mirrors + list(mirrors)
+    try:
+        for item in add_runtimes:
+            config.add_runtime(item)
+        config.validate()
+    except DockyardError as err:
+        raise click.ClickException(str(err))
     run_daemon(config)
 
 

@@ -409,3 +409,35 @@ def test_named_volume_outlives_container_and_rm_v(daemon):
     vols = daemon.docker("volume", "ls", "-q").stdout.split()
     assert anon not in vols and "keepme" in vols
     daemon.docker("volume", "rm", "keepme")
+
+
+def test_pluggable_runtime_add_runtime_and_unknown_name(tmp_path, busybox_tar):
+    from .daemon_harness import cleanup_daemon, new_daemon
+    calls = tmp_path / "calls.log"
+    wrapper = tmp_path / "runc-logged"
+    wrapper.write_text(f'#!/bin/sh\necho "$@" >> {calls}\nexec runc "$@"\n')
+    wrapper.chmod(0o755)
+    d = new_daemon(tmp_path / "d", extra_args=["--add-runtime", f"logged={wrapper}"])
+    d.start()
+    try:
+        d.docker("load", "-i", str(busybox_tar))
+        runtimes = json.loads(d.docker("info", "--format", "{{json .Runtimes}}").stdout)
+        assert set(runtimes) == {"runc", "logged"}
+        out = d.docker("run", "--rm", "--runtime", "logged", "busybox", "echo", "via wrapper")
+        assert out.stdout == "via wrapper\n"
+        runs = [line for line in calls.read_text().splitlines() if " run " in line]
+        assert len(runs) == 1 and runs[0].startswith(f"--root {d.exec_root}/logged ")
+        bad = d.docker("run", "--rm", "--runtime", "nope", "busybox", "true", check=False)
+        assert bad.returncode == 125
+        assert "unknown or invalid runtime name: nope" in bad.stderr
+    finally:
+        cleanup_daemon(d)
+
+
+def test_daemon_refuses_a_missing_default_runtime(tmp_path):
+    import sys
+    out = subprocess.run([sys.executable, "-m", "dockyard.daemon", "--data-root", str(tmp_path / "d"),
+                          "--exec-root", str(tmp_path / "x"), "-H", f"unix://{tmp_path}/s.sock",
+                          "--default-runtime", "crun-missing"], capture_output=True, text=True, timeout=30)
+    assert out.returncode != 0
+    assert "default runtime crun-missing does not exist" in out.stderr
