@@ -418,10 +418,12 @@ class _Run:
                 dest += "/"
         if not dest.endswith("/") and await self._is_dir_in_image(stage, dest):
             dest += "/"  # an existing directory in the image: copy into it, as Docker does
+        ids = await self._chown_ids(stage, inst.flags.get("chown"))
         staging = Path(tempfile.mkdtemp(prefix="build-", dir=self.svc.config.data_root / "tmp"))
         src_root, cleanup = await self._source_root(inst)
         try:
-            digest = await asyncio.to_thread(self._stage_files, stage, inst, src_root, sources, dest, staging, add)
+            digest = await asyncio.to_thread(self._stage_files, stage, inst, src_root, sources, dest, staging, add,
+                                             ids)
             kind = "file" if len(sources) == 1 and not os.path.isdir(os.path.join(src_root, sources[0])) else "dir"
             created_by = f"/bin/sh -c #(nop) {inst.cmd} {kind}:{digest} in {dest} "
             hit = self._cached(stage, stage.config, created_by)
@@ -466,10 +468,10 @@ class _Run:
         image_id = by_name[src.lower()].image_id if src.lower() in by_name else await self._base_image(src)
         return await self._mounted_image(image_id)
 
-    def _stage_files(self, stage, inst, src_root, sources, dest, staging: Path, add: bool) -> str:
+    def _stage_files(self, stage, inst, src_root, sources, dest, staging: Path, add: bool, ids) -> str:
         """Put the sources where they go under `staging`; returns the content hash that keys the cache."""
         h = hashlib.sha256()
-        uid, gid = self._chown_ids(inst.flags.get("chown"))
+        uid, gid = ids
         chmod = int(inst.flags["chmod"], 8) if inst.flags.get("chmod") else None
         matches = []
         for pattern in sources:
@@ -519,14 +521,23 @@ class _Run:
             h.update(f"{uid}:{gid}:{chmod}".encode())
         return h.hexdigest()
 
-    def _chown_ids(self, chown: str | None) -> tuple[int, int]:
-        """--chown=uid[:gid] (numeric; names would need the image's /etc/passwd, not supported yet)."""
+    async def _chown_ids(self, stage, chown: str | None) -> tuple[int, int]:
+        """--chown=user[:group], names looked up in the stage's /etc/passwd and /etc/group like Docker's
+        builder; without a group the user part is used for both."""
         if not chown:
             return 0, 0
-        user, _, group = chown.partition(":")
-        if not user.isdigit() or (group and not group.isdigit()):
-            raise BuildError(f"--chown={chown}: only numeric user and group IDs are supported")
-        return int(user), int(group or user)
+        parts = chown.split(":")
+        if len(parts) > 2:
+            raise BuildError(f"invalid chown string format: {chown}")
+        user, group = parts[0], parts[-1]
+        if user.isdigit() and group.isdigit():
+            return int(user), int(group)
+        root, cleanup = await self._mounted_image(stage.image_id) if stage.image_id else ("/nonexistent", None)
+        try:
+            return _lookup_id(root, "passwd", user), _lookup_id(root, "group", group)
+        finally:
+            if cleanup:
+                await cleanup()
 
     def _glob(self, root: str, pattern: str) -> list[str]:
         import glob
@@ -650,3 +661,20 @@ def _file_digest(path: str) -> bytes:
 def _familiar(name: str) -> str:
     from ..image import reference
     return reference.parse(name).familiar()
+
+
+def _lookup_id(root: str, db: str, name: str) -> int:
+    """A user (db="passwd") or group name's numeric ID in the image's /etc file; numbers pass through."""
+    if name.isdigit():
+        return int(name)
+    kind, what = ("uid", "user") if db == "passwd" else ("gid", "group")
+    try:
+        lines = Path(resolve_in_root(root, f"/etc/{db}")).read_text().splitlines()
+    except (OSError, ValueError):
+        lines = []
+    for line in lines:
+        fields = line.split(":")
+        if len(fields) > 2 and fields[0] == name and fields[2].isdigit():
+            return int(fields[2])
+    raise BuildError(f"unable to convert uid/gid chown string to host mapping: can't find {kind} for {what} "
+                     f"{name}: no such {what}: {name}")

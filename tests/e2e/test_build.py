@@ -154,3 +154,22 @@ def test_onbuild_healthcheck_and_labels(daemon, tmp_path):
     assert cfg["Labels"] == {"team": "core"} and not cfg.get("OnBuild")
     assert cfg["Healthcheck"] == {"Test": ["CMD-SHELL", "true"], "Interval": 5_000_000_000, "Retries": 2}
     daemon.docker("rmi", "child:1", "parent:1")
+
+
+def test_copy_chown_by_name_from_the_image_passwd(daemon, tmp_path):
+    ctx = write(tmp_path / "chown", {
+        "f": "data\n",
+        "Dockerfile": "FROM busybox\n"
+                      "RUN echo 'app:x:1234:1234::/:/bin/sh' >> /etc/passwd && echo 'staff:x:50:' >> /etc/group\n"
+                      "COPY --chown=app:staff f /by-names\n"
+                      "COPY --chown=nobody f /by-user-only\n"
+                      "COPY --chown=7:8 f /numeric\n"
+                      "CMD stat -c '%n %u:%g' /by-names /by-user-only /numeric\n"})
+    daemon.docker("build", "-t", "chown:1", str(ctx))
+    out = daemon.docker("run", "--rm", "chown:1").stdout.splitlines()
+    assert out == ["/by-names 1234:50", "/by-user-only 65534:65534", "/numeric 7:8"]
+    bad = write(tmp_path / "bad", {"f": "x", "Dockerfile": "FROM busybox\nCOPY --chown=ghost f /f\n"})
+    failed = daemon.docker("build", str(bad), check=False)
+    assert failed.returncode == 1
+    assert "can't find uid for user ghost: no such user: ghost" in failed.stderr
+    daemon.docker("rmi", "chown:1")
