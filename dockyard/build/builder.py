@@ -100,6 +100,7 @@ class _Run:
         self.step = 0
         self.total = len(self._steps())
         self.escape = df.escape
+        self._sources: list[str] | None = None  # --cache-from images, resolved on first use
 
     def _steps(self) -> list[parser.Instruction]:
         """Instructions up to the end of the target stage (all of them without --target)."""
@@ -624,17 +625,64 @@ class _Run:
         return image_id
 
     def _cached(self, stage, cfg: dict, created_by: str) -> str | None:
-        """A child of the current image made by the same step with the same resulting config."""
+        """The cached result of a step, or None. Without --cache-from: a child of the current image made by the
+        same step with the same resulting config. With it, like Docker's classic builder, a local hit counts
+        only inside a --cache-from image's ancestry, and those images' histories are cache too."""
         if self.opts.no_cache:
             return None
         images = self.svc.images
         parent = stage.image_id
         children = images.children_of(parent) if parent else [i.id for i in images.all_images() if not i.parent]
+        local = None
         for child_id in children:
             child = images.get(child_id).config
             hist = child.get("history") or []
             if hist and hist[-1].get("created_by") == created_by and (child.get("config") or {}) == cfg:
-                return child_id
+                local = child_id
+                break
+        sources = self._cache_sources()
+        if not sources or (local and any(local in self._ancestry(s) for s in sources)):
+            return local
+        return self._from_cache_sources(stage, cfg, created_by, sources)
+
+    def _cache_sources(self) -> list[str]:
+        if self._sources is None:
+            self._sources = []
+            for name in self.opts.cache_from:
+                try:
+                    self._sources.append(self.svc.images.resolve(name)[0])
+                except NotFound:
+                    pass  # Docker skips --cache-from images it does not have
+        return self._sources
+
+    def _ancestry(self, image_id: str) -> set[str]:
+        seen = set()
+        while image_id and image_id not in seen:
+            seen.add(image_id)
+            image_id = self.svc.images.get(image_id).parent
+        return seen
+
+    def _from_cache_sources(self, stage, cfg: dict, created_by: str, sources: list[str]) -> str | None:
+        """A --cache-from image whose history continues the current image's with this step: that image itself
+        when the step is its last, else an image restored from its history prefix and layers."""
+        images = self.svc.images
+        base = images.get(stage.image_id).config if stage.image_id else _scratch_config()
+        hist, diffs = base.get("history") or [], (base.get("rootfs") or {}).get("diff_ids") or []
+        n = len(hist)
+        for source in sources:
+            target = images.get(source).config
+            t_hist, t_diffs = target.get("history") or [], (target.get("rootfs") or {}).get("diff_ids") or []
+            if len(t_hist) <= n or t_hist[:n] != hist or t_diffs[:len(diffs)] != diffs:
+                continue
+            if t_hist[n].get("created_by") != created_by:
+                continue
+            if len(t_hist) == n + 1:
+                return source
+            layers = diffs + ([] if t_hist[n].get("empty_layer") else [t_diffs[len(diffs)]])
+            restored = {"architecture": target.get("architecture") or _arch(), "os": target.get("os") or "linux",
+                        "config": cfg, "created": t_hist[n].get("created"), "docker_version": "dockyard",
+                        "history": t_hist[:n + 1], "rootfs": {"type": "layers", "diff_ids": layers}}
+            return images.add_image(canonical_json(restored), parent=stage.image_id or "")
         return None
 
 

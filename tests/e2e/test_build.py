@@ -173,3 +173,30 @@ def test_copy_chown_by_name_from_the_image_passwd(daemon, tmp_path):
     assert failed.returncode == 1
     assert "can't find uid for user ghost: no such user: ghost" in failed.stderr
     daemon.docker("rmi", "chown:1")
+
+
+def test_cache_from_a_loaded_image(daemon, tmp_path):
+    ctx = write(tmp_path / "cf", {"f": "cached content\n",
+                                  "Dockerfile": "FROM busybox\nRUN echo step > /step\nCOPY f /f\nENV MODE=cached\n"
+                                                "CMD cat /step /f\n"})
+    daemon.docker("build", "-t", "cachefrom:1", str(ctx))
+    built = image_id(daemon, "cachefrom:1")
+    archive = tmp_path / "cf.tar"
+    daemon.docker("save", "-o", str(archive), "cachefrom:1")
+    daemon.docker("rmi", "cachefrom:1")  # the intermediate images go with it: the local cache is empty
+    daemon.docker("load", "-i", str(archive))
+    assert image_id(daemon, "cachefrom:1") == built
+    # without --cache-from a loaded image is no cache: the RUN step runs again
+    control = daemon.docker("build", "-t", "cachefrom:control", str(ctx)).stdout
+    assert " ---> Running in " in control and "Using cache" not in control
+    # with it, every step is served from the loaded image's history and layers, and the result is that image
+    out = daemon.docker("build", "--cache-from", "cachefrom:1", "-t", "cachefrom:2", str(ctx)).stdout
+    assert out.count(" ---> Using cache") == 4 and "Running in" not in out
+    assert image_id(daemon, "cachefrom:2") == built
+    assert daemon.docker("run", "--rm", "cachefrom:2").stdout == "step\ncached content\n"
+    # a changed file misses from that step on
+    (ctx / "f").write_text("new content\n")
+    out = daemon.docker("build", "--cache-from", "cachefrom:1", "-t", "cachefrom:3", str(ctx)).stdout
+    assert out.count(" ---> Using cache") == 1
+    assert daemon.docker("run", "--rm", "cachefrom:3").stdout == "step\nnew content\n"
+    daemon.docker("rmi", "cachefrom:1", "cachefrom:2", "cachefrom:3", "cachefrom:control")
