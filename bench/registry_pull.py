@@ -35,7 +35,7 @@ from dockyard.daemon.images import ImageService  # noqa: E402
 from dockyard.daemon.registry import RegistryService  # noqa: E402
 from dockyard.registry.client.distribution import RegistryClient  # noqa: E402
 from dockyard.store.content import ContentStore  # noqa: E402
-from dockyard.store.layers import LayerStore  # noqa: E402
+from dockyard.image.layers import LayerStore  # noqa: E402
 from dockyard.store.metadata import Metadata  # noqa: E402
 from dockyard.store.snapshots import choose_driver  # noqa: E402
 from tests.registry_client.helpers import DockerRegistry, Image, oci_layout, skopeo_copy, tar_layer  # noqa: E402

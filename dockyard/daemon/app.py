@@ -13,7 +13,7 @@ from ..api import middleware, router
 from ..api.context import SERVICES
 from ..api.streams import install_half_close_support
 from ..store.content import ContentStore
-from ..store.layers import LayerStore
+from ..image.layers import LayerStore
 from ..store.metadata import Metadata
 from ..store.snapshots import choose_driver
 from ..volume.local import LocalVolumes

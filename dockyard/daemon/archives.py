@@ -58,7 +58,7 @@ class ArchiveService:
             shutil.rmtree(work, ignore_errors=True)
 
     def _register(self, opener, parent_chain: str | None, diff_id: str) -> str:
-        from ..store.layers import chain_id_of
+        from ..image.layers import chain_id_of
 
         chain = chain_id_of(parent_chain, diff_id)
         if self.images.layers.get(chain) is None:  # layers already stored are skipped

@@ -18,7 +18,7 @@ from ..runtime.monitor_client import Monitor, StartError, read_exit
 from ..runtime.oci import OCIRuntime
 from ..runtime.spec import build_spec
 from ..store.fsutil import dir_size
-from ..store.layers import LayerStore
+from ..image.layers import LayerStore
 from ..store.metadata import Metadata
 from . import container_fs, etcfiles, mounts
 from ..volume.local import LocalVolumes

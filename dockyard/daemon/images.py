@@ -14,7 +14,7 @@ from typing import Callable, Iterable
 from ..errors import Conflict, InvalidParameter, NotFound
 from ..image import reference as refmod
 from ..store.content import ContentStore, sha256_digest
-from ..store.layers import LayerStore, chain_ids
+from ..image.layers import LayerStore, chain_ids
 from ..store.metadata import Metadata
 from .events import EventBus
 from .filters import Filters

@@ -14,7 +14,7 @@ from dockyard.registry.client.distribution import (DEFAULT_ACCEPT, MEDIA_OCI_IND
                                                    DigestMismatch, RegistryClient)
 from dockyard.registry.client.platform import Platform, select_manifest
 
-from .helpers import Image, busybox_layer, free_port, index_of, oci_layout, run, sha256, skopeo_copy, tar_layer
+from .helpers import Image, free_port, index_of, oci_layout, run, sha256, skopeo_copy, tar_layer
 
 
 async def _blob(client, repo, digest, size=None) -> bytes:

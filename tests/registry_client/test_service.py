@@ -15,7 +15,7 @@ from dockyard.daemon.registry import RegistryService, split_search_term
 from dockyard.errors import InvalidParameter, NotFound, Unauthorized
 from dockyard.registry.client.dockercfg import encode_registry_auth
 from dockyard.store.content import ContentStore
-from dockyard.store.layers import LayerStore
+from dockyard.image.layers import LayerStore
 from dockyard.store.metadata import Metadata
 from dockyard.store.snapshots.vfs import VfsDriver
 

@@ -6,7 +6,7 @@ import tarfile
 import pytest
 
 from dockyard.store.content import ContentStore
-from dockyard.store.layers import LayerStore, chain_id_of
+from dockyard.image.layers import LayerStore, chain_id_of
 from dockyard.store.metadata import Metadata
 from dockyard.store.snapshots import OverlayDriver, VfsDriver, overlay_supported
 

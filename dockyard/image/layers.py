@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..errors import NotFound
-from ..image.unpack import apply_layer, compression_of, open_decompressed
-from .content import ContentStore
-from .fsutil import dir_size
-from .metadata import Metadata
+from ..store.content import ContentStore
+from ..store.fsutil import dir_size
+from ..store.metadata import Metadata
+from . import layertar
+from .unpack import apply_layer, compression_of, open_decompressed
 
 MEDIA_TAR = "application/vnd.oci.image.layer.v1.tar"
 MEDIA_TAR_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
@@ -188,7 +189,6 @@ class LayerStore:
 
     def write_rw_diff(self, rw_id: str, chain_id: str | None, out: BinaryIO, source_date_epoch=None):
         """Write the container's changes as a layer tar; returns (diff_id, size)."""
-        from ..image import layertar
 
         if self.driver.apply_mode == "overlay":
             return layertar.write_dir_tar(str(self.driver.rw_upper(rw_id)), out, mode="overlay",
@@ -198,7 +198,6 @@ class LayerStore:
         return layertar.write_changes_tar(base, str(self.driver.rw_root(rw_id)), out)
 
     def rw_changes(self, rw_id: str, chain_id: str | None) -> list[dict]:
-        from ..image import layertar
 
         lowers = [str(self.driver.layer_dir(l.cache_id)) for l in reversed(self.chain(chain_id))]
         return layertar.changes(lowers, str(self.driver.rw_upper(rw_id)), mode=self.driver.apply_mode)
