@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import secrets
 import time
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from ..store.content import ContentStore
 from ..store.fsutil import dir_size
 from ..store.metadata import Metadata
 from . import layertar
-from .unpack import apply_layer, compression_of, open_decompressed
+from .unpack import apply_layer, compression_of, open_decompressed, resolve_in_root
 
 MEDIA_TAR = "application/vnd.oci.image.layer.v1.tar"
 MEDIA_TAR_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
@@ -172,36 +173,72 @@ class LayerStore:
                 self.content.delete(b["blob_digest"])
 
     # --- container read-write layers ---
+    # Below each container's RW layer sits an init layer holding the mount points the runtime needs
+    # (/etc/hosts, /proc, ...), as Docker's `<id>-init` does: they exist before runc starts, so runc never
+    # writes them into the RW layer, and diff, commit and export of the RW layer never show them.
     def create_rw(self, rw_id: str, chain_id: str | None) -> None:
-        self.driver.create_rw(rw_id, [l.cache_id for l in self.chain(chain_id)])
+        chain = [l.cache_id for l in self.chain(chain_id)]
+        init_dir = self.driver.create_layer(_init_id(rw_id), chain[-1] if chain else None)
+        _write_mount_points(str(init_dir))
+        self.driver.create_rw(rw_id, chain + [_init_id(rw_id)])
+
+    def _rw_chain(self, rw_id: str, chain_id: str | None) -> list[str]:
+        chain = [l.cache_id for l in self.chain(chain_id)]
+        if self.driver.layer_dir(_init_id(rw_id)).exists():  # containers made before init layers have none
+            chain.append(_init_id(rw_id))
+        return chain
 
     def mount_rw(self, rw_id: str, chain_id: str | None) -> Path:
-        return self.driver.mount_rw(rw_id, [l.cache_id for l in self.chain(chain_id)])
+        return self.driver.mount_rw(rw_id, self._rw_chain(rw_id, chain_id))
 
     def unmount_rw(self, rw_id: str) -> None:
         self.driver.unmount_rw(rw_id)
 
     def remove_rw(self, rw_id: str) -> None:
         self.driver.remove_rw(rw_id)
+        self.driver.remove_layer(_init_id(rw_id))
 
     def rw_root(self, rw_id: str) -> Path:
         return self.driver.rw_root(rw_id)
 
     def write_rw_diff(self, rw_id: str, chain_id: str | None, out: BinaryIO, source_date_epoch=None):
         """Write the container's changes as a layer tar; returns (diff_id, size)."""
-
         if self.driver.apply_mode == "overlay":
             return layertar.write_dir_tar(str(self.driver.rw_upper(rw_id)), out, mode="overlay",
                                           source_date_epoch=source_date_epoch)
-        top = self.chain(chain_id)
-        base = str(self.driver.layer_dir(top[-1].cache_id)) if top else None
+        below = self._rw_chain(rw_id, chain_id)
+        base = str(self.driver.layer_dir(below[-1])) if below else None
         return layertar.write_changes_tar(base, str(self.driver.rw_root(rw_id)), out)
 
     def rw_changes(self, rw_id: str, chain_id: str | None) -> list[dict]:
-
-        lowers = [str(self.driver.layer_dir(l.cache_id)) for l in reversed(self.chain(chain_id))]
+        lowers = [str(self.driver.layer_dir(c)) for c in reversed(self._rw_chain(rw_id, chain_id))]
         return layertar.changes(lowers, str(self.driver.rw_upper(rw_id)), mode=self.driver.apply_mode)
 
     def total_size(self) -> int:
         row = self.md.one("SELECT COALESCE(SUM(size),0) AS s FROM layers")
         return row["s"]
+
+
+def _init_id(rw_id: str) -> str:
+    return f"{rw_id}-init"
+
+
+# Docker's init layer: mount points for the runtime, and /.dockerenv, which programs check to know they
+# run in a container.
+_INIT_DIRS = ("dev/pts", "dev/shm", "proc", "sys")
+_INIT_FILES = ("dev/console", "etc/hosts", "etc/hostname", "etc/resolv.conf", ".dockerenv")
+
+
+def _write_mount_points(root: str) -> None:
+    # resolve_in_root: with the vfs driver the init layer is a copy of the image, whose symlinks must not
+    # lead these writes out of it.
+    for rel in _INIT_DIRS:
+        os.makedirs(resolve_in_root(root, rel), exist_ok=True)
+    for rel in _INIT_FILES:
+        path = resolve_in_root(root, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        if not os.path.lexists(path):
+            open(path, "a").close()
+    mtab = resolve_in_root(root, "etc/mtab", follow_last=False)
+    if not os.path.lexists(mtab):
+        os.symlink("/proc/mounts", mtab)

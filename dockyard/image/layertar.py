@@ -38,12 +38,28 @@ class _HashingWriter:
         return len(data)
 
 
+class _GoTarFile(tarfile.TarFile):
+    """Ends the archive as Go's archive/tar does: two zero blocks, no padding to 10 KiB records. An empty
+    layer is then Docker's well-known 1024-byte one (sha256:5f70bf18...), and digests match Go tools'."""
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self.fileobj.write(tarfile.NUL * (tarfile.BLOCKSIZE * 2))
+            self.offset += tarfile.BLOCKSIZE * 2
+        finally:
+            if not self._extfileobj:
+                self.fileobj.close()
+
+
 class LayerTarWriter:
     """Adds filesystem entries to a layer tar; tracks hardlinks so each inode's data is stored once."""
 
     def __init__(self, out: BinaryIO, source_date_epoch: int | None = None, overlay: bool = False):
         self._sink = _HashingWriter(out)
-        self._tar = tarfile.open(fileobj=self._sink, mode="w|", format=tarfile.PAX_FORMAT)
+        self._tar = _GoTarFile.open(fileobj=self._sink, mode="w|", format=tarfile.PAX_FORMAT)
         self._sde = source_date_epoch
         self._overlay = overlay
         self._inodes: dict[tuple[int, int], str] = {}

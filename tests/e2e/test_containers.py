@@ -441,3 +441,33 @@ def test_daemon_refuses_a_missing_default_runtime(tmp_path):
                           "--default-runtime", "crun-missing"], capture_output=True, text=True, timeout=30)
     assert out.returncode != 0
     assert "default runtime crun-missing does not exist" in out.stderr
+
+
+def test_runtime_mount_points_are_not_changes(daemon):
+    # /etc/hosts & co. come from the init layer below the container's own: a fresh container changed nothing
+    cid = daemon.docker("run", "-d", "busybox", "sleep", "60").stdout.strip()
+    try:
+        assert daemon.docker("diff", cid).stdout == ""
+        assert daemon.docker("exec", cid, "ls", "/.dockerenv").stdout == "/.dockerenv\n"
+        new_id = daemon.docker("commit", cid, "unchanged:1").stdout.strip()
+        layers = json.loads(daemon.docker("image", "inspect", new_id).stdout)[0]["RootFS"]["Layers"]
+        empty_tar = "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef"  # 1024 zero bytes
+        assert layers[-1] == empty_tar
+    finally:
+        daemon.docker("rm", "-f", cid)
+        daemon.docker("rmi", "unchanged:1", check=False)
+
+
+def test_commit_of_a_replaced_directory_hides_the_old_contents(daemon):
+    # rm -rf + mkdir makes an opaque directory in the overlay upper layer: the committed layer must say so
+    cid = daemon.docker("run", "-d", "busybox", "sh", "-c",
+                        "rm -rf /usr && mkdir /usr && echo fresh > /usr/only; sleep 60").stdout.strip()
+    try:
+        wait_for(lambda: "/usr/only" in daemon.docker("diff", cid).stdout)
+        diff = daemon.docker("diff", cid).stdout.splitlines()
+        assert "A /usr/only" in diff and "D /usr/bin" in diff
+        daemon.docker("commit", cid, "opaque:1")
+        assert daemon.docker("run", "--rm", "opaque:1", "ls", "-A", "/usr").stdout.split() == ["only"]
+    finally:
+        daemon.docker("rm", "-f", cid)
+        daemon.docker("rmi", "opaque:1", check=False)

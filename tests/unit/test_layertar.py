@@ -51,6 +51,15 @@ def test_digest_and_size_describe_the_bytes_written(tmp_path):
     assert size == len(data)
 
 
+def test_an_empty_layer_is_dockers_1024_byte_tar(tmp_path):
+    diff_id, size, data = write(tmp_path, mode="overlay")
+    assert (diff_id, size) == ("sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef", 1024)
+    build_tree(tmp_path)
+    data = write(tmp_path, mode="plain")[2]
+    assert len(data) % 512 == 0 and data.endswith(b"\0" * 1024)
+    assert tarfile.open(fileobj=io.BytesIO(data)).getnames()  # still a valid tar
+
+
 def test_same_tree_twice_gives_the_same_digest(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     a.mkdir()
