@@ -8,6 +8,12 @@ from typing import Protocol
 
 from ..errors import Conflict, NotFound, SystemError_
 
+CGROUP_PARENT = "/dockyard"  # every container's cgroup is <controller>/dockyard/<id>
+
+
+def cgroup_path(container_id: str) -> str:
+    return f"{CGROUP_PARENT}/{container_id}"
+
 
 class Runtime(Protocol):
     name: str
@@ -83,7 +89,7 @@ class OCIRuntime:
         if args:
             await self._run("update", *args, container_id)
 
-    def memory_cgroup(self, container_id: str, parent: str = "/dockyard") -> str | None:
+    def memory_cgroup(self, container_id: str) -> str | None:
         """The v1 memory cgroup dir of a container (for OOM detection), if the v1 hierarchy is mounted."""
-        path = f"/sys/fs/cgroup/memory{parent}/{container_id}"
+        path = f"/sys/fs/cgroup/memory{cgroup_path(container_id)}"
         return path if os.path.isdir("/sys/fs/cgroup/memory") else None

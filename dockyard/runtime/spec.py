@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 from ..errors import InvalidParameter
+from .oci import cgroup_path
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -258,7 +259,7 @@ def _init_binary() -> str | None:
 
 
 def build_spec(*, image_config: dict, config: dict, host_config: dict, rootfs: str, hostname: str,
-               container_id: str, cgroup_parent: str = "/dockyard", etc_hosts: str | None = None,
+               container_id: str, etc_hosts: str | None = None,
                etc_hostname: str | None = None, resolv_conf: str | None = None, extra_mounts=(),
                netns_path: str | None = None) -> dict:
     """The config.json of a container. `config` is the container's config, already merged with the image's."""
@@ -305,7 +306,7 @@ def build_spec(*, image_config: dict, config: dict, host_config: dict, rootfs: s
     linux = {
         "namespaces": _namespaces(host_config, netns_path),
         "resources": resources(host_config),
-        "cgroupsPath": f"{cgroup_parent}/{container_id}",
+        "cgroupsPath": cgroup_path(container_id),
         "maskedPaths": [] if privileged else list(MASKED_PATHS),
         "readonlyPaths": [] if privileged else list(READONLY_PATHS),
     }

@@ -471,3 +471,30 @@ def test_commit_of_a_replaced_directory_hides_the_old_contents(daemon):
     finally:
         daemon.docker("rm", "-f", cid)
         daemon.docker("rmi", "opaque:1", check=False)
+
+
+def test_cgroup_limits_update_oom_and_stats(daemon):
+    cid = daemon.docker("run", "-d", "--name", "limited", "-m", "64m", "--cpus", "0.5", "--pids-limit", "20",
+                        "busybox", "sleep", "60").stdout.strip()
+    try:
+        read = ["cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/cpu/cpu.cfs_quota_us",
+                "/sys/fs/cgroup/pids/pids.max"]
+        assert daemon.docker("exec", cid, *read).stdout.split() == ["67108864", "50000", "20"]
+        row = daemon.docker("stats", "--no-stream", "--format", "{{.Name}}|{{.MemUsage}}|{{.PIDs}}", cid).stdout
+        name, mem, pids = row.strip().split("|")
+        assert name == "limited" and mem.endswith(" / 64MiB") and pids == "1"
+        daemon.docker("update", "-m", "48m", "--memory-swap", "48m", "--pids-limit", "7", cid)
+        assert daemon.docker("exec", cid, *read).stdout.split() == ["50331648", "50000", "7"]
+        docker = pytest.importorskip("docker")
+        client = docker.DockerClient(base_url=daemon.host, version="1.50")
+        s = client.containers.get(cid).stats(stream=False)
+        client.close()
+        assert s["memory_stats"]["limit"] == 48 * 1024 * 1024 and s["pids_stats"] == {"current": 1, "limit": 7}
+        assert s["cpu_stats"]["cpu_usage"]["total_usage"] > 0 and s["precpu_stats"]["system_cpu_usage"] > 0
+    finally:
+        daemon.docker("rm", "-f", cid)
+    oom = daemon.docker("run", "--name", "oom", "-m", "16m", "--memory-swap", "16m", "busybox", "sh", "-c",
+                        "x=$(head -c 100000000 /dev/zero | tr '\\0' a)", check=False)
+    assert oom.returncode == 137
+    assert inspect(daemon, "oom")["State"]["OOMKilled"] is True
+    daemon.docker("rm", "oom")

@@ -80,3 +80,23 @@ def test_cannot_connect_message(daemon, tmp_path):
     p = daemon.dockyard("-H", f"unix://{tmp_path}/nothing.sock", "ps", check=False)
     assert p.returncode == 1
     assert "Cannot connect to the Docker daemon" in p.stderr
+
+
+def test_stats_matches_docker(daemon):
+    cid = daemon.docker("run", "-d", "--name", "busy", "-m", "32m", "busybox", "sh", "-c", "while :; do :; done"
+                        ).stdout.strip()
+    try:
+        ours = daemon.dockyard("stats", "--no-stream", "busy").stdout.splitlines()
+        theirs = daemon.docker("stats", "--no-stream", "busy").stdout.splitlines()
+        assert ours[0] == theirs[0]  # the same header
+        for out in (ours[1], theirs[1]):
+            cols = re.split(r"\s{2,}", out)
+            assert cols[0] == cid[:12] and cols[1] == "busy"
+            assert float(cols[2].rstrip("%")) > 50  # a busy loop on one CPU
+            assert cols[3].endswith(" / 32MiB") and cols[-1] == "1"
+        fmt = "{{.Name}}: {{.MemUsage}}"
+        assert daemon.dockyard("stats", "--no-stream", "--format", fmt, cid).stdout.startswith("busy: ")
+        missing = daemon.dockyard("stats", "--no-stream", "nope", check=False)
+        assert missing.returncode == 1 and "No such container: nope" in missing.stderr
+    finally:
+        daemon.docker("rm", "-f", cid)

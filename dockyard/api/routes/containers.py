@@ -1,4 +1,4 @@
-"""Container routes: life cycle, inspect/list, logs, attach, archive (cp), export, changes, commit."""
+"""Container routes: life cycle, inspect/list, logs, stats, attach, archive (cp), export, changes, commit."""
 from __future__ import annotations
 
 import asyncio
@@ -13,6 +13,8 @@ from ...daemon.commit import commit
 from ...daemon.containers import merge_image_config
 from ...daemon.filters import Filters
 from ...daemon.logs import read_logs
+from ...daemon.stats import CgroupReader, stats_response
+from ...runtime.oci import cgroup_path
 from ...timefmt import parse_time_filter
 from ...errors import Conflict, InvalidParameter, NotFound
 from ..context import json_body, json_response, no_content, qbool, qint, services
@@ -114,6 +116,36 @@ async def rename(request: web.Request) -> web.Response:
 @routes.get(CID + "/top")
 async def top(request: web.Request) -> web.Response:
     return json_response(await _containers(request).top(request.match_info["id"], request.query.get("ps_args") or "-ef"))
+
+
+@routes.get(CID + "/stats")
+async def stats(request: web.Request) -> web.StreamResponse:
+    """Samples every second while streaming; `stream=false` waits for a second sample so CPU % has a base,
+    `one-shot=true` answers at once without one (Docker's semantics)."""
+    svc = _containers(request)
+    cid = svc.get(request.match_info["id"]).id
+    reader = CgroupReader(cgroup_path(cid))
+    stream, one_shot = qbool(request, "stream", True), qbool(request, "one-shot")
+    if not stream:
+        previous = None
+        if svc.get(cid).state.Running and not one_shot:
+            previous = await asyncio.to_thread(reader.sample)
+            await asyncio.sleep(1)
+        current = await asyncio.to_thread(reader.sample) if svc.get(cid).state.Running else None
+        return json_response(stats_response(svc.get(cid), current, previous))
+    resp = web.StreamResponse(headers={**SERVER_HEADERS, "Content-Type": "application/json"})
+    await start_stream(request, resp)
+    previous = None
+    while True:
+        c = svc.get(cid)
+        current = await asyncio.to_thread(reader.sample) if c.state.Running else None
+        await resp.write(json.dumps(stats_response(c, current, previous)).encode() + b"\n")
+        if current is None:
+            break
+        previous = current
+        await asyncio.sleep(1)
+    await resp.write_eof()
+    return resp
 
 
 @routes.post(CID + "/resize")
