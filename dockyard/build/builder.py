@@ -354,9 +354,7 @@ class _Run:
                       if build_args else "") + " ".join(cmd)
         hit = self._cached(stage, stage.config, created_by)
         if hit:
-            stage.image_id = hit
-            await self.say(" ---> Using cache\n")
-            await self.say(f" ---> {hit[7:19]}\n")
+            stage.image_id = await self._use_cache(hit)
             return
         run_config = copy.deepcopy(stage.config)
         run_config.update({"Image": stage.image_id, "Cmd": cmd, "Entrypoint": [],
@@ -429,9 +427,7 @@ class _Run:
             created_by = f"/bin/sh -c #(nop) {inst.cmd} {kind}:{digest} in {dest} "
             hit = self._cached(stage, stage.config, created_by)
             if hit:
-                stage.image_id = hit
-                await self.say(" ---> Using cache\n")
-                await self.say(f" ---> {hit[7:19]}\n")
+                stage.image_id = await self._use_cache(hit)
                 return
             stage.image_id = await asyncio.to_thread(self._commit_layer, stage, staging, created_by)
             await self.say(f" ---> {stage.image_id[7:19]}\n")
@@ -616,12 +612,14 @@ class _Run:
         created_by = f"/bin/sh -c #(nop)  {text}"
         hit = self._cached(stage, cfg, created_by)
         if hit:
-            await self.say(" ---> Using cache\n")
-            await self.say(f" ---> {hit[7:19]}\n")
-            return hit
+            return await self._use_cache(hit)
         base = self.svc.images.get(stage.image_id).config if stage.image_id else _scratch_config()
         image_id = self._new_image(stage, base, cfg, created_by, None)
         await self.say(f" ---> {image_id[7:19]}\n")
+        return image_id
+
+    async def _use_cache(self, image_id: str) -> str:
+        await self.say(f" ---> Using cache\n ---> {image_id[7:19]}\n")
         return image_id
 
     def _cached(self, stage, cfg: dict, created_by: str) -> str | None:

@@ -12,7 +12,7 @@ import click
 from ..build.dockerignore import read_patterns, walk_context
 from ..errors import DockyardError
 from .common import client, fail
-from .format import human_size
+from ..units import human_size
 
 
 def context_tar(root: str, dockerfile: str | None) -> bytes:

@@ -13,7 +13,8 @@ import click
 from ..client import DockerClient
 from ..errors import DockyardError, NotFound
 from .common import client, confirm_or_exit, fail, parse_filters, short
-from .format import ago, human_size, local_time, render_rows, table
+from ..units import human_size
+from .format import ago, local_time, render_rows, table
 from .streams import copy_output, on_resize, pump_stdin, raw_terminal, terminal_size
 
 

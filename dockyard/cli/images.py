@@ -9,7 +9,8 @@ from urllib.parse import quote
 import click
 
 from .common import client, confirm_or_exit, parse_filters, short
-from .format import ago, human_size, local_time, render, render_rows, table
+from ..units import human_size
+from .format import ago, local_time, render, render_rows, table
 
 
 class ImageRow:

@@ -7,23 +7,14 @@ import time
 import click
 
 from .common import client
-from .format import human_size, render_rows
+from ..units import bytes_size, human_size
+from .format import render_rows
 
 DEFAULT_FORMAT = ("table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}"
                   "\t{{.PIDs}}")
 HEADERS = {"ID": "CONTAINER ID", "Container": "CONTAINER", "Name": "NAME", "CPUPerc": "CPU %",
            "MemUsage": "MEM USAGE / LIMIT", "MemPerc": "MEM %", "NetIO": "NET I/O", "BlockIO": "BLOCK I/O",
            "PIDs": "PIDS"}
-
-
-def bytes_size(n: float) -> str:
-    """go-units BytesSize: binary units, 4 significant digits (20.71MiB)."""
-    units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
-    i = 0
-    while n >= 1024 and i < len(units) - 1:
-        n /= 1024
-        i += 1
-    return f"{n:.4g}{units[i]}"
 
 
 class Row:

@@ -10,7 +10,8 @@ import click
 from .. import __version__
 from ..client.api import API_VERSION
 from .common import client, parse_filters
-from .format import human_size, render, table
+from ..units import human_size
+from .format import render, table
 
 
 @click.command("version")

@@ -5,7 +5,7 @@ import json
 import time
 from dataclasses import asdict, dataclass, field
 
-from .humanize import human_duration
+from ..units import human_duration
 from ..timefmt import ZERO_TIME, parse_rfc3339
 
 

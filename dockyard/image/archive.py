@@ -26,7 +26,7 @@ from typing import BinaryIO, Callable
 
 from ..errors import InvalidParameter
 from . import reference as refmod
-from .unpack import apply_layer, resolve_in_root
+from .unpack import RawReader, apply_layer, resolve_in_root
 
 MEDIA_OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 MEDIA_OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -488,22 +488,7 @@ def write_rootfs_archive(out_fileobj: BinaryIO, rootfs_dir: str, repo_tags: list
 
         def reopen() -> BinaryIO:
             layer.seek(0)
-            return _NoClose(layer)
+            return RawReader(layer)  # closing the reader leaves the temp file open
         write_docker_archive(out_fileobj, [ArchiveImage(config_bytes, list(repo_tags),
                                                         [LayerSource(diff_id, reopen, size)])])
     return _digest(config_bytes)
-
-
-class _NoClose(io.RawIOBase):
-    """A view of a temp file that leaves it open when the reader closes it."""
-
-    def __init__(self, f):
-        self._f = f
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b) -> int:
-        data = self._f.read(len(b))
-        b[:len(data)] = data
-        return len(data)

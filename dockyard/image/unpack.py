@@ -63,7 +63,7 @@ def compression_of(head: bytes) -> str:
 
 def open_decompressed(fileobj: BinaryIO) -> BinaryIO:
     """A reader of the uncompressed bytes of `fileobj`, whatever its (supported) compression."""
-    buffered = fileobj if hasattr(fileobj, "peek") else io.BufferedReader(_RawAdapter(fileobj), 1 << 16)
+    buffered = fileobj if hasattr(fileobj, "peek") else io.BufferedReader(RawReader(fileobj), 1 << 16)
     kind = compression_of(buffered.peek(6)[:6])
     if kind == "gzip":
         return gzip.GzipFile(fileobj=buffered, mode="rb")
@@ -77,11 +77,11 @@ def open_decompressed(fileobj: BinaryIO) -> BinaryIO:
         except ImportError:
             raise InvalidParameter("zstd-compressed layers need the Python 'zstandard' module") from None
         reader = zstandard.ZstdDecompressor().stream_reader(buffered, read_across_frames=True)
-        return io.BufferedReader(_RawAdapter(reader), 1 << 16)  # callers peek
+        return io.BufferedReader(RawReader(reader), 1 << 16)  # callers peek
     return buffered
 
 
-class _RawAdapter(io.RawIOBase):
+class RawReader(io.RawIOBase):
     """Lets io.BufferedReader wrap any object with a read() method (sockets, HTTP bodies, ...)."""
 
     def __init__(self, f):
