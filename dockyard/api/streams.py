@@ -77,10 +77,13 @@ def _eof_received(self) -> bool:
     return True
 
 
-def install_half_close_support() -> None:
-    from aiohttp import web_protocol
+def install_hijack_support() -> None:
+    """Half-close (above), and aiohttp's pure-Python request parser: its C parser (3.14) drops client bytes
+    that arrive in the same packet as the headers of an `Upgrade: tcp` request, i.e. early stdin."""
+    from aiohttp import http_parser, web_protocol
 
     web_protocol.RequestHandler.eof_received = _eof_received
+    web_protocol.HttpRequestParser = http_parser.HttpRequestParserPy
 
 
 class Hijacked:

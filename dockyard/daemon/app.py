@@ -11,7 +11,7 @@ from aiohttp import web
 
 from ..api import middleware, router
 from ..api.context import SERVICES
-from ..api.streams import install_half_close_support
+from ..api.streams import install_hijack_support
 from ..store.content import ContentStore
 from ..image.layers import LayerStore
 from ..store.metadata import Metadata
@@ -97,7 +97,7 @@ def _attach_optional(svc: Services) -> None:
 
 
 def build_app(svc: Services) -> web.Application:
-    install_half_close_support()
+    install_hijack_support()
     app = web.Application(middlewares=[middleware.version_middleware, middleware.error_middleware],
                           client_max_size=0)
     app[SERVICES] = svc

@@ -498,3 +498,27 @@ def test_cgroup_limits_update_oom_and_stats(daemon):
     assert oom.returncode == 137
     assert inspect(daemon, "oom")["State"]["OOMKilled"] is True
     daemon.docker("rm", "oom")
+
+
+def test_attach_keeps_stdin_sent_with_the_request_headers(daemon):
+    # A client may write stdin in the same packet as the upgrade request; none of it may be lost.
+    import socket
+    cid = daemon.docker("create", "-i", "busybox", "cat").stdout.strip()
+    try:
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(str(daemon.socket))
+        s.sendall(f"POST /v1.50/containers/{cid}/attach?stream=1&stdin=1&stdout=1 HTTP/1.1\r\nHost: d\r\n"
+                  "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\nearly bytes\n".encode())
+        s.settimeout(10)
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += s.recv(4096)
+        assert head.startswith(b"HTTP/1.1 101 UPGRADED")
+        daemon.docker("start", cid)
+        body = head.split(b"\r\n\r\n", 1)[1]
+        while len(body) < 8 + len(b"early bytes\n"):
+            body += s.recv(4096)
+        assert body == b"\x01\x00\x00\x00\x00\x00\x00\x0cearly bytes\n"
+        s.close()
+    finally:
+        daemon.docker("rm", "-f", cid)
