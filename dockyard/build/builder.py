@@ -19,6 +19,7 @@ from typing import Awaitable, Callable
 from ..daemon.commit import commit
 from ..daemon.images import canonical_json
 from ..errors import InvalidParameter, NotFound
+from ..fetch import download
 from ..image.layertar import write_dir_tar
 from ..image.unpack import apply_layer, resolve_in_root
 from ..timefmt import now_rfc3339
@@ -567,18 +568,17 @@ class _Run:
                 h.update(rel.encode() + b"\0" + (_file_digest(p) if not os.path.islink(p) else os.readlink(p).encode()))
 
     def _fetch(self, url: str, staging: Path, inst, h) -> tuple[str, str]:
-        import httpx
-
-        resp = httpx.get(url, follow_redirects=True, timeout=60)
-        if resp.status_code != 200:
-            raise BuildError(f"failed to fetch {url}: HTTP {resp.status_code}")
-        data = resp.content
+        path = staging / ("download-" + hashlib.sha256(url.encode()).hexdigest()[:12])
+        with open(path, "wb") as f:
+            try:
+                download(url, f, timeout=60)
+            except InvalidParameter as err:
+                raise BuildError(str(err)) from None
+        data = path.read_bytes()
         want = inst.flags.get("checksum")
         got = "sha256:" + hashlib.sha256(data).hexdigest()
         if want and want != got:
             raise BuildError(f"checksum mismatch for {url}: expected {want}, got {got}")
-        path = staging / ("download-" + hashlib.sha256(url.encode()).hexdigest()[:12])
-        path.write_bytes(data)
         h.update(url.encode() + data)
         name = url.rstrip("/").rsplit("/", 1)[-1] or "download"
         return name, str(path)

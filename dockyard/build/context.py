@@ -5,6 +5,7 @@ import io
 from pathlib import Path
 
 from ..errors import InvalidParameter
+from ..fetch import download, is_url
 from ..image.unpack import apply_layer
 
 
@@ -19,14 +20,11 @@ def unpack_context(tar_path: str, dest: Path) -> None:
 
 def fetch_remote(url: str, dest: Path) -> str:
     """A `remote` context: a tarball URL, or a plain Dockerfile URL (then the context holds only it)."""
-    import httpx
-
-    if not url.startswith(("http://", "https://")):
+    if not is_url(url):
         raise InvalidParameter(f"unsupported remote context {url!r}: only http(s) tarballs and Dockerfiles")
-    resp = httpx.get(url, follow_redirects=True, timeout=120)
-    if resp.status_code != 200:
-        raise InvalidParameter(f"failed to GET {url} with status {resp.status_code}")
-    data = resp.content
+    buf = io.BytesIO()
+    download(url, buf)
+    data = buf.getvalue()
     try:
         apply_layer(io.BytesIO(data), str(dest), mode="vfs")
         return "Dockerfile"

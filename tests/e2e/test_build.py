@@ -200,3 +200,48 @@ def test_cache_from_a_loaded_image(daemon, tmp_path):
     assert out.count(" ---> Using cache") == 1
     assert daemon.docker("run", "--rm", "cachefrom:3").stdout == "step\nnew content\n"
     daemon.docker("rmi", "cachefrom:1", "cachefrom:2", "cachefrom:3", "cachefrom:control")
+
+
+@pytest.fixture
+def http_dir(tmp_path):
+    """A throwaway HTTP server on loopback serving a directory: (dir, base URL)."""
+    import functools
+    import http.server
+    import threading
+    root = tmp_path / "www"
+    root.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield root, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_add_url_checksum_and_remote_context(daemon, tmp_path, http_dir):
+    import hashlib
+    www, base = http_dir
+    (www / "note.txt").write_text("downloaded\n")
+    digest = "sha256:" + hashlib.sha256(b"downloaded\n").hexdigest()
+    ctx = write(tmp_path / "addurl", {"Dockerfile": f"FROM busybox\nADD --checksum={digest} {base}/note.txt /srv/\n"
+                                                    "CMD cat /srv/note.txt\n"})
+    daemon.docker("build", "-t", "addurl:1", str(ctx))
+    assert daemon.docker("run", "--rm", "addurl:1").stdout == "downloaded\n"
+    bad = write(tmp_path / "badsum", {"Dockerfile": f"FROM busybox\nADD --checksum=sha256:{'0' * 64} "
+                                                    f"{base}/note.txt /srv/\n"})
+    failed = daemon.docker("build", str(bad), check=False)
+    assert failed.returncode == 1 and "checksum mismatch" in failed.stderr
+    missing = write(tmp_path / "missing", {"Dockerfile": f"FROM busybox\nADD {base}/nope.txt /srv/\n"})
+    failed = daemon.docker("build", str(missing), check=False)
+    assert failed.returncode == 1 and "404" in failed.stderr
+    # a remote context: the daemon downloads the tarball and builds it
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data in (("Dockerfile", b"FROM busybox\nCOPY hello /hello\nCMD cat /hello\n"),
+                           ("hello", b"from a remote context\n")):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    (www / "ctx.tar.gz").write_bytes(buf.getvalue())
+    daemon.docker("build", "-t", "remote:1", f"{base}/ctx.tar.gz")
+    assert daemon.docker("run", "--rm", "remote:1").stdout == "from a remote context\n"
+    daemon.docker("rmi", "addurl:1", "remote:1")

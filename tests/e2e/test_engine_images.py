@@ -134,6 +134,27 @@ def test_import_from_stdin_with_changes(daemon):
     daemon.docker("rmi", "imported/box:v1")
 
 
+def test_import_from_a_url(daemon, tmp_path):
+    import functools
+    import http.server
+    import threading
+    (tmp_path / "rootfs.tar").write_bytes(_busybox_rootfs_tar())
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        daemon.docker("import", f"{base}/rootfs.tar", "fromurl:1")
+        assert daemon.docker("run", "--rm", "fromurl:1", "/bin/echo", "imported over http").stdout == \
+            "imported over http\n"
+        missing = daemon.docker("import", f"{base}/nope.tar", "fromurl:2", check=False)
+        assert missing.returncode == 1 and "404" in missing.stderr
+        assert daemon.docker("images", "-q", "fromurl:2").stdout == ""
+    finally:
+        server.shutdown()
+        daemon.docker("rmi", "fromurl:1", check=False)
+
+
 def test_import_of_garbage_fails_cleanly(daemon):
     before = daemon.docker("images", "-q", "--no-trunc").stdout
     p = daemon.docker("import", "-", "broken:1", input=b"this is not a tar archive at all" * 100, check=False)

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from ...daemon.filters import Filters
 from ...errors import InvalidParameter
+from ...fetch import download, is_url
 from ..context import json_response, qbool, services
 from ..middleware import SERVER_HEADERS
 from ..router import RouteTable
@@ -98,9 +99,12 @@ async def create_image(request: web.Request) -> web.StreamResponse:
 async def _import(request: web.Request, svc) -> web.StreamResponse:
     q = request.query
     src = q["fromSrc"]
-    if src != "-":
-        raise InvalidParameter("importing from a URL is not supported yet; download it and pipe it with -")
+    if src != "-" and not is_url(src):
+        raise InvalidParameter(f"fromSrc must be - or an http(s) URL, not {src!r}")
     path = await _spool(request)
+    if src != "-":
+        with open(path, "wb") as f:
+            await asyncio.to_thread(download, src, f)
     stream = JSONStream(request)
     try:
         with open(path, "rb") as f:
