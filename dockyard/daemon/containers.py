@@ -64,7 +64,7 @@ class ContainerService:
             raise InvalidParameter(f"unknown or invalid runtime name: {name}")
         return OCIRuntime(name=name, binary=spec.get("path", name), root=str(self.config.exec_root / name))
 
-    def _save(self, c: Container) -> None:
+    def save(self, c: Container) -> None:
         with self.md.tx() as cur:
             cur.execute("INSERT OR REPLACE INTO containers(id, name, image_id, data, created) VALUES (?,?,?,?,?)",
                         (c.id, c.name, c.image_id, c.to_json(), parse_rfc3339(c.created)))
@@ -153,7 +153,7 @@ class ContainerService:
         if points:
             rootfs = await asyncio.to_thread(self.layers.mount_rw, cid, image.top_chain)
             c.mount_points = await asyncio.to_thread(mounts.resolve, points, self.volumes, str(rootfs))
-        self._save(c)
+        self.save(c)
         self.events.emit("container", "create", cid, {"image": image_ref, "name": name})
         return {"Id": cid, "Warnings": []}
 
@@ -197,7 +197,7 @@ class ContainerService:
         except StartError as err:
             await monitor.close()
             c.state.ExitCode, c.state.Error = err.exit_code, err.message
-            self._save(c)
+            self.save(c)
             self._resolve_exit(c.id, err.exit_code)
             message = (f"failed to create task for container: failed to create shim task: OCI runtime create failed: "
                        f"{err.message}: unknown")
@@ -206,7 +206,7 @@ class ContainerService:
             raise SystemError_(message) from None
         c.state.set_running(pid, now_rfc3339())
         c.has_been_started = True
-        self._save(c)
+        self.save(c)
         self._monitors[c.id] = monitor
         self.events.emit("container", "start", c.id, {"image": self.image_name(c), "name": c.name})
         self._spawn(self._watch(c.id, monitor))
@@ -235,7 +235,7 @@ class ContainerService:
         except NotFound:
             return
         c.state.set_exited(exit_code, finished_at or now_rfc3339(), oom, error)
-        self._save(c)
+        self.save(c)
         self.events.emit("container", "die", cid, {"image": self.image_name(c), "name": c.name,
                                                      "exitCode": str(exit_code)})
         self._resolve_exit(cid, exit_code)
@@ -258,7 +258,7 @@ class ContainerService:
         delay = min(0.1 * (2 ** c.restart_count), 60)  # Docker's back-off, doubling from 100 ms
         c.state.Restarting = True
         c.state.Status = "restarting"
-        self._save(c)
+        self.save(c)
         await asyncio.sleep(delay)
         async with self._lock(c.id):
             try:
@@ -268,7 +268,7 @@ class ContainerService:
             if c.manual_stop or c.state.Running:
                 return
             c.restart_count += 1
-            self._save(c)
+            self.save(c)
             try:
                 await self._start(c)
             except Exception as err:
@@ -276,7 +276,7 @@ class ContainerService:
                 c = self.get(c.id)
                 c.state.Restarting = False
                 c.state.Status = "exited"
-                self._save(c)
+                self.save(c)
 
     def _resolve_exit(self, cid: str, code: int) -> None:
         for fut in self._exit_waiters.pop(cid, []):
@@ -319,11 +319,11 @@ class ContainerService:
             if c.state.Restarting:
                 c.manual_stop = True
                 c.state.Restarting, c.state.Status = False, "exited"
-                self._save(c)
+                self.save(c)
                 return
             raise NotModified("container already stopped")
         c.manual_stop = True
-        self._save(c)
+        self.save(c)
         sig = parse_signal(signal or c.config.get("StopSignal") or "SIGTERM")
         if timeout is None:
             timeout = c.config.get("StopTimeout")
@@ -352,7 +352,7 @@ class ContainerService:
         sig = parse_signal(signal or "SIGKILL")
         if sig == 9:
             c.manual_stop = True  # docker kill counts as a user stop for restart policies
-            self._save(c)
+            self.save(c)
         await self.runtime_for(c).kill(c.id, sig)
         self.events.emit("container", "kill", c.id, {"image": self.image_name(c), "name": c.name,
                                                        "signal": str(sig)})
@@ -376,7 +376,7 @@ class ContainerService:
             raise Conflict(f"Container {c.id} is already paused")
         await self.runtime_for(c).pause(c.id)
         c.state.Paused, c.state.Status = True, "paused"
-        self._save(c)
+        self.save(c)
         self.events.emit("container", "pause", c.id, {"image": self.image_name(c), "name": c.name})
 
     async def unpause(self, ref: str) -> None:
@@ -385,7 +385,7 @@ class ContainerService:
             raise Conflict(f"Container {c.id} is not paused")
         await self.runtime_for(c).resume(c.id)
         c.state.Paused, c.state.Status = False, "running"
-        self._save(c)
+        self.save(c)
         self.events.emit("container", "unpause", c.id, {"image": self.image_name(c), "name": c.name})
 
     # ------------------------------------------------------------ remove
@@ -397,7 +397,7 @@ class ContainerService:
                 raise Conflict(f'cannot remove container "/{c.name}": {what}: stop the container before removing '
                                f"or force remove")
             c.manual_stop = True
-            self._save(c)
+            self.save(c)
             if c.state.Running:
                 rt = self.runtime_for(c)
                 if c.state.Paused:
@@ -496,7 +496,7 @@ class ContainerService:
                            f'"{other["id"]}". You have to remove (or rename) that container to be able to reuse that name.')
         old = c.name
         c.name = new_name
-        self._save(c)
+        self.save(c)
         self.events.emit("container", "rename", c.id, {"image": self.image_name(c), "name": new_name,
                                                          "oldName": "/" + old})
 
@@ -617,7 +617,7 @@ class ContainerService:
         resources = {k: body[k] for k in resource_keys if body.get(k) not in (None, 0, "")}
         c.host_config.update(resources)
         _validate_host_config(c.host_config)
-        self._save(c)
+        self.save(c)
         if resources and c.state.Running:
             await self.runtime_for(c).update(c.id, resources)
         self.events.emit("container", "update", c.id, {"image": self.image_name(c), "name": c.name})
