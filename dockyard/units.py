@@ -1,6 +1,8 @@
 """go-units, as docker formats durations and sizes; shared by the daemon (ps Status) and the CLI."""
 from __future__ import annotations
 
+import re
+
 
 def human_duration(seconds: float) -> str:
     """HumanDuration: "Less than a second", "About a minute", "3 hours", ..."""
@@ -45,3 +47,26 @@ def human_size(size: float, precision: int = 3) -> str:
 def bytes_size(size: float) -> str:
     """BytesSize: binary units, 4 significant digits (20.71MiB)."""
     return _scaled(size, 1024, ["B", "KiB", "MiB", "GiB", "TiB", "PiB"], 4)
+
+
+_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+
+
+def parse_duration(text: str) -> float:
+    """Go's time.ParseDuration ("1m30s", "500ms", "2h"), in seconds; "0" alone needs no unit."""
+    s = text.strip()
+    sign = -1 if s.startswith("-") else 1
+    s = s.lstrip("+-")
+    if s == "0":
+        return 0.0
+    pos, total = 0, 0.0
+    while pos < len(s):
+        m = _DURATION_PART.match(s, pos)
+        if not m:
+            raise ValueError(f'time: invalid duration "{text}"')
+        total += float(m.group(1)) * _DURATION_UNITS[m.group(2)]
+        pos = m.end()
+    if not s:
+        raise ValueError(f'time: invalid duration "{text}"')
+    return sign * total

@@ -49,19 +49,21 @@ async def version_middleware(request: web.Request, handler):
 async def error_middleware(request: web.Request, handler):
     try:
         resp = await handler(request)
+    except (ConnectionResetError, BrokenPipeError):
+        if request.get("streaming") is not None:
+            return request["streaming"]  # the client left mid-stream: nothing to answer, nothing to log
+        raise
     except DockyardError as err:
-        if request.get("streaming"):
+        if request.get("streaming") is not None:
             raise
         return error_response(http_status(err), str(err))
     except web.HTTPException as err:
         if err.status >= 400 and err.content_type != "application/json":
             return error_response(err.status, err.text or err.reason)
         raise
-    except (ConnectionResetError, BrokenPipeError):
-        raise
     except Exception as err:  # a bug: log it, answer 500 with the message instead of hanging up
         log.exception("%s %s failed", request.method, request.path)
-        if request.get("streaming"):
+        if request.get("streaming") is not None:
             raise  # the headers are gone already: dropping the connection is all that is left
         return error_response(500, f"{type(err).__name__}: {err}")
     if not resp.prepared:

@@ -15,7 +15,7 @@ STDIN, STDOUT, STDERR, SYSTEM = 0, 1, 2, 3
 async def start_stream(request: web.Request, resp: web.StreamResponse) -> web.StreamResponse:
     """Send the headers of a streamed response. From here on an error can only end the stream, so the
     error middleware must not answer with a response of its own (it would land inside this one)."""
-    request["streaming"] = True
+    request["streaming"] = resp  # the middleware hands it back if the client leaves mid-stream
     await resp.prepare(request)
     return resp
 

@@ -23,6 +23,7 @@ from ..fetch import download
 from ..image.layertar import write_dir_tar
 from ..image.unpack import apply_layer, resolve_in_root
 from ..timefmt import now_rfc3339
+from ..units import parse_duration
 from . import parser
 from .dockerignore import Matcher, read_patterns
 
@@ -319,13 +320,13 @@ class _Run:
             is_list = isinstance(exec_form, list) and all(isinstance(x, str) for x in exec_form)
             test = ["CMD", *exec_form] if is_list else ["CMD-SHELL", rest]
             hc = {"Test": test}
-            units = {"s": 1e9, "m": 60e9, "h": 3600e9, "ms": 1e6}
             for flag, key in (("interval", "Interval"), ("timeout", "Timeout"), ("start-period", "StartPeriod"),
                               ("start-interval", "StartInterval")):
                 if flag in inst.flags:
-                    v = inst.flags[flag]
-                    unit = "ms" if v.endswith("ms") else v[-1]
-                    hc[key] = int(float(v[: -len(unit)]) * units[unit])
+                    try:
+                        hc[key] = int(parse_duration(inst.flags[flag]) * 1e9)
+                    except ValueError as err:
+                        raise BuildError(f"Dockerfile line {inst.line}: {err}") from None
             if "retries" in inst.flags:
                 hc["Retries"] = int(inst.flags["retries"])
             cfg["Healthcheck"] = hc

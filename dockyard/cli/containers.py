@@ -13,7 +13,7 @@ import click
 from ..client import DockerClient
 from ..errors import DockyardError, NotFound
 from .common import client, confirm_or_exit, fail, parse_filters, short
-from ..units import human_size
+from ..units import human_size, parse_duration
 from .format import ago, local_time, render_rows, table
 from .streams import copy_output, on_resize, pump_stdin, raw_terminal, terminal_size
 
@@ -35,6 +35,9 @@ def create_options(f):
         click.option("-m", "--memory"), click.option("--cpus", type=float), click.option("--pids-limit", type=int),
         click.option("--platform"), click.option("--pull", default="missing"),
         click.option("--security-opt", multiple=True), click.option("--runtime"),
+        click.option("--health-cmd"), click.option("--health-interval"), click.option("--health-timeout"),
+        click.option("--health-start-period"), click.option("--health-start-interval"),
+        click.option("--health-retries", type=int), click.option("--no-healthcheck", is_flag=True),
     ]
     for opt in reversed(options):
         f = opt(f)
@@ -59,6 +62,23 @@ def port_bindings(publish) -> tuple[dict, dict]:
         exposed[container] = {}
         bindings.setdefault(container, []).append({"HostIp": host_ip, "HostPort": host_port})
     return exposed, bindings
+
+
+def healthcheck(o: dict) -> dict | None:
+    """--health-* flags as the docker CLI turns them into Config.Healthcheck (durations in ns)."""
+    if o["no_healthcheck"]:
+        return {"Test": ["NONE"]}
+    hc = {"Test": ["CMD-SHELL", o["health_cmd"]]} if o["health_cmd"] else {}
+    for key, opt in (("Interval", "health_interval"), ("Timeout", "health_timeout"),
+                     ("StartPeriod", "health_start_period"), ("StartInterval", "health_start_interval")):
+        if o[opt]:
+            try:
+                hc[key] = int(parse_duration(o[opt]) * 1e9)
+            except ValueError as err:
+                raise click.BadParameter(str(err), param_hint=f"--{opt.replace('_', '-')}")
+    if o["health_retries"] is not None:
+        hc["Retries"] = o["health_retries"]
+    return hc or None
 
 
 def build_create_body(o: dict, image: str, command) -> dict:
@@ -101,6 +121,8 @@ def build_create_body(o: dict, image: str, command) -> dict:
             body[key] = o[opt]
     if o["entrypoint"] is not None:
         body["Entrypoint"] = [o["entrypoint"]] if o["entrypoint"] else [""]
+    if healthcheck(o):
+        body["Healthcheck"] = healthcheck(o)
     return body
 
 

@@ -22,6 +22,7 @@ from .config import DaemonConfig
 from .containers import ContainerService
 from .events import EventBus
 from .exec import ExecService
+from .health import HealthMonitor
 from .images import ImageService
 from .system import SystemService
 from .volumes import VolumeService
@@ -75,6 +76,7 @@ def build_services(config: DaemonConfig) -> Services:
     system = SystemService(config, images, containers, layers, _daemon_id(md))
     svc = Services(config, md, content, layers, events, images, archives, system, containers)
     svc.extra["exec"] = ExecService(containers, events)
+    svc.extra["health"] = HealthMonitor(containers, svc.extra["exec"], events)
     svc.extra["volumes"] = VolumeService(volumes, containers, events)
     _attach_optional(svc)
     return svc
@@ -101,6 +103,16 @@ def build_app(svc: Services) -> web.Application:
     app = web.Application(middlewares=[middleware.version_middleware, middleware.error_middleware],
                           client_max_size=0)
     app[SERVICES] = svc
+    health = svc.extra["health"]
+
+    async def start_health(_app):
+        await health.start()
+
+    async def stop_health(_app):
+        await health.close()
+
+    app.on_startup.append(start_health)
+    app.on_cleanup.append(stop_health)
     tables = []
     for name in ROUTE_MODULES:
         try:

@@ -22,6 +22,7 @@ class State:
     Error: str = ""
     StartedAt: str = ZERO_TIME
     FinishedAt: str = ZERO_TIME
+    Health: dict | None = None  # {"Status", "FailingStreak", "Log"} for containers with a health check
 
     def set_running(self, pid: int, started_at: str) -> None:
         self.Status, self.Running, self.Paused, self.Restarting = "running", True, False, False
@@ -41,7 +42,7 @@ class State:
                 return f"Up {human_duration(now - parse_rfc3339(self.StartedAt))} (Paused)"
             if self.Restarting:
                 return f"Restarting ({self.ExitCode}) {human_duration(now - parse_rfc3339(self.FinishedAt))} ago"
-            return f"Up {human_duration(now - parse_rfc3339(self.StartedAt))}"
+            return f"Up {human_duration(now - parse_rfc3339(self.StartedAt))}{self._health_suffix()}"
         if self.Status == "removing":
             return "Removal In Progress"
         if self.Dead:
@@ -51,6 +52,12 @@ class State:
         if self.FinishedAt == ZERO_TIME:
             return ""
         return f"Exited ({self.ExitCode}) {human_duration(now - parse_rfc3339(self.FinishedAt))} ago"
+
+
+    def _health_suffix(self) -> str:
+        status = (self.Health or {}).get("Status")
+        return {"starting": " (health: starting)", "healthy": " (healthy)", "unhealthy": " (unhealthy)"}.get(
+            status, "")
 
 
 @dataclass
@@ -117,7 +124,7 @@ class Container:
         st = self.state
         data = {
             "Id": self.id, "Created": self.created, "Path": self.path, "Args": self.args,
-            "State": {**asdict(st), "Status": st.Status},
+            "State": {k: v for k, v in asdict(st).items() if k != "Health" or v is not None},
             "Image": self.image_id, "ResolvConfPath": self.resolv_conf_path, "HostnamePath": self.hostname_path,
             "HostsPath": self.hosts_path, "LogPath": self.log_path, "Name": "/" + self.name,
             "RestartCount": self.restart_count, "Driver": self.driver, "Platform": "linux", "MountLabel": "",

@@ -4,8 +4,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import secrets
 import shutil
+import signal
 from dataclasses import dataclass, field
 
 from ..errors import Conflict, InvalidParameter, NotFound
@@ -61,7 +63,7 @@ class ExecService:
         bundle = json.loads((self.containers.state_dir(c.id) / "config.json").read_text())
         return exec_process(bundle, rec.config, rootfs=bundle["root"]["path"])
 
-    async def start(self, exec_id: str, hijacked=None, tty: bool | None = None) -> None:
+    def _begin(self, exec_id: str):
         rec = self.get(exec_id)
         if rec.started:
             raise Conflict(f"Error: Exec command {exec_id} has already run")
@@ -69,15 +71,35 @@ class ExecService:
         if not c.state.Running:
             raise Conflict(f"container {c.id} is not running")
         rec.started = True
-        cfg = rec.config
-        tty = bool(cfg.get("Tty")) if tty is None else tty
         state_dir = self.containers.config.exec_root / "x" / exec_id[:24]
         state_dir.mkdir(parents=True, exist_ok=True)
+        return rec, c, state_dir
+
+    async def _spawn(self, rec: ExecRecord, c, state_dir, tty: bool, use_stdin: bool) -> Monitor:
+        rec.monitor = await Monitor.spawn_exec(runtime=self.containers.runtime_for(c), container_id=c.id,
+                                               exec_id=rec.id, process=self._process(rec, c),
+                                               state_dir=state_dir, tty=tty, open_stdin=use_stdin)
+        return rec.monitor
+
+    def _started(self, rec: ExecRecord, c, state_dir) -> asyncio.Task:
+        rec.running = True
+        self.events.emit("container", f"exec_start: {' '.join(rec.config['Cmd'])}", c.id,
+                         {"image": self.containers.image_name(c), "name": c.name, "execID": rec.id})
+        return asyncio.create_task(self._wait(rec, c, state_dir))
+
+    async def _failed(self, rec: ExecRecord, state_dir, err: StartError) -> str:
+        rec.exit_code = err.exit_code
+        rec.done.set()
+        await rec.monitor.close()
+        shutil.rmtree(state_dir, ignore_errors=True)
+        return f"OCI runtime exec failed: exec failed: {err.message}: unknown"
+
+    async def start(self, exec_id: str, hijacked=None, tty: bool | None = None) -> None:
+        rec, c, state_dir = self._begin(exec_id)
+        cfg = rec.config
+        tty = bool(cfg.get("Tty")) if tty is None else tty
         use_stdin = bool(cfg.get("AttachStdin")) and hijacked is not None
-        monitor = await Monitor.spawn_exec(runtime=self.containers.runtime_for(c), container_id=c.id,
-                                           exec_id=exec_id, process=self._process(rec, c), state_dir=state_dir,
-                                           tty=tty, open_stdin=use_stdin)
-        rec.monitor = monitor
+        monitor = await self._spawn(rec, c, state_dir, tty, use_stdin)
         attachment = None
         if hijacked is not None:
             attachment = await monitor.attach(stdin=use_stdin, stdout=bool(cfg.get("AttachStdout", True)),
@@ -85,25 +107,53 @@ class ExecService:
         try:
             rec.pid = await monitor.start()
         except StartError as err:
-            rec.exit_code = err.exit_code
-            rec.done.set()
-            await monitor.close()
-            shutil.rmtree(state_dir, ignore_errors=True)
-            message = f"OCI runtime exec failed: exec failed: {err.message}: unknown"
+            message = await self._failed(rec, state_dir, err)
             if hijacked is None:
                 raise Conflict(message) from None
             from ..api.streams import frame
             data = (message + "\r\n").encode()
             await hijacked.write(data if tty else frame(1, data))
             return
-        rec.running = True
-        self.events.emit("container", f"exec_start: {' '.join(cfg['Cmd'])}", c.id,
-                         {"image": self.containers.image_name(c), "name": c.name, "execID": exec_id})
-        waiter = asyncio.create_task(self._wait(rec, c, state_dir))
+        waiter = self._started(rec, c, state_dir)
         if attachment is not None:
             await relay(hijacked, attachment, tty=tty, use_stdin=use_stdin, multiplexed=True,
                         detach_keys=parse_detach_keys(cfg.get("DetachKeys")))
             await asyncio.wait([waiter], timeout=5)  # so an inspect right after sees the exit code
+
+    async def run_captured(self, container_ref: str, cmd: list[str], timeout: float,
+                           max_output: int) -> tuple[int | None, str]:
+        """Run `cmd` in the container, stdout and stderr captured (up to max_output bytes): health checks.
+        Returns (exit code, output); the exit code is None when the command outlived `timeout` (it is killed)."""
+        exec_id = self.create(container_ref, {"Cmd": cmd, "AttachStdout": True, "AttachStderr": True})["Id"]
+        rec, c, state_dir = self._begin(exec_id)
+        monitor = await self._spawn(rec, c, state_dir, tty=False, use_stdin=False)
+        attachment = await monitor.attach(stdin=False, stdout=True, stderr=True)
+        try:
+            rec.pid = await monitor.start()
+        except StartError as err:
+            await attachment.close()
+            return err.exit_code, await self._failed(rec, state_dir, err)
+        waiter = self._started(rec, c, state_dir)
+        output = bytearray()
+
+        async def collect() -> None:
+            while (item := await attachment.read()) is not None:
+                output.extend(item[1][:max_output - len(output)])
+            await asyncio.shield(waiter)  # a timeout must not cancel the cleanup in _wait
+
+        try:
+            await asyncio.wait_for(collect(), timeout)
+        except asyncio.TimeoutError:
+            try:
+                os.kill(rec.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            await asyncio.wait([waiter], timeout=5)
+            return None, output.decode("utf-8", "replace")
+        finally:
+            await attachment.close()
+            self._execs.pop(exec_id, None)  # nobody inspects a probe; do not keep one record per probe
+        return rec.exit_code, output.decode("utf-8", "replace")
 
     async def _wait(self, rec: ExecRecord, c, state_dir) -> None:
         try:

@@ -522,3 +522,52 @@ def test_attach_keeps_stdin_sent_with_the_request_headers(daemon):
         s.close()
     finally:
         daemon.docker("rm", "-f", cid)
+
+
+def test_health_checks_from_flags_and_image(daemon, tmp_path):
+    def health(name):
+        return inspect(daemon, name)["State"].get("Health")
+
+    since = str(time.time())
+    cid = daemon.docker("run", "-d", "--name", "probed", "--health-cmd", "test -f /tmp/ok && echo fine",
+                        "--health-interval", "300ms", "--health-retries", "2", "busybox", "sleep", "60").stdout.strip()
+    try:
+        assert "(health: starting)" in daemon.docker("ps", "--filter", "name=probed", "--format", "{{.Status}}").stdout
+        wait_for(lambda: (health("probed") or {}).get("Status") == "unhealthy")
+        assert health("probed")["FailingStreak"] >= 2
+        daemon.docker("exec", cid, "touch", "/tmp/ok")
+        wait_for(lambda: health("probed")["Status"] == "healthy")
+        h = health("probed")
+        assert h["FailingStreak"] == 0 and h["Log"][-1]["ExitCode"] == 0 and h["Log"][-1]["Output"] == "fine\n"
+        assert len(h["Log"]) <= 5
+        assert daemon.docker("ps", "--filter", "name=probed", "--format", "{{.Status}}").stdout.strip().endswith(
+            "(healthy)")
+        events = daemon.docker("events", "--since", since, "--until", str(time.time()), "--filter",
+                               f"container={cid}", "--format", "{{.Action}}").stdout.split("\n")
+        assert "health_status: unhealthy" in events and "health_status: healthy" in events
+        daemon.docker("stop", "-t", "1", cid)
+        assert health("probed")["Status"] == "unhealthy"  # a stopped container is not healthy
+    finally:
+        daemon.docker("rm", "-f", cid)
+    # a probe that outlives its timeout is killed and counts as a failure
+    cid = daemon.dockyard("run", "-d", "--health-cmd", "sleep 10", "--health-interval", "200ms",
+                          "--health-timeout", "300ms", "--health-retries", "1", "busybox", "sleep", "60").stdout.strip()
+    try:
+        wait_for(lambda: (health(cid) or {}).get("Status") == "unhealthy")
+        assert health(cid)["Log"][0] == {**health(cid)["Log"][0], "ExitCode": -1,
+                                         "Output": "Health check exceeded timeout (0.3s)"}
+    finally:
+        daemon.docker("rm", "-f", cid)
+    # HEALTHCHECK from the image, and --no-healthcheck turning it off
+    ctx = tmp_path / "hc"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text("FROM busybox\nHEALTHCHECK --interval=200ms CMD true\nCMD sleep 60\n")
+    daemon.docker("build", "-t", "hc:1", str(ctx))
+    cid = daemon.docker("run", "-d", "hc:1").stdout.strip()
+    off = daemon.docker("run", "-d", "--no-healthcheck", "hc:1").stdout.strip()
+    try:
+        wait_for(lambda: (health(cid) or {}).get("Status") == "healthy")
+        assert health(off) is None
+    finally:
+        daemon.docker("rm", "-f", cid, off)
+        daemon.docker("rmi", "hc:1")

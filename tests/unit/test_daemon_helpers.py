@@ -4,7 +4,8 @@ import pytest
 from dockyard.daemon.attach import EscapeProxy, parse_detach_keys
 from dockyard.daemon.container_record import State
 from dockyard.daemon.filters import Filters
-from dockyard.units import human_duration
+from dockyard.daemon.health import probe_command
+from dockyard.units import human_duration, parse_duration
 from dockyard.daemon.names import random_name, validate_name
 from dockyard.daemon.signals import parse_signal
 from dockyard.timefmt import parse_rfc3339, parse_time_filter, rfc3339
@@ -86,3 +87,24 @@ def test_signals():
     assert parse_signal("10") == 10
     with pytest.raises(InvalidParameter):
         parse_signal("NOPE")
+
+
+@pytest.mark.parametrize("text,seconds", [("1m30s", 90.0), ("500ms", 0.5), ("0", 0.0), ("1.5h", 5400.0),
+                                          ("2us", 2e-6), ("-1s", -1.0)])
+def test_go_durations(text, seconds):
+    assert parse_duration(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["10", "", "s", "1x", "1s garbage"])
+def test_bad_go_durations_say_so_like_go(text):
+    with pytest.raises(ValueError, match=f'time: invalid duration "{text}"'):
+        parse_duration(text)
+
+
+def test_health_probe_commands():
+    assert probe_command({}) is None
+    assert probe_command({"Healthcheck": {"Test": ["NONE"]}}) is None
+    assert probe_command({"Healthcheck": {"Test": ["CMD", "curl", "-f", "x"]}}) == ["curl", "-f", "x"]
+    assert probe_command({"Healthcheck": {"Test": ["CMD-SHELL", "exit 1"]}}) == ["/bin/sh", "-c", "exit 1"]
+    assert probe_command({"Healthcheck": {"Test": ["CMD-SHELL", "exit 1"]}, "Shell": ["/bin/ash", "-ec"]}) == \
+        ["/bin/ash", "-ec", "exit 1"]

@@ -18,6 +18,8 @@ import re
 
 import yaml
 
+from ...units import parse_duration as go_duration
+
 
 @dataclass
 class Rule:
@@ -84,17 +86,11 @@ class Config:
         return int(self.listen.rsplit(":", 1)[1])
 
 
-_UNITS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
 def parse_duration(value) -> float:
     """Go-style durations ("500ms", "1s", "2m"); bare numbers are seconds."""
-    if isinstance(value, (int, float)):
+    if isinstance(value, (int, float)) or re.fullmatch(r"\s*[0-9.]+\s*", str(value)):
         return float(value)
-    m = re.fullmatch(r"\s*([0-9.]+)\s*(ns|us|ms|s|m|h)?\s*", str(value))
-    if not m:
-        raise ValueError(f"invalid duration: {value!r}")
-    return float(m.group(1)) * _UNITS[m.group(2) or "s"]
+    return go_duration(str(value))
 
 
 def _rule(d: dict, default: Rule | None = None) -> Rule:
