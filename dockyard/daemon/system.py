@@ -101,21 +101,20 @@ class SystemService:
         }
 
     def disk_usage(self) -> dict:
+        """`docker system df`: the images `docker images` lists (intermediate build images are counted in
+        LayersSize only, as dockerd does), a layer's size being shared when several of them use it."""
+        summaries = self.images.list()
+        chains = {s["Id"]: [r["chain_id"] for r in self.images.md.query(
+            "SELECT chain_id FROM image_layers WHERE image_id=?", (s["Id"],))] for s in summaries}
+        users: dict[str, int] = {}
+        for ids in chains.values():
+            for chain_id in ids:
+                users[chain_id] = users.get(chain_id, 0) + 1
         images = []
-        layer_users: dict[str, int] = {}
-        all_images = self.images.all_images()
-        for img in all_images:
-            for row in self.images.md.query("SELECT chain_id FROM image_layers WHERE image_id=?", (img.id,)):
-                layer_users[row["chain_id"]] = layer_users.get(row["chain_id"], 0) + 1
-        for img in all_images:
-            s = self.images.summary(img)
-            shared = 0
-            for row in self.images.md.query("SELECT chain_id FROM image_layers WHERE image_id=?", (img.id,)):
-                if layer_users[row["chain_id"]] > 1:
-                    layer = self.layers.get(row["chain_id"])
-                    shared += layer.size if layer else 0
-            s["SharedSize"] = shared
-            s["Containers"] = len(self.images.container_users(img.id))
+        for s in summaries:
+            shared = [self.layers.get(c) for c in chains[s["Id"]] if users[c] > 1]
+            s["SharedSize"] = sum(layer.size for layer in shared if layer)
+            s["Containers"] = len(self.images.container_users(s["Id"]))
             images.append(s)
         containers = self.containers.disk_usage() if self.containers else []
         return {"LayersSize": self.layers.total_size(), "Images": images, "Containers": containers,

@@ -245,3 +245,19 @@ def test_add_url_checksum_and_remote_context(daemon, tmp_path, http_dir):
     daemon.docker("build", "-t", "remote:1", f"{base}/ctx.tar.gz")
     assert daemon.docker("run", "--rm", "remote:1").stdout == "from a remote context\n"
     daemon.docker("rmi", "addurl:1", "remote:1")
+
+
+def test_system_df_counts_images_like_docker_images(daemon, tmp_path):
+    ctx = write(tmp_path / "df", {"Dockerfile": "FROM busybox\nRUN echo x > /x\nRUN echo y > /y\nCMD cat /x\n"})
+    daemon.docker("build", "-t", "dfcount:1", str(ctx))
+    try:
+        listed = set(daemon.docker("images", "-q", "--no-trunc").stdout.split())
+        everything = set(daemon.docker("images", "-a", "-q", "--no-trunc").stdout.split())
+        assert len(everything) > len(listed)  # the build left intermediate images
+        status, df = daemon.api("GET", "/system/df")
+        assert {i["Id"] for i in df["Images"]} == listed
+        row = next(i for i in df["Images"] if "dfcount:1" in i["RepoTags"])
+        busybox_size = json.loads(daemon.docker("image", "inspect", "busybox").stdout)[0]["Size"]
+        assert row["SharedSize"] == busybox_size  # its busybox layer is busybox's too; its own two are not shared
+    finally:
+        daemon.docker("rmi", "dfcount:1")
