@@ -226,9 +226,10 @@ class ImageService:
         out = []
         for img in images:
             s = self.summary(img)
-            dangling = not s["RepoTags"]
-            if not all_ and dangling and img.id in with_children and not filters.has("dangling"):
-                continue  # intermediate build images are hidden unless -a
+            intermediate = not s["RepoTags"] and img.id in with_children  # a build step's image
+            dangling = not s["RepoTags"] and not intermediate  # untagged and used by no other image
+            if intermediate and not all_:
+                continue
             if filters.has("dangling") and filters.bool("dangling") != dangling:
                 continue
             if filters.has("reference"):

@@ -254,6 +254,9 @@ def test_system_df_counts_images_like_docker_images(daemon, tmp_path):
         listed = set(daemon.docker("images", "-q", "--no-trunc").stdout.split())
         everything = set(daemon.docker("images", "-a", "-q", "--no-trunc").stdout.split())
         assert len(everything) > len(listed)  # the build left intermediate images
+        intermediate = everything - listed
+        dangling = set(daemon.docker("images", "-a", "-q", "--no-trunc", "-f", "dangling=true").stdout.split())
+        assert not dangling & intermediate  # an image other images use is not dangling
         status, df = daemon.api("GET", "/system/df")
         assert {i["Id"] for i in df["Images"]} == listed
         row = next(i for i in df["Images"] if "dfcount:1" in i["RepoTags"])
