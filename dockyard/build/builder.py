@@ -615,7 +615,17 @@ class _Run:
         if hit:
             return await self._use_cache(hit)
         base = self.svc.images.get(stage.image_id).config if stage.image_id else _scratch_config()
+        # Like the classic builder, a metadata step commits a container that never runs (none for scratch).
+        containers = self.svc.containers
+        cid = None
+        if stage.image_id:
+            cid = (await containers.create({"Image": stage.image_id, "Cmd": [*stage.shell, f"#(nop) {text}"],
+                                            "Entrypoint": []}))["Id"]
+            await self.say(f" ---> Running in {cid[:12]}\n")
         image_id = self._new_image(stage, base, cfg, created_by, None)
+        if cid and self.opts.rm:
+            await containers.remove(cid, force=True)
+            await self.say(f"Removing intermediate container {cid[:12]}\n")
         await self.say(f" ---> {image_id[7:19]}\n")
         return image_id
 
