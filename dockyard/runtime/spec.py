@@ -10,6 +10,7 @@ import json
 import os
 import platform
 import shutil
+import stat
 from pathlib import Path
 
 from ..errors import InvalidParameter
@@ -233,6 +234,58 @@ def resources(host_config: dict) -> dict:
     return res
 
 
+def _device(path_on_host: str, path_in_container: str, permissions: str) -> tuple[dict, dict]:
+    """A host device node for linux.devices, and the cgroup rule that lets the container use it."""
+    try:
+        st = os.stat(path_on_host)
+    except OSError as err:
+        raise InvalidParameter(f'error gathering device information while adding custom device '
+                               f'"{path_on_host}": {err.strerror.lower()}') from None
+    if not (stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)):
+        raise InvalidParameter(f'error gathering device information while adding custom device '
+                               f'"{path_on_host}": not a device node')
+    kind = "c" if stat.S_ISCHR(st.st_mode) else "b"
+    major, minor = os.major(st.st_rdev), os.minor(st.st_rdev)
+    node = {"path": path_in_container, "type": kind, "major": major, "minor": minor,
+            "fileMode": stat.S_IMODE(st.st_mode), "uid": st.st_uid, "gid": st.st_gid}
+    return node, {"allow": True, "type": kind, "major": major, "minor": minor, "access": permissions or "rwm"}
+
+
+def _host_devices() -> list[dict]:
+    """Every device node of the host, for --privileged (as dockerd gives them)."""
+    nodes = []
+    for dirpath, dirnames, filenames in os.walk("/dev"):
+        dirnames[:] = [d for d in dirnames if d not in ("pts", "shm", "mqueue", "fd")]
+        for name in filenames:
+            path = os.path.join(dirpath, name)
+            try:
+                st = os.lstat(path)
+            except OSError:
+                continue
+            if (stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)) and path != "/dev/console":
+                nodes.append(_device(path, path, "rwm")[0])
+    return nodes
+
+
+def devices(host_config: dict) -> tuple[list[dict], list[dict]]:
+    """--device PATH[:PATH_IN_CONTAINER[:PERMISSIONS]] nodes and their cgroup rules; all of them if privileged."""
+    if host_config.get("Privileged"):
+        return _host_devices(), []
+    nodes, rules = [], []
+    for d in host_config.get("Devices") or []:
+        node, rule = _device(d["PathOnHost"], d.get("PathInContainer") or d["PathOnHost"],
+                             d.get("CgroupPermissions") or "rwm")
+        nodes.append(node)
+        rules.append(rule)
+    return nodes, rules
+
+
+def rlimits(host_config: dict) -> list[dict]:
+    """--ulimit: only what is asked for; everything else is inherited from the host (see module doc)."""
+    return [{"type": f"RLIMIT_{u['Name'].upper()}", "soft": int(u["Soft"]), "hard": int(u["Hard"])}
+            for u in host_config.get("Ulimits") or []]
+
+
 def _namespaces(host_config: dict, netns_path: str | None) -> list[dict]:
     ns = [{"type": "mount"}]
     if host_config.get("PidMode") != "host":
@@ -302,10 +355,16 @@ def build_spec(*, image_config: dict, config: dict, host_config: dict, rootfs: s
         process["consoleSize"] = {"height": int(size[0]), "width": int(size[1])}
     if host_config.get("OomScoreAdj"):
         process["oomScoreAdj"] = int(host_config["OomScoreAdj"])
+    if rlimits(host_config):
+        process["rlimits"] = rlimits(host_config)
     privileged = bool(host_config.get("Privileged"))
+    device_nodes, device_rules = devices(host_config)
+    res = resources(host_config)
+    res["devices"] += device_rules
     linux = {
         "namespaces": _namespaces(host_config, netns_path),
-        "resources": resources(host_config),
+        "devices": device_nodes,
+        "resources": res,
         "cgroupsPath": cgroup_path(container_id),
         "maskedPaths": [] if privileged else list(MASKED_PATHS),
         "readonlyPaths": [] if privileged else list(READONLY_PATHS),

@@ -571,3 +571,18 @@ def test_health_checks_from_flags_and_image(daemon, tmp_path):
     finally:
         daemon.docker("rm", "-f", cid, off)
         daemon.docker("rmi", "hc:1")
+
+
+def test_ulimit_device_and_privileged_devices(daemon):
+    out = daemon.docker("run", "--rm", "--ulimit", "nofile=1024:2048", "busybox", "sh", "-c", "ulimit -n; ulimit -Hn")
+    assert out.stdout.split() == ["1024", "2048"]
+    out = daemon.docker("run", "--rm", "--device", "/dev/null:/dev/other-null:rw", "busybox", "sh", "-c",
+                        "echo gone > /dev/other-null && ls -l /dev/other-null")
+    assert out.stdout.startswith("crw-rw-rw-") and "1,   3" in out.stdout
+    assert "other-null" not in daemon.docker("run", "--rm", "busybox", "ls", "/dev").stdout
+    missing = daemon.docker("run", "--rm", "--device", "/dev/nope", "busybox", "true", check=False)
+    assert missing.returncode != 0 and 'custom device "/dev/nope": no such file or directory' in missing.stderr
+    # --privileged gets the host's device nodes
+    host = {n for n in os.listdir("/dev") if n.startswith("loop") and n[4:].isdigit()}
+    inside = set(daemon.docker("run", "--rm", "--privileged", "busybox", "ls", "/dev").stdout.split())
+    assert host and host <= inside

@@ -105,3 +105,21 @@ def test_exec_process_inherits_and_overrides(rootfs):
     assert proc["args"] == ["ps"] and proc["cwd"] == "/srv"
     assert "A=1" in proc["env"] and "B=2" in proc["env"] and "TERM=xterm" in proc["env"]
     assert proc["user"] == {"uid": 65534, "gid": 65534} and proc["terminal"] is True
+
+
+def test_ulimits_and_devices(rootfs):
+    spec = build(rootfs, host_config={"Ulimits": [{"Name": "nofile", "Soft": 1024, "Hard": 2048}],
+                                      "Devices": [{"PathOnHost": "/dev/null", "PathInContainer": "/dev/mynull",
+                                                   "CgroupPermissions": "rw"}]})
+    assert spec["process"]["rlimits"] == [{"type": "RLIMIT_NOFILE", "soft": 1024, "hard": 2048}]
+    assert spec["linux"]["devices"] == [{"path": "/dev/mynull", "type": "c", "major": 1, "minor": 3,
+                                         "fileMode": 0o666, "uid": 0, "gid": 0}]
+    assert spec["linux"]["resources"]["devices"][-1] == {"allow": True, "type": "c", "major": 1, "minor": 3,
+                                                         "access": "rw"}
+    with pytest.raises(InvalidParameter, match='custom device "/dev/nope": no such file or directory'):
+        build(rootfs, host_config={"Devices": [{"PathOnHost": "/dev/nope"}]})
+    with pytest.raises(InvalidParameter, match="not a device node"):
+        build(rootfs, host_config={"Devices": [{"PathOnHost": "/etc/passwd"}]})
+    privileged = build(rootfs, host_config={"Privileged": True})
+    assert {"path": "/dev/null", "type": "c", "major": 1, "minor": 3, "fileMode": 0o666, "uid": 0, "gid": 0} \
+        in privileged["linux"]["devices"]
