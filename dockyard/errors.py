@@ -37,6 +37,10 @@ class SystemError_(DockyardError):
     """A daemon-side failure (HTTP 500)."""
 
 
+class NotImplemented_(DockyardError):
+    """Something this configuration cannot do (HTTP 501), e.g. reading logs of a `none` log driver."""
+
+
 STATUS = {
     NotModified: 304,
     InvalidParameter: 400,
@@ -45,6 +49,7 @@ STATUS = {
     NotFound: 404,
     Conflict: 409,
     SystemError_: 500,
+    NotImplemented_: 501,
     Unavailable: 503,
 }
 

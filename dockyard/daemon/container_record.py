@@ -96,6 +96,10 @@ class Container:
         return self.id[:12]
 
     @property
+    def keeps_logs(self) -> bool:
+        return (self.host_config.get("LogConfig") or {}).get("Type") != "none"
+
+    @property
     def tty(self) -> bool:
         return bool(self.config.get("Tty"))
 
@@ -160,7 +164,8 @@ def network_settings_shape(ns: dict) -> dict:
         "Bridge": "", "SandboxID": ns.get("SandboxID", ""), "SandboxKey": ns.get("SandboxKey", ""),
         "HairpinMode": False, "LinkLocalIPv6Address": "", "LinkLocalIPv6PrefixLen": 0,
         "Ports": ns.get("Ports", {}), "SecondaryIPAddresses": None, "SecondaryIPv6Addresses": None,
-        "EndpointID": "", "Gateway": ns.get("Gateway", ""), "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0,
+        "EndpointID": ns.get("EndpointID", ""), "Gateway": ns.get("Gateway", ""), "GlobalIPv6Address": "",
+        "GlobalIPv6PrefixLen": 0,
         "IPAddress": ns.get("IPAddress", ""), "IPPrefixLen": ns.get("IPPrefixLen", 0), "IPv6Gateway": "",
         "MacAddress": ns.get("MacAddress", ""), "Networks": ns.get("Networks", {}),
     }

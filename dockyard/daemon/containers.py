@@ -186,7 +186,7 @@ class ContainerService:
         (sdir / "config.json").write_text(json.dumps(spec))
         size = c.host_config.get("ConsoleSize") or [0, 0]
         monitor = await Monitor.spawn(runtime=self.runtime_for(c), container_id=c.id, bundle=sdir, state_dir=sdir,
-                                      log_path=Path(c.log_path), tty=c.tty,
+                                      log_path=Path(c.log_path) if c.keeps_logs else None, tty=c.tty,
                                       open_stdin=bool(c.config.get("OpenStdin")),
                                       stdin_once=bool(c.config.get("StdinOnce")),
                                       console_size=tuple(size) if size and size[0] else None)
@@ -660,7 +660,13 @@ def merge_image_config(config: dict, image_config: dict) -> dict:
     return merged
 
 
+LOG_DRIVERS = ("json-file", "local", "none")  # local and json-file both write the json-file log here
+
+
 def _validate_host_config(hc: dict) -> None:
+    driver = (hc.get("LogConfig") or {}).get("Type") or "json-file"
+    if driver not in LOG_DRIVERS:
+        raise InvalidParameter(f"logger: no log driver named '{driver}' is registered")
     policy = (hc.get("RestartPolicy") or {}).get("Name") or "no"
     if policy not in ("no", "always", "on-failure", "unless-stopped"):
         raise InvalidParameter(f"invalid restart policy '{policy}'")

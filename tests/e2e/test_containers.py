@@ -586,3 +586,19 @@ def test_ulimit_device_and_privileged_devices(daemon):
     host = {n for n in os.listdir("/dev") if n.startswith("loop") and n[4:].isdigit()}
     inside = set(daemon.docker("run", "--rm", "--privileged", "busybox", "ls", "/dev").stdout.split())
     assert host and host <= inside
+
+
+def test_log_driver_none_and_unknown_drivers(daemon):
+    cid = daemon.docker("run", "-d", "--log-driver", "none", "busybox", "echo", "unlogged").stdout.strip()
+    try:
+        daemon.docker("wait", cid)
+        out = daemon.docker("logs", cid, check=False)
+        assert out.returncode == 1 and "configured logging driver does not support reading" in out.stderr
+        log_path = inspect(daemon, cid)["LogPath"]
+        assert not os.path.exists(log_path) or os.path.getsize(log_path) == 0
+        # attached output does not need the log
+        assert daemon.docker("run", "--rm", "--log-driver", "none", "busybox", "echo", "live").stdout == "live\n"
+    finally:
+        daemon.docker("rm", "-f", cid)
+    bad = daemon.docker("run", "--rm", "--log-driver", "carrier-pigeon", "busybox", "true", check=False)
+    assert bad.returncode == 125 and "logger: no log driver named 'carrier-pigeon' is registered" in bad.stderr

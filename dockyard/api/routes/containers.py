@@ -16,7 +16,7 @@ from ...daemon.logs import read_logs
 from ...daemon.stats import CgroupReader, stats_response
 from ...runtime.oci import cgroup_path
 from ...timefmt import parse_time_filter
-from ...errors import Conflict, InvalidParameter, NotFound
+from ...errors import Conflict, InvalidParameter, NotFound, NotImplemented_
 from ..context import json_body, json_response, no_content, qbool, qint, services
 from ..middleware import SERVER_HEADERS
 from ..router import RouteTable
@@ -189,6 +189,8 @@ def _log_bytes(entry: dict, tty: bool, timestamps: bool) -> bytes:
 async def logs(request: web.Request) -> web.StreamResponse:
     svc = _containers(request)
     c = svc.get(request.match_info["id"])
+    if not c.keeps_logs:
+        raise NotImplemented_("configured logging driver does not support reading")
     q = request.query
     stdout, stderr = qbool(request, "stdout"), qbool(request, "stderr")
     if not (stdout or stderr):
