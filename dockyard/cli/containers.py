@@ -12,6 +12,7 @@ import click
 
 from ..client import DockerClient
 from ..errors import DockyardError, NotFound
+from ..network.portspec import parse_expose, parse_port_key, parse_publish_all
 from .common import client, confirm_or_exit, fail, parse_filters, short
 from ..units import human_size, parse_duration
 from .format import ago, local_time, render_rows, table
@@ -31,6 +32,9 @@ def create_options(f):
         click.option("--restart", default="no"), click.option("--rm", is_flag=True),
         click.option("--privileged", is_flag=True), click.option("--cap-add", multiple=True),
         click.option("--cap-drop", multiple=True), click.option("--network", "--net", default=None),
+        click.option("--network-alias", multiple=True), click.option("--ip"), click.option("--dns", multiple=True),
+        click.option("--dns-search", multiple=True), click.option("--dns-option", multiple=True),
+        click.option("--add-host", multiple=True),
         click.option("--read-only", is_flag=True), click.option("--tmpfs", multiple=True),
         click.option("-m", "--memory"), click.option("--cpus", type=float), click.option("--pids-limit", type=int),
         click.option("--platform"), click.option("--pull", default="missing"),
@@ -53,14 +57,14 @@ def parse_memory(value: str) -> int:
     return int(float(m.group(1)) * {"": 1, "b": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}[m.group(2)])
 
 
-def port_bindings(publish) -> tuple[dict, dict]:
-    exposed, bindings = {}, {}
-    for spec in publish:
-        parts = spec.split(":")
-        container = parts[-1] if "/" in parts[-1] else parts[-1] + "/tcp"
-        host_ip, host_port = ("", parts[0]) if len(parts) == 2 else (parts[0], parts[1]) if len(parts) == 3 else ("", "")
-        exposed[container] = {}
-        bindings.setdefault(container, []).append({"HostIp": host_ip, "HostPort": host_port})
+def port_bindings(publish, expose=()) -> tuple[dict, dict]:
+    """`-p` and `--expose` values -> (ExposedPorts, PortBindings), parsed as the docker CLI does."""
+    try:
+        exposed, bindings = parse_publish_all(publish)
+        for e in expose:
+            exposed.update({key: {} for key in parse_expose(e)})
+    except DockyardError as err:
+        fail(f"dockyard: {err}\n\nRun 'dockyard run --help' for more information", 125)
     return exposed, bindings
 
 
@@ -87,9 +91,7 @@ def build_create_body(o: dict, image: str, command) -> dict:
         with open(path) as f:
             env += [l.strip() for l in f if l.strip() and not l.startswith("#")]
     labels = dict(l.split("=", 1) if "=" in l else (l, "") for l in o["label"])
-    exposed, bindings = port_bindings(o["publish"])
-    for e in o["expose"]:
-        exposed[e if "/" in e else e + "/tcp"] = {}
+    exposed, bindings = port_bindings(o["publish"], o["expose"])
     name, _, retries = (o["restart"] or "no").partition(":")
     host_config = {
         "Binds": list(o["volume"]) or None, "PortBindings": bindings, "PublishAllPorts": o["publish_all"],
@@ -98,7 +100,9 @@ def build_create_body(o: dict, image: str, command) -> dict:
         "RestartPolicy": {"Name": name, "MaximumRetryCount": int(retries or 0)},
         "Tmpfs": {t.split(":", 1)[0]: (t.split(":", 1)[1] if ":" in t else "") for t in o["tmpfs"]} or None,
         "SecurityOpt": list(o["security_opt"]) or None, "Init": o["init"] or None,
-        "NetworkMode": o["network"] or "default",
+        "NetworkMode": o["network"] or "default", "Dns": list(o["dns"]) or None,
+        "DnsSearch": list(o["dns_search"]) or None, "DnsOptions": list(o["dns_option"]) or None,
+        "ExtraHosts": list(o["add_host"]) or None,
     }
     if o["runtime"]:
         host_config["Runtime"] = o["runtime"]
@@ -115,6 +119,13 @@ def build_create_body(o: dict, image: str, command) -> dict:
         "StdinOnce": o["interactive"], "AttachStdin": o["interactive"], "AttachStdout": True, "AttachStderr": True,
         "Labels": labels, "ExposedPorts": exposed or None, "HostConfig": host_config,
     }
+    endpoint = {}
+    if o["network_alias"]:
+        endpoint["Aliases"] = list(o["network_alias"])
+    if o["ip"]:
+        endpoint["IPAMConfig"] = {"IPv4Address": o["ip"]}
+    if endpoint:
+        body["NetworkingConfig"] = {"EndpointsConfig": {o["network"] or "default": endpoint}}
     for key, opt in (("WorkingDir", "workdir"), ("User", "user"), ("Hostname", "hostname"),
                      ("StopSignal", "stop_signal"), ("StopTimeout", "stop_timeout")):
         if o[opt] is not None:
@@ -350,9 +361,7 @@ class PsRow:
         self.CreatedAt = local_time(c["Created"])
         self.Status = c["Status"]
         self.State = c["State"]
-        self.Ports = ", ".join(
-            f"{p['IP']}:{p['PublicPort']}->{p['PrivatePort']}/{p['Type']}" if p.get("PublicPort")
-            else f"{p['PrivatePort']}/{p['Type']}" for p in c.get("Ports") or [])
+        self.Ports = displayable_ports(c.get("Ports") or [])
         self.Names = ",".join(n.lstrip("/") for n in c["Names"])
         self.Labels = ",".join(f"{k}={v}" for k, v in (c.get("Labels") or {}).items())
         self.Size = (f"{human_size(c.get('SizeRw', 0))} (virtual {human_size(c.get('SizeRootFs', 0))})"
@@ -364,6 +373,41 @@ class PsRow:
         if name == "Label":
             return (self.raw.get("Labels") or {}).get(args[0], "")
         return ""
+
+
+def displayable_ports(ports: list[dict]) -> str:
+    """The PORTS column as the docker CLI writes it: runs of ports grouped (`80-81/tcp`), then mappings
+    to other host ports (`0.0.0.0:8080->80/tcp`)."""
+    def key(p):
+        return p["PrivatePort"], p.get("IP") or "", p.get("PublicPort") or 0, p["Type"]
+
+    groups: dict[str, list[int]] = {}
+    result, mappings = [], []
+    for p in sorted(ports, key=key):
+        port, ip = p["PrivatePort"], p.get("IP") or ""
+        group_key = p["Type"]
+        if ip:
+            if p.get("PublicPort") != port:
+                host = f"[{ip}]" if ":" in ip else ip
+                mappings.append(f"{host}:{p.get('PublicPort')}->{port}/{p['Type']}")
+                continue
+            group_key = f"{ip}/{p['Type']}"
+        g = groups.get(group_key)
+        if g is None:
+            groups[group_key] = [port, port]
+        elif port == g[1] + 1:
+            g[1] = port
+        else:
+            result.append(_port_group(group_key, *g))
+            groups[group_key] = [port, port]
+    result += [_port_group(k, *g) for k, g in groups.items()]
+    return ", ".join(result + mappings)
+
+
+def _port_group(group_key: str, first: int, last: int) -> str:
+    ip, _, proto = group_key.rpartition("/")
+    ports = str(first) if first == last else f"{first}-{last}"
+    return f"{ip}:{ports}->{ports}/{proto}" if ip else f"{ports}/{proto}"
 
 
 @click.command("ls")
@@ -499,7 +543,7 @@ def exec_(container, command, interactive, tty, detach, env, workdir, user, priv
 @click.argument("names", nargs=-1, required=True)
 @click.option("-f", "--format", "fmt")
 @click.option("-s", "--size", is_flag=True)
-@click.option("--type", "type_", type=click.Choice(["container", "image", "volume"]))
+@click.option("--type", "type_", type=click.Choice(["container", "image", "volume", "network"]))
 def inspect(names, fmt, size, type_):
     """Return low-level information on dockyard objects"""
     from .format import render
@@ -510,8 +554,8 @@ def inspect(names, fmt, size, type_):
         found = None
         lookups = {"container": lambda: c.get(f"/containers/{name}/json", size=size),
                    "image": lambda: c.get(f"/images/{quote(name, safe='/:@')}/json"),
-                   "volume": lambda: c.get(f"/volumes/{name}")}
-        for kind in ([type_] if type_ else ["container", "image", "volume"]):
+                   "volume": lambda: c.get(f"/volumes/{name}"), "network": lambda: c.get(f"/networks/{name}")}
+        for kind in ([type_] if type_ else ["container", "image", "volume", "network"]):
             try:
                 found = lookups[kind]()
                 break
@@ -546,12 +590,25 @@ def top(container, ps_args):
 def port(container, private_port):
     """List port mappings or a specific mapping for the container"""
     ports = client().get(f"/containers/{container}/json")["NetworkSettings"].get("Ports") or {}
-    for key, bindings in sorted(ports.items()):
-        if private_port and key not in (private_port, f"{private_port}/tcp"):
-            continue
+    if private_port:
+        try:
+            number, proto = parse_port_key(private_port)
+        except DockyardError as err:
+            fail(f"Error: {err}")
+        bindings = ports.get(f"{number}/{proto}")
+        if not bindings:
+            fail(f"Error: No public port '{private_port}' published for {container}")
+        for b in bindings:
+            click.echo(_host_addr(b))
+        return
+    for key, bindings in sorted(ports.items(), key=lambda kv: parse_port_key(kv[0])):
         for b in bindings or []:
-            line = f"{b.get('HostIp') or '0.0.0.0'}:{b['HostPort']}"
-            click.echo(line if private_port else f"{key} -> {line}")
+            click.echo(f"{key} -> {_host_addr(b)}")
+
+
+def _host_addr(b: dict) -> str:
+    ip = b.get("HostIp") or "0.0.0.0"
+    return f"[{ip}]:{b['HostPort']}" if ":" in ip else f"{ip}:{b['HostPort']}"
 
 
 @click.command("diff")

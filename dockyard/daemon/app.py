@@ -24,13 +24,14 @@ from .events import EventBus
 from .exec import ExecService
 from .health import HealthMonitor
 from .images import ImageService
+from .networks import NetworkService
 from .system import SystemService
 from .volumes import VolumeService
 
 log = logging.getLogger("dockyard.daemon")
 
 # Route modules; the optional ones belong to parts that may not be installed in every build.
-ROUTE_MODULES = ["system", "images", "containers", "exec", "volumes", "registry", "build"]
+ROUTE_MODULES = ["system", "images", "containers", "exec", "volumes", "networks", "registry", "build"]
 
 
 @dataclass
@@ -71,13 +72,16 @@ def build_services(config: DaemonConfig) -> Services:
     images.collect_garbage()
     archives = ArchiveService(images, root / "tmp")
     volumes = LocalVolumes(md, root / "volumes")
-    containers = ContainerService(config, md, layers, images, events, volumes)
+    networks = NetworkService(config, md, events)
+    containers = ContainerService(config, md, layers, images, events, volumes, networks)
+    networks.containers = containers
     images.container_users = containers.users_of_image
     system = SystemService(config, images, containers, layers, _daemon_id(md))
     svc = Services(config, md, content, layers, events, images, archives, system, containers)
     svc.extra["exec"] = ExecService(containers, events)
     svc.extra["health"] = HealthMonitor(containers, svc.extra["exec"], events)
     svc.extra["volumes"] = VolumeService(volumes, containers, events)
+    svc.extra["networks"] = networks
     _attach_optional(svc)
     return svc
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InvalidParameter
+from ..network.ipam import parse_bip
 
 DEFAULT_SOCKET = "unix:///run/dockyard/dockyard.sock"
 
@@ -23,14 +24,23 @@ class DaemonConfig:
     insecure_registries: list[str] = field(default_factory=list)
     registry_mirrors: list[str] = field(default_factory=list)
     group: str = "dockyard"
-    bridge_subnet: str = "10.210.0.0/16"
+    # Networking (dockerd's -b/--bridge, --bip, --iptables, --dns*, default-address-pools).
+    bridge: str = "dockyard0"
+    bip: str = "10.210.0.1/16"
+    iptables: bool = True
+    dns: list[str] = field(default_factory=list)
+    dns_search: list[str] = field(default_factory=list)
+    dns_opts: list[str] = field(default_factory=list)
+    default_address_pools: list[dict] = field(default_factory=lambda: [{"base": "10.211.0.0/16", "size": 24}])
 
     # daemon.json key -> attribute
     JSON_KEYS = {
         "hosts": "hosts", "data-root": "data_root", "exec-root": "exec_root", "pidfile": "pidfile",
         "log-level": "log_level", "storage-driver": "storage_driver", "default-runtime": "default_runtime",
         "runtimes": "runtimes", "insecure-registries": "insecure_registries",
-        "registry-mirrors": "registry_mirrors", "group": "group", "bip": "bridge_subnet",
+        "registry-mirrors": "registry_mirrors", "group": "group", "bridge": "bridge", "bip": "bip",
+        "iptables": "iptables", "dns": "dns", "dns-search": "dns_search", "dns-opts": "dns_opts",
+        "default-address-pools": "default_address_pools",
     }
 
     def apply_file(self, path: str | Path) -> None:
@@ -63,3 +73,6 @@ class DaemonConfig:
     def validate(self) -> None:
         if self.default_runtime not in self.runtimes:
             raise InvalidParameter(f"default runtime {self.default_runtime} does not exist")
+        if not self.bridge or len(self.bridge) > 15:
+            raise InvalidParameter(f"invalid bridge name {self.bridge!r}: 1 to 15 characters")
+        parse_bip(self.bip)

@@ -11,6 +11,7 @@ import logging
 import os
 import secrets
 import shutil
+import socket
 from pathlib import Path
 
 from ..errors import Conflict, Forbidden, InvalidParameter, NotFound, NotModified, SystemError_
@@ -38,8 +39,9 @@ STOP_TIMEOUT_DEFAULT = 10
 
 class ContainerService:
     def __init__(self, config: DaemonConfig, md: Metadata, layers: LayerStore, images: ImageService,
-                 events: EventBus, volumes: LocalVolumes):
+                 events: EventBus, volumes: LocalVolumes, networks=None):
         self.config = config
+        self.networks = networks  # NetworkService: attach() before runc starts a container, detach() after
         self.volumes = volumes
         self.md = md
         self.layers = layers
@@ -133,6 +135,8 @@ class ContainerService:
             name = random_name(taken)
         _validate_host_config(host_config)
         cid = secrets.token_hex(32)
+        if host_config.get("NetworkMode") == "host" and not merged.get("Hostname"):
+            merged["Hostname"] = socket.gethostname()  # --network host: the host's name, as dockerd does
         merged.setdefault("Hostname", cid[:12])
         if not merged.get("Hostname"):
             merged["Hostname"] = cid[:12]
@@ -140,6 +144,8 @@ class ContainerService:
         host_config["Runtime"] = host_config.get("Runtime") or self.config.default_runtime
         if host_config["Runtime"] not in self.config.runtimes:
             raise InvalidParameter(f"unknown or invalid runtime name: {host_config['Runtime']}")
+        network_settings = self.networks.initial_settings(host_config, body.get("NetworkingConfig"), name, cid,
+                                                          merged["Hostname"])
         c = Container(id=cid, name=name, created=now_rfc3339(), image_id=image.id, config=merged,
                       host_config=host_config, path=argv[0], args=argv[1:], driver=self.layers.driver.name)
         cdir = self.data_dir / cid
@@ -147,7 +153,7 @@ class ContainerService:
         c.log_path = str(cdir / f"{cid}-json.log")
         c.hostname_path, c.hosts_path, c.resolv_conf_path = etcfiles.write(cdir, merged["Hostname"],
                                                                            merged.get("Domainname", ""))
-        c.network_settings = etcfiles.network_settings(host_config)
+        c.network_settings = network_settings
         await asyncio.to_thread(self.layers.create_rw, cid, image.top_chain)
         points = mounts.requested_mounts(merged, host_config)
         if points:
@@ -179,10 +185,25 @@ class ContainerService:
         if sdir.exists():
             shutil.rmtree(sdir, ignore_errors=True)
         sdir.mkdir(parents=True)
+        netns = await self.networks.attach(c)  # may point c's /etc files at another container's
+        try:
+            pid, monitor = await self._launch(c, image, rootfs, sdir, netns)
+        except BaseException:
+            await self.networks.detach(c)
+            self.save(c)
+            raise
+        c.state.set_running(pid, now_rfc3339())
+        c.has_been_started = True
+        self.save(c)
+        self._monitors[c.id] = monitor
+        self.events.emit("container", "start", c.id, {"image": self.image_name(c), "name": c.name})
+        self._spawn(self._watch(c.id, monitor))
+
+    async def _launch(self, c: Container, image, rootfs, sdir: Path, netns: str | None) -> tuple[int, Monitor]:
         spec = build_spec(image_config=image.config.get("config") or {}, config=c.config, host_config=c.host_config,
                           rootfs=str(rootfs), hostname=c.config.get("Hostname") or c.short_id, container_id=c.id,
                           etc_hosts=c.hosts_path, etc_hostname=c.hostname_path, resolv_conf=c.resolv_conf_path,
-                          extra_mounts=mounts.oci_mounts(c.mount_points))
+                          extra_mounts=mounts.oci_mounts(c.mount_points), netns_path=netns)
         (sdir / "config.json").write_text(json.dumps(spec))
         size = c.host_config.get("ConsoleSize") or [0, 0]
         monitor = await Monitor.spawn(runtime=self.runtime_for(c), container_id=c.id, bundle=sdir, state_dir=sdir,
@@ -204,12 +225,7 @@ class ContainerService:
             if err.exit_code in (126, 127):
                 raise InvalidParameter(message) from None
             raise SystemError_(message) from None
-        c.state.set_running(pid, now_rfc3339())
-        c.has_been_started = True
-        self.save(c)
-        self._monitors[c.id] = monitor
-        self.events.emit("container", "start", c.id, {"image": self.image_name(c), "name": c.name})
-        self._spawn(self._watch(c.id, monitor))
+        return pid, monitor
 
     def _spawn(self, coro) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -234,6 +250,7 @@ class ContainerService:
             c = self.get(cid)
         except NotFound:
             return
+        await self.networks.detach(c)
         c.state.set_exited(exit_code, finished_at or now_rfc3339(), oom, error)
         self.save(c)
         self.events.emit("container", "die", cid, {"image": self.image_name(c), "name": c.name,
@@ -407,6 +424,7 @@ class ContainerService:
             c = self.get(c.id)
         async with self._lock(c.id):
             exit_code = c.state.ExitCode
+            await self.networks.detach(c)
             await asyncio.to_thread(self._remove_files, c)
             with self.md.tx() as cur:
                 cur.execute("DELETE FROM containers WHERE id=?", (c.id,))
@@ -525,6 +543,7 @@ class ContainerService:
     # ------------------------------------------------------------ daemon restart
     async def restore(self) -> None:
         """Re-adopt containers whose monitors survived; record exits that happened while we were away."""
+        await self.networks.prepare()
         for c in self.all():
             if c.state.Running:
                 try:
@@ -540,8 +559,10 @@ class ContainerService:
             elif c.state.Restarting or (self._should_restart(c) and c.has_been_started
                                          and c.restart_policy()[0] in ("always", "unless-stopped")):
                 self._spawn(self._restart_later(c))
+        await self.networks.sweep([c for c in self.all() if c.state.Running])
 
     async def shutdown(self) -> None:
+        self.networks.shutdown()
         for task in list(self._tasks):
             task.cancel()
         for monitor in list(self._monitors.values()):

@@ -14,14 +14,66 @@ ff02::2\tip6-allrouters
 """
 
 
-def _resolv_conf() -> str:
+def _resolv_conf(keep_loopback: bool = False) -> str:
     """The host's resolv.conf without loopback resolvers (unreachable from the container's namespace)."""
     try:
         lines = Path("/etc/resolv.conf").read_text().splitlines()
     except OSError:
         lines = []
-    kept = [l for l in lines if not re.match(r"\s*nameserver\s+(127\.|::1)", l)]
+    kept = [l for l in lines if keep_loopback or not re.match(r"\s*nameserver\s+(127\.|::1)", l)]
     return "\n".join(kept) + "\n"
+
+
+def host_resolv() -> dict:
+    """nameservers, search domains and options of the host's resolv.conf."""
+    out: dict = {"nameserver": [], "search": [], "options": []}
+    for line in _resolv_conf(keep_loopback=True).splitlines():
+        words = line.split()
+        if len(words) > 1 and words[0] in ("nameserver", "search", "domain", "options"):
+            key = "search" if words[0] == "domain" else words[0]
+            out[key] += words[1:]
+    return out
+
+
+def resolv_conf(nameservers, search=(), options=()) -> str:
+    """A resolv.conf for a container whose resolvers were chosen by the network (`--dns` and co.)."""
+    lines = [f"nameserver {ns}" for ns in nameservers]
+    if search:
+        lines.append("search " + " ".join(search))
+    if options:
+        lines.append("options " + " ".join(options))
+    return "\n".join(lines) + "\n"
+
+
+def hosts_file(hostname: str, domainname: str, addresses=(), extra_hosts=(), base: str | None = None) -> str:
+    """/etc/hosts: the base entries, `--add-host` ones, then the container's own addresses and hostname."""
+    text = HOSTS_BASE if base is None else base
+    if text and not text.endswith("\n"):
+        text += "\n"
+    for entry in extra_hosts or ():
+        name, sep, ip = entry.partition(":") if "=" not in entry else entry.partition("=")
+        if sep and ip:
+            text += f"{ip}\t{name}\n"
+    names = f"{hostname}.{domainname} {hostname}" if domainname else hostname
+    for ip in addresses:
+        text += f"{ip}\t{names}\n"
+    return text
+
+
+def host_hosts() -> str:
+    """The host's /etc/hosts, for --network host (the container sees the host's names)."""
+    try:
+        return Path("/etc/hosts").read_text()
+    except OSError:
+        return HOSTS_BASE
+
+
+def write_in_place(path: str | Path, text: str) -> None:
+    """Rewrite a file keeping its inode: a running container has it bind-mounted."""
+    with open(path, "r+" if Path(path).exists() else "w") as f:
+        f.seek(0)
+        f.write(text)
+        f.truncate()
 
 
 def write(cdir: Path, hostname: str, domainname: str = "") -> tuple[str, str, str]:
@@ -33,7 +85,3 @@ def write(cdir: Path, hostname: str, domainname: str = "") -> tuple[str, str, st
     del fqdn
     return tuple(str(p) for p in paths)
 
-
-def network_settings(host_config: dict) -> dict:
-    mode = host_config.get("NetworkMode") or "bridge"
-    return {"Networks": {} if mode in ("none", "host") else {}, "Ports": {}}

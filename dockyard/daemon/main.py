@@ -119,8 +119,14 @@ def run_daemon(config: DaemonConfig) -> None:
 @click.option("--add-runtime", "add_runtimes", multiple=True, metavar="NAME=PATH",
               help="Register an additional OCI runtime")
 @click.option("-G", "--group", help="Group owning the unix socket")
+@click.option("-b", "--bridge", help="Name of the default bridge (dockyard0)")
+@click.option("--bip", help="Address and prefix of the default bridge (10.210.0.1/16)")
+@click.option("--iptables", type=click.BOOL, default=None, help="Add iptables rules (outbound NAT) for bridges")
+@click.option("--dns", "dns", multiple=True, help="DNS server for containers and the embedded DNS")
+@click.option("--dns-search", "dns_search", multiple=True, help="DNS search domain for containers")
+@click.option("--dns-opt", "dns_opts", multiple=True, help="DNS option for containers")
 def daemon_command(hosts, data_root, exec_root, pidfile, config_file, log_level, storage_driver, insecure, mirrors,
-                   default_runtime, add_runtimes, group):
+                   default_runtime, add_runtimes, group, bridge, bip, iptables, dns, dns_search, dns_opts):
     """Run the dockyard daemon in the foreground."""
     config = DaemonConfig()
     if config_file:
@@ -130,9 +136,12 @@ def daemon_command(hosts, data_root, exec_root, pidfile, config_file, log_level,
             raise click.ClickException(str(err))
     for attr, value in (("data_root", data_root), ("exec_root", exec_root), ("pidfile", pidfile),
                         ("log_level", log_level), ("storage_driver", storage_driver),
-                        ("default_runtime", default_runtime), ("group", group)):
+                        ("default_runtime", default_runtime), ("group", group), ("bridge", bridge), ("bip", bip),
+                        ("dns", list(dns)), ("dns_search", list(dns_search)), ("dns_opts", list(dns_opts))):
         if value:
             setattr(config, attr, value)
+    if iptables is not None:
+        config.iptables = iptables
     if hosts:
         config.hosts = list(hosts)
     if insecure:

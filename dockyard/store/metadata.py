@@ -1,4 +1,4 @@
-"""SQLite metadata (WAL): images, tags, layers, containers. One transaction per change."""
+"""SQLite metadata (WAL): images, tags, layers, containers, volumes, networks. One transaction per change."""
 from __future__ import annotations
 
 import sqlite3
@@ -62,6 +62,23 @@ CREATE TABLE IF NOT EXISTS volumes (
     anonymous INTEGER NOT NULL,
     created TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS networks (
+    id TEXT PRIMARY KEY,
+    name TEXT UNIQUE NOT NULL,
+    driver TEXT NOT NULL,
+    data TEXT NOT NULL,
+    created TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS endpoints (
+    id TEXT PRIMARY KEY,
+    network_id TEXT NOT NULL,
+    container_id TEXT NOT NULL,
+    ip TEXT NOT NULL,
+    data TEXT NOT NULL,
+    UNIQUE (network_id, container_id),
+    UNIQUE (network_id, ip)
+);
+CREATE INDEX IF NOT EXISTS endpoints_container ON endpoints(container_id);
 CREATE TABLE IF NOT EXISTS kv (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL

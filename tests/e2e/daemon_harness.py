@@ -1,8 +1,10 @@
 """Starting a real dockyard daemon for tests, and running the real docker CLI / dockyard CLI against it."""
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -25,6 +27,8 @@ class Daemon:
     log_path: Path
     proc: subprocess.Popen | None = None
     extra_args: list = field(default_factory=list)
+    bridge: str = ""  # each test daemon has its own default bridge and subnet (see new_daemon)
+    bip: str = ""
 
     @property
     def host(self) -> str:
@@ -38,7 +42,7 @@ class Daemon:
 
     def start(self, timeout: float = 20) -> None:
         args = [sys.executable, "-m", "dockyard.daemon", "-H", self.host, "--data-root", str(self.data_root),
-                "--exec-root", str(self.exec_root), "--log-level", "debug", *self.extra_args]
+                "--exec-root", str(self.exec_root), "--log-level", "debug", *self.network_args(), *self.extra_args]
         self.log_file = open(self.log_path, "ab")
         self.proc = subprocess.Popen(args, stdout=self.log_file, stderr=subprocess.STDOUT, cwd=ROOT)
         deadline = time.time() + timeout
@@ -56,6 +60,11 @@ class Daemon:
                     pass
             time.sleep(0.05)
         raise RuntimeError("daemon did not come up:\n" + self.log_path.read_text()[-3000:])
+
+    def network_args(self) -> list[str]:
+        # --dns 127.0.0.1: a container's resolver (and the embedded DNS's upstream) is a loopback address, so
+        # no test can ever send a DNS query off this machine.
+        return ["--bridge", self.bridge, "--bip", self.bip, "--dns", "127.0.0.1"] if self.bridge else []
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
         if self.proc is None:
@@ -112,8 +121,23 @@ def new_daemon(base: Path, **kw) -> Daemon:
     base.mkdir(parents=True, exist_ok=True)
     # Unix socket paths are limited to 108 bytes: keep the exec root short.
     exec_root = Path(tempfile.mkdtemp(prefix="dy", dir="/run"))
+    n = free_bridge_index()
+    kw.setdefault("bridge", f"dyt{n}")
+    kw.setdefault("bip", f"10.209.{n}.1/24")
     return Daemon(data_root=base / "data", exec_root=exec_root, socket=exec_root / "d.sock",
                   log_path=base / "daemon.log", **kw)
+
+
+def free_bridge_index() -> int:
+    """N for a bridge `dytN` on 10.209.N.0/24 that no other daemon on this machine (other test sessions
+    included) has: neither the link nor the subnet exists yet. Random, so concurrent sessions rarely race.
+    (Outside 10.210.0.0/16, the default bridge of a daemon that may be running here.)"""
+    from dockyard.network.bridge import host_networks, link_exists
+
+    used = host_networks()
+    free = [n for n in range(1, 255) if not link_exists(f"dyt{n}")
+            and not any(ipaddress.IPv4Network(f"10.209.{n}.0/24").overlaps(u) for u in used)]
+    return random.choice(free)
 
 
 def build_busybox_archive(dest: Path) -> Path:
@@ -129,9 +153,17 @@ def cleanup_daemon(d: Daemon) -> None:
             ids = d.docker("ps", "-aq", check=False).stdout.split()
             if ids:
                 d.docker("rm", "-f", *ids, check=False)
+            nets = d.docker("network", "ls", "-q", "--filter", "type=custom", check=False).stdout.split()
+            if nets:
+                d.docker("network", "rm", *nets, check=False)
         except Exception:
             pass
         d.stop()
+    if d.bridge:  # the default bridge stays after dockerd stops; a test daemon's must not
+        from dockyard.network import bridge, iptables
+
+        bridge.delete_link(d.bridge)
+        iptables.teardown(d.bridge)
     runc_root = d.exec_root / "runc"
     if runc_root.exists():
         for cid in os.listdir(runc_root):

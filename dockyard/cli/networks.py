@@ -1,0 +1,195 @@
+"""`dockyard network create/ls/inspect/rm/connect/disconnect/prune`, with docker's flags and output."""
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from ..errors import DockyardError
+from .common import client, confirm_or_exit, parse_filters
+from .format import render, render_rows, table
+
+
+class NetworkRow:
+    """The fields `network ls --format` knows."""
+
+    def __init__(self, n: dict, no_trunc: bool):
+        self.raw = n
+        self.ID = n["Id"] if no_trunc else n["Id"][:12]
+        self.Name, self.Driver, self.Scope = n["Name"], n["Driver"], n["Scope"]
+        self.IPv6 = str(n.get("EnableIPv6", False)).lower()
+        self.IPv4 = str(n.get("EnableIPv4", True)).lower()
+        self.Internal = str(n.get("Internal", False)).lower()
+        self.CreatedAt = n.get("Created", "")
+        self.Labels = ",".join(f"{k}={v}" for k, v in (n.get("Labels") or {}).items())
+
+    def call(self, name, args):
+        if name == "Label":
+            return (self.raw.get("Labels") or {}).get(args[0], "")
+        return ""
+
+
+def _pairs(values, flag: str) -> dict:
+    out = {}
+    for v in values:
+        k, sep, val = v.partition("=")
+        if not sep:
+            raise click.BadParameter(f"invalid key/value pair format: {v}", param_hint=flag)
+        out[k] = val
+    return out
+
+
+@click.command("create")
+@click.argument("name")
+@click.option("-d", "--driver", default="bridge")
+@click.option("--subnet", multiple=True)
+@click.option("--gateway", multiple=True)
+@click.option("--ip-range", multiple=True)
+@click.option("--aux-address", multiple=True)
+@click.option("--ipam-driver", default="default")
+@click.option("--ipam-opt", multiple=True)
+@click.option("-o", "--opt", multiple=True)
+@click.option("--label", multiple=True)
+@click.option("--internal", is_flag=True)
+@click.option("--attachable", is_flag=True)
+@click.option("--ipv6", is_flag=True)
+def create(name, driver, subnet, gateway, ip_range, aux_address, ipam_driver, ipam_opt, opt, label, internal,
+           attachable, ipv6):
+    """Create a network"""
+    if len(gateway) > len(subnet) or len(ip_range) > len(subnet):
+        raise click.UsageError("every gateway and ip-range needs a --subnet")
+    configs = []
+    for i, s in enumerate(subnet):
+        cfg = {"Subnet": s}
+        if i < len(gateway):
+            cfg["Gateway"] = gateway[i]
+        if i < len(ip_range):
+            cfg["IPRange"] = ip_range[i]
+        configs.append(cfg)
+    if aux_address and configs:
+        configs[0]["AuxiliaryAddresses"] = _pairs(aux_address, "--aux-address")
+    labels = {k: v for k, _, v in (x.partition("=") for x in label)}
+    body = {"Name": name, "Driver": driver, "Options": _pairs(opt, "--opt"), "Labels": labels,
+            "IPAM": {"Driver": ipam_driver, "Config": configs, "Options": _pairs(ipam_opt, "--ipam-opt")},
+            "Internal": internal, "Attachable": attachable}
+    if ipv6:
+        body["EnableIPv6"] = True
+    click.echo(client().request("POST", "/networks/create", json_body=body).json()["Id"])
+
+
+@click.command("ls")
+@click.option("-q", "--quiet", is_flag=True)
+@click.option("--no-trunc", is_flag=True)
+@click.option("-f", "--filter", "filters", multiple=True)
+@click.option("--format", "fmt")
+def ls(quiet, no_trunc, filters, fmt):
+    """List networks"""
+    items = client().get("/networks", filters=parse_filters(filters))
+    rows = sorted((NetworkRow(n, no_trunc) for n in items), key=lambda r: r.Name)
+    if quiet:
+        for r in rows:
+            click.echo(r.ID)
+        return
+    if fmt:
+        render_rows(fmt, rows, sys.stdout, {"ID": "NETWORK ID", "Name": "NAME", "Driver": "DRIVER",
+                                            "Scope": "SCOPE"})
+        return
+    table([["NETWORK ID", "NAME", "DRIVER", "SCOPE"]] + [[r.ID, r.Name, r.Driver, r.Scope] for r in rows],
+          sys.stdout)
+
+
+@click.command("inspect")
+@click.argument("names", nargs=-1, required=True)
+@click.option("-f", "--format", "fmt")
+@click.option("-v", "--verbose", is_flag=True)
+def inspect(names, fmt, verbose):
+    """Display detailed information on one or more networks"""
+    c = client()
+    results, failed = [], False
+    for name in names:
+        try:
+            results.append(c.get(f"/networks/{name}", verbose=verbose or None))
+        except DockyardError as err:
+            click.echo(f"Error response from daemon: {err}", err=True)
+            failed = True
+    if fmt:
+        for r in results:
+            click.echo(render(fmt, r))
+    else:
+        click.echo(json.dumps(results, indent=4))
+    if failed:
+        raise SystemExit(1)
+
+
+@click.command("rm")
+@click.argument("names", nargs=-1, required=True)
+@click.option("-f", "--force", is_flag=True)
+def rm(names, force):
+    """Remove one or more networks"""
+    failed = False
+    for name in names:
+        try:
+            client().request("DELETE", f"/networks/{name}")
+        except DockyardError as err:
+            if force and "not found" in str(err):
+                continue
+            click.echo(f"Error response from daemon: {err}", err=True)
+            failed = True
+            continue
+        click.echo(name)
+    if failed:
+        raise SystemExit(1)
+
+
+@click.command("connect")
+@click.argument("network")
+@click.argument("container")
+@click.option("--alias", multiple=True)
+@click.option("--ip")
+@click.option("--driver-opt", multiple=True)
+def connect(network, container, alias, ip, driver_opt):
+    """Connect a container to a network"""
+    endpoint = {"Aliases": list(alias) or None, "DriverOpts": _pairs(driver_opt, "--driver-opt") or None}
+    if ip:
+        endpoint["IPAMConfig"] = {"IPv4Address": ip}
+    client().request("POST", f"/networks/{network}/connect",
+                     json_body={"Container": container, "EndpointConfig": endpoint})
+
+
+@click.command("disconnect")
+@click.argument("network")
+@click.argument("container")
+@click.option("-f", "--force", is_flag=True)
+def disconnect(network, container, force):
+    """Disconnect a container from a network"""
+    client().request("POST", f"/networks/{network}/disconnect", json_body={"Container": container, "Force": force})
+
+
+@click.command("prune")
+@click.option("-f", "--force", is_flag=True)
+@click.option("--filter", "filters", multiple=True)
+def prune(force, filters):
+    """Remove all unused networks"""
+    confirm_or_exit(force, "WARNING! This will remove all custom networks not used by at least one container.")
+    deleted = client().post("/networks/prune", filters=parse_filters(filters)).get("NetworksDeleted") or []
+    if deleted:
+        click.echo("Deleted Networks:")
+        for name in deleted:
+            click.echo(name)
+        click.echo("")
+
+
+@click.group("network")
+def network_group():
+    """Manage networks"""
+
+
+for _cmd in (create, ls, inspect, rm, connect, disconnect, prune):
+    network_group.add_command(_cmd)
+network_group.add_command(ls, "list")
+network_group.add_command(rm, "remove")
+
+
+def register(cli):
+    cli.add_command(network_group)

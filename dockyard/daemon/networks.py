@@ -1,0 +1,698 @@
+"""Network service: docker network create/ls/inspect/rm/prune/connect/disconnect, and each container's
+networking from start to stop.
+
+The container service calls three things: `initial_settings()` at create (validates NetworkMode and
+NetworkingConfig, returns NetworkSettings), `attach(c) -> netns path` before runc starts the container,
+and `detach(c)` once it stopped (idempotent, cheap when there is nothing to undo).
+
+State: networks and active endpoints (one per container and network: address, veth, DNS names) live in
+SQLite; each running bridged container has a namespace bound at <exec_root>/netns/<id> and, with published
+ports, a proxy whose pid is in <exec_root>/netns/<id>.proxy. Both outlive a daemon restart; restore()
+re-adopts what still runs and sweeps what belongs to containers that are gone.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import ipaddress
+import json
+import logging
+import os
+import secrets
+import signal
+import sys
+from pathlib import Path
+
+from ..errors import Conflict, Forbidden, InvalidParameter, NotFound, SystemError_
+from ..network import bridge, iptables, ipam, ports
+from ..network.dns import DNSServer, Resolver
+from ..store.metadata import Metadata
+from ..timefmt import now_rfc3339, parse_rfc3339, parse_time_filter
+from . import etcfiles
+from .config import DaemonConfig
+from .events import EventBus
+from .filters import Filters
+from .network_record import DRIVER_OF, PREDEFINED, Network, clear_runtime, endpoint_settings
+
+log = logging.getLogger("dockyard.networks")
+
+PROXY_PATH = str(Path(__file__).resolve().parents[1] / "network" / "proxy.py")
+MTU = 1500
+DEFAULT_BRIDGE_OPTIONS = {"com.docker.network.bridge.default_bridge": "true",
+                          "com.docker.network.bridge.enable_icc": "true",
+                          "com.docker.network.bridge.enable_ip_masquerade": "true",
+                          "com.docker.network.bridge.host_binding_ipv4": "0.0.0.0",
+                          "com.docker.network.driver.mtu": str(MTU)}
+BRIDGE_NAME_OPTION = "com.docker.network.bridge.name"
+
+
+class NetworkService:
+    def __init__(self, config: DaemonConfig, md: Metadata, events: EventBus):
+        self.config, self.md, self.events = config, md, events
+        self.containers = None  # the ContainerService, wired by app.py (names, records, locks)
+        self.netns_dir = config.exec_root / "netns"
+        self.netns_dir.mkdir(parents=True, exist_ok=True)
+        self._dns: dict[str, DNSServer] = {}
+        self._proxies: dict[str, asyncio.subprocess.Process] = {}
+        self.resolver = Resolver(self._lookup, self._reverse, self._upstreams)
+        self._ensure_predefined()
+
+    # ------------------------------------------------------------ records
+    def _ensure_predefined(self) -> None:
+        default = ipam.parse_bip(self.config.bip)
+        for name in PREDEFINED:
+            row = self.md.one("SELECT data FROM networks WHERE name=?", (name,))
+            n = Network.from_json(row["data"]) if row else Network(secrets.token_hex(32), name, DRIVER_OF[name],
+                                                                   now_rfc3339())
+            if name == "bridge":  # follows the daemon's -b/--bip, which may change between runs
+                n.bridge, n.subnets = self.config.bridge, [default.config()]
+                n.options = {**DEFAULT_BRIDGE_OPTIONS, BRIDGE_NAME_OPTION: self.config.bridge}
+            if row is None or row["data"] != n.to_json():
+                self._save(n)
+
+    def _save(self, n: Network) -> None:
+        with self.md.tx() as cur:
+            cur.execute("INSERT OR REPLACE INTO networks(id, name, driver, data, created) VALUES (?,?,?,?,?)",
+                        (n.id, n.name, n.driver, n.to_json(), n.created))
+
+    def all(self) -> list[Network]:
+        return [Network.from_json(r["data"]) for r in self.md.query("SELECT data FROM networks ORDER BY name")]
+
+    def get(self, ref: str) -> Network:
+        """By full ID, then name, then unique ID prefix, as dockerd looks networks up."""
+        row = self.md.one("SELECT data FROM networks WHERE id=?", (ref,)) or \
+            self.md.one("SELECT data FROM networks WHERE name=?", (ref,))
+        if row is None and ref and all(ch in "0123456789abcdef" for ch in ref):
+            rows = self.md.query("SELECT data FROM networks WHERE id LIKE ?", (ref + "%",))
+            if len(rows) > 1:
+                raise NotFound(f"network {ref} is ambiguous ({len(rows)} matches found based on ID prefix)")
+            row = rows[0] if rows else None
+        if row is None:
+            raise NotFound(f"network {ref} not found")
+        return Network.from_json(row["data"])
+
+    def _endpoints(self, network_id: str | None = None, container_id: str | None = None) -> list[dict]:
+        sql, args = "SELECT * FROM endpoints", []
+        conds = []
+        if network_id:
+            conds.append("network_id=?")
+            args.append(network_id)
+        if container_id:
+            conds.append("container_id=?")
+            args.append(container_id)
+        if conds:
+            sql += " WHERE " + " AND ".join(conds)
+        return [{**json.loads(r["data"]), "id": r["id"], "network_id": r["network_id"],
+                 "container_id": r["container_id"], "ip": r["ip"]} for r in self.md.query(sql, tuple(args))]
+
+    def users(self, n: Network) -> dict:
+        """NetworkContainer entries: endpoints of bridges; running containers in host/none mode."""
+        out = {}
+        if n.is_bridge:
+            for ep in self._endpoints(network_id=n.id):
+                out[ep["container_id"]] = {"Name": ep["name"], "EndpointID": ep["id"], "MacAddress": ep["mac"],
+                                           "IPv4Address": f"{ep['ip']}/{ep['prefix_len']}", "IPv6Address": ""}
+        elif self.containers is not None:
+            for c in self.containers.all():
+                if c.state.Running and (c.host_config.get("NetworkMode") or "bridge") == n.name:
+                    eid = hashlib.sha256((n.id + c.id).encode()).hexdigest()
+                    out[c.id] = {"Name": c.name, "EndpointID": eid, "MacAddress": "", "IPv4Address": "",
+                                 "IPv6Address": ""}
+        return out
+
+    # ------------------------------------------------------------ API: create / inspect / list / rm / prune
+    async def create(self, body: dict) -> dict:
+        name = (body.get("Name") or "").strip()
+        if not name:
+            raise InvalidParameter("network name is required")
+        if name in PREDEFINED:
+            raise Forbidden(f"operation is not permitted on predefined {name} network ")
+        if self.md.one("SELECT id FROM networks WHERE name=?", (name,)):
+            raise Conflict(f"network with name {name} already exists")
+        driver = body.get("Driver") or "bridge"
+        if driver in ("host", "null"):
+            raise Forbidden(f'only one instance of "{driver}" network is allowed')
+        if driver != "bridge":
+            raise NotFound(f'plugin "{driver}" not found')
+        if body.get("EnableIPv6"):
+            raise InvalidParameter("IPv6 networks are not supported by dockyard")
+        nid = secrets.token_hex(32)
+        options = dict(body.get("Options") or {})
+        bridge_name = options.get(BRIDGE_NAME_OPTION) or f"br-{nid[:12]}"
+        if len(bridge_name) > 15:
+            raise InvalidParameter(f"bridge name {bridge_name} is longer than 15 characters")
+        ipam_body = body.get("IPAM") or {}
+        if (ipam_body.get("Driver") or "default") != "default":
+            raise NotFound(f'plugin "{ipam_body["Driver"]}" not found')
+        subnet, user = await self._subnet_for(ipam_body.get("Config") or [])
+        n = Network(id=nid, name=name, driver="bridge", created=now_rfc3339(), subnets=[subnet.config()],
+                    ipam_options=dict(ipam_body.get("Options") or {}), options=options,
+                    labels=dict(body.get("Labels") or {}), internal=bool(body.get("Internal")),
+                    attachable=bool(body.get("Attachable")), bridge=bridge_name, user_subnet=user)
+        await self._setup_bridge(n)
+        try:
+            self._save(n)
+        except Exception:
+            await self._teardown_bridge(n)
+            raise
+        self.events.emit("network", "create", n.id, {"name": n.name, "type": n.driver})
+        return {"Id": n.id, "Warning": ""}
+
+    async def _subnet_for(self, configs: list[dict]) -> tuple[ipam.Subnet, bool]:
+        v4 = [c for c in configs if ":" not in (c.get("Subnet") or "") + (c.get("Gateway") or "")]
+        if len(v4) > 1:
+            raise InvalidParameter("dockyard supports one IPv4 subnet per network")
+        ours = [ipaddress.IPv4Network(s["Subnet"]) for n in self.all() for s in n.subnets]
+        if v4 and v4[0].get("Subnet"):
+            cfg = v4[0]
+            subnet = ipam.user_subnet(cfg["Subnet"], cfg.get("Gateway"), cfg.get("IPRange"))
+            if ipam.overlaps(subnet.network, ours):
+                raise Forbidden("Pool overlaps with other one on this address space")
+            return subnet, True
+        if v4 and (v4[0].get("Gateway") or v4[0].get("IPRange")):
+            raise InvalidParameter("invalid network config: a gateway or ip-range needs a subnet")
+        taken = ours + await asyncio.to_thread(bridge.host_networks)
+        for pool in self.config.default_address_pools:
+            try:
+                return ipam.next_subnet(taken, pool["base"], int(pool.get("size", 24))), False
+            except Forbidden:
+                continue
+        raise Forbidden(ipam.NO_POOL)
+
+    def inspect(self, ref: str) -> dict:
+        n = self.get(ref)
+        return n.shape(self.users(n))
+
+    def list(self, filters: Filters) -> list[dict]:
+        filters.validate({"dangling", "driver", "id", "label", "label!", "name", "scope", "type"})
+        for t in filters.get("type"):
+            if t not in ("custom", "builtin"):
+                raise InvalidParameter(f"invalid filter: 'type'='{t}'")
+        out = []
+        for n in self.all():
+            if filters.has("driver") and n.driver not in filters.get("driver"):
+                continue
+            if filters.has("id") and not any(n.id.startswith(i) for i in filters.get("id")):
+                continue
+            if filters.has("name") and not any(x in n.name for x in filters.get("name")):
+                continue
+            if filters.has("scope") and "local" not in filters.get("scope"):
+                continue
+            if filters.has("type") and ("builtin" if n.predefined else "custom") not in filters.get("type"):
+                continue
+            if not filters.match_labels(n.labels):
+                continue
+            if filters.has("dangling"):
+                dangling = not n.predefined and not self.users(n)
+                if filters.bool("dangling") != dangling:
+                    continue
+            out.append(n.shape())
+        return out
+
+    async def remove(self, ref: str) -> None:
+        n = self.get(ref)
+        if n.predefined:
+            raise Forbidden(f"{n.name} is a pre-defined network and cannot be removed")
+        eps = self._endpoints(network_id=n.id)
+        if eps:
+            listed = ", ".join(f'name:"{e["name"]}" id:"{e["id"][:12]}"' for e in eps)
+            raise Forbidden(f"error while removing network: network {n.name} has active endpoints ({listed})")
+        await self._teardown_bridge(n)
+        with self.md.tx() as cur:
+            cur.execute("DELETE FROM networks WHERE id=?", (n.id,))
+        self.events.emit("network", "destroy", n.id, {"name": n.name, "type": n.driver})
+
+    async def prune(self, filters: Filters) -> dict:
+        filters.validate({"until", "label", "label!"})
+        until = parse_time_filter(filters.one("until")) if filters.has("until") else None
+        deleted = []
+        for n in self.all():
+            if n.predefined or self._endpoints(network_id=n.id) or not filters.match_labels(n.labels):
+                continue
+            if until is not None and parse_rfc3339(n.created) > until:
+                continue
+            await self.remove(n.id)
+            deleted.append(n.name)
+        self.events.emit("network", "prune", "", {"reclaimed": "0"})
+        return {"NetworksDeleted": deleted or None}
+
+    # ------------------------------------------------------------ bridges and DNS servers
+    async def _setup_bridge(self, n: Network) -> None:
+        s = n.subnet()
+        await asyncio.to_thread(bridge.ensure_bridge, n.bridge, str(s.gateway), s.network.prefixlen, MTU)
+        if self.config.iptables:
+            await asyncio.to_thread(iptables.setup, n.bridge, str(s.network), n.internal)
+        if n.dns and n.id not in self._dns:
+            server = DNSServer(n.id, str(s.gateway), self.resolver)
+            try:
+                await server.start()
+                self._dns[n.id] = server
+            except OSError as err:
+                log.warning("embedded DNS of %s on %s:53: %s", n.name, s.gateway, err)
+
+    async def _teardown_bridge(self, n: Network) -> None:
+        server = self._dns.pop(n.id, None)
+        if server is not None:
+            server.close()
+        if self.config.iptables:
+            await asyncio.to_thread(iptables.teardown, n.bridge)
+        await asyncio.to_thread(bridge.delete_link, n.bridge)
+
+    # ------------------------------------------------------------ containers: create-time settings
+    def initial_settings(self, host_config: dict, networking_config: dict | None, name: str, cid: str,
+                         hostname: str) -> dict:
+        """NetworkSettings of a new container, validating its NetworkMode and EndpointsConfig like dockerd."""
+        mode = host_config.get("NetworkMode") or "bridge"
+        endpoints = dict((networking_config or {}).get("EndpointsConfig") or {})
+        published = bool(host_config.get("PortBindings")) or bool(host_config.get("PublishAllPorts"))
+        if mode.startswith("container:"):
+            self.containers.get(mode.split(":", 1)[1])  # No such container: x
+            if published:
+                raise InvalidParameter("conflicting options: port publishing and the container type network mode")
+            if endpoints:
+                raise InvalidParameter("container sharing network namespace with another container or host "
+                                       "cannot be connected to any other network")
+            return {"Networks": {}, "Ports": {}}
+        primary = self._create_ref(mode)
+        configs: dict[str, tuple[Network, dict]] = {primary.id: (primary, {})}
+        for ref, cfg in endpoints.items():
+            n = self._create_ref(ref)
+            configs[n.id] = (n, cfg or {})
+        nets = {}
+        for n, cfg in configs.values():
+            if not n.is_bridge and len(configs) > 1:
+                raise InvalidParameter("container cannot be connected to multiple networks with one of the "
+                                       f"networks in private ({n.name}) mode" if n.name == "none" else
+                                       "container cannot be disconnected from host network or connected to "
+                                       "host network")
+            nets[n.name] = self._endpoint_config(n, cfg, name, cid, hostname)
+        return {"Networks": nets, "Ports": {}, "SandboxID": "", "SandboxKey": ""}
+
+    def _create_ref(self, ref: str) -> Network:
+        """A network named at create; a 400, not a 404, which the docker CLI would take for a missing image."""
+        try:
+            return self.get("bridge" if ref == "default" else ref)
+        except NotFound as err:
+            raise InvalidParameter(str(err)) from None
+
+    def _endpoint_config(self, n: Network, cfg: dict, name: str, cid: str, hostname: str) -> dict:
+        aliases = [a for a in cfg.get("Aliases") or [] if a]
+        wanted = (cfg.get("IPAMConfig") or {}).get("IPv4Address")
+        if not n.dns and aliases:
+            raise InvalidParameter("network-scoped alias is supported only for containers in user defined networks")
+        if wanted:
+            if not n.is_bridge or not n.user_subnet:
+                raise InvalidParameter("user specified IP address is supported only when connecting to networks "
+                                       "with user configured subnets")
+            try:
+                ok = ipaddress.IPv4Address(wanted) in n.subnet().network
+            except ValueError:
+                ok = False
+            if not ok:
+                raise InvalidParameter(f"invalid endpoint settings:\nno configured subnet or ip-range contain the "
+                                       f"IP address {wanted}")
+        settings = endpoint_settings(n.id, cfg)
+        if n.dns:  # dockerd: name, aliases, short ID, hostname
+            names = [name, *aliases, cid[:12], hostname]
+            settings["DNSNames"] = list(dict.fromkeys(x for x in names if x))
+        return settings
+
+    # ------------------------------------------------------------ containers: start and stop
+    def netns_path(self, cid: str) -> str:
+        return str(self.netns_dir / cid)
+
+    async def attach(self, c) -> str | None:
+        """Give a container about to start its network; returns the namespace runc must join (None: runc
+        makes a fresh one with only lo, or shares the host's). On failure nothing is left behind."""
+        mode = c.host_config.get("NetworkMode") or "bridge"
+        if mode == "host":
+            self._write_etc(c, [], host=True)
+            return None
+        if mode.startswith("container:"):
+            return self._join(c, mode.split(":", 1)[1])
+        nets = self._networks_of(c)
+        if not any(n.is_bridge for n, _ in nets):  # none
+            self._write_etc(c, [])
+            return None
+        netns = self.netns_path(c.id)
+        await self.detach(c)  # leftovers of a start that crashed half-way
+        try:
+            primary = None
+            for index, (n, settings) in enumerate(nets):
+                ep = await self._add_endpoint(c, n, settings, netns, create_netns=index == 0, ifname=f"eth{index}",
+                                              default_route=index == 0)
+                primary = primary or ep
+            c.network_settings["SandboxID"] = secrets.token_hex(32)
+            c.network_settings["SandboxKey"] = netns
+            await self._publish(c, primary["ip"])
+            self._write_etc(c, [e["IPAddress"] for _, e in nets], dns=nets[0][0] if nets[0][0].dns else None)
+        except BaseException:
+            await self.detach(c)
+            raise
+        return netns
+
+    def _networks_of(self, c) -> list[tuple[Network, dict]]:
+        """The container's networks, the NetworkMode one first (it gives the default route and eth0)."""
+        mode = c.host_config.get("NetworkMode") or "bridge"
+        settings = c.network_settings.setdefault("Networks", {})
+        out = []
+        for name, s in settings.items():
+            try:
+                n = self.get(s.get("NetworkID") or name)
+            except NotFound:
+                raise NotFound(f"network {name} not found") from None
+            out.append((n, s))
+        out.sort(key=lambda item: (not (item[0].name == mode or item[0].id == mode
+                                        or item[0].id.startswith(mode)), item[0].name))
+        return out
+
+    def _join(self, c, ref: str) -> str:
+        other = self.containers.get(ref)
+        if not other.state.Running:
+            raise Conflict(f"cannot join network of a non running container: {other.id}")
+        # Share the other container's /etc/hosts and resolv.conf as well, as dockerd does.
+        c.hostname_path, c.hosts_path, c.resolv_conf_path = (other.hostname_path, other.hosts_path,
+                                                             other.resolv_conf_path)
+        key = other.network_settings.get("SandboxKey")
+        if key and os.path.exists(key):
+            return key
+        if (other.host_config.get("NetworkMode") or "") == "host":
+            return f"/proc/{os.getpid()}/ns/net"
+        return f"/proc/{other.state.Pid}/ns/net"
+
+    async def _add_endpoint(self, c, n: Network, settings: dict, netns: str, create_netns: bool, ifname: str,
+                            default_route: bool) -> dict:
+        subnet = n.subnet()
+        wanted = (settings.get("IPAMConfig") or {}).get("IPv4Address")
+        eid = secrets.token_hex(32)
+        host_veth = f"dy{c.id[:8]}{n.id[:5]}"
+        with self.md.tx() as cur:  # allocation and record in one transaction: concurrent starts never collide
+            used = {ipaddress.IPv4Address(r[0]) for r in
+                    cur.execute("SELECT ip FROM endpoints WHERE network_id=?", (n.id,)).fetchall()}
+            ip = ipam.pick_address(subnet, used, wanted)
+            mac = settings.get("MacAddress") or ipam.mac_for(ip)
+            data = {"name": c.name, "mac": mac, "ifname": ifname, "host_veth": host_veth,
+                    "prefix_len": subnet.network.prefixlen, "dns_names": settings.get("DNSNames") or []}
+            cur.execute("INSERT INTO endpoints(id, network_id, container_id, ip, data) VALUES (?,?,?,?,?)",
+                        (eid, n.id, c.id, str(ip), json.dumps(data)))
+        try:
+            await asyncio.to_thread(bridge.delete_link, host_veth)  # a stale one from a crash
+            await asyncio.to_thread(bridge.add_endpoint, netns=netns, create_netns=create_netns, ifname=ifname,
+                                    host_veth=host_veth, bridge=n.bridge, address=str(ip),
+                                    prefix_len=subnet.network.prefixlen, mac=mac,
+                                    gateway=str(subnet.gateway) if default_route and not n.internal else None,
+                                    mtu=MTU)
+        except BaseException:
+            with self.md.tx() as cur:
+                cur.execute("DELETE FROM endpoints WHERE id=?", (eid,))
+            raise
+        settings.update({"NetworkID": n.id, "EndpointID": eid, "Gateway": str(subnet.gateway),
+                         "IPAddress": str(ip), "IPPrefixLen": subnet.network.prefixlen, "MacAddress": mac})
+        if n.is_default_bridge:  # the deprecated top-level fields mirror the default bridge only
+            c.network_settings.update({"EndpointID": eid, "Gateway": str(subnet.gateway), "IPAddress": str(ip),
+                                       "IPPrefixLen": subnet.network.prefixlen, "MacAddress": mac})
+        return {"ip": str(ip), "id": eid}
+
+    async def detach(self, c) -> None:
+        """Undo attach(): proxy, veths, addresses, namespace. Safe to call on anything, any number of times."""
+        await self._stop_proxy(c.id)
+        eps = self._endpoints(container_id=c.id)
+        if eps:
+            await asyncio.to_thread(bridge.remove_links, [e["host_veth"] for e in eps])
+            with self.md.tx() as cur:
+                cur.execute("DELETE FROM endpoints WHERE container_id=?", (c.id,))
+        netns = self.netns_path(c.id)
+        if os.path.exists(netns):
+            await asyncio.to_thread(bridge.release_netns, netns)
+        ns = c.network_settings
+        for settings in (ns.get("Networks") or {}).values():
+            clear_runtime(settings)
+        for key in ("EndpointID", "Gateway", "IPAddress", "MacAddress", "SandboxID", "SandboxKey"):
+            ns.pop(key, None)
+        ns.pop("IPPrefixLen", None)
+        ns["Ports"] = {}
+
+    # ------------------------------------------------------------ connect / disconnect
+    async def connect(self, ref: str, body: dict) -> None:
+        n = self.get(ref)
+        c = self.containers.get(body.get("Container") or "")
+        cfg = body.get("EndpointConfig") or {}
+        async with self.containers._lock(c.id):
+            c = self.containers.get(c.id)
+            mode = c.host_config.get("NetworkMode") or "bridge"
+            if mode == "host" or not n.is_bridge and n.name == "host":
+                raise Forbidden("container cannot be disconnected from host network or connected to host network")
+            if mode.startswith("container:") or mode == "none" or n.name == "none":
+                raise Forbidden("container sharing network namespace with another container or host cannot be "
+                                "connected to any other network")
+            nets = c.network_settings.setdefault("Networks", {})
+            if n.name in nets:
+                raise Forbidden(f"endpoint with name {c.name} already exists in network {n.name}")
+            settings = self._endpoint_config(n, cfg, c.name, c.id, c.config.get("Hostname") or c.id[:12])
+            if c.state.Running:
+                netns = c.network_settings.get("SandboxKey") or self.netns_path(c.id)
+                used = {e["ifname"] for e in self._endpoints(container_id=c.id)}
+                ifname = next(f"eth{i}" for i in range(len(used) + 1) if f"eth{i}" not in used)
+                await self._add_endpoint(c, n, settings, netns, create_netns=False, ifname=ifname,
+                                         default_route=False)
+            nets[n.name] = settings
+            if c.state.Running:
+                self._rewrite_hosts(c)
+            self.containers.save(c)
+        self.events.emit("network", "connect", n.id, {"container": c.id, "name": n.name, "type": n.driver})
+
+    async def disconnect(self, ref: str, body: dict) -> None:
+        n = self.get(ref)
+        try:
+            c = self.containers.get(body.get("Container") or "")
+        except NotFound:
+            if body.get("Force"):  # an endpoint whose container is gone: drop it
+                await self._drop_stale(n, body.get("Container") or "")
+                return
+            raise
+        async with self.containers._lock(c.id):
+            c = self.containers.get(c.id)
+            mode = c.host_config.get("NetworkMode") or "bridge"
+            if mode == "host" and n.name == "host":
+                raise Forbidden("container cannot be disconnected from host network or connected to host network")
+            nets = c.network_settings.get("Networks") or {}
+            if n.name not in nets:
+                raise Forbidden(f"container {c.id} is not connected to network {n.name}")
+            eps = [e for e in self._endpoints(container_id=c.id) if e["network_id"] == n.id]
+            if eps:
+                await asyncio.to_thread(bridge.remove_links, [e["host_veth"] for e in eps])
+                with self.md.tx() as cur:
+                    cur.execute("DELETE FROM endpoints WHERE network_id=? AND container_id=?", (n.id, c.id))
+            del nets[n.name]
+            if n.is_default_bridge:
+                for key in ("EndpointID", "Gateway", "IPAddress", "MacAddress", "IPPrefixLen"):
+                    c.network_settings.pop(key, None)
+            if c.state.Running:
+                self._rewrite_hosts(c)
+            self.containers.save(c)
+        self.events.emit("network", "disconnect", n.id, {"container": c.id, "name": n.name, "type": n.driver})
+
+    async def _drop_stale(self, n: Network, ref: str) -> None:
+        eps = [e for e in self._endpoints(network_id=n.id) if e["name"] == ref or e["container_id"].startswith(ref)]
+        if not eps:
+            raise NotFound(f"No such container: {ref}")
+        await asyncio.to_thread(bridge.remove_links, [e["host_veth"] for e in eps])
+        with self.md.tx() as cur:
+            for e in eps:
+                cur.execute("DELETE FROM endpoints WHERE id=?", (e["id"],))
+
+    # ------------------------------------------------------------ published ports
+    async def _publish(self, c, target_ip: str) -> None:
+        hc = c.host_config
+        wanted = ports.requested(c.config.get("ExposedPorts"), hc.get("PortBindings"), hc.get("PublishAllPorts"))
+        try:
+            bound = ports.bind_all(wanted)
+        except ports.PortAllocated as err:
+            eid = next(iter(c.network_settings.get("Networks", {}).values()), {}).get("EndpointID", "")
+            raise SystemError_(f"driver failed programming external connectivity on endpoint {c.name} ({eid}): "
+                               f"{err}") from None
+        try:
+            if bound:
+                await self._spawn_proxy(c.id, bound, target_ip)
+        finally:
+            ports.close_all(bound)  # the proxy holds its own copies now
+        c.network_settings["Ports"] = ports.ports_map(c.config.get("ExposedPorts"), bound)
+
+    async def _spawn_proxy(self, cid: str, bound: list[ports.Binding], target_ip: str) -> None:
+        specs = [f"{b.sock.fileno()}:{b.proto}:{target_ip}:{b.container_port}" for b in bound]
+        with open(self.netns_dir / f"{cid}.proxy.log", "ab") as errlog:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-I", "-S", PROXY_PATH, cid, *specs, stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL, stderr=errlog, start_new_session=True,
+                pass_fds=[b.sock.fileno() for b in bound])
+        self._proxies[cid] = proc
+        (self.netns_dir / f"{cid}.proxy").write_text(json.dumps({"pid": proc.pid, "start": _start_time(proc.pid)}))
+
+    def proxy_pid(self, cid: str) -> int | None:
+        try:
+            info = json.loads((self.netns_dir / f"{cid}.proxy").read_text())
+        except (OSError, ValueError):
+            return None
+        return info["pid"] if _start_time(info["pid"]) == info["start"] else None
+
+    async def _stop_proxy(self, cid: str) -> None:
+        pidfile = self.netns_dir / f"{cid}.proxy"
+        proc = self._proxies.pop(cid, None)
+        if not pidfile.exists() and proc is None:
+            return
+        pid = self.proxy_pid(cid)
+        if pid is not None:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if proc is not None:
+            try:
+                await asyncio.wait_for(proc.wait(), 5)
+            except asyncio.TimeoutError:
+                log.warning("proxy of %s did not exit", cid[:12])
+        elif pid is not None:  # not our child (we restarted since): wait until it is gone or a zombie
+            for _ in range(100):
+                if _start_time(pid) is None or _is_zombie(pid):
+                    break
+                await asyncio.sleep(0.01)
+        pidfile.unlink(missing_ok=True)
+        (self.netns_dir / f"{cid}.proxy.log").unlink(missing_ok=True)
+
+    # ------------------------------------------------------------ /etc/hosts and resolv.conf
+    def _write_etc(self, c, addresses: list[str], host: bool = False, dns: Network | None = None) -> None:
+        hc = c.host_config
+        hostname, domain = c.config.get("Hostname") or c.id[:12], c.config.get("Domainname") or ""
+        base = etcfiles.host_hosts() if host else None
+        hosts = etcfiles.hosts_file(hostname, domain, [] if host else addresses, hc.get("ExtraHosts"), base)
+        resolv = etcfiles.host_resolv()
+        search = hc.get("DnsSearch") or self.config.dns_search or resolv["search"]
+        options = hc.get("DnsOptions") or self.config.dns_opts or resolv["options"]
+        if dns is not None:  # the embedded DNS on the network's gateway; ndots:0 as dockerd writes it
+            servers = [str(dns.subnet().gateway)]
+            options = [o for o in options if not o.startswith("ndots:")] + ["ndots:0"]
+        else:
+            servers = hc.get("Dns") or self.config.dns or [
+                s for s in resolv["nameserver"] if host or not (s.startswith("127.") or s == "::1")]
+        if c.hosts_path:
+            etcfiles.write_in_place(c.hosts_path, hosts)
+        if c.resolv_conf_path:
+            etcfiles.write_in_place(c.resolv_conf_path, etcfiles.resolv_conf(servers, search, options))
+
+    def _rewrite_hosts(self, c) -> None:
+        addresses = [s["IPAddress"] for _, s in self._networks_of(c) if s.get("IPAddress")]
+        hc = c.host_config
+        hosts = etcfiles.hosts_file(c.config.get("Hostname") or c.id[:12], c.config.get("Domainname") or "",
+                                    addresses, hc.get("ExtraHosts"))
+        if c.hosts_path:
+            etcfiles.write_in_place(c.hosts_path, hosts)
+
+    # ------------------------------------------------------------ embedded DNS callbacks
+    def _scope(self, network_id: str, client_ip: str) -> list[Network]:
+        """The networks a query may see: every DNS-served network of the asking container."""
+        row = self.md.one("SELECT container_id FROM endpoints WHERE network_id=? AND ip=?", (network_id, client_ip))
+        ids = [network_id]
+        if row is not None:
+            ids += [e["network_id"] for e in self._endpoints(container_id=row["container_id"])]
+        out = []
+        for nid in dict.fromkeys(ids):
+            try:
+                n = self.get(nid)
+            except NotFound:
+                continue
+            if n.dns:
+                out.append(n)
+        return out
+
+    def _lookup(self, network_id: str, client_ip: str, name: str) -> list[str] | None:
+        ips = []
+        for n in self._scope(network_id, client_ip):
+            wanted = name[:-len(n.name) - 1] if name.endswith("." + n.name.lower()) else name
+            for ep in self._endpoints(network_id=n.id):
+                if wanted in (x.lower() for x in ep["dns_names"]):
+                    ips.append(ep["ip"])
+        return list(dict.fromkeys(ips)) or None
+
+    def _reverse(self, network_id: str, client_ip: str, addr: ipaddress.IPv4Address) -> str | None:
+        scope = self._scope(network_id, client_ip)
+        for n in scope:
+            for ep in self._endpoints(network_id=n.id):
+                if ep["ip"] == str(addr):
+                    return f"{ep['name']}.{n.name}"
+        return "" if any(addr in n.subnet().network for n in scope) else None
+
+    def _upstreams(self) -> list[str]:
+        return list(self.config.dns) or etcfiles.host_resolv()["nameserver"]
+
+    # ------------------------------------------------------------ daemon start and stop
+    async def prepare(self) -> None:
+        """Before containers are re-adopted: every bridge network up, its DNS server listening."""
+        for n in self.all():
+            if n.is_bridge:
+                try:
+                    await self._setup_bridge(n)
+                except SystemError_ as err:
+                    log.error("network %s: %s", n.name, err)
+
+    async def sweep(self, running) -> None:
+        """After re-adoption: free what belongs to containers no longer running; respawn dead proxies."""
+        alive = {c.id for c in running}
+        stale = {e["container_id"] for e in self._endpoints() if e["container_id"] not in alive}
+        for entry in os.listdir(self.netns_dir):
+            cid = entry.split(".", 1)[0]
+            if cid not in alive:
+                stale.add(cid)
+        for cid in stale:
+            log.info("cleaning up the network of %s", cid[:12])
+            await self.detach(_Stub(cid))
+            for suffix in ("", ".proxy", ".proxy.log"):
+                (self.netns_dir / (cid + suffix)).unlink(missing_ok=True)
+        for c in running:
+            if c.network_settings.get("Ports") and (self.netns_dir / f"{c.id}.proxy").exists() \
+                    and self.proxy_pid(c.id) is None:
+                await self._respawn_proxy(c)
+
+    async def _respawn_proxy(self, c) -> None:
+        wanted = [(key, b.get("HostIp") or "", b.get("HostPort") or "")
+                  for key, items in (c.network_settings.get("Ports") or {}).items() for b in items or []]
+        target = next((s["IPAddress"] for _, s in self._networks_of(c) if s.get("IPAddress")), None)
+        if not wanted or target is None:
+            return
+        try:
+            bound = ports.bind_all(wanted)
+        except Exception as err:
+            log.warning("ports of %s: %s", c.id[:12], err)
+            return
+        try:
+            await self._spawn_proxy(c.id, bound, target)
+        finally:
+            ports.close_all(bound)
+
+    def shutdown(self) -> None:
+        for server in self._dns.values():
+            server.close()
+        self._dns.clear()
+
+
+class _Stub:
+    """Enough of a container for detach() when only its ID is left."""
+
+    def __init__(self, cid: str):
+        self.id = cid
+        self.network_settings: dict = {}
+
+
+def _start_time(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
