@@ -562,7 +562,7 @@ class ContainerService:
         await self.networks.sweep([c for c in self.all() if c.state.Running])
 
     async def shutdown(self) -> None:
-        self.networks.shutdown()
+        await self.networks.shutdown()
         for task in list(self._tasks):
             task.cancel()
         for monitor in list(self._monitors.values()):

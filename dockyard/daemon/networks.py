@@ -54,6 +54,7 @@ class NetworkService:
         self.netns_dir.mkdir(parents=True, exist_ok=True)
         self._dns: dict[str, DNSServer] = {}
         self._proxies: dict[str, asyncio.subprocess.Process] = {}
+        self._unlinking: dict[str, asyncio.Task] = {}  # veth deletions still running, by container
         self.resolver = Resolver(self._lookup, self._reverse, self._upstreams)
         self._ensure_predefined()
 
@@ -336,6 +337,7 @@ class NetworkService:
             return None
         netns = self.netns_path(c.id)
         await self.detach(c)  # leftovers of a start that crashed half-way
+        await self._unlinked(c.id)  # the veths of its previous run, if their deletion is still going on
         try:
             primary = None
             for index, (n, settings) in enumerate(nets):
@@ -414,16 +416,21 @@ class NetworkService:
         return {"ip": str(ip), "id": eid}
 
     async def detach(self, c) -> None:
-        """Undo attach(): proxy, veths, addresses, namespace. Safe to call on anything, any number of times."""
+        """Undo attach(): proxy, veths, addresses, namespace. Safe to call on anything, any number of times.
+
+        The host ports and the addresses are free when this returns; the veths go in the background, because
+        deleting a network device waits for the kernel (~25 ms each) and `run --rm` would wait for it too.
+        """
         await self._stop_proxy(c.id)
         eps = self._endpoints(container_id=c.id)
         if eps:
-            await asyncio.to_thread(bridge.remove_links, [e["host_veth"] for e in eps])
             with self.md.tx() as cur:
                 cur.execute("DELETE FROM endpoints WHERE container_id=?", (c.id,))
         netns = self.netns_path(c.id)
         if os.path.exists(netns):
             await asyncio.to_thread(bridge.release_netns, netns)
+        if eps:
+            self._unlink_later(c.id, [e["host_veth"] for e in eps])
         ns = c.network_settings
         for settings in (ns.get("Networks") or {}).values():
             clear_runtime(settings)
@@ -431,6 +438,23 @@ class NetworkService:
             ns.pop(key, None)
         ns.pop("IPPrefixLen", None)
         ns["Ports"] = {}
+
+    def _unlink_later(self, cid: str, links: list[str]) -> None:
+        previous = self._unlinking.get(cid)
+
+        async def unlink() -> None:
+            if previous is not None:
+                await previous
+            await asyncio.to_thread(bridge.remove_links, links)
+
+        task = asyncio.get_running_loop().create_task(unlink())
+        self._unlinking[cid] = task
+        task.add_done_callback(lambda t: self._unlinking.pop(cid) if self._unlinking.get(cid) is t else None)
+
+    async def _unlinked(self, cid: str) -> None:
+        task = self._unlinking.get(cid)
+        if task is not None:
+            await asyncio.shield(task)
 
     # ------------------------------------------------------------ connect / disconnect
     async def connect(self, ref: str, body: dict) -> None:
@@ -668,10 +692,12 @@ class NetworkService:
         finally:
             ports.close_all(bound)
 
-    def shutdown(self) -> None:
+    async def shutdown(self) -> None:
         for server in self._dns.values():
             server.close()
         self._dns.clear()
+        if self._unlinking:  # let pending veth deletions finish; sweep() catches any that do not
+            await asyncio.wait(list(self._unlinking.values()), timeout=5)
 
 
 class _Stub:

@@ -69,7 +69,11 @@ def host_links() -> str:
 
 
 def assert_no_leaks(daemon, cid: str) -> None:
-    """After a container stopped or went: no veth, no namespace mount or file, no proxy."""
+    """After a container stopped or went: no veth, no namespace mount or file, no proxy. (The daemon deletes
+    veths in the background, the kernel taking ~25 ms each: give them a moment.)"""
+    deadline = time.time() + 5
+    while f"dy{cid[:8]}" in host_links() and time.time() < deadline:
+        time.sleep(0.05)
     assert f"dy{cid[:8]}" not in host_links()
     with open("/proc/mounts") as f:
         assert f"{daemon.exec_root}/netns/{cid}" not in f.read()
