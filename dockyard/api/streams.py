@@ -65,13 +65,16 @@ class _RawParser:
         self.reader.feed_eof()
 
 
-def _eof_received(self) -> bool:
+def _eof_received(self) -> bool | None:
     """aiohttp closes a connection as soon as the client half-closes it. Docker clients half-close a
-    hijacked attach to signal stdin EOF and still expect the container's output, so keep it open and
-    hand the EOF to the raw reader (now, or when the hijack installs it)."""
+    hijacked attach to signal stdin EOF and still expect the container's output, so an `Upgrade: tcp`
+    connection stays open and the EOF goes to the raw reader (now, or when the hijack installs it).
+    Any other request's client is gone: closing cancels its handler (a `wait` left by `run -d`, say)."""
+    parser = getattr(self, "_payload_parser", None)
+    if not getattr(self, "_upgraded", False) and not isinstance(parser, _RawParser):
+        return None
     if self.transport is not None:  # RequestHandler has __slots__; the transport takes the mark
         self.transport._dockyard_eof = True
-    parser = getattr(self, "_payload_parser", None)
     if isinstance(parser, _RawParser):
         parser.feed_eof()
     return True

@@ -602,3 +602,18 @@ def test_log_driver_none_and_unknown_drivers(daemon):
         daemon.docker("rm", "-f", cid)
     bad = daemon.docker("run", "--rm", "--log-driver", "carrier-pigeon", "busybox", "true", check=False)
     assert bad.returncode == 125 and "logger: no log driver named 'carrier-pigeon' is registered" in bad.stderr
+
+
+def test_clients_that_leave_leave_no_connection_behind(fresh_daemon):
+    # `docker run -d` opens a wait it never reads; once the CLI exits, the daemon must drop that connection
+    d = fresh_daemon
+
+    def api_connections() -> int:  # accepted connections on the API socket (state 03, bound to its path)
+        with open("/proc/net/unix") as f:
+            return sum(1 for line in f if line.split()[-1] == str(d.socket) and line.split()[5] == "03")
+
+    ids = [d.docker("run", "-d", "busybox", "sleep", "60").stdout.strip() for _ in range(5)]
+    try:
+        wait_for(lambda: api_connections() == 0)
+    finally:
+        d.docker("rm", "-f", *ids)
