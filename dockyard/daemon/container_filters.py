@@ -78,7 +78,14 @@ class ContainerFilter:
                 return False
         if f.has("network"):
             mode = c.host_config.get("NetworkMode") or "bridge"
-            if mode not in f.get("network") and not (set(c.network_settings.get("Networks", {})) & set(f.get("network"))):
+            nets = c.network_settings.get("Networks") or {}
+            ids = [s.get("NetworkID") or "" for s in nets.values()]
+            if not any(v in (mode, *nets) or any(i.startswith(v) for i in ids if i) for v in f.get("network")):
+                return False
+        if f.has("publish"):  # host ports of running containers: `8080`, `8080/udp`
+            published = {f"{b['HostPort']}/{key.partition('/')[2] or 'tcp'}"
+                         for key, bs in (c.network_settings.get("Ports") or {}).items() for b in bs or []}
+            if not any((p if "/" in p else p + "/tcp") in published for p in f.get("publish")):
                 return False
         if f.has("expose") and not any(p in (c.config.get("ExposedPorts") or {}) or f"{p}/tcp" in
                                        (c.config.get("ExposedPorts") or {}) for p in f.get("expose")):

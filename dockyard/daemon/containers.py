@@ -514,6 +514,7 @@ class ContainerService:
                            f'"{other["id"]}". You have to remove (or rename) that container to be able to reuse that name.')
         old = c.name
         c.name = new_name
+        self.networks.renamed(c, old)  # the embedded DNS answers to the new name
         self.save(c)
         self.events.emit("container", "rename", c.id, {"image": self.image_name(c), "name": new_name,
                                                          "oldName": "/" + old})

@@ -456,6 +456,19 @@ class NetworkService:
         if task is not None:
             await asyncio.shield(task)
 
+    def renamed(self, c, old: str) -> None:
+        """A renamed container answers to its new name on every network, as with dockerd."""
+        def swap(names):
+            return [c.name if n == old else n for n in names] if names else names
+
+        for settings in (c.network_settings.get("Networks") or {}).values():
+            settings["DNSNames"] = swap(settings.get("DNSNames"))
+        with self.md.tx() as cur:
+            for ep in self._endpoints(container_id=c.id):
+                data = {k: ep[k] for k in ("mac", "ifname", "host_veth", "prefix_len")}
+                data.update(name=c.name, dns_names=swap(ep["dns_names"]))
+                cur.execute("UPDATE endpoints SET data=? WHERE id=?", (json.dumps(data), ep["id"]))
+
     # ------------------------------------------------------------ connect / disconnect
     async def connect(self, ref: str, body: dict) -> None:
         n = self.get(ref)
@@ -588,7 +601,7 @@ class NetworkService:
         hc = c.host_config
         hostname, domain = c.config.get("Hostname") or c.id[:12], c.config.get("Domainname") or ""
         base = etcfiles.host_hosts() if host else None
-        hosts = etcfiles.hosts_file(hostname, domain, [] if host else addresses, hc.get("ExtraHosts"), base)
+        hosts = etcfiles.hosts_file(hostname, domain, [] if host else addresses, self._extra_hosts(hc), base)
         resolv = etcfiles.host_resolv()
         search = hc.get("DnsSearch") or self.config.dns_search or resolv["search"]
         options = hc.get("DnsOptions") or self.config.dns_opts or resolv["options"]
@@ -603,11 +616,17 @@ class NetworkService:
         if c.resolv_conf_path:
             etcfiles.write_in_place(c.resolv_conf_path, etcfiles.resolv_conf(servers, search, options))
 
+    def _extra_hosts(self, hc: dict) -> list[str]:
+        """--add-host entries; `host-gateway` is the default bridge's address, as with dockerd."""
+        gateway = str(self.get("bridge").subnet().gateway)
+        return [e.replace(":host-gateway", f":{gateway}").replace("=host-gateway", f"={gateway}")
+                for e in hc.get("ExtraHosts") or []]
+
     def _rewrite_hosts(self, c) -> None:
         addresses = [s["IPAddress"] for _, s in self._networks_of(c) if s.get("IPAddress")]
         hc = c.host_config
         hosts = etcfiles.hosts_file(c.config.get("Hostname") or c.id[:12], c.config.get("Domainname") or "",
-                                    addresses, hc.get("ExtraHosts"))
+                                    addresses, self._extra_hosts(hc))
         if c.hosts_path:
             etcfiles.write_in_place(c.hosts_path, hosts)
 

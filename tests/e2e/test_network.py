@@ -257,6 +257,10 @@ def test_containers_on_a_user_network_resolve_each_other(daemon):
         assert p.returncode != 0 and "NXDOMAIN" in p.stdout + p.stderr and time.time() - t0 < 5
         info = inspect(daemon, sid)["NetworkSettings"]["Networks"][net]
         assert info["Aliases"] == ["www"] and info["DNSNames"] == [srv, "www", sid[:12]]
+        daemon.docker("rename", srv, srv + "-new")  # the new name answers, the old one no longer
+        out = daemon.docker("run", "--rm", "--network", net, "busybox", "sh", "-c",
+                            f"wget -qO- http://{srv}-new/; nslookup {srv} >/dev/null 2>&1 || echo old-gone").stdout
+        assert out.split() == ["by-name", "old-gone"]
     finally:
         daemon.docker("rm", "-f", sid)
         daemon.docker("network", "rm", net)
@@ -405,6 +409,26 @@ def test_static_ip_and_addresses_freed_and_reused(daemon):
         assert p.returncode == 125 and "user specified IP address is supported only when connecting to networks " \
             "with user configured subnets" in p.stderr
     finally:
+        daemon.docker("network", "rm", net)
+
+
+def test_add_host_and_ps_filters_on_ports_and_networks(daemon):
+    port, net = free_port(), unique("filtnet")
+    daemon.docker("network", "create", net)
+    cid = daemon.docker("run", "-d", "--network", net, "-p", f"127.0.0.1:{port}:80", "--add-host", "gw:host-gateway",
+                        "--add-host", "db:10.1.2.3", "busybox", "sleep", "60").stdout.strip()
+    try:
+        hosts = daemon.docker("exec", cid, "cat", "/etc/hosts").stdout
+        assert f"{daemon.bip.split('/')[0]}\tgw" in hosts and "10.1.2.3\tdb" in hosts
+
+        def ids(flt):
+            return daemon.docker("ps", "-q", "--no-trunc", "--filter", flt).stdout.split()
+
+        assert cid in ids(f"publish={port}") and cid in ids(f"publish={port}/tcp")
+        assert cid not in ids(f"publish={port}/udp")
+        assert cid in ids(f"network={net}") and cid not in ids("network=bridge")
+    finally:
+        daemon.docker("rm", "-f", cid)
         daemon.docker("network", "rm", net)
 
 
