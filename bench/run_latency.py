@@ -1,5 +1,7 @@
 """Container start latency: `docker run --rm busybox true` through the real docker CLI against dockyard,
 beside `runc run` of a prepared bundle (the floor), and `docker run -d` + `rm -f` of 50 containers.
+The networking cost: the same run on the default bridge (the default), with `--network none`, and with a
+published port (`-p 127.0.0.1::80`, which adds the port proxy), runs interleaved so drift hits all alike.
 
 Usage: python bench/run_latency.py [--runs 30] [--write bench/RESULTS.md]
 Starts its own daemon on a temp data root (needs root), loads busybox, prints a Markdown table.
@@ -60,7 +62,12 @@ def main() -> None:
         d.docker("load", "-i", str(build_busybox_archive(work / "busybox.tar")))
         env = d.env()
         d.docker("run", "--rm", "busybox", "true")  # warm-up
-        run_rm = [timed([DOCKER, "run", "--rm", "busybox", "true"], env) for _ in range(args.runs)]
+        variants = {"bridge": [], "none": ["--network", "none"], "publish": ["-p", "127.0.0.1::80"]}
+        net = {k: [] for k in variants}
+        for _ in range(args.runs):
+            for k, extra in variants.items():
+                net[k].append(timed([DOCKER, "run", "--rm", *extra, "busybox", "true"], env))
+        run_rm = net["bridge"]
         t0 = time.perf_counter()
         ids = [d.docker("run", "-d", "busybox", "sleep", "300").stdout.strip() for _ in range(args.many)]
         started = (time.perf_counter() - t0) * 1000
@@ -79,6 +86,11 @@ def main() -> None:
     print("|---|---|---|---|")
     print(row("`docker run --rm busybox true` (docker CLI → dockyard)", run_rm))
     print(row("`runc run` of a prepared bundle (floor)", floor))
+    print(row("`docker run --rm --network none busybox true`", net["none"]))
+    print(row("`docker run --rm -p 127.0.0.1::80 busybox true` (bridge + port proxy)", net["publish"]))
+    print(f"\nbridge networking adds {statistics.median(net['bridge']) - statistics.median(net['none']):.1f} ms "
+          f"(median) over --network none; a published port adds "
+          f"{statistics.median(net['publish']) - statistics.median(net['bridge']):.1f} ms more")
     print(f"\n`docker run -d` × {args.many}: {started:.0f} ms ({started / args.many:.1f} ms each); "
           f"`docker rm -f` of all {args.many}: {removed:.0f} ms")
 
