@@ -432,6 +432,59 @@ def test_add_host_and_ps_filters_on_ports_and_networks(daemon):
         daemon.docker("network", "rm", net)
 
 
+def test_dockyard_cli_network_commands_match_docker(daemon):
+    net, port = unique("dynet"), free_port()
+    nid = daemon.dockyard("network", "create", "--label", "by=dockyard", net).stdout.strip()
+    cid = ""
+    try:
+        assert len(nid) == 64
+        for args in (["network", "ls"], ["network", "ls", "-q", "--filter", "label=by=dockyard"],
+                     ["network", "ls", "--format", "{{.Name}} {{.Driver}}", "--filter", f"name={net}"]):
+            assert daemon.dockyard(*args).stdout == daemon.docker(*args).stdout
+        assert json.loads(daemon.dockyard("network", "inspect", net).stdout) == \
+            json.loads(daemon.docker("network", "inspect", net).stdout)
+        cid = daemon.dockyard("run", "-d", "--network", net, "--network-alias", "dyalias", "-p",
+                              f"127.0.0.1:{port}:80", "-P", "--expose", "81", "busybox",
+                              *httpd("via-dockyard")).stdout.strip()
+        assert fetch(port) == "via-dockyard"
+        assert daemon.dockyard("port", cid).stdout == daemon.docker("port", cid).stdout
+        assert daemon.dockyard("port", cid, "80").stdout == f"127.0.0.1:{port}\n"
+        ps = ["ps", "--filter", f"id={cid}", "--format", "{{.Ports}}"]
+        assert daemon.dockyard(*ps).stdout == daemon.docker(*ps).stdout
+        p = daemon.dockyard("run", "--rm", "-p", f"127.0.0.1:{port}:80", "busybox", "true", check=False)
+        assert p.returncode == 125 and "port is already allocated" in p.stderr
+        p = daemon.dockyard("run", "--rm", "-p", "1:2:3:4", "busybox", "true", check=False)
+        assert p.returncode == 125
+        out = daemon.dockyard("run", "--rm", "--network", net, "busybox", "wget", "-qO-", "http://dyalias/").stdout
+        assert out.strip() == "via-dockyard"
+        p = daemon.dockyard("network", "rm", net, check=False)
+        assert p.returncode == 1 and "has active endpoints" in p.stderr
+        other = daemon.dockyard("run", "-d", "busybox", "sleep", "60").stdout.strip()
+        daemon.dockyard("network", "connect", "--alias", "late", net, other)
+        assert "eth1" in daemon.docker("exec", other, "ip", "-o", "link").stdout
+        daemon.dockyard("network", "disconnect", net, other)
+        assert "eth1" not in daemon.docker("exec", other, "ip", "-o", "link").stdout
+        daemon.dockyard("rm", "-f", other, cid)
+        assert daemon.dockyard("network", "prune", "-f", "--filter", "label=by=dockyard").stdout == \
+            f"Deleted Networks:\n{net}\n\n"
+        assert_no_leaks(daemon, cid)
+    finally:
+        daemon.docker("rm", "-f", cid, check=False)
+        daemon.docker("network", "rm", net, check=False)
+
+
+def test_failed_start_leaves_no_network_behind(daemon):
+    name = unique("nocmd")
+    p = daemon.docker("run", "--name", name, "-p", "127.0.0.1::80", "busybox", "no-such-command", check=False)
+    assert p.returncode == 127
+    try:
+        cid = inspect(daemon, name)["Id"]
+        assert_no_leaks(daemon, cid)
+        assert inspect(daemon, name)["NetworkSettings"]["Ports"] == {}
+    finally:
+        daemon.docker("rm", "-f", name)
+
+
 # ---------------------------------------------------------------- daemon restart
 def test_published_port_and_dns_survive_a_daemon_restart(fresh_daemon):
     d = fresh_daemon
