@@ -1,9 +1,13 @@
 """Helpers the command modules share: the client of the current invocation, errors, short IDs."""
 from __future__ import annotations
 
+import json
+
 import click
 
 from ..client import DockerClient
+from ..units import human_size
+from .format import render
 
 
 def client() -> DockerClient:
@@ -42,3 +46,51 @@ def confirm_or_exit(force: bool, message: str) -> None:
     answer = click.prompt("Are you sure you want to continue? [y/N]", default="N", show_default=False)
     if answer.lower() not in ("y", "yes"):
         raise SystemExit(0)
+
+
+def inspect_objects(getter, names, fmt):
+    """`inspect` of images, volumes, ...: a JSON array (or --format lines) of what was found, an error line for
+    each name that was not, exit 1 if any was missing."""
+    results, failed = [], False
+    for name in names:
+        try:
+            results.append(getter(name))
+        except Exception as err:  # docker prints what it found and the errors for the rest
+            click.echo(f"Error: No such object: {name}" if "No such" in str(err) else f"Error response from daemon: {err}",
+                       err=True)
+            failed = True
+    if fmt:
+        for r in results:
+            click.echo(render(fmt, r))
+    else:
+        click.echo(json.dumps(results, indent=4))
+    if failed:
+        raise SystemExit(1)
+
+
+def key_values(values, flag: str, require_value: bool = True) -> dict:
+    """Repeated KEY=VALUE flags (--opt, --label, ...) as a dict; docker's error for a pair without `=`."""
+    out = {}
+    for v in values:
+        k, sep, val = v.partition("=")
+        if require_value and not sep:
+            raise click.BadParameter(f"invalid key/value pair format: {v}", param_hint=flag)
+        out[k] = val
+    return out
+
+
+def print_deleted(title: str, lines: list[str]) -> None:
+    """One section of a prune report: `Deleted Containers:`, the IDs, a blank line (nothing when empty)."""
+    if lines:
+        click.echo(f"Deleted {title}:")
+        for line in lines:
+            click.echo(line)
+        click.echo("")
+
+
+def image_prune_lines(result: dict) -> list[str]:
+    return [f"{k.lower()}: {v}" for rec in result.get("ImagesDeleted") or [] for k, v in rec.items()]
+
+
+def print_reclaimed(size: int) -> None:
+    click.echo(f"Total reclaimed space: {human_size(size, 4)}")

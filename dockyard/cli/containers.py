@@ -13,7 +13,7 @@ import click
 from ..client import DockerClient
 from ..errors import DockyardError, NotFound
 from ..network.portspec import parse_expose, parse_port_key, parse_publish_all
-from .common import client, confirm_or_exit, fail, parse_filters, short
+from .common import client, confirm_or_exit, fail, inspect_objects, parse_filters, print_deleted, print_reclaimed, short
 from ..units import human_size, parse_duration
 from .format import ago, local_time, render_rows, table
 from .streams import copy_output, on_resize, pump_stdin, raw_terminal, terminal_size
@@ -546,33 +546,20 @@ def exec_(container, command, interactive, tty, detach, env, workdir, user, priv
 @click.option("--type", "type_", type=click.Choice(["container", "image", "volume", "network"]))
 def inspect(names, fmt, size, type_):
     """Return low-level information on dockyard objects"""
-    from .format import render
-
     c = client()
-    results, failed = [], False
-    for name in names:
-        found = None
-        lookups = {"container": lambda: c.get(f"/containers/{name}/json", size=size),
+
+    def lookup(name: str) -> dict:
+        getters = {"container": lambda: c.get(f"/containers/{name}/json", size=size),
                    "image": lambda: c.get(f"/images/{quote(name, safe='/:@')}/json"),
                    "volume": lambda: c.get(f"/volumes/{name}"), "network": lambda: c.get(f"/networks/{name}")}
-        for kind in ([type_] if type_ else ["container", "image", "volume", "network"]):
+        for kind in ([type_] if type_ else list(getters)):
             try:
-                found = lookups[kind]()
-                break
+                return getters[kind]()
             except NotFound:
                 continue
-        if found is None:
-            click.echo(f"Error: No such object: {name}", err=True)
-            failed = True
-        else:
-            results.append(found)
-    if fmt:
-        for r in results:
-            click.echo(render(fmt, r))
-    else:
-        click.echo(json.dumps(results, indent=4))
-    if failed:
-        raise SystemExit(1)
+        raise NotFound(f"No such object: {name}")
+
+    inspect_objects(lookup, names, fmt)
 
 
 @click.command("top")
@@ -691,13 +678,8 @@ def container_prune(force, filters):
     """Remove all stopped containers"""
     confirm_or_exit(force, "WARNING! This will remove all stopped containers.")
     result = client().post("/containers/prune", filters=parse_filters(filters))
-    deleted = result.get("ContainersDeleted") or []
-    if deleted:
-        click.echo("Deleted Containers:")
-        for cid in deleted:
-            click.echo(cid)
-        click.echo("")
-    click.echo(f"Total reclaimed space: {human_size(result.get('SpaceReclaimed', 0), 4)}")
+    print_deleted("Containers", result.get("ContainersDeleted") or [])
+    print_reclaimed(result.get("SpaceReclaimed", 0))
 
 
 @click.group("container")

@@ -1,16 +1,16 @@
 """Image commands: images, inspect, history, tag, rmi, prune, import, save, load."""
 from __future__ import annotations
 
-import json
 import os
 import sys
 from urllib.parse import quote
 
 import click
 
-from .common import client, confirm_or_exit, parse_filters, short
+from .common import (client, confirm_or_exit, image_prune_lines, inspect_objects, parse_filters, print_deleted,
+                     print_reclaimed, short)
 from ..units import human_size
-from .format import ago, local_time, render, render_rows, table
+from .format import ago, local_time, render_rows, table
 
 
 class ImageRow:
@@ -66,30 +66,12 @@ def images_ls(reference, all_, quiet, digests, no_trunc, filters, fmt):
     table([header] + body, sys.stdout)
 
 
-def _inspect_objects(getter, names, fmt):
-    results, failed = [], False
-    for name in names:
-        try:
-            results.append(getter(name))
-        except Exception as err:  # docker prints what it found and the errors for the rest
-            click.echo(f"Error: No such object: {name}" if "No such" in str(err) else f"Error response from daemon: {err}",
-                       err=True)
-            failed = True
-    if fmt:
-        for r in results:
-            click.echo(render(fmt, r))
-    else:
-        click.echo(json.dumps(results, indent=4))
-    if failed:
-        raise SystemExit(1)
-
-
 @click.command("inspect")
 @click.argument("names", nargs=-1, required=True)
 @click.option("-f", "--format", "fmt")
 def image_inspect(names, fmt):
     """Display detailed information on one or more images"""
-    _inspect_objects(lambda n: client().get(f"/images/{quote(n, safe='/:@')}/json"), names, fmt)
+    inspect_objects(lambda n: client().get(f"/images/{quote(n, safe='/:@')}/json"), names, fmt)
 
 
 @click.command("history")
@@ -170,14 +152,8 @@ def image_prune(all_, force, filters):
     confirm_or_exit(force, warning)
     f = list(filters) + (["dangling=false"] if all_ else [])
     result = client().post("/images/prune", filters=parse_filters(f))
-    deleted = result.get("ImagesDeleted") or []
-    if deleted:
-        click.echo("Deleted Images:")
-        for rec in deleted:
-            for k, v in rec.items():
-                click.echo(f"{k.lower()}: {v}")
-        click.echo("")
-    click.echo(f"Total reclaimed space: {human_size(result.get('SpaceReclaimed', 0), 4)}")
+    print_deleted("Images", image_prune_lines(result))
+    print_reclaimed(result.get("SpaceReclaimed", 0))
 
 
 @click.command("import")

@@ -6,7 +6,7 @@ import sys
 import click
 
 from ..errors import DockyardError, Unavailable
-from . import build, containers, images, networks, registry, stats, system
+from . import build, containers, images, networks, registry, resources, system, volumes
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 120}
 
@@ -45,7 +45,7 @@ def _attach_optional(group: click.Group) -> None:
         pass
 
 
-for module in (system, images, containers, networks, stats, registry, build):
+for module in (system, images, containers, networks, volumes, resources, registry, build):
     module.register(cli)
 _attach_optional(cli)
 

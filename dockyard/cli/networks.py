@@ -7,7 +7,7 @@ import sys
 import click
 
 from ..errors import DockyardError
-from .common import client, confirm_or_exit, parse_filters
+from .common import client, confirm_or_exit, key_values, parse_filters, print_deleted
 from .format import render, render_rows, table
 
 
@@ -28,16 +28,6 @@ class NetworkRow:
         if name == "Label":
             return (self.raw.get("Labels") or {}).get(args[0], "")
         return ""
-
-
-def _pairs(values, flag: str) -> dict:
-    out = {}
-    for v in values:
-        k, sep, val = v.partition("=")
-        if not sep:
-            raise click.BadParameter(f"invalid key/value pair format: {v}", param_hint=flag)
-        out[k] = val
-    return out
 
 
 @click.command("create")
@@ -68,10 +58,10 @@ def create(name, driver, subnet, gateway, ip_range, aux_address, ipam_driver, ip
             cfg["IPRange"] = ip_range[i]
         configs.append(cfg)
     if aux_address and configs:
-        configs[0]["AuxiliaryAddresses"] = _pairs(aux_address, "--aux-address")
+        configs[0]["AuxiliaryAddresses"] = key_values(aux_address, "--aux-address")
     labels = {k: v for k, _, v in (x.partition("=") for x in label)}
-    body = {"Name": name, "Driver": driver, "Options": _pairs(opt, "--opt"), "Labels": labels,
-            "IPAM": {"Driver": ipam_driver, "Config": configs, "Options": _pairs(ipam_opt, "--ipam-opt")},
+    body = {"Name": name, "Driver": driver, "Options": key_values(opt, "--opt"), "Labels": labels,
+            "IPAM": {"Driver": ipam_driver, "Config": configs, "Options": key_values(ipam_opt, "--ipam-opt")},
             "Internal": internal, "Attachable": attachable}
     if ipv6:
         body["EnableIPv6"] = True
@@ -150,7 +140,7 @@ def rm(names, force):
 @click.option("--driver-opt", multiple=True)
 def connect(network, container, alias, ip, driver_opt):
     """Connect a container to a network"""
-    endpoint = {"Aliases": list(alias) or None, "DriverOpts": _pairs(driver_opt, "--driver-opt") or None}
+    endpoint = {"Aliases": list(alias) or None, "DriverOpts": key_values(driver_opt, "--driver-opt") or None}
     if ip:
         endpoint["IPAMConfig"] = {"IPv4Address": ip}
     client().request("POST", f"/networks/{network}/connect",
@@ -172,12 +162,7 @@ def disconnect(network, container, force):
 def prune(force, filters):
     """Remove all unused networks"""
     confirm_or_exit(force, "WARNING! This will remove all custom networks not used by at least one container.")
-    deleted = client().post("/networks/prune", filters=parse_filters(filters)).get("NetworksDeleted") or []
-    if deleted:
-        click.echo("Deleted Networks:")
-        for name in deleted:
-            click.echo(name)
-        click.echo("")
+    print_deleted("Networks", client().post("/networks/prune", filters=parse_filters(filters)).get("NetworksDeleted") or [])
 
 
 @click.group("network")

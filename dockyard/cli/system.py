@@ -9,7 +9,7 @@ import click
 
 from .. import __version__
 from ..client.api import API_VERSION
-from .common import client, parse_filters
+from .common import client, confirm_or_exit, image_prune_lines, parse_filters, print_deleted, print_reclaimed
 from ..units import human_size
 from .format import render, table
 
@@ -108,6 +108,35 @@ def events(since, until, filters, fmt):
                        + (f" ({attr_text})" if attr_text else ""))
     finally:
         resp.close()
+
+
+@system_group.command("prune")
+@click.option("-a", "--all", "all_", is_flag=True, help="Remove all unused images not just dangling ones")
+@click.option("-f", "--force", is_flag=True)
+@click.option("--volumes", is_flag=True, help="Prune anonymous volumes")
+@click.option("--filter", "filters", multiple=True)
+def system_prune(all_, force, volumes, filters):
+    """Remove unused data"""
+    what = ["all stopped containers", "all networks not used by at least one container",
+            *(["all anonymous volumes not used by at least one container"] if volumes else []),
+            "all images without at least one container associated to them" if all_ else "all dangling images",
+            "unused build cache"]
+    confirm_or_exit(force, "WARNING! This will remove:\n" + "\n".join(f"  - {w}" for w in what) + "\n")
+    api, f = client(), parse_filters(filters)
+    reclaimed = 0
+    result = api.post("/containers/prune", filters=f)
+    print_deleted("Containers", result.get("ContainersDeleted") or [])
+    reclaimed += result.get("SpaceReclaimed", 0)
+    print_deleted("Networks", api.post("/networks/prune", filters=f).get("NetworksDeleted") or [])
+    if volumes:
+        result = api.post("/volumes/prune", filters=f)
+        print_deleted("Volumes", result.get("VolumesDeleted") or [])
+        reclaimed += result.get("SpaceReclaimed", 0)
+    result = api.post("/images/prune", filters=parse_filters([*filters, *(["dangling=false"] if all_ else [])]))
+    print_deleted("Images", image_prune_lines(result))
+    reclaimed += result.get("SpaceReclaimed", 0)
+    reclaimed += api.post("/build/prune", filters=f).get("SpaceReclaimed", 0)
+    print_reclaimed(reclaimed)
 
 
 def register(cli):

@@ -100,3 +100,60 @@ def test_stats_matches_docker(daemon):
         assert missing.returncode == 1 and "No such container: nope" in missing.stderr
     finally:
         daemon.docker("rm", "-f", cid)
+
+
+def test_volume_commands_match_docker(daemon):
+    assert daemon.dockyard("volume", "create", "--label", "team=a", "clivol").stdout == "clivol\n"
+    try:
+        ours = daemon.dockyard("volume", "ls", "--filter", "label=team=a").stdout
+        theirs = daemon.docker("volume", "ls", "--filter", "label=team=a").stdout
+        assert ours == theirs and "clivol" in ours
+        info = json.loads(daemon.dockyard("volume", "inspect", "clivol").stdout)[0]
+        assert info["Labels"] == {"team": "a"} and info["Driver"] == "local"
+        assert daemon.dockyard("volume", "inspect", "-f", "{{.Name}}", "clivol").stdout == "clivol\n"
+        missing = daemon.dockyard("volume", "inspect", "nope", check=False)
+        reference = daemon.docker("volume", "inspect", "nope", check=False)
+        assert (missing.returncode, missing.stdout, missing.stderr) == \
+            (reference.returncode, reference.stdout, reference.stderr) == (1, "[]\n", reference.stderr)
+        assert "no such volume" in missing.stderr
+        cid = daemon.docker("create", "-v", "clivol:/data", "busybox", "true").stdout.strip()
+        busy = daemon.dockyard("volume", "rm", "clivol", check=False)
+        assert busy.returncode == 1 and "volume is in use" in busy.stderr
+        daemon.docker("rm", cid)
+    finally:
+        daemon.dockyard("volume", "rm", "clivol", check=False)
+    assert "clivol" not in daemon.docker("volume", "ls", "-q").stdout.split()
+    anon = daemon.docker("volume", "create").stdout.strip()
+    out = daemon.dockyard("volume", "prune", "-f").stdout
+    assert f"Deleted Volumes:\n{anon}\n" in out and "Total reclaimed space:" in out
+
+
+def test_update_and_system_prune(daemon):
+    cid = daemon.docker("run", "-d", "busybox", "sleep", "60").stdout.strip()
+    try:
+        assert daemon.dockyard("update", "-m", "40m", "--memory-swap", "40m", "--restart", "on-failure:2",
+                               cid[:12]).stdout == cid[:12] + "\n"
+        hc = json.loads(daemon.docker("inspect", cid).stdout)[0]["HostConfig"]
+        assert hc["Memory"] == 40 * 1024 * 1024
+        assert hc["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 2}
+        assert daemon.dockyard("update", cid, check=False).returncode == 2  # no flags: a usage error
+    finally:
+        daemon.docker("rm", "-f", cid)
+    stopped = daemon.docker("create", "busybox", "true").stdout.strip()
+    dangling = daemon.docker("import", "-", input=_rootfs_tar()).stdout.decode().strip()
+    out = daemon.dockyard("system", "prune", "-f").stdout
+    assert f"Deleted Containers:\n{stopped}\n" in out
+    assert f"deleted: {dangling}" in out and out.rstrip().splitlines()[-1].startswith("Total reclaimed space:")
+    assert stopped[:12] not in daemon.docker("ps", "-aq").stdout
+
+
+def _rootfs_tar() -> bytes:
+    import io
+    import tarfile
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo("hello.txt")
+        data = b"a dangling image's only file\n"
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()

@@ -1,4 +1,5 @@
-"""`dockyard stats`: live resource usage, computed from the daemon's samples exactly as the docker CLI does."""
+"""A container's resources: `stats` (live usage, computed from the daemon's samples as the docker CLI does)
+and `update` (its limits and restart policy)."""
 from __future__ import annotations
 
 import sys
@@ -6,8 +7,9 @@ import time
 
 import click
 
-from .common import client
+from ..errors import DockyardError
 from ..units import bytes_size, human_size
+from .common import client
 from .format import render_rows
 
 DEFAULT_FORMAT = ("table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}"
@@ -82,8 +84,53 @@ def stats(containers, all_, no_stream, no_trunc, fmt):
         previous = current
 
 
+@click.command("update")
+@click.argument("containers", nargs=-1, required=True)
+@click.option("-m", "--memory")
+@click.option("--memory-swap")
+@click.option("--memory-reservation")
+@click.option("--cpus", type=float)
+@click.option("-c", "--cpu-shares", type=int)
+@click.option("--cpu-period", type=int)
+@click.option("--cpu-quota", type=int)
+@click.option("--cpuset-cpus")
+@click.option("--pids-limit", type=int)
+@click.option("--restart")
+def update(containers, memory, memory_swap, memory_reservation, cpus, cpu_shares, cpu_period, cpu_quota,
+           cpuset_cpus, pids_limit, restart):
+    """Update configuration of one or more containers"""
+    from .containers import parse_memory
+
+    body = {}
+    for key, value in (("Memory", memory), ("MemorySwap", memory_swap), ("MemoryReservation", memory_reservation)):
+        if value:
+            body[key] = -1 if value == "-1" else parse_memory(value)
+    for key, value in (("CpuShares", cpu_shares), ("CpuPeriod", cpu_period), ("CpuQuota", cpu_quota),
+                       ("CpusetCpus", cpuset_cpus), ("PidsLimit", pids_limit)):
+        if value is not None:
+            body[key] = value
+    if cpus is not None:
+        body["NanoCpus"] = int(cpus * 1e9)
+    if restart:
+        name, _, retries = restart.partition(":")
+        body["RestartPolicy"] = {"Name": name, "MaximumRetryCount": int(retries or 0)}
+    if not body:
+        raise click.UsageError("you must provide one or more flags when using this command")
+    failed = False
+    for ref in containers:
+        try:
+            client().post(f"/containers/{ref}/update", body)
+            click.echo(ref)
+        except DockyardError as err:
+            click.echo(f"Error response from daemon: {err}", err=True)
+            failed = True
+    if failed:
+        raise SystemExit(1)
+
+
 def register(cli):
     from .containers import container_group
-    cli.add_command(stats)
-    container_group.add_command(stats)
+    for cmd in (stats, update):
+        cli.add_command(cmd)
+        container_group.add_command(cmd)
 
