@@ -334,6 +334,31 @@ def test_health_and_metrics(registry):
     assert 'dockyard_registry_http_requests_total{code="200",method="GET",route="base"}' in text
 
 
+def _metric(text: str, name: str, **labels) -> float:
+    want = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    for line in text.splitlines():
+        if line.startswith(f"{name}{{{want}}} "):
+            return float(line.split()[-1])
+    return 0.0
+
+
+def test_response_bytes_count_blob_bodies_sent_with_sendfile(registry):
+    """A blob GET's body goes out by sendfile, around aiohttp's writer: the metric and the access log still
+    count it (a HEAD counts nothing, a 206 its range)."""
+    data = os.urandom(3_000_000)
+    with registry.client() as c:
+        digest = push_blob(c, "proto/bytes", data)
+        before = _metric(c.get("/metrics").text, "dockyard_registry_http_response_bytes_total", route="blobs")
+        assert c.get(f"/v2/proto/bytes/blobs/{digest}").content == data
+        assert c.head(f"/v2/proto/bytes/blobs/{digest}").status_code == 200
+        assert c.get(f"/v2/proto/bytes/blobs/{digest}", headers={"Range": "bytes=0-999"}).status_code == 206
+        after = _metric(c.get("/metrics").text, "dockyard_registry_http_response_bytes_total", route="blobs")
+    assert after - before == len(data) + 1000
+    sent = [(e["method"], e["status"], e["bytes_sent"]) for e in registry.access_log()
+            if e["path"] == f"/v2/proto/bytes/blobs/{digest}"]
+    assert sent == [("GET", 200, len(data)), ("HEAD", 200, 0), ("GET", 206, 1000)]
+
+
 def test_access_log_is_json_lines(registry):
     with registry.client() as c:
         c.get("/v2/proto/accesslog-probe/tags/list", headers={"User-Agent": "probe/1"})

@@ -17,7 +17,7 @@ class JsonAccessLogger(AbstractAccessLogger):
     def log(self, request, response, duration: float) -> None:
         reg = request.app["registry"]
         route = request.get("route", "other")
-        sent = getattr(response, "body_length", 0) or 0
+        sent = body_bytes(request, response)
         received = request.get("in_bytes") or 0
         m = reg.metrics
         m.inc("dockyard_registry_http_requests_total", method=request.method, route=route, code=response.status)
@@ -46,6 +46,18 @@ class JsonAccessLogger(AbstractAccessLogger):
             self.stream.flush()
         except (OSError, ValueError):
             pass
+
+
+def body_bytes(request, response) -> int:
+    """Body bytes sent. Not response.body_length: that is what went through aiohttp's writer, headers
+    included, and a FileResponse's body goes around it (sendfile), so a blob GET would count only its
+    headers. Content-Length is the body of a full or 206 answer; HEAD, 204 and 304 carry none."""
+    if request.method == "HEAD" or response.status in (204, 304):
+        return 0
+    length = response.headers.get("Content-Length")
+    if length is not None and length.isdigit():
+        return int(length)
+    return getattr(response, "body_length", 0) or 0   # chunked: no better figure
 
 
 def open_stream(path: str):
