@@ -62,7 +62,8 @@ def test_chunked_upload_with_status_and_wrong_offset(registry):
 
         # A chunk that does not start where the upload is -> 416 and nothing appended.
         r = c.patch(loc, content=data[150_000:200_000], headers={"Content-Range": "150000-199999"})
-        assert r.status_code == 416
+        assert r.status_code == 416 and error_code(r) == "BLOB_UPLOAD_INVALID"
+        assert r.headers["Range"] == "0-99999" and r.headers["Location"] == loc
 
         r = c.get(loc)
         assert r.status_code == 204
@@ -81,6 +82,68 @@ def test_chunked_upload_with_status_and_wrong_offset(registry):
         # The finished upload is gone.
         r = c.get(loc)
         assert r.status_code == 404 and error_code(r) == "BLOB_UPLOAD_UNKNOWN"
+
+
+def test_chunk_size_and_range_errors_keep_nothing(registry):
+    data = os.urandom(1000)
+    with registry.client() as c:
+        loc = c.post("/v2/proto/sizes/blobs/uploads/").headers["Location"]
+        cases = [
+            # Content-Length disagrees with the Content-Range: refused before reading.
+            (c.patch(loc, content=data[:50], headers={"Content-Range": "0-99"}), 400, "SIZE_INVALID"),
+            # Chunked body (no Content-Length) shorter than its range: received, then undone.
+            (c.patch(loc, content=iter([data[:60]]), headers={"Content-Range": "0-99"}), 400, "SIZE_INVALID"),
+            (c.patch(loc, content=data[:100], headers={"Content-Range": "bytes 0 to 99"}), 400,
+             "BLOB_UPLOAD_INVALID"),
+            (c.patch(loc, content=data[:100], headers={"Content-Range": "99-0"}), 416, "BLOB_UPLOAD_INVALID"),
+            (c.put(loc, params={"digest": sha256(data)}, content=data, headers={"Content-Range": "0-99"}), 400,
+             "SIZE_INVALID"),
+        ]
+        for r, status, code in cases:
+            assert (r.status_code, error_code(r)) == (status, code), r.request.headers
+            assert c.get(loc).headers["Range"] == "0-0"      # nothing kept
+        # The same session still completes, and the undone bytes are not part of the blob.
+        r = c.patch(loc, content=iter([data[:600]]), headers={"Content-Range": "0-599"})
+        assert r.status_code == 202 and r.headers["Range"] == "0-599"
+        r = c.put(loc, params={"digest": sha256(data)}, content=data[600:], headers={"Content-Range": "600-999"})
+        assert r.status_code == 201, r.text
+        assert c.get(f"/v2/proto/sizes/blobs/{sha256(data)}").content == data
+
+
+def test_manifest_with_a_wrong_descriptor_size_is_refused(registry):
+    img = Image([os.urandom(300)])
+    with registry.client() as c:
+        for blob in img.blobs():
+            push_blob(c, "proto/badsize", blob)
+        doc = json.loads(img.manifest)
+        doc["layers"][0]["size"] += 1
+        r = c.put("/v2/proto/badsize/manifests/v1", content=json.dumps(doc).encode(),
+                  headers={"Content-Type": OCI_MANIFEST})
+        assert r.status_code == 400 and error_code(r) == "SIZE_INVALID"
+        assert r.json()["errors"][0]["detail"] == [{"digest": sha256(img.layers[0]), "size": len(img.layers[0]) + 1,
+                                                    "actual": len(img.layers[0])}]
+        assert c.get("/v2/proto/badsize/manifests/v1").status_code == 404
+        assert c.put(f"/v2/proto/badsize/manifests/{img.digest}", content=img.manifest,
+                     headers={"Content-Type": OCI_MANIFEST}).status_code == 201
+        idx = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [
+            {"mediaType": OCI_MANIFEST, "digest": img.digest, "size": len(img.manifest) - 1}]}
+        r = c.put("/v2/proto/badsize/manifests/idx", content=json.dumps(idx).encode(),
+                  headers={"Content-Type": OCI_INDEX})
+        assert r.status_code == 400 and error_code(r) == "SIZE_INVALID"
+
+
+def test_every_error_code_the_server_defines_is_raised_somewhere():
+    """No dead codes (a TOOMANYREQUESTS without any rate limiting would promise what is not there)."""
+    import pathlib
+    import re
+
+    from dockyard.registry.server import errors
+
+    src = pathlib.Path(errors.__file__).parent
+    raised = set()
+    for path in src.glob("*.py"):
+        raised |= set(re.findall(r'RegistryError\(\s*"([A-Z_]+)"', path.read_text()))
+    assert set(errors.CODES) == raised
 
 
 def test_wrong_digest_is_refused_and_nothing_kept(registry):

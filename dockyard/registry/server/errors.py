@@ -3,7 +3,9 @@ import json
 
 from aiohttp import web
 
-# code -> (HTTP status, default message); from the distribution spec's error code table.
+# code -> (HTTP status, default message); from the distribution spec's error code table, plus distribution's
+# PAGINATION_NUMBER_INVALID. No TOOMANYREQUESTS: this server has no rate limiting. An out-of-order chunk is
+# BLOB_UPLOAD_INVALID with status 416, as the spec names no range code.
 CODES = {
     "BLOB_UNKNOWN": (404, "blob unknown to registry"),
     "BLOB_UPLOAD_INVALID": (400, "blob upload invalid"),
@@ -19,8 +21,6 @@ CODES = {
     "UNAUTHORIZED": (401, "authentication required"),
     "DENIED": (403, "requested access to the resource is denied"),
     "UNSUPPORTED": (405, "the operation is unsupported"),
-    "TOOMANYREQUESTS": (429, "too many requests"),
-    "RANGE_INVALID": (416, "invalid content range"),
     "PAGINATION_NUMBER_INVALID": (400, "invalid number of results requested"),
 }
 

@@ -38,6 +38,13 @@ class Manifest:
     def children(self) -> list[str]:
         return [m["digest"] for m in self.doc.get("manifests", [])] if self.is_index else []
 
+    def declared_sizes(self) -> list[tuple[str, int]]:
+        """(digest, size) of every blob and child manifest, as the descriptors state them."""
+        if self.is_index:
+            return [(m["digest"], m["size"]) for m in self.doc.get("manifests", [])]
+        descs = [self.doc["config"], *(d for d in self.doc.get("layers", []) if not d.get("urls"))]
+        return [(d["digest"], d["size"]) for d in descs]
+
     def subject(self) -> str | None:
         subj = self.doc.get("subject")
         return subj.get("digest") if isinstance(subj, dict) else None

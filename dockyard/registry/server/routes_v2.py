@@ -153,6 +153,7 @@ async def manifest_put(request, reg: Registry, name: str, reference: str):
     missing += [d for d in m.children() if not reg.storage.has_revision(name, d)]
     if missing:
         raise RegistryError("MANIFEST_BLOB_UNKNOWN", detail=[{"digest": d} for d in missing])
+    _check_sizes(reg, m)
     await asyncio.get_running_loop().run_in_executor(None, reg.storage.put_blob, digest, body)
     _remember_media_type(digest, m.media_type)
     reg.storage.link_revision(name, digest)
@@ -166,6 +167,18 @@ async def manifest_put(request, reg: Registry, name: str, reference: str):
     reg.notifier.emit("push", name, request, digest=digest, media_type=m.media_type, size=len(body),
                       tag=None if is_digest(reference) else reference, actor=request["identity"].user)
     return web.Response(status=201, headers=headers)
+
+
+def _check_sizes(reg: Registry, m) -> None:
+    """Every descriptor's size must be the stored content's: a wrong one would fail every pull's verification."""
+    wrong = []
+    for digest, declared in m.declared_sizes():
+        actual = reg.storage.blob_size(digest)
+        if actual is not None and actual != declared:
+            wrong.append({"digest": digest, "size": declared, "actual": actual})
+    if wrong:
+        raise RegistryError("SIZE_INVALID", message="a descriptor's size does not match the content's length",
+                            detail=wrong)
 
 
 async def manifest_delete(request, reg: Registry, name: str, reference: str):
@@ -230,18 +243,28 @@ def _blob_created(name: str, digest: str) -> web.Response:
 _CONTENT_RANGE = re.compile(r"^(?:bytes[ =])?(\d+)-(\d+)(?:/\d+|/\*)?$")
 
 
-def _range_start(request) -> int | None:
+def _chunk_range(request) -> tuple[int, int] | None:
+    """(start, length) from a chunk's Content-Range (spec: "<start>-<end>", inclusive), or None without one.
+    Unparsable -> 400 BLOB_UPLOAD_INVALID; a Content-Length that disagrees with it -> 400 SIZE_INVALID."""
     value = request.headers.get("Content-Range")
     if not value:
         return None
     m = _CONTENT_RANGE.match(value.strip())
-    if not m or int(m.group(2)) < int(m.group(1)):
-        raise RegistryError("RANGE_INVALID", status=416, detail={"Content-Range": value})
-    return int(m.group(1))
+    if not m:
+        raise RegistryError("BLOB_UPLOAD_INVALID", message="malformed Content-Range", detail={"Content-Range": value})
+    start, end = int(m.group(1)), int(m.group(2))
+    if end < start:
+        raise RegistryError("BLOB_UPLOAD_INVALID", status=416, message="Content-Range ends before it starts",
+                            detail={"Content-Range": value})
+    length = end - start + 1
+    if request.content_length is not None and request.content_length != length:
+        raise RegistryError("SIZE_INVALID", detail={"Content-Range": value, "Content-Length": request.content_length})
+    return start, length
 
 
-async def _receive(request, reg: Registry, s, start=None) -> None:
-    added = await reg.uploads.append(s, request.content, start)
+async def _receive(request, reg: Registry, s, chunk: tuple[int, int] | None = None) -> None:
+    start, length = chunk if chunk else (None, None)
+    added = await reg.uploads.append(s, request.content, start, length)
     request["in_bytes"] = request.get("in_bytes", 0) + added
 
 
@@ -278,7 +301,7 @@ async def upload_start(request, reg: Registry, name: str):
 async def upload_patch(request, reg: Registry, name: str, uuid: str):
     s = reg.uploads.get(name, uuid)
     async with s.lock:
-        await _receive(request, reg, s, _range_start(request))
+        await _receive(request, reg, s, _chunk_range(request))
     return web.Response(status=202, headers=_upload_headers(s))
 
 
@@ -289,7 +312,7 @@ async def upload_put(request, reg: Registry, name: str, uuid: str):
         raise RegistryError("DIGEST_INVALID", message="digest parameter missing")
     digest = check_digest(raw)
     async with s.lock:
-        await _receive(request, reg, s, _range_start(request))
+        await _receive(request, reg, s, _chunk_range(request))
         await _commit(request, reg, s, digest)
     return _blob_created(name, digest)
 

@@ -84,12 +84,23 @@ class Uploads:
         self.sessions[uuid] = s
         return s
 
-    async def append(self, s: UploadSession, body, start: int | None = None) -> int:
-        """Append a request body (aiohttp StreamReader) at `start` (must be the current size). Returns bytes added."""
+    async def append(self, s: UploadSession, body, start: int | None = None, length: int | None = None) -> int:
+        """Append a request body (aiohttp StreamReader) at `start` (must be the current size; spec: else 416).
+        `length` is what the chunk's Content-Range promised: a body of another length is undone (SIZE_INVALID).
+        Returns the bytes added."""
         if start is not None and start != s.size:
-            raise RegistryError("RANGE_INVALID", status=416,
-                                message=f"upload is at offset {s.size}, request starts at {start}",
-                                headers={"Range": f"0-{max(s.size - 1, 0)}"})
+            raise RegistryError("BLOB_UPLOAD_INVALID", status=416,
+                                message=f"upload is at offset {s.size}, chunk starts at {start}",
+                                headers={"Range": f"0-{max(s.size - 1, 0)}",
+                                         "Location": f"/v2/{s.repo}/blobs/uploads/{s.uuid}"})
+        before = s.size
+        added = await self._write_body(s, body)
+        if length is not None and added != length:
+            await asyncio.get_running_loop().run_in_executor(None, self._rewind, s, before)
+            raise RegistryError("SIZE_INVALID", message=f"Content-Range promised {length} bytes, the body had {added}")
+        return added
+
+    async def _write_body(self, s: UploadSession, body) -> int:
         loop = asyncio.get_running_loop()
         added, buf = 0, bytearray()
         try:
@@ -108,6 +119,12 @@ class Uploads:
                 s.size += len(data)
                 added += len(data)
         return added
+
+    @staticmethod
+    def _rewind(s: UploadSession, size: int) -> None:
+        """Cut the upload back to `size`; the running hash has seen the cut bytes, so commit re-hashes."""
+        os.truncate(s.path, size)
+        s.size, s.hasher = size, None
 
     async def commit(self, s: UploadSession, digest: str) -> int:
         """Verify the upload hashes to `digest`, move it into the blob store. Returns its size."""
