@@ -4,20 +4,21 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from regsrv_helpers import Image, push_image
+from regsrv_helpers import Image, push_blob, push_image
 
 
 class Listener:
     """A web hook receiver on 127.0.0.1: fails the first `fail` posts with 500, or hangs `hang` seconds."""
 
     def __init__(self, fail: int = 0, hang: float = 0):
-        self.events, self.attempts, self.content_types = [], 0, []
+        self.events, self.attempts, self.content_types, self.times = [], 0, [], []
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 outer.attempts += 1
+                outer.times.append(time.monotonic())
                 outer.content_types.append(self.headers["Content-Type"])
                 if hang:
                     time.sleep(hang)
@@ -77,6 +78,24 @@ def test_notifications_envelope_and_retry(make_server):
         assert push["source"]["instanceID"] and push["id"] and push["timestamp"].endswith("Z")
         blob_pushes = [e for e in listener.events if e["action"] == "push" and "/blobs/" in e["target"]["url"]]
         assert len(blob_pushes) == 2
+    finally:
+        listener.close()
+
+
+def test_failures_retry_at_once_up_to_threshold_then_back_off(make_server):
+    """distribution's retrying sink: `threshold` consecutive failures are retried straight away; from then on
+    each retry waits `backoff`."""
+    listener = Listener(fail=4)
+    try:
+        srv = make_server({"notifications": {"endpoints": [
+            {"name": "flaky", "url": listener.url, "timeout": "2s", "threshold": 3, "backoff": "600ms"}]}})
+        with srv.client() as c:
+            push_blob(c, "notify/threshold", b"one event")
+        assert listener.wait_for(lambda ev: len(ev) == 1)
+        gaps = [b - a for a, b in zip(listener.times, listener.times[1:])]
+        assert len(gaps) == 4
+        assert gaps[0] < 0.3 and gaps[1] < 0.3, gaps         # failures 1 and 2: below the threshold
+        assert gaps[2] >= 0.55 and gaps[3] >= 0.55, gaps     # failures 3 and 4: backing off
     finally:
         listener.close()
 

@@ -8,8 +8,10 @@
     access:  {admins: [root], user_namespaces: true,
               default: {public: true, pull: ["*"], push: ["*"]},
               repositories: [{match: "team/*", public: false, pull: [bob], push: [alice]}]}
-    notifications: {endpoints: [{name, url, headers, timeout: 1s, threshold: 5, backoff: 1s,
+    notifications: {endpoints: [{name, url, headers, timeout: 1s, threshold: 10, backoff: 1s,
                                  ignoredmediatypes: [...], ignore: {mediatypes: [...], actions: [...]}}]}
+             (threshold: consecutive failures retried at once before each retry waits `backoff`;
+              distribution's defaults apply to missing or non-positive values)
     log:     {accesslog: {disabled: false, path: (stderr)}}
 Command-line --listen and --storage override http.addr and the storage root.
 """
@@ -56,7 +58,7 @@ class Endpoint:
     url: str
     headers: dict = field(default_factory=dict)
     timeout: float = 1.0
-    threshold: int = 5
+    threshold: int = 10
     backoff: float = 1.0
     ignored_mediatypes: list[str] = field(default_factory=list)
     ignored_actions: list[str] = field(default_factory=list)
@@ -91,6 +93,10 @@ def parse_duration(value) -> float:
     if isinstance(value, (int, float)) or re.fullmatch(r"\s*[0-9.]+\s*", str(value)):
         return float(value)
     return go_duration(str(value))
+
+
+def _positive(value, default):
+    return value if value > 0 else default
 
 
 def _rule(d: dict, default: Rule | None = None) -> Rule:
@@ -137,8 +143,9 @@ def load(path: str | None = None, listen: str | None = None, storage: str | None
         ignore = ep.get("ignore") or {}
         cfg.endpoints.append(Endpoint(
             name=ep.get("name", ep["url"]), url=ep["url"], headers=ep.get("headers") or {},
-            timeout=parse_duration(ep.get("timeout", 1)), threshold=int(ep.get("threshold", 5)),
-            backoff=parse_duration(ep.get("backoff", 1)),
+            timeout=_positive(parse_duration(ep.get("timeout", 0)), Endpoint.timeout),
+            threshold=int(_positive(int(ep.get("threshold", 0)), Endpoint.threshold)),
+            backoff=_positive(parse_duration(ep.get("backoff", 0)), Endpoint.backoff),
             ignored_mediatypes=list(ep.get("ignoredmediatypes", [])) + list(ignore.get("mediatypes", [])),
             ignored_actions=list(ignore.get("actions", [])), disabled=bool(ep.get("disabled", False))))
 

@@ -1,8 +1,9 @@
 """Web hook notifications in docker/distribution's envelope (../shared/reference/registry/notifications.md).
 
 Requests only enqueue events (never wait on a listener). One task per endpoint sends them in batches and
-retries a failing endpoint with exponential back-off (backoff, 2*backoff, ... capped), so events are delivered
-in order once the listener is back. A full queue drops the oldest event and counts it.
+retries a failing batch: at once up to `threshold` consecutive failures, then every `backoff` (distribution's
+semantics), so events are delivered in order once the listener is back. A full queue drops the oldest event
+and counts it.
 """
 import asyncio
 import datetime
@@ -18,7 +19,6 @@ from dockyard.registry.server.config import Endpoint
 ENVELOPE_TYPE = "application/vnd.docker.distribution.events.v2+json"
 QUEUE_LIMIT = 10000
 BATCH = 100
-MAX_BACKOFF = 30.0
 log = logging.getLogger("dockyard.registry.notify")
 
 
@@ -71,24 +71,37 @@ class _Sink:
             while len(batch) < BATCH and not self.queue.empty():
                 batch.append(self.queue.get_nowait())
             body = json.dumps({"events": batch}).encode()
-            failures = 0
-            while True:
-                try:
-                    async with session.post(self.ep.url, data=body, headers=headers,
-                                            timeout=aiohttp.ClientTimeout(total=self.ep.timeout)) as resp:
-                        await resp.read()
-                        if 200 <= resp.status < 400:
-                            break
-                        reason = f"HTTP {resp.status}"
-                except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
-                    reason = repr(e)
-                failures += 1
-                self.metrics.inc("dockyard_registry_notifications_total", endpoint=self.ep.name, outcome="retry")
-                delay = min(self.ep.backoff * 2 ** min(failures - 1, 10), MAX_BACKOFF)
-                log.warning("notification to %s failed (%s); retry %d in %.1fs", self.ep.name, reason, failures, delay)
-                await asyncio.sleep(delay)
+            await self._deliver(session, body, headers)
             self.metrics.inc("dockyard_registry_notifications_total", len(batch), endpoint=self.ep.name,
                              outcome="sent")
+
+    async def _deliver(self, session: aiohttp.ClientSession, body: bytes, headers: dict) -> None:
+        """Post until the endpoint takes it, as distribution's retrying sink does: retry at once after a failure
+        until `threshold` in a row, then back off `backoff` before each further try (so a dead listener is
+        asked once per backoff, and a flaky one is not held up)."""
+        failures = 0
+        while True:
+            reason = await self._post(session, body, headers)
+            if reason is None:
+                return
+            failures += 1
+            self.metrics.inc("dockyard_registry_notifications_total", endpoint=self.ep.name, outcome="retry")
+            if failures >= self.ep.threshold:
+                log.warning("notification to %s failed %d times in a row (%s); backing off %.1fs",
+                            self.ep.name, failures, reason, self.ep.backoff)
+                await asyncio.sleep(self.ep.backoff)
+            else:
+                log.info("notification to %s failed (%s); retrying", self.ep.name, reason)
+
+    async def _post(self, session: aiohttp.ClientSession, body: bytes, headers: dict) -> str | None:
+        """None when delivered, else why not."""
+        try:
+            async with session.post(self.ep.url, data=body, headers=headers,
+                                    timeout=aiohttp.ClientTimeout(total=self.ep.timeout)) as resp:
+                await resp.read()
+                return None if 200 <= resp.status < 400 else f"HTTP {resp.status}"
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
+            return repr(e)
 
 
 class Notifier:
