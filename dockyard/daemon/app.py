@@ -12,6 +12,7 @@ from aiohttp import web
 from ..api import middleware, router
 from ..api.context import SERVICES
 from ..api.streams import install_hijack_support
+from ..runtime.monitor_client import close_spare_monitors
 from ..store.content import ContentStore
 from ..image.layers import LayerStore
 from ..store.metadata import Metadata
@@ -117,6 +118,7 @@ def build_app(svc: Services) -> web.Application:
 
     app.on_startup.append(start_health)
     app.on_cleanup.append(stop_health)
+    app.on_cleanup.append(lambda _app: close_spare_monitors())
     tables = []
     for name in ROUTE_MODULES:
         try:

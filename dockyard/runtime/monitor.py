@@ -1,7 +1,8 @@
 """The per-container monitor: one small process per container (or exec) that outlives the daemon.
 
-Started by the daemon as `python3 -I -S monitor.py <state_dir>/args.json` in its own session. Standard
-library only, so it starts in a few milliseconds. It
+Started by the daemon as `python3 -I -S monitor.py <state_dir>/args.json READY_FD` in its own session, or
+ahead of need as `monitor.py --spare CONTROL_FD READY_FD`, which waits for that path on CONTROL_FD. Standard
+library only. It
 
 - becomes a child subreaper, so the container's init (started by `runc run -d`) is reparented to it and
   its exact exit status can be reaped;
@@ -348,8 +349,11 @@ class Monitor:
             else:
                 self.waiters.append(c)
         elif op == "resize":
+            size = [int(req.get("height", 0)), int(req.get("width", 0))]
             if self.master is not None:
-                set_winsize(self.master, int(req.get("height", 0)), int(req.get("width", 0)))
+                set_winsize(self.master, *size)
+            else:  # the pty does not exist yet: it gets this size when it does
+                self.args["console_size"] = size
             self.reply(c, {"ok": True})
         elif op == "status":
             self.reply(c, {"pid": self.pid, "running": self.started and self.exit_status is None})
@@ -541,11 +545,33 @@ def set_winsize(fd: int, height: int, width: int) -> None:
         fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
 
 
+def wait_for_job(control_fd: int) -> str | None:
+    """A spare monitor, started ahead of need, blocks here until the daemon sends the path of its args (or
+    goes away: EOF). The interpreter start and imports, most of a monitor's start-up, are then already paid."""
+    line = b""
+    while not line.endswith(b"\n"):
+        chunk = os.read(control_fd, 4096)
+        if not chunk:
+            return None
+        line += chunk
+    os.close(control_fd)
+    return line.decode().strip()
+
+
 def main() -> None:
-    with open(sys.argv[1]) as f:
+    if sys.argv[1] == "--spare":  # monitor.py --spare CONTROL_FD READY_FD
+        args_path = wait_for_job(int(sys.argv[2]))
+        if args_path is None:
+            return
+        ready_fd = int(sys.argv[3])
+    else:  # monitor.py ARGS_PATH READY_FD
+        args_path, ready_fd = sys.argv[1], int(sys.argv[2])
+    with open(args_path) as f:
         args = json.load(f)
-    if len(sys.argv) > 2:
-        args["ready_fd"] = int(sys.argv[2])
+    args["ready_fd"] = ready_fd
+    log = os.open(os.path.join(args["state_dir"], "monitor.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(log, 2)
+    os.close(log)
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     devnull = os.open(os.devnull, os.O_RDWR)

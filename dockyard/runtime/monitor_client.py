@@ -78,21 +78,24 @@ class Monitor:
         state_dir.mkdir(parents=True, exist_ok=True)
         args_path = state_dir / "args.json"
         args_path.write_text(json.dumps({**args, "state_dir": str(state_dir)}))
-        r, w = os.pipe()
-        try:
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-I", "-S", MONITOR_PATH, str(args_path), str(w),
-                stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-                stderr=open(state_dir / "monitor.log", "ab"), start_new_session=True, pass_fds=(w,))
-        finally:
-            os.close(w)
+        spare = _spares.take()
+        ready_r = spare.hand_over(str(args_path)) if spare else None
+        if ready_r is not None:
+            proc = spare.proc
+        else:
+            ready_r, ready_w = os.pipe()
+            try:
+                proc = await _start_monitor([str(args_path), str(ready_w)], (ready_w,))
+            finally:
+                os.close(ready_w)
         loop = asyncio.get_running_loop()
         try:
-            ready = await asyncio.wait_for(loop.run_in_executor(None, os.read, r, 16), 10)
+            ready = await asyncio.wait_for(loop.run_in_executor(None, os.read, ready_r, 16), 10)
         finally:
-            os.close(r)
+            os.close(ready_r)
         if not ready.startswith(b"ready"):
-            log = (state_dir / "monitor.log").read_text(errors="replace")[-2000:]
+            log_path = state_dir / "monitor.log"
+            log = log_path.read_text(errors="replace")[-2000:] if log_path.exists() else ""
             raise RuntimeError(f"monitor failed to start: {log}")
         return cls(state_dir, proc)
 
@@ -182,3 +185,84 @@ class Monitor:
                 await asyncio.wait_for(self.proc.wait(), 0.01)
             except asyncio.TimeoutError:
                 pass
+
+
+async def _start_monitor(argv: list[str], pass_fds: tuple[int, ...]) -> asyncio.subprocess.Process:
+    # Its own session: the monitor (and so the container) outlives the daemon.
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-I", "-S", MONITOR_PATH, *argv, stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, start_new_session=True,
+        pass_fds=pass_fds)
+
+
+class _Spare:
+    """A monitor started ahead of need. It has paid the interpreter start and its imports (about 15 ms, most
+    of a monitor's start-up) and waits on a pipe for the path of its args; it exits if the daemon goes away."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, control_w: int, ready_r: int):
+        self.proc, self.control_w, self.ready_r = proc, control_w, ready_r
+
+    @classmethod
+    async def start(cls) -> "_Spare":
+        control_r, control_w = os.pipe()
+        ready_r, ready_w = os.pipe()
+        try:
+            proc = await _start_monitor(["--spare", str(control_r), str(ready_w)], (control_r, ready_w))
+        except BaseException:
+            os.close(control_w)
+            os.close(ready_r)
+            raise
+        finally:
+            os.close(control_r)
+            os.close(ready_w)
+        return cls(proc, control_w, ready_r)
+
+    def hand_over(self, args_path: str) -> int | None:
+        """Give the spare its job; the fd on which it will say `ready`, or None if it died meanwhile."""
+        try:
+            os.write(self.control_w, args_path.encode() + b"\n")
+        except OSError:
+            os.close(self.ready_r)
+            return None
+        finally:
+            os.close(self.control_w)
+        return self.ready_r
+
+    def discard(self) -> None:
+        os.close(self.control_w)  # EOF: the spare exits
+        os.close(self.ready_r)
+
+
+class _SparePool:
+    """At most one spare monitor, replaced in the background each time one is taken."""
+
+    def __init__(self):
+        self._task: asyncio.Task | None = None
+
+    def take(self) -> _Spare | None:
+        loop = asyncio.get_running_loop()
+        task, spare = self._task, None
+        if task is not None and task.get_loop() is not loop:
+            task = None  # left over from another event loop (tests): its process is not ours to use
+        if task is not None and not task.done():
+            return None  # still starting: keep it for the next container, start this one afresh
+        if task is not None and not task.cancelled() and task.exception() is None:
+            spare = task.result()
+        self._task = loop.create_task(_Spare.start())
+        return spare
+
+    async def close(self) -> None:
+        task, self._task = self._task, None
+        if task is None or task.get_loop() is not asyncio.get_running_loop():
+            return
+        try:
+            (await task).discard()
+        except Exception:
+            pass
+
+
+_spares = _SparePool()
+
+
+async def close_spare_monitors() -> None:
+    await _spares.close()
