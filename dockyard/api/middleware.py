@@ -47,6 +47,9 @@ async def version_middleware(request: web.Request, handler):
 
 @web.middleware
 async def error_middleware(request: web.Request, handler):
+    if request.match_info.http_exception is not None:
+        # no route for this path (or this method on it): dockerd answers both with 404 "page not found"
+        return error_response(404, "page not found")
     try:
         resp = await handler(request)
     except (ConnectionResetError, BrokenPipeError):

@@ -3,14 +3,22 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 import time
-from typing import AsyncIterator
+from typing import AsyncIterator, Callable
+
+log = logging.getLogger("dockyard.events")
 
 
 class EventBus:
     def __init__(self, keep: int = 2048):
         self._history: collections.deque[dict] = collections.deque(maxlen=keep)
         self._subscribers: set[asyncio.Queue] = set()
+        self._listeners: list[Callable[[dict], None]] = []
+
+    def add_listener(self, listener: Callable[[dict], None]) -> None:
+        """Call `listener(event)` for every event, synchronously (services reacting to each other's changes)."""
+        self._listeners.append(listener)
 
     def emit(self, type_: str, action: str, actor_id: str, attributes: dict | None = None) -> dict:
         now = time.time_ns()
@@ -24,6 +32,11 @@ class EventBus:
         self._history.append(event)
         for q in list(self._subscribers):
             q.put_nowait(event)
+        for listener in self._listeners:
+            try:
+                listener(event)
+            except Exception:  # a listener's bug must not fail the change that emitted the event
+                log.exception("event listener failed on %s %s", type_, action)
         return event
 
     async def stream(self, since: float | None, until: float | None) -> AsyncIterator[dict]:

@@ -50,6 +50,11 @@ class Image:
         ids = chain_ids(self.diff_ids)
         return ids[-1] if ids else None
 
+    @property
+    def created(self) -> float:
+        """The config's `created` (what docker sorts and filters on); the store time if it has none."""
+        return parse_rfc3339(self.config.get("created", "")) or self.added
+
 
 class ImageService:
     def __init__(self, md: Metadata, content: ContentStore, layers: LayerStore, events: EventBus):
@@ -59,19 +64,24 @@ class ImageService:
         self.events = events
         # Set by the composition root: which containers use an image -> [(container_id, running)].
         self.container_users: Callable[[str], list[tuple[str, bool]]] = lambda image_id: []
+        events.add_listener(self._on_event)
 
     # ---------------------------------------------------------------- lookup
     def _row_to_image(self, row) -> Image:
         return Image(row["id"], bytes(row["config"]), row["parent"] or "", row["size"], row["added"])
 
     def get(self, image_id: str) -> Image:
-        row = self.md.one("SELECT * FROM images WHERE id=?", (image_id,))
+        """The image with this full ID; also a deleted one a container still uses (its container needs it)."""
+        row = self.md.one("SELECT * FROM images WHERE id=?", (image_id,)) or \
+            self.md.one("SELECT * FROM retained_images WHERE id=?", (image_id,))
         if row is None:
             raise NotFound(f"No such image: {image_id}")
         return self._row_to_image(row)
 
     def all_images(self) -> list[Image]:
-        return [self._row_to_image(r) for r in self.md.query("SELECT * FROM images ORDER BY added DESC")]
+        """Newest first by the config's Created, as `docker images` lists them."""
+        images = [self._row_to_image(r) for r in self.md.query("SELECT * FROM images ORDER BY added DESC")]
+        return sorted(images, key=lambda img: img.created, reverse=True)
 
     def tags_of(self, image_id: str) -> list[str]:
         return [r["name"] for r in self.md.query("SELECT name FROM tags WHERE image_id=? ORDER BY name", (image_id,))]
@@ -173,7 +183,7 @@ class ImageService:
             "ParentId": img.parent,
             "RepoTags": tags,
             "RepoDigests": digests,
-            "Created": int(parse_rfc3339(cfg.get("created", "")) or img.added),
+            "Created": int(img.created),
             "Size": img.size,
             "SharedSize": -1,
             "VirtualSize": img.size,
@@ -220,8 +230,8 @@ class ImageService:
         filters.validate({"dangling", "reference", "label", "before", "since", "until"})
         images = self.all_images()
         with_children = {i.parent for i in images if i.parent}
-        before = self.get_by_name(filters.one("before")).added if filters.has("before") else None
-        since = self.get_by_name(filters.one("since")).added if filters.has("since") else None
+        before = self.get_by_name(filters.one("before")).created if filters.has("before") else None
+        since = self.get_by_name(filters.one("since")).created if filters.has("since") else None
         until = parse_time_filter(filters.one("until")) if filters.has("until") else None
         out = []
         for img in images:
@@ -233,14 +243,17 @@ class ImageService:
             if filters.has("dangling") and filters.bool("dangling") != dangling:
                 continue
             if filters.has("reference"):
-                if not any(_match_reference(p, t) for p in filters.get("reference") for t in s["RepoTags"]):
+                # as moby: only the references that match are listed, and an image with none is left out
+                patterns = filters.get("reference")
+                s["RepoTags"] = [t for t in s["RepoTags"] if any(_match_reference(p, t) for p in patterns)]
+                s["RepoDigests"] = [d for d in s["RepoDigests"] if any(_match_reference(p, d) for p in patterns)]
+                if not s["RepoTags"] and not s["RepoDigests"]:
                     continue
-                s["RepoTags"] = [t for t in s["RepoTags"] if any(_match_reference(p, t) for p in filters.get("reference"))]
             if filters.has("label") and not filters.match_labels(s["Labels"]):
                 continue
-            if before is not None and img.added >= before:
+            if before is not None and img.created >= before:
                 continue
-            if since is not None and img.added <= since:
+            if since is not None and img.created <= since:
                 continue
             if until is not None and s["Created"] > until:
                 continue
@@ -277,52 +290,83 @@ class ImageService:
         return rows
 
     # ---------------------------------------------------------------- removal
+    # As moby's ImageDelete: a name untags (and then deletes quietly); an ID deletes. Hard conflicts (a child
+    # image, a running container) always refuse; soft ones (other references, a stopped container) only
+    # without force. A forced delete of an image a stopped container uses deletes the image record but keeps
+    # its layers for the container (see _retain).
     def remove(self, name: str, force: bool = False, prune: bool = True) -> list[dict]:
         image_id, ref = self.resolve(name)
-        by_name = ref is not None and not name.startswith("sha256:") and not _is_id_prefix(name, image_id)
-        records: list[dict] = []
-        tags = self.tags_of(image_id)
-        digests = self.digests_of(image_id)
+        if ref is not None and not name.startswith("sha256:") and not _is_id_prefix(name, image_id):
+            return self._remove_reference(name, image_id, ref, force, prune)
+        return self._remove_by_id(image_id, force, prune)
+
+    def _references(self, image_id: str) -> list[str]:
+        return self.tags_of(image_id) + self.digests_of(image_id)
+
+    def _remove_reference(self, name: str, image_id: str, ref, force: bool, prune: bool) -> list[dict]:
         users = self.container_users(image_id)
-        if by_name:
-            key = f"{ref.domain}/{ref.path}@{ref.digest}" if ref.digest else ref.full()
-            if len(tags) + len(digests) > 1:
-                records.append(self._untag(image_id, key))
-                if not self._has_other_tag_in_repo(image_id, ref):
-                    records += self._untag_digests(image_id, ref)
-                return records
-            if users and not force:
-                cid = users[0][0]
-                raise Conflict(f'conflict: unable to remove repository reference "{name}" (must force) - '
-                               f"container {cid[:12]} is using its referenced image {short_id(image_id)}")
-            records.append(self._untag(image_id, key))
+        if not force and users and _is_single_reference(self._references(image_id)):
+            # untagging would leave a dangling image a container needs: the user must say so
+            raise Conflict(f'conflict: unable to remove repository reference "{name}" (must force) - '
+                           f"container {users[0][0][:12]} is using its referenced image {short_id(image_id)}")
+        key = f"{ref.domain}/{ref.path}@{ref.digest}" if ref.digest else ref.full()
+        records = [self._untag(image_id, key)]
+        if not ref.digest and not self._has_other_tag_in_repo(image_id, ref):
             records += self._untag_digests(image_id, ref)
-            if users:
-                return records  # forced: the image stays, now dangling
-        else:
-            running = [c for c, r in users if r]
-            if running:
-                raise Conflict(f"conflict: unable to delete {short_id(image_id)} (cannot be forced) - "
-                               f"image is being used by running container {running[0][:12]}")
-            if len(tags) > 1 and not force:
-                raise Conflict(f"conflict: unable to delete {short_id(image_id)} (must be forced) - "
-                               f"image is referenced in multiple repositories")
-            if users and not force:
-                raise Conflict(f"conflict: unable to delete {short_id(image_id)} (must be forced) - "
-                               f"image is being used by stopped container {users[0][0][:12]}")
-            for t in tags:
-                records.append(self._untag(image_id, t))
-            for d in digests:
-                records.append(self._untag(image_id, d))
-            if users:
-                return records
-        if self.children_of(image_id):
-            if by_name:
-                return records
-            raise Conflict(f"conflict: unable to delete {short_id(image_id)} (cannot be forced) - "
-                           f"image has dependent child images")
-        records += self._delete(image_id, prune)
+        if not self._references(image_id):
+            self._delete_helper(image_id, records, force, prune, quiet=True)
         return records
+
+    def _remove_by_id(self, image_id: str, force: bool, prune: bool) -> list[dict]:
+        records: list[dict] = []
+        refs = self._references(image_id)
+        if _is_single_reference(refs):
+            conflict = self._conflict(image_id, _HARD if force else _HARD | _STOPPED)
+            if conflict:
+                raise Conflict(conflict[0])
+            records += [self._untag(image_id, r) for r in refs]
+        self._delete_helper(image_id, records, force, prune, quiet=False)
+        return records
+
+    def _delete_helper(self, image_id: str, records: list[dict], force: bool, prune: bool, quiet: bool) -> None:
+        """Delete the image (and, pruning, its unused untagged parents) unless a conflict forbids it; a quiet
+        delete gives up silently unless the image is dangling and unused, when the user must hear why."""
+        conflict = self._conflict(image_id, _HARD if force else _HARD | _SOFT)
+        if conflict:
+            message, used = conflict
+            if quiet and (used or not self._is_dangling(image_id)):
+                return
+            raise Conflict(message)
+        parent = self.get(image_id).parent
+        records += [self._untag(image_id, r) for r in self._references(image_id)]
+        records += self._delete(image_id)
+        if prune and parent and self._exists(parent):
+            self._delete_helper(parent, records, force=False, prune=True, quiet=True)
+
+    def _conflict(self, image_id: str, mask: int) -> tuple[str, bool] | None:
+        """(message, whether a container uses the image) of the first conflict in `mask`, in moby's order."""
+        def conflict(hard: bool, message: str) -> str:
+            return (f"conflict: unable to delete {short_id(image_id)} "
+                    f"({'cannot be forced' if hard else 'must be forced'}) - {message}")
+
+        users = self.container_users(image_id)
+        running = [cid for cid, is_running in users if is_running]
+        stopped = [cid for cid, is_running in users if not is_running]
+        if mask & _CHILD and self.children_of(image_id):
+            return conflict(True, "image has dependent child images"), False
+        if mask & _RUNNING and running:
+            return conflict(True, f"image is being used by running container {running[0][:12]}"), True
+        if mask & _REFERENCED and self._references(image_id):
+            return conflict(False, "image is referenced in multiple repositories"), False
+        if mask & _STOPPED and stopped:
+            return conflict(False, f"image is being used by stopped container {stopped[0][:12]}"), True
+        return None
+
+    def _is_dangling(self, image_id: str) -> bool:
+        return not self._references(image_id) and not self.children_of(image_id)
+
+    def _exists(self, image_id: str) -> bool:
+        return self.md.one("SELECT 1 FROM images WHERE id=?", (image_id,)) is not None
 
     def _has_other_tag_in_repo(self, image_id: str, ref) -> bool:
         repo = f"{ref.domain}/{ref.path}"
@@ -340,28 +384,38 @@ class ImageService:
         self.events.emit("image", "untag", image_id, {"name": image_id})
         return {"Untagged": shown}
 
-    def _delete(self, image_id: str, prune: bool) -> list[dict]:
+    def _delete(self, image_id: str) -> list[dict]:
+        """Remove the image record; its layers go too unless a (stopped) container still stands on them."""
         img = self.get(image_id)
-        records = []
+        retain = bool(self.container_users(image_id))
         with self.md.tx() as cur:
-            cur.execute("DELETE FROM image_layers WHERE image_id=?", (image_id,))
+            if retain:
+                cur.execute("INSERT OR REPLACE INTO retained_images SELECT * FROM images WHERE id=?", (image_id,))
+            else:
+                cur.execute("DELETE FROM image_layers WHERE image_id=?", (image_id,))
             cur.execute("DELETE FROM images WHERE id=?", (image_id,))
             cur.execute("DELETE FROM tags WHERE image_id=?", (image_id,))
             cur.execute("DELETE FROM repo_digests WHERE image_id=?", (image_id,))
             cur.execute("UPDATE images SET parent='' WHERE parent=?", (image_id,))
         self.events.emit("image", "delete", image_id, {"name": image_id})
-        records.append({"Deleted": image_id})
-        removed = self._release_layers(img)
-        records += [{"Deleted": c} for c in removed]
-        parent = img.parent
-        if prune and parent:
-            try:
-                p = self.get(parent)
-            except NotFound:
-                return records
-            if not self.tags_of(p.id) and not self.children_of(p.id) and not self.container_users(p.id):
-                records += self._delete(p.id, prune)
-        return records
+        if retain:
+            return [{"Deleted": image_id}]
+        return [{"Deleted": image_id}] + [{"Deleted": c} for c in self._release_layers(img)]
+
+    def release_retained(self) -> None:
+        """Free the layers of deleted images kept for containers, once no container uses them."""
+        for row in self.md.query("SELECT * FROM retained_images"):
+            if self.container_users(row["id"]):
+                continue
+            img = self._row_to_image(row)
+            with self.md.tx() as cur:
+                cur.execute("DELETE FROM retained_images WHERE id=?", (img.id,))
+                cur.execute("DELETE FROM image_layers WHERE image_id=?", (img.id,))
+            self._release_layers(img)
+
+    def _on_event(self, event: dict) -> None:
+        if event["Type"] == "container" and event["Action"] == "destroy":
+            self.release_retained()
 
     def _release_layers(self, img: Image) -> list[str]:
         chains = list(reversed(chain_ids(img.diff_ids)))
@@ -375,6 +429,7 @@ class ImageService:
         if filters.has("dangling") and not filters.bool("dangling"):
             all_ = True
         until = parse_time_filter(filters.one("until")) if filters.has("until") else None
+        self.release_retained()
         deleted, reclaimed = [], 0
         changed = True
         while changed:  # deleting a child can make its parent prunable
@@ -388,14 +443,14 @@ class ImageService:
                 cfg_labels = (img.config.get("config") or {}).get("Labels") or {}
                 if filters.has("label") and not filters.match_labels(cfg_labels):
                     continue
-                if until is not None and img.added > until:
+                if until is not None and img.created > until:
                     continue
                 for t in tags:
                     deleted.append(self._untag(img.id, t))
                 for d in self.digests_of(img.id):
                     deleted.append(self._untag(img.id, d))
                 before = self.layers.total_size()
-                deleted += self._delete(img.id, prune=False)
+                deleted += self._delete(img.id)
                 reclaimed += before - self.layers.total_size()
                 changed = True
         self.events.emit("image", "prune", "", {"reclaimed": str(reclaimed)})
@@ -429,12 +484,31 @@ def _image_config_shape(c: dict) -> dict:
     return out
 
 
-def _match_reference(pattern: str, familiar_tag: str) -> bool:
-    """docker images --filter reference=PATTERN: path.Match against `name` and `name:tag`."""
-    name = familiar_tag.rsplit(":", 1)[0] if ":" in familiar_tag.rsplit("/", 1)[-1] else familiar_tag
-    if ":" in pattern.rsplit("/", 1)[-1]:
-        return fnmatch.fnmatchcase(familiar_tag, pattern)
-    return fnmatch.fnmatchcase(name, pattern)
+def _match_reference(pattern: str, familiar: str) -> bool:
+    """docker images --filter reference=PATTERN: path.Match against `name:tag` / `name@digest`, or `name`."""
+    if "@" in familiar:
+        name = familiar.split("@", 1)[0]
+    else:
+        name = familiar.rsplit(":", 1)[0] if ":" in familiar.rsplit("/", 1)[-1] else familiar
+    return fnmatch.fnmatchcase(familiar, pattern) or fnmatch.fnmatchcase(name, pattern)
+
+
+# Delete conflicts, as moby's conflictType: hard ones can never be forced.
+_CHILD, _RUNNING, _REFERENCED, _STOPPED = 1, 2, 4, 8
+_HARD = _CHILD | _RUNNING
+_SOFT = _REFERENCED | _STOPPED
+
+
+def _is_single_reference(refs: list[str]) -> bool:
+    """At most one tag, and any digest references in that tag's repository (moby's isSingleReference)."""
+    if len(refs) <= 1:
+        return len(refs) == 1
+    tags = [r for r in refs if "@" not in r]
+    if len(tags) > 1:
+        return False
+    repos = {r.split("@", 1)[0] for r in refs if "@" in r}
+    repo = tags[0].rsplit(":", 1)[0] if tags else refs[0].split("@", 1)[0]
+    return repos == {repo}
 
 
 def _familiar_digest(name: str) -> str:

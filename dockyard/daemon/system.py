@@ -118,4 +118,13 @@ class SystemService:
             images.append(s)
         containers = self.containers.disk_usage() if self.containers else []
         return {"LayersSize": self.layers.total_size(), "Images": images, "Containers": containers,
-                "Volumes": [], "BuildCache": []}
+                "Volumes": self.volume_usage(), "BuildCache": []}
+
+    def volume_usage(self) -> list[dict]:
+        """Every volume with UsageData: its size on disk and how many containers use it."""
+        if self.containers is None:
+            return []
+        store = self.containers.volumes
+        return [{**vol, "UsageData": {"Size": store.size(vol["Name"]),
+                                      "RefCount": len(self.containers.users_of_volume(vol["Name"]))}}
+                for vol in store.list()]

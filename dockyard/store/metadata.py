@@ -24,6 +24,16 @@ CREATE TABLE IF NOT EXISTS images (
     size INTEGER NOT NULL,
     added REAL NOT NULL
 );
+-- Images deleted (`rmi -f`) while a stopped container still uses them: no longer listed or resolvable,
+-- but their config and layers stay until the last such container is removed (as Docker's layer refs do).
+CREATE TABLE IF NOT EXISTS retained_images (
+    id TEXT PRIMARY KEY,
+    config BLOB NOT NULL,
+    top_chain TEXT,
+    parent TEXT,
+    size INTEGER NOT NULL,
+    added REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS image_layers (
     image_id TEXT NOT NULL,
     chain_id TEXT NOT NULL,
