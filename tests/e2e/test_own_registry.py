@@ -2,6 +2,8 @@
 htpasswd auth, like the notes' private registry on port 5000."""
 from __future__ import annotations
 
+import base64
+import json
 import re
 import socket
 import subprocess
@@ -20,18 +22,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def own_registry(tmp_path):
-    users = tmp_path / "users.htpasswd"
-    users.write_text(f"alice:{bcrypt.hashpw(b'alice-pw', bcrypt.gensalt(4)).decode()}\n")
-    config = {"auth": {"htpasswd": {"realm": "dockyard", "path": str(users)}},
-              "access": {"default": {"public": True, "pull": ["*"], "push": []},
-                         "repositories": [{"match": "team/*", "public": True, "pull": ["*"], "push": ["alice"]}]}}
-    (tmp_path / "config.yml").write_text(yaml.safe_dump(config))
+def start_registry(workdir, config: dict) -> tuple[str, subprocess.Popen]:
+    """`dockyard registry serve` on a free loopback port; its access log goes to workdir/registry.log."""
+    (workdir / "config.yml").write_text(yaml.safe_dump(config))
     port = free_port()
-    log = open(tmp_path / "registry.log", "w")
+    log = open(workdir / "registry.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "dockyard", "registry", "serve", "--listen", f"127.0.0.1:{port}",
-                             "--storage", str(tmp_path / "storage"), "--config", str(tmp_path / "config.yml")],
+                             "--storage", str(workdir / "storage"), "--config", str(workdir / "config.yml")],
                             stdout=log, stderr=subprocess.STDOUT)
     for _ in range(200):
         try:
@@ -39,7 +36,24 @@ def own_registry(tmp_path):
                 break
         except httpx.HTTPError:
             time.sleep(0.05)
-    yield f"127.0.0.1:{port}"
+    return f"127.0.0.1:{port}", proc
+
+
+def write_users(path) -> str:
+    path.write_text(f"alice:{bcrypt.hashpw(b'alice-pw', bcrypt.gensalt(4)).decode()}\n")
+    return str(path)
+
+
+TEAM_ACCESS = {"default": {"public": True, "pull": ["*"], "push": []},
+               "repositories": [{"match": "team/*", "public": True, "pull": ["*"], "push": ["alice"]}]}
+
+
+@pytest.fixture
+def own_registry(tmp_path):
+    users = write_users(tmp_path / "users.htpasswd")
+    host, proc = start_registry(tmp_path, {"auth": {"htpasswd": {"realm": "dockyard", "path": users}},
+                                           "access": TEAM_ACCESS})
+    yield host
     proc.terminate()
     proc.wait(10)
 
@@ -78,3 +92,36 @@ def test_login_push_pull_search_logout_with_our_cli(daemon, own_registry, tmp_pa
 
 
 
+
+
+def test_docker_login_to_our_token_service_keeps_an_identity_token(daemon, tmp_path):
+    """docker login against our token service stores an identitytoken (a refresh token) instead of the
+    password; pushes and pulls then trade it for access tokens with grant_type=refresh_token (OAuth2 POST)."""
+    users = write_users(tmp_path / "users.htpasswd")
+    host, proc = start_registry(tmp_path, {"auth": {"token": {"service": "own", "htpasswd": users}},
+                                           "access": TEAM_ACCESS})
+    env = {"DOCKER_CONFIG": str(tmp_path / "dockercfg")}
+    ref = f"{host}/team/identity:1"
+    try:
+        out = daemon.docker("login", host, "-u", "alice", "--password-stdin", input="alice-pw\n", env=env).stdout
+        assert "Login Succeeded" in out
+        entry = json.loads((tmp_path / "dockercfg" / "config.json").read_text())["auths"][host]
+        assert entry["identitytoken"] and base64.b64decode(entry["auth"]) == b"alice:"
+        logged_in = len(token_requests(tmp_path))
+        daemon.docker("tag", "busybox", ref)
+        assert daemon.docker("push", ref, env=env).stdout.splitlines()[-1].startswith("1: digest: sha256:")
+        daemon.docker("rmi", ref)
+        assert daemon.docker("pull", ref, env=env).stdout.splitlines()[-1] == ref
+        since_login = token_requests(tmp_path)[logged_in:]
+        assert since_login and {(e["method"], e["status"]) for e in since_login} == {("POST", 200)}
+        bad = daemon.docker("login", host, "-u", "alice", "--password-stdin", input="wrong\n", check=False, env=env)
+        assert bad.returncode == 1 and "unauthorized: incorrect username or password" in bad.stderr
+    finally:
+        daemon.docker("rmi", ref, check=False)
+        proc.terminate()
+        proc.wait(10)
+
+
+def token_requests(workdir) -> list[dict]:
+    entries = [json.loads(l) for l in (workdir / "registry.log").read_text().splitlines() if l.startswith("{")]
+    return [e for e in entries if e["route"] == "token"]

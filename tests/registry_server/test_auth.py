@@ -149,6 +149,56 @@ def test_token_flow_and_denied(token_server):
         assert r.status_code == 401 and error_code(r) == "UNAUTHORIZED"
 
 
+def test_refresh_tokens_offline_token_and_oauth2_grants(token_server, htpasswd):
+    """auth-token.md's offline_token and distribution's OAuth2 POST (oauth.md): a refresh token for a signed-in
+    user, traded for access tokens of any scope, refused as an access token, revoked by a password change."""
+    srv = token_server
+    realm, service = f"{srv.url}/token", "dockyard-test"
+    scope = "repository:team/app:pull,push"
+    with srv.client() as c:
+        def oauth(**form):
+            return c.post(realm, data={"service": service, "client_id": "test", **form})
+
+        r = c.get(realm, params={"service": service, "offline_token": "true", "client_id": "test"},
+                  headers=basic("alice"))
+        assert r.status_code == 200
+        refresh = r.json()["refresh_token"]
+        assert "refresh_token" not in c.get(realm, params={"service": service}, headers=basic("alice")).json()
+        assert "refresh_token" not in c.get(realm, params={"service": service, "offline_token": "true"}).json()
+
+        r = oauth(grant_type="refresh_token", refresh_token=refresh, scope=scope)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["refresh_token"] == refresh and body["scope"] == scope
+        assert claims(body["access_token"])["sub"] == "alice"
+        assert claims(body["access_token"])["access"] == [{"type": "repository", "name": "team/app",
+                                                           "actions": ["pull", "push"]}]
+        push_image(c, "team/app", "refreshed", Image([b"refresh layer"]), headers=bearer(body["access_token"]))
+
+        # A refresh token is no access token, and an access token is no refresh token.
+        r = c.get("/v2/", headers=bearer(refresh))
+        assert r.status_code == 401 and 'error="invalid_token"' in r.headers["WWW-Authenticate"]
+        r = oauth(grant_type="refresh_token", refresh_token=body["access_token"], scope=scope)
+        assert r.status_code == 401 and r.json()["error"] == "invalid_grant"
+
+        r = oauth(grant_type="password", username="bob", password=USERS["bob"], access_type="offline", scope=scope)
+        assert r.status_code == 200 and r.json()["scope"] == "repository:team/app:pull"
+        assert claims(r.json()["refresh_token"])["sub"] == "bob"
+        assert "refresh_token" not in oauth(grant_type="password", username="bob", password=USERS["bob"]).json()
+        r = oauth(grant_type="password", username="bob", password="nope")
+        assert r.status_code == 401 and r.json()["details"] == "incorrect username or password"
+        r = oauth(grant_type="authorization_code", code="x")
+        assert r.status_code == 400 and r.json()["error"] == "unsupported_grant_type"
+
+        # alice changes her password: her refresh tokens stop working.
+        with open(htpasswd) as f:
+            lines = [l for l in f if not l.startswith("alice:")]
+        with open(htpasswd, "w") as f:
+            f.writelines(lines + [f"alice:{bcrypt.hashpw(b'new-pw', bcrypt.gensalt(4)).decode()}\n"])
+        r = oauth(grant_type="refresh_token", refresh_token=refresh, scope=scope)
+        assert r.status_code == 401 and r.json()["error"] == "invalid_grant"
+
+
 def test_private_repo_invisible_in_catalog_and_search(token_server):
     srv = token_server
     img = Image([b"private layer"])

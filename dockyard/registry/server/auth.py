@@ -27,6 +27,7 @@ from dockyard.registry.server.config import AuthConfig
 from dockyard.registry.server.errors import RegistryError
 
 CRED_CACHE_SECONDS = 300   # bcrypt costs ~0.1-0.3 s per check; a push makes dozens of requests
+REFRESH_USE = "refresh"    # the `use` claim that tells a refresh token from an access token
 
 
 @dataclass
@@ -77,6 +78,15 @@ class Htpasswd:
             with self.lock:
                 self.ok_cache[key] = time.monotonic() + CRED_CACHE_SECONDS
         return ok
+
+
+    def mark(self, user: str) -> str | None:
+        """A fingerprint of the user's password hash (None: no such user). Refresh tokens carry it, so a
+        password change or the user's removal revokes them."""
+        with self.lock:
+            self._load()
+            pw_hash = self.users.get(user)
+        return hashlib.sha256(pw_hash).hexdigest()[:16] if pw_hash else None
 
 
 def parse_basic(header: str) -> tuple[str, str] | None:
@@ -163,6 +173,8 @@ class Authenticator:
         try:
             claims = jwt.decode(token, self.keys.verifying, algorithms=[self.keys.alg], audience=self.cfg.service,
                                 issuer=self.cfg.issuer, leeway=30)
+            if claims.get("use") == REFRESH_USE:   # only the token service takes those (auth-scope.md)
+                raise jwt.InvalidTokenError("a refresh token is not an access token")
         except jwt.PyJWTError as e:
             raise RegistryError("UNAUTHORIZED", message=f"invalid token: {e}",
                                 headers=self.challenge(request, error="invalid_token")) from None
@@ -243,4 +255,30 @@ class Authenticator:
         headers = {"kid": self.keys.kid} if hasattr(self.keys, "kid") else None
         token = jwt.encode(claims, self.keys.signing, algorithm=self.keys.alg, headers=headers)
         issued = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
-        return {"token": token, "access_token": token, "expires_in": self.cfg.expiration, "issued_at": issued}
+        granted = " ".join(f"{a['type']}:{a['name']}:{','.join(a['actions'])}" for a in access if a["actions"])
+        # `scope` (what was granted) is required in OAuth2 answers, harmless in the others.
+        return {"token": token, "access_token": token, "expires_in": self.cfg.expiration, "issued_at": issued,
+                "scope": granted}
+
+    # ---- refresh tokens (OAuth2; docker keeps one as the IdentityToken) ----
+    def issue_refresh(self, user: str) -> str:
+        """A refresh token for `user` on this service: signed, no expiry (auth-token.md), revoked by a password
+        change. Never valid as an access token."""
+        claims = {"iss": self.cfg.issuer, "sub": user, "aud": self.cfg.service, "iat": int(time.time()),
+                  "jti": str(uuid.uuid4()), "use": REFRESH_USE, "pwm": self.htpasswd.mark(user)}
+        headers = {"kid": self.keys.kid} if hasattr(self.keys, "kid") else None
+        return jwt.encode(claims, self.keys.signing, algorithm=self.keys.alg, headers=headers)
+
+    def refresh_user(self, token: str) -> str | None:
+        """The user a refresh token was issued to, or None if it is not a valid, unrevoked one."""
+        if self.htpasswd is None:
+            return None
+        try:
+            claims = jwt.decode(token, self.keys.verifying, algorithms=[self.keys.alg], audience=self.cfg.service,
+                                issuer=self.cfg.issuer, options={"require": ["sub"]})
+        except jwt.PyJWTError:
+            return None
+        user = claims["sub"]
+        if claims.get("use") != REFRESH_USE or not user or claims.get("pwm") != self.htpasswd.mark(user):
+            return None
+        return user

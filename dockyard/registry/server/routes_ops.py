@@ -1,4 +1,5 @@
 """Operational endpoints: the token service (/token), /health, /metrics."""
+import json
 import os
 
 from aiohttp import web
@@ -8,38 +9,66 @@ from dockyard.registry.server.errors import RegistryError
 
 
 async def token(request: web.Request) -> web.Response:
-    """GET ?service=&scope=&account= with optional Basic credentials (Docker token spec), or POST form
-    grant_type=password (OAuth2, as `docker login` may use). Bad credentials -> 401; missing rights are
-    simply not granted (the registry then answers 403 DENIED)."""
+    """The token service (auth-token.md): GET ?service=&scope=&account=[&offline_token=true&client_id=] with
+    optional Basic credentials, or the OAuth2 POST form (grant_type=password [access_type=offline] or
+    grant_type=refresh_token). `offline_token`/`access_type=offline` with a signed-in user adds a refresh
+    token, which docker keeps as its IdentityToken. Bad credentials -> 401; missing rights are simply not
+    granted (the registry then answers 403 DENIED)."""
     reg = request.app["registry"]
     request["route"] = "token"
     if reg.auth.kind != "token":
         return web.json_response({"details": "token auth is not enabled"}, status=404)
-    user = None
     if request.method == "POST":
         form = await request.post()
-        if form.get("grant_type") != "password":
-            return web.json_response({"error": "unsupported_grant_type"}, status=400)
-        username, password = form.get("username", ""), form.get("password", "")
-        scopes = str(form.get("scope", "")).split()
-        service = form.get("service")
-        if not await reg.auth.check_password(username, password):
-            return web.json_response({"error": "invalid_grant"}, status=401)
-        user = username
+        scopes, service = str(form.get("scope", "")).split(), form.get("service")
+        user, refresh = await _oauth_grant(reg, form)
     else:
-        scopes = request.query.getall("scope", [])
-        service = request.query.get("service")
-        header = request.headers.get("Authorization", "")
-        if header:
-            creds = parse_basic(header)
-            if creds is None or not await reg.auth.check_password(*creds):
-                raise RegistryError("UNAUTHORIZED", message="invalid username or password",
-                                    headers={"WWW-Authenticate": 'Basic realm="dockyard-registry-token"'})
-            user = creds[0]
+        scopes, service = request.query.getall("scope", []), request.query.get("service")
+        user = await _basic_user(reg, request)
+        wants_refresh = request.query.get("offline_token") == "true" and user is not None
+        refresh = reg.auth.issue_refresh(user) if wants_refresh else None
     if service and service != reg.config.auth.service:
         return web.json_response({"details": f"unknown service {service!r}"}, status=400)
     request["identity"] = Identity(user=user)
-    return web.json_response(reg.auth.issue(user, scopes))
+    body = reg.auth.issue(user, scopes)
+    if refresh:
+        body["refresh_token"] = refresh
+    return web.json_response(body)
+
+
+def _oauth_error(error: str, description: str, status: int) -> web.HTTPException:
+    # OAuth2 clients read `error`; docker's token client reads `details` (as Docker Hub's token server sends).
+    body = json.dumps({"error": error, "error_description": description, "details": description})
+    exc = web.HTTPUnauthorized if status == 401 else web.HTTPBadRequest
+    return exc(text=body, content_type="application/json")
+
+
+async def _oauth_grant(reg, form) -> tuple[str, str | None]:
+    """(user, refresh token to hand out or None) for an OAuth2 token request."""
+    grant = form.get("grant_type")
+    if grant == "password":
+        username, password = str(form.get("username", "")), str(form.get("password", ""))
+        if not await reg.auth.check_password(username, password):
+            raise _oauth_error("invalid_grant", "incorrect username or password", 401)
+        return username, reg.auth.issue_refresh(username) if form.get("access_type") == "offline" else None
+    if grant == "refresh_token":
+        presented = str(form.get("refresh_token", ""))
+        user = reg.auth.refresh_user(presented)
+        if user is None:
+            raise _oauth_error("invalid_grant", "invalid or revoked refresh token", 401)
+        return user, presented      # oauth.md: a refresh grant answers with the same refresh token
+    raise _oauth_error("unsupported_grant_type", f"grant_type {grant!r} is not supported", 400)
+
+
+async def _basic_user(reg, request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    if not header:
+        return None
+    creds = parse_basic(header)
+    if creds is None or not await reg.auth.check_password(*creds):
+        raise RegistryError("UNAUTHORIZED", message="incorrect username or password",  # Docker Hub's words
+                            headers={"WWW-Authenticate": 'Basic realm="dockyard-registry-token"'})
+    return creds[0]
 
 
 async def health(request: web.Request) -> web.Response:
