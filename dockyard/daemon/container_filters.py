@@ -1,6 +1,7 @@
 """`docker ps --filter`: ancestor, status, name, id, label, exited, before, since, volume, network, ..."""
 from __future__ import annotations
 
+import json
 import re
 
 from ..errors import InvalidParameter, NotFound
@@ -10,6 +11,8 @@ from .filters import Filters
 ACCEPTED = {"ancestor", "status", "name", "id", "label", "label!", "exited", "before", "since", "volume", "network",
             "health", "is-task", "publish", "expose"}
 STATUSES = {"created", "restarting", "running", "removing", "paused", "exited", "dead"}
+HEALTH_STATES = {"starting", "healthy", "unhealthy", "none"}  # none: no health check
+_GO_ATOI = re.compile(r"[+-]?[0-9]+")
 
 
 class ContainerFilter:
@@ -20,9 +23,25 @@ class ContainerFilter:
         for s in filters.get("status"):
             if s not in STATUSES:
                 raise InvalidParameter(f"invalid filter 'status={s}'")
+        self.exit_codes = self._exit_codes()
+        self._validate_health()
         self.ancestors = self._ancestor_ids()
         self.before = self._created_of("before")
         self.since = self._created_of("since")
+
+    def _exit_codes(self) -> set[int]:
+        codes = set()
+        for value in self.f.get("exited"):
+            if not _GO_ATOI.fullmatch(value):
+                raise InvalidParameter(f"invalid filter 'exited={value}': strconv.Atoi: parsing "
+                                       f"{json.dumps(value)}: invalid syntax")
+            codes.add(int(value))
+        return codes
+
+    def _validate_health(self) -> None:
+        for value in self.f.get("health"):
+            if value not in HEALTH_STATES:
+                raise InvalidParameter(f"Unrecognised filter value for health: {value}")
 
     def _ancestor_ids(self) -> set[str] | None:
         if not self.f.has("ancestor"):
@@ -57,13 +76,14 @@ class ContainerFilter:
         f = self.f
         if f.has("id") and not any(c.id.startswith(v) for v in f.get("id")):
             return False
-        if f.has("name") and not any(re.search(v, c.name) or re.search(v, "/" + c.name) for v in f.get("name")):
+        if f.has("name") and not any(_name_matches(v, c.name) for v in f.get("name")):
             return False
         if f.has("status") and c.state.Status not in f.get("status"):
             return False
-        if f.has("exited"):
-            if c.state.Running or not c.has_been_started or str(c.state.ExitCode) not in f.get("exited"):
-                return False
+        if self.exit_codes and (c.state.Running or not c.has_been_started or c.state.ExitCode not in self.exit_codes):
+            return False
+        if f.has("health") and health_of(c) not in f.get("health"):
+            return False
         if not f.match_labels(c.config.get("Labels") or {}):
             return False
         if self.ancestors is not None and not self._descends_from(c.image_id):
@@ -93,3 +113,21 @@ class ContainerFilter:
         if f.has("is-task") and f.bool("is-task"):
             return False
         return True
+
+
+def health_of(c: Container) -> str:
+    """The health the `health` filter compares: `none` for a container without a health check."""
+    return (c.state.Health or {}).get("Status") or "none"
+
+
+def _name_matches(pattern: str, name: str) -> bool:
+    """moby's filters.Match on the name with and without its slash: an exact name, or a regexp search;
+    a pattern that does not compile matches nothing rather than failing the whole list."""
+    candidates = (name, "/" + name)
+    if pattern in candidates:
+        return True
+    try:
+        regexp = re.compile(pattern)
+    except re.error:
+        return False
+    return any(regexp.search(c) for c in candidates)

@@ -8,16 +8,81 @@ import tempfile
 from pathlib import Path
 from typing import AsyncIterator
 
-from ..errors import InvalidParameter, NotFound
-from ..image.unpack import resolve_in_root
+from ..errors import Forbidden, InvalidParameter, NotFound
+from ..image.unpack import MAX_SYMLINK_HOPS, apply_layer
 
-def path_stat(root: str, path: str) -> dict:
-    host = resolve_in_root(root, path, follow_last=False)
+
+class ContainerView:
+    """A container's filesystem as its processes see it: the rootfs, with its volumes and bind mounts over
+    it. Paths are resolved as in a chroot of that view (symlinks are followed inside it, `..` stops at `/`),
+    so no path ever leads outside the rootfs or a mount's source."""
+
+    def __init__(self, root: str, mount_points: list[dict]):
+        self.root = root
+        # tmpfs mounts have no host source: only the container's own mount namespace sees them
+        mounts = [(_parts(mp["Destination"]), os.path.realpath(mp["Source"]), mp)
+                  for mp in mount_points if mp.get("Source")]
+        self.mounts = sorted(mounts, key=lambda m: len(m[0]), reverse=True)  # the longest prefix wins
+
+    def mount_of(self, parts: list[str]) -> dict | None:
+        """The mount point holding a container path, None for the rootfs."""
+        for dest, _source, mp in self.mounts:
+            if parts[:len(dest)] == dest:
+                return mp
+        return None
+
+    def host_of(self, parts: list[str]) -> str:
+        """The host path of an already resolved container path."""
+        for dest, source, _mp in self.mounts:
+            if parts[:len(dest)] == dest:
+                return os.path.join(source, *parts[len(dest):])
+        return os.path.join(self.root, *parts)
+
+    def resolve(self, path: str, follow_last: bool = True) -> list[str]:
+        """The components of `path` with every symlink on the way resolved inside the view (the last one
+        only if follow_last). Missing components are kept literally."""
+        pending = list(reversed(_parts(path)))
+        resolved: list[str] = []
+        hops = 0
+        while pending:
+            part = pending.pop()
+            if part == "..":
+                resolved = resolved[:-1]
+                continue
+            if not pending and not follow_last:
+                resolved.append(part)
+                break
+            target = self._link_target(resolved + [part])
+            if target is None:
+                resolved.append(part)
+                continue
+            hops += 1
+            if hops > MAX_SYMLINK_HOPS:
+                raise InvalidParameter(f"too many levels of symbolic links resolving {path!r}")
+            if target.startswith("/"):
+                resolved = []
+            pending.extend(reversed(_parts(target)))
+        return resolved
+
+    def _link_target(self, parts: list[str]) -> str | None:
+        try:
+            return os.readlink(self.host_of(parts))
+        except OSError:
+            return None  # not a symlink, or not there
+
+
+def _parts(path: str) -> list[str]:
+    return [p for p in path.split("/") if p not in ("", ".")]
+
+
+def path_stat(view: ContainerView, path: str) -> dict:
+    """docker cp's stat header; a symlink's linkTarget is its fully resolved path in the container."""
+    host = view.host_of(view.resolve(path, follow_last=False))
     try:
         st = os.lstat(host)
     except FileNotFoundError:
         raise NotFound(f"Could not find the file {path} in container") from None
-    link = os.readlink(host) if statmod.S_ISLNK(st.st_mode) else ""
+    link = "/" + "/".join(view.resolve(path)) if statmod.S_ISLNK(st.st_mode) else ""
     return {"name": os.path.basename(path.rstrip("/")) or "/", "size": st.st_size,
             "mode": _go_mode(st.st_mode), "mtime": _go_time(st.st_mtime), "linkTarget": link}
 
@@ -44,30 +109,57 @@ def _go_time(t: float) -> str:
     return dt.datetime.fromtimestamp(t, dt.timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-def write_path_tar(root: str, path: str, out_path: str) -> None:
-    """docker cp CONTAINER:path: the entry is named by the path's base name (`/.` copies the contents)."""
+def write_path_tar(view: ContainerView, path: str, out_path: str) -> None:
+    """docker cp CONTAINER:path: the entry is named by the path's base name (`/.` copies the contents).
+    Volumes and binds below the path are walked into, as the container sees them."""
     contents_only = path.endswith("/.")
-    host = resolve_in_root(root, path.rstrip("/") if not contents_only else path[:-2], follow_last=not contents_only)
-    if not os.path.lexists(host):
+    parts = view.resolve(path[:-2] if contents_only else path.rstrip("/"), follow_last=contents_only)
+    if not os.path.lexists(view.host_of(parts)):
         raise NotFound(f"Could not find the file {path} in container")
     with tarfile.open(out_path, "w", format=tarfile.PAX_FORMAT) as tar:
         if contents_only:
-            for name in sorted(os.listdir(host)):
-                tar.add(os.path.join(host, name), arcname=name)
+            for name in _children(view, parts):
+                _add_tree(tar, view, parts + [name], name)
         else:
-            tar.add(host, arcname=os.path.basename(path.rstrip("/")) or ".")
+            _add_tree(tar, view, parts, os.path.basename(path.rstrip("/")) or ".")
 
 
-def extract_into(root: str, path: str, tar_path: str) -> None:
-    from ..image.unpack import apply_layer
+def _add_tree(tar: tarfile.TarFile, view: ContainerView, parts: list[str], arcname: str) -> None:
+    host = view.host_of(parts)
+    tar.add(host, arcname=arcname, recursive=False)
+    if os.path.isdir(host) and not os.path.islink(host):
+        for name in _children(view, parts):
+            _add_tree(tar, view, parts + [name], f"{arcname}/{name}")
 
-    dest = resolve_in_root(root, path)
+
+def _children(view: ContainerView, parts: list[str]) -> list[str]:
+    """A directory's entries, with the mount points right below it even if the rootfs lacks their dir."""
+    names = set(os.listdir(view.host_of(parts)))
+    names.update(dest[len(parts)] for dest, _source, _mp in view.mounts
+                 if len(dest) == len(parts) + 1 and dest[:len(parts)] == parts)
+    return sorted(names)
+
+
+def extract_into(view: ContainerView, path: str, tar_path: str, readonly_rootfs: bool) -> None:
+    """docker cp SRC CONTAINER:path: a plain extraction (a `.wh.*` file is just a file here), into the
+    rootfs or the volume or bind holding the destination."""
+    parts = view.resolve(path)
+    _check_writable(view.mount_of(parts), readonly_rootfs)
+    dest = view.host_of(parts)
     if not os.path.exists(dest):
         raise NotFound(f"Could not find the file {path} in container")
     if not os.path.isdir(dest):
         raise InvalidParameter("extraction point is not a directory")
     with open(tar_path, "rb") as f:
-        apply_layer(f, dest, mode="vfs")
+        apply_layer(f, dest, mode="plain")
+
+
+def _check_writable(mount: dict | None, readonly_rootfs: bool) -> None:
+    """moby: a read-only mount refuses writes; a read-only rootfs only refuses those outside mounts."""
+    if mount is not None and not mount.get("RW", True):
+        raise InvalidParameter("mounted volume is marked read-only")
+    if mount is None and readonly_rootfs:
+        raise Forbidden("container rootfs is marked read-only")
 
 
 async def file_chunks(path: str, remove: bool = True) -> AsyncIterator[bytes]:

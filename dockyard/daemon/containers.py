@@ -14,7 +14,7 @@ import shutil
 import socket
 from pathlib import Path
 
-from ..errors import Conflict, Forbidden, InvalidParameter, NotFound, NotModified, SystemError_
+from ..errors import Conflict, InvalidParameter, NotFound, NotModified, SystemError_
 from ..runtime.monitor_client import Monitor, StartError, read_exit
 from ..runtime.oci import OCIRuntime
 from ..runtime.spec import build_spec
@@ -35,6 +35,12 @@ from ..timefmt import now_rfc3339, parse_rfc3339, parse_time_filter
 log = logging.getLogger("dockyard.containers")
 
 STOP_TIMEOUT_DEFAULT = 10
+WAIT_CONDITIONS = ("not-running", "next-exit", "removed", "")
+
+
+def check_wait_condition(condition: str) -> None:
+    if condition not in WAIT_CONDITIONS:
+        raise InvalidParameter(f"invalid condition: {json.dumps(condition)}")
 
 
 class ContainerService:
@@ -57,6 +63,7 @@ class ContainerService:
         self._pending_attach: dict[str, list] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task] = set()
+        self.execs = None  # the ExecService registers itself: a container's execs end with its process
 
     # ------------------------------------------------------------ records
     def runtime_for(self, c: Container) -> OCIRuntime:
@@ -118,12 +125,10 @@ class ContainerService:
             raise InvalidParameter("No command specified" if not config.get("Cmd") else "image name is required")
         image = self.images.get(self.images.resolve(image_ref)[0])
         image_config = image.config.get("config") or {}
-        merged = merge_image_config(config, image_config)
-        entrypoint = merged.get("Entrypoint") or []
-        cmd = merged.get("Cmd") or []
-        argv = [*entrypoint, *cmd]
+        merged = reset_empty_entrypoint(merge_image_config(config, image_config))
+        argv = [*(merged.get("Entrypoint") or []), *(merged.get("Cmd") or [])]
         if not argv:
-            raise InvalidParameter("no command specified")
+            raise InvalidParameter("No command specified")
         taken = {r["name"] for r in self.md.query("SELECT name FROM containers")}
         if name:
             name = validate_name(name)
@@ -250,6 +255,7 @@ class ContainerService:
             c = self.get(cid)
         except NotFound:
             return
+        self._forget_execs(cid)  # as moby does on exit: they died with the container's PID namespace
         await self.networks.detach(c)
         c.state.set_exited(exit_code, finished_at or now_rfc3339(), oom, error)
         self.save(c)
@@ -260,6 +266,10 @@ class ContainerService:
             self._spawn(self._restart_later(c))
         elif c.host_config.get("AutoRemove"):
             await self.remove(cid, force=True)
+
+    def _forget_execs(self, cid: str) -> None:
+        if self.execs is not None:
+            self.execs.forget_container(cid)
 
     def _should_restart(self, c: Container) -> bool:
         if c.manual_stop:
@@ -303,8 +313,7 @@ class ContainerService:
     # ------------------------------------------------------------ wait / stop / kill
     async def wait(self, ref: str, condition: str = "not-running") -> dict:
         c = self.get(ref)
-        if condition not in ("not-running", "next-exit", "removed", ""):
-            raise InvalidParameter(f"invalid condition: {condition}")
+        check_wait_condition(condition)
         loop = asyncio.get_running_loop()
         if condition == "removed":
             fut = loop.create_future()
@@ -424,6 +433,7 @@ class ContainerService:
             c = self.get(c.id)
         async with self._lock(c.id):
             exit_code = c.state.ExitCode
+            self._forget_execs(c.id)
             await self.networks.detach(c)
             await asyncio.to_thread(self._remove_files, c)
             with self.md.tx() as cur:
@@ -470,7 +480,13 @@ class ContainerService:
         graph = {"Name": self.layers.driver.name,
                  "Data": {"UpperDir": str(rw_upper), "MergedDir": str(self.layers.rw_root(c.id)),
                           "WorkDir": str(rw_upper.parent / "work")}}
-        return c.inspect(self.image_name(c), graph, self._sizes(c) if size else None)
+        data = c.inspect(self.image_name(c), graph, self._sizes(c) if size else None)
+        data["ExecIDs"] = self._running_exec_ids(c.id)
+        return data
+
+    def _running_exec_ids(self, cid: str) -> list[str] | None:
+        ids = self.execs.running_ids(cid) if self.execs is not None else []
+        return ids or None  # docker shows null, not [], when there are none
 
     def _sizes(self, c: Container) -> dict:
         rw = dir_size(self.layers.driver.rw_upper(c.id))
@@ -491,7 +507,8 @@ class ContainerService:
             all_ = True
         out = []
         for c in containers:
-            if not all_ and not c.state.Running and not filters.has("status") and not filters.has("exited"):
+            # a status filter lists stopped containers too; `exited` alone does not (moby: only with -a)
+            if not all_ and not c.state.Running and not filters.has("status"):
                 continue
             if not selector.match(c):
                 continue
@@ -507,11 +524,12 @@ class ContainerService:
         c = self.get(ref)
         new_name = validate_name(new_name)
         if new_name == c.name:
-            raise Conflict("Renaming a container with the same name as its current name")
+            raise InvalidParameter("Renaming a container with the same name as its current name")
         other = self.md.one("SELECT id FROM containers WHERE name=?", (new_name,))
         if other:
-            raise Conflict(f'Conflict. The container name "/{new_name}" is already in use by container '
-                           f'"{other["id"]}". You have to remove (or rename) that container to be able to reuse that name.')
+            raise Conflict(f'Error when allocating new name: Conflict. The container name "/{new_name}" is already '
+                           f'in use by container "{other["id"]}". You have to remove (or rename) that container to '
+                           f"be able to reuse that name.")
         old = c.name
         c.name = new_name
         self.networks.renamed(c, old)  # the embedded DNS answers to the new name
@@ -604,17 +622,21 @@ class ContainerService:
         async for chunk in container_fs.file_chunks(path):
             yield chunk
 
+    async def _view(self, c: Container) -> container_fs.ContainerView:
+        """What cp sees: the rootfs with the container's volumes and binds over it."""
+        return container_fs.ContainerView(await self._root(c), c.mount_points)
+
     async def path_stat(self, ref: str, path: str) -> dict:
         c = self.get(ref)
-        return container_fs.path_stat(await self._root(c), path)
+        return container_fs.path_stat(await self._view(c), path)
 
     async def get_archive(self, ref: str, path: str):
         c = self.get(ref)
-        root = await self._root(c)
-        stat = container_fs.path_stat(root, path)
+        view = await self._view(c)
+        stat = container_fs.path_stat(view, path)
         tar_path = container_fs.temp_tar(self.config.data_root / "tmp")
         try:
-            await asyncio.to_thread(container_fs.write_path_tar, root, path, tar_path)
+            await asyncio.to_thread(container_fs.write_path_tar, view, path, tar_path)
         except BaseException:
             os.unlink(tar_path)
             raise
@@ -623,10 +645,9 @@ class ContainerService:
     async def put_archive(self, ref: str, path: str, tar_path: str, no_overwrite_dir: bool = False,
                           copy_uid_gid: bool = False) -> None:
         c = self.get(ref)
-        if c.host_config.get("ReadonlyRootfs"):
-            raise Forbidden("container rootfs is marked read-only")
-        root = await self._root(c)
-        await asyncio.to_thread(container_fs.extract_into, root, path, tar_path)
+        view = await self._view(c)
+        await asyncio.to_thread(container_fs.extract_into, view, path, tar_path,
+                                bool(c.host_config.get("ReadonlyRootfs")))
 
     async def update(self, ref: str, body: dict) -> dict:
         c = self.get(ref)
@@ -679,6 +700,14 @@ def merge_image_config(config: dict, image_config: dict) -> dict:
     for key, default in (("Tty", False), ("OpenStdin", False), ("StdinOnce", False), ("AttachStdin", False),
                          ("AttachStdout", False), ("AttachStderr", False), ("Domainname", ""), ("Hostname", "")):
         merged.setdefault(key, default)
+    return merged
+
+
+def reset_empty_entrypoint(merged: dict) -> dict:
+    """`--entrypoint ""` arrives as [""]: it means "no entrypoint" once the image's defaults are merged
+    (and it has already kept the image's Cmd out), as in moby's mergeAndVerifyConfig."""
+    if merged.get("Entrypoint") == [""]:
+        merged["Entrypoint"] = None
     return merged
 
 

@@ -35,6 +35,15 @@ class ExecService:
         self.containers = containers
         self.events = events
         self._execs: dict[str, ExecRecord] = {}
+        containers.execs = self  # so a container's exit or removal drops its records
+
+    def forget_container(self, container_id: str) -> None:
+        """Drop every exec record of a container that stopped or went away."""
+        for exec_id in [r.id for r in self._execs.values() if r.container_id == container_id]:
+            del self._execs[exec_id]
+
+    def running_ids(self, container_id: str) -> list[str]:
+        return [r.id for r in self._execs.values() if r.container_id == container_id and r.running]
 
     def get(self, exec_id: str) -> ExecRecord:
         rec = self._execs.get(exec_id)

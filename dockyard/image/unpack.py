@@ -1,9 +1,11 @@
 """Apply a layer tar to a directory, safely, the way Docker's UnpackLayer does inside its chroot.
 
-Two modes:
+Three modes:
   vfs      dest_dir already holds the lower layers' content; whiteouts delete from it.
   overlay  dest_dir is this layer's own (empty) diff dir; whiteouts become overlayfs markers
            (char device 0/0, `trusted.overlay.opaque=y`).
+  plain    not a layer but a user's tar (docker cp): `.wh.*` entries are ordinary files, as in
+           Docker's Untar; the same safety rules apply.
 
 Security rules (Docker runs this in a chroot; we resolve paths as a chroot would instead):
   * entry names are cleaned; a leading `/` is dropped (Docker joins names onto the root), and a name
@@ -151,7 +153,7 @@ def resolve_in_root(root: str, rel: str, follow_last: bool = True) -> str:
 # ----------------------------------------------------------------------------- applying
 def apply_layer(fileobj: BinaryIO, dest_dir: str, mode: str = "overlay") -> int:
     """Extract the layer tar read from `fileobj` into `dest_dir`; returns the bytes of file content written."""
-    if mode not in ("overlay", "vfs"):
+    if mode not in ("overlay", "vfs", "plain"):
         raise ValueError(f"unknown apply mode {mode!r}")
     applier = _Applier(os.path.realpath(dest_dir), mode)
     try:
@@ -185,12 +187,13 @@ class _Applier:
     # --- per entry
     def apply(self, member: tarfile.TarInfo, tar: tarfile.TarFile) -> None:
         rel = clean_entry_name(member.name)
-        if rel.startswith(WHITEOUT_META_PREFIX) and rel != WHITEOUT_OPAQUE:
+        layer = self.mode != "plain"  # only a layer has whiteouts and AUFS metadata
+        if layer and rel.startswith(WHITEOUT_META_PREFIX) and rel != WHITEOUT_OPAQUE:
             return  # AUFS metadata (.wh..wh.plnk, .wh..wh.aufs): not content
         self._check_type(member)  # before anything, even a parent dir, is created
         base = posixpath.basename(rel)
         parent = self._parent_dir(rel, member.name)
-        if base.startswith(WHITEOUT_PREFIX):
+        if layer and base.startswith(WHITEOUT_PREFIX):
             self._whiteout(parent, base, member)
             return
         if not rel and not member.isdir():

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from ...daemon.attach import parse_detach_keys, relay
 from ...daemon.commit import commit
-from ...daemon.containers import merge_image_config
+from ...daemon.containers import check_wait_condition, merge_image_config
 from ...daemon.filters import Filters
 from ...daemon.logs import read_logs
 from ...daemon.stats import CgroupReader, stats_response
@@ -92,10 +92,12 @@ async def unpause(request: web.Request) -> web.Response:
 @routes.post(CID + "/wait")
 async def wait(request: web.Request) -> web.StreamResponse:
     svc = _containers(request)
-    svc.get(request.match_info["id"])  # 404 before the headers go out
+    svc.get(request.match_info["id"])  # 404 or 400 before the headers go out
+    condition = request.query.get("condition") or "not-running"
+    check_wait_condition(condition)
     resp = web.StreamResponse(headers={**SERVER_HEADERS, "Content-Type": "application/json"})
     await start_stream(request, resp)  # headers now, body when the container stops: clients know the wait began
-    result = await svc.wait(request.match_info["id"], request.query.get("condition") or "not-running")
+    result = await svc.wait(request.match_info["id"], condition)
     await resp.write(json.dumps(result).encode() + b"\n")
     await resp.write_eof()
     return resp
