@@ -4,6 +4,7 @@ half-stored. (The registry client's own tests are in tests/registry_client/.)"""
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import subprocess
@@ -15,7 +16,7 @@ import pytest
 from tests.registry_client.helpers import (DockerRegistry, Image, ThrottledProxy, busybox_layer, free_port,
                                            oci_layout, sha256, skopeo_copy, tar_layer, write_htpasswd)
 
-from .daemon_harness import DOCKER
+from .daemon_harness import DOCKER, cleanup_daemon, new_daemon
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +78,25 @@ def test_pulled_image_runs(docker, registry, bb):
     docker("pull", f"{registry.host}/library/busybox:latest")
     out = docker("run", "--rm", f"{registry.host}/library/busybox:latest", "cat", "/etc/motd").stdout
     assert out == "pulled through dockyard\n"
+
+
+def test_run_of_a_missing_image_pulls_it_first(docker, registry, tmp_path):
+    """docker run: create answers "No such image", the CLI says so, pulls (progress on stderr), runs."""
+    motd = tar_layer({"etc/motd": b"run pulled me first\n"})
+    img = Image([busybox_layer(), motd], cmd=["sh"])
+    skopeo_copy(oci_layout(tmp_path / "r", "v1", [img]), "v1", f"{registry.host}/run/missing:v1")
+    ref = f"{registry.host}/run/missing:v1"
+    try:
+        r = docker("run", "--rm", ref, "cat", "/etc/motd")
+        assert r.stdout == "run pulled me first\n"
+        err = r.stderr.splitlines()
+        assert err[0] == f"Unable to find image '{ref}' locally"
+        assert err[1] == "v1: Pulling from run/missing"
+        assert f"{short(sha256(img.layers[1]))}: Pull complete" in err   # the busybox layer may already exist
+        assert err[-2:] == [f"Digest: {img.digest}", f"Status: Downloaded newer image for {ref}"]
+        assert json.loads(docker("image", "inspect", ref).stdout)[0]["Id"] == img.id
+    finally:
+        docker("rmi", ref, check=False)
 
 
 def test_pull_by_digest_into_empty_repository(docker, registry, bb, tmp_path):
@@ -271,13 +291,14 @@ def test_registry_down_mid_pull_then_a_repeated_pull_resumes(docker, daemon, tmp
         reg.stop()
 
 
-def test_search_through_dockyard_registry(docker, tmp_path):
-    """docker-registry has no /v1/search; dockyard's own registry server does (as Docker Hub)."""
+@contextlib.contextmanager
+def own_registry(workdir):
+    """dockyard's registry server (auth none) on a free loopback port; yields (host, access log path)."""
     port = free_port()
-    workdir = tmp_path / "srv"
     workdir.mkdir()
     (workdir / "config.yml").write_text("{}\n")
-    log = open(workdir / "server.log", "w")
+    log_path = workdir / "server.log"
+    log = open(log_path, "w")
     server = subprocess.Popen([sys.executable, "-m", "dockyard.registry.server", "serve", "--listen",
                                f"127.0.0.1:{port}", "--storage", str(workdir / "storage"), "--config",
                                str(workdir / "config.yml")], stdout=log, stderr=subprocess.STDOUT)
@@ -287,6 +308,16 @@ def test_search_through_dockyard_registry(docker, tmp_path):
             if subprocess.run(["curl", "-sf", f"http://{host}/v2/"], capture_output=True).returncode == 0:
                 break
             time.sleep(0.05)
+        yield host, log_path
+    finally:
+        server.terminate()
+        server.wait(10)
+        log.close()
+
+
+def test_search_through_dockyard_registry(docker, tmp_path):
+    """docker-registry has no /v1/search; dockyard's own registry server does (as Docker Hub)."""
+    with own_registry(tmp_path / "srv") as (host, _):
         layout = oci_layout(tmp_path / "l", "v1", [Image([tar_layer({"x": b"x"})])])
         for name in ("library/busybox", "tools/busybox-extras", "tools/other"):
             skopeo_copy(layout, "v1", f"{host}/{name}:v1")
@@ -296,12 +327,41 @@ def test_search_through_dockyard_registry(docker, tmp_path):
         assert sorted(names) == ["busybox", "tools/busybox-extras"]
         official = docker("search", "--filter", "is-official=true", f"{host}/busy").stdout.splitlines()
         assert [l.split()[0] for l in official[1:]] == ["busybox"]
+        # One star (the server's Hub-style stars API; with auth "none" the caller stars as "anonymous").
+        star = subprocess.run(["curl", "-sf", "-X", "POST", f"http://{host}/v2/repositories/tools/busybox-extras/stars/"],
+                              capture_output=True, text=True)
+        assert json.loads(star.stdout) == {"star_count": 1}
+        starred = docker("search", "--filter", "stars=1", f"{host}/busy").stdout.splitlines()
+        assert [l.split()[0] for l in starred[1:]] == ["tools/busybox-extras"]
+        assert starred[1].split()[-1] == "1"      # the STARS column (no description, not official)
+        assert docker("search", "--filter", "stars=2", f"{host}/busy").stdout.splitlines()[1:] == []
+        bad = docker("search", "--filter", "stars=many", f"{host}/busy", check=False)
+        assert bad.returncode == 1 and "invalid filter 'stars=many'" in bad.stderr
         bad = docker("search", "--limit", "101", f"{host}/busy", check=False)
         assert bad.returncode == 1 and "limit 101 is outside the range of [1, 100]" in bad.stderr
-    finally:
-        server.terminate()
-        server.wait(10)
-        log.close()
+
+
+def test_registry_mirror_serves_docker_hub_names(tmp_path):
+    """A daemon started with --registry-mirror pulls `busybox` (docker.io/library/busybox) from the mirror:
+    our registry server holding library/busybox, on loopback (Docker Hub itself is never asked)."""
+    img = Image([busybox_layer(), tar_layer({"etc/motd": b"served by the mirror\n"})], cmd=["sh"])
+    with own_registry(tmp_path / "mirror") as (host, access_log):
+        skopeo_copy(oci_layout(tmp_path / "l", "latest", [img]), "latest", f"{host}/library/busybox:latest")
+        d = new_daemon(tmp_path / "mirrored", extra_args=["--registry-mirror", f"http://{host}"])
+        try:
+            d.start()
+            out = d.docker("pull", "busybox").stdout.splitlines()
+            assert out[:2] == ["Using default tag: latest", "latest: Pulling from library/busybox"]
+            assert out[-3:] == [f"Digest: {img.digest}", "Status: Downloaded newer image for busybox:latest",
+                                "docker.io/library/busybox:latest"]
+            shown = json.loads(d.docker("image", "inspect", "busybox").stdout)[0]
+            assert shown["Id"] == img.id and shown["RepoDigests"] == [f"busybox@{img.digest}"]
+            assert d.docker("run", "--rm", "busybox", "cat", "/etc/motd").stdout == "served by the mirror\n"
+        finally:
+            cleanup_daemon(d)
+        served = [json.loads(l) for l in access_log.read_text().splitlines() if l.startswith("{")]
+        assert ("GET", "/v2/library/busybox/manifests/latest", 200) in {(e["method"], e["path"], e["status"])
+                                                                        for e in served}
 
 
 def test_token_auth_login_keeps_an_identity_token(docker, tmp_path):
