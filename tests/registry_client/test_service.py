@@ -2,8 +2,10 @@
 docker-registry: the progress messages docker renders, what ends up stored, and failures."""
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -90,6 +92,43 @@ def test_pull_messages_store_and_up_to_date(engine, registry, pushed):
     msgs, _ = engine.call(engine.registry.pull, by_digest)
     assert msgs[0]["id"] == pushed.digest
     assert msgs[-1] == {"status": f"Status: Image is up to date for {by_digest}"}
+
+
+@pytest.fixture
+def own_server(tmp_path):
+    """dockyard's registry server (auth none), as a real process."""
+    from tests.registry_server.regsrv_helpers import Server
+
+    server = Server(str(tmp_path / "own-storage")).start()
+    yield server
+    server.stop()
+
+
+def test_layers_download_in_parallel(engine, own_server, tmp_path):
+    """With a consumer that dawdles 0.5 s on every Downloading update, each download lasts at least that long;
+    all three layers have started before the first is verified, which one-at-a-time downloads cannot do."""
+    img = Image([tar_layer({f"parallel/{i}": os.urandom(300_000)}) for i in range(3)])
+    ref = f"{own_server.host}/par/img:1"
+    skopeo_copy(oci_layout(tmp_path / "l", "1", [img]), "1", ref)
+    started, verified = {}, {}
+
+    async def progress(m):
+        if m.get("status") == "Downloading":
+            started.setdefault(m["id"], time.monotonic())
+            await asyncio.sleep(0.5)
+        elif m.get("status") == "Verifying Checksum":
+            verified[m["id"]] = time.monotonic()
+
+    async def pull():
+        try:
+            await engine.registry.pull(ref, progress=progress)
+        finally:
+            await engine.registry.close()
+
+    run(pull())
+    assert set(started) == set(verified) == {sha256(l).split(":")[1][:12] for l in img.layers}
+    assert max(started.values()) < min(verified.values())
+    assert engine.images.inspect(ref)["Id"] == img.id
 
 
 def test_pull_unknown_repository_and_tag(engine, registry, pushed):
