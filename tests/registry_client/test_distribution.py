@@ -278,3 +278,92 @@ def test_docker_hub_names_go_to_mirrors_first_then_the_hub(make_registry, tmp_pa
             with pytest.raises(NotFound, match="manifest for nothing/here:latest not found"):
                 await c.get_manifest("nothing/here", "latest")
     run(go())
+
+
+# ---------------------------------------------------------------------- TLS with a per-registry CA
+def _ca_and_server_cert(workdir, dns_name: str) -> tuple[bytes, str, str]:
+    """A CA, and a server certificate for `dns_name` it signed: (CA PEM, server cert path, server key path)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+
+    def build(subject, issuer, public_key, signing_key, *extensions):
+        b = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(public_key)
+             .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+             .not_valid_after(now + datetime.timedelta(days=1)))
+        for ext, critical in extensions:
+            b = b.add_extension(ext, critical)
+        return b.sign(signing_key, hashes.SHA256())
+
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "dockyard test registry CA")])
+    ca = build(ca_name, ca_name, ca_key.public_key(), ca_key, (x509.BasicConstraints(ca=True, path_length=0), True))
+    leaf = build(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, dns_name)]), ca_name, key.public_key(), ca_key,
+                 (x509.SubjectAlternativeName([x509.DNSName(dns_name)]), False),
+                 (x509.BasicConstraints(ca=False, path_length=None), True))
+    cert_path, key_path = workdir / "server.crt", workdir / "server.key"
+    cert_path.write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return ca.public_bytes(serialization.Encoding.PEM), str(cert_path), str(key_path)
+
+
+def _loopback_session():
+    """A session that resolves every name to 127.0.0.1, so a registry can have a real (non-loopback) name
+    for TLS verification while listening on loopback."""
+    import socket
+
+    import aiohttp
+    from aiohttp.abc import AbstractResolver
+
+    class Loopback(AbstractResolver):
+        async def resolve(self, host, port=0, family=socket.AF_INET):
+            return [{"hostname": host, "host": "127.0.0.1", "port": port, "family": socket.AF_INET,
+                     "proto": 0, "flags": socket.AI_NUMERICHOST}]
+
+        async def close(self):
+            pass
+
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(resolver=Loopback()), auto_decompress=False)
+
+
+def test_tls_pull_verifies_with_the_per_registry_ca_from_certs_d(tmp_path):
+    """Our registry server over TLS with a certificate from a private CA: a pull handshakes (verifying the
+    chain and the name) with `<certs.d>/<host:port>/ca.crt`; without that directory it is refused."""
+    from dockyard.registry.client.endpoints import RegistryHosts
+    from tests.registry_server.regsrv_helpers import Server, push_image
+
+    name = "registry.dockyard.test"
+    ca_pem, cert, key = _ca_and_server_cert(tmp_path, name)
+    server = Server(str(tmp_path / "storage"), {"http": {"tls": {"certificate": cert, "key": key}}},
+                    workdir=str(tmp_path / "run"), tls=True).start()
+    try:
+        img = Image([tar_layer({"tls/hello": b"over TLS\n"})])
+        with server.client() as c:
+            push_image(c, "tls/img", "v1", img)
+        registry = f"{name}:{server.port}"
+        (tmp_path / "certs.d" / registry).mkdir(parents=True)
+        (tmp_path / "certs.d" / registry / "ca.crt").write_bytes(ca_pem)
+        not_loopback = lambda *_: [(None, None, None, None, ("192.0.2.10", 0))]  # noqa: E731 (TEST-NET)
+
+        async def pull(certs_dirs):
+            session = _loopback_session()
+            hosts = RegistryHosts(certs_dirs=certs_dirs, resolve=not_loopback)
+            try:
+                async with RegistryClient(registry, hosts=hosts, session=session, retries=0) as client:
+                    _, _, digest = await client.get_manifest("tls/img", "v1")
+                    assert client.endpoint.url == f"https://{registry}" and client.endpoint.secure
+                    return digest, await _blob(client, "tls/img", sha256(img.layers[0]), len(img.layers[0]))
+            finally:
+                await session.close()
+
+        assert run(pull([tmp_path / "certs.d"])) == (img.digest, img.layers[0])
+        with pytest.raises(Unavailable, match="certificate verify failed"):
+            run(pull([tmp_path / "no-certs.d"]))
+    finally:
+        server.stop()
