@@ -43,16 +43,25 @@ class DaemonConfig:
         "default-address-pools": "default_address_pools",
     }
 
-    def apply_file(self, path: str | Path) -> None:
+    @classmethod
+    def read_file(cls, path: str | Path) -> dict:
+        """The daemon.json at `path` as a dict, refused (like dockerd) if a key is not an option we know."""
         try:
             data = json.loads(Path(path).read_text())
         except FileNotFoundError:
             raise InvalidParameter(f"unable to configure the Docker daemon with file {path}: no such file") from None
         except ValueError as err:
             raise InvalidParameter(f"unable to configure the Docker daemon with file {path}: {err}") from None
-        unknown = [k for k in data if k not in self.JSON_KEYS]
+        if not isinstance(data, dict):
+            raise InvalidParameter(f"unable to configure the Docker daemon with file {path}: not a JSON object")
+        unknown = [k for k in data if k not in cls.JSON_KEYS]
         if unknown:
             raise InvalidParameter(f"the following directives don't match any configuration option: {', '.join(unknown)}")
+        return data
+
+    def apply_file(self, path: str | Path) -> dict:
+        """Apply a daemon.json; returns its contents."""
+        data = self.read_file(path)
         for key, value in data.items():
             attr = self.JSON_KEYS[key]
             if attr in ("data_root", "exec_root", "pidfile"):
@@ -60,6 +69,7 @@ class DaemonConfig:
             if attr == "runtimes":
                 value = {**self.runtimes, **value}
             setattr(self, attr, value)
+        return data
 
     def add_runtime(self, item: str) -> None:
         """dockerd's `--add-runtime NAME=PATH`."""

@@ -59,8 +59,8 @@ async def serve(config: DaemonConfig) -> None:
                 path.unlink()  # stale: we hold the data-root lock
             await web.UnixSite(runner, str(path)).start()
             os.chmod(path, 0o660)
-            try:
-                os.chown(path, 0, grp.getgrnam(config.group).gr_gid)
+            try:  # the owner stays the daemon's user; only the group changes
+                os.chown(path, -1, grp.getgrnam(config.group).gr_gid)
             except KeyError:
                 pass
         elif host.startswith(("tcp://", "http://")):
@@ -81,6 +81,14 @@ async def serve(config: DaemonConfig) -> None:
         await svc.registry.close()
     await runner.cleanup()
     svc.md.close()
+    remove_unix_sockets(config.hosts)
+
+
+def remove_unix_sockets(hosts: list[str]) -> None:
+    """A clean shutdown leaves no socket file behind for clients to connect to in vain."""
+    for host in hosts:
+        if host.startswith("unix://"):
+            Path(host[len("unix://"):]).unlink(missing_ok=True)
 
 
 def run_daemon(config: DaemonConfig) -> None:
@@ -105,7 +113,51 @@ def run_daemon(config: DaemonConfig) -> None:
         lock.close()
 
 
+# click parameter -> the daemon.json key the same setting has (dockerd's flag or named-option name).
+FLAG_FILE_KEYS = {
+    "hosts": "hosts", "data_root": "data-root", "exec_root": "exec-root", "pidfile": "pidfile",
+    "log_level": "log-level", "storage_driver": "storage-driver", "insecure": "insecure-registries",
+    "mirrors": "registry-mirrors", "default_runtime": "default-runtime", "add_runtimes": "runtimes",
+    "group": "group", "bridge": "bridge", "bip": "bip", "iptables": "iptables", "dns": "dns",
+    "dns_search": "dns-search", "dns_opts": "dns-opts",
+}
+
+
+def go_format(value) -> str:
+    """A value as Go's %v prints it, so our conflict message reads like dockerd's."""
+    if isinstance(value, (list, tuple)):
+        return "[" + " ".join(go_format(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "map[" + " ".join(f"{k}:{go_format(v)}" for k, v in sorted(value.items())) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def flag_file_conflicts(ctx: click.Context, file_data: dict) -> list[str]:
+    """Settings given both on the command line and in daemon.json: dockerd refuses to guess which wins."""
+    conflicts = []
+    for param, key in FLAG_FILE_KEYS.items():
+        if key in file_data and ctx.get_parameter_source(param) == click.core.ParameterSource.COMMANDLINE:
+            conflicts.append(f"{key}: (from flag: {go_format(ctx.params[param])}, "
+                             f"from file: {go_format(file_data[key])})")
+    return conflicts
+
+
+def load_config_file(ctx: click.Context, config: DaemonConfig, path: Path) -> None:
+    try:
+        data = config.apply_file(path)
+    except DockyardError as err:
+        raise click.ClickException(str(err))
+    conflicts = flag_file_conflicts(ctx, data)
+    if conflicts:
+        raise click.ClickException(f"unable to configure the Docker daemon with file {path}: the following "
+                                   f"directives are specified both as a flag and in the configuration file: "
+                                   f"{', '.join(conflicts)}")
+
+
 @click.command("daemon", context_settings={"help_option_names": ["-h", "--help"]})
+@click.pass_context
 @click.option("-H", "--host", "hosts", multiple=True, help=f"Daemon socket(s) to listen on (default {DEFAULT_SOCKET})")
 @click.option("--data-root", type=click.Path(path_type=Path), help="Root of persistent state (default /var/lib/dockyard)")
 @click.option("--exec-root", type=click.Path(path_type=Path), help="Root of runtime state (default /run/dockyard)")
@@ -125,15 +177,12 @@ def run_daemon(config: DaemonConfig) -> None:
 @click.option("--dns", "dns", multiple=True, help="DNS server for containers and the embedded DNS")
 @click.option("--dns-search", "dns_search", multiple=True, help="DNS search domain for containers")
 @click.option("--dns-opt", "dns_opts", multiple=True, help="DNS option for containers")
-def daemon_command(hosts, data_root, exec_root, pidfile, config_file, log_level, storage_driver, insecure, mirrors,
+def daemon_command(ctx, hosts, data_root, exec_root, pidfile, config_file, log_level, storage_driver, insecure, mirrors,
                    default_runtime, add_runtimes, group, bridge, bip, iptables, dns, dns_search, dns_opts):
     """Run the dockyard daemon in the foreground."""
     config = DaemonConfig()
     if config_file:
-        try:
-            config.apply_file(config_file)
-        except DockyardError as err:
-            raise click.ClickException(str(err))
+        load_config_file(ctx, config, config_file)
     for attr, value in (("data_root", data_root), ("exec_root", exec_root), ("pidfile", pidfile),
                         ("log_level", log_level), ("storage_driver", storage_driver),
                         ("default_runtime", default_runtime), ("group", group), ("bridge", bridge), ("bip", bip),

@@ -43,9 +43,15 @@ async def system_df(request: web.Request) -> web.Response:
     return json_response(services(request).system.disk_usage())
 
 
+# docker's event filters; the swarm ones (node, service, secret, config) and plugin match nothing here.
+EVENT_FILTERS = {"config", "container", "daemon", "event", "image", "label", "network", "node", "plugin",
+                 "scope", "secret", "service", "type", "volume"}
+
+
 @routes.get("/events")
 async def events(request: web.Request) -> web.StreamResponse:
     filters = Filters.parse(request.query.get("filters"))
+    filters.validate(EVENT_FILTERS)
     since = parse_time_filter(request.query["since"]) if request.query.get("since") else None
     until = parse_time_filter(request.query["until"]) if request.query.get("until") else None
     resp = web.StreamResponse(headers={**SERVER_HEADERS, "Content-Type": "application/json"})
@@ -58,15 +64,24 @@ async def events(request: web.Request) -> web.StreamResponse:
 
 
 def _matches(ev: dict, f: Filters) -> bool:
+    """moby's events Filter.Include: every filter key given must match."""
     attrs = ev["Actor"]["Attributes"]
     checks = {
         "type": lambda v: ev["Type"] == v,
         "event": lambda v: ev["Action"] == v or ev["Action"].split(":")[0] == v,
-        "container": lambda v: ev["Type"] == "container" and (ev["Actor"]["ID"].startswith(v) or attrs.get("name") == v),
+        "scope": lambda v: ev.get("scope") == v,
         "image": lambda v: attrs.get("image") == v or attrs.get("name") == v or ev["Actor"]["ID"].startswith(v),
         "label": lambda v: attrs.get(v.partition("=")[0]) == v.partition("=")[2] if "=" in v else v in attrs,
     }
+    # container=, network=, volume=, daemon= ...: a prefix of the actor's ID or its name
+    for kind in EVENT_FILTERS - set(checks):
+        checks[kind] = lambda v: _actor_matches(ev, v)
     for key, test in checks.items():
         if f.has(key) and not any(test(v) for v in f.get(key)):
             return False
     return True
+
+
+def _actor_matches(ev: dict, value: str) -> bool:
+    name = ev["Actor"]["Attributes"].get("name", "")
+    return ev["Actor"]["ID"].startswith(value) or name.startswith(value)
