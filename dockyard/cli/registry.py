@@ -87,7 +87,7 @@ def login(server, username, password, password_stdin):
     result = client().post("/auth", {"username": username, "password": password, "serveraddress": server}) or {}
     stored = {"username": username, "password": password}
     if result.get("IdentityToken"):
-        stored = {"identitytoken": result["IdentityToken"]}
+        stored = {"username": username, "identitytoken": result["IdentityToken"]}  # docker keeps `user:` too
     DockerConfigFile().store(server, stored)
     click.echo(result.get("Status", "Login Succeeded"))
 

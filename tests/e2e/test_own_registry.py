@@ -107,6 +107,10 @@ def test_docker_login_to_our_token_service_keeps_an_identity_token(daemon, tmp_p
         assert "Login Succeeded" in out
         entry = json.loads((tmp_path / "dockercfg" / "config.json").read_text())["auths"][host]
         assert entry["identitytoken"] and base64.b64decode(entry["auth"]) == b"alice:"
+        ours = {"DOCKER_CONFIG": str(tmp_path / "dockyardcfg")}
+        daemon.dockyard("login", host, "-u", "alice", "--password-stdin", input="alice-pw\n", env=ours)
+        our_entry = json.loads((tmp_path / "dockyardcfg" / "config.json").read_text())["auths"][host]
+        assert our_entry["identitytoken"] and base64.b64decode(our_entry["auth"]) == b"alice:"  # as docker writes it
         logged_in = len(token_requests(tmp_path))
         daemon.docker("tag", "busybox", ref)
         assert daemon.docker("push", ref, env=env).stdout.splitlines()[-1].startswith("1: digest: sha256:")
