@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import hashlib
 import json
 import os
 import shutil
-import tarfile
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,17 +17,19 @@ from typing import Awaitable, Callable
 from ..daemon.commit import commit
 from ..daemon.images import canonical_json
 from ..errors import InvalidParameter, NotFound
-from ..fetch import download
 from ..image.layertar import write_dir_tar
-from ..image.unpack import apply_layer, resolve_in_root
+from ..image.unpack import resolve_in_root
 from ..timefmt import now_rfc3339
 from ..units import parse_duration
-from . import parser
+from . import copier, parser
+from .auth import auth_for_image
 from .dockerignore import Matcher, read_patterns
 
 DEFAULT_SHELL = ["/bin/sh", "-c"]
 PROXY_ARGS = {"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY", "ftp_proxy", "NO_PROXY",
               "no_proxy", "ALL_PROXY", "all_proxy"}
+# Build args Docker knows without an ARG: no "not consumed" warning when given.
+BUILTIN_ARGS = PROXY_ARGS | {"SOURCE_DATE_EPOCH"}
 Emit = Callable[[dict], Awaitable[None]]
 
 
@@ -47,6 +47,7 @@ class BuildOptions:
     quiet: bool = False
     network_mode: str = ""
     cache_from: list = field(default_factory=list)
+    registry_auth: dict = field(default_factory=dict)   # {registry: AuthConfig}, from X-Registry-Config
 
 
 class BuildError(Exception):
@@ -62,6 +63,8 @@ class Stage:
     config: dict             # the image's container config (Cmd, Env, ...)
     args: dict = field(default_factory=dict)
     shell: list = field(default_factory=lambda: list(DEFAULT_SHELL))
+    cmd_set: bool = False    # a CMD earlier in this stage: ENTRYPOINT then keeps it
+    maintainer: str = ""     # MAINTAINER: the Author of every image the stage commits from then on
 
 
 class Builder:
@@ -105,7 +108,13 @@ class _Run:
         self._sources: list[str] | None = None  # --cache-from images, resolved on first use
 
     def _steps(self) -> list[parser.Instruction]:
-        """Instructions up to the end of the target stage (all of them without --target)."""
+        """Instructions up to the end of the target stage (all of them without --target), then one LABEL
+        step per --label (sorted), as Docker's classic builder appends them to the last stage."""
+        return self._target_instructions() + [
+            parser.Instruction(cmd="LABEL", args=f"{k}={v}", line=0, original=f"LABEL {k}={v}", pairs=[(k, v)])
+            for k, v in sorted(self.opts.labels.items())]
+
+    def _target_instructions(self) -> list[parser.Instruction]:
         insts = self.df.instructions
         if not self.opts.target:
             return insts
@@ -138,14 +147,9 @@ class _Run:
         final = self.stages[-1]
         if not final.image_id:
             raise BuildError("No image was generated. Is your Dockerfile empty?")
-        unused = sorted(set(self.opts.build_args) - self.used_args - PROXY_ARGS)
+        unused = sorted(set(self.opts.build_args) - self.used_args - BUILTIN_ARGS)
         if unused:
             await self.say(f"[Warning] One or more build-args [{' '.join(unused)}] were not consumed\n")
-        if self.opts.labels:
-            cfg = copy.deepcopy(final.config)
-            cfg["Labels"] = {**(cfg.get("Labels") or {}), **self.opts.labels}
-            final.image_id = await self._nop(final, cfg, "LABEL " + " ".join(f"{k}={v}" for k, v in
-                                                                             self.opts.labels.items()))
         await self.emit({"aux": {"ID": final.image_id}})
         short = final.image_id[7:19]
         if self.opts.quiet:
@@ -159,9 +163,11 @@ class _Run:
 
     def _global_arg(self, inst) -> None:
         for k, v in parser.parse_key_values(inst):
-            self.global_args[k] = self.opts.build_args.get(k, v)
             if k in self.opts.build_args:
                 self.used_args.add(k)
+                self.global_args[k] = self.opts.build_args[k]
+            else:  # a default may use the global ARGs declared before it
+                self.global_args[k] = parser.expand(v, self.global_args, self.escape) if v is not None else None
 
     # ------------------------------------------------------------------ FROM
     async def _from(self, inst) -> None:
@@ -181,8 +187,10 @@ class _Run:
         self.stages.append(stage)
         if stage.image_id:
             await self.say(f" ---> {stage.image_id[7:19]}\n")
-        for trigger in stage.config.pop("OnBuild", None) or []:
-            await self.say("# Executing 1 build trigger\n")
+        triggers = stage.config.pop("OnBuild", None) or []
+        if triggers:
+            await self.say(f"# Executing {len(triggers)} build trigger{'s' if len(triggers) > 1 else ''}\n")
+        for trigger in triggers:
             trig = parser.parse("FROM scratch\n" + trigger).instructions[1]
             await self.dispatch(stage, trig)
 
@@ -200,7 +208,8 @@ class _Run:
             if msg.get("status") and not msg.get("id"):
                 await self.say(msg["status"] + "\n")
 
-        await self.svc.registry.pull(name, auth=None, progress=progress)
+        auth = auth_for_image(name, self.opts.registry_auth)
+        await self.svc.registry.pull(name, auth=auth, progress=progress)
         return images.resolve(name)[0]
 
     # ------------------------------------------------------------------ instructions
@@ -242,23 +251,29 @@ class _Run:
         await self._meta(stage, copy.deepcopy(stage.config), "ARG " + inst.args)
 
     async def _label(self, stage, inst):
+        if inst.pairs is not None:  # a --label option: taken literally
+            pairs = inst.pairs
+        else:
+            pairs = [(self.x(stage, k), self.x(stage, v)) for k, v in parser.parse_key_values(inst)]
         cfg = copy.deepcopy(stage.config)
-        labels = dict(cfg.get("Labels") or {})
-        for k, v in parser.parse_key_values(inst):
-            labels[self.x(stage, k)] = self.x(stage, v)
-        cfg["Labels"] = labels
-        await self._meta(stage, cfg, "LABEL " + inst.args)
+        cfg["Labels"] = {**(cfg.get("Labels") or {}), **dict(pairs)}
+        await self._meta(stage, cfg, "LABEL " + " ".join(f"{k}={v}" for k, v in pairs))
 
     async def _maintainer(self, stage, inst):
+        stage.maintainer = inst.args
         await self._meta(stage, copy.deepcopy(stage.config), "MAINTAINER " + inst.args)
 
     async def _expose(self, stage, inst):
         cfg = copy.deepcopy(stage.config)
+        words = self.x(stage, inst.args).split()
         ports = dict(cfg.get("ExposedPorts") or {})
-        for p in self.x(stage, inst.args).split():
-            ports[p if "/" in p else f"{p}/tcp"] = {}
+        for word in words:
+            try:
+                ports.update({p: {} for p in expand_port_spec(word)})
+            except ValueError as err:
+                raise BuildError(str(err)) from None
         cfg["ExposedPorts"] = ports
-        await self._meta(stage, cfg, "EXPOSE " + " ".join(sorted(ports)))
+        await self._meta(stage, cfg, "EXPOSE " + " ".join(words))
 
     async def _workdir(self, stage, inst):
         cfg = copy.deepcopy(stage.config)
@@ -299,11 +314,14 @@ class _Run:
         cfg = copy.deepcopy(stage.config)
         cfg["Cmd"] = self._command(stage, inst)
         await self._meta(stage, cfg, "CMD " + json.dumps(cfg["Cmd"]))
+        if cfg["Cmd"]:
+            stage.cmd_set = True
 
     async def _entrypoint(self, stage, inst):
         cfg = copy.deepcopy(stage.config)
         cfg["Entrypoint"] = self._command(stage, inst)
-        cfg["Cmd"] = None  # an ENTRYPOINT resets the CMD inherited from the base image
+        if not stage.cmd_set:  # the CMD inherited from the base image goes; one set in this stage stays
+            cfg["Cmd"] = None
         await self._meta(stage, cfg, "ENTRYPOINT " + json.dumps(cfg["Entrypoint"]))
 
     async def _healthcheck(self, stage, inst):
@@ -344,23 +362,17 @@ class _Run:
     async def _run(self, stage, inst):
         if not stage.image_id:
             raise BuildError("Please provide a source image with `from` prior to run")
-        cmd = self._command(stage, inst)
-        if inst.heredocs and inst.json is None:
-            name, body = inst.heredocs[0]
-            if inst.args.strip().startswith("<<"):  # RUN <<EOF: the body is the script
-                cmd = [*stage.shell, body]
-            else:  # RUN cat <<EOF > f: the shell reads the heredoc itself
-                cmd = [*stage.shell, f"{inst.args}\n{body}{name}"]
-        build_args = {k: v for k, v in stage.args.items()}
-        created_by = ((f"|{len(build_args)} " + " ".join(f"{k}={v}" for k, v in build_args.items()) + " ")
-                      if build_args else "") + " ".join(cmd)
+        cmd = self._run_command(stage, inst)
+        declared, proxies = self._run_args(stage)
+        created_by = ((f"|{len(declared)} " + " ".join(f"{k}={v}" for k, v in declared) + " ")
+                      if declared else "") + " ".join(cmd)
         hit = self._cached(stage, stage.config, created_by)
         if hit:
             stage.image_id = await self._use_cache(hit)
             return
         run_config = copy.deepcopy(stage.config)
         run_config.update({"Image": stage.image_id, "Cmd": cmd, "Entrypoint": [],
-                           "Env": (stage.config.get("Env") or []) + [f"{k}={v}" for k, v in build_args.items()],
+                           "Env": (stage.config.get("Env") or []) + [f"{k}={v}" for k, v in declared + proxies],
                            "AttachStdout": True, "AttachStderr": True, "Tty": False, "OpenStdin": False,
                            "HostConfig": {"NetworkMode": self.opts.network_mode or "default"}})
         containers = self.svc.containers
@@ -370,7 +382,7 @@ class _Run:
             code = await self._run_container(cid)
             if code != 0:
                 raise BuildError(f"The command '{' '.join(cmd)}' returned a non-zero code: {code}", code)
-            image_id = await commit(self.svc, cid, pause=False, config_override=stage.config,
+            image_id = await commit(self.svc, cid, pause=False, config_override=stage.config, author=stage.maintainer,
                                     created_by=created_by, source_date_epoch=self._sde())
         except BaseException:
             if self.opts.force_rm:  # like Docker, a failed step's container stays unless --force-rm
@@ -381,6 +393,27 @@ class _Run:
             await self.say(f"Removing intermediate container {cid[:12]}\n")
         stage.image_id = image_id
         await self.say(f" ---> {image_id[7:19]}\n")
+
+    def _run_command(self, stage, inst) -> list[str]:
+        """The RUN step's argv. Heredocs: a lone `<<EOF` is the script itself; otherwise their bodies follow
+        the command line, in order, for the shell to read as here-documents."""
+        cmd = self._command(stage, inst)
+        if not inst.heredocs or inst.json is not None:
+            return cmd
+        if parser.is_heredoc(inst.args):
+            return [*stage.shell, inst.heredocs[0].body]
+        bodies = "".join(f"{h.body}{h.name}\n" for h in inst.heredocs)
+        return [*stage.shell, f"{inst.args}\n{bodies}"]
+
+    def _run_args(self, stage) -> tuple[list, list]:
+        """The build args a RUN step sees: the declared ones (sorted; part of the cache key and the history,
+        as Docker's `|N k=v` prefix), and the predefined proxy args given with --build-arg but never declared
+        (in the environment only). Names the config's ENV already sets are left to ENV."""
+        env_keys = {e.split("=", 1)[0] for e in stage.config.get("Env") or []}
+        declared = sorted((k, v if v is not None else "") for k, v in stage.args.items() if k not in env_keys)
+        proxies = sorted((k, v) for k, v in self.opts.build_args.items()
+                         if k in PROXY_ARGS and k not in stage.args and k not in env_keys and v is not None)
+        return declared, proxies
 
     async def _run_container(self, cid: str) -> int:
         """Start the step's container, streaming its output into the build output; returns the exit code."""
@@ -412,21 +445,24 @@ class _Run:
 
     async def _copy_or_add(self, stage, inst, add: bool):
         words = [self.x(stage, w) for w in (inst.json if inst.json is not None else inst.words)]
-        sources, dest = words[:-1], words[-1]
-        if not dest.startswith("/"):
-            dest = os.path.join(stage.config.get("WorkingDir") or "/", dest)
-            if words[-1].endswith("/"):
-                dest += "/"
-        if not dest.endswith("/") and await self._is_dir_in_image(stage, dest):
-            dest += "/"  # an existing directory in the image: copy into it, as Docker does
-        ids = await self._chown_ids(stage, inst.flags.get("chown"))
+        sources = words[:-1]
         staging = Path(tempfile.mkdtemp(prefix="build-", dir=self.svc.config.data_root / "tmp"))
-        src_root, cleanup = await self._source_root(inst)
+        image_root, cleanup_image = await self._mounted_image(stage.image_id) if stage.image_id else (None, None)
+        src_root, cleanup_source = await self._source_root(inst)
         try:
-            digest = await asyncio.to_thread(self._stage_files, stage, inst, src_root, sources, dest, staging, add,
-                                             ids)
+            spec = copier.CopySpec(
+                cmd=inst.cmd, src_root=src_root, sources=sources, dest=self._copy_dest(stage, words[-1], image_root),
+                image_root=image_root, owner=_chown_ids(image_root, inst.flags.get("chown")),
+                chmod=int(inst.flags["chmod"], 8) if inst.flags.get("chmod") else None,
+                excluded=self.ignore.excluded, in_context=src_root == str(self.context),
+                heredocs={h.name: self.x(stage, h.body) if h.expand else h.body for h in inst.heredocs},
+                checksum=inst.flags.get("checksum"))
+            try:
+                digest = await asyncio.to_thread(copier.stage, spec, staging)
+            except copier.CopyError as err:
+                raise BuildError(str(err)) from None
             kind = "file" if len(sources) == 1 and not os.path.isdir(os.path.join(src_root, sources[0])) else "dir"
-            created_by = f"/bin/sh -c #(nop) {inst.cmd} {kind}:{digest} in {dest} "
+            created_by = f"/bin/sh -c #(nop) {inst.cmd} {kind}:{digest} in {spec.dest} "
             hit = self._cached(stage, stage.config, created_by)
             if hit:
                 stage.image_id = await self._use_cache(hit)
@@ -435,8 +471,20 @@ class _Run:
             await self.say(f" ---> {stage.image_id[7:19]}\n")
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-            if cleanup:
-                await cleanup()
+            for cleanup in (cleanup_source, cleanup_image):
+                if cleanup:
+                    await cleanup()
+
+    def _copy_dest(self, stage, dest: str, image_root: str | None) -> str:
+        """The absolute destination, relative ones under WORKDIR; a directory the image has is copied into
+        (as if written with a trailing /); symlinked directories on the way resolved in the image."""
+        into_dir = dest.endswith("/")
+        if not dest.startswith("/"):
+            dest = os.path.join(stage.config.get("WorkingDir") or "/", dest)
+        if image_root and os.path.isdir(resolve_in_root(image_root, dest)):
+            into_dir = True
+        dest = dest.rstrip("/") + "/" if into_dir else dest
+        return copier.resolve_dest(image_root, dest)
 
     async def _mounted_image(self, image_id: str):
         """A mounted view of an image's filesystem (a container that is never started) and its cleanup."""
@@ -449,15 +497,6 @@ class _Run:
 
         return root, cleanup
 
-    async def _is_dir_in_image(self, stage, path: str) -> bool:
-        if not stage.image_id:
-            return False
-        root, cleanup = await self._mounted_image(stage.image_id)
-        try:
-            return os.path.isdir(resolve_in_root(root, path))
-        finally:
-            await cleanup()
-
     async def _source_root(self, inst):
         """Where COPY reads from: the context, or the rootfs of a stage or image named by --from."""
         src = inst.flags.get("from")
@@ -467,129 +506,13 @@ class _Run:
         image_id = by_name[src.lower()].image_id if src.lower() in by_name else await self._base_image(src)
         return await self._mounted_image(image_id)
 
-    def _stage_files(self, stage, inst, src_root, sources, dest, staging: Path, add: bool, ids) -> str:
-        """Put the sources where they go under `staging`; returns the content hash that keys the cache."""
-        h = hashlib.sha256()
-        uid, gid = ids
-        chmod = int(inst.flags["chmod"], 8) if inst.flags.get("chmod") else None
-        matches = []
-        for pattern in sources:
-            if add and pattern.startswith(("http://", "https://")):
-                matches.append(self._fetch(pattern, staging, inst, h))
-                continue
-            found = self._glob(src_root, pattern)
-            if not found:
-                raise BuildError(f"COPY failed: file not found in build context or excluded by .dockerignore: "
-                                 f"stat {pattern}: file does not exist")
-            matches.extend(found)
-        if len(matches) > 1 and not dest.endswith("/"):
-            raise BuildError("When using COPY with more than one source file, the destination must be a directory "
-                             "and end with a /")
-        target_root = staging / "root"
-        target_root.mkdir()
-        for m in matches:
-            if isinstance(m, tuple):  # a downloaded file
-                name, path = m
-                out = target_root / (dest.lstrip("/") + name if dest.endswith("/") else dest.lstrip("/"))
-                out.parent.mkdir(parents=True, exist_ok=True)
-                shutil.move(path, out)
-                continue
-            rel = os.path.relpath(m, src_root)
-            if os.path.isdir(m) and not os.path.islink(m):
-                out = target_root / dest.lstrip("/")
-                self._copy_tree(m, out, src_root, h)
-            elif add and tarfile.is_tarfile(m):
-                out = target_root / dest.lstrip("/")
-                out.mkdir(parents=True, exist_ok=True)
-                h.update(open(m, "rb").read())
-                with open(m, "rb") as f:
-                    apply_layer(f, str(out), mode="vfs")
-            else:
-                out = target_root / (dest.lstrip("/") + os.path.basename(m) if dest.endswith("/") or
-                                     (len(matches) > 1) else dest.lstrip("/"))
-                out.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(m, out, follow_symlinks=False)
-                h.update(rel.encode() + b"\0" + _file_digest(m))
-        for dirpath, dirnames, filenames in os.walk(target_root):
-            for n in dirnames + filenames:
-                p = os.path.join(dirpath, n)
-                os.lchown(p, uid, gid)
-                if chmod is not None and not os.path.islink(p):
-                    os.chmod(p, chmod)
-        if (uid, gid) != (0, 0) or chmod is not None:
-            h.update(f"{uid}:{gid}:{chmod}".encode())
-        return h.hexdigest()
-
-    async def _chown_ids(self, stage, chown: str | None) -> tuple[int, int]:
-        """--chown=user[:group], names looked up in the stage's /etc/passwd and /etc/group like Docker's
-        builder; without a group the user part is used for both."""
-        if not chown:
-            return 0, 0
-        parts = chown.split(":")
-        if len(parts) > 2:
-            raise BuildError(f"invalid chown string format: {chown}")
-        user, group = parts[0], parts[-1]
-        if user.isdigit() and group.isdigit():
-            return int(user), int(group)
-        root, cleanup = await self._mounted_image(stage.image_id) if stage.image_id else ("/nonexistent", None)
-        try:
-            return _lookup_id(root, "passwd", user), _lookup_id(root, "group", group)
-        finally:
-            if cleanup:
-                await cleanup()
-
-    def _glob(self, root: str, pattern: str) -> list[str]:
-        import glob
-
-        if os.path.normpath(pattern).startswith("..") and root == str(self.context):
-            raise BuildError(f"COPY failed: forbidden path outside the build context: {pattern} ()")
-
-        full = resolve_in_root(root, pattern) if not any(c in pattern for c in "*?[") else os.path.join(root, pattern)
-        hits = sorted(glob.glob(full)) if any(c in pattern for c in "*?[") else ([full] if os.path.lexists(full) else [])
-        inside = [h for h in hits if os.path.realpath(h).startswith(os.path.realpath(root)) or os.path.islink(h)]
-        if root == str(self.context):
-            inside = [h for h in inside if not self.ignore.excluded(os.path.relpath(h, root))]
-        if hits and not inside and root == str(self.context):
-            raise BuildError(f"COPY failed: forbidden path outside the build context: {pattern}")
-        return inside
-
-    def _copy_tree(self, src: str, out: Path, src_root: str, h) -> None:
-        for dirpath, dirnames, filenames in os.walk(src):
-            dirnames.sort()
-            rel_dir = os.path.relpath(dirpath, src)
-            target_dir = out / rel_dir if rel_dir != "." else out
-            target_dir.mkdir(parents=True, exist_ok=True)
-            shutil.copystat(dirpath, target_dir)
-            for name in sorted(filenames) + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
-                p = os.path.join(dirpath, name)
-                rel = os.path.relpath(p, src_root)
-                if src_root == str(self.context) and self.ignore.excluded(rel):
-                    continue
-                shutil.copy2(p, target_dir / name, follow_symlinks=False)
-                h.update(rel.encode() + b"\0" + (_file_digest(p) if not os.path.islink(p) else os.readlink(p).encode()))
-
-    def _fetch(self, url: str, staging: Path, inst, h) -> tuple[str, str]:
-        path = staging / ("download-" + hashlib.sha256(url.encode()).hexdigest()[:12])
-        with open(path, "wb") as f:
-            try:
-                download(url, f, timeout=60)
-            except InvalidParameter as err:
-                raise BuildError(str(err)) from None
-        data = path.read_bytes()
-        want = inst.flags.get("checksum")
-        got = "sha256:" + hashlib.sha256(data).hexdigest()
-        if want and want != got:
-            raise BuildError(f"checksum mismatch for {url}: expected {want}, got {got}")
-        h.update(url.encode() + data)
-        name = url.rstrip("/").rsplit("/", 1)[-1] or "download"
-        return name, str(path)
-
     def _commit_layer(self, stage, staging: Path, created_by: str) -> str:
         """A layer made of the staged files on top of the stage's image; returns the new image ID."""
         images = self.svc.images
         tar_path = staging / "layer.tar"
         with open(tar_path, "wb") as f:
-            write_dir_tar(str(staging / "root"), f, mode="plain", source_date_epoch=self._sde() or 0)
+            # Source mtimes are kept, as Docker's classic builder does; SOURCE_DATE_EPOCH clamps them.
+            write_dir_tar(str(staging / "root"), f, mode="plain", source_date_epoch=self._sde())
         base = images.get(stage.image_id).config if stage.image_id else _scratch_config()
         parent_chain = images.get(stage.image_id).top_chain if stage.image_id else None
         with open(tar_path, "rb") as f:
@@ -607,6 +530,8 @@ class _Run:
         diff_ids = list((base.get("rootfs") or {}).get("diff_ids") or []) + ([diff_id] if diff_id else [])
         cfg = {"architecture": base.get("architecture") or _arch(), "os": "linux", "config": config, "created": now,
                "docker_version": "dockyard", "history": history, "rootfs": {"type": "layers", "diff_ids": diff_ids}}
+        if stage.maintainer:
+            cfg["author"] = entry["author"] = stage.maintainer
         return self.svc.images.add_image(canonical_json(cfg), parent=stage.image_id)
 
     async def _nop(self, stage, cfg: dict, text: str) -> str:
@@ -707,17 +632,36 @@ def _arch() -> str:
     return {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
 
 
-def _file_digest(path: str) -> bytes:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.digest()
-
-
 def _familiar(name: str) -> str:
     from ..image import reference
     return reference.parse(name).familiar()
+
+
+def _chown_ids(image_root: str | None, chown: str | None) -> tuple[int, int]:
+    """--chown=user[:group], names looked up in the stage's /etc/passwd and /etc/group like Docker's
+    builder; without a group the user part is used for both."""
+    if not chown:
+        return 0, 0
+    parts = chown.split(":")
+    if len(parts) > 2:
+        raise BuildError(f"invalid chown string format: {chown}")
+    user, group = parts[0], parts[-1]
+    root = image_root or "/nonexistent"
+    return _lookup_id(root, "passwd", user), _lookup_id(root, "group", group)
+
+
+def expand_port_spec(spec: str) -> list[str]:
+    """EXPOSE words as Docker's nat.ParsePortSpecs reads them: `80`, `53/udp`, a range `8000-8002/tcp`."""
+    port, _, proto = spec.partition("/")
+    proto = proto or "tcp"
+    first, _, last = port.partition("-")
+    if not first.isdigit() or (last and not last.isdigit()) or proto not in ("tcp", "udp", "sctp"):
+        raise ValueError(f"Invalid containerPort: {spec}" if proto in ("tcp", "udp", "sctp") else
+                         f"Invalid proto: {proto}")
+    start, end = int(first), int(last or first)
+    if end < start:
+        raise ValueError(f"Invalid range specified for the Port: {spec}")
+    return [f"{p}/{proto}" for p in range(start, end + 1)]
 
 
 def _lookup_id(root: str, db: str, name: str) -> int:

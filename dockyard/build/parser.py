@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ..errors import InvalidParameter
 
@@ -12,6 +13,25 @@ INSTRUCTIONS = {"FROM", "RUN", "CMD", "ENTRYPOINT", "ENV", "ARG", "LABEL", "EXPO
 DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
 FLAG = re.compile(r"^--([a-zA-Z-]+)(?:=(.*))?$")
 HEREDOC = re.compile(r"<<(-?)(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\2")
+# The flags each instruction accepts (as BuildKit's instruction parser knows them); any other is an error.
+KNOWN_FLAGS = {
+    "FROM": {"platform"},
+    "RUN": {"mount", "network", "security"},
+    "COPY": {"from", "chown", "chmod", "link", "parents", "exclude"},
+    "ADD": {"chown", "chmod", "checksum", "keep-git-dir", "link", "exclude"},
+    "HEALTHCHECK": {"interval", "timeout", "start-period", "start-interval", "retries"},
+}
+BOOL_FLAGS = {"link", "parents", "keep-git-dir"}
+# Known to Docker, but only BuildKit implements them: the classic builder refuses them.
+BUILDKIT_ONLY_FLAGS = {"RUN": {"mount", "network", "security"}, "COPY": {"link", "parents", "exclude"},
+                       "ADD": {"keep-git-dir", "link", "exclude"}}
+BUILDKIT_HINT = "Refer to https://docs.docker.com/go/buildkit/ to learn how to build images with BuildKit enabled"
+
+
+class Heredoc(NamedTuple):
+    name: str
+    body: str
+    expand: bool   # an unquoted delimiter: the body is subject to variable expansion
 
 
 @dataclass
@@ -22,7 +42,8 @@ class Instruction:
     original: str                 # as written, for `Step N/M : ...`
     flags: dict = field(default_factory=dict)
     json: list | None = None      # exec form, when the args are a JSON array of strings
-    heredocs: list = field(default_factory=list)  # [(name, body)]
+    heredocs: list = field(default_factory=list)  # [Heredoc]
+    pairs: list | None = None     # key/value pairs taken literally (a `--label` option's LABEL step)
 
     @property
     def words(self) -> list[str]:
@@ -85,15 +106,7 @@ def parse(text: str, filename: str = "Dockerfile") -> Dockerfile:
         inst = Instruction(cmd=cmd, args=rest.strip(), line=start, original=logical)
         i += 1
         if cmd in ("RUN", "COPY", "ADD"):
-            for dash, _, name in HEREDOC.findall(inst.args):
-                body = []
-                while i < len(lines) and lines[i].strip() != name:
-                    body.append(lines[i].lstrip("\t") if dash else lines[i])
-                    i += 1
-                if i >= len(lines):
-                    raise parse_error(start, f"unterminated heredoc {name}")
-                i += 1
-                inst.heredocs.append((name, "\n".join(body) + "\n"))
+            i = _read_heredocs(inst, lines, i)
         _finish(inst)
         instructions.append(inst)
     if not instructions:
@@ -103,19 +116,64 @@ def parse(text: str, filename: str = "Dockerfile") -> Dockerfile:
     return Dockerfile(instructions, escape, warnings)
 
 
-def _finish(inst: Instruction) -> None:
-    """Split leading --flags (for the instructions that take them) and detect the JSON form."""
-    takes_flags = inst.cmd in ("FROM", "RUN", "COPY", "ADD", "HEALTHCHECK")
+def _read_heredocs(inst: Instruction, lines: list[str], i: int) -> int:
+    """Collect the bodies of the heredocs the instruction opens, in order; returns the next line index."""
+    for dash, quote, name in HEREDOC.findall(inst.args):
+        body = []
+        while i < len(lines) and lines[i].strip() != name:
+            body.append(lines[i].lstrip("\t") if dash else lines[i])
+            i += 1
+        if i >= len(lines):
+            raise parse_error(inst.line, f"unterminated heredoc {name}")
+        i += 1
+        inst.heredocs.append(Heredoc(name, "\n".join(body) + "\n", expand=not quote))
+    return i
+
+
+def is_heredoc(word: str) -> bool:
+    """A COPY/ADD source or a whole RUN command that is just a heredoc marker (`<<EOF`, `<<-"EOF"`)."""
+    return HEREDOC.fullmatch(word.strip()) is not None
+
+
+def heredoc_name(word: str) -> str:
+    return HEREDOC.fullmatch(word.strip()).group(3)
+
+
+def _split_flags(inst: Instruction) -> str:
+    """Move leading --flags into inst.flags (every instruction may carry them, as in Docker's parser);
+    returns the rest of the arguments. Unknown flags and BuildKit-only ones are errors."""
     args = inst.args
-    if takes_flags:
-        while args.startswith("--"):
-            word, _, rest = args.partition(" ")
-            m = FLAG.match(word)
-            if not m:
-                raise parse_error(inst.line, f"invalid flag: {word}")
-            inst.flags[m.group(1)] = m.group(2) if m.group(2) is not None else "true"
-            args = rest.strip()
-    inst.args = args
+    while args.startswith("--"):
+        word, _, rest = args.partition(" ")
+        m = FLAG.match(word)
+        if not m:
+            raise parse_error(inst.line, f"invalid flag: {word}")
+        name, value = m.group(1), m.group(2)
+        if name not in KNOWN_FLAGS.get(inst.cmd, ()):
+            raise parse_error(inst.line, f"Unknown flag: {name}")
+        if name in BUILDKIT_ONLY_FLAGS.get(inst.cmd, ()):
+            raise InvalidParameter(f"the --{name} option requires BuildKit. {BUILDKIT_HINT}")
+        if value is None and name not in BOOL_FLAGS:
+            raise parse_error(inst.line, f"Missing a value on flag: {name}")
+        inst.flags[name] = value if value is not None else "true"
+        args = rest.strip()
+    return args
+
+
+def _check_chmod(inst: Instruction) -> None:
+    """--chmod takes an octal mode only: symbolic modes (u+x) are a BuildKit feature."""
+    value = inst.flags.get("chmod")
+    if value is None:
+        return
+    if not re.fullmatch(r"[0-7]{1,4}", value):
+        raise parse_error(inst.line, f"invalid chmod parameter: '{value}'. it should be octal string and "
+                                     f"between 0 and 07777")
+
+
+def _finish(inst: Instruction) -> None:
+    """Split leading --flags and detect the JSON form."""
+    args = inst.args = _split_flags(inst)
+    _check_chmod(inst)
     if inst.cmd in ("RUN", "CMD", "ENTRYPOINT", "COPY", "ADD", "VOLUME", "SHELL", "HEALTHCHECK") and args.startswith("["):
         try:
             value = json.loads(args)
@@ -191,29 +249,57 @@ def parse_key_values(inst: Instruction) -> list[tuple[str, str]]:
     return pairs
 
 
-_VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def expand(word: str, env: dict, escape: str = "\\") -> str:
-    """Dockerfile variable substitution: $V, ${V}, ${V:-default}, ${V:+alt}; `\\$` stays literal."""
-    out, i = [], 0
+    """Dockerfile variable substitution: $V, ${V}, ${V:-default}, ${V:+alt} (and - / + without the colon),
+    defaults that nest (`${A:-${B}}`); `\\$` stays a literal `$`."""
+    return _expand_until(word, 0, env, escape, stop=None)[0]
+
+
+def _expand_until(word: str, i: int, env: dict, escape: str, stop: str | None) -> tuple[str, int] | tuple[None, int]:
+    """Expand from i up to an unescaped `stop` (or the end); returns (text, index of stop) or (None, i) when
+    `stop` never comes."""
+    out = []
     while i < len(word):
-        if word[i] == escape and i + 1 < len(word) and word[i + 1] == "$":
-            out.append("$")
+        ch = word[i]
+        if stop is not None and ch == stop:
+            return "".join(out), i
+        if ch == escape and i + 1 < len(word) and (word[i + 1] == "$" or word[i + 1] == stop):
+            out.append(word[i + 1])
             i += 2
-            continue
-        m = _VAR.match(word, i) if word[i] == "$" else None
-        if not m:
-            out.append(word[i])
+        elif ch == "$":
+            text, i = _variable(word, i, env, escape)
+            out.append(text)
+        else:
+            out.append(ch)
             i += 1
-            continue
-        name = m.group(1) or m.group(4)
-        op, arg = m.group(2), m.group(3)
+    return ("".join(out), i) if stop is None else (None, i)
+
+
+def _variable(word: str, i: int, env: dict, escape: str) -> tuple[str, int]:
+    """The value of the variable reference starting at word[i] == "$", and the index after it; a `$` that
+    starts no valid reference stays literal."""
+    if i + 1 < len(word) and word[i + 1] == "{":
+        m = _NAME.match(word, i + 2)
+        if not m:
+            return "$", i + 1
+        name, j = m.group(0), m.end()
+        if word.startswith("}", j):
+            return env.get(name) or "", j + 1
+        op = next((o for o in (":-", ":+", "-", "+") if word.startswith(o, j)), None)
+        if op is None:
+            return "$", i + 1
+        arg, end = _expand_until(word, j + len(op), env, escape, stop="}")
+        if arg is None:
+            return "$", i + 1
         value = env.get(name)
-        if op in (":-", "-"):
-            value = value if (value if op == ":-" else value is not None) else expand(arg or "", env, escape)
-        elif op in (":+", "+"):
-            value = expand(arg or "", env, escape) if (value if op == ":+" else value is not None) else ""
-        out.append(value or "")
-        i = m.end()
-    return "".join(out)
+        is_set = bool(value) if op.startswith(":") else value is not None
+        if op.endswith("-"):
+            return (value if is_set else arg), end + 1
+        return (arg if is_set else ""), end + 1
+    m = _NAME.match(word, i + 1)
+    if not m:
+        return "$", i + 1
+    return env.get(m.group(0)) or "", m.end()

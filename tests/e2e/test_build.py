@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 import re
 import tarfile
 
@@ -134,11 +135,12 @@ def test_dockerignore_and_reproducible_layers(daemon, tmp_path):
              "Dockerfile": "FROM busybox\nCOPY . /ctx/\nRUN ls /ctx /ctx/logs > /listing\nCMD cat /listing\n"}
     a = write(tmp_path / "a", files)
     b = write(tmp_path / "b", files)
-    daemon.docker("build", "--no-cache", "-t", "ignore:a", str(a))
+    sde = ["--build-arg", "SOURCE_DATE_EPOCH=1700000000"]  # fixed timestamps: the layers do not depend on when
+    daemon.docker("build", "--no-cache", *sde, "-t", "ignore:a", str(a))
     listing = daemon.docker("run", "--rm", "ignore:a").stdout.split()
     assert "keep.txt" in listing and "secret.key" not in listing and "keep.log" in listing and "a.log" not in listing
-    (b / "keep.txt").touch()  # a different mtime, same content
-    daemon.docker("build", "--no-cache", "-t", "ignore:b", str(b))
+    os.utime(b / "keep.txt", (1_800_000_000, 1_800_000_000))  # a different mtime, same content
+    daemon.docker("build", "--no-cache", *sde, "-t", "ignore:b", str(b))
     layers_a = json.loads(daemon.docker("image", "inspect", "ignore:a").stdout)[0]["RootFS"]["Layers"]
     layers_b = json.loads(daemon.docker("image", "inspect", "ignore:b").stdout)[0]["RootFS"]["Layers"]
     assert layers_a[1] == layers_b[1]  # the COPY layer: same content, same digest

@@ -53,7 +53,7 @@ MAINTAINER someone
 def test_escape_directive_and_heredoc():
     insts = parse("# escape=`\nFROM busybox\nRUN echo a `\n  b\nRUN <<EOF\necho one\necho two\nEOF\n")
     assert insts[1].args == "echo a b"
-    assert insts[2].heredocs == [("EOF", "echo one\necho two\n")]
+    assert insts[2].heredocs == [parser.Heredoc("EOF", "echo one\necho two\n", expand=True)]
 
 
 def test_syntax_directive_is_ignored_with_a_warning():

@@ -11,8 +11,11 @@ from pathlib import Path
 
 from aiohttp import web
 
+from ...build.auth import decode_registry_config
 from ...build.builder import BuildError, BuildOptions
 from ...build.context import fetch_remote, unpack_context
+from ...build.prune import prune_build_cache
+from ...daemon.filters import Filters
 from ...errors import DockyardError, InvalidParameter
 from ..context import json_response, qbool, services
 from ..router import RouteTable
@@ -40,7 +43,8 @@ def build_options(request: web.Request) -> BuildOptions:
                         labels=_json_param(request, "labels", {}), target=q.get("target", ""),
                         no_cache=qbool(request, "nocache"), pull=qbool(request, "pull"), rm=qbool(request, "rm", True),
                         force_rm=qbool(request, "forcerm"), quiet=qbool(request, "q"),
-                        network_mode=q.get("networkmode", ""), cache_from=_json_param(request, "cachefrom", []))
+                        network_mode=q.get("networkmode", ""), cache_from=_json_param(request, "cachefrom", []),
+                        registry_auth=decode_registry_config(request.headers.get("X-Registry-Config")))
 
 
 @routes.post("/build")
@@ -76,5 +80,7 @@ async def build(request: web.Request) -> web.StreamResponse:
 
 @routes.post("/build/prune")
 async def build_prune(request: web.Request) -> web.Response:
-    # The classic builder's cache is the images themselves: `image prune` reclaims it.
-    return json_response({"CachesDeleted": [], "SpaceReclaimed": 0})
+    # The classic builder's cache is the images its steps commit (see build/prune.py).
+    svc = services(request)
+    filters = Filters.parse(request.query.get("filters"))
+    return json_response(prune_build_cache(svc.images, qbool(request, "all"), filters))
