@@ -101,3 +101,51 @@ def test_variable_substitution(word, expected):
 ])
 def test_dockerignore_matching(patterns, path, excluded):
     assert Matcher(read_patterns("\n".join(patterns))).excluded(path) is excluded
+
+
+@pytest.mark.parametrize("word,expected", [
+    ("${MISSING:-${A}}", "1"), ("${MISSING:-${ALSO:-deep}}", "deep"), ("${A:+${EMPTY:-e}x}", "ex"),
+    ("${MISSING:-a\\}b}", "a}b"), ("${A-unset}", "1"), ("${EMPTY-unset}", ""), ("${EMPTY:-empty}", "empty"),
+    ("${MISSING+set}", ""), ("${EMPTY+set}", "set"), ("${A", "${A"), ("$", "$"), ("${A:?x}", "${A:?x}"),
+])
+def test_nested_and_unset_vs_empty_substitution(word, expected):
+    assert parser.expand(word, {"A": "1", "EMPTY": ""}) == expected
+
+
+@pytest.mark.parametrize("text,message", [
+    ("FROM busybox\nCOPY --frm=x a b\n", "dockerfile parse error on line 2: Unknown flag: frm"),
+    ("FROM busybox\nWORKDIR --x=1 /a\n", "dockerfile parse error on line 2: Unknown flag: x"),
+    ("FROM busybox\nADD --from=x a b\n", "dockerfile parse error on line 2: Unknown flag: from"),
+    ("FROM busybox\nCOPY --from a b\n", "dockerfile parse error on line 2: Missing a value on flag: from"),
+    ("FROM busybox\nRUN --mount=type=cache,target=/c true\n",
+     "the --mount option requires BuildKit. Refer to https://docs.docker.com/go/buildkit/"),
+    ("FROM busybox\nRUN --network=none true\n", "the --network option requires BuildKit"),
+    ("FROM busybox\nCOPY --link a b\n", "the --link option requires BuildKit"),
+    ("FROM busybox\nCOPY --chmod=u+x a b\n",
+     "dockerfile parse error on line 2: invalid chmod parameter: 'u+x'. it should be octal string"),
+    ("FROM busybox\nCOPY --chmod=8 a b\n", "invalid chmod parameter: '8'"),
+])
+def test_flags_docker_does_not_accept(text, message):
+    with pytest.raises(InvalidParameter) as err:
+        parser.parse(text)
+    assert message in str(err.value)
+
+
+def test_known_flags_still_parse():
+    insts = parse("FROM --platform=linux/amd64 busybox\nCOPY --chmod=0755 --chown=1:1 a b\n"
+                  "ADD --checksum=sha256:00 --chown=1 http://x/y /y\n"
+                  "HEALTHCHECK --start-interval=1s --timeout=2s CMD true\n")
+    assert insts[1].flags == {"chmod": "0755", "chown": "1:1"}
+    assert insts[2].flags == {"checksum": "sha256:00", "chown": "1"}
+    assert insts[3].flags == {"start-interval": "1s", "timeout": "2s"}
+
+
+def test_several_heredocs_and_quoted_delimiters():
+    insts = parse("FROM busybox\nRUN <<ONE cat > /one && <<-\"TWO\" cat > /two\nfirst\nONE\n\tsecond\nTWO\n"
+                  "COPY <<EOF <<'RAW' /dst/\n$X\nEOF\n$Y\nRAW\nRUN echo after\n")
+    assert insts[1].heredocs == [parser.Heredoc("ONE", "first\n", expand=True),
+                                 parser.Heredoc("TWO", "second\n", expand=False)]
+    assert [(h.name, h.expand) for h in insts[2].heredocs] == [("EOF", True), ("RAW", False)]
+    assert insts[2].words == ["<<EOF", "<<RAW", "/dst/"] and insts[3].args == "echo after"
+    assert parser.is_heredoc("<<-'EOF'") and parser.heredoc_name("<<-'EOF'") == "EOF"
+    assert not parser.is_heredoc("<<EOF cat")
