@@ -541,9 +541,10 @@ def new_config(base: dict | None = None, **overrides) -> dict:
 # repository known to hold the blob (`127.0.0.1:5000/me/base`), which is what cross-repository mounts
 # need, and a gzip row is the compressed form push reuses so pushing twice gives the same digests.
 
-def register_verified_layer(images: ImageService, stream, parent_chain: str | None, diff_id: str):
+def register_verified_layer(images: ImageService, stream, parent_chain: str | None, diff_id: str,
+                            stored_digest: str | None = None):
     """Register a (compressed) layer stream; if its content is not `diff_id`, undo it and raise."""
-    layer = images.layers.register(stream, parent_chain)
+    layer = images.layers.register(stream, parent_chain, stored_digest)
     if layer.diff_id != diff_id:
         images.layers.release([layer.chain_id])  # only removed if no image uses it
         raise InvalidParameter(f"layer content does not match the image configuration: expected diff ID "

@@ -72,6 +72,25 @@ class _Tap(io.RawIOBase):
             pass
 
 
+class _StoredBlob:
+    """Stands in for a content writer when the layer's blob is already stored."""
+
+    def __init__(self, digest: str):
+        self.digest = digest
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def write(self, data: bytes) -> None:
+        pass
+
+    def commit(self) -> str:
+        return self.digest
+
+
 MEDIA_BY_COMPRESSION = {"gzip": MEDIA_TAR_GZIP, "bzip2": MEDIA_TAR + "+bzip2", "xz": MEDIA_TAR + "+xz",
                         "zstd": MEDIA_TAR + "+zstd", "none": MEDIA_TAR}
 
@@ -99,8 +118,10 @@ class LayerStore:
         return list(reversed(out))
 
     # --- registration ---
-    def register(self, stream: BinaryIO, parent_chain: str | None) -> Layer:
-        """Unpack a (possibly compressed) layer tar on top of `parent_chain`; idempotent per chain ID."""
+    def register(self, stream: BinaryIO, parent_chain: str | None, stored_digest: str | None = None) -> Layer:
+        """Unpack a (possibly compressed) layer tar on top of `parent_chain`; idempotent per chain ID.
+        The bytes as received are kept as a blob, unless `stream` reads the blob `stored_digest` of the
+        content store (a pull downloads and verifies blobs there first): no second copy then."""
         parent = self.get(parent_chain) if parent_chain else None
         if parent_chain and parent is None:
             raise NotFound(f"parent layer {parent_chain} does not exist")
@@ -113,7 +134,7 @@ class LayerStore:
             diff_hash.update(data)
             tar_size += len(data)
 
-        with self.content.writer() as blob:
+        with (_StoredBlob(stored_digest) if stored_digest else self.content.writer()) as blob:
             raw = io.BufferedReader(_Tap(stream, blob.write), 1 << 16)  # the bytes as received go to the blob
             media_type = MEDIA_BY_COMPRESSION[compression_of(raw.peek(6)[:6])]
             tar = _Tap(open_decompressed(raw), on_tar_bytes)  # the uncompressed tar gives the diff ID
