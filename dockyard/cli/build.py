@@ -11,6 +11,7 @@ import click
 
 from ..build.dockerignore import read_patterns, walk_context
 from ..errors import DockyardError
+from ..registry.client.dockercfg import DockerConfigFile, encode_registry_auth
 from .common import client, fail
 from ..units import human_size
 
@@ -25,6 +26,22 @@ def context_tar(root: str, dockerfile: str | None) -> bytes:
         if dockerfile and not os.path.abspath(dockerfile).startswith(os.path.abspath(root) + os.sep):
             tar.add(dockerfile, arcname=".dockerfile." + os.path.basename(dockerfile))  # -f outside the context
     return buf.getvalue()
+
+
+def registry_config_header() -> str:
+    """X-Registry-Config: every login config.json knows, so the daemon can pull FROM images with them (the
+    docker CLI sends the same)."""
+    try:
+        cfg = DockerConfigFile()
+    except DockyardError:
+        return ""  # an unreadable config.json: build without logins, as before
+    auths = {}
+    for registry in sorted(set(cfg.data.get("auths") or {}) | set(cfg.data.get("credHelpers") or {})):
+        try:
+            auths[registry] = cfg.get(registry)
+        except DockyardError:
+            continue  # a failing credential helper costs that registry's login, not the build
+    return encode_registry_auth(auths)
 
 
 @click.command("build")
@@ -63,7 +80,8 @@ def build(path, tags, dockerfile, build_args, labels, target, no_cache, pull, qu
     image_id = None
     try:
         for msg in client().json_stream("POST", "/build", params, content=data,
-                                        headers={"Content-Type": "application/x-tar"}):
+                                        headers={"Content-Type": "application/x-tar",
+                                                 "X-Registry-Config": registry_config_header()}):
             if msg.get("stream"):
                 sys.stdout.write(msg["stream"])
                 sys.stdout.flush()

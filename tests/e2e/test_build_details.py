@@ -169,6 +169,7 @@ def test_build_pulls_with_the_clis_credentials_and_pull_flag(daemon, tmp_path):
                                                       "CMD /copied/busybox echo pulled\n"})
         daemon.docker("build", "-t", "authed:1", str(ctx), env=env)
         assert daemon.docker("run", "--rm", "authed:1").stdout == "pulled\n"
+        daemon.dockyard("build", "--pull", "-t", "authed:2", str(ctx), env=env)  # our CLI sends the logins too
         anonymous = daemon.docker("build", "--pull", str(ctx), check=False)
         assert anonymous.returncode != 0
         # --pull fetches the registry's image even though a local image has that name
@@ -179,7 +180,7 @@ def test_build_pulls_with_the_clis_credentials_and_pull_flag(daemon, tmp_path):
         daemon.docker("build", "--pull", "-t", "fresh:1", str(pulled), env=env)
         assert "no-copy" in daemon.docker("run", "--rm", "fresh:1").stdout
     finally:
-        daemon.docker("rmi", "authed:1", "local:1", "fresh:1", repo, check=False)
+        daemon.docker("rmi", "authed:1", "authed:2", "local:1", "fresh:1", repo, check=False)
         proc.terminate()
         proc.wait(10)
 
