@@ -22,7 +22,7 @@ def prune_build_cache(images, all_: bool = False, filters: Filters | None = None
     def remove(image_id: str) -> None:
         nonlocal reclaimed
         before = images.layers.total_size()
-        images._delete(image_id)  # no conflict checks: candidates are untagged and unused by containers
+        images.delete_unchecked(image_id)  # no conflict checks: candidates are untagged and unused by containers
         reclaimed += before - images.layers.total_size()
         deleted.append(image_id)
 

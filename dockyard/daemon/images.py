@@ -339,7 +339,7 @@ class ImageService:
             raise Conflict(message)
         parent = self.get(image_id).parent
         records += [self._untag(image_id, r) for r in self._references(image_id)]
-        records += self._delete(image_id)
+        records += self.delete_unchecked(image_id)
         if prune and parent and self._exists(parent):
             self._delete_helper(parent, records, force=False, prune=True, quiet=True)
 
@@ -384,8 +384,9 @@ class ImageService:
         self.events.emit("image", "untag", image_id, {"name": image_id})
         return {"Untagged": shown}
 
-    def _delete(self, image_id: str) -> list[dict]:
-        """Remove the image record; its layers go too unless a (stopped) container still stands on them."""
+    def delete_unchecked(self, image_id: str) -> list[dict]:
+        """Remove the image record, with no conflict checks (the caller made them); its layers go too unless a
+        (stopped) container still stands on them."""
         img = self.get(image_id)
         retain = bool(self.container_users(image_id))
         with self.md.tx() as cur:
@@ -450,7 +451,7 @@ class ImageService:
                 for d in self.digests_of(img.id):
                     deleted.append(self._untag(img.id, d))
                 before = self.layers.total_size()
-                deleted += self._delete(img.id)
+                deleted += self.delete_unchecked(img.id)
                 reclaimed += before - self.layers.total_size()
                 changed = True
         self.events.emit("image", "prune", "", {"reclaimed": str(reclaimed)})
