@@ -10,7 +10,7 @@ import shutil
 import signal
 from dataclasses import dataclass, field
 
-from ..errors import Conflict, InvalidParameter, NotFound
+from ..errors import Conflict, InvalidParameter, NotFound, SystemError_
 from ..runtime.monitor_client import Monitor, StartError
 from .attach import parse_detach_keys, relay
 
@@ -117,8 +117,8 @@ class ExecService:
             rec.pid = await monitor.start()
         except StartError as err:
             message = await self._failed(rec, state_dir, err)
-            if hijacked is None:
-                raise Conflict(message) from None
+            if hijacked is None:  # detached: the error is the response, 400 for a bad command as in moby
+                raise (InvalidParameter if err.exit_code in (126, 127) else SystemError_)(message) from None
             from ..api.streams import frame
             data = (message + "\r\n").encode()
             await hijacked.write(data if tty else frame(1, data))

@@ -233,6 +233,12 @@ def test_exec_of_a_missing_or_non_executable_binary(daemon):
         p = daemon.docker("exec", cid, "/etc/passwd", check=False)
         assert p.returncode == 126
         assert "permission denied" in p.stdout + p.stderr
+        p = daemon.docker("exec", "-d", cid, "nope-not-here", check=False)  # the start request itself fails
+        assert p.returncode == 1
+        assert 'exec: "nope-not-here": executable file not found in $PATH' in p.stderr
+        status, body = daemon.api("POST", f"/containers/{cid}/exec", {"Cmd": ["nope-not-here"]})
+        status, body = daemon.api("POST", f"/exec/{body['Id']}/start", {"Detach": True})
+        assert status == 400 and "executable file not found" in body["message"]
     finally:
         daemon.docker("rm", "-f", cid)
 
