@@ -2,31 +2,49 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 from collections import deque
-from typing import AsyncIterator, Callable
+from typing import AsyncIterator, BinaryIO, Callable, Iterator
 
 from ..timefmt import parse_rfc3339
 
 
-def _entries(path: str, start: int = 0):
-    """(offset_after, entry) for each complete line from byte offset `start`."""
+def open_log(path: str) -> BinaryIO | None:
     try:
-        f = open(path, "rb")
+        return open(path, "rb")
     except FileNotFoundError:
+        return None
+
+
+@contextlib.contextmanager
+def opened_log(path: str) -> Iterator[BinaryIO | None]:
+    """Open a container's log when the request arrives, before anything is sent: its lines then stay
+    readable through this handle even if the container is removed (and its log deleted) before they are
+    read, as docker-py's `run(remove=True)` does (it starts `logs`, waits, removes, then reads)."""
+    log = open_log(path)
+    try:
+        yield log
+    finally:
+        if log is not None:
+            log.close()
+
+
+def _entries(log: BinaryIO | None, start: int = 0):
+    """(offset_after, entry) for each complete line from byte offset `start`."""
+    if log is None:
         return
-    with f:
-        f.seek(start)
-        offset = start
-        for line in f:
-            if not line.endswith(b"\n"):
-                break  # a line still being written; the follower picks it up later
-            offset += len(line)
-            try:
-                yield offset, json.loads(line)
-            except ValueError:
-                continue
+    log.seek(start)
+    offset = start
+    for line in log:
+        if not line.endswith(b"\n"):
+            break  # a line still being written; the follower picks it up later
+        offset += len(line)
+        try:
+            yield offset, json.loads(line)
+        except ValueError:
+            continue
 
 
 def _wanted(entry: dict, streams: set[str], since: float, until: float | None) -> bool:
@@ -41,26 +59,26 @@ def _wanted(entry: dict, streams: set[str], since: float, until: float | None) -
     return True
 
 
-async def read_logs(path: str, *, stdout: bool, stderr: bool, since: float = 0, until: float | None = None,
-                    tail: int | None = None, follow: bool = False,
+async def read_logs(log: BinaryIO | None, *, stdout: bool, stderr: bool, since: float = 0,
+                    until: float | None = None, tail: int | None = None, follow: bool = False,
                     is_running: Callable[[], bool] = lambda: False) -> AsyncIterator[dict]:
+    """The entries of `log` (see opened_log); following, new ones until the container stops."""
     streams = {s for s, on in (("stdout", stdout), ("stderr", stderr)) if on}
     selected: deque = deque(maxlen=tail if tail is not None and tail >= 0 else None)
     offset = 0
-    for offset, entry in _entries(path):
+    for offset, entry in _entries(log):
         if _wanted(entry, streams, since, until):
             selected.append(entry)
     if tail == 0:
         selected.clear()
     for entry in selected:
         yield entry
-    if not follow:
+    if not follow or log is None:  # a container that never ran has no log to follow either
         return
     while True:
         running = is_running()
-        size = os.path.getsize(path) if os.path.exists(path) else 0
-        if size > offset:
-            for offset, entry in _entries(path, offset):
+        if os.fstat(log.fileno()).st_size > offset:
+            for offset, entry in _entries(log, offset):
                 if until and parse_rfc3339(entry.get("time", "")) > until:
                     return
                 if _wanted(entry, streams, since, until):

@@ -12,7 +12,7 @@ from ...daemon.attach import parse_detach_keys, relay
 from ...daemon.commit import commit
 from ...daemon.containers import check_wait_condition, merge_image_config
 from ...daemon.filters import Filters
-from ...daemon.logs import read_logs
+from ...daemon.logs import opened_log, read_logs
 from ...daemon.stats import CgroupReader, stats_response
 from ...runtime.oci import cgroup_path
 from ...timefmt import parse_time_filter
@@ -201,8 +201,6 @@ async def logs(request: web.Request) -> web.StreamResponse:
     tail = None if tail_raw in ("all", "") else int(tail_raw)
     since = parse_time_filter(q["since"]) if q.get("since") not in (None, "", "0") else 0
     until = parse_time_filter(q["until"]) if q.get("until") not in (None, "", "0") else None
-    resp = web.StreamResponse(headers={**SERVER_HEADERS, "Content-Type": _stream_content_type(request, c.tty)})
-    await start_stream(request, resp)
     timestamps = qbool(request, "timestamps")
 
     def running() -> bool:
@@ -211,9 +209,12 @@ async def logs(request: web.Request) -> web.StreamResponse:
         except NotFound:
             return False
 
-    async for entry in read_logs(c.log_path, stdout=stdout, stderr=stderr, since=since, until=until, tail=tail,
-                                 follow=qbool(request, "follow"), is_running=running):
-        await resp.write(_log_bytes(entry, c.tty, timestamps))
+    with opened_log(c.log_path) as log:  # opened before a reply lets the client go on
+        resp = web.StreamResponse(headers={**SERVER_HEADERS, "Content-Type": _stream_content_type(request, c.tty)})
+        await start_stream(request, resp)
+        async for entry in read_logs(log, stdout=stdout, stderr=stderr, since=since, until=until,
+                                     tail=tail, follow=qbool(request, "follow"), is_running=running):
+            await resp.write(_log_bytes(entry, c.tty, timestamps))
     await resp.write_eof()
     return resp
 
@@ -228,8 +229,9 @@ async def attach(request: web.Request) -> web.StreamResponse:
     hijacked = await hijack(request, _stream_content_type(request, c.tty))
     try:
         if qbool(request, "logs"):
-            async for entry in read_logs(c.log_path, stdout=stdout, stderr=stderr):
-                await hijacked.write(_log_bytes(entry, c.tty, False))
+            with opened_log(c.log_path) as log:
+                async for entry in read_logs(log, stdout=stdout, stderr=stderr):
+                    await hijacked.write(_log_bytes(entry, c.tty, False))
         if qbool(request, "stream"):
             attachment = await _attachment(svc, c.id, use_stdin, stdout, stderr)
             if attachment is not None:
