@@ -14,7 +14,7 @@ import shutil
 import socket
 from pathlib import Path
 
-from ..errors import Conflict, InvalidParameter, NotFound, NotModified, SystemError_
+from ..errors import Conflict, DockyardError, InvalidParameter, NotFound, NotModified, SystemError_
 from ..runtime.monitor_client import Monitor, StartError, read_exit
 from ..runtime.oci import OCIRuntime
 from ..runtime.spec import build_spec
@@ -112,6 +112,15 @@ class ContainerService:
 
     def image_name(self, c: Container) -> str:
         return c.config.get("Image") or c.image_id
+
+    def listed_image(self, c: Container) -> str:
+        """What `ps` shows: the name the container was created from while it still names its image, else
+        the image ID (the tag moved to a rebuilt image, or the image was deleted), as moby's list does."""
+        name = self.image_name(c)
+        try:
+            return name if self.images.resolve(name)[0] == c.image_id else c.image_id
+        except DockyardError:
+            return c.image_id
 
     def state_dir(self, cid: str) -> Path:
         return self.state_root / cid
@@ -512,13 +521,13 @@ class ContainerService:
                 continue
             if not selector.match(c):
                 continue
-            out.append(c.summary(self.image_name(c), self._sizes(c) if size else None))
+            out.append(c.summary(self.listed_image(c), self._sizes(c) if size else None))
             if limit is not None and 0 < limit <= len(out):
                 break
         return out
 
     def disk_usage(self) -> list[dict]:
-        return [c.summary(self.image_name(c), self._sizes(c)) for c in self.all()]
+        return [c.summary(self.listed_image(c), self._sizes(c)) for c in self.all()]
 
     async def rename(self, ref: str, new_name: str) -> None:
         c = self.get(ref)

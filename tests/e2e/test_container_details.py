@@ -430,3 +430,25 @@ def test_json_file_log_on_disk(daemon):
         assert by_stream == {("stdout", "out\n"), ("stderr", "err\n"), ("stdout", "no newline")}
     finally:
         daemon.docker("rm", cid)
+
+
+# ----------------------------------------------------------------------------- ps IMAGE column
+def test_ps_shows_the_image_id_once_the_name_points_elsewhere(daemon):
+    """moby's list keeps the name a container was created from only while it still names that image."""
+    tag, name, source = unique("moving") + ":1", unique("mover"), unique("source")
+    busybox_id = inspect(daemon, "busybox")["Id"]
+    daemon.docker("tag", "busybox", tag)
+    daemon.docker("create", "--name", name, tag, "true")
+    daemon.docker("run", "--name", source, "busybox", "touch", "/new")
+    try:
+        def listed(*flags: str) -> str:
+            return daemon.docker("ps", "-a", *flags, "--filter", f"name={name}", "--format", "{{.Image}}").stdout.strip()
+
+        assert listed() == tag
+        daemon.docker("commit", source, tag)  # the tag moves to another image
+        assert listed() == busybox_id.removeprefix("sha256:")[:12]
+        assert listed("--no-trunc") == busybox_id
+        assert inspect(daemon, name)["Config"]["Image"] == tag  # inspect keeps the name, as docker's does
+    finally:
+        daemon.docker("rm", "-f", name, source, check=False)
+        daemon.docker("rmi", tag, check=False)
