@@ -6,6 +6,7 @@ import json
 import click
 
 from ..client import DockerClient
+from ..errors import DockyardError
 from ..units import human_size
 from .format import render
 
@@ -48,6 +49,22 @@ def confirm_or_exit(force: bool, message: str) -> None:
         raise SystemExit(0)
 
 
+def each_name(names, action):
+    """Run `action` on each name, yielding those that worked; print errors like docker and exit 1 at the end
+    if any failed."""
+    failed = False
+    for name in names:
+        try:
+            action(name)
+        except DockyardError as err:
+            click.echo(f"Error response from daemon: {err}", err=True)
+            failed = True
+            continue
+        yield name
+    if failed:
+        raise SystemExit(1)
+
+
 def inspect_objects(getter, names, fmt):
     """`inspect` of images, volumes, ...: a JSON array (or --format lines) of what was found, an error line for
     each name that was not, exit 1 if any was missing."""
@@ -56,8 +73,8 @@ def inspect_objects(getter, names, fmt):
         try:
             results.append(getter(name))
         except Exception as err:  # docker prints what it found and the errors for the rest
-            click.echo(f"Error: No such object: {name}" if "No such" in str(err) else f"Error response from daemon: {err}",
-                       err=True)
+            message = f"Error: No such object: {name}" if "No such" in str(err) else f"Error response from daemon: {err}"
+            click.echo(message, err=True)
             failed = True
     if fmt:
         for r in results:

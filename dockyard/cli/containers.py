@@ -13,7 +13,8 @@ import click
 from ..client import DockerClient
 from ..errors import DockyardError, NotFound
 from ..network.portspec import parse_expose, parse_port_key, parse_publish_all
-from .common import client, confirm_or_exit, fail, inspect_objects, parse_filters, print_deleted, print_reclaimed, short
+from .common import (client, confirm_or_exit, each_name, fail, inspect_objects, parse_filters, print_deleted,
+                     print_reclaimed, short)
 from ..units import human_size, parse_duration
 from .format import ago, local_time, render_rows, table
 from .streams import copy_output, on_resize, pump_stdin, raw_terminal, terminal_size
@@ -252,23 +253,8 @@ def start(containers, attach, interactive):
             copy_output(sock, tty)
         waiter.join(5)
         raise SystemExit(status.get("code", 0))
-    for name in _each(containers, lambda n: c.request("POST", f"/containers/{n}/start")):
+    for name in each_name(containers, lambda n: c.request("POST", f"/containers/{n}/start")):
         click.echo(name)
-
-
-def _each(names, action):
-    """Run `action` on each name; print errors like docker and exit 1 at the end if any failed."""
-    failed = False
-    for name in names:
-        try:
-            action(name)
-        except DockyardError as err:
-            click.echo(f"Error response from daemon: {err}", err=True)
-            failed = True
-            continue
-        yield name
-    if failed:
-        raise SystemExit(1)
 
 
 @click.command("stop")
@@ -277,7 +263,7 @@ def _each(names, action):
 @click.option("-s", "--signal")
 def stop(containers, timeout, signal):
     """Stop one or more running containers"""
-    for name in _each(containers, lambda n: client().request("POST", f"/containers/{n}/stop",
+    for name in each_name(containers, lambda n: client().request("POST", f"/containers/{n}/stop",
                                                              params={"t": timeout, "signal": signal})):
         click.echo(name)
 
@@ -288,7 +274,7 @@ def stop(containers, timeout, signal):
 @click.option("-s", "--signal")
 def restart(containers, timeout, signal):
     """Restart one or more containers"""
-    for name in _each(containers, lambda n: client().request("POST", f"/containers/{n}/restart",
+    for name in each_name(containers, lambda n: client().request("POST", f"/containers/{n}/restart",
                                                              params={"t": timeout, "signal": signal})):
         click.echo(name)
 
@@ -298,7 +284,7 @@ def restart(containers, timeout, signal):
 @click.option("-s", "--signal")
 def kill(containers, signal):
     """Kill one or more running containers"""
-    for name in _each(containers, lambda n: client().request("POST", f"/containers/{n}/kill",
+    for name in each_name(containers, lambda n: client().request("POST", f"/containers/{n}/kill",
                                                              params={"signal": signal})):
         click.echo(name)
 
@@ -307,7 +293,7 @@ def kill(containers, signal):
 @click.argument("containers", nargs=-1, required=True)
 def pause(containers):
     """Pause all processes within one or more containers"""
-    for name in _each(containers, lambda n: client().request("POST", f"/containers/{n}/pause")):
+    for name in each_name(containers, lambda n: client().request("POST", f"/containers/{n}/pause")):
         click.echo(name)
 
 
@@ -315,7 +301,7 @@ def pause(containers):
 @click.argument("containers", nargs=-1, required=True)
 def unpause(containers):
     """Unpause all processes within one or more containers"""
-    for name in _each(containers, lambda n: client().request("POST", f"/containers/{n}/unpause")):
+    for name in each_name(containers, lambda n: client().request("POST", f"/containers/{n}/unpause")):
         click.echo(name)
 
 
@@ -325,7 +311,7 @@ def unpause(containers):
 @click.option("-v", "--volumes", is_flag=True)
 def rm(containers, force, volumes):
     """Remove one or more containers"""
-    for name in _each(containers, lambda n: client().request("DELETE", f"/containers/{n}",
+    for name in each_name(containers, lambda n: client().request("DELETE", f"/containers/{n}",
                                                              params={"force": force, "v": volumes})):
         click.echo(name)
 

@@ -1,14 +1,13 @@
 """`dockyard network create/ls/inspect/rm/connect/disconnect/prune`, with docker's flags and output."""
 from __future__ import annotations
 
-import json
 import sys
 
 import click
 
-from ..errors import DockyardError
-from .common import client, confirm_or_exit, key_values, parse_filters, print_deleted
-from .format import render, render_rows, table
+from ..errors import NotFound
+from .common import client, confirm_or_exit, each_name, inspect_objects, key_values, parse_filters, print_deleted
+from .format import render_rows, table
 
 
 class NetworkRow:
@@ -95,21 +94,7 @@ def ls(quiet, no_trunc, filters, fmt):
 @click.option("-v", "--verbose", is_flag=True)
 def inspect(names, fmt, verbose):
     """Display detailed information on one or more networks"""
-    c = client()
-    results, failed = [], False
-    for name in names:
-        try:
-            results.append(c.get(f"/networks/{name}", verbose=verbose or None))
-        except DockyardError as err:
-            click.echo(f"Error response from daemon: {err}", err=True)
-            failed = True
-    if fmt:
-        for r in results:
-            click.echo(render(fmt, r))
-    else:
-        click.echo(json.dumps(results, indent=4))
-    if failed:
-        raise SystemExit(1)
+    inspect_objects(lambda n: client().get(f"/networks/{n}", verbose=verbose or None), names, fmt)
 
 
 @click.command("rm")
@@ -117,19 +102,15 @@ def inspect(names, fmt, verbose):
 @click.option("-f", "--force", is_flag=True)
 def rm(names, force):
     """Remove one or more networks"""
-    failed = False
-    for name in names:
+    def remove(name: str) -> None:
         try:
             client().request("DELETE", f"/networks/{name}")
-        except DockyardError as err:
-            if force and "not found" in str(err):
-                continue
-            click.echo(f"Error response from daemon: {err}", err=True)
-            failed = True
-            continue
+        except NotFound:
+            if not force:
+                raise
+
+    for name in each_name(names, remove):
         click.echo(name)
-    if failed:
-        raise SystemExit(1)
 
 
 @click.command("connect")
@@ -162,7 +143,8 @@ def disconnect(network, container, force):
 def prune(force, filters):
     """Remove all unused networks"""
     confirm_or_exit(force, "WARNING! This will remove all custom networks not used by at least one container.")
-    print_deleted("Networks", client().post("/networks/prune", filters=parse_filters(filters)).get("NetworksDeleted") or [])
+    result = client().post("/networks/prune", filters=parse_filters(filters))
+    print_deleted("Networks", result.get("NetworksDeleted") or [])
 
 
 @click.group("network")

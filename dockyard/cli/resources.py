@@ -7,9 +7,8 @@ import time
 
 import click
 
-from ..errors import DockyardError
 from ..units import bytes_size, human_size
-from .common import client
+from .common import client, each_name
 from .format import render_rows
 
 DEFAULT_FORMAT = ("table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}"
@@ -116,16 +115,8 @@ def update(containers, memory, memory_swap, memory_reservation, cpus, cpu_shares
         body["RestartPolicy"] = {"Name": name, "MaximumRetryCount": int(retries or 0)}
     if not body:
         raise click.UsageError("you must provide one or more flags when using this command")
-    failed = False
-    for ref in containers:
-        try:
-            client().post(f"/containers/{ref}/update", body)
-            click.echo(ref)
-        except DockyardError as err:
-            click.echo(f"Error response from daemon: {err}", err=True)
-            failed = True
-    if failed:
-        raise SystemExit(1)
+    for ref in each_name(containers, lambda r: client().post(f"/containers/{r}/update", body)):
+        click.echo(ref)
 
 
 def register(cli):

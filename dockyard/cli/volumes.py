@@ -5,8 +5,8 @@ import sys
 
 import click
 
-from ..errors import DockyardError
-from .common import client, confirm_or_exit, inspect_objects, key_values, parse_filters, print_deleted, print_reclaimed
+from .common import (client, confirm_or_exit, each_name, inspect_objects, key_values, parse_filters, print_deleted,
+                     print_reclaimed)
 from .format import render_rows, table
 
 
@@ -30,7 +30,8 @@ class VolumeRow:
 @click.option("-o", "--opt", multiple=True)
 def volume_create(name, driver, label, opt):
     """Create a volume"""
-    body = {"Name": name or "", "Driver": driver, "Labels": key_values(label, "--label", require_value=False), "DriverOpts": key_values(opt, "--opt")}
+    body = {"Name": name or "", "Driver": driver, "Labels": key_values(label, "--label", require_value=False),
+            "DriverOpts": key_values(opt, "--opt")}
     click.echo(client().post("/volumes/create", body)["Name"])
 
 
@@ -64,16 +65,8 @@ def volume_inspect(names, fmt):
 @click.option("-f", "--force", is_flag=True)
 def volume_rm(names, force):
     """Remove one or more volumes"""
-    failed = False
-    for name in names:
-        try:
-            client().delete(f"/volumes/{name}", force="1" if force else None)
-            click.echo(name)
-        except DockyardError as err:
-            click.echo(f"Error response from daemon: {err}", err=True)
-            failed = True
-    if failed:
-        raise SystemExit(1)
+    for name in each_name(names, lambda n: client().delete(f"/volumes/{n}", force="1" if force else None)):
+        click.echo(name)
 
 
 @click.command("prune")
