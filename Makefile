@@ -4,6 +4,7 @@ PYTHON ?= python3
 APT_PACKAGES := curl runc busybox-static tini iproute2 iptables docker-registry skopeo podman wrk apache2-utils gcc libc6-dev
 DATA_ROOT ?= /var/lib/dockyard
 SOCKET ?= /run/dockyard/dockyard.sock
+PIDFILE ?= /run/dockyard/dockyardd.pid
 export DOCKER_HOST ?= unix://$(SOCKET)
 
 .PHONY: setup demo test daemon stop-daemon images bench
@@ -15,10 +16,10 @@ setup:
 	$(PYTHON) -m pip install -q -e '.[test]'
 
 daemon: setup
-	SOCKET=$(SOCKET) DATA_ROOT=$(DATA_ROOT) scripts/start-daemon
+	SOCKET=$(SOCKET) DATA_ROOT=$(DATA_ROOT) PIDFILE=$(PIDFILE) scripts/start-daemon
 
-stop-daemon:
-	-pkill -TERM -f 'dockyardd|dockyard.daemon' ; true
+stop-daemon:  # only the daemon `make daemon` started (its pidfile), not test daemons
+	-[ -f $(PIDFILE) ] && kill -TERM $$(cat $(PIDFILE)) ; true
 
 images: daemon
 	scripts/mkimage-busybox -o /tmp/dockyard-busybox.tar && dockyard load -i /tmp/dockyard-busybox.tar
