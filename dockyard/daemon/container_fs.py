@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import stat as statmod
 import tarfile
 import tempfile
@@ -17,8 +18,9 @@ class ContainerView:
     it. Paths are resolved as in a chroot of that view (symlinks are followed inside it, `..` stops at `/`),
     so no path ever leads outside the rootfs or a mount's source."""
 
-    def __init__(self, root: str, mount_points: list[dict]):
+    def __init__(self, root: str, mount_points: list[dict], name: str = ""):
         self.root = root
+        self.name = name  # the container as the client named it, for moby's "not found" message
         # tmpfs mounts have no host source: only the container's own mount namespace sees them
         mounts = [(_parts(mp["Destination"]), os.path.realpath(mp["Source"]), mp)
                   for mp in mount_points if mp.get("Source")]
@@ -64,6 +66,9 @@ class ContainerView:
             pending.extend(reversed(_parts(target)))
         return resolved
 
+    def not_found(self, path: str) -> NotFound:
+        return NotFound(f"Could not find the file {path} in container {self.name}")
+
     def _link_target(self, parts: list[str]) -> str | None:
         try:
             return os.readlink(self.host_of(parts))
@@ -81,7 +86,7 @@ def path_stat(view: ContainerView, path: str) -> dict:
     try:
         st = os.lstat(host)
     except FileNotFoundError:
-        raise NotFound(f"Could not find the file {path} in container") from None
+        raise view.not_found(path) from None
     link = "/" + "/".join(view.resolve(path)) if statmod.S_ISLNK(st.st_mode) else ""
     return {"name": os.path.basename(path.rstrip("/")) or "/", "size": st.st_size,
             "mode": _go_mode(st.st_mode), "mtime": _go_time(st.st_mtime), "linkTarget": link}
@@ -115,7 +120,7 @@ def write_path_tar(view: ContainerView, path: str, out_path: str) -> None:
     contents_only = path.endswith("/.")
     parts = view.resolve(path[:-2] if contents_only else path.rstrip("/"), follow_last=contents_only)
     if not os.path.lexists(view.host_of(parts)):
-        raise NotFound(f"Could not find the file {path} in container")
+        raise view.not_found(path)
     with tarfile.open(out_path, "w", format=tarfile.PAX_FORMAT) as tar:
         if contents_only:
             for name in _children(view, parts):
@@ -147,11 +152,48 @@ def extract_into(view: ContainerView, path: str, tar_path: str, readonly_rootfs:
     _check_writable(view.mount_of(parts), readonly_rootfs)
     dest = view.host_of(parts)
     if not os.path.exists(dest):
-        raise NotFound(f"Could not find the file {path} in container")
+        raise view.not_found(path)
     if not os.path.isdir(dest):
         raise InvalidParameter("extraction point is not a directory")
-    with open(tar_path, "rb") as f:
-        apply_layer(f, dest, mode="plain")
+    written = _write_mounted_files(view, parts, tar_path)
+    rest = _tar_without(tar_path, written) if written else tar_path
+    try:
+        with open(rest, "rb") as f:
+            apply_layer(f, dest, mode="plain")
+    finally:
+        if rest != tar_path:
+            os.unlink(rest)
+
+
+def _write_mounted_files(view: ContainerView, parts: list[str], tar_path: str) -> set[str]:
+    """Tar members landing exactly on a file mounted into the container (its /etc/hostname, hosts,
+    resolv.conf, or a file bind) go to that file, rewritten in place so the bind mount keeps it, as a write
+    from inside the container would. Returns their member names."""
+    written = set()
+    with tarfile.open(tar_path) as tar:
+        for member in tar:
+            target = parts + _parts(member.name)
+            mount = view.mount_of(target)
+            if not member.isfile() or mount is None or _parts(mount["Destination"]) != target:
+                continue
+            source = view.host_of(target)
+            if not os.path.isfile(source):
+                continue
+            _check_writable(mount, readonly_rootfs=False)
+            with tar.extractfile(member) as src, open(source, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+            written.add(member.name)
+    return written
+
+
+def _tar_without(tar_path: str, names: set[str]) -> str:
+    """A copy of the tar without the named members."""
+    out = tar_path + ".rest"
+    with tarfile.open(tar_path) as src, tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as dst:
+        for member in src:
+            if member.name not in names:
+                dst.addfile(member, src.extractfile(member) if member.isfile() else None)
+    return out
 
 
 def _check_writable(mount: dict | None, readonly_rootfs: bool) -> None:

@@ -34,14 +34,24 @@ class State:
         self.Pid, self.ExitCode, self.FinishedAt, self.OOMKilled = 0, exit_code, finished_at, oom
         self.Error = error
 
+    def set_restarting(self) -> None:
+        """After set_exited, when the restart policy brings it back: moby's SetRestarting."""
+        self.Status, self.Restarting = "restarting", True
+
+    @property
+    def reported_running(self) -> bool:
+        """moby's Running, which stays true while a restart is pending (our Running is "the process is
+        alive"): what inspect, ps and rm's checks go by."""
+        return self.Running or self.Restarting
+
     def human(self, now: float | None = None) -> str:
         """docker ps STATUS: `Up 2 minutes`, `Exited (0) 3 seconds ago`, `Created`, `Up 1 second (Paused)`."""
         now = time.time() if now is None else now
+        if self.Restarting:
+            return f"Restarting ({self.ExitCode}) {human_duration(now - parse_rfc3339(self.FinishedAt))} ago"
         if self.Running:
             if self.Paused:
                 return f"Up {human_duration(now - parse_rfc3339(self.StartedAt))} (Paused)"
-            if self.Restarting:
-                return f"Restarting ({self.ExitCode}) {human_duration(now - parse_rfc3339(self.FinishedAt))} ago"
             return f"Up {human_duration(now - parse_rfc3339(self.StartedAt))}{self._health_suffix()}"
         if self.Status == "removing":
             return "Removal In Progress"
@@ -128,7 +138,8 @@ class Container:
         st = self.state
         data = {
             "Id": self.id, "Created": self.created, "Path": self.path, "Args": self.args,
-            "State": {k: v for k, v in asdict(st).items() if k != "Health" or v is not None},
+            "State": {**{k: v for k, v in asdict(st).items() if k != "Health" or v is not None},
+                      "Running": st.reported_running},
             "Image": self.image_id, "ResolvConfPath": self.resolv_conf_path, "HostnamePath": self.hostname_path,
             "HostsPath": self.hosts_path, "LogPath": self.log_path, "Name": "/" + self.name,
             "RestartCount": self.restart_count, "Driver": self.driver, "Platform": "linux", "MountLabel": "",

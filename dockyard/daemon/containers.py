@@ -12,6 +12,7 @@ import os
 import secrets
 import shutil
 import socket
+import time
 from pathlib import Path
 
 from ..errors import Conflict, DockyardError, InvalidParameter, NotFound, NotModified, SystemError_
@@ -98,7 +99,7 @@ class ContainerService:
 
     def users_of_image(self, image_id: str) -> list[tuple[str, bool]]:
         rows = self.md.query("SELECT data FROM containers WHERE image_id=?", (image_id,))
-        return [(c.id, c.state.Running) for c in (Container.from_json(r["data"]) for r in rows)]
+        return [(c.id, c.state.reported_running) for c in (Container.from_json(r["data"]) for r in rows)]
 
     def users_of_volume(self, name: str) -> list[str]:
         return [c.id for c in self.all() if any(m.get("Name") == name for m in c.mount_points)]
@@ -182,7 +183,7 @@ class ContainerService:
         c = self.get(ref)
         async with self._lock(c.id):
             c = self.get(c.id)
-            if c.state.Running:
+            if c.state.reported_running:  # a pending restart too, as in moby
                 raise NotModified("container already started")
             c.manual_stop = False
             try:
@@ -200,10 +201,12 @@ class ContainerService:
             shutil.rmtree(sdir, ignore_errors=True)
         sdir.mkdir(parents=True)
         netns = await self.networks.attach(c)  # may point c's /etc files at another container's
+        self._emit_network_events(c, "connect")
+        self._emit_volume_events(c, "mount")
         try:
             pid, monitor = await self._launch(c, image, rootfs, sdir, netns)
         except BaseException:
-            await self.networks.detach(c)
+            await self._release(c)
             self.save(c)
             raise
         c.state.set_running(pid, now_rfc3339())
@@ -265,16 +268,48 @@ class ContainerService:
         except NotFound:
             return
         self._forget_execs(cid)  # as moby does on exit: they died with the container's PID namespace
-        await self.networks.detach(c)
+        ran_for = _seconds_since(c.state.StartedAt)
+        await self._release(c)
         c.state.set_exited(exit_code, finished_at or now_rfc3339(), oom, error)
+        restart = self._should_restart(c)
+        if restart:
+            delay = restart_delay(c.restart_count)
+            c.restart_count += 1  # counted when scheduled, as moby's handleContainerExit does
+            c.state.set_restarting()
         self.save(c)
         self.events.emit("container", "die", cid, {"image": self.image_name(c), "name": c.name,
-                                                     "exitCode": str(exit_code)})
-        self._resolve_exit(cid, exit_code)
-        if self._should_restart(c):
-            self._spawn(self._restart_later(c))
+                                                     "exitCode": str(exit_code), "execDuration": str(ran_for)})
+        self._resolve_exit(cid, exit_code)  # `docker wait` returns on each exit, restart or not (moby)
+        if restart:
+            self._spawn(self._restart_later(cid, delay))
         elif c.host_config.get("AutoRemove"):
             await self.remove(cid, force=True)
+
+    async def _release(self, c: Container) -> None:
+        """Undo what start set up, with moby's events: the network endpoints, then the volumes."""
+        await self.networks.detach(c)
+        self._emit_network_events(c, "disconnect")
+        self._emit_volume_events(c, "unmount")
+
+    def _emit_network_events(self, c: Container, action: str) -> None:
+        """`network connect`/`disconnect` for each network the container joins at start and leaves at exit
+        (none for container:<id> mode, which has no networks of its own)."""
+        for settings in (c.network_settings.get("Networks") or {}).values():
+            try:
+                n = self.networks.get(settings.get("NetworkID") or "")
+            except NotFound:
+                continue
+            self.events.emit("network", action, n.id, {"container": c.id, "name": n.name, "type": n.driver})
+
+    def _emit_volume_events(self, c: Container, action: str) -> None:
+        for mp in c.mount_points:
+            if mp["Type"] != "volume":
+                continue
+            attrs = {"driver": mp.get("Driver") or "local", "container": c.id}
+            if action == "mount":  # moby's unmount event carries only driver and container
+                attrs.update({"destination": mp["Destination"], "read/write": str(bool(mp.get("RW"))).lower(),
+                              "propagation": mp.get("Propagation") or ""})
+            self.events.emit("volume", action, mp["Name"], attrs)
 
     def _forget_execs(self, cid: str) -> None:
         if self.execs is not None:
@@ -290,29 +325,37 @@ class ContainerService:
             return c.state.ExitCode != 0 and (max_retries == 0 or c.restart_count < max_retries)
         return False
 
-    async def _restart_later(self, c: Container) -> None:
-        delay = min(0.1 * (2 ** c.restart_count), 60)  # Docker's back-off, doubling from 100 ms
-        c.state.Restarting = True
-        c.state.Status = "restarting"
-        self.save(c)
+    async def _restart_later(self, cid: str, delay: float) -> None:
         await asyncio.sleep(delay)
-        async with self._lock(c.id):
+        async with self._lock(cid):
             try:
-                c = self.get(c.id)
+                c = self.get(cid)
             except NotFound:
                 return
-            if c.manual_stop or c.state.Running:
+            if not c.state.Restarting or c.state.Running:  # stopped, killed or started meanwhile
                 return
-            c.restart_count += 1
-            self.save(c)
             try:
                 await self._start(c)
             except Exception as err:
                 log.warning("restart of %s failed: %s", c.short_id, err)
-                c = self.get(c.id)
-                c.state.Restarting = False
-                c.state.Status = "exited"
-                self.save(c)
+                self._cancel_restart(self.get(cid))
+
+    async def _cancel_pending_restart(self, cid: str) -> bool:
+        """stop/kill/rm of a container waiting to restart: it stays down (moby's ExitOnNext). False if the
+        restart has already brought it back (then it is stopped like any running container)."""
+        async with self._lock(cid):  # not while _restart_later is starting it
+            c = self.get(cid)
+            if c.state.Running or not c.state.Restarting:
+                return False
+            c.manual_stop = True
+            self._cancel_restart(c)
+            return True
+
+    def _cancel_restart(self, c: Container) -> None:
+        """A pending restart that will not happen: the container is plainly exited, its waiters answered."""
+        c.state.Restarting, c.state.Status = False, "exited"
+        self.save(c)
+        self._resolve_exit(c.id, c.state.ExitCode)
 
     def _resolve_exit(self, cid: str, code: int) -> None:
         for fut in self._exit_waiters.pop(cid, []):
@@ -329,7 +372,7 @@ class ContainerService:
             self._remove_waiters.setdefault(c.id, []).append(fut)
             code = await fut
             return {"StatusCode": code, "Error": None}
-        if condition in ("not-running", "") and not c.state.Running and not c.state.Restarting:
+        if condition in ("not-running", "") and not c.state.reported_running:  # a pending restart waits
             return {"StatusCode": c.state.ExitCode, "Error": None}
         fut = loop.create_future()
         self._exit_waiters.setdefault(c.id, []).append(fut)
@@ -350,12 +393,11 @@ class ContainerService:
 
     async def stop(self, ref: str, timeout: int | None = None, signal: str | None = None) -> None:
         c = self.get(ref)
+        if c.state.Restarting and await self._cancel_pending_restart(c.id):
+            self.events.emit("container", "stop", c.id, {"image": self.image_name(c), "name": c.name})
+            return
+        c = self.get(c.id)
         if not c.state.Running:
-            if c.state.Restarting:
-                c.manual_stop = True
-                c.state.Restarting, c.state.Status = False, "exited"
-                self.save(c)
-                return
             raise NotModified("container already stopped")
         c.manual_stop = True
         self.save(c)
@@ -367,34 +409,42 @@ class ContainerService:
         rt = self.runtime_for(c)
         if c.state.Paused:
             await rt.resume(c.id)
-        await self._signal(rt, c.id, sig)
+        await self._signal(rt, c, sig)
         if not await self._await_exit(c.id, None if timeout < 0 else timeout):
-            await self._signal(rt, c.id, 9)
+            await self._signal(rt, c, 9)
             await self._await_exit(c.id, 30)
         self.events.emit("container", "stop", c.id, {"image": self.image_name(c), "name": c.name})
 
-    async def _signal(self, rt: OCIRuntime, cid: str, sig: int) -> None:
+    async def _signal(self, rt: OCIRuntime, c: Container, sig: int) -> None:
+        """stop's and rm -f's signals, each with its `kill` event as in moby (even if it raced the exit)."""
+        self._emit_kill(c, sig)
         try:
-            await rt.kill(cid, sig)
+            await rt.kill(c.id, sig)
         except Exception as err:  # it may have exited between our check and the signal
-            if self.get(cid).state.Running:
-                log.debug("kill %s: %s", cid[:12], err)
+            log.debug("kill %s: %s", c.short_id, err)
+
+    def _emit_kill(self, c: Container, sig: int) -> None:
+        # before the signal: the exit it causes (and its `die`) can be handled before `runc kill` returns
+        self.events.emit("container", "kill", c.id, {"image": self.image_name(c), "name": c.name,
+                                                       "signal": str(sig)})
 
     async def kill(self, ref: str, signal: str | None = None) -> None:
         c = self.get(ref)
+        if c.state.Restarting and await self._cancel_pending_restart(c.id):
+            return  # nothing to signal, as in moby's killWithSignal
+        c = self.get(c.id)
         if not c.state.Running:
             raise Conflict(f"Cannot kill container: {ref}: Container {c.id} is not running")
         sig = parse_signal(signal or "SIGKILL")
         if sig == 9:
             c.manual_stop = True  # docker kill counts as a user stop for restart policies
             self.save(c)
+        self._emit_kill(c, sig)
         await self.runtime_for(c).kill(c.id, sig)
-        self.events.emit("container", "kill", c.id, {"image": self.image_name(c), "name": c.name,
-                                                       "signal": str(sig)})
 
     async def restart(self, ref: str, timeout: int | None = None, signal: str | None = None) -> None:
         c = self.get(ref)
-        if c.state.Running:
+        if c.state.reported_running:  # stop also cancels a pending restart
             await self.stop(c.id, timeout, signal)
         async with self._lock(c.id):
             c = self.get(c.id)
@@ -426,18 +476,22 @@ class ContainerService:
     # ------------------------------------------------------------ remove
     async def remove(self, ref: str, force: bool = False, volumes: bool = False) -> None:
         c = self.get(ref)
-        if c.state.Running or c.state.Restarting:
+        if c.state.reported_running:
             if not force:
-                what = "container is running" if not c.state.Paused else "container is paused"
+                what = "container is restarting" if c.state.Restarting else \
+                    "container is paused" if c.state.Paused else "container is running"
                 raise Conflict(f'cannot remove container "/{c.name}": {what}: stop the container before removing '
                                f"or force remove")
+            if c.state.Restarting:
+                await self._cancel_pending_restart(c.id)
+            c = self.get(c.id)
             c.manual_stop = True
             self.save(c)
             if c.state.Running:
                 rt = self.runtime_for(c)
                 if c.state.Paused:
                     await rt.resume(c.id)
-                await self._signal(rt, c.id, 9)
+                await self._signal(rt, c, 9)
                 await self._await_exit(c.id, 30)
             c = self.get(c.id)
         async with self._lock(c.id):
@@ -517,7 +571,7 @@ class ContainerService:
         out = []
         for c in containers:
             # a status filter lists stopped containers too; `exited` alone does not (moby: only with -a)
-            if not all_ and not c.state.Running and not filters.has("status"):
+            if not all_ and not c.state.reported_running and not filters.has("status"):
                 continue
             if not selector.match(c):
                 continue
@@ -586,7 +640,9 @@ class ContainerService:
                 self._spawn(self._watch(c.id, monitor))
             elif c.state.Restarting or (self._should_restart(c) and c.has_been_started
                                          and c.restart_policy()[0] in ("always", "unless-stopped")):
-                self._spawn(self._restart_later(c))
+                c.state.set_restarting()
+                self.save(c)
+                self._spawn(self._restart_later(c.id, restart_delay(c.restart_count)))
         await self.networks.sweep([c for c in self.all() if c.state.Running])
 
     async def shutdown(self) -> None:
@@ -631,17 +687,17 @@ class ContainerService:
         async for chunk in container_fs.file_chunks(path):
             yield chunk
 
-    async def _view(self, c: Container) -> container_fs.ContainerView:
-        """What cp sees: the rootfs with the container's volumes and binds over it."""
-        return container_fs.ContainerView(await self._root(c), c.mount_points)
+    async def _view(self, c: Container, ref: str) -> container_fs.ContainerView:
+        """What cp sees: the rootfs with the container's volumes, binds and /etc files over it."""
+        return container_fs.ContainerView(await self._root(c), c.mount_points + etc_mounts(c), ref)
 
     async def path_stat(self, ref: str, path: str) -> dict:
         c = self.get(ref)
-        return container_fs.path_stat(await self._view(c), path)
+        return container_fs.path_stat(await self._view(c, ref), path)
 
     async def get_archive(self, ref: str, path: str):
         c = self.get(ref)
-        view = await self._view(c)
+        view = await self._view(c, ref)
         stat = container_fs.path_stat(view, path)
         tar_path = container_fs.temp_tar(self.config.data_root / "tmp")
         try:
@@ -654,7 +710,7 @@ class ContainerService:
     async def put_archive(self, ref: str, path: str, tar_path: str, no_overwrite_dir: bool = False,
                           copy_uid_gid: bool = False) -> None:
         c = self.get(ref)
-        view = await self._view(c)
+        view = await self._view(c, ref)
         await asyncio.to_thread(container_fs.extract_into, view, path, tar_path,
                                 bool(c.host_config.get("ReadonlyRootfs")))
 
@@ -674,6 +730,15 @@ class ContainerService:
             await self.runtime_for(c).update(c.id, resources)
         self.events.emit("container", "update", c.id, {"image": self.image_name(c), "name": c.name})
         return {"Warnings": []}
+
+
+def etc_mounts(c: Container) -> list[dict]:
+    """The hostname, hosts and resolv.conf files bind-mounted into every container (moby's NetworkMounts:
+    writable unless the rootfs is read-only), except where the user mounted something of their own."""
+    taken = {mp["Destination"] for mp in c.mount_points}
+    files = (("/etc/hostname", c.hostname_path), ("/etc/hosts", c.hosts_path), ("/etc/resolv.conf", c.resolv_conf_path))
+    return [{"Type": "bind", "Source": source, "Destination": dest, "RW": not c.host_config.get("ReadonlyRootfs")}
+            for dest, source in files if source and dest not in taken and os.path.exists(source)]
 
 
 def merge_image_config(config: dict, image_config: dict) -> dict:
@@ -727,13 +792,37 @@ def _validate_host_config(hc: dict) -> None:
     driver = (hc.get("LogConfig") or {}).get("Type") or "json-file"
     if driver not in LOG_DRIVERS:
         raise InvalidParameter(f"logger: no log driver named '{driver}' is registered")
+    _validate_restart_policy(hc.get("RestartPolicy") or {})
     policy = (hc.get("RestartPolicy") or {}).get("Name") or "no"
-    if policy not in ("no", "always", "on-failure", "unless-stopped"):
-        raise InvalidParameter(f"invalid restart policy '{policy}'")
     if hc.get("AutoRemove") and policy != "no":
         raise InvalidParameter("can't create 'AutoRemove' container with restart policy")
-    if (hc.get("RestartPolicy") or {}).get("MaximumRetryCount") and policy != "on-failure":
-        raise InvalidParameter("invalid restart policy: maximum retry count can only be used with 'on-failure'")
+
+
+RESTART_POLICIES = ("no", "always", "on-failure", "unless-stopped")
+
+
+def _validate_restart_policy(policy: dict) -> None:
+    """moby's ValidateRestartPolicy, word for word (an empty name is the pre-25 default and stays valid)."""
+    name, count = policy.get("Name") or "", int(policy.get("MaximumRetryCount") or 0)
+    if name in ("no", "always", "unless-stopped") and count:
+        raise InvalidParameter("invalid restart policy: maximum retry count can only be used with 'on-failure'"
+                               + (" and cannot be negative" if count < 0 else ""))
+    if name == "on-failure" and count < 0:
+        raise InvalidParameter("invalid restart policy: maximum retry count cannot be negative")
+    if name and name not in RESTART_POLICIES:
+        names = ", ".join(f"'{n}'" for n in RESTART_POLICIES[:-1])
+        raise InvalidParameter(f"invalid restart policy: unknown policy '{name}'; use one of {names}, or "
+                               f"'{RESTART_POLICIES[-1]}'")
+
+
+def restart_delay(restart_count: int) -> float:
+    """Docker's back-off before the next restart: 100 ms, doubling, at most a minute."""
+    return min(0.1 * (2 ** restart_count), 60)
+
+
+def _seconds_since(rfc3339: str) -> int:
+    """Whole seconds since a start time (die's execDuration)."""
+    return max(0, int(time.time() - parse_rfc3339(rfc3339)))
 
 
 def _host_config_defaults(hc: dict) -> dict:

@@ -53,6 +53,8 @@ class ExecService:
 
     def create(self, container_ref: str, body: dict) -> dict:
         c = self.containers.get(container_ref)
+        if c.state.Restarting:
+            raise Conflict(f"Container {c.id} is restarting, wait until the container is running")
         if not c.state.Running:
             raise Conflict(f"container {c.id} is not running")
         if c.state.Paused:
@@ -101,7 +103,7 @@ class ExecService:
         rec.done.set()
         await rec.monitor.close()
         shutil.rmtree(state_dir, ignore_errors=True)
-        return f"OCI runtime exec failed: exec failed: {err.message}: unknown"
+        return f"OCI runtime exec failed: {err.message}: unknown"  # runc's message starts "exec failed: "
 
     async def start(self, exec_id: str, hijacked=None, tty: bool | None = None) -> None:
         rec, c, state_dir = self._begin(exec_id)
