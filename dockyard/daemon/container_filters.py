@@ -80,7 +80,9 @@ class ContainerFilter:
             return False
         if f.has("status") and c.state.Status not in f.get("status"):
             return False
-        if self.exit_codes and (c.state.Running or not c.has_been_started or c.state.ExitCode not in self.exit_codes):
+        # moby: only containers that stopped (a restarting one counts as running) with one of those codes
+        if self.exit_codes and (c.state.Running or c.state.Restarting or not c.has_been_started
+                                or c.state.ExitCode not in self.exit_codes):
             return False
         if f.has("health") and health_of(c) not in f.get("health"):
             return False

@@ -31,6 +31,8 @@ def test_a_restarting_container_is_listed_and_inspected_as_restarting(daemon):
         assert len(rows) == 1 and rows[0].startswith("Restarting (0) ")
         state = inspect(daemon, name)["State"]
         assert (state["Status"], state["Running"], state["Restarting"], state["Pid"]) == ("restarting", True, True, 0)
+        exited = daemon.docker("ps", "-aq", "--filter", f"name={name}", "--filter", "exited=0").stdout
+        assert exited == ""  # moby counts a restarting container as running, not exited
         refused = daemon.docker("rm", name, check=False)
         assert refused.returncode == 1
         assert (f'cannot remove container "/{name}": container is restarting: stop the container before removing '
