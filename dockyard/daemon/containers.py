@@ -60,6 +60,7 @@ class ContainerService:
         self.state_root.mkdir(parents=True, exist_ok=True)
         self._monitors: dict[str, Monitor] = {}
         self._exit_waiters: dict[str, list[asyncio.Future]] = {}
+        self._restart_backoff: dict[str, float] = {}  # seconds before the next restart, per container
         self._remove_waiters: dict[str, list[asyncio.Future]] = {}
         self._pending_attach: dict[str, list] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -273,7 +274,7 @@ class ContainerService:
         c.state.set_exited(exit_code, finished_at or now_rfc3339(), oom, error)
         restart = self._should_restart(c)
         if restart:
-            delay = restart_delay(c.restart_count)
+            delay = self._next_restart_delay(cid, ran_for)
             c.restart_count += 1  # counted when scheduled, as moby's handleContainerExit does
             c.state.set_restarting()
         self.save(c)
@@ -324,6 +325,13 @@ class ContainerService:
         if policy == "on-failure":
             return c.state.ExitCode != 0 and (max_retries == 0 or c.restart_count < max_retries)
         return False
+
+    def _next_restart_delay(self, cid: str, ran_for: float) -> float:
+        """moby's restart manager: 100 ms, doubling up to a minute; back to 100 ms after a run of 10 s or more."""
+        previous = 0.0 if ran_for >= 10 else self._restart_backoff.get(cid, 0.0)
+        delay = min(previous * 2, 60.0) if previous else 0.1
+        self._restart_backoff[cid] = delay
+        return delay
 
     async def _restart_later(self, cid: str, delay: float) -> None:
         await asyncio.sleep(delay)
@@ -507,6 +515,7 @@ class ContainerService:
                             and not self.users_of_volume(mp["Name"]):
                         self.volumes.remove(mp["Name"], [])
         self._locks.pop(c.id, None)
+        self._restart_backoff.pop(c.id, None)
         self.events.emit("container", "destroy", c.id, {"image": self.image_name(c), "name": c.name})
         for fut in self._remove_waiters.pop(c.id, []):
             if not fut.done():
@@ -642,7 +651,7 @@ class ContainerService:
                                          and c.restart_policy()[0] in ("always", "unless-stopped")):
                 c.state.set_restarting()
                 self.save(c)
-                self._spawn(self._restart_later(c.id, restart_delay(c.restart_count)))
+                self._spawn(self._restart_later(c.id, self._next_restart_delay(c.id, 0)))
         await self.networks.sweep([c for c in self.all() if c.state.Running])
 
     async def shutdown(self) -> None:
@@ -815,9 +824,6 @@ def _validate_restart_policy(policy: dict) -> None:
                                f"'{RESTART_POLICIES[-1]}'")
 
 
-def restart_delay(restart_count: int) -> float:
-    """Docker's back-off before the next restart: 100 ms, doubling, at most a minute."""
-    return min(0.1 * (2 ** restart_count), 60)
 
 
 def _seconds_since(rfc3339: str) -> int:
