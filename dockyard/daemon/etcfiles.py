@@ -45,6 +45,25 @@ def resolv_conf(nameservers, search=(), options=()) -> str:
     return "\n".join(lines) + "\n"
 
 
+def container_resolv(host: dict, dns=(), search=(), options=(), embedded: str | None = None,
+                     keep_loopback: bool = False) -> str:
+    """A container's resolv.conf. `host` is host_resolv(); dns/search/options the user's (--dns and co.).
+
+    With `embedded` (the address of the network's embedded DNS, which forwards other names upstream) that is
+    the only nameserver, with ndots:0 as dockerd writes it. Otherwise the user's servers or the host's,
+    without loopback ones, which the container's own namespace cannot reach (unless it shares the host's).
+    """
+    search = list(search) or host["search"]
+    options = list(options) or host["options"]
+    if embedded:
+        servers = [embedded]
+        options = [o for o in options if not o.startswith("ndots:")] + ["ndots:0"]
+    else:
+        servers = list(dns) or [s for s in host["nameserver"]
+                                if keep_loopback or not (s.startswith("127.") or s == "::1")]
+    return resolv_conf(servers, search, options)
+
+
 def hosts_file(hostname: str, domainname: str, addresses=(), extra_hosts=(), base: str | None = None) -> str:
     """/etc/hosts: the base entries, `--add-host` ones, then the container's own addresses and hostname."""
     text = HOSTS_BASE if base is None else base

@@ -347,7 +347,7 @@ class NetworkService:
             c.network_settings["SandboxID"] = secrets.token_hex(32)
             c.network_settings["SandboxKey"] = netns
             await self._publish(c, primary["ip"])
-            self._write_etc(c, [e["IPAddress"] for _, e in nets], dns=nets[0][0] if nets[0][0].dns else None)
+            self._write_etc(c, [e["IPAddress"] for _, e in nets], dns=self._dns_network(c))
         except BaseException:
             await self.detach(c)
             raise
@@ -494,7 +494,7 @@ class NetworkService:
                                          default_route=False)
             nets[n.name] = settings
             if c.state.Running:
-                self._rewrite_hosts(c)
+                self._rewrite_etc(c)
             self.containers.save(c)
         self.events.emit("network", "connect", n.id, {"container": c.id, "name": n.name, "type": n.driver})
 
@@ -525,7 +525,7 @@ class NetworkService:
                 for key in ("EndpointID", "Gateway", "IPAddress", "MacAddress", "IPPrefixLen"):
                     c.network_settings.pop(key, None)
             if c.state.Running:
-                self._rewrite_hosts(c)
+                self._rewrite_etc(c)
             self.containers.save(c)
         self.events.emit("network", "disconnect", n.id, {"container": c.id, "name": n.name, "type": n.driver})
 
@@ -602,19 +602,31 @@ class NetworkService:
         hostname, domain = c.config.get("Hostname") or c.id[:12], c.config.get("Domainname") or ""
         base = etcfiles.host_hosts() if host else None
         hosts = etcfiles.hosts_file(hostname, domain, [] if host else addresses, self._extra_hosts(hc), base)
-        resolv = etcfiles.host_resolv()
-        search = hc.get("DnsSearch") or self.config.dns_search or resolv["search"]
-        options = hc.get("DnsOptions") or self.config.dns_opts or resolv["options"]
-        if dns is not None:  # the embedded DNS on the network's gateway; ndots:0 as dockerd writes it
-            servers = [str(dns.subnet().gateway)]
-            options = [o for o in options if not o.startswith("ndots:")] + ["ndots:0"]
-        else:
-            servers = hc.get("Dns") or self.config.dns or [
-                s for s in resolv["nameserver"] if host or not (s.startswith("127.") or s == "::1")]
         if c.hosts_path:
             etcfiles.write_in_place(c.hosts_path, hosts)
-        if c.resolv_conf_path:
-            etcfiles.write_in_place(c.resolv_conf_path, etcfiles.resolv_conf(servers, search, options))
+        self._write_resolv(c, host, dns)
+
+    def _write_resolv(self, c, host: bool, dns: Network | None) -> None:
+        """resolv.conf: the embedded DNS (on `dns`'s gateway) when given, else the user's or host's servers."""
+        if not c.resolv_conf_path:
+            return
+        hc = c.host_config
+        text = etcfiles.container_resolv(etcfiles.host_resolv(), hc.get("Dns") or self.config.dns,
+                                         hc.get("DnsSearch") or self.config.dns_search,
+                                         hc.get("DnsOptions") or self.config.dns_opts,
+                                         embedded=str(dns.subnet().gateway) if dns is not None else None,
+                                         keep_loopback=host)
+        etcfiles.write_in_place(c.resolv_conf_path, text)
+
+    def _dns_network(self, c) -> Network | None:
+        """The network whose embedded DNS a container asks: its first DNS-served one, the NetworkMode one
+        first. dockerd switches a container to its embedded DNS as soon as any endpoint needs one."""
+        return next((n for n, _ in self._networks_of(c) if n.dns), None)
+
+    def _rewrite_etc(self, c) -> None:
+        """A running container joined or left a network: its addresses in /etc/hosts, and its resolver."""
+        self._rewrite_hosts(c)
+        self._write_resolv(c, False, self._dns_network(c))
 
     def _extra_hosts(self, hc: dict) -> list[str]:
         """--add-host entries; `host-gateway` is the default bridge's address, as with dockerd."""

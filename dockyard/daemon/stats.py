@@ -130,14 +130,47 @@ def _blkio_v1(path: Path) -> list[dict]:
     return entries
 
 
+_NET_DEV_FIELDS = ("rx_bytes", "rx_packets", "rx_errors", "rx_dropped", "tx_bytes", "tx_packets", "tx_errors",
+                   "tx_dropped")
+
+
+def parse_net_dev(text: str) -> dict[str, dict[str, int]]:
+    """Counters per interface from a /proc/<pid>/net/dev, loopback left out (dockerd reports the sandbox's
+    endpoint interfaces only)."""
+    out = {}
+    for line in text.splitlines()[2:]:  # two header lines
+        name, sep, rest = line.partition(":")
+        values = rest.split()
+        if not sep or len(values) < 16 or name.strip() == "lo":
+            continue
+        # receive: bytes packets errs drop fifo frame compressed multicast; transmit: bytes packets errs drop ...
+        numbers = [int(v) for v in values[0:4] + values[8:12]]
+        out[name.strip()] = dict(zip(_NET_DEV_FIELDS, numbers))
+    return out
+
+
+def network_stats(container, proc: Path = Path("/proc")) -> dict[str, dict[str, int]]:
+    """The container's interfaces as seen inside its network namespace, read through its init process.
+    Empty for --network host (those are the host's interfaces) and none (only lo): docker omits `networks`."""
+    mode = container.host_config.get("NetworkMode") or "bridge"
+    pid = container.state.Pid
+    if mode == "host" or not pid:
+        return {}
+    return parse_net_dev(_read(proc / str(pid) / "net" / "dev"))
+
+
 def stats_response(container, sample: dict | None, previous: dict | None) -> dict:
     """One ContainerStatsResponse; a container that is not running reports zeros, as Docker does."""
     empty = {"cpu_stats": {"cpu_usage": {"total_usage": 0}, "throttling_data": {}},
              "memory_stats": {}, "pids_stats": {}, "blkio_stats": {}}
     now = sample or empty
     before = previous or {"cpu_stats": {"cpu_usage": {"total_usage": 0}, "throttling_data": {}}}
-    return {"name": "/" + container.name, "id": container.id,
-            "read": now.get("read", _ZERO_TIME), "preread": before.get("read", _ZERO_TIME),
-            "pids_stats": now["pids_stats"], "blkio_stats": now["blkio_stats"], "num_procs": 0,
-            "storage_stats": {}, "cpu_stats": now["cpu_stats"], "precpu_stats": before["cpu_stats"],
-            "memory_stats": now["memory_stats"]}
+    out = {"name": "/" + container.name, "id": container.id,
+           "read": now.get("read", _ZERO_TIME), "preread": before.get("read", _ZERO_TIME),
+           "pids_stats": now["pids_stats"], "blkio_stats": now["blkio_stats"], "num_procs": 0,
+           "storage_stats": {}, "cpu_stats": now["cpu_stats"], "precpu_stats": before["cpu_stats"],
+           "memory_stats": now["memory_stats"]}
+    networks = network_stats(container) if sample is not None else {}
+    if networks:  # omitempty in dockerd's shape
+        out["networks"] = networks
+    return out

@@ -8,6 +8,7 @@ from __future__ import annotations
 import errno
 import socket
 from dataclasses import dataclass, field
+from typing import Iterable, Iterator
 
 from ..errors import SystemError_
 from .portspec import parse_port_key
@@ -54,11 +55,54 @@ def _norm_key(key: str) -> str:
     return f"{port}/{proto}"
 
 
-def _host_port_candidates(raw: str) -> list[int]:
+EPHEMERAL_RANGE_FILE = "/proc/sys/net/ipv4/ip_local_port_range"
+FALLBACK_RANGE = (49153, 65535)  # dockerd's when the kernel's range cannot be read
+
+
+def ephemeral_range(path: str = EPHEMERAL_RANGE_FILE) -> tuple[int, int]:
+    """The kernel's ephemeral port range (32768-60999 by default), where dockerd picks random host ports."""
+    try:
+        begin, end = (int(x) for x in open(path).read().split())
+    except (OSError, ValueError):
+        return FALLBACK_RANGE
+    return (begin, end) if 0 < begin <= end <= 65535 else FALLBACK_RANGE
+
+
+class PortAllocator:
+    """Host ports for `-P` and `-p ::80`, handed out as dockerd's portallocator does: in order from the start
+    of the ephemeral range, each request going on after the last port given for that address and protocol,
+    wrapping around at the end. Ports that do not bind (in use) are skipped by the caller."""
+
+    def __init__(self, port_range: tuple[int, int] | None = None):
+        self._range = port_range
+        self._last: dict[tuple[str, str], int] = {}
+
+    @property
+    def range(self) -> tuple[int, int]:
+        if self._range is None:  # read once, as dockerd does at start
+            self._range = ephemeral_range()
+        return self._range
+
+    def candidates(self, proto: str, host_ip: str) -> Iterator[int]:
+        """Every port of the range once, starting after the last one given."""
+        begin, end = self.range
+        size = end - begin + 1
+        last = self._last.get((proto, host_ip), end)
+        for step in range(1, size + 1):
+            yield begin + (last - begin + step) % size
+
+    def given(self, proto: str, host_ip: str, port: int) -> None:
+        self._last[(proto, host_ip)] = port
+
+
+ALLOCATOR = PortAllocator()
+
+
+def _host_port_candidates(raw: str, proto: str, host_ip: str) -> Iterable[int]:
     if not raw or raw == "0":
-        return [0]
+        return ALLOCATOR.candidates(proto, host_ip)
     start, _, end = raw.partition("-")
-    return list(range(int(start), int(end or start) + 1))
+    return range(int(start), int(end or start) + 1)
 
 
 def _bind(proto: str, ip: str, port: int) -> socket.socket:
@@ -88,9 +132,11 @@ def bind_all(wanted: list[tuple[str, str, str]]) -> list[Binding]:
                 raise SystemError_("sctp port publishing is not supported")
             host_ip = ip or "0.0.0.0"
             sock = None
-            for candidate in _host_port_candidates(raw_port):
+            for candidate in _host_port_candidates(raw_port, proto, host_ip):
                 try:
                     sock = _bind(proto, host_ip, candidate)
+                    if not raw_port or raw_port == "0":
+                        ALLOCATOR.given(proto, host_ip, candidate)
                     break
                 except OSError as err:
                     if err.errno == errno.EADDRNOTAVAIL:

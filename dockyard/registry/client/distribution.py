@@ -13,6 +13,7 @@ import inspect
 import json
 import logging
 import os
+import socket
 from contextlib import asynccontextmanager
 from typing import AsyncIterator, Awaitable, Callable
 from urllib.parse import urljoin
@@ -23,7 +24,7 @@ from ... import __version__ as _version
 from ...errors import DockyardError, InvalidParameter, NotFound, SystemError_, Unauthorized, Unavailable
 from .auth import Authorizer, Credentials, repository_scope
 from .endpoints import Endpoint, RegistryHosts
-from .errors import code_words, registry_error
+from .errors import code_words, lookup_error, registry_error
 
 log = logging.getLogger("dockyard.registry.client")
 
@@ -434,6 +435,8 @@ def _describe(err: BaseException | None) -> str:
     if err is None:
         return "no endpoint answered"
     if isinstance(err, aiohttp.ClientConnectorError) and not isinstance(err, aiohttp.ClientSSLError):
+        if isinstance(err.os_error, socket.gaierror):  # the name did not resolve: no address to dial
+            return "dial tcp: " + lookup_error(err.host, err.os_error)
         reason = os.strerror(err.os_error.errno).lower() if getattr(err.os_error, "errno", None) else str(err)
         return f"dial tcp {err.host}:{err.port}: connect: {reason}"
     if isinstance(err, asyncio.TimeoutError):
