@@ -123,7 +123,7 @@ def main() -> None:
             parent = None
             for t in tars:
                 parent = plain.layers.register(io.BytesIO(t), parent).chain_id
-            plain.images.add_image(img.config, tags=[f"127.0.0.1:1/bench/plain:v1"])
+            plain.images.add_image(img.config, tags=["127.0.0.1:1/bench/plain:v1"])
             dst = DockerRegistry(work / f"gz{r}").start()
             registries.append(dst)
             plain.images.tag("127.0.0.1:1/bench/plain:v1", f"{dst.host}/bench/plain:v1")

@@ -166,12 +166,14 @@ def write_results(rows: list[dict], duration: int) -> None:
              f"{cpu}). Both servers serve the same storage directory (dockyard writes distribution's filesystem "
              "layout) on 127.0.0.1; load from `wrk` on the same machine (it competes for the 2 cores). "
              "Access logs off on both.", "",
-             f"| server | blob GET 32 MiB, 4 conns (MiB/s) | blob p99 | manifest GET, 64 conns (req/s) | manifest p99 |",
+             "| server | blob GET 32 MiB, 4 conns (MiB/s) | blob p99 | manifest GET, 64 conns (req/s) | manifest p99 |",
              "|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['server']} | {r['blob']['mib_s']:.0f} | {r['blob']['p99']} | {r['manifest']['rps']:.0f} | "
                      f"{r['manifest']['p99']} |")
-    lines.append("")
+    ours, reference = rows[0]["blob"]["mib_s"], rows[-1]["blob"]["mib_s"]
+    lines += ["", f"Blob GET: dockyard at {100 * ours / reference:.0f}% of {rows[-1]['server']}'s throughput "
+                  f"(issue 6's target: at least equal); manifest GET at {rows[0]['manifest']['rps'] / rows[-1]['manifest']['rps']:.1f}×.", ""]
     section = "\n".join(lines) + "\n"
     text = open(RESULTS).read() if os.path.exists(RESULTS) else "# Benchmark results\n\n"
     pattern = re.compile(r"^## Registry server\n.*?(?=^## |\Z)", re.S | re.M)
