@@ -91,6 +91,18 @@ def test_htpasswd_basic_auth_and_rules(make_server, htpasswd):
         assert "secret/x" in c.get("/v2/_catalog", headers=basic("bob")).json()["repositories"]
 
 
+def test_htpasswd_without_access_rules_is_private_like_registry_2(make_server, htpasswd):
+    """No `access` section: every signed-in user may pull and push, anonymous callers may not even pull."""
+    srv = make_server({"auth": {"htpasswd": {"realm": "dockyard-test", "path": htpasswd}}})
+    with srv.client() as c:
+        push_image(c, "app", "v1", Image([b"private by default"]), headers=basic("alice"))
+        assert c.get("/v2/app/manifests/v1", headers=basic("bob")).status_code == 200
+        r = c.get("/v2/app/manifests/v1")
+        assert r.status_code == 401 and r.headers["WWW-Authenticate"] == 'Basic realm="dockyard-test"'
+        assert c.get("/v2/app/tags/list").status_code == 401
+        assert c.get("/v1/search", params={"q": "app"}).json()["results"] == []
+
+
 # ---------------- token ----------------
 @pytest.fixture
 def token_server(make_server, htpasswd):

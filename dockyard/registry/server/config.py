@@ -6,7 +6,7 @@
           or {token: {realm: (default <scheme>://<host>/token), service: s, issuer: i,
                       key: private.pem | secret: hmac-secret, htpasswd: users.htpasswd, expiration: 300}}
     access:  {admins: [root], user_namespaces: true,
-              default: {public: true, pull: ["*"], push: ["*"]},
+              default: {public: false, pull: ["*"], push: ["*"]},   (public: anonymous pulls)
               repositories: [{match: "team/*", public: false, pull: [bob], push: [alice]}]}
     notifications: {endpoints: [{name, url, headers, timeout: 1s, threshold: 10, backoff: 1s,
                                  ignoredmediatypes: [...], ignore: {mediatypes: [...], actions: [...]}}]}
@@ -25,9 +25,10 @@ from ...units import parse_duration as go_duration
 
 @dataclass
 class Rule:
-    """Who may do what on repositories whose name matches `match` (fnmatch glob). "*" in a list = any signed-in user."""
+    """Who may do what on repositories whose name matches `match` (fnmatch glob). "*" in a list = any signed-in user.
+    Not public unless configured: with auth on, anonymous callers get nothing, as with registry:2."""
     match: str = "*"
-    public: bool = True
+    public: bool = False
     pull: list[str] = field(default_factory=lambda: ["*"])
     push: list[str] = field(default_factory=lambda: ["*"])
 
