@@ -32,7 +32,7 @@ from .volumes import VolumeService
 log = logging.getLogger("dockyard.daemon")
 
 # Route modules; the optional ones belong to parts that may not be installed in every build.
-ROUTE_MODULES = ["system", "images", "containers", "exec", "volumes", "networks", "registry", "build"]
+ROUTE_MODULES = ["system", "images", "containers", "exec", "volumes", "networks", "registry", "build", "swarm"]
 
 
 @dataclass

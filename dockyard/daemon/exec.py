@@ -101,35 +101,58 @@ class ExecService:
     async def _failed(self, rec: ExecRecord, state_dir, err: StartError) -> str:
         rec.exit_code = err.exit_code
         rec.done.set()
-        await rec.monitor.close()
+        if rec.monitor is not None:
+            await rec.monitor.close()
         shutil.rmtree(state_dir, ignore_errors=True)
         return f"OCI runtime exec failed: {err.message}: unknown"  # runc's message starts "exec failed: "
 
-    async def start(self, exec_id: str, hijacked=None, tty: bool | None = None) -> None:
+    async def start(self, exec_id: str, hijacked=None, raw_stream: bool | None = None) -> None:
+        """Run the exec: detached (hijacked None; its monitor holds the stdio, a pty too) or attached.
+        The pty comes from the create config's Tty; raw_stream (the start request's Tty) only decides
+        whether the attached stream is raw or stdcopy-framed."""
         rec, c, state_dir = self._begin(exec_id)
         cfg = rec.config
-        tty = bool(cfg.get("Tty")) if tty is None else tty
+        tty = bool(cfg.get("Tty"))
+        raw_stream = tty if raw_stream is None else raw_stream
         use_stdin = bool(cfg.get("AttachStdin")) and hijacked is not None
-        monitor = await self._spawn(rec, c, state_dir, tty, use_stdin)
-        attachment = None
+        streams = None
         if hijacked is not None:
-            attachment = await monitor.attach(stdin=use_stdin, stdout=bool(cfg.get("AttachStdout", True)),
-                                              stderr=bool(cfg.get("AttachStderr", True)))
+            streams = {"stdin": use_stdin, "stdout": bool(cfg.get("AttachStdout", True)),
+                       "stderr": bool(cfg.get("AttachStderr", True))}
         try:
-            rec.pid = await monitor.start()
+            attachment = await self._launch(rec, c, state_dir, tty, streams)
         except StartError as err:
             message = await self._failed(rec, state_dir, err)
             if hijacked is None:  # detached: the error is the response, 400 for a bad command as in moby
                 raise (InvalidParameter if err.exit_code in (126, 127) else SystemError_)(message) from None
             from ..api.streams import frame
             data = (message + "\r\n").encode()
-            await hijacked.write(data if tty else frame(1, data))
+            await hijacked.write(data if raw_stream else frame(1, data))
             return
         waiter = self._started(rec, c, state_dir)
         if attachment is not None:
-            await relay(hijacked, attachment, tty=tty, use_stdin=use_stdin, multiplexed=True,
+            await relay(hijacked, attachment, tty=raw_stream, use_stdin=use_stdin, multiplexed=True,
                         detach_keys=parse_detach_keys(cfg.get("DetachKeys")))
             await asyncio.wait([waiter], timeout=5)  # so an inspect right after sees the exit code
+
+    async def _launch(self, rec: ExecRecord, c, state_dir, tty: bool, streams: dict | None):
+        """Spawn the exec's monitor, attach `streams` (None: detached) and start the process.
+        Any failure is a StartError: a monitor or socket that went away must not surface as a Python
+        exception in an API answer."""
+        attachment = None
+        try:
+            monitor = await self._spawn(rec, c, state_dir, tty, bool(streams and streams["stdin"]))
+            if streams is not None:
+                attachment = await monitor.attach(**streams)
+            rec.pid = await monitor.start()
+        except StartError:
+            raise
+        except (OSError, ValueError, RuntimeError) as err:
+            log.warning("exec %s failed to start: %s", rec.id[:12], err)
+            if attachment is not None:
+                await attachment.close()
+            raise StartError("exec failed: the exec's monitor stopped unexpectedly", 125) from None
+        return attachment
 
     async def run_captured(self, container_ref: str, cmd: list[str], timeout: float,
                            max_output: int) -> tuple[int | None, str]:
@@ -182,9 +205,16 @@ class ExecService:
 
     async def resize(self, exec_id: str, height: int, width: int) -> None:
         rec = self.get(exec_id)
-        if rec.monitor is None:
+        c = self.containers.get(rec.container_id)
+        if not c.state.Running:
+            raise Conflict(f"Container {c.id} is not running")
+        if not rec.running:
             raise Conflict(f"Exec {exec_id} is not running")
-        await rec.monitor.resize(height, width)
+        try:
+            await rec.monitor.resize(height, width)
+        except (OSError, ValueError):
+            # The exec ended between the check and the call: its monitor and socket are gone.
+            raise Conflict(f"Exec {exec_id} is not running") from None
 
     def inspect(self, exec_id: str) -> dict:
         rec = self.get(exec_id)

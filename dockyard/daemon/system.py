@@ -9,7 +9,11 @@ from functools import lru_cache
 
 from .. import __version__
 from ..api.versions import MAX_API_VERSION, MIN_API_VERSION
+from ..errors import InvalidParameter
 from ..timefmt import now_rfc3339
+
+# The object types of `GET /system/df?type=` (moby's DiskUsageObject values).
+DF_TYPES = frozenset({"container", "image", "volume", "build-cache"})
 
 
 def go_arch() -> str:
@@ -100,9 +104,27 @@ class SystemService:
             "SecurityOptions": ["name=seccomp,profile=builtin"], "CDISpecDirs": [], "Warnings": None,
         }
 
-    def disk_usage(self) -> dict:
-        """`docker system df`: the images `docker images` lists (intermediate build images are counted in
-        LayersSize only, as dockerd does), a layer's size being shared when several of them use it."""
+    def disk_usage(self, types: set[str] | None = None) -> dict:
+        """`docker system df` for the object `types` asked for (None: all of DF_TYPES). As moby, a type not
+        asked for is not computed and its key is null (LayersSize 0 unless images are asked for)."""
+        types = DF_TYPES if types is None else types
+        unknown = sorted(types - DF_TYPES)
+        if unknown:
+            raise InvalidParameter(f"unknown object type: {unknown[0]}")
+        usage = {"LayersSize": 0, "Images": None, "Containers": None, "Volumes": None, "BuildCache": None}
+        if "image" in types:
+            usage["LayersSize"], usage["Images"] = self.layers.total_size(), self.image_usage()
+        if "container" in types:
+            usage["Containers"] = self.containers.disk_usage() if self.containers else []
+        if "volume" in types:
+            usage["Volumes"] = self.volume_usage()
+        if "build-cache" in types:
+            usage["BuildCache"] = []  # the classic builder keeps no BuildKit cache records
+        return usage
+
+    def image_usage(self) -> list[dict]:
+        """The images `docker images` lists (intermediate build images are counted in LayersSize only, as
+        dockerd does), a layer's size being shared when several of them use it."""
         summaries = self.images.list()
         chains = {s["Id"]: [r["chain_id"] for r in self.images.md.query(
             "SELECT chain_id FROM image_layers WHERE image_id=?", (s["Id"],))] for s in summaries}
@@ -116,9 +138,7 @@ class SystemService:
             s["SharedSize"] = sum(layer.size for layer in shared if layer)
             s["Containers"] = len(self.images.container_users(s["Id"]))
             images.append(s)
-        containers = self.containers.disk_usage() if self.containers else []
-        return {"LayersSize": self.layers.total_size(), "Images": images, "Containers": containers,
-                "Volumes": self.volume_usage(), "BuildCache": []}
+        return images
 
     def volume_usage(self) -> list[dict]:
         """Every volume with UsageData: its size on disk and how many containers use it."""

@@ -37,9 +37,11 @@ class VolumeService:
         return {"Volumes": out, "Warnings": []}
 
     def remove(self, name: str, force: bool = False) -> None:
+        existed = self.store.exists(name)
         users = self.containers.users_of_volume(name) if self.containers else []
-        self.store.remove(name, users, force)
-        self.events.emit("volume", "destroy", name, {"driver": "local"})
+        self.store.remove(name, users, force)  # force: a missing volume is no error (moby)
+        if existed:  # nothing was destroyed when force skipped a missing volume
+            self.events.emit("volume", "destroy", name, {"driver": "local"})
 
     def prune(self, filters: Filters) -> dict:
         filters.validate({"label", "label!", "all"})

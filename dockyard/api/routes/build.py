@@ -47,9 +47,16 @@ def build_options(request: web.Request) -> BuildOptions:
                         registry_auth=decode_registry_config(request.headers.get("X-Registry-Config")))
 
 
+def reject_squash(request: web.Request) -> None:
+    """--squash needs an experimental daemon in moby; dockyard never runs in experimental mode."""
+    if qbool(request, "squash"):
+        raise InvalidParameter("squash is only supported with experimental mode")
+
+
 @routes.post("/build")
 async def build(request: web.Request) -> web.StreamResponse:
     svc = services(request)
+    reject_squash(request)
     opts = build_options(request)
     for t in opts.tags:
         from ...image import reference

@@ -40,7 +40,12 @@ async def info(request: web.Request) -> web.Response:
 
 @routes.get("/system/df")
 async def system_df(request: web.Request) -> web.Response:
-    return json_response(services(request).system.disk_usage())
+    from ..versions import as_tuple  # local: this handler's edit stays out of the module's shared imports
+
+    # `type` selects what to compute from API 1.42 on; before that (or without it) everything is.
+    types = request.query.getall("type", [])
+    selected = set(types) if types and as_tuple(request["api_version"]) >= (1, 42) else None
+    return json_response(services(request).system.disk_usage(selected))
 
 
 # docker's event filters; the swarm ones (node, service, secret, config) and plugin match nothing here.
