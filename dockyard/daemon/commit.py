@@ -73,5 +73,8 @@ async def commit(svc, container_ref: str, *, repo: str = "", tag: str = "", comm
     if base.get("variant"):
         cfg["variant"] = base["variant"]
     image_id = images.add_image(canonical_json(cfg), parent=image.id, tags=tags)
-    svc.events.emit("container", "commit", c.id, {"image": image_id, "name": c.name, "comment": comment})
+    # moby's attributes: the new image as imageID/imageRef; `image` stays the container's own image
+    svc.events.emit("container", "commit", c.id, {"image": containers.image_name(c), "name": c.name,
+                                                   "comment": comment, "imageID": image_id,
+                                                   "imageRef": tags[0] if tags else ""})
     return image_id

@@ -143,13 +143,87 @@ class Container:
             "Image": self.image_id, "ResolvConfPath": self.resolv_conf_path, "HostnamePath": self.hostname_path,
             "HostsPath": self.hosts_path, "LogPath": self.log_path, "Name": "/" + self.name,
             "RestartCount": self.restart_count, "Driver": self.driver, "Platform": "linux", "MountLabel": "",
-            "ProcessLabel": "", "AppArmorProfile": "", "ExecIDs": None, "HostConfig": self.host_config,
-            "GraphDriver": graph_driver, "Mounts": [mount_shape(m) for m in self.mount_points], "Config": {**self.config, "Image": image_name},
+            "ProcessLabel": "", "AppArmorProfile": "", "ExecIDs": None,
+            "HostConfig": host_config_shape(self.host_config), "GraphDriver": graph_driver,
+            "Mounts": [mount_shape(m) for m in self.mount_points],
+            "Config": config_shape({**self.config, "Image": image_name}),
             "NetworkSettings": network_settings_shape(self.network_settings),
         }
         if size:
             data.update(size)
         return data
+
+
+# moby's container.HostConfig (with its Resources) as Go marshals a zero value: every field is there, with
+# 0, "", false or null, so clients may index any of them. Order as in the Go struct.
+HOST_CONFIG_ZERO = {
+    "Binds": None, "ContainerIDFile": "", "LogConfig": {"Type": "", "Config": None}, "NetworkMode": "",
+    "PortBindings": None, "RestartPolicy": {"Name": "", "MaximumRetryCount": 0}, "AutoRemove": False,
+    "VolumeDriver": "", "VolumesFrom": None, "ConsoleSize": [0, 0], "Annotations": None,
+    "CapAdd": None, "CapDrop": None, "CgroupnsMode": "", "Dns": None, "DnsOptions": None, "DnsSearch": None,
+    "ExtraHosts": None, "GroupAdd": None, "IpcMode": "", "Cgroup": "", "Links": None, "OomScoreAdj": 0,
+    "PidMode": "", "Privileged": False, "PublishAllPorts": False, "ReadonlyRootfs": False, "SecurityOpt": None,
+    "StorageOpt": None, "Tmpfs": None, "UTSMode": "", "UsernsMode": "", "ShmSize": 0, "Sysctls": None,
+    "Runtime": None, "Isolation": "",
+    "CpuShares": 0, "Memory": 0, "NanoCpus": 0, "CgroupParent": "", "BlkioWeight": 0, "BlkioWeightDevice": None,
+    "BlkioDeviceReadBps": None, "BlkioDeviceWriteBps": None, "BlkioDeviceReadIOps": None,
+    "BlkioDeviceWriteIOps": None, "CpuPeriod": 0, "CpuQuota": 0, "CpuRealtimePeriod": 0, "CpuRealtimeRuntime": 0,
+    "CpusetCpus": "", "CpusetMems": "", "Devices": None, "DeviceCgroupRules": None, "DeviceRequests": None,
+    "KernelMemory": 0, "KernelMemoryTCP": 0, "MemoryReservation": 0, "MemorySwap": 0, "MemorySwappiness": None,
+    "OomKillDisable": None, "PidsLimit": None, "Ulimits": None, "CpuCount": 0, "CpuPercent": 0,
+    "IOMaximumIOps": 0, "IOMaximumBandwidth": 0,
+    "Mounts": None, "MaskedPaths": None, "ReadonlyPaths": None, "Init": None,
+}
+# Fields tagged `omitempty` (Init is a *bool: false is kept, only null goes).
+HOST_CONFIG_OMITEMPTY = {"Annotations", "StorageOpt", "Tmpfs", "Sysctls", "Runtime", "Mounts", "KernelMemory",
+                         "KernelMemoryTCP"}
+
+# container.Config: the fields always marshalled, then the `omitempty` ones.
+CONFIG_ZERO = {
+    "Hostname": "", "Domainname": "", "User": "", "AttachStdin": False, "AttachStdout": False,
+    "AttachStderr": False, "Tty": False, "OpenStdin": False, "StdinOnce": False, "Env": None, "Cmd": None,
+    "Image": "", "Volumes": None, "WorkingDir": "", "Entrypoint": None, "OnBuild": None, "Labels": None,
+}
+CONFIG_OMITEMPTY = ("ExposedPorts", "Healthcheck", "ArgsEscaped", "NetworkDisabled", "MacAddress", "StopSignal",
+                    "StopTimeout", "Shell")
+CONFIG_POINTERS = ("Healthcheck", "StopTimeout")
+HEALTHCHECK_KEYS = ("Test", "Interval", "Timeout", "StartPeriod", "StartInterval", "Retries")
+
+
+def host_config_shape(hc: dict) -> dict:
+    """The full HostConfig as docker returns it: the stored values over Go's zero values (a null sent for a
+    non-pointer field reads back as its zero), `omitempty` fields only when set."""
+    out = {}
+    for key, zero in HOST_CONFIG_ZERO.items():
+        value = hc.get(key)
+        if value is None:
+            value = zero
+        if key in HOST_CONFIG_OMITEMPTY and not value:
+            continue
+        if key == "Init" and value is None:
+            continue
+        out[key] = value
+    return out
+
+
+def config_shape(config: dict) -> dict:
+    """Config as docker marshals it: no nulls for `omitempty` fields (a Healthcheck's unset durations and
+    retries are left out, not null)."""
+    out = {key: config.get(key) if config.get(key) is not None else zero for key, zero in CONFIG_ZERO.items()}
+    for key, value in config.items():
+        if key not in out and value is not None:
+            out[key] = value
+    for key in CONFIG_OMITEMPTY:
+        if key in out and not out[key] and key not in CONFIG_POINTERS:  # a set pointer stays, even to 0
+            del out[key]
+    if "Healthcheck" in out:
+        out["Healthcheck"] = healthcheck_shape(out["Healthcheck"])
+    return out
+
+
+def healthcheck_shape(hc: dict) -> dict:
+    """HealthConfig's fields are all `omitempty`: unset (null or zero) ones are not there."""
+    return {k: hc[k] for k in HEALTHCHECK_KEYS if hc.get(k)}
 
 
 def mount_shape(mp: dict) -> dict:

@@ -18,14 +18,16 @@ from pathlib import Path
 from ..errors import Conflict, DockyardError, InvalidParameter, NotFound, NotModified, SystemError_
 from ..runtime.monitor_client import Monitor, StartError, read_exit
 from ..runtime.oci import OCIRuntime
-from ..runtime.spec import build_spec
+from ..runtime.spec import MASKED_PATHS, READONLY_PATHS, build_spec
 from ..store.fsutil import dir_size
 from ..image.layers import LayerStore
 from ..store.metadata import Metadata
 from . import container_fs, etcfiles, mounts
+from .container_checks import (UPDATE_RESOURCE_KEYS, check_image_platform, parse_create_platform, update_conflict,
+                               validate_exposed_ports, validate_port_bindings, validate_resources)
 from ..volume.local import LocalVolumes
 from .config import DaemonConfig
-from .container_record import Container
+from .container_record import Container, healthcheck_shape
 from .events import EventBus
 from .filters import Filters
 from .images import ImageService
@@ -66,6 +68,10 @@ class ContainerService:
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task] = set()
         self.execs = None  # the ExecService registers itself: a container's execs end with its process
+        # moby copies a container's labels into each of its events (an image's into image events), so
+        # `events --filter label=...` finds them, whichever service emits the event
+        events.add_attribute_source("container", self._event_labels)
+        events.add_attribute_source("image", self._image_event_labels)
 
     # ------------------------------------------------------------ records
     def runtime_for(self, c: Container) -> OCIRuntime:
@@ -94,6 +100,20 @@ class ContainerService:
         if row is None:
             raise NotFound(f"No such container: {ref}")
         return Container.from_json(row["data"])
+
+    def _event_labels(self, cid: str) -> dict:
+        row = self.md.one("SELECT data FROM containers WHERE id=?", (cid,)) if cid else None
+        return (Container.from_json(row["data"]).config.get("Labels") or {}) if row else {}
+
+    def _image_event_labels(self, ref: str) -> dict:
+        """Labels of the image an event names (by ID or reference); none once it is deleted."""
+        if not ref:
+            return {}
+        try:
+            image = self.images.get(self.images.resolve(ref)[0])
+        except DockyardError:
+            return {}
+        return (image.config.get("config") or {}).get("Labels") or {}
 
     def _lock(self, cid: str) -> asyncio.Lock:
         return self._locks.setdefault(cid, asyncio.Lock())
@@ -128,13 +148,18 @@ class ContainerService:
         return self.state_root / cid
 
     # ------------------------------------------------------------ create
-    async def create(self, body: dict, name: str | None = None) -> dict:
+    async def create(self, body: dict, name: str | None = None, platform: str | None = None) -> dict:
         config = {k: v for k, v in body.items() if k not in ("HostConfig", "NetworkingConfig")}
+        if config.get("Healthcheck") is not None:
+            config["Healthcheck"] = healthcheck_shape(config["Healthcheck"])
         host_config = dict(body.get("HostConfig") or {})
         image_ref = config.get("Image") or ""
         if not image_ref:
             raise InvalidParameter("No command specified" if not config.get("Cmd") else "image name is required")
+        want = parse_create_platform(platform) if platform else None
         image = self.images.get(self.images.resolve(image_ref)[0])
+        if want is not None:
+            check_image_platform(image_ref, image.config, want)
         image_config = image.config.get("config") or {}
         merged = reset_empty_entrypoint(merge_image_config(config, image_config))
         argv = [*(merged.get("Entrypoint") or []), *(merged.get("Cmd") or [])]
@@ -150,6 +175,8 @@ class ContainerService:
         else:
             name = random_name(taken)
         _validate_host_config(host_config)
+        validate_resources(host_config)
+        validate_exposed_ports(config.get("ExposedPorts") or {})
         cid = secrets.token_hex(32)
         if host_config.get("NetworkMode") == "host" and not merged.get("Hostname"):
             merged["Hostname"] = socket.gethostname()  # --network host: the host's name, as dockerd does
@@ -516,7 +543,9 @@ class ContainerService:
                         self.volumes.remove(mp["Name"], [])
         self._locks.pop(c.id, None)
         self._restart_backoff.pop(c.id, None)
-        self.events.emit("container", "destroy", c.id, {"image": self.image_name(c), "name": c.name})
+        # the record is gone already: the labels come from here, not from the event bus's lookup
+        self.events.emit("container", "destroy", c.id, {**(c.config.get("Labels") or {}),
+                                                          "image": self.image_name(c), "name": c.name})
         for fut in self._remove_waiters.pop(c.id, []):
             if not fut.done():
                 fut.set_result(exit_code)
@@ -725,18 +754,23 @@ class ContainerService:
 
     async def update(self, ref: str, body: dict) -> dict:
         c = self.get(ref)
+        resources = {k: body[k] for k in UPDATE_RESOURCE_KEYS if body.get(k) not in (None, 0, "")}
+        validate_resources(resources, update=True)  # the request alone, as moby's verifyContainerSettings
         if "RestartPolicy" in body and body["RestartPolicy"]:
             if c.host_config.get("AutoRemove") and (body["RestartPolicy"].get("Name") or "no") != "no":
                 raise InvalidParameter("Restart policy cannot be updated because AutoRemove is enabled for the container")
             c.host_config["RestartPolicy"] = body["RestartPolicy"]
-        resource_keys = ("Memory", "MemorySwap", "MemoryReservation", "CpuShares", "CpuPeriod", "CpuQuota",
-                         "NanoCpus", "CpusetCpus", "CpusetMems", "PidsLimit", "BlkioWeight")
-        resources = {k: body[k] for k in resource_keys if body.get(k) not in (None, 0, "")}
+        conflict = update_conflict(c.host_config, resources)
+        if conflict:
+            raise Conflict(f"Cannot update container {c.id}: {conflict}")
         c.host_config.update(resources)
         _validate_host_config(c.host_config)
-        self.save(c)
         if resources and c.state.Running:
-            await self.runtime_for(c).update(c.id, resources)
+            try:
+                await self.runtime_for(c).update(c.id, resources)
+            except SystemError_ as err:  # the record keeps the limits the container still has
+                raise SystemError_(f"Cannot update container {c.id}: {err}") from None
+        self.save(c)
         self.events.emit("container", "update", c.id, {"image": self.image_name(c), "name": c.name})
         return {"Warnings": []}
 
@@ -805,6 +839,7 @@ def _validate_host_config(hc: dict) -> None:
     policy = (hc.get("RestartPolicy") or {}).get("Name") or "no"
     if hc.get("AutoRemove") and policy != "no":
         raise InvalidParameter("can't create 'AutoRemove' container with restart policy")
+    validate_port_bindings(hc.get("PortBindings") or {})
 
 
 RESTART_POLICIES = ("no", "always", "on-failure", "unless-stopped")
@@ -842,8 +877,26 @@ def _host_config_defaults(hc: dict) -> dict:
     hc.setdefault("LogConfig", {"Type": "json-file", "Config": {}})
     for key, default in (("Binds", None), ("PortBindings", {}), ("AutoRemove", False), ("Privileged", False),
                          ("PublishAllPorts", False), ("ReadonlyRootfs", False), ("CapAdd", None), ("CapDrop", None),
-                         ("Init", None), ("ShmSize", 67108864)):
+                         ("ShmSize", 67108864)):
         hc.setdefault(key, default)
     if hc.get("ShmSize") in (None, 0):
         hc["ShmSize"] = 67108864
+    if hc.get("Init") is None:
+        hc.pop("Init", None)  # unset: the daemon's default (Go omits the null)
+    return _adapted_settings(hc)
+
+
+def _adapted_settings(hc: dict) -> dict:
+    """What moby's adaptContainerSettings and create fill in, so inspect shows what the container gets."""
+    if hc.get("Memory") and not hc.get("MemorySwap"):
+        hc["MemorySwap"] = 2 * int(hc["Memory"])  # swap defaults to twice the memory limit
+    hc["IpcMode"] = hc.get("IpcMode") or "private"
+    # runtime/spec.py unshares the cgroup namespace unless told "host" (moby on cgroup v1 would say host)
+    hc["CgroupnsMode"] = hc.get("CgroupnsMode") or "private"
+    if hc.get("OomKillDisable") is None:
+        hc["OomKillDisable"] = False
+    if not hc.get("Privileged"):  # the paths runtime/spec.py masks and makes read-only
+        hc["MaskedPaths"] = hc.get("MaskedPaths") if hc.get("MaskedPaths") is not None else list(MASKED_PATHS)
+        hc["ReadonlyPaths"] = hc.get("ReadonlyPaths") if hc.get("ReadonlyPaths") is not None else list(READONLY_PATHS)
+    hc["ConsoleSize"] = hc.get("ConsoleSize") or [0, 0]
     return hc

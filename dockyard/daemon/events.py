@@ -15,14 +15,32 @@ class EventBus:
         self._history: collections.deque[dict] = collections.deque(maxlen=keep)
         self._subscribers: set[asyncio.Queue] = set()
         self._listeners: list[Callable[[dict], None]] = []
+        self._attribute_sources: dict[str, Callable[[str], dict]] = {}
 
     def add_listener(self, listener: Callable[[dict], None]) -> None:
         """Call `listener(event)` for every event, synchronously (services reacting to each other's changes)."""
         self._listeners.append(listener)
 
+    def add_attribute_source(self, type_: str, source: Callable[[str], dict]) -> None:
+        """`source(actor_id)` gives labels every event of this type carries in its attributes (moby copies a
+        container's labels into its events), whoever emits the event."""
+        self._attribute_sources[type_] = source
+
+    def _attributes(self, type_: str, actor_id: str, given: dict | None) -> dict:
+        given = {k: v for k, v in (given or {}).items() if v is not None}
+        source = self._attribute_sources.get(type_)
+        try:
+            labels = source(actor_id) if source else {}
+        except Exception:  # the lookup must not fail the change that emitted the event
+            log.exception("event attributes of %s %s", type_, actor_id)
+            labels = {}
+        # as moby: the labels over the event's own attributes, then its image and name over both
+        kept = {k: given[k] for k in ("image", "name") if k in given}
+        return {**given, **{k: str(v) for k, v in labels.items()}, **kept}
+
     def emit(self, type_: str, action: str, actor_id: str, attributes: dict | None = None) -> dict:
         now = time.time_ns()
-        attrs = {k: v for k, v in (attributes or {}).items() if v is not None}
+        attrs = self._attributes(type_, actor_id, attributes)
         event = {"Type": type_, "Action": action, "Actor": {"ID": actor_id, "Attributes": attrs},
                  "scope": "local", "time": now // 1_000_000_000, "timeNano": now}
         if type_ in ("container", "image"):  # the deprecated top-level fields old clients still read

@@ -35,7 +35,9 @@ def _containers(request):
 @routes.post("/containers/create")
 async def create(request: web.Request) -> web.Response:
     body = await json_body(request)
-    result = await _containers(request).create(body, request.query.get("name") or None)
+    # `platform` came with API 1.41; older clients' is ignored, as by moby
+    platform = request.query.get("platform") if as_tuple(request["api_version"]) >= (1, 41) else None
+    result = await _containers(request).create(body, request.query.get("name") or None, platform or None)
     return json_response(result, status=201)
 
 
