@@ -1,7 +1,10 @@
 """Downloading a URL the daemon was asked to read (`docker import URL`, `docker build URL`, `ADD URL`)."""
 from __future__ import annotations
 
+import os
+import socket
 from typing import BinaryIO
+from urllib.parse import urlsplit
 
 from .errors import InvalidParameter
 
@@ -24,5 +27,43 @@ def download(url: str, out: BinaryIO, timeout: float = 120) -> int:
                 out.write(chunk)
                 size += len(chunk)
             return size
+    except httpx.ConnectTimeout:
+        raise InvalidParameter(f'Get "{url}": dial tcp {_host_port(url)}: i/o timeout') from None
     except httpx.HTTPError as err:
-        raise InvalidParameter(f"error downloading {url}: {err}") from None
+        raise InvalidParameter(f'Get "{url}": {go_network_error(url, err)}') from None
+
+
+def go_network_error(url: str, err: BaseException) -> str:
+    """A failed request as Go's net/http words it (what dockerd prints), e.g.
+    `dial tcp 127.0.0.1:1: connect: connection refused`; Python's own text when no OS error is behind it."""
+    cause = _os_error_behind(err)
+    if isinstance(cause, socket.gaierror):
+        from .registry.client.errors import lookup_error
+        return f"dial tcp: {lookup_error(urlsplit(url).hostname or '', cause)}"
+    if cause is not None and cause.errno:
+        return f"dial tcp {_host_port(url)}: connect: {_go_errno_text(cause.errno)}"
+    return str(err)
+
+
+def _os_error_behind(err: BaseException) -> OSError | None:
+    """The OSError a library exception wraps (httpx -> httpcore -> ConnectionRefusedError)."""
+    seen = set()
+    while err is not None and id(err) not in seen:
+        if isinstance(err, OSError):
+            return err
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__ or next((a for a in err.args if isinstance(a, OSError)), None)
+    return None
+
+
+def _go_errno_text(errno: int) -> str:
+    # Go's syscall messages are strerror with a lower-case first letter ("connection refused").
+    text = os.strerror(errno)
+    return text[:1].lower() + text[1:]
+
+
+def _host_port(url: str) -> str:
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    host = parts.hostname or ""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

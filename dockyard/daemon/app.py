@@ -5,6 +5,7 @@ import importlib
 import logging
 import secrets
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -14,6 +15,7 @@ from ..api.context import SERVICES
 from ..api.streams import install_hijack_support
 from ..runtime.monitor_client import close_spare_monitors
 from ..store.content import ContentStore
+from ..store.fsutil import wipe_dir
 from ..image.layers import LayerStore
 from ..store.metadata import Metadata
 from ..store.snapshots import choose_driver
@@ -61,6 +63,17 @@ def _daemon_id(md: Metadata) -> str:
     return value
 
 
+def sweep_leftovers(root: Path, md: Metadata, layers: LayerStore) -> None:
+    """What a daemon killed mid-request left behind: temp files (uploads, saves, commit tars) and
+    half-extracted layer dirs. Only safe before serving, under the data-root lock: nothing is in
+    flight then. dockerd empties its tmp dir at start the same way."""
+    wipe_dir(root / "tmp")
+    container_ids = [row["id"] for row in md.query("SELECT id FROM containers")]
+    removed = layers.remove_orphans(container_ids)
+    if removed:
+        log.info("removed %d orphaned layer dir(s): %s", len(removed), ", ".join(r[:12] for r in removed))
+
+
 def build_services(config: DaemonConfig) -> Services:
     root = config.data_root
     for d in ("tmp", "containers", "layers"):
@@ -68,6 +81,7 @@ def build_services(config: DaemonConfig) -> Services:
     md = Metadata(root / "dockyard.db")
     content = ContentStore(root / "content")
     layers = LayerStore(md, content, choose_driver(root / "layers", config.storage_driver))
+    sweep_leftovers(root, md, layers)
     events = EventBus()
     images = ImageService(md, content, layers, events)
     images.collect_garbage()

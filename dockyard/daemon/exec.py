@@ -30,6 +30,14 @@ class ExecRecord:
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
 
+class ExecSetupError(StartError):
+    """The exec's process could not be set up (an unknown -u user or group): moby fails these itself,
+    before any runtime call, so the message goes out as is and the exit code is 126."""
+
+    def __init__(self, message: str):
+        super().__init__(message, 126)
+
+
 class ExecService:
     def __init__(self, containers, events):
         self.containers = containers
@@ -72,7 +80,10 @@ class ExecService:
         from ..runtime.spec import exec_process
 
         bundle = json.loads((self.containers.state_dir(c.id) / "config.json").read_text())
-        return exec_process(bundle, rec.config, rootfs=bundle["root"]["path"])
+        try:
+            return exec_process(bundle, rec.config, rootfs=bundle["root"]["path"])
+        except InvalidParameter as err:
+            raise ExecSetupError(str(err)) from None
 
     def _begin(self, exec_id: str):
         rec = self.get(exec_id)
@@ -87,8 +98,9 @@ class ExecService:
         return rec, c, state_dir
 
     async def _spawn(self, rec: ExecRecord, c, state_dir, tty: bool, use_stdin: bool) -> Monitor:
+        process = self._process(rec, c)  # first: a bad -u fails before any monitor exists
         rec.monitor = await Monitor.spawn_exec(runtime=self.containers.runtime_for(c), container_id=c.id,
-                                               exec_id=rec.id, process=self._process(rec, c),
+                                               exec_id=rec.id, process=process,
                                                state_dir=state_dir, tty=tty, open_stdin=use_stdin)
         return rec.monitor
 
@@ -104,6 +116,8 @@ class ExecService:
         if rec.monitor is not None:
             await rec.monitor.close()
         shutil.rmtree(state_dir, ignore_errors=True)
+        if isinstance(err, ExecSetupError):
+            return err.message
         return f"OCI runtime exec failed: {err.message}: unknown"  # runc's message starts "exec failed: "
 
     async def start(self, exec_id: str, hijacked=None, raw_stream: bool | None = None) -> None:
@@ -160,7 +174,11 @@ class ExecService:
         Returns (exit code, output); the exit code is None when the command outlived `timeout` (it is killed)."""
         exec_id = self.create(container_ref, {"Cmd": cmd, "AttachStdout": True, "AttachStderr": True})["Id"]
         rec, c, state_dir = self._begin(exec_id)
-        monitor = await self._spawn(rec, c, state_dir, tty=False, use_stdin=False)
+        try:
+            monitor = await self._spawn(rec, c, state_dir, tty=False, use_stdin=False)
+        except StartError as err:
+            self._execs.pop(exec_id, None)
+            return err.exit_code, await self._failed(rec, state_dir, err)
         attachment = await monitor.attach(stdin=False, stdout=True, stderr=True)
         try:
             rec.pid = await monitor.start()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import re
 import time
 from dataclasses import dataclass
 from typing import Callable, Iterable
@@ -19,6 +20,8 @@ from ..store.metadata import Metadata
 from .events import EventBus
 from .filters import Filters
 from ..timefmt import now_rfc3339, parse_rfc3339, parse_time_filter
+
+_FULL_HEX_ID = re.compile(r"[0-9a-f]{64}")
 
 
 def short_id(image_id: str) -> str:
@@ -112,6 +115,8 @@ class ImageService:
                 found = self.find_by_id_prefix(name)
                 if found:
                     return found, None
+                if _FULL_HEX_ID.fullmatch(name):  # a full image ID no image has: not found, as in moby
+                    raise NotFound(f"No such image: sha256:{name}") from None
                 raise
         if ref is not None:
             if ref.digest:

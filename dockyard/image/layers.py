@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import os
+import re
 import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Iterable
 
 from ..errors import NotFound
 from ..store.content import ContentStore
@@ -21,6 +23,8 @@ from ..store.fsutil import dir_size
 from ..store.metadata import Metadata
 from . import layertar
 from .unpack import apply_layer, compression_of, open_decompressed, resolve_in_root
+
+log = logging.getLogger("dockyard.layers")
 
 MEDIA_TAR = "application/vnd.oci.image.layer.v1.tar"
 MEDIA_TAR_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
@@ -235,6 +239,27 @@ class LayerStore:
         lowers = [str(self.driver.layer_dir(c)) for c in reversed(self._rw_chain(rw_id, chain_id))]
         return layertar.changes(lowers, str(self.driver.rw_upper(rw_id)), mode=self.driver.apply_mode)
 
+    # --- start-up sweep ---
+    def remove_orphans(self, container_ids: Iterable[str]) -> list[str]:
+        """Remove the driver dirs no layer row and no container knows: what a crash mid-register (a
+        SIGKILLed commit, pull or load) left half-extracted. Only for daemon start, before anything
+        creates layers; a container's RW and init dirs are always kept. Returns the removed IDs."""
+        known = {row["cache_id"] for row in self.md.query("SELECT cache_id FROM layers")}
+        for cid in container_ids:
+            known.update((cid, _init_id(cid)))
+        removed = []
+        for dir_id in sorted(self.driver.known_ids() - known):
+            if not _OUR_DIR_NAME.fullmatch(dir_id):  # never a name we did not make
+                continue
+            try:
+                self.driver.remove_orphan(dir_id)
+            except OSError as err:
+                log.warning("left orphaned layer dir %s: %s", dir_id, err)
+                continue
+            removed.append(dir_id)
+        self.driver.remove_dangling_links()
+        return removed
+
     def total_size(self) -> int:
         row = self.md.one("SELECT COALESCE(SUM(size),0) AS s FROM layers")
         return row["s"]
@@ -242,6 +267,10 @@ class LayerStore:
 
 def _init_id(rw_id: str) -> str:
     return f"{rw_id}-init"
+
+
+# Layer cache IDs and container IDs are 64 hex digits; init layers add "-init".
+_OUR_DIR_NAME = re.compile(r"[0-9a-f]{64}(-init)?")
 
 
 # Docker's init layer: mount points for the runtime, and /.dockerenv, which programs check to know they

@@ -7,6 +7,7 @@ import tempfile
 
 from aiohttp import web
 
+from ...daemon.archives import target_name
 from ...daemon.filters import Filters
 from ...errors import InvalidParameter
 from ...fetch import download, is_url
@@ -60,13 +61,34 @@ async def prune_images(request: web.Request) -> web.Response:
     return json_response(services(request).images.prune(False, filters))
 
 
+async def _fill_temp(request: web.Request, fill) -> str:
+    """A new `upload-*` temp file under <data-root>/tmp, written by `await fill(f)`. Removed again when
+    filling fails in any way, a client hanging up mid-upload (CancelledError) included."""
+    fd, path = tempfile.mkstemp(prefix="upload-", dir=services(request).config.data_root / "tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            await fill(f)
+    except BaseException:
+        os.unlink(path)
+        raise
+    return path
+
+
 async def _spool(request: web.Request) -> str:
     """Write the request body to a temp file so blocking tar readers can work on it in a thread."""
-    fd, path = tempfile.mkstemp(prefix="upload-", dir=services(request).config.data_root / "tmp")
-    with os.fdopen(fd, "wb") as f:
+    async def copy_body(f) -> None:
         async for chunk in request.content.iter_chunked(1 << 20):
             f.write(chunk)
-    return path
+
+    return await _fill_temp(request, copy_body)
+
+
+async def _download(request: web.Request, url: str) -> str:
+    """`url`'s content in a temp file (the import source of `docker import URL`)."""
+    async def fetch(f) -> None:
+        await asyncio.to_thread(download, url, f)
+
+    return await _fill_temp(request, fetch)
 
 
 @routes.post("/images/create")
@@ -101,10 +123,9 @@ async def _import(request: web.Request, svc) -> web.StreamResponse:
     src = q["fromSrc"]
     if src != "-" and not is_url(src):
         raise InvalidParameter(f"fromSrc must be - or an http(s) URL, not {src!r}")
-    path = await _spool(request)
-    if src != "-":
-        with open(path, "wb") as f:
-            await asyncio.to_thread(download, src, f)
+    if q.get("repo"):
+        target_name(q["repo"], q.get("tag", ""))  # a bad name is a 400 before the upload is read
+    path = await (_spool(request) if src == "-" else _download(request, src))
     stream = JSONStream(request)
     try:
         with open(path, "rb") as f:

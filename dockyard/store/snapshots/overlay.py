@@ -49,8 +49,9 @@ class OverlayDriver:
 
     def remove_layer(self, cache_id: str) -> None:
         link = self.root / cache_id / "link"
-        if link.exists():
-            (self.root / "l" / link.read_text()).unlink(missing_ok=True)
+        short = link.read_text().strip() if link.exists() else ""
+        if short and "/" not in short:  # a crash may have left the file empty
+            (self.root / "l" / short).unlink(missing_ok=True)
         shutil.rmtree(self.root / cache_id, ignore_errors=True)
 
     # --- container read-write layers ---
@@ -94,3 +95,19 @@ class OverlayDriver:
 
     def known_ids(self) -> set[str]:
         return {p.name for p in self.root.iterdir() if p.name not in ("l", "empty")}
+
+    def remove_orphan(self, dir_id: str) -> None:
+        """Remove a layer or container dir nothing refers to (left by a crash). Its merged dir may still
+        be mounted: detach it first, and leave the dir alone if that fails, so removal never reaches into
+        the lower layers."""
+        self.unmount_rw(dir_id)
+        if is_mountpoint(str(self.root / dir_id / "merged")):
+            raise OSError(f"{self.root / dir_id / 'merged'} is still mounted")
+        self.remove_layer(dir_id)
+
+    def remove_dangling_links(self) -> list[str]:
+        """l/ links whose layer dir is gone (a crash between the link and the layer's `link` file)."""
+        gone = [p for p in (self.root / "l").iterdir() if p.is_symlink() and not p.exists()]
+        for p in gone:
+            p.unlink(missing_ok=True)
+        return [p.name for p in gone]

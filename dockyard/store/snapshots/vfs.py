@@ -54,3 +54,10 @@ class VfsDriver:
 
     def known_ids(self) -> set[str]:
         return {p.name for p in self.root.iterdir()}
+
+    def remove_orphan(self, dir_id: str) -> None:
+        """Remove a layer or container dir nothing refers to (left by a crash); vfs mounts nothing."""
+        self.remove_layer(dir_id)
+
+    def remove_dangling_links(self) -> list[str]:
+        return []

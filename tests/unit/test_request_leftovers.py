@@ -1,0 +1,81 @@
+"""Per-request leftovers and wording: an upload cut short leaves no temp file, a failed download says
+what Go's net/http says, and a full image ID no image has is "No such image", not a bad name."""
+import asyncio
+import io
+import json
+import socket
+from types import SimpleNamespace
+
+import pytest
+
+from dockyard.api.context import SERVICES
+from dockyard.api.routes import images as image_routes
+from dockyard.daemon.events import EventBus
+from dockyard.daemon.images import ImageService
+from dockyard.errors import InvalidParameter, NotFound
+from dockyard.fetch import download
+from dockyard.store.metadata import Metadata
+
+
+class CutShortBody:
+    """A request body whose client hangs up (or the read fails) after the first chunk."""
+
+    def __init__(self, error: BaseException):
+        self.error = error
+
+    async def iter_chunked(self, size):
+        yield b"x" * size
+        raise self.error
+
+
+def fake_request(tmp_path, content) -> SimpleNamespace:
+    config = SimpleNamespace(data_root=tmp_path)
+    return SimpleNamespace(app={SERVICES: SimpleNamespace(config=config)}, content=content)
+
+
+@pytest.mark.parametrize("error", [asyncio.CancelledError(), ConnectionResetError("reset"), ValueError("bad")])
+def test_spool_cut_short_leaves_no_upload_file(tmp_path, error):
+    (tmp_path / "tmp").mkdir()
+    request = fake_request(tmp_path, CutShortBody(error))
+    with pytest.raises(type(error)):
+        asyncio.run(image_routes._spool(request))
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_failed_import_download_leaves_no_upload_file(tmp_path):
+    (tmp_path / "tmp").mkdir()
+    request = fake_request(tmp_path, None)
+    with pytest.raises(InvalidParameter):
+        asyncio.run(image_routes._download(request, f"http://127.0.0.1:{closed_port()}/x.tar"))
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # closed again when we return: nothing listens there
+
+
+def test_connection_refused_in_go_words():
+    port = closed_port()
+    url = f"http://127.0.0.1:{port}/x.tar"
+    with pytest.raises(InvalidParameter) as info:
+        download(url, io.BytesIO())
+    assert str(info.value) == f'Get "{url}": dial tcp 127.0.0.1:{port}: connect: connection refused'
+
+
+def test_unknown_full_image_id_is_not_found(tmp_path):
+    images = ImageService(Metadata(tmp_path / "md.db"), None, None, EventBus())
+    missing = "ab" * 32
+    with pytest.raises(NotFound) as info:
+        images.resolve(missing)
+    assert str(info.value) == f"No such image: sha256:{missing}"
+    with pytest.raises(InvalidParameter):  # a bad name is still a bad name
+        images.resolve("BAD:ref")
+
+
+def test_full_image_id_of_an_image_resolves(tmp_path):
+    images = ImageService(Metadata(tmp_path / "md.db"), None, SimpleNamespace(get=lambda c: None), EventBus())
+    cfg = {"created": "2024-01-01T00:00:00Z", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}
+    image_id = images.add_image(json.dumps(cfg).encode())
+    assert images.resolve(image_id.split(":", 1)[1])[0] == image_id
