@@ -1,6 +1,8 @@
 """A container's filesystem seen from the daemon: cp (archive), export, diff. Paths never escape the root."""
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import shutil
 import stat as statmod
@@ -9,7 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import AsyncIterator
 
-from ..errors import Forbidden, InvalidParameter, NotFound
+from ..errors import DockyardError, Forbidden, InvalidParameter, NotFound
 from ..image.unpack import MAX_SYMLINK_HOPS, apply_layer
 
 
@@ -76,18 +78,42 @@ class ContainerView:
             return None  # not a symlink, or not there
 
 
+@contextlib.contextmanager
+def os_errors(view: ContainerView, path: str):
+    """OSErrors of a cp in Docker's words and about the container path, never naming a host path or
+    Python's exception class: a missing path (or one going through a file) is moby's not-found."""
+    try:
+        yield
+    except DockyardError:
+        raise
+    except OSError as err:
+        if err.errno in (errno.ENOENT, errno.ENOTDIR):
+            raise view.not_found(path) from None
+        if err.errno == errno.EROFS:
+            raise Forbidden("container rootfs is marked read-only") from None
+        if err.errno in (errno.EISDIR, errno.EEXIST, errno.ENOTEMPTY):
+            raise InvalidParameter(f"cannot overwrite {path}: {os.strerror(err.errno).lower()}") from None
+        raise InvalidParameter(f"{path}: {os.strerror(err.errno).lower() if err.errno else 'failed'}") from None
+
+
+def _dir_asserted(path: str) -> bool:
+    """A path ending in / or /. names a directory (Go's archive.assertsDirectory)."""
+    return path.endswith("/") or path.endswith("/.")
+
+
 def _parts(path: str) -> list[str]:
     return [p for p in path.split("/") if p not in ("", ".")]
 
 
 def path_stat(view: ContainerView, path: str) -> dict:
     """docker cp's stat header; a symlink's linkTarget is its fully resolved path in the container."""
-    host = view.host_of(view.resolve(path, follow_last=False))
-    try:
+    with os_errors(view, path):
+        host = view.host_of(view.resolve(path, follow_last=False))
         st = os.lstat(host)
-    except FileNotFoundError:
-        raise view.not_found(path) from None
-    link = "/" + "/".join(view.resolve(path)) if statmod.S_ISLNK(st.st_mode) else ""
+        if _dir_asserted(path) and path.strip("/") and not os.path.isdir(view.host_of(view.resolve(path))):
+            # `/etc/passwd/`: no such directory (Docker's lstat fails with ENOTDIR); never the file
+            raise view.not_found(path)
+        link = "/" + "/".join(view.resolve(path)) if statmod.S_ISLNK(st.st_mode) else ""
     return {"name": os.path.basename(path.rstrip("/")) or "/", "size": st.st_size,
             "mode": _go_mode(st.st_mode), "mtime": _go_time(st.st_mtime), "linkTarget": link}
 
@@ -117,9 +143,16 @@ def _go_time(t: float) -> str:
 def write_path_tar(view: ContainerView, path: str, out_path: str) -> None:
     """docker cp CONTAINER:path: the entry is named by the path's base name (`/.` copies the contents).
     Volumes and binds below the path are walked into, as the container sees them."""
+    with os_errors(view, path):
+        _write_path_tar(view, path, out_path)
+
+
+def _write_path_tar(view: ContainerView, path: str, out_path: str) -> None:
     contents_only = path.endswith("/.")
     parts = view.resolve(path[:-2] if contents_only else path.rstrip("/"), follow_last=contents_only)
     if not os.path.lexists(view.host_of(parts)):
+        raise view.not_found(path)
+    if _dir_asserted(path) and path.strip("/.") and not os.path.isdir(view.host_of(view.resolve(path))):
         raise view.not_found(path)
     with tarfile.open(out_path, "w", format=tarfile.PAX_FORMAT) as tar:
         if contents_only:
@@ -148,12 +181,17 @@ def _children(view: ContainerView, parts: list[str]) -> list[str]:
 def extract_into(view: ContainerView, path: str, tar_path: str, readonly_rootfs: bool) -> None:
     """docker cp SRC CONTAINER:path: a plain extraction (a `.wh.*` file is just a file here), into the
     rootfs or the volume or bind holding the destination."""
+    with os_errors(view, path):
+        _extract_into(view, path, tar_path, readonly_rootfs)
+
+
+def _extract_into(view: ContainerView, path: str, tar_path: str, readonly_rootfs: bool) -> None:
     parts = view.resolve(path)
     _check_writable(view.mount_of(parts), readonly_rootfs)
     dest = view.host_of(parts)
-    if not os.path.exists(dest):
+    if not os.path.lexists(dest) or (not os.path.isdir(dest) and _dir_asserted(path)):
         raise view.not_found(path)
-    if not os.path.isdir(dest):
+    if not os.path.isdir(dest):  # moby's words; nothing is written
         raise InvalidParameter("extraction point is not a directory")
     written = _write_mounted_files(view, parts, tar_path)
     rest = _tar_without(tar_path, written) if written else tar_path

@@ -6,6 +6,7 @@ status, so the daemon can die and come back: restore() re-adopts every monitor s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -28,6 +29,7 @@ from .container_checks import (UPDATE_RESOURCE_KEYS, check_image_platform, parse
 from ..volume.local import LocalVolumes
 from .config import DaemonConfig
 from .container_record import Container, healthcheck_shape
+from .create_types import check_create_body
 from .events import EventBus
 from .filters import Filters
 from .images import ImageService
@@ -66,6 +68,7 @@ class ContainerService:
         self._remove_waiters: dict[str, list[asyncio.Future]] = {}
         self._pending_attach: dict[str, list] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._fs_users: dict[str, int] = {}  # cp/export holding a stopped container's rootfs mounted
         self._tasks: set[asyncio.Task] = set()
         self.execs = None  # the ExecService registers itself: a container's execs end with its process
         # moby copies a container's labels into each of its events (an image's into image events), so
@@ -149,6 +152,7 @@ class ContainerService:
 
     # ------------------------------------------------------------ create
     async def create(self, body: dict, name: str | None = None, platform: str | None = None) -> dict:
+        body = check_create_body(body)  # wrong JSON types are a 400 before anything is stored
         config = {k: v for k, v in body.items() if k not in ("HostConfig", "NetworkingConfig")}
         if config.get("Healthcheck") is not None:
             config["Healthcheck"] = healthcheck_shape(config["Healthcheck"])
@@ -189,20 +193,27 @@ class ContainerService:
             raise InvalidParameter(f"unknown or invalid runtime name: {host_config['Runtime']}")
         network_settings = self.networks.initial_settings(host_config, body.get("NetworkingConfig"), name, cid,
                                                           merged["Hostname"])
+        points = mounts.requested_mounts(merged, host_config)  # bad mounts fail before anything exists
         c = Container(id=cid, name=name, created=now_rfc3339(), image_id=image.id, config=merged,
                       host_config=host_config, path=argv[0], args=argv[1:], driver=self.layers.driver.name)
         cdir = self.data_dir / cid
         cdir.mkdir(parents=True)
-        c.log_path = str(cdir / f"{cid}-json.log")
-        c.hostname_path, c.hosts_path, c.resolv_conf_path = etcfiles.write(cdir, merged["Hostname"],
-                                                                           merged.get("Domainname", ""))
-        c.network_settings = network_settings
-        await asyncio.to_thread(self.layers.create_rw, cid, image.top_chain)
-        points = mounts.requested_mounts(merged, host_config)
-        if points:
-            rootfs = await asyncio.to_thread(self.layers.mount_rw, cid, image.top_chain)
-            c.mount_points = await asyncio.to_thread(mounts.resolve, points, self.volumes, str(rootfs))
-        self.save(c)
+        try:
+            c.log_path = str(cdir / f"{cid}-json.log")
+            c.hostname_path, c.hosts_path, c.resolv_conf_path = etcfiles.write(cdir, merged["Hostname"],
+                                                                               merged.get("Domainname", ""))
+            c.network_settings = network_settings
+            await asyncio.to_thread(self.layers.create_rw, cid, image.top_chain)
+            if points:
+                rootfs = await asyncio.to_thread(self.layers.mount_rw, cid, image.top_chain)
+                try:
+                    c.mount_points = await asyncio.to_thread(mounts.resolve, points, self.volumes, str(rootfs))
+                finally:  # only a started container keeps its rootfs mounted
+                    await asyncio.to_thread(self.layers.unmount_rw, cid)
+            self.save(c)
+        except BaseException:  # nothing of a container that was not created stays behind
+            await asyncio.shield(asyncio.to_thread(self._remove_files, c))
+            raise
         self.events.emit("container", "create", cid, {"image": image_ref, "name": name})
         return {"Id": cid, "Warnings": []}
 
@@ -236,6 +247,7 @@ class ContainerService:
         except BaseException:
             await self._release(c)
             self.save(c)
+            await asyncio.shield(self._unmount_if_stopped(c.id))
             raise
         c.state.set_running(pid, now_rfc3339())
         c.has_been_started = True
@@ -299,6 +311,7 @@ class ContainerService:
         ran_for = _seconds_since(c.state.StartedAt)
         await self._release(c)
         c.state.set_exited(exit_code, finished_at or now_rfc3339(), oom, error)
+        self._spawn(self._unmount_after_exit(cid))  # as dockerd: a stopped container's rootfs is unmounted
         restart = self._should_restart(c)
         if restart:
             delay = self._next_restart_delay(cid, ran_for)
@@ -311,7 +324,50 @@ class ContainerService:
         if restart:
             self._spawn(self._restart_later(cid, delay))
         elif c.host_config.get("AutoRemove"):
-            await self.remove(cid, force=True)
+            try:
+                await self.remove(cid, force=True)
+            except NotFound:  # an `rm -f` that killed it removed it already
+                pass
+
+    async def _unmount_after_exit(self, cid: str) -> None:
+        async with self._lock(cid):  # never while a start (which holds the lock) mounts it again
+            if not await self._unmount_if_stopped(cid):
+                return
+        if not self.md.one("SELECT id FROM containers WHERE id=?", (cid,)):
+            self._locks.pop(cid, None)  # removed meanwhile: its lock goes too
+
+    async def _unmount_if_stopped(self, cid: str) -> bool:
+        """Unmount the rootfs of a container that is not running and that no cp or export is reading (the
+        caller holds the container's lock). False if the container is gone."""
+        try:
+            c = self.get(cid)
+        except NotFound:
+            return False
+        if not c.state.Running and not self._fs_users.get(cid):
+            try:
+                await asyncio.to_thread(self.layers.unmount_rw, cid)
+            except OSError as err:
+                log.warning("could not unmount the rootfs of %s: %s", cid[:12], err)
+        return True
+
+    @contextlib.asynccontextmanager
+    async def _mounted(self, c: Container):
+        """The container's rootfs for cp and export: a stopped container's is mounted for the while."""
+        async with self._lock(c.id):
+            root = await self._root(c)
+            self._fs_users[c.id] = self._fs_users.get(c.id, 0) + 1
+        try:
+            yield root
+        finally:
+            await asyncio.shield(self._done_with_root(c.id))
+
+    async def _done_with_root(self, cid: str) -> None:
+        async with self._lock(cid):
+            left = self._fs_users.pop(cid, 1) - 1
+            if left > 0:
+                self._fs_users[cid] = left
+            else:
+                await self._unmount_if_stopped(cid)
 
     async def _release(self, c: Container) -> None:
         """Undo what start set up, with moby's events: the network endpoints, then the volumes."""
@@ -511,25 +567,27 @@ class ContainerService:
     # ------------------------------------------------------------ remove
     async def remove(self, ref: str, force: bool = False, volumes: bool = False) -> None:
         c = self.get(ref)
-        if c.state.reported_running:
-            if not force:
-                what = "container is restarting" if c.state.Restarting else \
-                    "container is paused" if c.state.Paused else "container is running"
-                raise Conflict(f'cannot remove container "/{c.name}": {what}: stop the container before removing '
-                               f"or force remove")
-            if c.state.Restarting:
-                await self._cancel_pending_restart(c.id)
-            c = self.get(c.id)
-            c.manual_stop = True
-            self.save(c)
-            if c.state.Running:
-                rt = self.runtime_for(c)
-                if c.state.Paused:
-                    await rt.resume(c.id)
-                await self._signal(rt, c, 9)
-                await self._await_exit(c.id, 30)
-            c = self.get(c.id)
+        # Under the container's lock, with its state read again there: a start that raced this removal has
+        # either finished (the container is running and is killed here) or will find no record.
         async with self._lock(c.id):
+            c = self.get(c.id)
+            if c.state.reported_running:
+                if not force:
+                    what = "container is restarting" if c.state.Restarting else \
+                        "container is paused" if c.state.Paused else "container is running"
+                    raise Conflict(f'cannot remove container "/{c.name}": {what}: stop the container before '
+                                   f"removing or force remove")
+                c.manual_stop = True
+                if c.state.Restarting and not c.state.Running:  # a pending restart: it stays down
+                    self._cancel_restart(c)
+                self.save(c)
+                if c.state.Running:
+                    rt = self.runtime_for(c)
+                    if c.state.Paused:
+                        await rt.resume(c.id)
+                    await self._signal(rt, c, 9)
+                    await self._await_exit(c.id, 30)
+                c = self.get(c.id)
             exit_code = c.state.ExitCode
             self._forget_execs(c.id)
             await self.networks.detach(c)
@@ -717,29 +775,36 @@ class ContainerService:
         from ..image.layertar import write_dir_tar
 
         c = self.get(ref)
-        root = await self._root(c)
         path = container_fs.temp_tar(self.config.data_root / "tmp")
-        with open(path, "wb") as f:
-            await asyncio.to_thread(write_dir_tar, root, f, mode="plain")
+        try:
+            async with self._mounted(c) as root:
+                with open(path, "wb") as f:
+                    await asyncio.to_thread(write_dir_tar, root, f, mode="plain")
+        except BaseException:
+            os.unlink(path)
+            raise
         self.events.emit("container", "export", c.id, {"image": self.image_name(c), "name": c.name})
         async for chunk in container_fs.file_chunks(path):
             yield chunk
 
-    async def _view(self, c: Container, ref: str) -> container_fs.ContainerView:
+    @contextlib.asynccontextmanager
+    async def _view(self, c: Container, ref: str):
         """What cp sees: the rootfs with the container's volumes, binds and /etc files over it."""
-        return container_fs.ContainerView(await self._root(c), c.mount_points + etc_mounts(c), ref)
+        async with self._mounted(c) as root:
+            yield container_fs.ContainerView(root, c.mount_points + etc_mounts(c), ref)
 
     async def path_stat(self, ref: str, path: str) -> dict:
         c = self.get(ref)
-        return container_fs.path_stat(await self._view(c, ref), path)
+        async with self._view(c, ref) as view:
+            return await asyncio.to_thread(container_fs.path_stat, view, path)
 
     async def get_archive(self, ref: str, path: str):
         c = self.get(ref)
-        view = await self._view(c, ref)
-        stat = container_fs.path_stat(view, path)
         tar_path = container_fs.temp_tar(self.config.data_root / "tmp")
         try:
-            await asyncio.to_thread(container_fs.write_path_tar, view, path, tar_path)
+            async with self._view(c, ref) as view:
+                stat = await asyncio.to_thread(container_fs.path_stat, view, path)
+                await asyncio.to_thread(container_fs.write_path_tar, view, path, tar_path)
         except BaseException:
             os.unlink(tar_path)
             raise
@@ -748,9 +813,9 @@ class ContainerService:
     async def put_archive(self, ref: str, path: str, tar_path: str, no_overwrite_dir: bool = False,
                           copy_uid_gid: bool = False) -> None:
         c = self.get(ref)
-        view = await self._view(c, ref)
-        await asyncio.to_thread(container_fs.extract_into, view, path, tar_path,
-                                bool(c.host_config.get("ReadonlyRootfs")))
+        async with self._view(c, ref) as view:
+            await asyncio.to_thread(container_fs.extract_into, view, path, tar_path,
+                                    bool(c.host_config.get("ReadonlyRootfs")))
 
     async def update(self, ref: str, body: dict) -> dict:
         c = self.get(ref)

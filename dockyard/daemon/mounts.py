@@ -5,6 +5,33 @@ import os
 import shutil
 
 from ..errors import InvalidParameter
+from ..volume.local import VALID as VALID_VOLUME_NAME
+
+# moby's linuxValidMountMode: at most one word of each kind
+_MODE_KINDS = ({"rw", "ro"}, {"z", "Z"}, {"shared", "rshared", "slave", "rslave", "private", "rprivate"},
+               {"nocopy"}, {"consistent", "cached", "delegated", "default"})
+
+
+def valid_mode(mode: str) -> bool:
+    if mode == "":
+        return True
+    counts = [0] * len(_MODE_KINDS)
+    for word in mode.split(","):
+        kind = next((i for i, words in enumerate(_MODE_KINDS) if word in words), None)
+        if kind is None:
+            return False
+        counts[kind] += 1
+    return max(counts) <= 1
+
+
+def _mount_error(kind: str, message: str) -> InvalidParameter:
+    return InvalidParameter(f"invalid mount config for type {_go_quote(kind)}: {message}")
+
+
+def _go_quote(text: str) -> str:
+    import json
+
+    return json.dumps(text)
 
 
 def _bind_or_volume(spec: str) -> dict:
@@ -19,6 +46,8 @@ def _bind_or_volume(spec: str) -> dict:
         raise InvalidParameter(f"invalid volume specification: '{spec}': invalid mount config for type "
                                f"\"{'bind' if source.startswith('/') else 'volume'}\": invalid mount path: "
                                f"'{dest}' mount path must be absolute")
+    if not valid_mode(mode):
+        raise InvalidParameter(f"invalid mode: {mode}")
     rw = "ro" not in mode.split(",")
     if source.startswith("/"):
         return {"Type": "bind", "Source": source, "Destination": dest, "Mode": mode, "RW": rw,
@@ -35,24 +64,39 @@ def requested_mounts(config: dict, host_config: dict) -> list[dict]:
         mp = _bind_or_volume(spec)
         points[mp["Destination"]] = mp
     for m in host_config.get("Mounts") or []:
-        kind = m.get("Type", "volume")
+        if not isinstance(m, dict):
+            raise InvalidParameter("json: cannot unmarshal into Go struct field HostConfig.HostConfig.Mounts of "
+                                   "type mount.Mount")
+        kind = m.get("Type") or "volume"
         target = m.get("Target") or m.get("Destination")
+        source = m.get("Source") or ""
+        if kind not in ("bind", "volume", "tmpfs"):
+            raise _mount_error(kind, "mount type unknown")
         if not target:
-            raise InvalidParameter("invalid mount config: Target must not be empty")
+            raise _mount_error(kind, "field Target must not be empty")
+        if not isinstance(target, str) or not target.startswith("/"):
+            raise _mount_error(kind, f"invalid mount path: '{target}' mount path must be absolute")
         if kind == "bind":
-            if not os.path.exists(m.get("Source", "")):
-                raise InvalidParameter(f"invalid mount config for type \"bind\": bind source path does not exist: "
-                                       f"{m.get('Source')}")
-            points[target] = {"Type": "bind", "Source": m["Source"], "Destination": target, "Mode": "",
+            if not source:
+                raise _mount_error(kind, "field Source must not be empty")
+            if not os.path.exists(source):
+                raise _mount_error(kind, f"bind source path does not exist: {source}")
+            points[target] = {"Type": "bind", "Source": source, "Destination": target, "Mode": "",
                               "RW": not m.get("ReadOnly"), "Propagation": "rprivate"}
         elif kind == "volume":
-            points[target] = {"Type": "volume", "Name": m.get("Source", ""), "Destination": target,
+            points[target] = {"Type": "volume", "Name": source, "Destination": target,
                               "RW": not m.get("ReadOnly"), "Mode": ""}
-        elif kind == "tmpfs":
+        else:
+            if source:
+                raise _mount_error(kind, "field Source must not be specified")
             points[target] = {"Type": "tmpfs", "Source": "", "Destination": target, "Mode": "", "RW": True,
                               "Propagation": ""}
-        else:
-            raise InvalidParameter(f"invalid mount config: mount type unknown: \"{kind}\"")
+    for mp in points.values():  # a bad volume name fails before anything is created
+        name = mp.get("Name") or ""
+        if mp["Type"] == "volume" and name and not VALID_VOLUME_NAME.match(name):
+            raise InvalidParameter(f'create {name}: "{name}" includes invalid characters for a local volume name, '
+                                   f'only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host '
+                                   f"directory, use absolute path")
     return list(points.values())
 
 

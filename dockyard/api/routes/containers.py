@@ -159,7 +159,11 @@ async def resize(request: web.Request) -> web.Response:
     monitor = svc.monitor(c.id)
     if monitor is None:
         raise Conflict(f"Container {c.id} is not running")
-    await monitor.resize(qint(request, "h", 0), qint(request, "w", 0))
+    try:
+        await monitor.resize(qint(request, "h", 0), qint(request, "w", 0))
+    except (OSError, ValueError):
+        # The container exited between the check and the call: its monitor and socket are gone.
+        raise Conflict(f"Container {c.id} is not running") from None
     return web.Response(status=200)
 
 
@@ -200,7 +204,8 @@ async def logs(request: web.Request) -> web.StreamResponse:
     if not (stdout or stderr):
         raise InvalidParameter("Bad parameters: you must choose at least one stream")
     tail_raw = q.get("tail", "all")
-    tail = None if tail_raw in ("all", "") else int(tail_raw)
+    # moby: a tail that is not a number (or is negative) means all the lines
+    tail = int(tail_raw) if tail_raw.isdigit() else None
     since = parse_time_filter(q["since"]) if q.get("since") not in (None, "", "0") else 0
     until = parse_time_filter(q["until"]) if q.get("until") not in (None, "", "0") else None
     timestamps = qbool(request, "timestamps")

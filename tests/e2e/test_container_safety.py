@@ -1,0 +1,170 @@
+"""Container safety from the audit: cp never writes through a file named as a directory, concurrent start and
+rm -f leave nothing running, rejected creates leave nothing behind, a stopped container's rootfs is unmounted,
+wrong JSON types in a create are a 400, bad -v modes and --mount fields are refused in moby's words."""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import time
+
+from .daemon_harness import DOCKER
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{secrets.token_hex(3)}"
+
+
+def overlay_mounts(d) -> list[str]:
+    with open("/proc/mounts") as f:
+        return [line.split()[1] for line in f if line.split()[1].startswith(str(d.data_root))]
+
+
+def cid_of(d, name: str) -> str:
+    return d.docker("inspect", "-f", "{{.Id}}", name).stdout.strip()
+
+
+def data_dirs(d) -> set[str]:
+    out = set()
+    for sub in ("containers", "overlay2", "vfs"):
+        base = d.data_root / sub
+        if base.is_dir():
+            out.update(f"{sub}/{n}" for n in os.listdir(base))
+    return out
+
+
+# ----------------------------------------------------------------------------- 1. cp into a file with /
+def test_cp_to_file_with_trailing_slash_writes_nothing(daemon, tmp_path):
+    name = unique("cpslash")
+    daemon.docker("create", "--name", name, "busybox", "true")
+    try:
+        before = daemon.docker("cp", f"{name}:/etc/passwd", "-").stdout
+        src = tmp_path / "text.txt"
+        src.write_text("overwritten\n")
+        p = daemon.docker("cp", str(src), f"{name}:/etc/passwd/", check=False)
+        assert p.returncode != 0
+        assert "directory" in p.stderr.lower()
+        assert daemon.docker("cp", f"{name}:/etc/passwd", "-").stdout == before
+        status, _ = daemon.api("HEAD", f"/containers/{name}/archive?path=/etc/passwd/")
+        assert status == 404
+        p = daemon.docker("cp", f"{name}:/etc/passwd/x", str(tmp_path / "out"), check=False)
+        assert p.returncode != 0
+        assert "NotADirectoryError" not in p.stderr and str(daemon.data_root) not in p.stderr
+        assert "Could not find the file /etc/passwd/x" in p.stderr
+    finally:
+        daemon.docker("rm", "-f", name, check=False)
+
+
+# ----------------------------------------------------------------------------- 2. start racing rm -f
+def test_concurrent_start_and_force_remove_leave_nothing_running(daemon):
+    env = daemon.env()
+    ids = []
+    for _ in range(6):
+        name = unique("race")
+        ids.append(cid_of(daemon, daemon.docker("create", "--name", name, "busybox", "sleep", "300").stdout.strip()))
+        start = subprocess.Popen([DOCKER, "start", name], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        rm = subprocess.Popen([DOCKER, "rm", "-f", name], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        start.wait(60)
+        rm.wait(60)
+        p = daemon.docker("inspect", name, check=False)
+        if p.returncode == 0:  # rm -f ran first and start found it... then remove now
+            daemon.docker("rm", "-f", name)
+    all_ids = daemon.docker("ps", "-aq", "--no-trunc").stdout.split()
+    assert not set(ids) & set(all_ids)
+    runc = subprocess.run(["runc", "--root", str(daemon.exec_root / "runc"), "list", "-q"],
+                          capture_output=True, text=True)
+    assert not set(ids) & set(runc.stdout.split()), runc.stdout
+    mounts = overlay_mounts(daemon)
+    assert not [m for m in mounts if any(i in m for i in ids)], mounts
+
+
+# ----------------------------------------------------------------------------- 3. rejected creates
+def test_rejected_mounts_leave_nothing_behind(daemon, tmp_path):
+    cases = [
+        (["--mount", "type=bind,src=/nodir-" + secrets.token_hex(4) + ",dst=/y"], "bind source path does not exist"),
+        (["-v", "bad$vol:/y"], "includes invalid characters for a local volume name"),
+        (["-v", "/x:relative"], "must be absolute"),
+        (["--mount", "type=bogus,dst=/y"], "mount type unknown"),
+        (["-v", f"{tmp_path}:/y:zz"], "invalid mode: zz"),
+        (["--mount", "type=bind,dst=/y"], "field Source must not be empty"),
+    ]
+    for args, message in cases:
+        dirs, mounts = data_dirs(daemon), overlay_mounts(daemon)
+        for verb in ("create", "run"):
+            p = daemon.docker(verb, *args, "busybox", "true", check=False)
+            assert p.returncode != 0, args
+            assert message in p.stderr, (args, p.stderr)
+        assert data_dirs(daemon) == dirs, args
+        assert overlay_mounts(daemon) == mounts, args
+
+
+# ----------------------------------------------------------------------------- 4. unmounted when stopped
+def test_stopped_container_rootfs_is_unmounted_and_still_usable(daemon, tmp_path):
+    if daemon.docker("info", "-f", "{{.Driver}}").stdout.strip() != "overlay2":
+        return
+    name = unique("unmount")
+    daemon.docker("run", "--name", name, "busybox", "sh", "-c", "echo hi > /made")
+    try:
+        cid = cid_of(daemon, name)
+
+        def mounted() -> bool:
+            return any(cid in m for m in overlay_mounts(daemon))
+
+        deadline = time.time() + 10
+        while mounted() and time.time() < deadline:
+            time.sleep(0.1)
+        assert not mounted()
+        assert daemon.docker("cp", f"{name}:/made", "-").returncode == 0
+        src = tmp_path / "in.txt"
+        src.write_text("in\n")
+        daemon.docker("cp", str(src), f"{name}:/in.txt")
+        assert "/in.txt" in daemon.docker("diff", name).stdout
+        daemon.docker("export", "-o", str(tmp_path / "out.tar"), name)
+        assert (tmp_path / "out.tar").stat().st_size > 0
+        daemon.docker("commit", name, f"{name}:img")
+        assert not mounted()
+        daemon.docker("rmi", f"{name}:img")
+        daemon.docker("start", "-a", name)
+        assert not mounted() or time.sleep(1) or not mounted()
+    finally:
+        daemon.docker("rm", "-f", name, check=False)
+
+
+# ----------------------------------------------------------------------------- 5. wrong JSON types
+def test_wrong_create_types_are_400_and_not_stored(daemon):
+    bad = [
+        {"Image": "busybox", "Cmd": [1, 2]},
+        {"Image": "busybox", "Cmd": ["true"], "Env": "A=1"},
+        {"Image": "busybox", "Cmd": ["true"], "HostConfig": {"Memory": "lots"}},
+        [1, 2],
+        {"Image": 123, "Cmd": ["true"]},
+        {"Image": "busybox", "Cmd": ["true"], "HostConfig": "x"},
+        {"Image": "busybox", "Cmd": ["true"], "HostConfig": {"RestartPolicy": {"Name": "on-failure",
+                                                                                "MaximumRetryCount": "abc"}}},
+    ]
+    before = daemon.docker("ps", "-aq").stdout
+    for body in bad:
+        status, reply = daemon.api("POST", "/containers/create", body)
+        assert status == 400, (body, status, reply)
+        assert "json: cannot unmarshal" in reply["message"], reply
+    status, reply = daemon.api("POST", "/containers/create", {"Image": "busybox", "Cmd": [1, 2]})
+    assert reply["message"] == ("json: cannot unmarshal number into Go struct field ContainerConfigWrapper.Cmd "
+                                "of type string")
+    assert daemon.docker("ps", "-aq").stdout == before
+    # a StrSlice may be a single string, as in Go
+    status, reply = daemon.api("POST", "/containers/create", {"Image": "busybox", "Cmd": "true"})
+    assert status == 201
+    assert json.loads(daemon.docker("inspect", reply["Id"]).stdout)[0]["Config"]["Cmd"] == ["true"]
+    daemon.docker("rm", reply["Id"])
+
+
+def test_logs_bad_tail_means_all(daemon):
+    name = unique("tail")
+    daemon.docker("run", "--name", name, "busybox", "sh", "-c", "echo a; echo b")
+    try:
+        status, _ = daemon.api("GET", f"/containers/{name}/logs?stdout=1&tail=abc")
+        assert status == 200
+        assert daemon.docker("logs", "--tail", "abc", name).stdout == "a\nb\n"
+    finally:
+        daemon.docker("rm", name)
