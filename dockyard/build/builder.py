@@ -447,9 +447,12 @@ class _Run:
         words = [self.x(stage, w) for w in (inst.json if inst.json is not None else inst.words)]
         sources = words[:-1]
         staging = Path(tempfile.mkdtemp(prefix="build-", dir=self.svc.config.data_root / "tmp"))
-        image_root, cleanup_image = await self._mounted_image(stage.image_id) if stage.image_id else (None, None)
-        src_root, cleanup_source = await self._source_root(inst)
+        cleanups = []  # undone whatever fails: a --from image that cannot be pulled, a missing source, ...
         try:
+            image_root, cleanup_image = await self._mounted_image(stage.image_id) if stage.image_id else (None, None)
+            cleanups.append(cleanup_image)
+            src_root, cleanup_source = await self._source_root(inst)
+            cleanups.append(cleanup_source)
             spec = copier.CopySpec(
                 cmd=inst.cmd, src_root=src_root, sources=sources, dest=self._copy_dest(stage, words[-1], image_root),
                 image_root=image_root, owner=_chown_ids(image_root, inst.flags.get("chown")),
@@ -471,7 +474,7 @@ class _Run:
             await self.say(f" ---> {stage.image_id[7:19]}\n")
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-            for cleanup in (cleanup_source, cleanup_image):
+            for cleanup in reversed(cleanups):
                 if cleanup:
                     await cleanup()
 

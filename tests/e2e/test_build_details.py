@@ -305,3 +305,13 @@ def test_commit_with_changes_and_without_pausing(daemon):
     finally:
         daemon.docker("rm", "-f", "commit-src")
         daemon.docker("rmi", "committed:1", check=False)
+
+
+def test_a_copy_whose_source_image_cannot_be_found_leaves_nothing_behind(daemon, tmp_path):
+    """The stage's mounted image and the staging dir go even when --from names an image that is nowhere."""
+    ctx = write(tmp_path / "ctx", {"Dockerfile": "FROM busybox\nCOPY --from=127.0.0.1:1/nowhere:1 /x /x\n"})
+    containers = daemon.docker("ps", "-aq").stdout.split()
+    p = daemon.docker("build", str(ctx), check=False)
+    assert p.returncode == 1 and "127.0.0.1:1" in p.stderr
+    assert os.listdir(daemon.data_root / "tmp") == []
+    assert daemon.docker("ps", "-aq").stdout.split() == containers  # the never-started view container went too
