@@ -68,6 +68,7 @@ class ContainerService:
         self._remove_waiters: dict[str, list[asyncio.Future]] = {}
         self._pending_attach: dict[str, list] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._removing: set[str] = set()  # a second rm of one of these is a conflict, as in moby
         self._fs_users: dict[str, int] = {}  # cp/export holding a stopped container's rootfs mounted
         self._tasks: set[asyncio.Task] = set()
         self.execs = None  # the ExecService registers itself: a container's execs end with its process
@@ -567,6 +568,15 @@ class ContainerService:
     # ------------------------------------------------------------ remove
     async def remove(self, ref: str, force: bool = False, volumes: bool = False) -> None:
         c = self.get(ref)
+        if c.id in self._removing:
+            raise Conflict(f"removal of container {ref} is already in progress")
+        self._removing.add(c.id)
+        try:
+            await self._remove(c, force, volumes)
+        finally:
+            self._removing.discard(c.id)
+
+    async def _remove(self, c: Container, force: bool, volumes: bool) -> None:
         # Under the container's lock, with its state read again there: a start that raced this removal has
         # either finished (the container is running and is killed here) or will find no record.
         async with self._lock(c.id):

@@ -79,6 +79,32 @@ def test_concurrent_start_and_force_remove_leave_nothing_running(daemon):
     assert not [m for m in mounts if any(i in m for i in ids)], mounts
 
 
+def test_a_second_force_remove_while_the_first_runs_is_a_conflict(daemon):
+    """moby: "removal of container X is already in progress" (409), not a wait ending in No such container."""
+    import threading
+    answers = []
+    for _ in range(5):
+        name = unique("rmrace")
+        daemon.docker("run", "-d", "--name", name, "busybox", "sleep", "300")
+        gate = threading.Barrier(2)
+
+        def remove():
+            gate.wait()
+            answers.append(daemon.api("DELETE", f"/containers/{name}?force=1"))
+
+        threads = [threading.Thread(target=remove) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert daemon.docker("inspect", name, check=False).returncode != 0
+    assert sorted({status for status, _ in answers}) in ([204, 409], [204, 404], [204, 404, 409]), answers
+    conflicts = [body["message"] for status, body in answers if status == 409]
+    assert conflicts, answers
+    assert all(m.startswith("removal of container rmrace-") and m.endswith(" is already in progress")
+               for m in conflicts), conflicts
+
+
 # ----------------------------------------------------------------------------- 3. rejected creates
 def test_rejected_mounts_leave_nothing_behind(daemon, tmp_path):
     cases = [
