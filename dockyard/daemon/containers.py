@@ -29,7 +29,7 @@ from .container_checks import (UPDATE_RESOURCE_KEYS, check_image_platform, parse
 from ..volume.local import LocalVolumes
 from .config import DaemonConfig
 from .container_record import Container, healthcheck_shape
-from .create_types import check_create_body
+from .create_types import check_create_body, check_update_body
 from .events import EventBus
 from .filters import Filters
 from .images import ImageService
@@ -829,6 +829,7 @@ class ContainerService:
 
     async def update(self, ref: str, body: dict) -> dict:
         c = self.get(ref)
+        body = check_update_body(body)
         resources = {k: body[k] for k in UPDATE_RESOURCE_KEYS if body.get(k) not in (None, 0, "")}
         validate_resources(resources, update=True)  # the request alone, as moby's verifyContainerSettings
         if "RestartPolicy" in body and body["RestartPolicy"]:

@@ -1,4 +1,4 @@
-"""The JSON types of a container create request, checked before anything is stored: a wrong type is a 400
+"""The JSON types of a container create (and update) request, checked before anything is stored: a wrong type is a 400
 in the words of Go's encoding/json, as moby's decoder gives it, never a value we store and trip over later."""
 from __future__ import annotations
 
@@ -29,6 +29,11 @@ HOST_CONFIG_FIELDS = {
     "PortBindings": OBJ, "Mounts": LIST, "Tmpfs": STRMAP, "Sysctls": STRMAP, "StorageOpt": STRMAP,
     "Ulimits": LIST, "Devices": LIST, "ConsoleSize": LIST,
 }
+# container.Resources, what an update may change (of the fields above)
+UPDATE_FIELDS = ("Memory", "MemorySwap", "MemoryReservation", "NanoCpus", "CpuShares", "CpuPeriod", "CpuQuota",
+                 "CpuRealtimePeriod", "CpuRealtimeRuntime", "PidsLimit", "BlkioWeight", "KernelMemory",
+                 "MemorySwappiness", "CpusetCpus", "CpusetMems", "CgroupParent", "OomKillDisable", "Ulimits",
+                 "Devices")
 RESTART_POLICY_FIELDS = {"Name": STR, "MaximumRetryCount": INT}
 LOG_CONFIG_FIELDS = {"Type": STR, "Config": STRMAP}
 
@@ -46,8 +51,9 @@ def _json_kind(value) -> str:
 
 
 def _error(value, field: str, go_type: str) -> InvalidParameter:
+    """`field` is the path from the request's Go struct, as json's UnmarshalTypeError names it."""
     return InvalidParameter(f"json: cannot unmarshal {_json_kind(value)} into Go struct field "
-                            f"ContainerConfigWrapper.{field} of type {go_type}")
+                            f"{field} of type {go_type}")
 
 
 def _check(value, field: str, kind: str):
@@ -81,7 +87,7 @@ def _check(value, field: str, kind: str):
     return value
 
 
-def _check_fields(obj: dict, fields: dict, prefix: str = "") -> dict:
+def _check_fields(obj: dict, fields: dict, prefix: str) -> dict:
     out = dict(obj)
     for key, kind in fields.items():
         if key in out:
@@ -94,26 +100,39 @@ def check_create_body(body) -> dict:
     if not isinstance(body, dict):
         raise InvalidParameter(f"json: cannot unmarshal {_json_kind(body)} into Go value of type "
                                f"container.ContainerConfigWrapper")
-    body = _check_fields(body, CONFIG_FIELDS)
+    wrapper = "ContainerConfigWrapper."
+    body = _check_fields(body, CONFIG_FIELDS, wrapper)
     hc = body.get("HostConfig")
     if hc is not None:
-        hc = _check_fields(hc, HOST_CONFIG_FIELDS, "HostConfig.")
+        hc = _check_fields(hc, HOST_CONFIG_FIELDS, wrapper + "HostConfig.")
         if hc.get("RestartPolicy") is not None:
             hc["RestartPolicy"] = _check_fields(hc["RestartPolicy"], RESTART_POLICY_FIELDS,
-                                                "HostConfig.RestartPolicy.")
+                                                wrapper + "HostConfig.RestartPolicy.")
         if hc.get("LogConfig") is not None:
-            hc["LogConfig"] = _check_fields(hc["LogConfig"], LOG_CONFIG_FIELDS, "HostConfig.LogConfig.")
+            hc["LogConfig"] = _check_fields(hc["LogConfig"], LOG_CONFIG_FIELDS, wrapper + "HostConfig.LogConfig.")
         for m in hc.get("Mounts") or []:
             if not isinstance(m, dict):
-                raise _error(m, "HostConfig.Mounts", "mount.Mount")
+                raise _error(m, wrapper + "HostConfig.Mounts", "mount.Mount")
             _check_fields(m, {"Type": STR, "Source": STR, "Target": STR, "ReadOnly": BOOL},
-                          "HostConfig.Mounts.")
+                          wrapper + "HostConfig.Mounts.")
         for key, entries in (hc.get("PortBindings") or {}).items():
             if entries is not None and not isinstance(entries, list):
-                raise _error(entries, "HostConfig.PortBindings", "[]nat.PortBinding")
+                raise _error(entries, wrapper + "HostConfig.PortBindings", "[]nat.PortBinding")
             for entry in entries or []:
                 if entry is not None and not isinstance(entry, dict):
-                    raise _error(entry, "HostConfig.PortBindings", "nat.PortBinding")
-                _check_fields(entry or {}, {"HostIp": STR, "HostPort": STR}, "HostConfig.PortBindings.")
+                    raise _error(entry, wrapper + "HostConfig.PortBindings", "nat.PortBinding")
+                _check_fields(entry or {}, {"HostIp": STR, "HostPort": STR}, wrapper + "HostConfig.PortBindings.")
         body["HostConfig"] = hc
+    return body
+
+
+def check_update_body(body) -> dict:
+    """`POST /containers/{id}/update` (moby's container.UpdateConfig: the resources and a restart policy)."""
+    if not isinstance(body, dict):
+        raise InvalidParameter(f"json: cannot unmarshal {_json_kind(body)} into Go value of type "
+                               f"container.UpdateConfig")
+    body = _check_fields(body, {k: HOST_CONFIG_FIELDS[k] for k in UPDATE_FIELDS}, "UpdateConfig.")
+    if body.get("RestartPolicy") is not None:
+        body["RestartPolicy"] = _check_fields(_check(body["RestartPolicy"], "UpdateConfig.RestartPolicy", OBJ),
+                                              RESTART_POLICY_FIELDS, "UpdateConfig.RestartPolicy.")
     return body

@@ -185,6 +185,28 @@ def test_wrong_create_types_are_400_and_not_stored(daemon):
     daemon.docker("rm", reply["Id"])
 
 
+def test_wrong_update_types_are_400_and_change_nothing(daemon):
+    name = unique("upd")
+    daemon.docker("run", "-d", "--name", name, "-m", "64m", "busybox", "sleep", "300")
+    try:
+        for body, message in [
+            ({"Memory": "lots"}, "json: cannot unmarshal string into Go struct field UpdateConfig.Memory of type int64"),
+            ({"CpusetCpus": 1}, "json: cannot unmarshal number into Go struct field UpdateConfig.CpusetCpus of type string"),
+            ({"RestartPolicy": "always"}, "json: cannot unmarshal string into Go struct field "
+                                          "UpdateConfig.RestartPolicy of type object"),
+            ({"RestartPolicy": {"Name": "on-failure", "MaximumRetryCount": "3"}},
+             "json: cannot unmarshal string into Go struct field UpdateConfig.RestartPolicy.MaximumRetryCount of type int64"),
+            ([1], "json: cannot unmarshal array into Go value of type container.UpdateConfig"),
+        ]:
+            status, reply = daemon.api("POST", f"/containers/{name}/update", body)
+            assert (status, reply["message"]) == (400, message), body
+        hc = json.loads(daemon.docker("inspect", name).stdout)[0]["HostConfig"]
+        assert hc["Memory"] == 64 * 1024 * 1024 and hc["RestartPolicy"]["Name"] == "no"
+        assert daemon.docker("update", "--memory", "32m", name).returncode == 0
+    finally:
+        daemon.docker("rm", "-f", name)
+
+
 def test_logs_bad_tail_means_all(daemon):
     name = unique("tail")
     daemon.docker("run", "--name", name, "busybox", "sh", "-c", "echo a; echo b")
