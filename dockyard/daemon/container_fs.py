@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import AsyncIterator
 
 from ..errors import DockyardError, Forbidden, InvalidParameter, NotFound
-from ..image.unpack import MAX_SYMLINK_HOPS, apply_layer
+from ..image.unpack import MAX_SYMLINK_HOPS, clean_entry_name, extract_routed
 
 
 class ContainerView:
@@ -193,45 +193,62 @@ def _extract_into(view: ContainerView, path: str, tar_path: str, readonly_rootfs
         raise view.not_found(path)
     if not os.path.isdir(dest):  # moby's words; nothing is written
         raise InvalidParameter("extraction point is not a directory")
-    written = _write_mounted_files(view, parts, tar_path)
-    rest = _tar_without(tar_path, written) if written else tar_path
-    try:
-        with open(rest, "rb") as f:
-            apply_layer(f, dest, mode="plain")
-    finally:
-        if rest != tar_path:
-            os.unlink(rest)
+    mounted_files = _check_targets(view, parts, tar_path, readonly_rootfs)
+    _write_mounted_files(view, parts, tar_path, mounted_files)
+
+    def route(member: tarfile.TarInfo) -> str | None:
+        """Each member goes into the rootfs or the mount holding it, as if written through the container's
+        view (a tree copied to / lands in the volumes it spans)."""
+        if member.name in mounted_files:
+            return None
+        mount, root, rel = _place(view, parts + _parts(clean_entry_name(member.name)))
+        member.name = "/".join(rel) or "."
+        if member.islnk():
+            link_mount, _root, link_rel = _place(view, parts + _parts(clean_entry_name(member.linkname)))
+            if link_mount is not mount:
+                raise InvalidParameter(f"cannot copy {member.name}: a hard link cannot cross a mount point")
+            member.linkname = "/".join(link_rel)
+        return root
+
+    with open(tar_path, "rb") as f:
+        extract_routed(f, route)
 
 
-def _write_mounted_files(view: ContainerView, parts: list[str], tar_path: str) -> set[str]:
-    """Tar members landing exactly on a file mounted into the container (its /etc/hostname, hosts,
-    resolv.conf, or a file bind) go to that file, rewritten in place so the bind mount keeps it, as a write
-    from inside the container would. Returns their member names."""
-    written = set()
+def _place(view: ContainerView, target: list[str]) -> tuple[dict | None, str, list[str]]:
+    """The mount holding a container path (None for the rootfs), the host dir of its root, and the path's
+    components inside it."""
+    for dest, source, mp in view.mounts:
+        if target[:len(dest)] == dest:
+            return mp, source, target[len(dest):]
+    return None, view.root, target
+
+
+def _check_targets(view: ContainerView, parts: list[str], tar_path: str, readonly_rootfs: bool) -> set[str]:
+    """Before anything is written: every member's mount must be writable. Returns the members that land
+    exactly on a file mounted into the container (its /etc/hostname, hosts, resolv.conf, or a file bind)."""
+    mounted_files = set()
     with tarfile.open(tar_path) as tar:
         for member in tar:
-            target = parts + _parts(member.name)
-            mount = view.mount_of(target)
-            if not member.isfile() or mount is None or _parts(mount["Destination"]) != target:
-                continue
-            source = view.host_of(target)
-            if not os.path.isfile(source):
-                continue
-            _check_writable(mount, readonly_rootfs=False)
-            with tar.extractfile(member) as src, open(source, "wb") as dst:
-                shutil.copyfileobj(src, dst)
-            written.add(member.name)
-    return written
+            mount, root, rel = _place(view, parts + _parts(clean_entry_name(member.name)))
+            _check_writable(mount, readonly_rootfs)
+            if mount is not None and not rel and not os.path.isdir(root):
+                if not member.isfile():
+                    raise InvalidParameter(f"cannot overwrite non-directory {mount['Destination']} with "
+                                           f"{member.name}: it is a mounted file")
+                mounted_files.add(member.name)
+    return mounted_files
 
 
-def _tar_without(tar_path: str, names: set[str]) -> str:
-    """A copy of the tar without the named members."""
-    out = tar_path + ".rest"
-    with tarfile.open(tar_path) as src, tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as dst:
-        for member in src:
-            if member.name not in names:
-                dst.addfile(member, src.extractfile(member) if member.isfile() else None)
-    return out
+def _write_mounted_files(view: ContainerView, parts: list[str], tar_path: str, names: set[str]) -> None:
+    """Those members are written into the mounted file in place, so the bind mount keeps it, as a write
+    from inside the container would."""
+    if not names:
+        return
+    with tarfile.open(tar_path) as tar:
+        for member in tar:
+            if member.name in names:
+                with tar.extractfile(member) as src, open(view.host_of(parts + _parts(member.name)), "wb") as dst:
+                    shutil.copyfileobj(src, dst)
 
 
 def _check_writable(mount: dict | None, readonly_rootfs: bool) -> None:

@@ -32,7 +32,7 @@ import shutil
 import stat
 import tarfile
 import zlib
-from typing import BinaryIO
+from typing import BinaryIO, Callable
 
 from ..errors import InvalidParameter
 
@@ -156,21 +156,47 @@ def apply_layer(fileobj: BinaryIO, dest_dir: str, mode: str = "overlay") -> int:
     if mode not in ("overlay", "vfs", "plain"):
         raise ValueError(f"unknown apply mode {mode!r}")
     applier = _Applier(os.path.realpath(dest_dir), mode)
+    _apply_members(fileobj, lambda member: applier)
+    return applier.written
+
+
+def extract_routed(fileobj: BinaryIO, route: Callable[[tarfile.TarInfo], str | None]) -> None:
+    """A plain tar (no whiteouts) extracted into several roots: `route` names the host directory each member
+    goes into, having made its name (and a hardlink's target) relative to it, or None to skip the member.
+    `docker cp` writes a tree spanning a container's mounts this way."""
+    appliers: dict[str, _Applier] = {}
+
+    def pick(member: tarfile.TarInfo) -> _Applier | None:
+        root = route(member)
+        if root is None:
+            return None
+        if root not in appliers:
+            appliers[root] = _Applier(os.path.realpath(root), "plain")
+        return appliers[root]
+
+    _apply_members(fileobj, pick)
+
+
+def _apply_members(fileobj: BinaryIO, pick: Callable[[tarfile.TarInfo], "_Applier | None"]) -> None:
+    used: dict[int, _Applier] = {}
     try:
         stream = open_decompressed(fileobj)
         if not stream.peek(1):
-            return 0  # an empty stream is an empty layer (Go's tar reader sees EOF at once, as in Docker)
+            return  # an empty stream is an empty layer (Go's tar reader sees EOF at once, as in Docker)
         with tarfile.open(fileobj=stream, mode="r|") as tar:
             for member in tar:
-                applier.apply(member, tar)
+                applier = pick(member)
+                if applier is not None:
+                    used[id(applier)] = applier
+                    applier.apply(member, tar)
     except (tarfile.TarError, EOFError, zlib.error, lzma.LZMAError) as e:
         raise InvalidParameter(f"invalid or truncated layer tar: {e}") from e
     except OSError as e:
         if e.errno is not None:
             raise  # a real filesystem error (ENOSPC, EACCES...), not bad input
         raise InvalidParameter(f"invalid or truncated layer tar: {e}") from e  # gzip/bz2 data errors
-    applier.finish()
-    return applier.written
+    for applier in used.values():
+        applier.finish()
 
 
 class _Applier:

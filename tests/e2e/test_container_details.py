@@ -117,6 +117,42 @@ def test_cp_into_read_only_mounts_and_rootfs(daemon, tmp_path):
         daemon.docker("rm", "-f", cid)
 
 
+def test_cp_of_a_tree_spanning_mounts_writes_through_them(daemon, tmp_path):
+    """A tree copied to a parent of mount points lands in the volume and the bind, as the container sees it;
+    a read-only mount anywhere in the tree refuses the whole copy before anything is written."""
+    bind = tmp_path / "bind"
+    bind.mkdir()
+    tree = tmp_path / "tree"
+    for rel, text in [("srv/top.txt", "top\n"), ("srv/vol/in-volume.txt", "volume\n"),
+                      ("srv/vol/sub/deep.txt", "deep\n"), ("srv/bind/in-bind.txt", "bind\n")]:
+        (tree / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tree / rel).write_text(text)
+    volume = unique("spanvol")
+    cid = daemon.docker("run", "-d", "-v", f"{volume}:/srv/vol", "-v", f"{bind}:/srv/bind", "busybox",
+                        "sleep", "60").stdout.strip()
+    try:
+        daemon.docker("cp", f"{tree}/.", f"{cid}:/")
+        show = "cat /srv/top.txt /srv/vol/in-volume.txt /srv/vol/sub/deep.txt /srv/bind/in-bind.txt"
+        assert daemon.docker("exec", cid, "sh", "-c", show).stdout == "top\nvolume\ndeep\nbind\n"
+        assert (bind / "in-bind.txt").read_text() == "bind\n"
+        # the volume keeps it for the next container
+        assert daemon.docker("run", "--rm", "-v", f"{volume}:/v", "busybox", "cat", "/v/sub/deep.txt"
+                             ).stdout == "deep\n"
+    finally:
+        daemon.docker("rm", "-f", cid)
+        daemon.docker("volume", "rm", volume, check=False)
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    cid = daemon.docker("run", "-d", "-v", f"{ro}:/srv/bind:ro", "busybox", "sleep", "60").stdout.strip()
+    try:
+        p = daemon.docker("cp", f"{tree}/.", f"{cid}:/", check=False)
+        assert p.returncode == 1 and "mounted volume is marked read-only" in p.stderr, p.stderr
+        assert list(ro.iterdir()) == []
+        assert daemon.docker("exec", cid, "ls", "/srv", check=False).stdout.split() == ["bind"]
+    finally:
+        daemon.docker("rm", "-f", cid)
+
+
 def test_cp_into_a_container_keeps_whiteout_named_files(daemon, tmp_path):
     # docker cp is a plain extraction: `.wh.victim` is a file to copy, not an order to delete `victim`
     src = tmp_path / "src"
