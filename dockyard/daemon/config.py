@@ -32,6 +32,9 @@ class DaemonConfig:
     dns_search: list[str] = field(default_factory=list)
     dns_opts: list[str] = field(default_factory=list)
     default_address_pools: list[dict] = field(default_factory=lambda: [{"base": "10.211.0.0/16", "size": 24}])
+    # Where daemon.json was read from, and the keys set by flags instead: what a SIGHUP reload needs.
+    config_file: Path | None = None
+    flag_keys: set[str] = field(default_factory=set)
 
     # daemon.json key -> attribute
     JSON_KEYS = {

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from ..errors import DockyardError
 from .config import DEFAULT_SOCKET, DaemonConfig
+from .reload import reload_config
 
 log = logging.getLogger("dockyard.daemon")
 
@@ -74,6 +75,7 @@ async def serve(config: DaemonConfig) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, reload_config, svc)  # dockerd's live reload of daemon.json
     await stop.wait()
     log.info("shutting down; containers keep running under their monitors")
     await svc.containers.shutdown()
@@ -154,6 +156,9 @@ def load_config_file(ctx: click.Context, config: DaemonConfig, path: Path) -> No
         raise click.ClickException(f"unable to configure the Docker daemon with file {path}: the following "
                                    f"directives are specified both as a flag and in the configuration file: "
                                    f"{', '.join(conflicts)}")
+    config.config_file = path
+    config.flag_keys = {key for param, key in FLAG_FILE_KEYS.items()
+                        if ctx.get_parameter_source(param) == click.core.ParameterSource.COMMANDLINE}
 
 
 @click.command("daemon", context_settings={"help_option_names": ["-h", "--help"]})

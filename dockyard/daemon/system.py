@@ -10,6 +10,7 @@ from functools import lru_cache
 from .. import __version__
 from ..api.versions import MAX_API_VERSION, MIN_API_VERSION
 from ..errors import InvalidParameter
+from ..registry.client.endpoints import split_insecure_registries
 from ..timefmt import now_rfc3339
 
 # The object types of `GET /system/df?type=` (moby's DiskUsageObject values).
@@ -66,6 +67,17 @@ class SystemService:
             "KernelVersion": platform.release(), "BuildTime": "",
         }
 
+    def _registry_config(self) -> dict:
+        """What `docker info` lists as Registry Mirrors and Insecure Registries (names, then CIDRs)."""
+        names, nets = split_insecure_registries(self.config.insecure_registries)
+        index = {"docker.io": {"Name": "docker.io", "Mirrors": self.config.registry_mirrors, "Secure": True,
+                               "Official": True}}
+        for name in names:
+            index[name] = {"Name": name, "Mirrors": [], "Secure": False, "Official": False}
+        return {"AllowNondistributableArtifactsCIDRs": None, "AllowNondistributableArtifactsHostnames": None,
+                "InsecureRegistryCIDRs": ["127.0.0.0/8", "::1/128"] + [str(n) for n in nets],
+                "IndexConfigs": index, "Mirrors": self.config.registry_mirrors}
+
     def info(self) -> dict:
         counts = self.containers.counts() if self.containers else {"running": 0, "paused": 0, "stopped": 0}
         total = sum(counts.values())
@@ -86,11 +98,7 @@ class SystemService:
             "NEventsListener": 0, "KernelVersion": platform.release(), "OperatingSystem": _os_name(),
             "OSVersion": "", "OSType": "linux", "Architecture": platform.machine(),
             "IndexServerAddress": "https://index.docker.io/v1/",
-            "RegistryConfig": {"AllowNondistributableArtifactsCIDRs": None, "AllowNondistributableArtifactsHostnames": None,
-                               "InsecureRegistryCIDRs": ["127.0.0.0/8", "::1/128"],
-                               "IndexConfigs": {"docker.io": {"Name": "docker.io", "Mirrors": self.config.registry_mirrors,
-                                                              "Secure": True, "Official": True}},
-                               "Mirrors": self.config.registry_mirrors},
+            "RegistryConfig": self._registry_config(),
             "NCPU": os.cpu_count(), "MemTotal": mem, "GenericResources": None,
             "DockerRootDir": str(self.config.data_root), "HttpProxy": os.environ.get("HTTP_PROXY", ""),
             "HttpsProxy": os.environ.get("HTTPS_PROXY", ""), "NoProxy": os.environ.get("NO_PROXY", ""),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import grp
 import json
 import os
+import signal
 import sqlite3
 import stat
 import subprocess
@@ -76,6 +77,52 @@ def test_config_file_is_applied(own_daemon, tmp_path):
     assert info["RegistryConfig"]["Mirrors"] == ["https://mirror.example.test"]
     assert set(info["Runtimes"]) == {"runc", "fromfile"}
     assert "https://mirror.example.test" in d.docker("info").stdout
+
+
+def test_sighup_reloads_the_config_file_and_sends_a_daemon_reload_event(own_daemon, tmp_path):
+    cfg = tmp_path / "daemon.json"
+    cfg.write_text(json.dumps({"registry-mirrors": ["https://before.example.test"]}))
+    d = own_daemon("--config-file", str(cfg), load_busybox=False)
+
+    def info() -> dict:
+        return json.loads(d.docker("info", "--format", "{{json .}}").stdout)
+
+    def reload_events(since: float) -> list[dict]:
+        out = d.docker("events", "--since", str(since), "--until", str(time.time() + 0.3), "--filter",
+                       "type=daemon", "--format", "{{json .}}").stdout
+        return [json.loads(line) for line in out.splitlines()]
+
+    since = time.time() - 0.2
+    cfg.write_text(json.dumps({"registry-mirrors": ["https://after.example.test"],
+                               "insecure-registries": ["registry.example.test:5000", "10.99.0.0/16"],
+                               "runtimes": {"other": {"path": "runc"}}}))
+    os.kill(d.proc.pid, signal.SIGHUP)
+    deadline = time.time() + 10
+    while info()["RegistryConfig"]["Mirrors"] != ["https://after.example.test"] and time.time() < deadline:
+        time.sleep(0.1)
+    now = info()
+    assert now["RegistryConfig"]["Mirrors"] == ["https://after.example.test"]
+    assert set(now["Runtimes"]) == {"runc", "other"}
+    text = d.docker("info").stdout
+    assert "Insecure Registries:\n  registry.example.test:5000\n" in text and "  10.99.0.0/16\n" in text
+    events = reload_events(since)
+    assert [(e["Type"], e["Action"], e["Actor"]["ID"]) for e in events] == [("daemon", "reload", now["ID"])]
+    attrs = events[0]["Actor"]["Attributes"]
+    assert json.loads(attrs["registry-mirrors"]) == ["https://after.example.test"]
+    assert attrs["name"] == now["Name"] and attrs["runtimes"] == "other runc"
+    # a file that cannot be applied changes nothing and sends no event; the daemon keeps serving
+    bad_files = ("{not json", json.dumps({"registry-mirrors": ["https://bad.example.test"], "log-level": "info"}))
+    for refusals, bad in enumerate(bad_files, start=1):
+        since = time.time()
+        cfg.write_text(bad)
+        os.kill(d.proc.pid, signal.SIGHUP)
+        deadline = time.time() + 10
+        while d.log_path.read_text().count("unable to configure the Docker daemon") < refusals:
+            assert time.time() < deadline, d.log_path.read_text()[-2000:]
+            time.sleep(0.1)
+        assert info()["RegistryConfig"]["Mirrors"] == ["https://after.example.test"]
+        assert reload_events(since) == []
+    assert "specified both as a flag and in the configuration file: log-level" in d.log_path.read_text()
 
 
 def test_config_file_with_an_unknown_key_is_refused(tmp_path):

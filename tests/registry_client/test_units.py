@@ -58,6 +58,17 @@ def test_insecure_cidr_matches_names_through_resolution():
     assert hosts.is_insecure("build-cache:5000") and calls == ["build-cache"]
 
 
+def test_a_reload_replaces_insecure_registries_and_mirrors():
+    """What a SIGHUP reload of daemon.json does to a running daemon's registry resolution."""
+    hosts = RegistryHosts(insecure_registries=["old.internal:5000"], registry_mirrors=["https://m1.example"],
+                          resolve=no_dns)
+    hosts.remember("old.internal:5000", hosts.endpoints("old.internal:5000")[1])
+    hosts.configure(["new.internal:5000"], ["https://m2.example"])
+    assert hosts.is_insecure("new.internal:5000") and not hosts.is_insecure("old.internal:5000")
+    assert [e.url for e in hosts.endpoints("docker.io")][0] == "https://m2.example"
+    assert [e.url for e in hosts.endpoints("old.internal:5000")] == ["https://old.internal:5000"]
+
+
 def test_working_endpoint_is_remembered():
     hosts = RegistryHosts(resolve=no_dns)
     http = hosts.endpoints("127.0.0.1:5000")[1]

@@ -67,27 +67,38 @@ def split_host_port(host: str) -> tuple[str, str]:
     return host, ""
 
 
+def split_insecure_registries(entries) -> tuple[list[str], list]:
+    """dockerd's insecure-registries: CIDRs (networks) and registry names (host[:port]), scheme dropped."""
+    names, nets = [], []
+    for entry in entries or ():
+        entry = entry.strip()
+        for prefix in ("http://", "https://"):
+            if entry.startswith(prefix):
+                entry = entry[len(prefix):]
+        try:
+            nets.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            names.append(entry.rstrip("/"))
+    return names, nets
+
+
 class RegistryHosts:
     """Resolves registry names to endpoints; one instance per daemon configuration."""
 
     def __init__(self, insecure_registries=(), registry_mirrors=(), certs_dirs=DEFAULT_CERTS_DIRS,
                  resolve=socket.getaddrinfo, hub_url: str = HUB_REGISTRY_URL):
-        self.insecure_names: set[str] = set()
-        self.insecure_nets: list = list(LOOPBACK_NETS)
-        for entry in insecure_registries or ():
-            entry = entry.strip()
-            for prefix in ("http://", "https://"):
-                if entry.startswith(prefix):
-                    entry = entry[len(prefix):]
-            try:
-                self.insecure_nets.append(ipaddress.ip_network(entry, strict=False))
-            except ValueError:
-                self.insecure_names.add(entry.rstrip("/"))
-        self.mirrors = [m.rstrip("/") for m in registry_mirrors or ()]
+        self.configure(insecure_registries, registry_mirrors)
         self.certs_dirs = [Path(d) for d in certs_dirs]
         self.hub_url = hub_url  # tests point this at a local registry; nothing else should
         self._resolve = resolve
         self._ssl_cache: dict[str, ssl.SSLContext] = {}
+
+    def configure(self, insecure_registries=(), registry_mirrors=()) -> None:
+        """The daemon's insecure-registries and registry-mirrors (at start, and again on a reload)."""
+        names, nets = split_insecure_registries(insecure_registries)
+        self.insecure_names: set[str] = set(names)
+        self.insecure_nets: list = list(LOOPBACK_NETS) + nets
+        self.mirrors = [m.rstrip("/") for m in registry_mirrors or ()]
         # The endpoint that last worked per registry, tried first next time (saves a TLS attempt on HTTP).
         self._preferred: dict[str, str] = {}
 
