@@ -135,6 +135,7 @@ class _Run:
         for inst in self._steps():
             self.step += 1
             await self.say(f"Step {self.step}/{self.total} : {inst.original}\n")
+            parser.refuse_buildkit_only_flags(inst)
             if inst.cmd == "ARG" and not self.stages:
                 self._global_arg(inst)
                 continue

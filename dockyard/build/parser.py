@@ -22,9 +22,10 @@ KNOWN_FLAGS = {
     "HEALTHCHECK": {"interval", "timeout", "start-period", "start-interval", "retries"},
 }
 BOOL_FLAGS = {"link", "parents", "keep-git-dir"}
-# Known to Docker, but only BuildKit implements them: the classic builder refuses them.
-BUILDKIT_ONLY_FLAGS = {"RUN": {"mount", "network", "security"}, "COPY": {"link", "parents", "exclude"},
-                       "ADD": {"keep-git-dir", "link", "exclude"}}
+# Known to Docker, but only BuildKit implements them: the classic builder refuses them when it reaches the
+# step (`--link`, only a hint about layer reuse, it ignores; so do we).
+BUILDKIT_ONLY_FLAGS = {"RUN": {"mount", "network", "security"}, "COPY": {"parents", "exclude"},
+                       "ADD": {"keep-git-dir", "exclude"}}
 BUILDKIT_HINT = "Refer to https://docs.docker.com/go/buildkit/ to learn how to build images with BuildKit enabled"
 
 
@@ -141,7 +142,7 @@ def heredoc_name(word: str) -> str:
 
 def _split_flags(inst: Instruction) -> str:
     """Move leading --flags into inst.flags (every instruction may carry them, as in Docker's parser);
-    returns the rest of the arguments. Unknown flags and BuildKit-only ones are errors."""
+    returns the rest of the arguments. Unknown flags are errors."""
     args = inst.args
     while args.startswith("--"):
         word, _, rest = args.partition(" ")
@@ -151,13 +152,18 @@ def _split_flags(inst: Instruction) -> str:
         name, value = m.group(1), m.group(2)
         if name not in KNOWN_FLAGS.get(inst.cmd, ()):
             raise parse_error(inst.line, f"Unknown flag: {name}")
-        if name in BUILDKIT_ONLY_FLAGS.get(inst.cmd, ()):
-            raise InvalidParameter(f"the --{name} option requires BuildKit. {BUILDKIT_HINT}")
         if value is None and name not in BOOL_FLAGS:
             raise parse_error(inst.line, f"Missing a value on flag: {name}")
         inst.flags[name] = value if value is not None else "true"
         args = rest.strip()
     return args
+
+
+def refuse_buildkit_only_flags(inst: Instruction) -> None:
+    """At the instruction's step, as the classic builder does: the first BuildKit-only flag it carries."""
+    for name in inst.flags:
+        if name in BUILDKIT_ONLY_FLAGS.get(inst.cmd, ()):
+            raise InvalidParameter(f"the --{name} option requires BuildKit. {BUILDKIT_HINT}")
 
 
 def _check_chmod(inst: Instruction) -> None:

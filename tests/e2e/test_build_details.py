@@ -141,14 +141,28 @@ def test_proxy_args_reach_run_but_not_the_history(daemon, tmp_path):
 
 
 @pytest.mark.parametrize("instruction,message", [
-    ("COPY --frm=x a /a", "dockerfile parse error on line 2: Unknown flag: frm"),
-    ("RUN --mount=type=cache,target=/c true", "the --mount option requires BuildKit"),
+    ("COPY --frm=x a /a", "dockerfile parse error on line 3: Unknown flag: frm"),
     ("COPY --chmod=u+x a /a", "invalid chmod parameter: 'u+x'"),
 ])
 def test_flags_docker_refuses(daemon, tmp_path, instruction, message):
-    ctx = write(tmp_path / "flags", {"a": "a\n", "Dockerfile": f"FROM busybox\n{instruction}\n"})
+    ctx = write(tmp_path / "flags", {"a": "a\n", "Dockerfile": f"FROM busybox\nRUN echo ran\n{instruction}\n"})
     p = daemon.docker("build", str(ctx), check=False)
     assert p.returncode == 1 and message in p.stderr
+    assert "Step 1/3" not in p.stdout  # a parse error: no step runs
+
+
+def test_buildkit_only_flags_are_refused_at_their_step_and_link_is_ignored(daemon, tmp_path):
+    ctx = write(tmp_path / "bk", {"a": "a\n", "Dockerfile": "FROM busybox\nRUN echo ran-before\n"
+                                                            "RUN --mount=type=cache,target=/c true\n"})
+    p = daemon.docker("build", "--no-cache", str(ctx), check=False)
+    assert p.returncode == 1
+    assert ("the --mount option requires BuildKit. Refer to https://docs.docker.com/go/buildkit/ to learn how to "
+            "build images with BuildKit enabled") in p.stderr
+    assert "ran-before" in p.stdout and "Step 3/3 : RUN --mount=type=cache,target=/c true" in p.stdout
+    ctx = write(tmp_path / "link", {"a": "linked\n", "Dockerfile": "FROM busybox\nCOPY --link a /a\n"})
+    daemon.docker("build", "-t", "linked:1", str(ctx))
+    assert daemon.docker("run", "--rm", "linked:1", "cat", "/a").stdout == "linked\n"
+    daemon.docker("rmi", "linked:1")
 
 
 # ---------------------------------------------------------------------------------------------- registry auth

@@ -117,10 +117,6 @@ def test_nested_and_unset_vs_empty_substitution(word, expected):
     ("FROM busybox\nWORKDIR --x=1 /a\n", "dockerfile parse error on line 2: Unknown flag: x"),
     ("FROM busybox\nADD --from=x a b\n", "dockerfile parse error on line 2: Unknown flag: from"),
     ("FROM busybox\nCOPY --from a b\n", "dockerfile parse error on line 2: Missing a value on flag: from"),
-    ("FROM busybox\nRUN --mount=type=cache,target=/c true\n",
-     "the --mount option requires BuildKit. Refer to https://docs.docker.com/go/buildkit/"),
-    ("FROM busybox\nRUN --network=none true\n", "the --network option requires BuildKit"),
-    ("FROM busybox\nCOPY --link a b\n", "the --link option requires BuildKit"),
     ("FROM busybox\nCOPY --chmod=u+x a b\n",
      "dockerfile parse error on line 2: invalid chmod parameter: 'u+x'. it should be octal string"),
     ("FROM busybox\nCOPY --chmod=8 a b\n", "invalid chmod parameter: '8'"),
@@ -129,6 +125,26 @@ def test_flags_docker_does_not_accept(text, message):
     with pytest.raises(InvalidParameter) as err:
         parser.parse(text)
     assert message in str(err.value)
+
+
+@pytest.mark.parametrize("line,message", [
+    ("RUN --mount=type=cache,target=/c true",
+     "the --mount option requires BuildKit. Refer to https://docs.docker.com/go/buildkit/"),
+    ("RUN --network=none --mount=type=tmpfs,target=/t true", "the --network option requires BuildKit"),
+    ("COPY --parents a b", "the --parents option requires BuildKit"),
+    ("ADD --exclude=*.md a b", "the --exclude option requires BuildKit"),
+])
+def test_buildkit_only_flags_parse_and_are_refused_at_their_step(line, message):
+    inst = parse(f"FROM busybox\n{line}\n")[1]  # the Dockerfile parses: the steps before it run
+    with pytest.raises(InvalidParameter) as err:
+        parser.refuse_buildkit_only_flags(inst)
+    assert message in str(err.value)
+
+
+def test_link_is_a_hint_the_classic_builder_ignores():
+    inst = parse("FROM busybox\nCOPY --link a b\n")[1]
+    parser.refuse_buildkit_only_flags(inst)
+    assert inst.flags == {"link": "true"} and inst.words == ["a", "b"]
 
 
 def test_known_flags_still_parse():
