@@ -167,11 +167,12 @@ def extract_routed(fileobj: BinaryIO, route: Callable[[tarfile.TarInfo], str | N
     appliers: dict[str, _Applier] = {}
 
     def pick(member: tarfile.TarInfo) -> _Applier | None:
+        refuse_climbing_symlink(member)  # against the destination, before the name is made mount-relative
         root = route(member)
         if root is None:
             return None
         if root not in appliers:
-            appliers[root] = _Applier(os.path.realpath(root), "plain")
+            appliers[root] = _Applier(os.path.realpath(root), "plain", check_links=False)
         return appliers[root]
 
     _apply_members(fileobj, pick)
@@ -200,9 +201,10 @@ def _apply_members(fileobj: BinaryIO, pick: Callable[[tarfile.TarInfo], "_Applie
 
 
 class _Applier:
-    def __init__(self, root: str, mode: str):
+    def __init__(self, root: str, mode: str, check_links: bool = True):
         self.root = root
         self.mode = mode
+        self.check_links = check_links  # False: the caller checked symlinks against the real root
         self.written = 0
         self.unpacked: set[str] = set()  # real paths created by this layer (vfs opaque dirs keep them)
         self.dirs: list[tuple[str, tarfile.TarInfo]] = []  # dir times are set last
@@ -262,11 +264,8 @@ class _Applier:
             raise InvalidParameter(f"refusing layer entry {m.name!r}: {kind} device nodes are not allowed")
         if not (m.isreg() or m.isdir() or m.issym() or m.islnk() or m.isfifo()):
             raise InvalidParameter(f"refusing layer entry {m.name!r}: unsupported tar entry type {m.type!r}")
-        # Docker: Join(Dir(path), linkname) must stay inside the root; absolute targets always do.
-        if m.issym() and not m.linkname.startswith("/") \
-                and _climbs_out(posixpath.dirname(clean_entry_name(m.name)), m.linkname):
-            raise InvalidParameter(
-                f"refusing layer entry {m.name!r}: symlink target {m.linkname!r} points outside the root")
+        if self.check_links:
+            refuse_climbing_symlink(m)
         if m.islnk():
             link = posixpath.normpath(m.linkname.lstrip("/") or ".")
             if link == ".." or link.startswith("../") or link == ".":
@@ -384,6 +383,14 @@ class _Applier:
         # Children were created after their directory; restore directory times deepest first.
         for path, m in reversed(self.dirs):
             os.utime(path, (m.mtime, m.mtime), follow_symlinks=False)
+
+
+def refuse_climbing_symlink(m: tarfile.TarInfo) -> None:
+    """Docker: Join(Dir(path), linkname) must stay inside the extraction root; absolute targets always do."""
+    if m.issym() and not m.linkname.startswith("/") \
+            and _climbs_out(posixpath.dirname(clean_entry_name(m.name)), m.linkname):
+        raise InvalidParameter(
+            f"refusing layer entry {m.name!r}: symlink target {m.linkname!r} points outside the root")
 
 
 def _climbs_out(entry_dir: str, linkname: str) -> bool:

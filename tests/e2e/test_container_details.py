@@ -127,13 +127,14 @@ def test_cp_of_a_tree_spanning_mounts_writes_through_them(daemon, tmp_path):
                       ("srv/vol/sub/deep.txt", "deep\n"), ("srv/bind/in-bind.txt", "bind\n")]:
         (tree / rel).parent.mkdir(parents=True, exist_ok=True)
         (tree / rel).write_text(text)
+    os.symlink("../top.txt", tree / "srv/vol/up-link")  # leaves the volume, not the copy's destination
     volume = unique("spanvol")
     cid = daemon.docker("run", "-d", "-v", f"{volume}:/srv/vol", "-v", f"{bind}:/srv/bind", "busybox",
                         "sleep", "60").stdout.strip()
     try:
         daemon.docker("cp", f"{tree}/.", f"{cid}:/")
-        show = "cat /srv/top.txt /srv/vol/in-volume.txt /srv/vol/sub/deep.txt /srv/bind/in-bind.txt"
-        assert daemon.docker("exec", cid, "sh", "-c", show).stdout == "top\nvolume\ndeep\nbind\n"
+        show = "cat /srv/top.txt /srv/vol/in-volume.txt /srv/vol/sub/deep.txt /srv/bind/in-bind.txt /srv/vol/up-link"
+        assert daemon.docker("exec", cid, "sh", "-c", show).stdout == "top\nvolume\ndeep\nbind\ntop\n"
         assert (bind / "in-bind.txt").read_text() == "bind\n"
         # the volume keeps it for the next container
         assert daemon.docker("run", "--rm", "-v", f"{volume}:/v", "busybox", "cat", "/v/sub/deep.txt"
