@@ -87,6 +87,36 @@ def capabilities(host_config: dict) -> list[str]:
     return [c for c in caps if c not in drop and c in allowed]
 
 
+# Go's strconv.ParseBool, which moby uses for the values of boolean security options
+_GO_BOOLS = {**dict.fromkeys(("1", "t", "T", "TRUE", "true", "True"), True),
+             **dict.fromkeys(("0", "f", "F", "FALSE", "false", "False"), False)}
+
+
+def security_options(opts: list[str]) -> dict:
+    """HostConfig.SecurityOpt read as moby's parseSecurityOpt does, with its messages: `no-new-privileges` alone
+    or `no-new-privileges=<bool>` (`=true` must turn it on too), `label`, `apparmor`, `seccomp`, the deprecated
+    `key:value` form; anything else is refused at create."""
+    out = {"no-new-privileges": False, "seccomp": None}
+    for opt in opts:
+        if opt in ("no-new-privileges", "disable"):
+            out["no-new-privileges"] |= opt == "no-new-privileges"
+            continue
+        sep = "=" if "=" in opt else ":" if ":" in opt else None
+        if sep is None:
+            raise InvalidParameter(f"invalid --security-opt 1: {json.dumps(opt)}")
+        key, _, value = opt.partition(sep)
+        if key in ("no-new-privileges", "writable-cgroups"):
+            if value not in _GO_BOOLS:
+                raise InvalidParameter(f"invalid --security-opt 2: {json.dumps(opt)}")
+            if key == "no-new-privileges":
+                out["no-new-privileges"] = _GO_BOOLS[value]
+        elif key == "seccomp":
+            out["seccomp"] = value
+        elif key not in ("label", "apparmor"):
+            raise InvalidParameter(f"invalid --security-opt 2: {json.dumps(opt)}")
+    return out
+
+
 # ---------------------------------------------------------------- users
 def _read_db(path: Path) -> list[list[str]]:
     try:
@@ -347,8 +377,7 @@ def build_spec(*, image_config: dict, config: dict, host_config: dict, rootfs: s
         "env": env,
         "cwd": config.get("WorkingDir") or "/",
         "capabilities": {k: list(caps) for k in ("bounding", "effective", "permitted")},
-        "noNewPrivileges": "no-new-privileges" in (host_config.get("SecurityOpt") or [])
-                           or "no-new-privileges:true" in (host_config.get("SecurityOpt") or []),
+        "noNewPrivileges": security_options(host_config.get("SecurityOpt") or [])["no-new-privileges"],
     }
     size = host_config.get("ConsoleSize") or [0, 0]
     if tty and size and size[0] and size[1]:
@@ -371,8 +400,7 @@ def build_spec(*, image_config: dict, config: dict, host_config: dict, rootfs: s
     }
     if host_config.get("Sysctls"):
         linux["sysctl"] = dict(host_config["Sysctls"])
-    security = host_config.get("SecurityOpt") or []
-    if not privileged and not any(o in ("seccomp=unconfined", "seccomp:unconfined") for o in security):
+    if not privileged and security_options(host_config.get("SecurityOpt") or [])["seccomp"] != "unconfined":
         linux["seccomp"] = seccomp_profile(caps)
     spec = {
         "ociVersion": "1.0.2",
