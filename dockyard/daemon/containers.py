@@ -25,7 +25,8 @@ from ..image.layers import LayerStore
 from ..store.metadata import Metadata
 from . import container_fs, etcfiles, mounts
 from .container_checks import (UPDATE_RESOURCE_KEYS, check_image_platform, parse_create_platform, update_conflict,
-                               validate_exposed_ports, validate_port_bindings, validate_resources)
+                               validate_config, validate_exposed_ports, validate_host_config_settings,
+                               validate_port_bindings, validate_resources)
 from ..volume.local import LocalVolumes
 from .config import DaemonConfig
 from .container_record import Container, healthcheck_shape
@@ -158,6 +159,9 @@ class ContainerService:
         if config.get("Healthcheck") is not None:
             config["Healthcheck"] = healthcheck_shape(config["Healthcheck"])
         host_config = dict(body.get("HostConfig") or {})
+        # moby verifies the settings before it looks the image up: a bad flag fails before any "No such image"
+        validate_config(config)
+        validate_host_config_settings(host_config)
         image_ref = config.get("Image") or ""
         if not image_ref:
             raise InvalidParameter("No command specified" if not config.get("Cmd") else "image name is required")

@@ -2,6 +2,7 @@
 refused (in moby's words, with docker's exit codes) and when."""
 from __future__ import annotations
 
+from .test_containers import inspect
 
 
 def names(d) -> set[str]:
@@ -24,3 +25,56 @@ def test_no_new_privileges_takes_a_boolean_value(daemon):
                         "busybox", "true", check=False)
     assert bad.returncode == 125
     assert 'Error response from daemon: invalid --security-opt 2: "no-new-privileges=maybe"' in bad.stderr
+    unknown = daemon.docker("create", "--security-opt", "foo=bar", "busybox", "true", check=False)
+    assert unknown.returncode == 1
+    assert 'Error response from daemon: invalid --security-opt 2: "foo=bar"' in unknown.stderr
+    assert "audit-nnp-bad" not in names(daemon)  # refused at create: nothing is left behind
+
+
+# ---------------------------------------------------------------- create-time checks
+def test_bad_settings_are_refused_at_create_in_mobys_words(daemon):
+    cases = [
+        (["--cap-add", "BOGUS"], 'invalid CapAdd: unknown capability: "CAP_BOGUS"'),
+        (["--cap-drop", "cap_nope"], 'invalid CapDrop: unknown capability: "CAP_NOPE"'),
+        (["--stop-signal", "BOGUS"], "Invalid signal: BOGUS"),
+        (["-w", "relative/dir"], "the working directory 'relative/dir' is invalid, it needs to be an absolute path"),
+        (["--health-cmd", "true", "--health-interval", "500us"], "Interval in Healthcheck cannot be less than 1ms"),
+        (["--health-cmd", "true", "--health-timeout", "10us"], "Timeout in Healthcheck cannot be less than 1ms"),
+        (["--log-opt", "max-sise=1m"], "unknown log opt 'max-sise' for json-file log driver"),
+    ]
+    for i, (flags, message) in enumerate(cases):
+        name = f"audit-bad-{i}"
+        p = daemon.docker("create", "--name", name, *flags, "busybox", "true", check=False)
+        assert (p.returncode, p.stderr.strip()) == (1, f"Error response from daemon: {message}"), flags
+        r = daemon.docker("run", "--rm", "--name", name, *flags, "busybox", "true", check=False)
+        assert r.returncode == 125 and f"docker: Error response from daemon: {message}" in r.stderr, flags
+    assert not {n for n in names(daemon) if n.startswith("audit-bad-")}
+
+
+def test_valid_settings_still_create_and_workdir_is_cleaned(daemon):
+    cid = daemon.docker("create", "--cap-add", "all", "--cap-drop", "chown", "--cap-add", "cap_net_admin",
+                        "--stop-signal", "SIGRTMIN+3", "--security-opt", "label=disable", "-w", "/srv/../data/./x/",
+                        "--log-opt", "max-size=10m", "--log-opt", "max-file=3", "--add-host", "gw:host-gateway",
+                        "busybox", "pwd").stdout.strip()
+    try:
+        assert inspect(daemon, cid)["Config"]["WorkingDir"] == "/data/x"  # moby stores it cleaned
+        daemon.docker("start", cid)
+        assert daemon.docker("wait", cid).stdout.strip() == "0"
+        assert daemon.docker("logs", cid).stdout == "/data/x\n"
+    finally:
+        daemon.docker("rm", "-f", cid, check=False)
+
+
+def test_api_create_checks_env_and_extra_hosts(daemon):
+    for body, message in [
+        ({"Env": ["=foo"]}, "invalid environment variable: =foo"),
+        ({"HostConfig": {"ExtraHosts": ["nocolon"]}}, 'bad format for add-host: "nocolon"'),
+        ({"HostConfig": {"ExtraHosts": ["db:not-an-ip"]}}, 'invalid IP address in add-host: "not-an-ip"'),
+        ({"Healthcheck": {"Test": ["CMD", "true"], "Retries": -1}}, "Retries in Healthcheck cannot be negative"),
+    ]:
+        status, reply = daemon.api("POST", "/containers/create", {"Image": "busybox", "Cmd": ["true"], **body})
+        assert (status, reply["message"]) == (400, message)
+    status, reply = daemon.api("POST", "/containers/create", {
+        "Image": "busybox", "Cmd": ["true"], "HostConfig": {"ExtraHosts": ["v6:[2001:db8::1]", "v4:10.1.2.3"]}})
+    assert status == 201
+    daemon.docker("rm", reply["Id"])
