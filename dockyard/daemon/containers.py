@@ -10,6 +10,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -37,6 +38,7 @@ from .images import ImageService
 from .names import random_name, validate_name
 from .signals import parse_signal
 from ..timefmt import now_rfc3339, parse_rfc3339, parse_time_filter
+from ..units import from_human_size
 
 log = logging.getLogger("dockyard.containers")
 
@@ -267,12 +269,21 @@ class ContainerService:
                           etc_hosts=c.hosts_path, etc_hostname=c.hostname_path, resolv_conf=c.resolv_conf_path,
                           extra_mounts=mounts.oci_mounts(c.mount_points), netns_path=netns)
         (sdir / "config.json").write_text(json.dumps(spec))
+        try:
+            rotation = log_rotation(c.host_config.get("LogConfig") or {})
+        except ValueError as err:  # checked when the logger starts, as moby's json-file New() does
+            message = f"failed to create task for container: failed to initialize logging driver: {err}"
+            c.state.ExitCode, c.state.Error = 128, message
+            self.save(c)
+            self._resolve_exit(c.id, 128)
+            raise SystemError_(message) from None
         size = c.host_config.get("ConsoleSize") or [0, 0]
         monitor = await Monitor.spawn(runtime=self.runtime_for(c), container_id=c.id, bundle=sdir, state_dir=sdir,
                                       log_path=Path(c.log_path) if c.keeps_logs else None, tty=c.tty,
                                       open_stdin=bool(c.config.get("OpenStdin")),
                                       stdin_once=bool(c.config.get("StdinOnce")),
-                                      console_size=tuple(size) if size and size[0] else None)
+                                      console_size=tuple(size) if size and size[0] else None,
+                                      log_rotation=rotation)
         for connect in self._pending_attach.pop(c.id, []):
             await connect(monitor)
         try:
@@ -909,6 +920,25 @@ def reset_empty_entrypoint(merged: dict) -> dict:
 
 
 LOG_DRIVERS = ("json-file", "local", "none")  # local and json-file both write the json-file log here
+
+
+def log_rotation(log_config: dict) -> tuple[int, int]:
+    """(max size in bytes or -1, number of files) from the log options, parsed as moby's json-file driver
+    does (its messages in the ValueError). The local driver rotates by default (20MB, 5 files) as moby's."""
+    opts = log_config.get("Config") or {}
+    local = log_config.get("Type") == "local"
+    max_size, max_file = -1, 5 if local else 1
+    if "max-size" in opts or local:
+        max_size = from_human_size(opts.get("max-size", "20m"))
+        if max_size <= 0:
+            raise ValueError("max-size must be a positive number")
+    if "max-file" in opts:
+        if not re.fullmatch(r"[+-]?\d+", opts["max-file"]):
+            raise ValueError(f'strconv.Atoi: parsing "{opts["max-file"]}": invalid syntax')
+        max_file = int(opts["max-file"])
+        if max_file < 1:
+            raise ValueError("max-file cannot be less than 1")
+    return max_size, max_file
 
 
 def _validate_host_config(hc: dict) -> None:

@@ -2,6 +2,8 @@
 refused (in moby's words, with docker's exit codes) and when."""
 from __future__ import annotations
 
+import os
+
 from .test_containers import inspect
 
 
@@ -78,3 +80,47 @@ def test_api_create_checks_env_and_extra_hosts(daemon):
         "Image": "busybox", "Cmd": ["true"], "HostConfig": {"ExtraHosts": ["v6:[2001:db8::1]", "v4:10.1.2.3"]}})
     assert status == 201
     daemon.docker("rm", reply["Id"])
+
+
+# ---------------------------------------------------------------- --log-opt max-size / max-file
+LINES = "for i in $(seq 1 {n}); do echo line-$i-xxxxxxxxxxxxxxxxxxxxxxxx; {pause} done"
+
+
+def test_log_opt_max_size_rotates_and_logs_keeps_the_newest(daemon):
+    cid = daemon.docker("run", "-d", "--log-opt", "max-size=1k", "--log-opt", "max-file=3", "busybox", "sh", "-c",
+                        LINES.format(n=300, pause="")).stdout.strip()
+    try:
+        assert daemon.docker("wait", cid).stdout.strip() == "0"
+        log_path = inspect(daemon, cid)["LogPath"]
+        files = sorted(f for f in os.listdir(os.path.dirname(log_path)) if f.startswith(os.path.basename(log_path)))
+        assert [f[len(os.path.basename(log_path)):] for f in files] == ["", ".1", ".2"]
+        assert all(os.path.getsize(os.path.join(os.path.dirname(log_path), f)) < 1200 for f in files)
+        lines = daemon.docker("logs", cid).stdout.splitlines()
+        assert 20 < len(lines) < 60  # three files of about 1 kB: the oldest lines are gone
+        numbers = [int(line.split("-")[1]) for line in lines]
+        assert numbers == list(range(numbers[0], 301))  # in order across the files, none lost between them
+        assert daemon.docker("logs", "--tail", "2", cid).stdout.splitlines() == lines[-2:]
+    finally:
+        daemon.docker("rm", "-f", cid, check=False)
+
+
+def test_logs_follow_goes_on_across_a_rotation(daemon):
+    cid = daemon.docker("run", "-d", "--log-opt", "max-size=300", "--log-opt", "max-file=2", "busybox", "sh", "-c",
+                        LINES.format(n=40, pause="sleep 0.05;")).stdout.strip()
+    try:
+        lines = daemon.docker("logs", "-f", cid, timeout=30).stdout.splitlines()
+        assert [int(line.split("-")[1]) for line in lines] == list(range(1, 41))
+        assert os.path.exists(inspect(daemon, cid)["LogPath"] + ".1")  # it did rotate under the follower
+    finally:
+        daemon.docker("rm", "-f", cid, check=False)
+
+
+def test_bad_log_rotation_values_fail_the_start_as_in_moby(daemon):
+    for value, message in [(["max-size=bogus"], "invalid size: 'bogus'"),
+                           (["max-size=0"], "max-size must be a positive number"),
+                           (["max-size=1m", "max-file=0"], "max-file cannot be less than 1")]:
+        flags = [a for v in value for a in ("--log-opt", v)]
+        p = daemon.docker("run", "--rm", *flags, "busybox", "true", check=False)
+        assert p.returncode == 125
+        assert ("docker: Error response from daemon: failed to create task for container: failed to initialize "
+                f"logging driver: {message}") in p.stderr
