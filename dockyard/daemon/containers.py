@@ -22,6 +22,7 @@ from ..runtime.monitor_client import Monitor, StartError, read_exit
 from ..runtime.oci import OCIRuntime
 from ..runtime.spec import MASKED_PATHS, READONLY_PATHS, build_spec
 from ..store.fsutil import dir_size
+from ..store.snapshots.mount import is_mountpoint, mount as mount_fs, unmount as unmount_fs
 from ..image.layers import LayerStore
 from ..store.metadata import Metadata
 from . import container_fs, etcfiles, mounts
@@ -41,6 +42,7 @@ from ..timefmt import now_rfc3339, parse_rfc3339, parse_time_filter
 from ..units import from_human_size
 
 log = logging.getLogger("dockyard.containers")
+MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
 
 STOP_TIMEOUT_DEFAULT = 10
 WAIT_CONDITIONS = ("not-running", "next-exit", "removed", "")
@@ -187,6 +189,12 @@ class ContainerService:
             name = random_name(taken)
         _validate_host_config(host_config)
         validate_resources(host_config)
+        pid_mode = host_config.get("PidMode") or ""
+        if pid_mode.startswith("container:"):  # moby names the container by its ID from create on
+            try:
+                host_config["PidMode"] = "container:" + self.get(pid_mode.split(":", 1)[1]).id
+            except NotFound as err:
+                raise InvalidParameter(str(err)) from None  # not a 404: the CLI would go and pull the image
         validate_exposed_ports(config.get("ExposedPorts") or {})
         cid = secrets.token_hex(32)
         if host_config.get("NetworkMode") == "host" and not merged.get("Hostname"):
@@ -264,10 +272,12 @@ class ContainerService:
         self._spawn(self._watch(c.id, monitor))
 
     async def _launch(self, c: Container, image, rootfs, sdir: Path, netns: str | None) -> tuple[int, Monitor]:
+        joined, shm_source = await asyncio.to_thread(self._pid_ipc_setup, c)
         spec = build_spec(image_config=image.config.get("config") or {}, config=c.config, host_config=c.host_config,
                           rootfs=str(rootfs), hostname=c.config.get("Hostname") or c.short_id, container_id=c.id,
                           etc_hosts=c.hosts_path, etc_hostname=c.hostname_path, resolv_conf=c.resolv_conf_path,
-                          extra_mounts=mounts.oci_mounts(c.mount_points), netns_path=netns)
+                          extra_mounts=mounts.oci_mounts(c.mount_points), netns_path=netns, joined_ns=joined,
+                          shm_source=shm_source)
         (sdir / "config.json").write_text(json.dumps(spec))
         try:
             rotation = log_rotation(c.host_config.get("LogConfig") or {})
@@ -299,6 +309,57 @@ class ContainerService:
                 raise InvalidParameter(message) from None
             raise SystemError_(message) from None
         return pid, monitor
+
+    def _shm_dir(self, cid: str) -> Path:
+        return self.data_dir / cid / "shm"
+
+    def _pid_ipc_setup(self, c: Container) -> tuple[dict, str | None]:
+        """moby's getPIDContainer/setupIPCDirs at start, with their messages: the PID and IPC namespaces to
+        join for `container:<x>` modes, and the host directory to bind as /dev/shm (a tmpfs the daemon mounts
+        for a `shareable` container, so that `--ipc container:<it>` sees the same files; the host's for
+        `--ipc host`)."""
+        joined: dict = {}
+        pid_mode, ipc_mode = c.host_config.get("PidMode") or "", c.host_config.get("IpcMode") or "private"
+        if pid_mode.startswith("container:"):
+            donor = self._namespace_donor(pid_mode.split(":", 1)[1], "failed to join PID namespace")
+            joined["pid"] = f"/proc/{donor.state.Pid}/ns/pid"
+        if ipc_mode.startswith("container:"):
+            ref = ipc_mode.split(":", 1)[1]
+            donor = self._namespace_donor(ref, "failed to join IPC namespace")
+            donor_mode = donor.host_config.get("IpcMode")
+            if donor_mode not in ("shareable", "host"):
+                raise InvalidParameter(f"failed to join IPC namespace: container {ref}: non-shareable IPC (hint: use "
+                                       f"IpcMode:shareable for the donor container)")
+            joined["ipc"] = f"/proc/{donor.state.Pid}/ns/ipc"
+            return joined, "/dev/shm" if donor_mode == "host" else str(self._shm_dir(donor.id))
+        if ipc_mode == "host":
+            if not os.path.isdir("/dev/shm"):
+                raise SystemError_("/dev/shm is not mounted, but must be for --ipc=host")
+            return joined, "/dev/shm"
+        if ipc_mode == "shareable":
+            shm = self._shm_dir(c.id)
+            shm.mkdir(mode=0o700, exist_ok=True)
+            if not is_mountpoint(str(shm)):
+                size = int(c.host_config.get("ShmSize") or 67108864)
+                mount_fs("shm", str(shm), "tmpfs", f"mode=1777,size={size}",
+                         flags=MS_NOSUID | MS_NODEV | MS_NOEXEC)
+            return joined, str(shm)
+        if ipc_mode not in ("private", "none"):
+            raise InvalidParameter(f"invalid IPC mode: {ipc_mode}")
+        return joined, None
+
+    def _namespace_donor(self, ref: str, what: str) -> Container:
+        """The running container whose namespace a `container:<ref>` mode joins (moby's errNotRunning and
+        errContainerIsRestarting name it as the mode does)."""
+        try:
+            donor = self.get(ref)
+        except NotFound as err:
+            raise InvalidParameter(f"{what}: {err}") from None
+        if not donor.state.Running:
+            raise Conflict(f"{what}: container {ref} is not running")
+        if donor.state.Restarting:
+            raise Conflict(f"{what}: Container {ref} is restarting, wait until the container is running")
+        return donor
 
     def _spawn(self, coro) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -388,6 +449,9 @@ class ContainerService:
     async def _release(self, c: Container) -> None:
         """Undo what start set up, with moby's events: the network endpoints, then the volumes."""
         await self.networks.detach(c)
+        shm = self._shm_dir(c.id)  # a shareable container's /dev/shm goes with its run, as moby unmounts it
+        if shm.is_dir():
+            await asyncio.to_thread(unmount_fs, str(shm))
         self._emit_network_events(c, "disconnect")
         self._emit_volume_events(c, "unmount")
 

@@ -316,12 +316,13 @@ def rlimits(host_config: dict) -> list[dict]:
             for u in host_config.get("Ulimits") or []]
 
 
-def _namespaces(host_config: dict, netns_path: str | None) -> list[dict]:
+def _namespaces(host_config: dict, netns_path: str | None, joined: dict) -> list[dict]:
     ns = [{"type": "mount"}]
-    if host_config.get("PidMode") != "host":
-        ns.append({"type": "pid"})
-    if host_config.get("IpcMode") != "host":
-        ns.append({"type": "ipc"})
+    for kind, mode_key in (("pid", "PidMode"), ("ipc", "IpcMode")):
+        if kind in joined:
+            ns.append({"type": kind, "path": joined[kind]})
+        elif host_config.get(mode_key) != "host":
+            ns.append({"type": kind})
     if host_config.get("UTSMode") != "host":
         ns.append({"type": "uts"})
     if host_config.get("CgroupnsMode", "private") != "host":
@@ -344,8 +345,10 @@ def _init_binary() -> str | None:
 def build_spec(*, image_config: dict, config: dict, host_config: dict, rootfs: str, hostname: str,
                container_id: str, etc_hosts: str | None = None,
                etc_hostname: str | None = None, resolv_conf: str | None = None, extra_mounts=(),
-               netns_path: str | None = None) -> dict:
-    """The config.json of a container. `config` is the container's config, already merged with the image's."""
+               netns_path: str | None = None, joined_ns: dict | None = None, shm_source: str | None = None) -> dict:
+    """The config.json of a container. `config` is the container's config, already merged with the image's.
+    `joined_ns` maps "pid"/"ipc" to the namespace of another container to join (--pid/--ipc container:<x>);
+    `shm_source` is a host directory to bind as /dev/shm in place of a tmpfs of its own (shared IPC)."""
     tty = bool(config.get("Tty"))
     args = list(config.get("Entrypoint") or []) + list(config.get("Cmd") or [])
     if not args:
@@ -356,6 +359,12 @@ def build_spec(*, image_config: dict, config: dict, host_config: dict, rootfs: s
                     config.get("Env") or [])
     caps = capabilities(host_config)
     mounts = default_mounts(host_config)
+    if host_config.get("IpcMode") == "none":  # moby leaves /dev/shm out altogether
+        mounts = [m for m in mounts if m["destination"] != "/dev/shm"]
+    elif shm_source:
+        mounts = [m if m["destination"] != "/dev/shm" else
+                  {"destination": "/dev/shm", "type": "bind", "source": shm_source,
+                   "options": ["rbind", "nosuid", "noexec", "nodev"]} for m in mounts]
     for path, src in (("/etc/resolv.conf", resolv_conf), ("/etc/hostname", etc_hostname), ("/etc/hosts", etc_hosts)):
         if src:
             mounts.append({"destination": path, "type": "bind", "source": src, "options": ["rbind", "rprivate"]})
@@ -391,7 +400,7 @@ def build_spec(*, image_config: dict, config: dict, host_config: dict, rootfs: s
     res = resources(host_config)
     res["devices"] += device_rules
     linux = {
-        "namespaces": _namespaces(host_config, netns_path),
+        "namespaces": _namespaces(host_config, netns_path, joined_ns or {}),
         "devices": device_nodes,
         "resources": res,
         "cgroupsPath": cgroup_path(container_id),

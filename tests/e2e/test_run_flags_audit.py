@@ -124,3 +124,51 @@ def test_bad_log_rotation_values_fail_the_start_as_in_moby(daemon):
         assert p.returncode == 125
         assert ("docker: Error response from daemon: failed to create task for container: failed to initialize "
                 f"logging driver: {message}") in p.stderr
+
+
+# ---------------------------------------------------------------- --pid / --ipc
+def test_pid_and_ipc_of_another_container_are_joined(daemon):
+    donor = "audit-ipc-donor"
+    daemon.docker("run", "-d", "--name", donor, "--ipc", "shareable", "busybox", "sleep", "300")
+    try:
+        daemon.docker("exec", donor, "sh", "-c", "echo shared > /dev/shm/marker")
+        donor_ipc = daemon.docker("exec", donor, "readlink", "/proc/self/ns/ipc").stdout
+        out = daemon.docker("run", "--rm", "--ipc", f"container:{donor}", "busybox", "sh", "-c",
+                            "cat /dev/shm/marker; readlink /proc/self/ns/ipc").stdout
+        assert out == "shared\n" + donor_ipc
+        ps = daemon.docker("run", "--rm", "--pid", f"container:{donor}", "busybox", "ps", "-o", "pid,args").stdout
+        assert "1 sleep 300" in " ".join(ps.split())  # the donor's process is PID 1 of the shared namespace
+        assert daemon.docker("run", "--rm", "--ipc", "none", "busybox", "ls", "/dev/shm", check=False).returncode == 1
+        host_shm = daemon.docker("run", "--rm", "--ipc", "host", "busybox", "readlink", "/proc/self/ns/ipc").stdout
+        assert host_shm.strip() == os.readlink("/proc/self/ns/ipc")
+    finally:
+        daemon.docker("rm", "-f", donor, check=False)
+
+
+def test_joining_a_missing_stopped_or_private_container_fails_in_mobys_words(daemon):
+    daemon.docker("run", "-d", "--name", "audit-ipc-private", "busybox", "sleep", "300")
+    stopped = daemon.docker("create", "--name", "audit-ipc-stopped", "busybox", "true").stdout.strip()
+    try:
+        # a missing PID donor is refused at create (a 400: the CLI must not go and pull the image)...
+        p = daemon.docker("run", "--rm", "--pid", "container:audit-nosuch", "busybox", "true", check=False)
+        assert (p.returncode, p.stderr) == (125, "docker: Error response from daemon: No such container: "
+                                                 "audit-nosuch\n\nRun 'docker run --help' for more information\n")
+        # ... and the mode is kept by ID, as moby does
+        cid = daemon.docker("create", "--pid", "container:audit-ipc-stopped", "busybox", "true").stdout.strip()
+        assert inspect(daemon, cid)["HostConfig"]["PidMode"] == f"container:{stopped}"
+        daemon.docker("rm", cid)
+        for flags, message in [
+            (["--pid", "container:audit-ipc-stopped"], f"failed to join PID namespace: container {stopped} is not "
+                                                        "running"),
+            (["--ipc", "container:audit-nosuch"], "failed to join IPC namespace: No such container: audit-nosuch"),
+            (["--ipc", "container:audit-ipc-stopped"], "failed to join IPC namespace: container audit-ipc-stopped "
+                                                        "is not running"),
+            (["--ipc", "container:audit-ipc-private"], "failed to join IPC namespace: container audit-ipc-private: "
+                                                        "non-shareable IPC (hint: use IpcMode:shareable for the "
+                                                        "donor container)"),
+            (["--ipc", "bogus"], "invalid IPC mode: bogus"),
+        ]:
+            p = daemon.docker("run", "--rm", *flags, "busybox", "true", check=False)
+            assert p.returncode == 125 and f"docker: Error response from daemon: {message}\n" in p.stderr, flags
+    finally:
+        daemon.docker("rm", "-f", "audit-ipc-private", "audit-ipc-stopped", check=False)
