@@ -155,10 +155,9 @@ def resolve_user(rootfs: str, user: str, group_add=()) -> dict:
         if found is None and not str(g).isdigit():
             raise InvalidParameter(f"unable to find group {g}: no matching entries in group file")
         extra.append(int(found[2]) if found else int(g))
-    out = {"uid": uid, "gid": gid}
-    if extra:
-        out["additionalGids"] = sorted(set(extra))
-    return out
+    # moby (since containerd's CVE-2023-25173 fix) lists the primary group among the
+    # supplementary ones, so `id` shows it in groups= and a process keeps it after a setgid
+    return {"uid": uid, "gid": gid, "additionalGids": [gid, *sorted(set(extra) - {gid})]}
 
 
 def merge_env(base: list[str], extra: list[str]) -> list[str]:

@@ -172,3 +172,21 @@ def test_joining_a_missing_stopped_or_private_container_fails_in_mobys_words(dae
             assert p.returncode == 125 and f"docker: Error response from daemon: {message}\n" in p.stderr, flags
     finally:
         daemon.docker("rm", "-f", "audit-ipc-private", "audit-ipc-stopped", check=False)
+
+
+# ---------------------------------------------------------------- --user
+def test_the_primary_group_is_a_supplementary_group_too(daemon):
+    def user_id(*flags):
+        return daemon.docker("run", "--rm", *flags, "busybox", "id").stdout.strip()
+
+    assert user_id() == "uid=0(root) gid=0(root) groups=0(root)"
+    assert user_id("-u", "1000:1000") == "uid=1000 gid=1000 groups=1000"
+    assert user_id("-u", "1000") == "uid=1000 gid=0(root) groups=0(root)"
+    assert user_id("-u", "nobody", "--group-add", "1234") == \
+        "uid=65534(nobody) gid=65534(nobody) groups=1234,65534(nobody)"  # the kernel keeps them sorted
+    cid = daemon.docker("run", "-d", "busybox", "sleep", "300").stdout.strip()
+    try:
+        assert daemon.docker("exec", "-u", "nobody", cid, "id").stdout.strip() == \
+            "uid=65534(nobody) gid=65534(nobody) groups=65534(nobody)"
+    finally:
+        daemon.docker("rm", "-f", cid, check=False)
