@@ -161,10 +161,12 @@ def resolve_user(rootfs: str, user: str, group_add=()) -> dict:
 
 
 def merge_env(base: list[str], extra: list[str]) -> list[str]:
+    """moby's ReplaceOrAppendEnvValues: an entry without "=" (`-e VAR` for a VAR the client's environment does
+    not have) unsets VAR rather than reaching the runtime, which refuses it."""
     env = list(base)
     for e in extra:
         key = e.split("=", 1)[0]
-        env = [x for x in env if x.split("=", 1)[0] != key] + [e]
+        env = [x for x in env if x.split("=", 1)[0] != key] + ([e] if "=" in e else [])
     return env
 
 

@@ -190,3 +190,19 @@ def test_the_primary_group_is_a_supplementary_group_too(daemon):
             "uid=65534(nobody) gid=65534(nobody) groups=65534(nobody)"
     finally:
         daemon.docker("rm", "-f", cid, check=False)
+
+
+# ---------------------------------------------------------------- -e VAR
+def test_e_var_that_the_client_does_not_have_unsets_it(daemon):
+    env = {"AUDIT_SET": "from-client"}  # AUDIT_UNSET is in no environment: the CLI sends it without "="
+    script = 'echo "${AUDIT_SET}|${AUDIT_UNSET-unset}|${HOSTNAME:+hostname}|${PATH-nopath}"'
+    out = daemon.docker("run", "--rm", "-e", "AUDIT_SET", "-e", "AUDIT_UNSET", "busybox", "sh", "-c", script,
+                        env=env).stdout
+    assert out == "from-client|unset|hostname|/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
+    cid = daemon.docker("run", "-d", "busybox", "sleep", "300").stdout.strip()
+    try:
+        names = [line.split("=")[0] for line in
+                 daemon.docker("exec", "-e", "AUDIT_UNSET", "-e", "HOSTNAME", cid, "env").stdout.splitlines()]
+        assert "AUDIT_UNSET" not in names and "HOSTNAME" not in names and "PATH" in names  # (sh would set one)
+    finally:
+        daemon.docker("rm", "-f", cid, check=False)
