@@ -206,3 +206,18 @@ def test_e_var_that_the_client_does_not_have_unsets_it(daemon):
         assert "AUDIT_UNSET" not in names and "HOSTNAME" not in names and "PATH" in names  # (sh would set one)
     finally:
         daemon.docker("rm", "-f", cid, check=False)
+
+
+# ---------------------------------------------------------------- --mount type=tmpfs
+def test_mount_tmpfs_options_are_applied(daemon):
+    def tmpfs(spec):
+        return daemon.docker("run", "--rm", "--mount", spec, "busybox", "sh", "-c",
+                             'mount | grep " /x "; stat -c %a /x; touch /x/f 2>&1 || true').stdout.splitlines()
+
+    line, mode, *rest = tmpfs("type=tmpfs,destination=/x,tmpfs-size=1m,tmpfs-mode=0700")
+    options = line.split("(")[1].rstrip(")").split(",")
+    assert {"rw", "noexec", "nosuid", "nodev", "size=1024k", "mode=700"} <= set(options)
+    assert (mode, rest) == ("700", [])
+    line, mode, *rest = tmpfs("type=tmpfs,destination=/x,readonly")
+    assert line.split("(")[1].startswith("ro,") and "noexec" in line and mode == "1777"
+    assert rest == ["touch: /x/f: Read-only file system"]
