@@ -78,6 +78,15 @@ def validate_config(config: dict) -> None:
             raise InvalidParameter(f"{key} in Healthcheck cannot be less than 1ms")
 
 
+def validate_net_mode(config: dict, hc: dict) -> None:
+    """runconfig's validateNetMode, checked as moby decodes a create request."""
+    if hc.get("UTSMode") == "host" and config.get("Hostname"):
+        raise InvalidParameter("conflicting options: hostname and the UTS mode")
+    if hc.get("NetworkMode") == "host" and hc.get("Links"):
+        raise InvalidParameter("conflicting options: host type networking can't be used with links. This would "
+                               "result in undefined behavior")
+
+
 JSON_FILE_LOG_OPTS = ("max-file", "max-size", "compress", "labels", "labels-regex", "env", "env-regex", "tag")
 
 

@@ -28,7 +28,7 @@ from ..store.metadata import Metadata
 from . import container_fs, etcfiles, mounts
 from .container_checks import (UPDATE_RESOURCE_KEYS, check_image_platform, parse_create_platform, update_conflict,
                                validate_config, validate_exposed_ports, validate_host_config_settings,
-                               validate_port_bindings, validate_resources)
+                               validate_net_mode, validate_port_bindings, validate_resources)
 from ..volume.local import LocalVolumes
 from .config import DaemonConfig
 from .container_record import Container, healthcheck_shape
@@ -165,6 +165,7 @@ class ContainerService:
         host_config = dict(body.get("HostConfig") or {})
         # moby verifies the settings before it looks the image up: a bad flag fails before any "No such image"
         validate_config(config)
+        validate_net_mode(config, host_config)
         validate_host_config_settings(host_config)
         image_ref = config.get("Image") or ""
         if not image_ref:

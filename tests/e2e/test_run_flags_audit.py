@@ -43,6 +43,7 @@ def test_bad_settings_are_refused_at_create_in_mobys_words(daemon):
         (["--health-cmd", "true", "--health-interval", "500us"], "Interval in Healthcheck cannot be less than 1ms"),
         (["--health-cmd", "true", "--health-timeout", "10us"], "Timeout in Healthcheck cannot be less than 1ms"),
         (["--log-opt", "max-sise=1m"], "unknown log opt 'max-sise' for json-file log driver"),
+        (["--uts", "host", "--hostname", "box"], "conflicting options: hostname and the UTS mode"),
     ]
     for i, (flags, message) in enumerate(cases):
         name = f"audit-bad-{i}"
