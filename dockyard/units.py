@@ -49,6 +49,28 @@ def bytes_size(size: float) -> str:
     return _scaled(size, 1024, ["B", "KiB", "MiB", "GiB", "TiB", "PiB"], 4)
 
 
+def from_human_size(text: str) -> int:
+    """FromHumanSize: a size in decimal units ("10m" = 10 * 1000**2; "1.5k", "2 MB", "3KiB" too), with
+    go-units' messages."""
+    sep = max(text.rfind(c) for c in "0123456789. ")
+    if sep < 0:
+        raise ValueError(f"invalid size: '{text}'")
+    num, suffix = (text[:sep + 1], text[sep + 1:]) if text[sep] != " " else (text[:sep], text[sep + 1:])
+    try:
+        size = float(num)
+    except ValueError:
+        raise ValueError(f'strconv.ParseFloat: parsing "{num}": invalid syntax') from None
+    if size < 0:
+        raise ValueError(f"invalid size: '{text}'")
+    sfx = suffix.lower()
+    if not sfx or sfx == "b":
+        return int(size)
+    multiplier = {"k": 1000, "m": 1000**2, "g": 1000**3, "t": 1000**4, "p": 1000**5}.get(sfx[0])
+    if len(sfx) > 3 or multiplier is None or (len(sfx) == 2 and sfx[1] != "b") or (len(sfx) == 3 and sfx[1:] != "ib"):
+        raise ValueError(f"invalid suffix: '{sfx}'")
+    return int(size * multiplier)
+
+
 _DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
 

@@ -2,12 +2,16 @@
 specifications and the image's platform, with moby's messages (errors are 400 unless said otherwise)."""
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
+import posixpath
 import re
 
 from ..errors import InvalidParameter, NotFound
 from ..registry.client.platform import Platform, matches, parse_platform
+from ..runtime.spec import CAP_NAMES, security_options
+from .signals import parse_signal
 
 UPDATE_RESOURCE_KEYS = ("Memory", "MemorySwap", "MemoryReservation", "CpuShares", "CpuPeriod", "CpuQuota",
                         "NanoCpus", "CpusetCpus", "CpusetMems", "PidsLimit", "BlkioWeight")
@@ -44,6 +48,73 @@ def _validate_cpu(hc: dict) -> None:
         raise InvalidParameter("CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)")
     if 0 < quota < 1000:
         raise InvalidParameter("CPU cfs quota can not be less than 1ms (i.e. 1000)")
+
+
+def validate_config(config: dict) -> None:
+    """moby's validateContainerConfig, on the request's Config before the image's defaults are merged (so
+    before the image is even looked up): WorkingDir absolute (and cleaned, as moby stores it), StopSignal a
+    signal, each Env entry named, Healthcheck durations at least 1ms."""
+    workdir = config.get("WorkingDir") or ""
+    if workdir:
+        if not workdir.startswith("/"):
+            raise InvalidParameter(f"the working directory '{workdir}' is invalid, it needs to be an absolute path")
+        config["WorkingDir"] = "/" + posixpath.normpath(workdir).lstrip("/")
+    stop_signal = config.get("StopSignal") or ""
+    # moby/sys/signal.ParseSignal: any non-zero number, or a name it knows
+    if stop_signal and not re.fullmatch(r"-?\d+", stop_signal.strip()):
+        parse_signal(stop_signal)
+    elif stop_signal and int(stop_signal) == 0:
+        raise InvalidParameter(f"Invalid signal: {stop_signal}")
+    for env in config.get("Env") or []:
+        if not env.partition("=")[0]:
+            raise InvalidParameter(f"invalid environment variable: {env}")
+    health = config.get("Healthcheck") or {}
+    for key in ("Interval", "Timeout", "Retries", "StartPeriod", "StartInterval"):  # moby's order
+        value = int(health.get(key) or 0)
+        if key == "Retries":
+            if value < 0:
+                raise InvalidParameter("Retries in Healthcheck cannot be negative")
+        elif value and value < 1_000_000:  # containertypes.MinimumDuration
+            raise InvalidParameter(f"{key} in Healthcheck cannot be less than 1ms")
+
+
+def validate_net_mode(config: dict, hc: dict) -> None:
+    """runconfig's validateNetMode, checked as moby decodes a create request."""
+    if hc.get("UTSMode") == "host" and config.get("Hostname"):
+        raise InvalidParameter("conflicting options: hostname and the UTS mode")
+    if hc.get("NetworkMode") == "host" and hc.get("Links"):
+        raise InvalidParameter("conflicting options: host type networking can't be used with links. This would "
+                               "result in undefined behavior")
+
+
+JSON_FILE_LOG_OPTS = ("max-file", "max-size", "compress", "labels", "labels-regex", "env", "env-regex", "tag")
+
+
+def validate_host_config_settings(hc: dict) -> None:
+    """The parts of moby's validateHostConfig and create-time checks not done elsewhere, in its words:
+    ExtraHosts, CapAdd/CapDrop, SecurityOpt and the log driver's option names."""
+    for entry in hc.get("ExtraHosts") or []:
+        # opts.ValidateExtraHost (older clients may still send name=ip)
+        name, sep, address = entry.partition(":") if ":" in entry else entry.partition("=")
+        if not sep or not name:
+            raise InvalidParameter(f"bad format for add-host: {json.dumps(entry)}")
+        if address != "host-gateway":
+            bare = address[1:-1] if len(address) > 2 and address[0] == "[" and address[-1] == "]" else address
+            try:
+                ipaddress.ip_address(bare)
+            except ValueError:
+                raise InvalidParameter(f"invalid IP address in add-host: {json.dumps(bare)}") from None
+    for key in ("CapAdd", "CapDrop"):
+        for cap in hc.get(key) or []:
+            name = cap.upper() if cap.upper().startswith("CAP_") else "CAP_" + cap.upper()
+            if cap.upper() != "ALL" and name[4:] not in CAP_NAMES:
+                raise InvalidParameter(f"invalid {key}: unknown capability: {json.dumps(name)}")
+    security_options(hc.get("SecurityOpt") or [])
+    log_config = hc.get("LogConfig") or {}
+    if (log_config.get("Type") or "json-file") == "json-file":  # jsonfilelog.ValidateLogOpt
+        for opt in log_config.get("Config") or {}:
+            if opt not in JSON_FILE_LOG_OPTS:
+                raise InvalidParameter(f"unknown log opt '{opt}' for json-file log driver")
 
 
 def update_conflict(current: dict, resources: dict) -> str:

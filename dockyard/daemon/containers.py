@@ -10,6 +10,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -21,11 +22,13 @@ from ..runtime.monitor_client import Monitor, StartError, read_exit
 from ..runtime.oci import OCIRuntime
 from ..runtime.spec import MASKED_PATHS, READONLY_PATHS, build_spec
 from ..store.fsutil import dir_size
+from ..store.snapshots.mount import is_mountpoint, mount as mount_fs, unmount as unmount_fs
 from ..image.layers import LayerStore
 from ..store.metadata import Metadata
 from . import container_fs, etcfiles, mounts
 from .container_checks import (UPDATE_RESOURCE_KEYS, check_image_platform, parse_create_platform, update_conflict,
-                               validate_exposed_ports, validate_port_bindings, validate_resources)
+                               validate_config, validate_exposed_ports, validate_host_config_settings,
+                               validate_net_mode, validate_port_bindings, validate_resources)
 from ..volume.local import LocalVolumes
 from .config import DaemonConfig
 from .container_record import Container, healthcheck_shape
@@ -36,8 +39,10 @@ from .images import ImageService
 from .names import random_name, validate_name
 from .signals import parse_signal
 from ..timefmt import now_rfc3339, parse_rfc3339, parse_time_filter
+from ..units import from_human_size
 
 log = logging.getLogger("dockyard.containers")
+MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
 
 STOP_TIMEOUT_DEFAULT = 10
 WAIT_CONDITIONS = ("not-running", "next-exit", "removed", "")
@@ -158,6 +163,10 @@ class ContainerService:
         if config.get("Healthcheck") is not None:
             config["Healthcheck"] = healthcheck_shape(config["Healthcheck"])
         host_config = dict(body.get("HostConfig") or {})
+        # moby verifies the settings before it looks the image up: a bad flag fails before any "No such image"
+        validate_config(config)
+        validate_net_mode(config, host_config)
+        validate_host_config_settings(host_config)
         image_ref = config.get("Image") or ""
         if not image_ref:
             raise InvalidParameter("No command specified" if not config.get("Cmd") else "image name is required")
@@ -181,6 +190,12 @@ class ContainerService:
             name = random_name(taken)
         _validate_host_config(host_config)
         validate_resources(host_config)
+        pid_mode = host_config.get("PidMode") or ""
+        if pid_mode.startswith("container:"):  # moby names the container by its ID from create on
+            try:
+                host_config["PidMode"] = "container:" + self.get(pid_mode.split(":", 1)[1]).id
+            except NotFound as err:
+                raise InvalidParameter(str(err)) from None  # not a 404: the CLI would go and pull the image
         validate_exposed_ports(config.get("ExposedPorts") or {})
         cid = secrets.token_hex(32)
         if host_config.get("NetworkMode") == "host" and not merged.get("Hostname"):
@@ -258,17 +273,28 @@ class ContainerService:
         self._spawn(self._watch(c.id, monitor))
 
     async def _launch(self, c: Container, image, rootfs, sdir: Path, netns: str | None) -> tuple[int, Monitor]:
+        joined, shm_source = await asyncio.to_thread(self._pid_ipc_setup, c)
         spec = build_spec(image_config=image.config.get("config") or {}, config=c.config, host_config=c.host_config,
                           rootfs=str(rootfs), hostname=c.config.get("Hostname") or c.short_id, container_id=c.id,
                           etc_hosts=c.hosts_path, etc_hostname=c.hostname_path, resolv_conf=c.resolv_conf_path,
-                          extra_mounts=mounts.oci_mounts(c.mount_points), netns_path=netns)
+                          extra_mounts=mounts.oci_mounts(c.mount_points), netns_path=netns, joined_ns=joined,
+                          shm_source=shm_source)
         (sdir / "config.json").write_text(json.dumps(spec))
+        try:
+            rotation = log_rotation(c.host_config.get("LogConfig") or {})
+        except ValueError as err:  # checked when the logger starts, as moby's json-file New() does
+            message = f"failed to create task for container: failed to initialize logging driver: {err}"
+            c.state.ExitCode, c.state.Error = 128, message
+            self.save(c)
+            self._resolve_exit(c.id, 128)
+            raise SystemError_(message) from None
         size = c.host_config.get("ConsoleSize") or [0, 0]
         monitor = await Monitor.spawn(runtime=self.runtime_for(c), container_id=c.id, bundle=sdir, state_dir=sdir,
                                       log_path=Path(c.log_path) if c.keeps_logs else None, tty=c.tty,
                                       open_stdin=bool(c.config.get("OpenStdin")),
                                       stdin_once=bool(c.config.get("StdinOnce")),
-                                      console_size=tuple(size) if size and size[0] else None)
+                                      console_size=tuple(size) if size and size[0] else None,
+                                      log_rotation=rotation)
         for connect in self._pending_attach.pop(c.id, []):
             await connect(monitor)
         try:
@@ -284,6 +310,57 @@ class ContainerService:
                 raise InvalidParameter(message) from None
             raise SystemError_(message) from None
         return pid, monitor
+
+    def _shm_dir(self, cid: str) -> Path:
+        return self.data_dir / cid / "shm"
+
+    def _pid_ipc_setup(self, c: Container) -> tuple[dict, str | None]:
+        """moby's getPIDContainer/setupIPCDirs at start, with their messages: the PID and IPC namespaces to
+        join for `container:<x>` modes, and the host directory to bind as /dev/shm (a tmpfs the daemon mounts
+        for a `shareable` container, so that `--ipc container:<it>` sees the same files; the host's for
+        `--ipc host`)."""
+        joined: dict = {}
+        pid_mode, ipc_mode = c.host_config.get("PidMode") or "", c.host_config.get("IpcMode") or "private"
+        if pid_mode.startswith("container:"):
+            donor = self._namespace_donor(pid_mode.split(":", 1)[1], "failed to join PID namespace")
+            joined["pid"] = f"/proc/{donor.state.Pid}/ns/pid"
+        if ipc_mode.startswith("container:"):
+            ref = ipc_mode.split(":", 1)[1]
+            donor = self._namespace_donor(ref, "failed to join IPC namespace")
+            donor_mode = donor.host_config.get("IpcMode")
+            if donor_mode not in ("shareable", "host"):
+                raise InvalidParameter(f"failed to join IPC namespace: container {ref}: non-shareable IPC (hint: use "
+                                       f"IpcMode:shareable for the donor container)")
+            joined["ipc"] = f"/proc/{donor.state.Pid}/ns/ipc"
+            return joined, "/dev/shm" if donor_mode == "host" else str(self._shm_dir(donor.id))
+        if ipc_mode == "host":
+            if not os.path.isdir("/dev/shm"):
+                raise SystemError_("/dev/shm is not mounted, but must be for --ipc=host")
+            return joined, "/dev/shm"
+        if ipc_mode == "shareable":
+            shm = self._shm_dir(c.id)
+            shm.mkdir(mode=0o700, exist_ok=True)
+            if not is_mountpoint(str(shm)):
+                size = int(c.host_config.get("ShmSize") or 67108864)
+                mount_fs("shm", str(shm), "tmpfs", f"mode=1777,size={size}",
+                         flags=MS_NOSUID | MS_NODEV | MS_NOEXEC)
+            return joined, str(shm)
+        if ipc_mode not in ("private", "none"):
+            raise InvalidParameter(f"invalid IPC mode: {ipc_mode}")
+        return joined, None
+
+    def _namespace_donor(self, ref: str, what: str) -> Container:
+        """The running container whose namespace a `container:<ref>` mode joins (moby's errNotRunning and
+        errContainerIsRestarting name it as the mode does)."""
+        try:
+            donor = self.get(ref)
+        except NotFound as err:
+            raise InvalidParameter(f"{what}: {err}") from None
+        if not donor.state.Running:
+            raise Conflict(f"{what}: container {ref} is not running")
+        if donor.state.Restarting:
+            raise Conflict(f"{what}: Container {ref} is restarting, wait until the container is running")
+        return donor
 
     def _spawn(self, coro) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -373,6 +450,9 @@ class ContainerService:
     async def _release(self, c: Container) -> None:
         """Undo what start set up, with moby's events: the network endpoints, then the volumes."""
         await self.networks.detach(c)
+        shm = self._shm_dir(c.id)  # a shareable container's /dev/shm goes with its run, as moby unmounts it
+        if shm.is_dir():
+            await asyncio.to_thread(unmount_fs, str(shm))
         self._emit_network_events(c, "disconnect")
         self._emit_volume_events(c, "unmount")
 
@@ -905,6 +985,25 @@ def reset_empty_entrypoint(merged: dict) -> dict:
 
 
 LOG_DRIVERS = ("json-file", "local", "none")  # local and json-file both write the json-file log here
+
+
+def log_rotation(log_config: dict) -> tuple[int, int]:
+    """(max size in bytes or -1, number of files) from the log options, parsed as moby's json-file driver
+    does (its messages in the ValueError). The local driver rotates by default (20MB, 5 files) as moby's."""
+    opts = log_config.get("Config") or {}
+    local = log_config.get("Type") == "local"
+    max_size, max_file = -1, 5 if local else 1
+    if "max-size" in opts or local:
+        max_size = from_human_size(opts.get("max-size", "20m"))
+        if max_size <= 0:
+            raise ValueError("max-size must be a positive number")
+    if "max-file" in opts:
+        if not re.fullmatch(r"[+-]?\d+", opts["max-file"]):
+            raise ValueError(f'strconv.Atoi: parsing "{opts["max-file"]}": invalid syntax')
+        max_file = int(opts["max-file"])
+        if max_file < 1:
+            raise ValueError("max-file cannot be less than 1")
+    return max_size, max_file
 
 
 def _validate_host_config(hc: dict) -> None:

@@ -11,17 +11,41 @@ from typing import AsyncIterator, BinaryIO, Callable, Iterator
 from ..timefmt import parse_rfc3339
 
 
-def open_log(path: str) -> BinaryIO | None:
+class OpenedLog:
+    """A container's log as one reader sees it: the files rotated out by --log-opt max-size (oldest first),
+    then the live file. All are opened at once, so a later rotation or removal takes nothing away."""
+
+    def __init__(self, path: str, rotated: list[BinaryIO], current: BinaryIO | None):
+        self.path, self.rotated, self.current = path, rotated, current
+
+    def close(self) -> None:
+        for f in [*self.rotated, self.current]:
+            if f is not None:
+                f.close()
+
+
+def open_log_file(path: str) -> BinaryIO | None:
     try:
         return open(path, "rb")
     except FileNotFoundError:
         return None
 
 
+def open_log(path: str) -> OpenedLog | None:
+    rotated = []
+    for i in range(1, 1000):  # <log>.1 is the newest rotated file
+        f = open_log_file(f"{path}.{i}")
+        if f is None:
+            break
+        rotated.insert(0, f)
+    current = open_log_file(path)
+    return OpenedLog(path, rotated, current) if rotated or current is not None else None
+
+
 @contextlib.contextmanager
-def opened_log(path: str) -> Iterator[BinaryIO | None]:
+def opened_log(path: str) -> Iterator[OpenedLog | None]:
     """Open a container's log when the request arrives, before anything is sent: its lines then stay
-    readable through this handle even if the container is removed (and its log deleted) before they are
+    readable through these handles even if the container is removed (and its log deleted) before they are
     read, as docker-py's `run(remove=True)` does (it starts `logs`, waits, removes, then reads)."""
     log = open_log(path)
     try:
@@ -47,6 +71,14 @@ def _entries(log: BinaryIO | None, start: int = 0):
             continue
 
 
+def _rotated_away(log: OpenedLog) -> bool:
+    """Whether the live file was renamed to <log>.1 since it was opened (a new one took its name)."""
+    try:
+        return os.stat(log.path).st_ino != os.fstat(log.current.fileno()).st_ino
+    except FileNotFoundError:
+        return False
+
+
 def _wanted(entry: dict, streams: set[str], since: float, until: float | None) -> bool:
     if entry.get("stream", "stdout") not in streams:
         return False
@@ -59,30 +91,46 @@ def _wanted(entry: dict, streams: set[str], since: float, until: float | None) -
     return True
 
 
-async def read_logs(log: BinaryIO | None, *, stdout: bool, stderr: bool, since: float = 0,
+async def read_logs(log: OpenedLog | None, *, stdout: bool, stderr: bool, since: float = 0,
                     until: float | None = None, tail: int | None = None, follow: bool = False,
                     is_running: Callable[[], bool] = lambda: False) -> AsyncIterator[dict]:
     """The entries of `log` (see opened_log); following, new ones until the container stops."""
     streams = {s for s, on in (("stdout", stdout), ("stderr", stderr)) if on}
     selected: deque = deque(maxlen=tail if tail is not None and tail >= 0 else None)
     offset = 0
-    for offset, entry in _entries(log):
+    for old in log.rotated if log is not None else []:
+        for _, entry in _entries(old):
+            if _wanted(entry, streams, since, until):
+                selected.append(entry)
+    for offset, entry in _entries(log.current if log is not None else None):
         if _wanted(entry, streams, since, until):
             selected.append(entry)
     if tail == 0:
         selected.clear()
     for entry in selected:
         yield entry
-    if not follow or log is None:  # a container that never ran has no log to follow either
+    if not follow or log is None or log.current is None:  # a container that never ran has no log to follow
         return
     while True:
         running = is_running()
-        if os.fstat(log.fileno()).st_size > offset:
-            for offset, entry in _entries(log, offset):
+        rotated = _rotated_away(log)  # looked at first: all the old file will ever hold is read below
+        size = os.fstat(log.current.fileno()).st_size
+        if size < offset:  # emptied by a rotation with max-file 1
+            offset = 0
+        grew = size > offset
+        if grew:
+            for offset, entry in _entries(log.current, offset):
                 if until and parse_rfc3339(entry.get("time", "")) > until:
                     return
                 if _wanted(entry, streams, since, until):
                     yield entry
+        if rotated:  # go on with the new live file
+            log.current.close()
+            log.current, offset = open_log_file(log.path), 0
+            if log.current is None:  # removed meanwhile
+                return
+            continue
+        if grew:
             continue
         if not running:
             return

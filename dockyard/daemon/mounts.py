@@ -89,8 +89,9 @@ def requested_mounts(config: dict, host_config: dict) -> list[dict]:
         else:
             if source:
                 raise _mount_error(kind, "field Source must not be specified")
-            points[target] = {"Type": "tmpfs", "Source": "", "Destination": target, "Mode": "", "RW": True,
-                              "Propagation": ""}
+            points[target] = {"Type": "tmpfs", "Source": "", "Destination": target, "Mode": "",
+                              "RW": not m.get("ReadOnly"), "Propagation": "",
+                              "TmpfsData": tmpfs_data(m.get("TmpfsOptions") or {}, bool(m.get("ReadOnly")))}
     for mp in points.values():  # a bad volume name fails before anything is created
         name = mp.get("Name") or ""
         if mp["Type"] == "volume" and name and not VALID_VOLUME_NAME.match(name):
@@ -123,12 +124,27 @@ def _copy_up(image_path: str, volume_dir: str) -> None:
         shutil.copytree(image_path, volume_dir, symlinks=True, dirs_exist_ok=True)
 
 
+def tmpfs_data(opts: dict, read_only: bool) -> list[str]:
+    """moby's ConvertTmpfsOptions: `--mount type=tmpfs,tmpfs-size=..,tmpfs-mode=..` as mount options (the size
+    in the largest of g/m/k that divides it, the mode in octal), plus the raw Options of API 1.46."""
+    data = ["ro"] if read_only else []
+    if opts.get("Mode"):
+        data.append(f"mode={int(opts['Mode']):o}")
+    size = int(opts.get("SizeBytes") or 0)
+    if size:
+        suffix = next(((s, d) for s, d in (("g", 1 << 30), ("m", 1 << 20), ("k", 1 << 10)) if size % d == 0), None)
+        data.append(f"size={size // suffix[1]}{suffix[0]}" if suffix else f"size={size}")
+    for option in opts.get("Options") or []:
+        data.append("=".join(str(part) for part in option))
+    return data
+
+
 def oci_mounts(points: list[dict]) -> list[dict]:
     mounts = []
     for mp in points:
-        if mp["Type"] == "tmpfs":
+        if mp["Type"] == "tmpfs":  # moby's defaults first, so that what the user asked for wins
             mounts.append({"destination": mp["Destination"], "type": "tmpfs", "source": "tmpfs",
-                           "options": ["nosuid", "nodev", "mode=1777"]})
+                           "options": ["noexec", "nosuid", "nodev", "rprivate", *mp.get("TmpfsData", [])]})
             continue
         options = ["rbind", "rw" if mp["RW"] else "ro", "rprivate"]
         mounts.append({"destination": mp["Destination"], "type": "bind", "source": mp["Source"], "options": options})

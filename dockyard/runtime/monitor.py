@@ -25,6 +25,7 @@ The daemon connects clients before sending "start", so nothing the process print
 from __future__ import annotations
 
 import array
+import contextlib
 import ctypes
 import errno
 import fcntl
@@ -85,10 +86,14 @@ def runc_error(log_path: str, fallback: str) -> str:
 
 
 class JsonLog:
-    """Docker's json-file log writer: one JSON object per output line."""
+    """Docker's json-file log writer: one JSON object per output line. With a max size (--log-opt max-size),
+    an entry that finds the file at or over it first rotates the log as moby's LogFile does: <log>.1 ...
+    <log>.<max_file - 1> keep the older ones (renamed down), or, with max_file 1, the file is emptied."""
 
-    def __init__(self, path: str | None):
+    def __init__(self, path: str | None, max_size: int = -1, max_file: int = 1):
+        self.path, self.max_size, self.max_file = path, max_size, max_file
         self.file = open(path, "ab", buffering=0) if path else None
+        self.size = os.fstat(self.file.fileno()).st_size if self.file else 0
         self.partial = {"stdout": b"", "stderr": b""}
 
     def write(self, stream: str, data: bytes) -> None:
@@ -118,9 +123,28 @@ class JsonLog:
         if not lines:
             return
         t = now_rfc3339()
-        out = b"".join(json.dumps({"log": l.decode("utf-8", "replace"), "stream": stream, "time": t}).encode()
-                       + b"\n" for l in lines)
-        self.file.write(out)
+        entries = [json.dumps({"log": l.decode("utf-8", "replace"), "stream": stream, "time": t}).encode() + b"\n"
+                   for l in lines]
+        if self.max_size <= 0:
+            self.file.write(b"".join(entries))
+            return
+        for entry in entries:
+            if self.size >= self.max_size:
+                self._rotate()
+            self.file.write(entry)
+            self.size += len(entry)
+
+    def _rotate(self) -> None:
+        if self.max_file < 2:
+            os.ftruncate(self.file.fileno(), 0)  # O_APPEND: the next write lands at the new end
+        else:
+            for i in range(self.max_file - 1, 1, -1):
+                with contextlib.suppress(FileNotFoundError):
+                    os.rename(f"{self.path}.{i - 1}", f"{self.path}.{i}")
+            os.rename(self.path, f"{self.path}.1")
+            self.file.close()
+            self.file = open(self.path, "ab", buffering=0)
+        self.size = 0
 
 
 class Client:
@@ -142,7 +166,8 @@ class Monitor:
         self.sel = selectors.DefaultSelector()
         self.clients: set[Client] = set()
         self.waiters: list[Client] = []
-        self.log = JsonLog(args.get("log_path")) if self.mode == "run" else JsonLog(None)
+        self.log = (JsonLog(args.get("log_path"), args.get("log_max_size", -1), args.get("log_max_file", 1))
+                    if self.mode == "run" else JsonLog(None))
         self.pid = 0
         self.started = False
         self.exit_status: dict | None = None

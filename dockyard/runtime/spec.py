@@ -87,6 +87,36 @@ def capabilities(host_config: dict) -> list[str]:
     return [c for c in caps if c not in drop and c in allowed]
 
 
+# Go's strconv.ParseBool, which moby uses for the values of boolean security options
+_GO_BOOLS = {**dict.fromkeys(("1", "t", "T", "TRUE", "true", "True"), True),
+             **dict.fromkeys(("0", "f", "F", "FALSE", "false", "False"), False)}
+
+
+def security_options(opts: list[str]) -> dict:
+    """HostConfig.SecurityOpt read as moby's parseSecurityOpt does, with its messages: `no-new-privileges` alone
+    or `no-new-privileges=<bool>` (`=true` must turn it on too), `label`, `apparmor`, `seccomp`, the deprecated
+    `key:value` form; anything else is refused at create."""
+    out = {"no-new-privileges": False, "seccomp": None}
+    for opt in opts:
+        if opt in ("no-new-privileges", "disable"):
+            out["no-new-privileges"] |= opt == "no-new-privileges"
+            continue
+        sep = "=" if "=" in opt else ":" if ":" in opt else None
+        if sep is None:
+            raise InvalidParameter(f"invalid --security-opt 1: {json.dumps(opt)}")
+        key, _, value = opt.partition(sep)
+        if key in ("no-new-privileges", "writable-cgroups"):
+            if value not in _GO_BOOLS:
+                raise InvalidParameter(f"invalid --security-opt 2: {json.dumps(opt)}")
+            if key == "no-new-privileges":
+                out["no-new-privileges"] = _GO_BOOLS[value]
+        elif key == "seccomp":
+            out["seccomp"] = value
+        elif key not in ("label", "apparmor"):
+            raise InvalidParameter(f"invalid --security-opt 2: {json.dumps(opt)}")
+    return out
+
+
 # ---------------------------------------------------------------- users
 def _read_db(path: Path) -> list[list[str]]:
     try:
@@ -125,17 +155,18 @@ def resolve_user(rootfs: str, user: str, group_add=()) -> dict:
         if found is None and not str(g).isdigit():
             raise InvalidParameter(f"unable to find group {g}: no matching entries in group file")
         extra.append(int(found[2]) if found else int(g))
-    out = {"uid": uid, "gid": gid}
-    if extra:
-        out["additionalGids"] = sorted(set(extra))
-    return out
+    # moby (since containerd's CVE-2023-25173 fix) lists the primary group among the
+    # supplementary ones, so `id` shows it in groups= and a process keeps it after a setgid
+    return {"uid": uid, "gid": gid, "additionalGids": [gid, *sorted(set(extra) - {gid})]}
 
 
 def merge_env(base: list[str], extra: list[str]) -> list[str]:
+    """moby's ReplaceOrAppendEnvValues: an entry without "=" (`-e VAR` for a VAR the client's environment does
+    not have) unsets VAR rather than reaching the runtime, which refuses it."""
     env = list(base)
     for e in extra:
         key = e.split("=", 1)[0]
-        env = [x for x in env if x.split("=", 1)[0] != key] + [e]
+        env = [x for x in env if x.split("=", 1)[0] != key] + ([e] if "=" in e else [])
     return env
 
 
@@ -286,12 +317,13 @@ def rlimits(host_config: dict) -> list[dict]:
             for u in host_config.get("Ulimits") or []]
 
 
-def _namespaces(host_config: dict, netns_path: str | None) -> list[dict]:
+def _namespaces(host_config: dict, netns_path: str | None, joined: dict) -> list[dict]:
     ns = [{"type": "mount"}]
-    if host_config.get("PidMode") != "host":
-        ns.append({"type": "pid"})
-    if host_config.get("IpcMode") != "host":
-        ns.append({"type": "ipc"})
+    for kind, mode_key in (("pid", "PidMode"), ("ipc", "IpcMode")):
+        if kind in joined:
+            ns.append({"type": kind, "path": joined[kind]})
+        elif host_config.get(mode_key) != "host":
+            ns.append({"type": kind})
     if host_config.get("UTSMode") != "host":
         ns.append({"type": "uts"})
     if host_config.get("CgroupnsMode", "private") != "host":
@@ -314,8 +346,10 @@ def _init_binary() -> str | None:
 def build_spec(*, image_config: dict, config: dict, host_config: dict, rootfs: str, hostname: str,
                container_id: str, etc_hosts: str | None = None,
                etc_hostname: str | None = None, resolv_conf: str | None = None, extra_mounts=(),
-               netns_path: str | None = None) -> dict:
-    """The config.json of a container. `config` is the container's config, already merged with the image's."""
+               netns_path: str | None = None, joined_ns: dict | None = None, shm_source: str | None = None) -> dict:
+    """The config.json of a container. `config` is the container's config, already merged with the image's.
+    `joined_ns` maps "pid"/"ipc" to the namespace of another container to join (--pid/--ipc container:<x>);
+    `shm_source` is a host directory to bind as /dev/shm in place of a tmpfs of its own (shared IPC)."""
     tty = bool(config.get("Tty"))
     args = list(config.get("Entrypoint") or []) + list(config.get("Cmd") or [])
     if not args:
@@ -326,6 +360,12 @@ def build_spec(*, image_config: dict, config: dict, host_config: dict, rootfs: s
                     config.get("Env") or [])
     caps = capabilities(host_config)
     mounts = default_mounts(host_config)
+    if host_config.get("IpcMode") == "none":  # moby leaves /dev/shm out altogether
+        mounts = [m for m in mounts if m["destination"] != "/dev/shm"]
+    elif shm_source:
+        mounts = [m if m["destination"] != "/dev/shm" else
+                  {"destination": "/dev/shm", "type": "bind", "source": shm_source,
+                   "options": ["rbind", "nosuid", "noexec", "nodev"]} for m in mounts]
     for path, src in (("/etc/resolv.conf", resolv_conf), ("/etc/hostname", etc_hostname), ("/etc/hosts", etc_hosts)):
         if src:
             mounts.append({"destination": path, "type": "bind", "source": src, "options": ["rbind", "rprivate"]})
@@ -347,8 +387,7 @@ def build_spec(*, image_config: dict, config: dict, host_config: dict, rootfs: s
         "env": env,
         "cwd": config.get("WorkingDir") or "/",
         "capabilities": {k: list(caps) for k in ("bounding", "effective", "permitted")},
-        "noNewPrivileges": "no-new-privileges" in (host_config.get("SecurityOpt") or [])
-                           or "no-new-privileges:true" in (host_config.get("SecurityOpt") or []),
+        "noNewPrivileges": security_options(host_config.get("SecurityOpt") or [])["no-new-privileges"],
     }
     size = host_config.get("ConsoleSize") or [0, 0]
     if tty and size and size[0] and size[1]:
@@ -362,7 +401,7 @@ def build_spec(*, image_config: dict, config: dict, host_config: dict, rootfs: s
     res = resources(host_config)
     res["devices"] += device_rules
     linux = {
-        "namespaces": _namespaces(host_config, netns_path),
+        "namespaces": _namespaces(host_config, netns_path, joined_ns or {}),
         "devices": device_nodes,
         "resources": res,
         "cgroupsPath": cgroup_path(container_id),
@@ -371,8 +410,7 @@ def build_spec(*, image_config: dict, config: dict, host_config: dict, rootfs: s
     }
     if host_config.get("Sysctls"):
         linux["sysctl"] = dict(host_config["Sysctls"])
-    security = host_config.get("SecurityOpt") or []
-    if not privileged and not any(o in ("seccomp=unconfined", "seccomp:unconfined") for o in security):
+    if not privileged and security_options(host_config.get("SecurityOpt") or [])["seccomp"] != "unconfined":
         linux["seccomp"] = seccomp_profile(caps)
     spec = {
         "ociVersion": "1.0.2",

@@ -23,7 +23,7 @@ def build(rootfs, config=None, host_config=None):
 def test_defaults_match_docker(rootfs):
     spec = build(rootfs)
     p = spec["process"]
-    assert p["args"] == ["sh"] and p["cwd"] == "/" and p["user"] == {"uid": 0, "gid": 0}
+    assert p["args"] == ["sh"] and p["cwd"] == "/" and p["user"] == {"uid": 0, "gid": 0, "additionalGids": [0]}
     assert p["env"][:2] == [f"PATH={S.DEFAULT_PATH}", "HOSTNAME=abc123"]
     assert sorted(p["capabilities"]["bounding"]) == sorted(S.DEFAULT_CAPS)
     assert "rlimits" not in p  # inherit the host's: raising them fails in this sandbox
@@ -47,12 +47,12 @@ def test_entrypoint_env_workdir_tty(rootfs):
 
 
 @pytest.mark.parametrize("user,expected", [
-    ("nobody", {"uid": 65534, "gid": 65534}),
-    ("1000", {"uid": 1000, "gid": 1000, "additionalGids": [10]}),
-    ("app", {"uid": 1000, "gid": 1000, "additionalGids": [10]}),
-    ("4242", {"uid": 4242, "gid": 0}),
-    ("app:nogroup", {"uid": 1000, "gid": 65534}),
-    ("5:7", {"uid": 5, "gid": 7}),
+    ("nobody", {"uid": 65534, "gid": 65534, "additionalGids": [65534]}),
+    ("1000", {"uid": 1000, "gid": 1000, "additionalGids": [1000, 10]}),
+    ("app", {"uid": 1000, "gid": 1000, "additionalGids": [1000, 10]}),
+    ("4242", {"uid": 4242, "gid": 0, "additionalGids": [0]}),
+    ("app:nogroup", {"uid": 1000, "gid": 65534, "additionalGids": [65534]}),
+    ("5:7", {"uid": 5, "gid": 7, "additionalGids": [7]}),
 ])
 def test_user_resolution(rootfs, user, expected):
     assert S.resolve_user(rootfs, user) == expected
@@ -104,7 +104,7 @@ def test_exec_process_inherits_and_overrides(rootfs):
     proc = S.exec_process(bundle, {"Cmd": ["ps"], "Env": ["B=2"], "User": "nobody", "Tty": True}, rootfs)
     assert proc["args"] == ["ps"] and proc["cwd"] == "/srv"
     assert "A=1" in proc["env"] and "B=2" in proc["env"] and "TERM=xterm" in proc["env"]
-    assert proc["user"] == {"uid": 65534, "gid": 65534} and proc["terminal"] is True
+    assert proc["user"] == {"uid": 65534, "gid": 65534, "additionalGids": [65534]} and proc["terminal"] is True
 
 
 def test_ulimits_and_devices(rootfs):
