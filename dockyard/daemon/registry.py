@@ -250,25 +250,30 @@ class RegistryService:
         if named.digest:
             raise InvalidParameter("cannot push a digest reference")
         tag = tag or named.tag
-        todo = self._local_tags(named, tag)
         client = self._client(named.domain, auth, push=True)
+        # dockerd names the repository before it looks for the image, so even a push of a missing tag
+        # prints this line, and its error then comes inside the stream (docker prints it without the
+        # "Error response from daemon" prefix).
         await progress({"status": f"The push refers to repository [{named.name()}]"})
+        todo = self._local_tags(named, tag)
         for t, image_id in todo:
             await self._push_one(client, named, t, image_id, progress)
 
     def _local_tags(self, named, tag: str | None) -> list[tuple[str, str]]:
         repo = named.name()
-        if tag:
-            row = self.images.md.one("SELECT image_id FROM tags WHERE name=?", (f"{repo}:{tag}",))
-            rows = [(tag, row["image_id"])] if row else []
-        else:  # no tag: every tag of the repository, as dockerd does
-            rows = [(r["name"][len(repo) + 1:], r["image_id"]) for r in
-                    self.images.md.query("SELECT name, image_id FROM tags WHERE name LIKE ? ORDER BY name",
-                                         (repo + ":%",)) if r["name"].startswith(repo + ":")]
+        rows = [(r["name"][len(repo) + 1:], r["image_id"]) for r in
+                self.images.md.query("SELECT name, image_id FROM tags WHERE name LIKE ? ORDER BY name",
+                                     (repo + ":%",)) if r["name"].startswith(repo + ":")]
+        # moby's two refusals (distribution/push.go, push_v2.go): a repository without any local tag is
+        # named without a tag; a repository that has other tags names the missing one.
         if not rows:
-            shown = named.repository() + (f":{tag}" if tag else "")
-            raise NotFound(f"An image does not exist locally with the tag: {shown}")
-        return rows
+            raise NotFound(f"An image does not exist locally with the tag: {named.repository()}")
+        if not tag:  # no tag: every tag of the repository, as dockerd does
+            return rows
+        wanted = [(t, image_id) for t, image_id in rows if t == tag]
+        if not wanted:
+            raise NotFound(f"tag does not exist: {named.repository()}:{tag}")
+        return wanted
 
     async def _push_one(self, client, named, tag: str, image_id: str, progress: Progress) -> None:
         img = self.images.get(image_id)
