@@ -23,13 +23,14 @@ import time
 from dataclasses import replace
 from typing import Awaitable, Callable
 
-from ..errors import DockyardError, InvalidParameter, NotFound
+from ..errors import DockyardError, InvalidParameter, NotFound, SystemError_
 from ..image import reference as refmod
 from ..registry.client import progress as msg
 from ..registry.client.auth import Credentials
 from ..registry.client.distribution import (INDEX_TYPES, MEDIA_DOCKER_CONFIG, MEDIA_DOCKER_LAYER_GZIP,
                                              MEDIA_DOCKER_MANIFEST, MEDIA_OCI_MANIFEST, RegistryClient,
                                              new_session, sha256_of)
+from ..registry.client.errors import NoBasicAuthCredentials
 from ..registry.client.dockercfg import decode_registry_auth
 from ..registry.client.endpoints import DOCKER_HUB, RegistryHosts, normalize_registry
 from ..registry.client.platform import Platform, host_platform, matches, parse_platform, select_manifest
@@ -256,8 +257,12 @@ class RegistryService:
         # "Error response from daemon" prefix).
         await progress({"status": f"The push refers to repository [{named.name()}]"})
         todo = self._local_tags(named, tag)
-        for t, image_id in todo:
-            await self._push_one(client, named, t, image_id, progress)
+        try:
+            for t, image_id in todo:
+                await self._push_one(client, named, t, image_id, progress)
+        except NoBasicAuthCredentials as err:
+            # dockerd's push unwraps the url.Error around it (distribution/push_v2.go retryOnError)
+            raise SystemError_(err.bare) from None
 
     def _local_tags(self, named, tag: str | None) -> list[tuple[str, str]]:
         repo = named.name()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .test_own_registry import start_registry
+from .test_own_registry import start_registry, write_users
 
 PRIVATE_ACCESS = {"default": {"public": False, "pull": ["*"], "push": []},
                   "repositories": [{"match": "team/*", "public": True, "pull": ["*"], "push": ["alice"]},
@@ -58,3 +58,43 @@ def test_pull_of_an_unknown_repository_or_tag_from_our_registry(daemon, registry
         assert p.returncode == 1
         assert p.stderr.strip().splitlines()[-1] == (f"Error response from daemon: manifest for {shown} not found: "
                                                      "manifest unknown: manifest unknown")
+
+
+def test_without_login_a_basic_auth_registry_says_no_basic_auth_credentials(daemon, registry_of, tmp_path):
+    users = write_users(tmp_path / "users.htpasswd")
+    host = registry_of({"auth": {"htpasswd": {"realm": "dockyard", "path": users}}, "access": PRIVATE_ACCESS})
+    env = {"DOCKER_CONFIG": str(tmp_path / "cfg")}
+    ref = f"{host}/priv/box:1"
+    daemon.docker("tag", "busybox", ref)
+    try:
+        p = daemon.docker("push", ref, check=False, env=env)
+        assert p.returncode == 1 and p.stderr.strip() == "no basic auth credentials"
+        daemon.docker("login", host, "-u", "alice", "--password-stdin", input="alice-pw\n", env=env)
+        daemon.docker("push", ref, env=env)
+        daemon.docker("logout", host, env=env)
+        daemon.docker("rmi", ref)
+        p = daemon.docker("pull", ref, check=False, env=env)
+        assert p.returncode == 1
+        assert p.stderr.strip() == (f'Error response from daemon: Head "http://{host}/v2/priv/box/manifests/1": '
+                                    "no basic auth credentials")
+    finally:
+        daemon.docker("rmi", ref, check=False)
+
+
+def test_token_registry_refusals_of_anonymous_callers_read_as_denials(daemon, registry_of, tmp_path):
+    """A token without the scope is insufficient_scope (registry:2), which docker reports as a denial."""
+    users = write_users(tmp_path / "users.htpasswd")
+    host = registry_of({"auth": {"token": {"service": "own", "htpasswd": users}}, "access": PRIVATE_ACCESS})
+    env = {"DOCKER_CONFIG": str(tmp_path / "cfg")}
+    ref = f"{host}/team/box:1"
+    daemon.docker("tag", "busybox", ref)
+    try:
+        p = daemon.docker("push", ref, check=False, env=env)
+        assert p.returncode == 1 and p.stderr.strip() == "denied: requested access to the resource is denied"
+        p = daemon.docker("pull", f"{host}/priv/box:1", check=False, env=env)
+        assert p.returncode == 1
+        assert p.stderr.strip() == (f"Error response from daemon: pull access denied for {host}/priv/box, "
+                                    "repository does not exist or may require 'docker login': "
+                                    "denied: requested access to the resource is denied")
+    finally:
+        daemon.docker("rmi", ref, check=False)

@@ -14,7 +14,7 @@ from dockyard.daemon.config import DaemonConfig
 from dockyard.daemon.events import EventBus
 from dockyard.daemon.images import ImageService
 from dockyard.daemon.registry import RegistryService, split_search_term
-from dockyard.errors import InvalidParameter, NotFound, Unauthorized
+from dockyard.errors import InvalidParameter, NotFound, SystemError_, Unauthorized
 from dockyard.registry.client.dockercfg import encode_registry_auth
 from dockyard.store.content import ContentStore
 from dockyard.image.layers import LayerStore
@@ -236,7 +236,9 @@ def test_pull_with_x_registry_auth(engine, htpasswd_registry, busybox_image, tmp
     header = encode_registry_auth({"username": "alice", "password": "wonderland", "serveraddress": reg.host})
     msgs, _ = engine.call(engine.registry.pull, f"{reg.host}/private/bb:v1", auth=header)
     assert msgs[-1]["status"] == f"Status: Downloaded newer image for {reg.host}/private/bb:v1"
-    with pytest.raises(NotFound, match="pull access denied for"):
+    # anonymous against a Basic challenge: moby's basic handler has nothing to send
+    with pytest.raises(SystemError_, match=f'^Head "http://{reg.host}/v2/private/bb/manifests/v1": '
+                                           "no basic auth credentials$"):
         Engine(tmp_path / "anon").call(Engine(tmp_path / "anon").registry.pull, f"{reg.host}/private/bb:v1")
 
 

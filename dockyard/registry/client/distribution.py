@@ -24,7 +24,7 @@ from ... import __version__ as _version
 from ...errors import DockyardError, InvalidParameter, NotFound, SystemError_, Unauthorized, Unavailable
 from .auth import Authorizer, Credentials, repository_scope
 from .endpoints import Endpoint, RegistryHosts
-from .errors import code_words, lookup_error, registry_error
+from .errors import NoBasicAuthCredentials, code_words, lookup_error, registry_error
 
 log = logging.getLogger("dockyard.registry.client")
 
@@ -138,7 +138,10 @@ class RegistryClient:
                     break
                 try:
                     if resp.status not in ok and resp.status not in allow_statuses:
-                        raise registry_error(resp.status, await resp.read())
+                        if resp.status == 401 and self.auth.lacks_basic_credentials():
+                            raise NoBasicAuthCredentials(method, url)
+                        raise registry_error(resp.status, await resp.read(),
+                                             www_authenticate=resp.headers.get("WWW-Authenticate", ""))
                     yield resp
                 finally:
                     resp.release()
@@ -209,6 +212,8 @@ class RegistryClient:
         full = Reference(self.registry, repo, None if ref.startswith("sha256:") else ref,
                          ref if ref.startswith("sha256:") else None)
         code = getattr(err, "code", "")
+        if isinstance(err, NoBasicAuthCredentials) and not ref.startswith("sha256:"):
+            return NoBasicAuthCredentials("HEAD", err.url)  # dockerd resolves a tag with a HEAD first
         if code == "MANIFEST_UNKNOWN" or (code == "NOT_FOUND" and isinstance(err, NotFound)):
             return _with_code(NotFound(f"manifest for {full.familiar()} not found: {err}"), err)
         if code == "NAME_UNKNOWN":
