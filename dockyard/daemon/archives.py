@@ -27,10 +27,10 @@ class ArchiveService:
             parts = platform.split("/")
             cfg["os"], cfg["architecture"] = parts[0], parts[1] if len(parts) > 1 else cfg["architecture"]
         cfg["rootfs"]["diff_ids"] = [layer.diff_id]
-        cfg["history"] = [{"created": cfg["created"], "created_by": "", "comment": message or f"Imported from {source}"}]
+        message = message or f"Imported from {source}"
+        cfg["history"] = [{"created": cfg["created"], "created_by": "", "comment": message}]
         cfg["config"] = apply_changes({}, changes)
-        if message:
-            cfg["comment"] = message
+        cfg["comment"] = message  # dockerd puts it in both places (docker inspect -f '{{.Comment}}')
         image_id = self.images.add_image(canonical_json(cfg), tags=tags)
         self.images.events.emit("image", "import", image_id, {"name": image_id})
         return image_id

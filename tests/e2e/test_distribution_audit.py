@@ -98,3 +98,19 @@ def test_token_registry_refusals_of_anonymous_callers_read_as_denials(daemon, re
                                     "denied: requested access to the resource is denied")
     finally:
         daemon.docker("rmi", ref, check=False)
+
+
+# ------------------------------------------------------------------------------------------ archives
+def test_import_without_a_message_says_imported_from_in_the_image_too(daemon, tmp_path):
+    """dockerd writes "Imported from <src>" as the image's Comment as well as its history's."""
+    from .test_engine_images import _busybox_rootfs_tar
+
+    rootfs = tmp_path / "rootfs.tar"
+    rootfs.write_bytes(_busybox_rootfs_tar())
+    try:
+        daemon.docker("import", str(rootfs), "audit/imp:file")  # the CLI sends a file as fromSrc=-
+        daemon.docker("import", "-", "audit/imp:stdin", input=rootfs.read_bytes())
+        for ref in ("audit/imp:file", "audit/imp:stdin"):
+            assert daemon.docker("image", "inspect", "-f", "{{.Comment}}", ref).stdout.strip() == "Imported from -"
+    finally:
+        daemon.docker("rmi", "audit/imp:file", "audit/imp:stdin", check=False)
