@@ -8,6 +8,7 @@ from typing import BinaryIO
 
 from ..errors import InvalidParameter
 from ..image import archive
+from ..image import reference as refmod
 from .changes import apply_changes
 from .images import ImageService, canonical_json, new_config
 
@@ -48,6 +49,11 @@ class ArchiveService:
                     parent = self._register(opener, parent, diff_id)
                 image_id = self.images.add_image(entry.config_bytes)
                 for t in entry.repo_tags:
+                    previous = self._tagged_image(t)
+                    if previous and previous != image_id:
+                        # dockerd's words (image/tarexport/load.go setLoadedTag), odd as they are
+                        lines.append(f"The image {refmod.familiar(t)} already exists, renaming the old one "
+                                     f"with ID {previous} to empty string")
                     self.images.tag(image_id, t)
                     lines.append(f"Loaded image: {t}")
                 if not entry.repo_tags:
@@ -56,6 +62,14 @@ class ArchiveService:
             return lines
         finally:
             shutil.rmtree(work, ignore_errors=True)
+
+    def _tagged_image(self, name: str) -> str | None:
+        try:
+            full = refmod.parse(name).full()
+        except InvalidParameter:
+            return None  # images.tag() refuses it with docker's words
+        row = self.images.md.one("SELECT image_id FROM tags WHERE name=?", (full,))
+        return row["image_id"] if row else None
 
     def _register(self, opener, parent_chain: str | None, diff_id: str) -> str:
         from ..image.layers import chain_id_of

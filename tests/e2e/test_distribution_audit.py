@@ -114,3 +114,21 @@ def test_import_without_a_message_says_imported_from_in_the_image_too(daemon, tm
             assert daemon.docker("image", "inspect", "-f", "{{.Comment}}", ref).stdout.strip() == "Imported from -"
     finally:
         daemon.docker("rmi", "audit/imp:file", "audit/imp:stdin", check=False)
+
+
+def test_load_over_a_tag_of_another_image_says_it_renames_the_old_one(daemon, tmp_path):
+    from .test_engine_images import _busybox_rootfs_tar
+
+    rootfs = _busybox_rootfs_tar()
+    saved = daemon.docker("import", "-m", "saved", "-", "audit/load:1", input=rootfs).stdout.decode().strip()
+    archive = tmp_path / "load.tar"
+    daemon.docker("save", "-o", str(archive), "audit/load:1")
+    newer = daemon.docker("import", "-m", "newer", "-", "audit/load:1", input=rootfs).stdout.decode().strip()
+    try:
+        out = daemon.docker("load", "-i", str(archive)).stdout.splitlines()
+        assert out == [f"The image audit/load:1 already exists, renaming the old one with ID {newer} to empty string",
+                       "Loaded image: audit/load:1"]
+        assert daemon.docker("image", "inspect", "-f", "{{.Id}}", "audit/load:1").stdout.strip() == saved
+        assert daemon.docker("load", "-i", str(archive)).stdout.splitlines() == ["Loaded image: audit/load:1"]
+    finally:
+        daemon.docker("rmi", "audit/load:1", newer, check=False)
