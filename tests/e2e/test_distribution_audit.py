@@ -132,3 +132,21 @@ def test_load_over_a_tag_of_another_image_says_it_renames_the_old_one(daemon, tm
         assert daemon.docker("load", "-i", str(archive)).stdout.splitlines() == ["Loaded image: audit/load:1"]
     finally:
         daemon.docker("rmi", "audit/load:1", newer, check=False)
+
+
+def test_prune_all_until_untags_an_old_base_that_a_kept_image_is_built_on(fresh_daemon, tmp_path):
+    """dockerd's prune -a deletes each reference of every image older than `until`; a base image with a
+    (newer, kept) child loses its tags and stays, as the child's parent."""
+    d = fresh_daemon
+    busybox_id = d.docker("image", "inspect", "-f", "{{.Id}}", "busybox").stdout.strip()  # created in 2024
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text("FROM busybox\nRUN echo hi > /hi\n")
+    d.docker("build", "-q", "-t", "audit/app:1", str(ctx))
+    out = d.docker("image", "prune", "-a", "-f", "--filter", "until=24h").stdout.splitlines()
+    assert out[:2] == ["Deleted Images:", "untagged: busybox:latest"]
+    assert not any(line.startswith("deleted:") for line in out)
+    assert d.docker("image", "inspect", "busybox", check=False).returncode == 1
+    assert d.docker("image", "inspect", "-f", "{{.Id}}", busybox_id).stdout.strip() == busybox_id
+    assert d.docker("images", "--format", "{{.Repository}}:{{.Tag}}").stdout.split() == ["audit/app:1"]
+    assert d.docker("run", "--rm", "audit/app:1", "cat", "/hi").stdout == "hi\n"
