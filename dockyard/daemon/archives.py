@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
-from ..errors import InvalidParameter
+from ..errors import InvalidParameter, NotFound
 from ..image import archive
 from ..image import reference as refmod
 from .changes import apply_changes
@@ -85,17 +85,12 @@ class ArchiveService:
     def save(self, names: list[str], out: BinaryIO) -> None:
         by_id: dict[str, list[str]] = {}
         for name in names:
+            if self._save_repository(name, by_id):
+                continue
             image_id, ref = self.images.resolve(name)
             tags = by_id.setdefault(image_id, [])
             if ref is not None and not ref.digest and not name.startswith("sha256:"):
-                if ":" in name.rsplit("/", 1)[-1] or "@" in name:
-                    tags.append(ref.familiar())
-                else:  # a bare repository name saves all its tags
-                    repo = f"{ref.domain}/{ref.path}:"
-                    for image_id2 in [i.id for i in self.images.all_images()]:
-                        for t in self.images.tags_of(image_id2):
-                            if t.startswith(repo):
-                                by_id.setdefault(image_id2, []).append(_familiar(t))
+                tags.append(ref.familiar())
         images = []
         for image_id, tags in by_id.items():
             img = self.images.get(image_id)
@@ -103,6 +98,30 @@ class ArchiveService:
             images.append(archive.ArchiveImage(img.config_bytes, sorted(set(tags)), layers))
             self.images.events.emit("image", "save", image_id, {"name": image_id})
         archive.write_docker_archive(out, images)
+
+    def _save_repository(self, name: str, by_id: dict[str, list[str]]) -> bool:
+        """A bare repository name (no tag, no digest) saves every image of the repository, as dockerd does:
+        each tag, and an image known only by a digest reference of it without a tag. It need not have a
+        `latest`. False when `name` is not a bare repository name; NotFound when nothing matches it."""
+        try:
+            ref = refmod.parse(name, default_tag=False)
+        except InvalidParameter:
+            return False
+        if ref.tag or ref.digest or "@" in name or name.startswith("sha256:"):
+            return False
+        repo = f"{ref.domain}/{ref.path}"
+        found = False
+        for img in self.images.all_images():
+            tags = [t for t in self.images.tags_of(img.id) if t.rsplit(":", 1)[0] == repo]
+            digests = [d for d in self.images.digests_of(img.id) if d.split("@", 1)[0] == repo]
+            if tags or digests:
+                by_id.setdefault(img.id, []).extend(_familiar(t) for t in tags)
+                found = True
+        if found:
+            return True
+        if self.images.find_by_id_prefix(name):  # an ID prefix reads as a repository name too
+            return False
+        raise NotFound(f"No such image: {name}")
 
 
 def target_name(repo: str, tag: str) -> str:

@@ -150,3 +150,22 @@ def test_prune_all_until_untags_an_old_base_that_a_kept_image_is_built_on(fresh_
     assert d.docker("image", "inspect", "-f", "{{.Id}}", busybox_id).stdout.strip() == busybox_id
     assert d.docker("images", "--format", "{{.Repository}}:{{.Tag}}").stdout.split() == ["audit/app:1"]
     assert d.docker("run", "--rm", "audit/app:1", "cat", "/hi").stdout == "hi\n"
+
+
+def test_save_of_a_repository_takes_all_its_tags_without_needing_latest(daemon, tmp_path):
+    """`docker save repo` is every image of the repository (dockerd's ReferencesByName), latest or not."""
+    import json
+    import tarfile
+
+    daemon.docker("tag", "busybox", "audit/save:1")
+    daemon.docker("tag", "busybox", "audit/save:2")
+    try:
+        out = tmp_path / "repo.tar"
+        daemon.docker("save", "-o", str(out), "audit/save")
+        with tarfile.open(out) as tar:
+            manifest = json.load(tar.extractfile("manifest.json"))
+        assert [m["RepoTags"] for m in manifest] == [["audit/save:1", "audit/save:2"]]
+        p = daemon.docker("save", "-o", str(tmp_path / "none.tar"), "audit/nothing", check=False)
+        assert p.returncode == 1 and p.stderr.strip() == "Error response from daemon: No such image: audit/nothing"
+    finally:
+        daemon.docker("rmi", "audit/save:1", "audit/save:2", check=False)

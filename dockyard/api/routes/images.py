@@ -158,8 +158,7 @@ async def load_images(request: web.Request) -> web.StreamResponse:
 
 async def _save(request: web.Request, names: list[str]) -> web.StreamResponse:
     svc = services(request)
-    for n in names:
-        svc.images.resolve(n)  # 404 before we start streaming
+    # The archive is written to a file before anything is sent, so a name save() cannot find is a 404.
     fd, path = tempfile.mkstemp(prefix="save-", dir=svc.config.data_root / "tmp")
     try:
         with os.fdopen(fd, "wb") as f:
