@@ -97,8 +97,9 @@ class RegistryService:
         named = refmod.parse(ref, default_tag=not all_tags)
         want = parse_platform(platform) if platform else None
         client = self._client(named.domain, auth)
+        mismatch = None
         if not all_tags:
-            changed = await self._pull_one(client, named, want, progress)
+            changed, mismatch = await self._pull_one(client, named, want, progress)
             shown = named.familiar()
         else:
             if named.tag or named.digest:
@@ -109,10 +110,15 @@ class RegistryService:
                 raise NotFound(f"repository {named.repository()} not found: {err}") from None
             changed = False
             for tag in tags:
-                changed |= await self._pull_one(client, replace(named, tag=tag), want, progress)
+                changed |= (await self._pull_one(client, replace(named, tag=tag), want, progress))[0]
             shown = named.repository()
         verdict = "Downloaded newer image" if changed else "Image is up to date"
         await progress({"status": f"Status: {verdict} for {shown}"})
+        if mismatch is not None:
+            # A single-platform image of another platform is pulled anyway, with dockerd's warning
+            # (daemon/images/image_pull.go: "ignoring platform mismatch on single-arch image").
+            await progress({"status": f"WARNING: image with reference {named.full()} was found but does not match "
+                                      f"the specified platform: wanted {want}, actual: {mismatch}"})
 
     async def _resolve(self, client: RegistryClient, named, want: Platform | None):
         """(top-level digest, manifest dict, manifest media type, whether it came from an index)."""
@@ -132,18 +138,19 @@ class RegistryService:
             raise InvalidParameter(f"invalid manifest for {named.familiar()}: no config or layers")
         return top_digest, manifest, media_type, from_index
 
-    async def _pull_one(self, client: RegistryClient, named, want: Platform | None, progress: Progress) -> bool:
-        """Pull one tag or digest; True when something changed (layers downloaded or the name moved)."""
+    async def _pull_one(self, client: RegistryClient, named, want: Platform | None,
+                        progress: Progress) -> tuple[bool, Platform | None]:
+        """Pull one tag or digest; True when something changed (layers downloaded or the name moved), and
+        the image's platform when it is a single-platform image that is not the one asked for."""
         top_digest, manifest, _, from_index = await self._resolve(client, named, want)
         await progress({"status": f"Pulling from {named.path}", "id": named.digest or named.tag})
         config_desc = manifest["config"]
         config_bytes = b"".join([c async for c in client.fetch_blob(named.path, config_desc["digest"],
                                                                     config_desc.get("size"))])
         config = json.loads(config_bytes)
+        mismatch = None
         if want is not None and not from_index and not matches(want, config):
-            actual = Platform(config.get("os", ""), config.get("architecture", ""), config.get("variant", ""))
-            raise NotFound(f"image with reference {named.familiar()} was found but does not match the specified "
-                           f"platform: wanted {want}, actual: {actual}")
+            mismatch = Platform(config.get("os", ""), config.get("architecture", ""), config.get("variant", ""))
         diff_ids = list((config.get("rootfs") or {}).get("diff_ids") or [])
         layers = manifest["layers"]
         if len(diff_ids) != len(layers):
@@ -169,7 +176,7 @@ class RegistryService:
         await progress({"status": f"Digest: {top_digest}"})
         self.images.events.emit("image", "pull", named.familiar(), {"name": named.familiar()})
         moved = (old != image_id) if not named.digest else not had_digest
-        return downloaded or moved
+        return downloaded or moved, mismatch
 
     async def _pull_layers(self, client, named, layers, diff_ids, progress: Progress) -> bool:
         """Download what is missing (in parallel) and register it (in order). True if anything came."""

@@ -169,3 +169,20 @@ def test_save_of_a_repository_takes_all_its_tags_without_needing_latest(daemon, 
         assert p.returncode == 1 and p.stderr.strip() == "Error response from daemon: No such image: audit/nothing"
     finally:
         daemon.docker("rmi", "audit/save:1", "audit/save:2", check=False)
+
+
+def test_pull_of_a_single_platform_image_for_another_platform_warns_and_pulls(daemon, registry_of):
+    host = registry_of({})
+    ref = f"{host}/audit/plat:1"
+    daemon.docker("tag", "busybox", ref)
+    try:
+        daemon.docker("push", ref)
+        daemon.docker("rmi", ref)
+        p = daemon.docker("pull", "--platform", "linux/s390x", ref)
+        assert p.stdout.splitlines()[-3:] == [
+            f"Status: Downloaded newer image for {ref}",
+            f"WARNING: image with reference {ref} was found but does not match the specified platform: "
+            "wanted linux/s390x, actual: linux/amd64",
+            ref]
+    finally:
+        daemon.docker("rmi", ref, check=False)

@@ -267,7 +267,9 @@ def test_pull_all_tags(engine, registry, tmp_path):
 
 
 def test_platform_mismatch_on_a_single_manifest(engine, registry, pushed):
-    with pytest.raises(NotFound) as e:
-        engine.call(engine.registry.pull, f"{registry.host}/library/busybox:latest", platform="linux/s390x")
-    assert str(e.value) == (f"image with reference {registry.host}/library/busybox:latest was found but does not "
-                            "match the specified platform: wanted linux/s390x, actual: linux/amd64")
+    """dockerd pulls a single-platform image of another platform anyway, and warns after the status."""
+    msgs, _ = engine.call(engine.registry.pull, f"{registry.host}/library/busybox:latest", platform="linux/s390x")
+    assert msgs[-2] == {"status": f"Status: Downloaded newer image for {registry.host}/library/busybox:latest"}
+    assert msgs[-1] == {"status": f"WARNING: image with reference {registry.host}/library/busybox:latest was found "
+                                  "but does not match the specified platform: wanted linux/s390x, actual: linux/amd64"}
+    assert engine.images.inspect(f"{registry.host}/library/busybox:latest")["Architecture"] == "amd64"
