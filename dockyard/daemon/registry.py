@@ -97,6 +97,7 @@ class RegistryService:
         named = refmod.parse(ref, default_tag=not all_tags)
         want = parse_platform(platform) if platform else None
         client = self._client(named.domain, auth)
+        await client.ping()
         mismatch = None
         if not all_tags:
             changed, mismatch = await self._pull_one(client, named, want, progress)
@@ -264,6 +265,7 @@ class RegistryService:
         # "Error response from daemon" prefix).
         await progress({"status": f"The push refers to repository [{named.name()}]"})
         todo = self._local_tags(named, tag)
+        await client.ping()  # after the refusal of a missing tag, as dockerd pings per endpoint
         try:
             for t, image_id in todo:
                 await self._push_one(client, named, t, image_id, progress)

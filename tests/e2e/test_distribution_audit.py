@@ -186,3 +186,26 @@ def test_pull_of_a_single_platform_image_for_another_platform_warns_and_pulls(da
             ref]
     finally:
         daemon.docker("rmi", ref, check=False)
+
+
+def test_a_registry_that_is_not_running_fails_at_once_on_its_v2_ping(daemon):
+    """dockerd pings /v2/ before a pull or push (no retries): a registry not started yet is reported there, at
+    once, after "The push refers to repository" and before any layer."""
+    import time
+
+    from .test_own_registry import free_port
+
+    host = f"127.0.0.1:{free_port()}"
+    refused = f'Get "http://{host}/v2/": dial tcp {host}: connect: connection refused'
+    daemon.docker("tag", "busybox", f"{host}/audit/down:1")
+    try:
+        start = time.monotonic()
+        p = daemon.docker("push", f"{host}/audit/down:1", check=False)
+        assert p.returncode == 1
+        assert p.stdout.splitlines() == [f"The push refers to repository [{host}/audit/down]"]
+        assert p.stderr.strip() == refused
+        p = daemon.docker("pull", f"{host}/audit/down:2", check=False)
+        assert p.returncode == 1 and p.stderr.strip() == f"Error response from daemon: {refused}"
+        assert time.monotonic() - start < 5  # no back-off retries on the ping
+    finally:
+        daemon.docker("rmi", f"{host}/audit/down:1", check=False)

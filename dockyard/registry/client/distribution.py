@@ -108,7 +108,8 @@ class RegistryClient:
     @asynccontextmanager
     async def _open(self, method: str, path: str, *, scopes: list[str] = (), headers: dict | None = None,
                     params=None, body: Callable[[], object] | None = None, ok=(200,),
-                    allow_statuses=(), answer_challenges: bool = True) -> AsyncIterator[aiohttp.ClientResponse]:
+                    allow_statuses=(), answer_challenges: bool = True,
+                    retries: int | None = None) -> AsyncIterator[aiohttp.ClientResponse]:
         """A response with an expected status; registry errors raised as typed errors.
 
         `path` is relative to the endpoint (`/v2/...`) or an absolute URL (upload locations).
@@ -116,7 +117,8 @@ class RegistryClient:
         """
         last_err: BaseException | None = None
         last_url = path
-        for attempt in range(self.retries + 1):
+        retries = self.retries if retries is None else retries
+        for attempt in range(retries + 1):
             if attempt:
                 await asyncio.sleep(self.backoff * (2 ** (attempt - 1)))
             for endpoint in ([self.endpoint] if self.endpoint else self._candidates):
@@ -132,7 +134,7 @@ class RegistryClient:
                 if self.endpoint is None:
                     self.endpoint = endpoint
                     self.hosts.remember(self.registry, endpoint)
-                if resp.status in RETRY_STATUSES and attempt < self.retries:
+                if resp.status in RETRY_STATUSES and attempt < retries:
                     last_err = registry_error(resp.status, await resp.read())
                     resp.release()
                     break
@@ -349,6 +351,16 @@ class RegistryClient:
         except NotFound:
             raise NotFound(f"Unexpected status code 404 from {self.base_url}/v1/search: the registry does not "
                            f"support search") from None
+
+    async def ping(self) -> None:
+        """GET /v2/ once, as dockerd does before each pull or push (registry.PingV2Registry): it picks the
+        endpoint and learns the auth challenge, and a registry that cannot be reached fails at once, in
+        docker's words (`Get "http://127.0.0.1:5000/v2/": dial tcp ...: connection refused`). Any HTTP
+        answer will do; what it means is for the requests that follow to say."""
+        async with self._open("GET", "/v2/", allow_statuses=tuple(range(300, 600)), answer_challenges=False,
+                              retries=0) as resp:
+            if resp.status == 401:
+                self.auth.learn(resp.headers.get("WWW-Authenticate", ""))
 
     async def check_login(self) -> dict:
         """GET /v2/ with the credentials, as `docker login` does; Docker's answer on success."""
