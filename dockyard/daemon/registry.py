@@ -1,5 +1,8 @@
 """Registry service: pull, push, login and search for the Engine API, on top of registry/client/.
 
+Both start with a GET /v2/ (dockerd's ping): it picks the endpoint, learns the auth challenge, and a
+registry that is not running fails at once.
+
 Pull: resolve the manifest (an index picks the requested or host platform), fetch the config, download
 missing layers three at a time into the content store (verified while streaming), then register them
 with the layer store in order (each checked against the config's diff ID) and record the image, tag and
