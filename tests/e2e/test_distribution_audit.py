@@ -209,3 +209,30 @@ def test_a_registry_that_is_not_running_fails_at_once_on_its_v2_ping(daemon):
         assert time.monotonic() - start < 5  # no back-off retries on the ping
     finally:
         daemon.docker("rmi", f"{host}/audit/down:1", check=False)
+
+
+def test_import_errors_are_daemon_errors_and_a_url_import_says_where_from(daemon, tmp_path):
+    """From stdin nothing is sent before the import fails, so it is a plain API error (docker prints "Error
+    response from daemon: ..."); a URL import first says "Downloading from <url>", as dockerd does."""
+    import functools
+    import http.server
+    import threading
+
+    from .test_engine_images import _busybox_rootfs_tar
+
+    rootfs = _busybox_rootfs_tar()
+    p = daemon.docker("import", "-c", "BOGUS x", "-", "audit/imp:bad", input=rootfs, check=False)
+    assert p.returncode == 1
+    err = p.stderr.decode().strip()
+    assert err.startswith("Error response from daemon: ") and err.endswith("is not a valid change command")
+    (tmp_path / "rootfs.tar").write_bytes(rootfs)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/rootfs.tar"
+    try:
+        out = daemon.docker("import", url, "audit/imp:url").stdout.splitlines()
+        assert out[0] == f"Downloading from {url}" and out[-1].startswith("sha256:")
+    finally:
+        server.shutdown()
+        daemon.docker("rmi", "audit/imp:url", check=False)

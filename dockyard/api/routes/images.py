@@ -128,12 +128,18 @@ async def _import(request: web.Request, svc) -> web.StreamResponse:
     path = await (_spool(request) if src == "-" else _download(request, src))
     stream = JSONStream(request)
     try:
+        if src != "-":
+            await stream.send({"status": f"Downloading from {src}"})  # dockerd says so once the URL answered
         with open(path, "rb") as f:
             image_id = await asyncio.to_thread(
                 svc.archives.import_rootfs, f, q.get("repo", ""), q.get("tag", ""), q.get("message", ""),
                 q.getall("changes", []), src, q.get("platform", ""))
         await stream.send({"status": image_id})
     except Exception as err:
+        # Nothing sent yet (an import from stdin): a plain HTTP error, which docker prints as
+        # "Error response from daemon: ...", as dockerd answers; after "Downloading from", in the stream.
+        if not stream.started:
+            raise
         await stream.error(str(err))
     finally:
         os.unlink(path)
