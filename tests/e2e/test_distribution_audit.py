@@ -236,3 +236,14 @@ def test_import_errors_are_daemon_errors_and_a_url_import_says_where_from(daemon
     finally:
         server.shutdown()
         daemon.docker("rmi", "audit/imp:url", check=False)
+
+
+def test_search_on_a_registry_without_search_says_what_dockerd_says(daemon, tmp_path):
+    from tests.registry_client.helpers import DockerRegistry
+
+    reg = DockerRegistry(tmp_path / "reg2").start()  # registry:2 has no /v1/search
+    try:
+        p = daemon.docker("search", f"{reg.host}/box", check=False)
+        assert p.returncode == 1 and p.stderr.strip() == "Error response from daemon: Unexpected status code 404"
+    finally:
+        reg.stop()

@@ -349,8 +349,8 @@ class RegistryClient:
             async with self._open("GET", "/v1/search", params={"q": term, "n": str(limit)}) as resp:
                 return await resp.json(content_type=None)
         except NotFound:
-            raise NotFound(f"Unexpected status code 404 from {self.base_url}/v1/search: the registry does not "
-                           f"support search") from None
+            # dockerd's words for a registry without search (registry:2 answers 404), nothing more
+            raise NotFound("Unexpected status code 404") from None
 
     async def ping(self) -> None:
         """GET /v2/ once, as dockerd does before each pull or push (registry.PingV2Registry): it picks the
