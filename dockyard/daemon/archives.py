@@ -6,8 +6,9 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
-from ..errors import InvalidParameter
+from ..errors import InvalidParameter, NotFound
 from ..image import archive
+from ..image import reference as refmod
 from .changes import apply_changes
 from .images import ImageService, canonical_json, new_config
 
@@ -27,10 +28,10 @@ class ArchiveService:
             parts = platform.split("/")
             cfg["os"], cfg["architecture"] = parts[0], parts[1] if len(parts) > 1 else cfg["architecture"]
         cfg["rootfs"]["diff_ids"] = [layer.diff_id]
-        cfg["history"] = [{"created": cfg["created"], "created_by": "", "comment": message or f"Imported from {source}"}]
+        message = message or f"Imported from {source}"
+        cfg["history"] = [{"created": cfg["created"], "created_by": "", "comment": message}]
         cfg["config"] = apply_changes({}, changes)
-        if message:
-            cfg["comment"] = message
+        cfg["comment"] = message  # dockerd puts it in both places (docker inspect -f '{{.Comment}}')
         image_id = self.images.add_image(canonical_json(cfg), tags=tags)
         self.images.events.emit("image", "import", image_id, {"name": image_id})
         return image_id
@@ -48,6 +49,11 @@ class ArchiveService:
                     parent = self._register(opener, parent, diff_id)
                 image_id = self.images.add_image(entry.config_bytes)
                 for t in entry.repo_tags:
+                    previous = self._tagged_image(t)
+                    if previous and previous != image_id:
+                        # dockerd's words (image/tarexport/load.go setLoadedTag), odd as they are
+                        lines.append(f"The image {refmod.familiar(t)} already exists, renaming the old one "
+                                     f"with ID {previous} to empty string")
                     self.images.tag(image_id, t)
                     lines.append(f"Loaded image: {t}")
                 if not entry.repo_tags:
@@ -56,6 +62,14 @@ class ArchiveService:
             return lines
         finally:
             shutil.rmtree(work, ignore_errors=True)
+
+    def _tagged_image(self, name: str) -> str | None:
+        try:
+            full = refmod.parse(name).full()
+        except InvalidParameter:
+            return None  # images.tag() refuses it with docker's words
+        row = self.images.md.one("SELECT image_id FROM tags WHERE name=?", (full,))
+        return row["image_id"] if row else None
 
     def _register(self, opener, parent_chain: str | None, diff_id: str) -> str:
         from ..image.layers import chain_id_of
@@ -71,17 +85,12 @@ class ArchiveService:
     def save(self, names: list[str], out: BinaryIO) -> None:
         by_id: dict[str, list[str]] = {}
         for name in names:
+            if self._save_repository(name, by_id):
+                continue
             image_id, ref = self.images.resolve(name)
             tags = by_id.setdefault(image_id, [])
             if ref is not None and not ref.digest and not name.startswith("sha256:"):
-                if ":" in name.rsplit("/", 1)[-1] or "@" in name:
-                    tags.append(ref.familiar())
-                else:  # a bare repository name saves all its tags
-                    repo = f"{ref.domain}/{ref.path}:"
-                    for image_id2 in [i.id for i in self.images.all_images()]:
-                        for t in self.images.tags_of(image_id2):
-                            if t.startswith(repo):
-                                by_id.setdefault(image_id2, []).append(_familiar(t))
+                tags.append(ref.familiar())
         images = []
         for image_id, tags in by_id.items():
             img = self.images.get(image_id)
@@ -89,6 +98,30 @@ class ArchiveService:
             images.append(archive.ArchiveImage(img.config_bytes, sorted(set(tags)), layers))
             self.images.events.emit("image", "save", image_id, {"name": image_id})
         archive.write_docker_archive(out, images)
+
+    def _save_repository(self, name: str, by_id: dict[str, list[str]]) -> bool:
+        """A bare repository name (no tag, no digest) saves every image of the repository, as dockerd does:
+        each tag, and an image known only by a digest reference of it without a tag. It need not have a
+        `latest`. False when `name` is not a bare repository name; NotFound when nothing matches it."""
+        try:
+            ref = refmod.parse(name, default_tag=False)
+        except InvalidParameter:
+            return False
+        if ref.tag or ref.digest or "@" in name or name.startswith("sha256:"):
+            return False
+        repo = f"{ref.domain}/{ref.path}"
+        found = False
+        for img in self.images.all_images():
+            tags = [t for t in self.images.tags_of(img.id) if t.rsplit(":", 1)[0] == repo]
+            digests = [d for d in self.images.digests_of(img.id) if d.split("@", 1)[0] == repo]
+            if tags or digests:
+                by_id.setdefault(img.id, []).extend(_familiar(t) for t in tags)
+                found = True
+        if found:
+            return True
+        if self.images.find_by_id_prefix(name):  # an ID prefix reads as a repository name too
+            return False
+        raise NotFound(f"No such image: {name}")
 
 
 def target_name(repo: str, tag: str) -> str:

@@ -444,7 +444,10 @@ class ImageService:
                 tags = self.tags_of(img.id)
                 if tags and not all_:
                     continue
-                if self.container_users(img.id) or self.children_of(img.id):
+                if self.container_users(img.id):
+                    continue
+                children = self.children_of(img.id)
+                if children and not tags:
                     continue
                 cfg_labels = (img.config.get("config") or {}).get("Labels") or {}
                 if filters.has("label") and not filters.match_labels(cfg_labels):
@@ -455,6 +458,11 @@ class ImageService:
                     deleted.append(self._untag(img.id, t))
                 for d in self.digests_of(img.id):
                     deleted.append(self._untag(img.id, d))
+                if children:
+                    # dockerd's prune -a removes every reference of a tagged image that a kept image is built
+                    # on (a base older than `until`, say), then leaves the image itself to its children.
+                    changed = True
+                    continue
                 before = self.layers.total_size()
                 deleted += self.delete_unchecked(img.id)
                 reclaimed += before - self.layers.total_size()

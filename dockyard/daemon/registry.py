@@ -1,5 +1,8 @@
 """Registry service: pull, push, login and search for the Engine API, on top of registry/client/.
 
+Both start with a GET /v2/ (dockerd's ping): it picks the endpoint, learns the auth challenge, and a
+registry that is not running fails at once.
+
 Pull: resolve the manifest (an index picks the requested or host platform), fetch the config, download
 missing layers three at a time into the content store (verified while streaming), then register them
 with the layer store in order (each checked against the config's diff ID) and record the image, tag and
@@ -23,13 +26,14 @@ import time
 from dataclasses import replace
 from typing import Awaitable, Callable
 
-from ..errors import DockyardError, InvalidParameter, NotFound
+from ..errors import DockyardError, InvalidParameter, NotFound, SystemError_
 from ..image import reference as refmod
 from ..registry.client import progress as msg
 from ..registry.client.auth import Credentials
 from ..registry.client.distribution import (INDEX_TYPES, MEDIA_DOCKER_CONFIG, MEDIA_DOCKER_LAYER_GZIP,
                                              MEDIA_DOCKER_MANIFEST, MEDIA_OCI_MANIFEST, RegistryClient,
                                              new_session, sha256_of)
+from ..registry.client.errors import NoBasicAuthCredentials
 from ..registry.client.dockercfg import decode_registry_auth
 from ..registry.client.endpoints import DOCKER_HUB, RegistryHosts, normalize_registry
 from ..registry.client.platform import Platform, host_platform, matches, parse_platform, select_manifest
@@ -96,8 +100,10 @@ class RegistryService:
         named = refmod.parse(ref, default_tag=not all_tags)
         want = parse_platform(platform) if platform else None
         client = self._client(named.domain, auth)
+        await client.ping()
+        mismatch = None
         if not all_tags:
-            changed = await self._pull_one(client, named, want, progress)
+            changed, mismatch = await self._pull_one(client, named, want, progress)
             shown = named.familiar()
         else:
             if named.tag or named.digest:
@@ -108,10 +114,15 @@ class RegistryService:
                 raise NotFound(f"repository {named.repository()} not found: {err}") from None
             changed = False
             for tag in tags:
-                changed |= await self._pull_one(client, replace(named, tag=tag), want, progress)
+                changed |= (await self._pull_one(client, replace(named, tag=tag), want, progress))[0]
             shown = named.repository()
         verdict = "Downloaded newer image" if changed else "Image is up to date"
         await progress({"status": f"Status: {verdict} for {shown}"})
+        if mismatch is not None:
+            # A single-platform image of another platform is pulled anyway, with dockerd's warning
+            # (daemon/images/image_pull.go: "ignoring platform mismatch on single-arch image").
+            await progress({"status": f"WARNING: image with reference {named.full()} was found but does not match "
+                                      f"the specified platform: wanted {want}, actual: {mismatch}"})
 
     async def _resolve(self, client: RegistryClient, named, want: Platform | None):
         """(top-level digest, manifest dict, manifest media type, whether it came from an index)."""
@@ -131,18 +142,19 @@ class RegistryService:
             raise InvalidParameter(f"invalid manifest for {named.familiar()}: no config or layers")
         return top_digest, manifest, media_type, from_index
 
-    async def _pull_one(self, client: RegistryClient, named, want: Platform | None, progress: Progress) -> bool:
-        """Pull one tag or digest; True when something changed (layers downloaded or the name moved)."""
+    async def _pull_one(self, client: RegistryClient, named, want: Platform | None,
+                        progress: Progress) -> tuple[bool, Platform | None]:
+        """Pull one tag or digest; True when something changed (layers downloaded or the name moved), and
+        the image's platform when it is a single-platform image that is not the one asked for."""
         top_digest, manifest, _, from_index = await self._resolve(client, named, want)
         await progress({"status": f"Pulling from {named.path}", "id": named.digest or named.tag})
         config_desc = manifest["config"]
         config_bytes = b"".join([c async for c in client.fetch_blob(named.path, config_desc["digest"],
                                                                     config_desc.get("size"))])
         config = json.loads(config_bytes)
+        mismatch = None
         if want is not None and not from_index and not matches(want, config):
-            actual = Platform(config.get("os", ""), config.get("architecture", ""), config.get("variant", ""))
-            raise NotFound(f"image with reference {named.familiar()} was found but does not match the specified "
-                           f"platform: wanted {want}, actual: {actual}")
+            mismatch = Platform(config.get("os", ""), config.get("architecture", ""), config.get("variant", ""))
         diff_ids = list((config.get("rootfs") or {}).get("diff_ids") or [])
         layers = manifest["layers"]
         if len(diff_ids) != len(layers):
@@ -168,7 +180,7 @@ class RegistryService:
         await progress({"status": f"Digest: {top_digest}"})
         self.images.events.emit("image", "pull", named.familiar(), {"name": named.familiar()})
         moved = (old != image_id) if not named.digest else not had_digest
-        return downloaded or moved
+        return downloaded or moved, mismatch
 
     async def _pull_layers(self, client, named, layers, diff_ids, progress: Progress) -> bool:
         """Download what is missing (in parallel) and register it (in order). True if anything came."""
@@ -250,25 +262,35 @@ class RegistryService:
         if named.digest:
             raise InvalidParameter("cannot push a digest reference")
         tag = tag or named.tag
-        todo = self._local_tags(named, tag)
         client = self._client(named.domain, auth, push=True)
+        # dockerd names the repository before it looks for the image, so even a push of a missing tag
+        # prints this line, and its error then comes inside the stream (docker prints it without the
+        # "Error response from daemon" prefix).
         await progress({"status": f"The push refers to repository [{named.name()}]"})
-        for t, image_id in todo:
-            await self._push_one(client, named, t, image_id, progress)
+        todo = self._local_tags(named, tag)
+        await client.ping()  # after the refusal of a missing tag, as dockerd pings per endpoint
+        try:
+            for t, image_id in todo:
+                await self._push_one(client, named, t, image_id, progress)
+        except NoBasicAuthCredentials as err:
+            # dockerd's push unwraps the url.Error around it (distribution/push_v2.go retryOnError)
+            raise SystemError_(err.bare) from None
 
     def _local_tags(self, named, tag: str | None) -> list[tuple[str, str]]:
         repo = named.name()
-        if tag:
-            row = self.images.md.one("SELECT image_id FROM tags WHERE name=?", (f"{repo}:{tag}",))
-            rows = [(tag, row["image_id"])] if row else []
-        else:  # no tag: every tag of the repository, as dockerd does
-            rows = [(r["name"][len(repo) + 1:], r["image_id"]) for r in
-                    self.images.md.query("SELECT name, image_id FROM tags WHERE name LIKE ? ORDER BY name",
-                                         (repo + ":%",)) if r["name"].startswith(repo + ":")]
+        rows = [(r["name"][len(repo) + 1:], r["image_id"]) for r in
+                self.images.md.query("SELECT name, image_id FROM tags WHERE name LIKE ? ORDER BY name",
+                                     (repo + ":%",)) if r["name"].startswith(repo + ":")]
+        # moby's two refusals (distribution/push.go, push_v2.go): a repository without any local tag is
+        # named without a tag; a repository that has other tags names the missing one.
         if not rows:
-            shown = named.repository() + (f":{tag}" if tag else "")
-            raise NotFound(f"An image does not exist locally with the tag: {shown}")
-        return rows
+            raise NotFound(f"An image does not exist locally with the tag: {named.repository()}")
+        if not tag:  # no tag: every tag of the repository, as dockerd does
+            return rows
+        wanted = [(t, image_id) for t, image_id in rows if t == tag]
+        if not wanted:
+            raise NotFound(f"tag does not exist: {named.repository()}:{tag}")
+        return wanted
 
     async def _push_one(self, client, named, tag: str, image_id: str, progress: Progress) -> None:
         img = self.images.get(image_id)

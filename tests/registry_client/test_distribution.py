@@ -10,6 +10,7 @@ import pytest
 
 from dockyard.errors import NotFound, Unauthorized, Unavailable
 from dockyard.registry.client.auth import Credentials
+from dockyard.registry.client.errors import NoBasicAuthCredentials
 from dockyard.registry.client.distribution import (DEFAULT_ACCEPT, MEDIA_OCI_INDEX, MEDIA_OCI_MANIFEST,
                                                    DigestMismatch, RegistryClient)
 from dockyard.registry.client.platform import Platform, select_manifest
@@ -188,11 +189,14 @@ def test_htpasswd_basic_auth(htpasswd_registry, busybox_image, tmp_path):
     skopeo_copy(layout, "v1", f"{reg.host}/private/bb:v1", creds="alice:wonderland")
 
     async def go():
-        async with RegistryClient(reg.host) as c:  # anonymous
-            with pytest.raises(NotFound) as e:
+        async with RegistryClient(reg.host) as c:  # anonymous: Go's url.Error around ErrNoBasicAuthCredentials
+            with pytest.raises(NoBasicAuthCredentials) as e:
                 await c.get_manifest("private/bb", "v1")
-            assert str(e.value) == (f"pull access denied for {reg.host}/private/bb, repository does not exist "
-                                    "or may require 'docker login': denied: requested access to the resource is denied")
+            assert str(e.value) == f'Head "http://{reg.host}/v2/private/bb/manifests/v1": no basic auth credentials'
+            with pytest.raises(NoBasicAuthCredentials) as e:
+                await c.blob_exists("private/bb", sha256(busybox_image.config))
+            assert str(e.value) == (f'Head "http://{reg.host}/v2/private/bb/blobs/{sha256(busybox_image.config)}": '
+                                    "no basic auth credentials")
         async with RegistryClient(reg.host, credentials=Credentials("alice", "wonderland")) as c:
             assert await c.check_login() == {"Status": "Login Succeeded", "IdentityToken": ""}
             _, _, digest = await c.get_manifest("private/bb", "v1")

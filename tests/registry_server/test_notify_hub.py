@@ -4,7 +4,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from regsrv_helpers import Image, push_blob, push_image
+from regsrv_helpers import OCI_INDEX, Image, push_blob, push_image
 
 
 class Listener:
@@ -148,3 +148,34 @@ def test_hub_search_tags_description_and_stars(registry):
         r = c.get("/v2/repositories/library/mysql/tags", params={"page_size": 1})
         assert len(r.json()["results"]) == 1 and "page=2" in r.json()["next"]
         assert c.get("/v2/repositories/library/nothere/tags").status_code == 404
+
+
+def test_hub_single_tag_with_its_platforms(registry):
+    """GET /v2/repositories/<ns>/<repo>/tags/<tag> answers one tag as Docker Hub does, and a tag lists each of
+    its platforms under `images` (an index: every manifest but attestations)."""
+    amd, arm = Image([b"amd layer"]), Image([b"arm layer!"], arch="arm64")
+    with registry.client() as c:
+        push_image(c, "hub/multi", "amd", amd)
+        push_image(c, "hub/multi", "arm", arm)
+        entries = [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": img.digest,
+                    "size": len(img.manifest), "platform": {"architecture": img.arch, "os": "linux"}}
+                   for img in (amd, arm)]
+        entries.append({**entries[0], "platform": {"architecture": "unknown", "os": "unknown"}})
+        index = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries}).encode()
+        assert c.put("/v2/hub/multi/manifests/both", content=index,
+                     headers={"Content-Type": OCI_INDEX}).status_code == 201
+
+        r = c.get("/v2/repositories/hub/multi/tags/amd")
+        assert r.status_code == 200
+        tag = r.json()
+        assert tag["name"] == "amd" and tag["digest"] == amd.digest and tag["full_size"] == len(amd.layers[0])
+        assert [(i["os"], i["architecture"], i["digest"], i["size"]) for i in tag["images"]] == [
+            ("linux", "amd64", amd.digest, len(amd.layers[0]))]
+        both = c.get("/v2/repositories/hub/multi/tags/both/").json()
+        assert [(i["architecture"], i["digest"]) for i in both["images"]] == [("amd64", amd.digest),
+                                                                               ("arm64", arm.digest)]
+        assert both["full_size"] == len(amd.layers[0]) + len(arm.layers[0])
+        listed = {t["name"]: t for t in c.get("/v2/repositories/hub/multi/tags").json()["results"]}
+        assert listed["both"] == both and listed["amd"] == tag
+        assert c.get("/v2/repositories/hub/multi/tags/nope").status_code == 404
+        assert c.get("/v2/repositories/hub/none/tags/amd").status_code == 404

@@ -242,7 +242,7 @@ def test_error_codes_for_unknown_and_invalid_things(registry):
     zero = "sha256:" + "0" * 64
     with registry.client() as c:
         cases = [
-            (c.get("/v2/proto/nosuchrepo/manifests/latest"), 404, "NAME_UNKNOWN"),
+            (c.get("/v2/proto/nosuchrepo/manifests/latest"), 404, "MANIFEST_UNKNOWN"),  # as registry:2 says
             (c.get("/v2/proto/nosuchrepo/tags/list"), 404, "NAME_UNKNOWN"),
             (c.get("/v2/proto/nosuchrepo/blobs/" + zero), 404, "BLOB_UNKNOWN"),
             (c.get("/v2/Bad_Name/manifests/latest"), 400, "NAME_INVALID"),

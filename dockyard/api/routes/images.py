@@ -128,12 +128,18 @@ async def _import(request: web.Request, svc) -> web.StreamResponse:
     path = await (_spool(request) if src == "-" else _download(request, src))
     stream = JSONStream(request)
     try:
+        if src != "-":
+            await stream.send({"status": f"Downloading from {src}"})  # dockerd says so once the URL answered
         with open(path, "rb") as f:
             image_id = await asyncio.to_thread(
                 svc.archives.import_rootfs, f, q.get("repo", ""), q.get("tag", ""), q.get("message", ""),
                 q.getall("changes", []), src, q.get("platform", ""))
         await stream.send({"status": image_id})
     except Exception as err:
+        # Nothing sent yet (an import from stdin): a plain HTTP error, which docker prints as
+        # "Error response from daemon: ...", as dockerd answers; after "Downloading from", in the stream.
+        if not stream.started:
+            raise
         await stream.error(str(err))
     finally:
         os.unlink(path)
@@ -158,8 +164,7 @@ async def load_images(request: web.Request) -> web.StreamResponse:
 
 async def _save(request: web.Request, names: list[str]) -> web.StreamResponse:
     svc = services(request)
-    for n in names:
-        svc.images.resolve(n)  # 404 before we start streaming
+    # The archive is written to a file before anything is sent, so a name save() cannot find is a 404.
     fd, path = tempfile.mkstemp(prefix="save-", dir=svc.config.data_root / "tmp")
     try:
         with os.fdopen(fd, "wb") as f:

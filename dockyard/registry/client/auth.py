@@ -136,6 +136,11 @@ class Authorizer:
             return bool(self.credentials.username) and (had is None or had.scheme != "basic")
         return True
 
+    def lacks_basic_credentials(self) -> bool:
+        """The registry wants HTTP Basic and we have no user and password to send."""
+        return (self.challenge is not None and self.challenge.scheme == "basic"
+                and not (self.credentials.username or self.credentials.password))
+
     def _basic_header(self) -> dict:
         raw = f"{self.credentials.username}:{self.credentials.password}".encode()
         return {"Authorization": "Basic " + base64.b64encode(raw).decode()}

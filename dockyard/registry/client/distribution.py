@@ -24,7 +24,7 @@ from ... import __version__ as _version
 from ...errors import DockyardError, InvalidParameter, NotFound, SystemError_, Unauthorized, Unavailable
 from .auth import Authorizer, Credentials, repository_scope
 from .endpoints import Endpoint, RegistryHosts
-from .errors import code_words, lookup_error, registry_error
+from .errors import NoBasicAuthCredentials, code_words, lookup_error, registry_error
 
 log = logging.getLogger("dockyard.registry.client")
 
@@ -108,7 +108,8 @@ class RegistryClient:
     @asynccontextmanager
     async def _open(self, method: str, path: str, *, scopes: list[str] = (), headers: dict | None = None,
                     params=None, body: Callable[[], object] | None = None, ok=(200,),
-                    allow_statuses=(), answer_challenges: bool = True) -> AsyncIterator[aiohttp.ClientResponse]:
+                    allow_statuses=(), answer_challenges: bool = True,
+                    retries: int | None = None) -> AsyncIterator[aiohttp.ClientResponse]:
         """A response with an expected status; registry errors raised as typed errors.
 
         `path` is relative to the endpoint (`/v2/...`) or an absolute URL (upload locations).
@@ -116,7 +117,8 @@ class RegistryClient:
         """
         last_err: BaseException | None = None
         last_url = path
-        for attempt in range(self.retries + 1):
+        retries = self.retries if retries is None else retries
+        for attempt in range(retries + 1):
             if attempt:
                 await asyncio.sleep(self.backoff * (2 ** (attempt - 1)))
             for endpoint in ([self.endpoint] if self.endpoint else self._candidates):
@@ -132,13 +134,16 @@ class RegistryClient:
                 if self.endpoint is None:
                     self.endpoint = endpoint
                     self.hosts.remember(self.registry, endpoint)
-                if resp.status in RETRY_STATUSES and attempt < self.retries:
+                if resp.status in RETRY_STATUSES and attempt < retries:
                     last_err = registry_error(resp.status, await resp.read())
                     resp.release()
                     break
                 try:
                     if resp.status not in ok and resp.status not in allow_statuses:
-                        raise registry_error(resp.status, await resp.read())
+                        if resp.status == 401 and self.auth.lacks_basic_credentials():
+                            raise NoBasicAuthCredentials(method, url)
+                        raise registry_error(resp.status, await resp.read(),
+                                             www_authenticate=resp.headers.get("WWW-Authenticate", ""))
                     yield resp
                 finally:
                     resp.release()
@@ -209,6 +214,8 @@ class RegistryClient:
         full = Reference(self.registry, repo, None if ref.startswith("sha256:") else ref,
                          ref if ref.startswith("sha256:") else None)
         code = getattr(err, "code", "")
+        if isinstance(err, NoBasicAuthCredentials) and not ref.startswith("sha256:"):
+            return NoBasicAuthCredentials("HEAD", err.url)  # dockerd resolves a tag with a HEAD first
         if code == "MANIFEST_UNKNOWN" or (code == "NOT_FOUND" and isinstance(err, NotFound)):
             return _with_code(NotFound(f"manifest for {full.familiar()} not found: {err}"), err)
         if code == "NAME_UNKNOWN":
@@ -342,8 +349,18 @@ class RegistryClient:
             async with self._open("GET", "/v1/search", params={"q": term, "n": str(limit)}) as resp:
                 return await resp.json(content_type=None)
         except NotFound:
-            raise NotFound(f"Unexpected status code 404 from {self.base_url}/v1/search: the registry does not "
-                           f"support search") from None
+            # dockerd's words for a registry without search (registry:2 answers 404), nothing more
+            raise NotFound("Unexpected status code 404") from None
+
+    async def ping(self) -> None:
+        """GET /v2/ once, as dockerd does before each pull or push (registry.PingV2Registry): it picks the
+        endpoint and learns the auth challenge, and a registry that cannot be reached fails at once, in
+        docker's words (`Get "http://127.0.0.1:5000/v2/": dial tcp ...: connection refused`). Any HTTP
+        answer will do; what it means is for the requests that follow to say."""
+        async with self._open("GET", "/v2/", allow_statuses=tuple(range(300, 600)), answer_challenges=False,
+                              retries=0) as resp:
+            if resp.status == 401:
+                self.auth.learn(resp.headers.get("WWW-Authenticate", ""))
 
     async def check_login(self) -> dict:
         """GET /v2/ with the credentials, as `docker login` does; Docker's answer on success."""

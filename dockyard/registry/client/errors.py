@@ -45,9 +45,28 @@ def code_words(code: str) -> str:
     return code.lower().replace("_", " ")
 
 
-def registry_error(status: int, body: bytes, context: str = "") -> DockyardError:
+# RFC 6750 bearer errors in a 4xx's WWW-Authenticate, as distribution's HandleErrorResponse reads them: they
+# come before the body's errors, and docker reports the first error (a token lacking a scope is a denial).
+_BEARER_ERRORS = {"invalid_token": ("UNAUTHORIZED", "authentication required"),
+                  "insufficient_scope": ("DENIED", "requested access to the resource is denied")}
+
+
+def _bearer_error(www_authenticate: str) -> tuple[str, str] | None:
+    from .auth import parse_www_authenticate
+
+    for ch in parse_www_authenticate(www_authenticate):
+        if ch.scheme == "bearer" and ch.params.get("error") in _BEARER_ERRORS:
+            code, default = _BEARER_ERRORS[ch.params["error"]]
+            return code, ch.params.get("error_description") or default
+    return None
+
+
+def registry_error(status: int, body: bytes, context: str = "", www_authenticate: str = "") -> DockyardError:
     """A typed error for a failed registry response; `.code` and `.status` say what the registry said."""
     errs = parse_errors(body)
+    bearer = _bearer_error(www_authenticate) if 400 <= status < 500 and www_authenticate else None
+    if bearer:
+        errs = [bearer]
     if errs:
         code, message = errs[0]
         text = f"{code_words(code)}: {message or code_words(code)}"
@@ -92,3 +111,17 @@ def _first_nameserver(resolv_conf: str) -> str:
         if len(words) > 1 and words[0] == "nameserver":
             return f"[{words[1]}]:53" if ":" in words[1] else f"{words[1]}:53"
     return ""
+
+
+class NoBasicAuthCredentials(SystemError_):
+    """distribution's auth.ErrNoBasicAuthCredentials: the registry asks for HTTP Basic and there is nothing to
+    answer with (no `docker login`). Go wraps it in the request's url.Error, which is what docker prints on a
+    pull (`Head "http://h/v2/r/manifests/t": no basic auth credentials`); a push prints it bare."""
+
+    code = "NO_BASIC_AUTH_CREDENTIALS"
+    status = 401
+    bare = "no basic auth credentials"
+
+    def __init__(self, method: str, url: str):
+        self.method, self.url = method, url
+        super().__init__(f'{method.capitalize()} "{url}": {self.bare}')

@@ -203,7 +203,11 @@ class Authenticator:
         scope = f"repository:{repo}:{','.join(sorted(needed, key=['pull', 'push', 'delete'].index))}"
         could = self.policy.actions(ident.user, repo)
         if ident.user is None and not set(needed) <= could:
-            raise RegistryError("UNAUTHORIZED", headers=self.challenge(request, scope),
+            # An anonymous token that cannot carry the scope is insufficient_scope, as registry:2 says of
+            # any valid token lacking one: docker then reports a denial ("denied: requested access to the
+            # resource is denied", "pull access denied for ..."), not "unauthorized".
+            error = "insufficient_scope" if ident.token_access is not None else None
+            raise RegistryError("UNAUTHORIZED", headers=self.challenge(request, scope, error=error),
                                 detail=[{"Type": "repository", "Name": repo, "Action": a} for a in sorted(needed)])
         if ident.user is not None and not set(needed) <= could:
             raise RegistryError("DENIED", detail=[{"Type": "repository", "Name": repo, "Action": a}

@@ -13,7 +13,7 @@ CODES = {
     "DIGEST_INVALID": (400, "provided digest did not match uploaded content"),
     "MANIFEST_BLOB_UNKNOWN": (400, "manifest references a manifest or blob unknown to registry"),
     "MANIFEST_INVALID": (400, "manifest invalid"),
-    "MANIFEST_UNKNOWN": (404, "manifest unknown to registry"),
+    "MANIFEST_UNKNOWN": (404, "manifest unknown"),  # registry:2's words; docker prints them
     "NAME_INVALID": (400, "invalid repository name"),
     "NAME_UNKNOWN": (404, "repository name not known to registry"),
     "SIZE_INVALID": (400, "provided length did not match content length"),

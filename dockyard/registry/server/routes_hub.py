@@ -1,5 +1,6 @@
 """Docker Hub-style extras: GET /v1/search, and under /v2/repositories/<ns>/<repo>/: repo info (GET, PATCH
-description), tags (GET, like hub.docker.com's tags API), stars (POST/DELETE .../stars/).
+description), tags and tags/<tag> (GET, like hub.docker.com's tags API, with each platform under `images`),
+stars (POST/DELETE .../stars/).
 
 Rights come from the access Policy (not token scopes): this is a separate API, as on Docker Hub.
 Private repositories a caller cannot pull are invisible: they answer 404 and are left out of search.
@@ -102,6 +103,50 @@ async def repo_info(request, reg, name, ident):
     return web.json_response(_repo_info(reg, name))
 
 
+def _json_blob(st, digest: str | None) -> dict:
+    try:
+        doc = json.loads(st.read_blob(digest) or b"{}") if digest else {}
+    except ValueError:
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def _image_entry(st, digest: str, manifest: dict, platform: dict | None, updated: str) -> dict:
+    """One platform of a tag as Docker Hub lists it under `images`."""
+    if platform is None:  # a single image: its config says
+        platform = _json_blob(st, (manifest.get("config") or {}).get("digest"))
+    return {"architecture": platform.get("architecture", ""), "features": "", "variant": platform.get("variant"),
+            "digest": digest, "os": platform.get("os", ""), "os_features": "",
+            "os_version": platform.get("os.version") or platform.get("os_version"),
+            "size": sum(layer.get("size", 0) for layer in manifest.get("layers") or []), "status": "active",
+            "last_pulled": None, "last_pushed": updated}
+
+
+def _tag_entry(st, name: str, tag: str) -> dict | None:
+    digest = st.get_tag(name, tag)
+    if digest is None:
+        return None
+    doc = _json_blob(st, digest)
+    updated = _iso(st.tag_mtime(name, tag))
+    if "manifests" in doc:  # an index: one entry per platform (attestations, "unknown/unknown", are not images)
+        images = [_image_entry(st, m.get("digest"), _json_blob(st, m.get("digest")), m.get("platform") or {}, updated)
+                  for m in doc["manifests"] if (m.get("platform") or {}).get("os", "unknown") != "unknown"]
+    else:
+        images = [_image_entry(st, digest, doc, None, updated)]
+    return {"name": tag, "digest": digest, "full_size": sum(i["size"] for i in images), "last_updated": updated,
+            "tag_last_pushed": updated, "media_type": doc.get("mediaType", ""), "content_type": "image",
+            "tag_status": "active", "repository": 0, "images": images}
+
+
+async def repo_tag(request, reg, name, ident):
+    """GET /v2/repositories/<ns>/<repo>/tags/<tag>: one tag, as Docker Hub answers it."""
+    tag = request["hub_tag"]
+    entry = _tag_entry(reg.storage, name, tag)
+    if entry is None:
+        return _not_found(f"tag {tag}")
+    return web.json_response(entry)
+
+
 async def repo_tags(request, reg, name, ident):
     page_size = _int(request, "page_size", 10)
     page = _int(request, "page", 1, hi=10 ** 6)
@@ -109,19 +154,7 @@ async def repo_tags(request, reg, name, ident):
     st = reg.storage
     tags = [t for t in st.list_tags(name) if wanted in t]
     tags.sort(key=lambda t: (-st.tag_mtime(name, t), t))       # newest first, as Docker Hub lists them
-    results = []
-    for tag in tags[(page - 1) * page_size: page * page_size]:
-        digest = st.get_tag(name, tag)
-        data = st.read_blob(digest) or b"{}"
-        try:
-            doc = json.loads(data)
-        except ValueError:
-            doc = {}
-        size = sum(layer.get("size", 0) for layer in doc.get("layers", []))
-        updated = _iso(st.tag_mtime(name, tag))
-        results.append({"name": tag, "digest": digest, "full_size": size, "last_updated": updated,
-                        "tag_last_pushed": updated, "media_type": doc.get("mediaType", ""),
-                        "content_type": "image", "tag_status": "active", "repository": 0, "images": []})
+    results = [e for e in (_tag_entry(st, name, t) for t in tags[(page - 1) * page_size: page * page_size]) if e]
     base = f"{request.scheme}://{request.host}{request.path}"
     nxt = f"{base}?{urlencode({'page': page + 1, 'page_size': page_size})}" if page * page_size < len(tags) else None
     prev = f"{base}?{urlencode({'page': page - 1, 'page_size': page_size})}" if page > 1 else None
@@ -144,6 +177,8 @@ async def repo_stars(request, reg, name, ident):
 
 _HUB_ROUTES = [
     ("hub_tags", re.compile(r"^/v2/repositories/(?P<name>.+?)/tags/?$"), {"GET"}, repo_tags),
+    ("hub_tag", re.compile(r"^/v2/repositories/(?P<name>.+?)/tags/(?P<tag>[\w][\w.-]{0,127})/?$"), {"GET"},
+     repo_tag),
     ("hub_stars", re.compile(r"^/v2/repositories/(?P<name>.+?)/stars/?$"), {"POST", "DELETE"}, repo_stars),
     ("hub_repo", re.compile(r"^/v2/repositories/(?P<name>.+?)/?$"), {"GET", "PATCH"}, repo_info),
 ]
@@ -161,6 +196,7 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
         ident = await reg.auth.identify(request)
         request["identity"] = ident
         requested = m.group("name")
+        request["hub_tag"] = m.groupdict().get("tag")
         name = _resolve(reg, requested) if NAME_RE.match(requested) else None
         if name is None or not reg.policy.can_pull(ident.user, name):
             return _not_found(f"repository {requested}")

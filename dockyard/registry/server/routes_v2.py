@@ -116,8 +116,8 @@ def _resolve(reg: Registry, name: str, reference: str) -> str:
         digest = reg.storage.get_tag(name, reference)
         if digest is not None:
             return digest
-    if not reg.storage.repo_exists(name):
-        raise RegistryError("NAME_UNKNOWN", detail={"name": name})
+    # An unknown repository too: registry:2 answers MANIFEST_UNKNOWN here (NAME_UNKNOWN only for its tag
+    # list), so `docker pull` of a mistyped name says "manifest for ... not found: manifest unknown".
     raise RegistryError("MANIFEST_UNKNOWN", detail={"name": name, "reference": reference})
 
 
