@@ -23,13 +23,17 @@ def go_arch() -> str:
 
 
 @lru_cache(maxsize=None)
-def runtime_version(binary: str) -> str:
+def runtime_version(binary: str) -> tuple[str, str]:
+    """(version, commit) from `runc --version`'s first line and `commit:` line, as moby's
+    parseRuntimeVersion reads them for `docker version` and `docker info`."""
     try:
         out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=5).stdout
     except (OSError, subprocess.TimeoutExpired):
-        return ""
-    first = out.splitlines()[0] if out else ""
-    return first.split()[-1] if first else ""
+        return "", ""
+    lines = out.splitlines()
+    version = lines[0].split()[-1] if lines and lines[0].split() else ""
+    commit = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("commit:")), "")
+    return version, commit
 
 
 def _os_name() -> str:
@@ -54,18 +58,20 @@ class SystemService:
         details = {"ApiVersion": MAX_API_VERSION, "MinAPIVersion": MIN_API_VERSION, "Os": "linux", "Arch": go_arch(),
                    "KernelVersion": platform.release(), "GitCommit": "", "GoVersion": f"python{platform.python_version()}",
                    "BuildTime": "", "Experimental": "false"}
-        runc_bin = self.config.runtimes.get(self.config.default_runtime, {}).get("path", "runc")
+        version, commit = runtime_version(self._runtime_binary())
         return {
             "Platform": {"Name": f"Dockyard {__version__}"},
             "Components": [
                 {"Name": "Engine", "Version": __version__, "Details": details},
-                {"Name": self.config.default_runtime, "Version": runtime_version(runc_bin),
-                 "Details": {"GitCommit": ""}},
+                {"Name": self.config.default_runtime, "Version": version, "Details": {"GitCommit": commit}},
             ],
             "Version": __version__, "ApiVersion": MAX_API_VERSION, "MinAPIVersion": MIN_API_VERSION,
             "GitCommit": "", "GoVersion": f"python{platform.python_version()}", "Os": "linux", "Arch": go_arch(),
             "KernelVersion": platform.release(), "BuildTime": "",
         }
+
+    def _runtime_binary(self) -> str:
+        return self.config.runtimes.get(self.config.default_runtime, {}).get("path", "runc")
 
     def _registry_config(self) -> dict:
         """What `docker info` lists as Registry Mirrors and Insecure Registries (names, then CIDRs)."""
@@ -108,7 +114,7 @@ class SystemService:
             "Swarm": {"NodeID": "", "NodeAddr": "", "LocalNodeState": "inactive", "ControlAvailable": False,
                       "Error": "", "RemoteManagers": None},
             "LiveRestoreEnabled": True, "Isolation": "", "InitBinary": "docker-init",
-            "ContainerdCommit": {"ID": ""}, "RuncCommit": {"ID": ""}, "InitCommit": {"ID": ""},
+            "ContainerdCommit": {"ID": ""}, "RuncCommit": {"ID": runtime_version(self._runtime_binary())[1]}, "InitCommit": {"ID": ""},
             "SecurityOptions": ["name=seccomp,profile=builtin"], "CDISpecDirs": [], "Warnings": None,
         }
 

@@ -48,6 +48,11 @@ def test_docker_version_and_info(daemon):
     assert "Storage Driver: overlay2" in info
     assert f"Docker Root Dir: {daemon.data_root}" in info
     assert "Logging Driver: json-file" in info
+    # the runtime's commit, read from `runc --version` as dockerd does
+    runc_out = subprocess.run(["runc", "--version"], capture_output=True, text=True).stdout
+    commit = re.search(r"^commit: (\S+)", runc_out, re.M).group(1)
+    assert f"runc version: {commit}" in info
+    assert re.search(rf"runc:\n\s+Version:\s+\S+\n\s+GitCommit:\s+{re.escape(commit)}", out)
 
 
 def test_images_table_and_inspect(daemon):
