@@ -11,6 +11,7 @@ from .. import __version__
 from ..client.api import API_VERSION
 from .common import client, confirm_or_exit, image_prune_lines, parse_filters, print_deleted, print_reclaimed
 from ..units import human_size
+from .disk_usage import summary_rows, verbose_sections
 from .format import render, table
 
 
@@ -67,22 +68,16 @@ def system_group():
 def system_df(verbose):
     """Show dockyard disk usage"""
     df = client().get("/system/df")
-    images = df.get("Images") or []
-    containers = df.get("Containers") or []
-    volumes = df.get("Volumes") or []
-    active_images = [i for i in images if i.get("Containers", 0) > 0]
-    unused = sum(i["Size"] - i.get("SharedSize", 0) for i in images if i.get("Containers", 0) == 0)
-    total = df.get("LayersSize", 0)
-    rw = sum(c.get("SizeRw", 0) for c in containers)
-    running = [c for c in containers if c.get("State") == "running"]
-    rows = [["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"],
-            ["Images", str(len(images)), str(len(active_images)), human_size(total, 4),
-             f"{human_size(min(unused, total), 4)} ({int(100 * min(unused, total) / total) if total else 0}%)"],
-            ["Containers", str(len(containers)), str(len(running)), human_size(rw, 4),
-             f"{human_size(sum(c.get('SizeRw', 0) for c in containers if c not in running), 4)} (0%)"],
-            ["Local Volumes", str(len(volumes)), "0", "0B", "0B"],
-            ["Build Cache", "0", "0", "0B", "0B"]]
-    table(rows, sys.stdout)
+    if not verbose:
+        table(summary_rows(df), sys.stdout)
+        return
+    for title, rows in verbose_sections(df):
+        click.echo(title + "\n")
+        table(rows, sys.stdout)
+        click.echo()
+    cache = df.get("BuildCache") or []
+    click.echo(f"Build cache usage: {human_size(sum(c.get('Size', 0) for c in cache), 4)}\n")
+    table([["CACHE ID", "CACHE TYPE", "SIZE", "CREATED", "LAST USED", "USAGE", "SHARED"]], sys.stdout)
 
 
 @click.command("events")

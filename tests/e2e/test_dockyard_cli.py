@@ -76,6 +76,32 @@ def test_version_info_df(daemon):
     assert df[0].split() == ["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]
 
 
+def _without_times(text: str) -> str:
+    """Relative times may tick between two commands; trailing blanks are tabwriter padding."""
+    text = re.sub(r"(Less than a second|About a minute|About an hour|\d+ \w+)( ago)?", "T", text)
+    return "\n".join(line.rstrip() for line in text.splitlines())
+
+
+def test_system_df_matches_docker(daemon):
+    """Our `system df` (and -v) prints what docker prints for the same daemon: counts, the active ones
+    (running containers, volumes in use), reclaimable sizes with their share."""
+    daemon.docker("volume", "create", "dfkept")
+    daemon.docker("volume", "create", "dfspare")
+    daemon.docker("create", "--name", "dfcreated", "busybox", "true")
+    daemon.docker("run", "-d", "--name", "dfrunning", "-v", "dfkept:/data", "busybox", "sh", "-c",
+                  "echo hi > /data/f; dd if=/dev/zero of=/big bs=1k count=300 2>/dev/null; sleep 600")
+    try:
+        for args in (["system", "df"], ["system", "df", "-v"]):
+            ours = daemon.dockyard(*args).stdout
+            assert _without_times(ours) == _without_times(daemon.docker(*args).stdout)
+        summary = daemon.dockyard("system", "df").stdout
+        assert re.search(r"^Local Volumes\s+\d+\s+\d+\s+\S+\s+\S+ \(\d+%\)$", summary, re.M)
+        assert "dfrunning" in daemon.dockyard("system", "df", "-v").stdout
+    finally:
+        daemon.docker("rm", "-f", "dfcreated", "dfrunning")
+        daemon.docker("volume", "rm", "dfkept", "dfspare")
+
+
 def test_cannot_connect_message(daemon, tmp_path):
     p = daemon.dockyard("-H", f"unix://{tmp_path}/nothing.sock", "ps", check=False)
     assert p.returncode == 1
@@ -88,7 +114,8 @@ def test_stats_matches_docker(daemon):
     try:
         ours = daemon.dockyard("stats", "--no-stream", "busy").stdout.splitlines()
         theirs = daemon.docker("stats", "--no-stream", "busy").stdout.splitlines()
-        assert ours[0] == theirs[0]  # the same header
+        # the same header (its padding follows the values, which move between the two samples)
+        assert re.split(r"\s{2,}", ours[0]) == re.split(r"\s{2,}", theirs[0])
         for out in (ours[1], theirs[1]):
             cols = re.split(r"\s{2,}", out)
             assert cols[0] == cid[:12] and cols[1] == "busy"
