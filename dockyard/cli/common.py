@@ -49,19 +49,21 @@ def confirm_or_exit(force: bool, message: str) -> None:
         raise SystemExit(0)
 
 
-def each_name(names, action):
+def each_name(names, action, summary: str = ""):
     """Run `action` on each name, yielding those that worked; print errors like docker and exit 1 at the end
-    if any failed."""
-    failed = False
+    if any failed, after docker's `summary` line naming them (e.g. "failed to start containers: {}")."""
+    failed = []
     for name in names:
         try:
             action(name)
         except DockyardError as err:
             click.echo(f"Error response from daemon: {err}", err=True)
-            failed = True
+            failed.append(name)
             continue
         yield name
     if failed:
+        if summary:
+            click.echo("Error: " + summary.format(", ".join(failed)), err=True)
         raise SystemExit(1)
 
 

@@ -253,7 +253,8 @@ def start(containers, attach, interactive):
             copy_output(sock, tty)
         waiter.join(5)
         raise SystemExit(status.get("code", 0))
-    for name in each_name(containers, lambda n: c.request("POST", f"/containers/{n}/start")):
+    for name in each_name(containers, lambda n: c.request("POST", f"/containers/{n}/start"),
+                          summary="failed to start containers: {}"):
         click.echo(name)
 
 
@@ -329,7 +330,10 @@ def wait(containers):
 @click.argument("new_name")
 def rename(container, new_name):
     """Rename a container"""
-    client().request("POST", f"/containers/{container}/rename", params={"name": new_name})
+    for _ in each_name([container], lambda n: client().request("POST", f"/containers/{n}/rename",
+                                                               params={"name": new_name}),
+                       summary="failed to rename container named {}"):
+        pass
 
 
 # ---------------------------------------------------------------- ps
@@ -548,13 +552,13 @@ def inspect(names, fmt, size, type_):
     inspect_objects(lookup, names, fmt)
 
 
-@click.command("top")
+@click.command("top", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.argument("container")
-@click.argument("ps_args", nargs=-1)
+@click.argument("ps_args", nargs=-1, type=click.UNPROCESSED)
 def top(container, ps_args):
     """Display the running processes of a container"""
     result = client().get(f"/containers/{container}/top", ps_args=" ".join(ps_args) or None)
-    table([result["Titles"]] + result["Processes"], sys.stdout)
+    table([result["Titles"]] + result["Processes"], sys.stdout, min_width=20)
 
 
 @click.command("port")

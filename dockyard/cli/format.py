@@ -14,8 +14,8 @@ def ago(unix_seconds: float) -> str:
     return human_duration(time.time() - unix_seconds) + " ago"
 
 
-def table(rows: list[list[str]], out) -> None:
-    """text/tabwriter as docker configures it: min width 10, padding 3, last column unpadded."""
+def table(rows: list[list[str]], out, min_width: int = 10) -> None:
+    """text/tabwriter as docker configures it: min width 10 (20 for `top`), padding 3, last column unpadded."""
     if not rows:
         return
     widths = [0] * max(len(r) for r in rows)
@@ -23,7 +23,7 @@ def table(rows: list[list[str]], out) -> None:
         for i, cell in enumerate(r[:-1]):
             widths[i] = max(widths[i], len(cell))
     for r in rows:
-        cells = [cell.ljust(max(widths[i] + 3, 10)) for i, cell in enumerate(r[:-1])]
+        cells = [cell.ljust(max(widths[i] + 3, min_width)) for i, cell in enumerate(r[:-1])]
         out.write(("".join(cells) + (r[-1] if r else "")).rstrip() + "\n")
 
 

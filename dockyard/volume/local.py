@@ -27,9 +27,10 @@ class LocalVolumes:
         return self.root / name / "_data"
 
     def _shape(self, row) -> dict:
-        return {"Name": row["name"], "Driver": row["driver"], "Mountpoint": str(self.mountpoint(row["name"])),
-                "CreatedAt": row["created"], "Labels": json.loads(row["labels"]) or None, "Scope": "local",
-                "Options": json.loads(row["options"]) or None}
+        # keys in the order of moby's volume.Volume struct, as `docker volume inspect` prints them
+        return {"CreatedAt": row["created"], "Driver": row["driver"], "Labels": json.loads(row["labels"]) or None,
+                "Mountpoint": str(self.mountpoint(row["name"])), "Name": row["name"],
+                "Options": json.loads(row["options"]) or None, "Scope": "local"}
 
     def get(self, name: str) -> dict:
         row = self.md.one("SELECT * FROM volumes WHERE name=?", (name,))

@@ -102,6 +102,25 @@ def test_system_df_matches_docker(daemon):
         daemon.docker("volume", "rm", "dfkept", "dfspare")
 
 
+def test_top_start_rename_match_docker(daemon):
+    """top's wide columns and ps options, and the closing error lines docker prints for start and rename."""
+    daemon.docker("run", "-d", "--name", "topper", "busybox", "sleep", "600")
+    try:
+        # (ps's C column moves between two samples: compare the default table's header only)
+        assert daemon.dockyard("top", "topper").stdout.splitlines()[0] == \
+            daemon.docker("top", "topper").stdout.splitlines()[0]
+        args = ["top", "topper", "-o", "pid,args"]
+        assert daemon.dockyard(*args).stdout == daemon.docker(*args).stdout
+        assert "sleep 600" in daemon.dockyard("top", "topper", "-o", "pid,args").stdout
+        for args in (["start", "nosuch1", "nosuch2"], ["rename", "nosuch1", "x"]):
+            ours, theirs = daemon.dockyard(*args, check=False), daemon.docker(*args, check=False)
+            assert (ours.returncode, ours.stdout, ours.stderr) == (theirs.returncode, theirs.stdout, theirs.stderr)
+        assert daemon.dockyard("start", "nosuch1", "nosuch2", check=False).stderr.endswith(
+            "Error: failed to start containers: nosuch1, nosuch2\n")
+    finally:
+        daemon.docker("rm", "-f", "topper")
+
+
 def test_cannot_connect_message(daemon, tmp_path):
     p = daemon.dockyard("-H", f"unix://{tmp_path}/nothing.sock", "ps", check=False)
     assert p.returncode == 1
@@ -135,7 +154,9 @@ def test_volume_commands_match_docker(daemon):
         ours = daemon.dockyard("volume", "ls", "--filter", "label=team=a").stdout
         theirs = daemon.docker("volume", "ls", "--filter", "label=team=a").stdout
         assert ours == theirs and "clivol" in ours
-        info = json.loads(daemon.dockyard("volume", "inspect", "clivol").stdout)[0]
+        ours = daemon.dockyard("volume", "inspect", "clivol").stdout
+        assert ours == daemon.docker("volume", "inspect", "clivol").stdout  # same keys, in the same order
+        info = json.loads(ours)[0]
         assert info["Labels"] == {"team": "a"} and info["Driver"] == "local"
         assert daemon.dockyard("volume", "inspect", "-f", "{{.Name}}", "clivol").stdout == "clivol\n"
         missing = daemon.dockyard("volume", "inspect", "nope", check=False)
