@@ -13,6 +13,7 @@ import click
 from ..client import DockerClient
 from ..errors import DockyardError, NotFound
 from ..network.portspec import parse_expose, parse_port_key, parse_publish_all
+from .group import DockerGroup
 from .common import (client, confirm_or_exit, each_name, fail, inspect_objects, parse_filters, print_deleted,
                      print_reclaimed, short)
 from ..units import human_size, parse_duration
@@ -338,6 +339,9 @@ def rename(container, new_name):
 
 # ---------------------------------------------------------------- ps
 class PsRow:
+    json_fields = ("Command", "CreatedAt", "ID", "Image", "Labels", "LocalVolumes", "Mounts", "Names", "Networks",
+                   "Platform", "Ports", "RunningFor", "Size", "State", "Status")
+
     def __init__(self, c: dict, no_trunc: bool):
         self.raw = c
         self.ID = c["Id"] if no_trunc else c["Id"][:12]
@@ -354,10 +358,14 @@ class PsRow:
         self.Ports = displayable_ports(c.get("Ports") or [])
         self.Names = ",".join(n.lstrip("/") for n in c["Names"])
         self.Labels = ",".join(f"{k}={v}" for k, v in (c.get("Labels") or {}).items())
-        self.Size = (f"{human_size(c.get('SizeRw', 0))} (virtual {human_size(c.get('SizeRootFs', 0))})"
-                     if "SizeRw" in c else "")
-        self.Mounts = ",".join(m.get("Name") or m.get("Source", "") for m in c.get("Mounts") or [])
+        self.Size = human_size(c.get("SizeRw") or 0)
+        if c.get("SizeRootFs"):
+            self.Size += f" (virtual {human_size(c['SizeRootFs'])})"
+        mounts = [m.get("Name") or m.get("Source", "") for m in c.get("Mounts") or []]
+        self.Mounts = ",".join(m if no_trunc or len(m) <= 15 else m[:14] + "…" for m in mounts)
+        self.LocalVolumes = str(sum(1 for m in c.get("Mounts") or [] if m.get("Driver") == "local"))
         self.Networks = ",".join((c.get("NetworkSettings") or {}).get("Networks") or {})
+        self.Platform = None  # docker shows the image platform only for the containerd image store
 
     def call(self, name, args):
         if name == "Label":
@@ -411,6 +419,9 @@ def _port_group(group_key: str, first: int, last: int) -> str:
 @click.option("--format", "fmt")
 def ps(all_, quiet, last, latest, size, no_trunc, filters, fmt):
     """List containers"""
+    # as docker, a --format template that shows .Size (or the whole row: `{{json .}}`) asks the daemon to
+    # compute it; the bare `json` format does not
+    size = size or bool(fmt and not quiet and re.search(r"\.Size\b|json\s+\.\s*-?}}", fmt))
     items = client().get("/containers/json", all=all_, limit=1 if latest else last, size=size,
                          filters=parse_filters(filters))
     rows = [PsRow(c, no_trunc) for c in items]
@@ -418,7 +429,7 @@ def ps(all_, quiet, last, latest, size, no_trunc, filters, fmt):
         for r in rows:
             click.echo(r.ID)
         return
-    if fmt:
+    if fmt and fmt != "table":  # bare `table` is the default table
         render_rows(fmt, rows, sys.stdout)
         return
     header = ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"] + (["SIZE"] if size else [])
@@ -672,7 +683,7 @@ def container_prune(force, filters):
     print_reclaimed(result.get("SpaceReclaimed", 0))
 
 
-@click.group("container")
+@click.group("container", cls=DockerGroup)
 def container_group():
     """Manage containers"""
 

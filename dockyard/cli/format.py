@@ -64,7 +64,7 @@ def _eval(expr: str, ctx):
         return ""
     fn, args = toks[0], toks[1:]
     if fn == "json":
-        return json.dumps(_eval(" ".join(args), ctx), separators=(",", ":"))
+        return go_json(_eval(" ".join(args), ctx))
     if fn == "index":
         base = _eval(args[0], ctx)
         key = args[1].strip('"')
@@ -89,12 +89,20 @@ def render(template: str, ctx) -> str:
                       template)
 
 
+def go_json(value) -> str:
+    """encoding/json as a Go template's `json` writes it: compact, UTF-8, <>& escaped; a list row (one with
+    `json_fields`) becomes the object of its display fields, sorted by name, as docker's formatter makes it."""
+    if hasattr(value, "json_fields"):
+        value = {name: getattr(value, name) for name in sorted(value.json_fields)}
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
 def render_rows(template: str, items: list, out, headers: dict | None = None) -> None:
-    """`--format`: `table ...` gives a header row (from the field names) and tabwriter alignment."""
+    """`--format`: `table ...` gives a header row (from the field names) and tabwriter alignment; `json` is
+    `{{json .}}`."""
     if template == "json":
-        for it in items:
-            out.write(json.dumps(it.raw if hasattr(it, "raw") else it) + "\n")
-        return
+        template = "{{json .}}"
     if template.startswith("table"):
         body = template[len("table"):].strip() or None
         if body is None:
@@ -129,6 +137,16 @@ class _Header:
 
 def rfc3339_to_unix(s: str) -> float:
     return parse_rfc3339(s)
+
+
+def go_time_string(rfc3339: str) -> str:
+    """Go's time.String() of a UTC RFC 3339 time: `2024-01-02 15:04:05.123 +0000 UTC` (zeros trimmed)."""
+    if not rfc3339.endswith("Z"):
+        return rfc3339
+    date, _, clock = rfc3339[:-1].partition("T")
+    whole, _, fraction = clock.partition(".")
+    fraction = fraction.rstrip("0")
+    return f"{date} {whole}{'.' + fraction if fraction else ''} +0000 UTC"
 
 
 def local_time(unix_seconds: float) -> str:

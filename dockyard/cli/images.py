@@ -1,12 +1,14 @@
 """Image commands: images, inspect, history, tag, rmi, prune, import, save, load."""
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sys
 from urllib.parse import quote
 
 import click
 
+from .group import DockerGroup
 from .common import (client, confirm_or_exit, image_prune_lines, inspect_objects, parse_filters, print_deleted,
                      print_reclaimed, short)
 from ..units import human_size
@@ -14,7 +16,11 @@ from .format import ago, local_time, render_rows, table
 
 
 class ImageRow:
-    """One row of `docker images`: an image under one of its tags (or <none>)."""
+    """One row of `docker images`: an image under one of its tags (or <none>). The daemon sends -1 for what it
+    did not compute (containers, shared size): docker shows N/A."""
+
+    json_fields = ("Containers", "CreatedAt", "CreatedSince", "Digest", "ID", "Repository", "SharedSize", "Size",
+                   "Tag", "UniqueSize", "VirtualSize")
 
     def __init__(self, summary: dict, repo_tag: str | None, no_trunc: bool):
         self.raw = summary
@@ -26,7 +32,11 @@ class ImageRow:
         self.CreatedSince = ago(summary["Created"])
         self.CreatedAt = local_time(summary["Created"])
         self.Size = human_size(summary["Size"])
-        self.Containers = str(summary.get("Containers", -1))
+        self.VirtualSize = human_size(summary.get("VirtualSize", summary["Size"]), 4)
+        containers, shared = summary.get("Containers", -1), summary.get("SharedSize", -1)
+        self.Containers = "N/A" if containers == -1 else str(containers)
+        self.SharedSize = "N/A" if shared == -1 else human_size(shared)
+        self.UniqueSize = "N/A" if shared == -1 else human_size(summary["Size"] - shared)
 
 
 def image_rows(summaries, no_trunc) -> list[ImageRow]:
@@ -58,7 +68,7 @@ def images_ls(reference, all_, quiet, digests, no_trunc, filters, fmt):
                 seen.append(r.ID)
         click.echo("\n".join(seen) + ("\n" if seen else ""), nl=False)
         return
-    if fmt:
+    if fmt and fmt != "table":  # bare `table` is the default table
         render_rows(fmt, rows, sys.stdout, {"ID": "IMAGE ID"})
         return
     header = ["REPOSITORY", "TAG"] + (["DIGEST"] if digests else []) + ["IMAGE ID", "CREATED", "SIZE"]
@@ -74,35 +84,40 @@ def image_inspect(names, fmt):
     inspect_objects(lambda n: client().get(f"/images/{quote(n, safe='/:@')}/json"), names, fmt)
 
 
+class HistoryRow:
+    """One layer of `docker history`, with docker's truncation and -H (human) rendering."""
+
+    json_fields = ("Comment", "CreatedAt", "CreatedBy", "CreatedSince", "ID", "Size")
+
+    def __init__(self, h: dict, human: bool, no_trunc: bool):
+        self.raw = h
+        self.ID = h["Id"] if (no_trunc or h["Id"] == "<missing>") else short(h["Id"])
+        self.CreatedAt = dt.datetime.fromtimestamp(h["Created"], dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.CreatedSince = ago(h["Created"]) if human else self.CreatedAt
+        created_by = h["CreatedBy"].replace("\t", " ")
+        self.CreatedBy = created_by if no_trunc or len(created_by) <= 45 else created_by[:44] + "…"
+        self.Size = human_size(h["Size"]) if human else str(h["Size"])
+        self.Comment = h.get("Comment", "")
+
+
 @click.command("history")
 @click.argument("image")
-@click.option("-H", "--human", default=True, type=bool)
+@click.option("-H", "--human/--no-human", default=True)
 @click.option("--no-trunc", is_flag=True)
 @click.option("-q", "--quiet", is_flag=True)
 @click.option("--format", "fmt")
 def history(image, human, no_trunc, quiet, fmt):
     """Show the history of an image"""
-    items = client().get(f"/images/{quote(image, safe='/:@')}/history")
+    rows = [HistoryRow(h, human, no_trunc) for h in client().get(f"/images/{quote(image, safe='/:@')}/history")]
     if quiet:
-        for h in items:
-            click.echo(h["Id"] if no_trunc else (short(h["Id"]) if h["Id"] != "<missing>" else "<missing>"))
+        for r in rows:
+            click.echo(r.ID)
         return
-    rows = [["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"]]
-    for h in items:
-        created_by = h["CreatedBy"].replace("\t", " ")
-        if not no_trunc and len(created_by) > 45:
-            created_by = created_by[:44] + "…"
-        image_id = h["Id"] if (no_trunc or h["Id"] == "<missing>") else short(h["Id"])
-        rows.append([image_id, ago(h["Created"]) if human else local_time(h["Created"]), created_by,
-                     human_size(h["Size"]) if human else str(h["Size"]), h.get("Comment", "")])
-    if fmt:
-        class H:
-            def __init__(self, h):
-                self.raw, self.ID, self.Comment, self.CreatedBy = h, h["Id"], h.get("Comment", ""), h["CreatedBy"]
-                self.Size, self.CreatedSince = human_size(h["Size"]), ago(h["Created"])
-        render_rows(fmt, [H(h) for h in items], sys.stdout, {"ID": "IMAGE"})
+    if fmt and fmt != "table":  # bare `table` is the default table
+        render_rows(fmt, rows, sys.stdout, {"ID": "IMAGE", "CreatedSince": "CREATED"})
         return
-    table(rows, sys.stdout)
+    header = ["IMAGE", "CREATED" if human else "CREATED AT", "CREATED BY", "SIZE", "COMMENT"]
+    table([header] + [[r.ID, r.CreatedSince, r.CreatedBy, r.Size, r.Comment] for r in rows], sys.stdout)
 
 
 @click.command("tag")
@@ -214,7 +229,7 @@ def load(input_, quiet):
             click.echo(msg["stream"], nl=False)
 
 
-@click.group("image")
+@click.group("image", cls=DockerGroup)
 def image_group():
     """Manage images"""
 

@@ -1,29 +1,15 @@
 """`dockyard`: the command line. Each area's commands live in their own module and register here."""
 from __future__ import annotations
 
-import sys
-
 import click
 
-from ..errors import DockyardError, Unavailable
 from . import build, containers, images, networks, registry, resources, system, volumes
+from .group import DockerGroup
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 120}
 
 
-class Group(click.Group):
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except Unavailable as err:
-            click.echo(str(err), err=True)
-            sys.exit(1)
-        except DockyardError as err:
-            click.echo(f"Error response from daemon: {err}", err=True)
-            sys.exit(1)
-
-
-@click.group(cls=Group, context_settings=CONTEXT)
+@click.group(cls=DockerGroup, context_settings=CONTEXT)
 @click.option("-H", "--host", envvar="DOCKER_HOST", help="Daemon socket to connect to")
 @click.pass_context
 def cli(ctx, host):

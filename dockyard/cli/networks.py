@@ -6,12 +6,15 @@ import sys
 import click
 
 from ..errors import NotFound
+from .group import DockerGroup
 from .common import client, confirm_or_exit, each_name, inspect_objects, key_values, parse_filters, print_deleted
-from .format import render_rows, table
+from .format import go_time_string, render_rows, table
 
 
 class NetworkRow:
     """The fields `network ls --format` knows."""
+
+    json_fields = ("CreatedAt", "Driver", "ID", "IPv4", "IPv6", "Internal", "Labels", "Name", "Scope")
 
     def __init__(self, n: dict, no_trunc: bool):
         self.raw = n
@@ -20,7 +23,7 @@ class NetworkRow:
         self.IPv6 = str(n.get("EnableIPv6", False)).lower()
         self.IPv4 = str(n.get("EnableIPv4", True)).lower()
         self.Internal = str(n.get("Internal", False)).lower()
-        self.CreatedAt = n.get("Created", "")
+        self.CreatedAt = go_time_string(n.get("Created", ""))
         self.Labels = ",".join(f"{k}={v}" for k, v in (n.get("Labels") or {}).items())
 
     def call(self, name, args):
@@ -80,7 +83,7 @@ def ls(quiet, no_trunc, filters, fmt):
         for r in rows:
             click.echo(r.ID)
         return
-    if fmt:
+    if fmt and fmt != "table":  # bare `table` is the default table
         render_rows(fmt, rows, sys.stdout, {"ID": "NETWORK ID", "Name": "NAME", "Driver": "DRIVER",
                                             "Scope": "SCOPE"})
         return
@@ -147,7 +150,7 @@ def prune(force, filters):
     print_deleted("Networks", result.get("NetworksDeleted") or [])
 
 
-@click.group("network")
+@click.group("network", cls=DockerGroup)
 def network_group():
     """Manage networks"""
 

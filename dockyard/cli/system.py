@@ -9,6 +9,7 @@ import click
 
 from .. import __version__
 from ..client.api import API_VERSION
+from .group import DockerGroup
 from .common import client, confirm_or_exit, image_prune_lines, parse_filters, print_deleted, print_reclaimed
 from ..units import human_size
 from .disk_usage import summary_rows, verbose_sections
@@ -58,7 +59,7 @@ def info(fmt):
     click.echo("\n".join(lines))
 
 
-@click.group("system")
+@click.group("system", cls=DockerGroup)
 def system_group():
     """Manage dockyard"""
 

@@ -5,19 +5,29 @@ import sys
 
 import click
 
+from .group import DockerGroup
 from .common import (client, confirm_or_exit, each_name, inspect_objects, key_values, parse_filters, print_deleted,
                      print_reclaimed)
+from ..units import human_size
 from .format import render_rows, table
 
 
 class VolumeRow:
-    """The fields `volume ls --format` knows."""
+    """The fields `volume ls --format` knows ("N/A" where docker has nothing to show: cluster volumes' fields,
+    and usage, which only `system df -v` computes)."""
+
+    json_fields = ("Availability", "Driver", "Group", "Labels", "Links", "Mountpoint", "Name", "Scope", "Size",
+                   "Status")
 
     def __init__(self, v: dict):
         self.raw = v
         self.Name, self.Driver, self.Scope = v["Name"], v["Driver"], v.get("Scope", "local")
         self.Mountpoint = v.get("Mountpoint", "")
         self.Labels = ",".join(f"{k}={val}" for k, val in (v.get("Labels") or {}).items())
+        usage = v.get("UsageData")
+        self.Links = str(usage["RefCount"]) if usage else "N/A"
+        self.Size = human_size(usage["Size"]) if usage and usage.get("Size", -1) >= 0 else "N/A"
+        self.Availability = self.Group = self.Status = "N/A"
 
     def call(self, name, args):
         return (self.raw.get("Labels") or {}).get(args[0], "") if name == "Label" else ""
@@ -46,7 +56,7 @@ def volume_ls(quiet, filters, fmt):
     if quiet:
         for r in rows:
             click.echo(r.Name)
-    elif fmt:
+    elif fmt and fmt != "table":  # bare `table` is the default table
         render_rows(fmt, rows, sys.stdout, {"Name": "VOLUME NAME"})
     else:
         table([["DRIVER", "VOLUME NAME"]] + [[r.Driver, r.Name] for r in rows], sys.stdout)
@@ -82,7 +92,7 @@ def volume_prune(all_, force, filters):
     print_reclaimed(result.get("SpaceReclaimed", 0))
 
 
-@click.group("volume")
+@click.group("volume", cls=DockerGroup)
 def volume_group():
     """Manage volumes"""
 

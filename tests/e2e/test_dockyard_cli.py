@@ -121,6 +121,32 @@ def test_top_start_rename_match_docker(daemon):
         daemon.docker("rm", "-f", "topper")
 
 
+def test_list_formats_match_docker(daemon):
+    """`--format json`, `{{json .}}`, bare `table` and fields the daemon must be asked for (.Size) give what
+    docker prints: each row's display fields, not the API object."""
+    daemon.docker("volume", "create", "fmtvol")
+    daemon.docker("network", "create", "fmtnet")
+    daemon.docker("run", "-d", "--name", "fmtrun", "-v", "fmtvol:/data", "busybox", "sh", "-c",
+                  "echo '<&>' > /data/f; sleep 600")
+    try:
+        for args in (["ps", "--format", "json"], ["ps", "-a", "--format", "{{json .}}"],
+                     ["ps", "--format", "{{.Names}} {{.Size}} {{.Mounts}} {{.LocalVolumes}}"],
+                     ["ps", "--format", "table"], ["images", "--format", "json"], ["images", "--format", "table"],
+                     ["volume", "ls", "--format", "json"], ["network", "ls", "--format", "json"],
+                     ["history", "--format", "json", "busybox"], ["history", "-H=false", "busybox"]):
+            assert _without_times(daemon.dockyard(*args).stdout) == _without_times(daemon.docker(*args).stdout)
+        row = json.loads(daemon.dockyard("ps", "--format", "json", "--filter", "name=fmtrun").stdout)
+        assert row["Names"] == "fmtrun" and row["Mounts"] == "fmtvol" and row["LocalVolumes"] == "1"
+        assert re.fullmatch(r"\S+ \(virtual \S+\)", daemon.dockyard("ps", "--format", "{{.Size}}", "--filter",
+                                                                   "name=fmtrun").stdout.strip())
+        # Go's boolean flag spellings: -d=false runs in the foreground, the command keeps its own -e=x
+        assert daemon.dockyard("run", "-d=false", "--rm", "busybox", "echo", "-e=x").stdout == "-e=x\n"
+    finally:
+        daemon.docker("rm", "-f", "fmtrun")
+        daemon.docker("network", "rm", "fmtnet")
+        daemon.docker("volume", "rm", "fmtvol")
+
+
 def test_cannot_connect_message(daemon, tmp_path):
     p = daemon.dockyard("-H", f"unix://{tmp_path}/nothing.sock", "ps", check=False)
     assert p.returncode == 1
