@@ -68,23 +68,23 @@ def each_name(names, action, summary: str = ""):
 
 
 def inspect_objects(getter, names, fmt):
-    """`inspect` of images, volumes, ...: a JSON array (or --format lines) of what was found, an error line for
-    each name that was not, exit 1 if any was missing."""
-    results, failed = [], False
+    """`inspect` of images, volumes, ...: a JSON array (or --format lines) of what was found, then an error line
+    for each name that was not (the daemon's words; `Error: No such object` from an untyped lookup), exit 1 if
+    any was missing."""
+    results, errors = [], []
     for name in names:
         try:
             results.append(getter(name))
-        except Exception as err:  # docker prints what it found and the errors for the rest
-            message = f"Error: No such object: {name}" if "No such" in str(err) else f"Error response from daemon: {err}"
-            click.echo(message, err=True)
-            failed = True
+        except DockyardError as err:
+            errors.append(f"Error: {err}" if str(err).startswith("No such object:")
+                          else f"Error response from daemon: {err}")
     if fmt:
         for r in results:
             click.echo(render(fmt, r))
     else:
         click.echo(json.dumps(results, indent=4))
-    if failed:
-        raise SystemExit(1)
+    if errors:
+        fail("\n".join(errors))
 
 
 def key_values(values, flag: str, require_value: bool = True) -> dict:

@@ -90,8 +90,13 @@ def healthcheck(o: dict) -> dict | None:
 def build_create_body(o: dict, image: str, command) -> dict:
     env = list(o["env"])
     for path in o["env_file"]:
-        with open(path) as f:
-            env += [l.strip() for l in f if l.strip() and not l.startswith("#")]
+        try:
+            with open(path) as f:
+                env += [l.strip() for l in f if l.strip() and not l.startswith("#")]
+        except OSError as err:
+            command = click.get_current_context().info_name
+            fail(f"dockyard: open {path}: {err.strerror[0].lower()}{err.strerror[1:]}\n\n"
+                 f"Run 'dockyard {command} --help' for more information", 125)
     labels = dict(l.split("=", 1) if "=" in l else (l, "") for l in o["label"])
     exposed, bindings = port_bindings(o["publish"], o["expose"])
     name, _, retries = (o["restart"] or "no").partition(":")
@@ -174,6 +179,10 @@ def exit_code_for(message: str) -> int:
 
 
 # ---------------------------------------------------------------- run / create / start
+def run_failed(err: DockyardError, code: int):
+    fail(f"dockyard: Error response from daemon: {err}\n\nRun 'dockyard run --help' for more information", code)
+
+
 @click.command("run", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.option("-d", "--detach", is_flag=True)
 @click.option("--detach-keys")
@@ -183,13 +192,13 @@ def run(detach, detach_keys, image, command, **o):
     try:
         cid = create_container(o, image, command)
     except DockyardError as err:
-        fail(f"docker: Error response from daemon: {err}".replace("docker: ", "dockyard: "), 125)
+        run_failed(err, 125)
     c = client()
     if detach:
         try:
             c.request("POST", f"/containers/{cid}/start")
         except DockyardError as err:
-            fail(f"dockyard: Error response from daemon: {err}", exit_code_for(str(err)))
+            run_failed(err, exit_code_for(str(err)))
         click.echo(cid)
         return
     sock = c.hijack(f"/containers/{cid}/attach", {"stream": True, "stdin": o["interactive"], "stdout": True,
@@ -205,7 +214,7 @@ def run(detach, detach_keys, image, command, **o):
         sock.close()
         if o["rm"]:
             waiter.join(10)
-        fail(f"dockyard: Error response from daemon: {err}", exit_code_for(str(err)))
+        run_failed(err, exit_code_for(str(err)))
     with raw_terminal(o["tty"] and o["interactive"]):
         if o["tty"]:
             on_resize(lambda h, w: c.request("POST", f"/containers/{cid}/resize", params={"h": h, "w": w}))
@@ -553,7 +562,9 @@ def inspect(names, fmt, size, type_):
         getters = {"container": lambda: c.get(f"/containers/{name}/json", size=size),
                    "image": lambda: c.get(f"/images/{quote(name, safe='/:@')}/json"),
                    "volume": lambda: c.get(f"/volumes/{name}"), "network": lambda: c.get(f"/networks/{name}")}
-        for kind in ([type_] if type_ else list(getters)):
+        if type_:  # a typed lookup fails in the daemon's words
+            return getters[type_]()
+        for kind in getters:
             try:
                 return getters[kind]()
             except NotFound:
@@ -561,6 +572,15 @@ def inspect(names, fmt, size, type_):
         raise NotFound(f"No such object: {name}")
 
     inspect_objects(lookup, names, fmt)
+
+
+@click.command("inspect")
+@click.argument("names", nargs=-1, required=True)
+@click.option("-f", "--format", "fmt")
+@click.option("-s", "--size", is_flag=True)
+def container_inspect(names, fmt, size):
+    """Display detailed information on one or more containers"""
+    inspect_objects(lambda n: client().get(f"/containers/{n}/json", size=size), names, fmt)
 
 
 @click.command("top", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
@@ -701,7 +721,7 @@ def register(cli):
     container_group.add_command(ps, "ls")
     container_group.add_command(ps, "ps")
     container_group.add_command(container_prune, "prune")
-    container_group.add_command(inspect, "inspect")
+    container_group.add_command(container_inspect, "inspect")
     cli.add_command(ps, "ps")
     cli.add_command(inspect, "inspect")
     cli.add_command(container_group)

@@ -73,3 +73,8 @@ class DockerGroup(click.Group):
         except DockyardError as err:
             click.echo(f"Error response from daemon: {err}", err=True)
             sys.exit(1)
+        except OSError as err:  # a file the user named: say so as Go's os.PathError does, not with a traceback
+            if err.filename is None or not err.strerror:
+                raise
+            click.echo(f"open {err.filename}: {err.strerror[0].lower()}{err.strerror[1:]}", err=True)
+            sys.exit(1)

@@ -9,7 +9,7 @@ from urllib.parse import quote
 import click
 
 from .group import DockerGroup
-from .common import (client, confirm_or_exit, image_prune_lines, inspect_objects, parse_filters, print_deleted,
+from .common import (client, confirm_or_exit, fail, image_prune_lines, inspect_objects, parse_filters, print_deleted,
                      print_reclaimed, short)
 from ..units import human_size
 from .format import ago, local_time, render_rows, table
@@ -203,6 +203,9 @@ def save(images, output):
     if not output and sys.stdout.isatty():
         click.echo("cowardly refusing to save to a terminal. Use the -o flag or redirect", err=True)
         raise SystemExit(1)
+    folder = os.path.dirname(output or "") or "."
+    if output and not os.path.isdir(folder):
+        fail(f"failed to save image: invalid output path: stat {folder}: no such file or directory")
     resp = client().stream("GET", "/images/get", [("names", n) for n in images])
     out = open(output + ".tmp", "wb") if output else sys.stdout.buffer
     try:

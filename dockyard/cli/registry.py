@@ -9,7 +9,7 @@ import click
 from ..client.api import encode_auth
 from ..image import reference
 from ..registry.client.dockercfg import DockerConfigFile
-from .common import client, parse_filters
+from .common import client, fail, parse_filters
 from .format import table
 
 
@@ -79,7 +79,11 @@ def login(server, username, password, password_stdin):
     if password_stdin:
         if password:
             raise click.UsageError("--password and --password-stdin are mutually exclusive")
+        if not username:
+            fail("the --password-stdin option requires --username to be set")
         password = sys.stdin.read().rstrip("\n")
+    if (not username or not password) and not sys.stdin.isatty():
+        fail("Error: Cannot perform an interactive login from a non TTY device")
     if not username:
         username = click.prompt("Username")
     if not password:

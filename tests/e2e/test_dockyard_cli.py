@@ -147,6 +147,22 @@ def test_list_formats_match_docker(daemon):
         daemon.docker("volume", "rm", "fmtvol")
 
 
+def test_failures_match_docker(daemon, tmp_path):
+    """What goes wrong prints docker's lines (ours say dockyard where docker says docker) and exit codes, and a
+    missing file is an error line, not a traceback."""
+    missing = str(tmp_path / "missing")
+    for args in (["image", "inspect", "nosuch"], ["container", "inspect", "nosuch"],
+                 ["inspect", "--type", "volume", "nosuch"], ["inspect", "nosuch", "busybox"],
+                 ["save", "-o", f"{missing}/x.tar", "busybox"], ["load", "-i", missing], ["import", missing],
+                 ["run", "--env-file", missing, "busybox", "true"], ["run", "--rm", "busybox", "nosuchbin"],
+                 ["login", "--password-stdin", "127.0.0.1:1"], ["login", "-u", "me", "127.0.0.1:1"]):
+        ours = daemon.dockyard(*args, check=False, input="")
+        theirs = daemon.docker(*args, check=False, input="")
+        assert "Traceback" not in ours.stderr
+        assert (ours.returncode, ours.stdout, ours.stderr.replace("dockyard", "docker")) == \
+            (theirs.returncode, theirs.stdout, theirs.stderr), args
+
+
 def test_cannot_connect_message(daemon, tmp_path):
     p = daemon.dockyard("-H", f"unix://{tmp_path}/nothing.sock", "ps", check=False)
     assert p.returncode == 1
