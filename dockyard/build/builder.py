@@ -127,8 +127,7 @@ class _Run:
         raise InvalidParameter(f"failed to reach build target {self.opts.target} in Dockerfile")
 
     async def say(self, text: str) -> None:
-        if not self.opts.quiet:
-            await self.emit({"stream": text})
+        await self.emit({"stream": text})  # with -q the API layer holds it back (shown if the build fails)
 
     # ------------------------------------------------------------------ main loop
     async def execute(self) -> str:
@@ -152,11 +151,7 @@ class _Run:
         if unused:
             await self.say(f"[Warning] One or more build-args [{' '.join(unused)}] were not consumed\n")
         await self.emit({"aux": {"ID": final.image_id}})
-        short = final.image_id[7:19]
-        if self.opts.quiet:
-            await self.emit({"stream": final.image_id + "\n"})
-        else:
-            await self.say(f"Successfully built {short}\n")
+        await self.say(f"Successfully built {final.image_id[7:19]}\n")
         for t in self.opts.tags:
             self.svc.images.tag(final.image_id, t)
             await self.say(f"Successfully tagged {_familiar(t)}\n")
