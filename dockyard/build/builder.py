@@ -21,7 +21,7 @@ from ..image.layertar import write_dir_tar
 from ..image.unpack import resolve_in_root
 from ..timefmt import now_rfc3339
 from ..units import parse_duration
-from . import copier, parser
+from . import copier, gofmt, parser
 from .auth import auth_for_image
 from .dockerignore import Matcher, read_patterns
 
@@ -180,6 +180,7 @@ class _Run:
             image_id = await self._base_image(name)
             cfg = copy.deepcopy(self.svc.images.get(image_id).config.get("config") or {})
             stage = Stage(stage_name, image_id, cfg)
+        stage.shell = list(stage.config.get("Shell") or DEFAULT_SHELL)  # a base image's SHELL carries over
         self.stages.append(stage)
         if stage.image_id:
             await self.say(f" ---> {stage.image_id[7:19]}\n")
@@ -244,7 +245,8 @@ class _Run:
                 stage.args[k] = self.global_args[k]
             else:
                 stage.args[k] = self.x(stage, v) if v is not None else ""
-        await self._meta(stage, copy.deepcopy(stage.config), "ARG " + inst.args)
+        await self._meta(stage, copy.deepcopy(stage.config), "ARG " + " ".join(
+            k if v is None else f"{k}={self.x(stage, v)}" for k, v in parser.parse_key_values(inst)))
 
     async def _label(self, stage, inst):
         if inst.pairs is not None:  # a --label option: taken literally
@@ -261,7 +263,7 @@ class _Run:
 
     async def _expose(self, stage, inst):
         cfg = copy.deepcopy(stage.config)
-        words = self.x(stage, inst.args).split()
+        words = self.x(stage, " ".join(sorted(inst.args.split()))).split()  # sorted as Docker's parser does
         ports = dict(cfg.get("ExposedPorts") or {})
         for word in words:
             try:
@@ -289,17 +291,15 @@ class _Run:
 
     async def _volume(self, stage, inst):
         cfg = copy.deepcopy(stage.config)
-        vols = dict(cfg.get("Volumes") or {})
-        for v in inst.json if inst.json is not None else inst.words:
-            vols[self.x(stage, v)] = {}
-        cfg["Volumes"] = vols
-        await self._meta(stage, cfg, "VOLUME " + json.dumps(sorted(vols)))
+        added = [self.x(stage, v) for v in (inst.json if inst.json is not None else inst.words)]
+        cfg["Volumes"] = {**(cfg.get("Volumes") or {}), **{v: {} for v in added}}
+        await self._meta(stage, cfg, "VOLUME " + gofmt.plain_list(added))
 
     async def _shell(self, stage, inst):
         cfg = copy.deepcopy(stage.config)
         cfg["Shell"] = inst.json
         stage.shell = list(inst.json)
-        await self._meta(stage, cfg, "SHELL " + json.dumps(inst.json))
+        await self._meta(stage, cfg, "SHELL " + gofmt.plain_list(inst.json))
 
     def _command(self, stage, inst) -> list[str]:
         if inst.json is not None:
@@ -309,7 +309,7 @@ class _Run:
     async def _cmd(self, stage, inst):
         cfg = copy.deepcopy(stage.config)
         cfg["Cmd"] = self._command(stage, inst)
-        await self._meta(stage, cfg, "CMD " + json.dumps(cfg["Cmd"]))
+        await self._meta(stage, cfg, "CMD " + gofmt.quoted_list(cfg["Cmd"]))
         if cfg["Cmd"]:
             stage.cmd_set = True
 
@@ -318,7 +318,7 @@ class _Run:
         cfg["Entrypoint"] = self._command(stage, inst)
         if not stage.cmd_set:  # the CMD inherited from the base image goes; one set in this stage stays
             cfg["Cmd"] = None
-        await self._meta(stage, cfg, "ENTRYPOINT " + json.dumps(cfg["Entrypoint"]))
+        await self._meta(stage, cfg, "ENTRYPOINT " + gofmt.quoted_list(cfg["Entrypoint"]))
 
     async def _healthcheck(self, stage, inst):
         cfg = copy.deepcopy(stage.config)
@@ -344,7 +344,10 @@ class _Run:
             if "retries" in inst.flags:
                 hc["Retries"] = int(inst.flags["retries"])
             cfg["Healthcheck"] = hc
-        await self._meta(stage, cfg, "HEALTHCHECK " + inst.args)
+        old = (stage.config.get("Healthcheck") or {}).get("Test") or []
+        if old and old[0] != "NONE":
+            await self.say(f"Note: overriding previous HEALTHCHECK: {gofmt.plain_list(old)}\n")
+        await self._meta(stage, cfg, "HEALTHCHECK " + gofmt.healthcheck(cfg["Healthcheck"]))
 
     async def _onbuild(self, stage, inst):
         trigger = inst.args.strip()
@@ -461,7 +464,7 @@ class _Run:
             except copier.CopyError as err:
                 raise BuildError(str(err)) from None
             kind = "file" if len(sources) == 1 and not os.path.isdir(os.path.join(src_root, sources[0])) else "dir"
-            created_by = f"/bin/sh -c #(nop) {inst.cmd} {kind}:{digest} in {spec.dest} "
+            created_by = f"{' '.join(stage.shell)} #(nop) {inst.cmd} {kind}:{digest} in {spec.dest} "
             hit = self._cached(stage, stage.config, created_by)
             if hit:
                 stage.image_id = await self._use_cache(hit)
@@ -534,7 +537,7 @@ class _Run:
         return self.svc.images.add_image(canonical_json(cfg), parent=stage.image_id)
 
     async def _nop(self, stage, cfg: dict, text: str) -> str:
-        created_by = f"/bin/sh -c #(nop)  {text}"
+        created_by = f"{' '.join(stage.shell)} #(nop)  {text}"  # the stage's SHELL, as dockerd writes it
         hit = self._cached(stage, cfg, created_by)
         if hit:
             return await self._use_cache(hit)

@@ -4,6 +4,7 @@ reads (messages, exit codes, history lines, the image's filesystem)."""
 from __future__ import annotations
 
 import json
+import re
 
 from .test_build import write
 
@@ -43,3 +44,38 @@ def test_quiet_build_that_fails_shows_its_steps_and_the_commands_output(daemon, 
     assert "why-it-failed\n" in p.stderr
     assert "The command '/bin/sh -c echo why-it-failed; exit 3' returned a non-zero code: 3" in p.stderr
     daemon.docker("container", "prune", "-f")
+
+
+# ------------------------------------------------------------------------------------ docker history texts
+def test_history_shows_metadata_steps_in_dockerds_go_formats(daemon, tmp_path):
+    """dockerd writes CMD/ENTRYPOINT with Go's %q (no commas), VOLUME/SHELL with %v, HEALTHCHECK as the
+    %q of its config, EXPOSE sorted, ARG as key=value, and a #(nop) prefix in the stage's SHELL."""
+    ctx = write(tmp_path / "hist", {"Dockerfile": (
+        'FROM busybox\nARG V="a b" W\nEXPOSE 80 53/udp\nVOLUME /data /logs\n'
+        "HEALTHCHECK --interval=5s --retries=3 CMD echo hi\nHEALTHCHECK NONE\n"
+        'CMD ["nginx", "-g", "daemon off;"]\nSHELL ["/bin/sh", "-ec"]\nENTRYPOINT echo hi\n')})
+    p = build(daemon, ctx, "-t", "audit-history:1", check=True)
+    assert "Note: overriding previous HEALTHCHECK: [CMD-SHELL echo hi]\n" in p.stdout
+    rows = history(daemon, "audit-history:1")[:8]
+    assert rows == [
+        '/bin/sh -ec #(nop)  ENTRYPOINT ["/bin/sh" "-ec" "echo hi"]',
+        "/bin/sh -ec #(nop)  SHELL [/bin/sh -ec]",
+        '/bin/sh -c #(nop)  CMD ["nginx" "-g" "daemon off;"]',
+        '/bin/sh -c #(nop)  HEALTHCHECK &{["NONE"] "0s" "0s" "0s" "0s" \'\\x00\'}',
+        '/bin/sh -c #(nop)  HEALTHCHECK &{["CMD-SHELL" "echo hi"] "5s" "0s" "0s" "0s" \'\\x03\'}',
+        "/bin/sh -c #(nop)  VOLUME [/data /logs]",
+        "/bin/sh -c #(nop)  EXPOSE 53/udp 80",
+        "/bin/sh -c #(nop)  ARG V=a b W",
+    ]
+    daemon.docker("rmi", "audit-history:1")
+
+
+def test_a_base_images_shell_runs_the_childs_steps(daemon, tmp_path):
+    """SHELL is part of the image config: a child's RUN and #(nop) steps use it, as with dockerd."""
+    base = write(tmp_path / "base", {"Dockerfile": 'FROM busybox\nSHELL ["/bin/sh", "-ec"]\n'})
+    build(daemon, base, "-t", "audit-shell:1", check=True)
+    child = write(tmp_path / "child", {"Dockerfile": "FROM audit-shell:1\nRUN echo flags=$-\nUSER nobody\n"})
+    p = build(daemon, child, "-t", "audit-shell:2", check=True)
+    assert re.search(r"^flags=[a-z]*e", p.stdout, re.M)  # sh -e: the base image's SHELL ran it
+    assert history(daemon, "audit-shell:2")[:2] == ["/bin/sh -ec #(nop)  USER nobody", "/bin/sh -ec echo flags=$-"]
+    daemon.docker("rmi", "audit-shell:2", "audit-shell:1")
