@@ -275,9 +275,10 @@ class _Run:
 
     async def _workdir(self, stage, inst):
         cfg = copy.deepcopy(stage.config)
-        path = self.x(stage, inst.args)
-        cfg["WorkingDir"] = path if path.startswith("/") else os.path.join(cfg.get("WorkingDir") or "/", path)
-        await self._meta(stage, cfg, "WORKDIR " + cfg["WorkingDir"])
+        path = os.path.join("/", cfg.get("WorkingDir") or "/", self.x(stage, inst.args))
+        cfg["WorkingDir"] = "/" + os.path.normpath(path).lstrip("/")  # cleaned, as Go's filepath.Join/Clean
+        stage.image_id = await self._nop(stage, cfg, "WORKDIR " + cfg["WorkingDir"], workdir=cfg["WorkingDir"])
+        stage.config = cfg
 
     async def _user(self, stage, inst):
         cfg = copy.deepcopy(stage.config)
@@ -508,7 +509,7 @@ class _Run:
         image_id = by_name[src.lower()].image_id if src.lower() in by_name else await self._base_image(src)
         return await self._mounted_image(image_id)
 
-    def _commit_layer(self, stage, staging: Path, created_by: str) -> str:
+    def _commit_layer(self, stage, staging: Path, created_by: str, config: dict | None = None) -> str:
         """A layer made of the staged files on top of the stage's image; returns the new image ID."""
         images = self.svc.images
         tar_path = staging / "layer.tar"
@@ -519,7 +520,7 @@ class _Run:
         parent_chain = images.get(stage.image_id).top_chain if stage.image_id else None
         with open(tar_path, "rb") as f:
             layer = self.svc.layers.register(f, parent_chain)
-        return self._new_image(stage, base, stage.config, created_by, layer.diff_id)
+        return self._new_image(stage, base, stage.config if config is None else config, created_by, layer.diff_id)
 
     # ------------------------------------------------------------------ images and cache
     def _new_image(self, stage, base: dict, config: dict, created_by: str, diff_id: str | None) -> str:
@@ -536,8 +537,10 @@ class _Run:
             cfg["author"] = entry["author"] = stage.maintainer
         return self.svc.images.add_image(canonical_json(cfg), parent=stage.image_id)
 
-    async def _nop(self, stage, cfg: dict, text: str) -> str:
-        created_by = f"{' '.join(stage.shell)} #(nop)  {text}"  # the stage's SHELL, as dockerd writes it
+    async def _nop(self, stage, cfg: dict, text: str, workdir: str | None = None) -> str:
+        """A metadata step's image. WORKDIR also creates its directory, in a layer of its own, as dockerd does
+        (its history text has one space after #(nop), dockerd's other steps two)."""
+        created_by = f"{' '.join(stage.shell)} #(nop){' ' if workdir else '  '}{text}"  # in the stage's SHELL
         hit = self._cached(stage, cfg, created_by)
         if hit:
             return await self._use_cache(hit)
@@ -549,12 +552,28 @@ class _Run:
             cid = (await containers.create({"Image": stage.image_id, "Cmd": [*stage.shell, f"#(nop) {text}"],
                                             "Entrypoint": []}))["Id"]
             await self.say(f" ---> Running in {cid[:12]}\n")
-        image_id = self._new_image(stage, base, cfg, created_by, None)
+        if workdir:
+            image_id = await self._workdir_image(stage, cid, cfg, created_by, workdir)
+        else:
+            image_id = self._new_image(stage, base, cfg, created_by, None)
         if cid and self.opts.rm:
             await containers.remove(cid, force=True)
             await self.say(f"Removing intermediate container {cid[:12]}\n")
         await self.say(f" ---> {image_id[7:19]}\n")
         return image_id
+
+    async def _workdir_image(self, stage, cid: str | None, cfg: dict, created_by: str, workdir: str) -> str:
+        """The WORKDIR step's image: a layer with the directory when the image lacks it, else an empty layer."""
+        containers = self.svc.containers
+        root = await containers._root(containers.get(cid)) if cid else None
+        staging = Path(tempfile.mkdtemp(prefix="build-", dir=self.svc.config.data_root / "tmp"))
+        try:
+            if not await asyncio.to_thread(copier.stage_directory, root, workdir, staging):
+                base = self.svc.images.get(stage.image_id).config
+                return self._new_image(stage, base, cfg, created_by, None)
+            return await asyncio.to_thread(self._commit_layer, stage, staging, created_by, cfg)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
 
     async def _use_cache(self, image_id: str) -> str:
         await self.say(f" ---> Using cache\n ---> {image_id[7:19]}\n")

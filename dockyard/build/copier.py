@@ -56,6 +56,19 @@ def stage(spec: CopySpec, staging: Path) -> str:
     return tree_digest(staging / "root")
 
 
+def stage_directory(image_root: str | None, path: str, staging: Path) -> bool:
+    """WORKDIR: lay out under staging/root the directories down to `path` (0755, root's, as dockerd's
+    SetupWorkingDirectory; those the image has keep their metadata). False when the image has it already."""
+    dest = resolve_dest(image_root, path.rstrip("/") + "/")
+    if image_root and os.path.isdir(resolve_in_root(image_root, dest)):
+        return False
+    stager = _Stager(CopySpec(cmd="WORKDIR", src_root="", sources=[], dest=dest, image_root=image_root), staging)
+    stager.root.mkdir()
+    stager._ensure_dir(dest.strip("/"))
+    stager._restore_existing_dirs()
+    return True
+
+
 def tree_digest(root: Path) -> str:
     """Every entry's path, type, mode, owner and content (or link target), mtimes left out: the cache key
     changes with a chmod, an empty directory or a renamed entry, not with a touch."""

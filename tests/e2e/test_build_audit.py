@@ -79,3 +79,40 @@ def test_a_base_images_shell_runs_the_childs_steps(daemon, tmp_path):
     assert re.search(r"^flags=[a-z]*e", p.stdout, re.M)  # sh -e: the base image's SHELL ran it
     assert history(daemon, "audit-shell:2")[:2] == ["/bin/sh -ec #(nop)  USER nobody", "/bin/sh -ec echo flags=$-"]
     daemon.docker("rmi", "audit-shell:2", "audit-shell:1")
+
+
+# ------------------------------------------------------------------------------------ WORKDIR and layers
+def test_workdir_creates_its_directory_in_the_image(daemon, tmp_path):
+    """dockerd's WORKDIR mkdirs the (cleaned) path in a layer of its own: another stage can COPY --from it,
+    and its history line has a single space after #(nop)."""
+    ctx = write(tmp_path / "wd", {"Dockerfile": (
+        "FROM busybox AS first\nWORKDIR /data/x/\nWORKDIR ../y\n"
+        "FROM busybox\nCOPY --from=first /data /copied\nRUN ls /copied > /listing\nCMD cat /listing\n")})
+    build(daemon, ctx, "-t", "audit-workdir:1", "--target", "first", check=True)
+    assert daemon.docker("image", "inspect", "-f", "{{.Config.WorkingDir}}", "audit-workdir:1").stdout == "/data/y\n"
+    assert history(daemon, "audit-workdir:1")[:2] == ["/bin/sh -c #(nop) WORKDIR /data/y",
+                                                      "/bin/sh -c #(nop) WORKDIR /data/x"]
+    made = daemon.docker("run", "--rm", "--entrypoint", "stat", "audit-workdir:1", "-c", "%a %U %n",
+                         "/data/x", "/data/y").stdout
+    assert made == "755 root /data/x\n755 root /data/y\n"
+    build(daemon, ctx, "-t", "audit-workdir:2", check=True)
+    assert daemon.docker("run", "--rm", "audit-workdir:2").stdout == "x\ny\n"
+    daemon.docker("rmi", "audit-workdir:1", "audit-workdir:2")
+
+
+def test_steps_and_commits_that_change_nothing_add_no_layer(daemon, tmp_path):
+    """An unchanged filesystem commits an empty_layer history entry, not the empty tar as a layer (moby's
+    layer.IsEmpty): WORKDIR on a directory the image has, a RUN that writes nothing, docker commit."""
+    base_layers = json.loads(daemon.docker("image", "inspect", "-f", "{{json .RootFS.Layers}}", "busybox").stdout)
+    ctx = write(tmp_path / "empty", {"Dockerfile": "FROM busybox\nWORKDIR /tmp\nRUN true\n"})
+    build(daemon, ctx, "-t", "audit-empty:1", check=True)
+    layers = json.loads(daemon.docker("image", "inspect", "-f", "{{json .RootFS.Layers}}", "audit-empty:1").stdout)
+    assert layers == base_layers
+    daemon.docker("create", "--name", "audit-unchanged", "busybox", "true")
+    try:
+        daemon.docker("commit", "audit-unchanged", "audit-empty:2")
+    finally:
+        daemon.docker("rm", "audit-unchanged")
+    layers = json.loads(daemon.docker("image", "inspect", "-f", "{{json .RootFS.Layers}}", "audit-empty:2").stdout)
+    assert layers == base_layers
+    daemon.docker("rmi", "audit-empty:1", "audit-empty:2")
