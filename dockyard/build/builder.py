@@ -16,6 +16,7 @@ from typing import Awaitable, Callable
 
 from ..daemon.commit import commit
 from ..daemon.images import canonical_json
+from ..daemon.signals import parse_signal
 from ..errors import InvalidParameter, NotFound
 from ..image.layertar import write_dir_tar
 from ..image.unpack import resolve_in_root
@@ -169,6 +170,8 @@ class _Run:
     async def _from(self, inst) -> None:
         words = inst.args.split()
         name = parser.expand(words[0], self.global_args, self.escape)
+        if not name:
+            raise BuildError(f"base name ({words[0]}) should not be blank")
         stage_name = words[2] if len(words) == 3 else str(len(self.stages))
         by_name = {s.name.lower(): s for s in self.stages}
         if name.lower() in by_name:
@@ -288,6 +291,10 @@ class _Run:
     async def _stopsignal(self, stage, inst):
         cfg = copy.deepcopy(stage.config)
         cfg["StopSignal"] = self.x(stage, inst.args)
+        try:
+            parse_signal(cfg["StopSignal"])
+        except InvalidParameter:
+            raise BuildError(f"invalid signal: {cfg['StopSignal']}") from None  # moby/sys/signal's words
         await self._meta(stage, cfg, "STOPSIGNAL " + cfg["StopSignal"])
 
     async def _volume(self, stage, inst):
@@ -351,9 +358,7 @@ class _Run:
         await self._meta(stage, cfg, "HEALTHCHECK " + gofmt.healthcheck(cfg["Healthcheck"]))
 
     async def _onbuild(self, stage, inst):
-        trigger = inst.args.strip()
-        if trigger.split(None, 1)[0].upper() in ("ONBUILD", "FROM", "MAINTAINER"):
-            raise InvalidParameter(f"{trigger.split(None, 1)[0].upper()} isn't allowed as an ONBUILD trigger")
+        trigger = inst.args.strip()  # the parser refused ONBUILD ONBUILD, FROM and MAINTAINER triggers
         cfg = copy.deepcopy(stage.config)
         cfg["OnBuild"] = list(cfg.get("OnBuild") or []) + [trigger]
         await self._meta(stage, cfg, "ONBUILD " + trigger)

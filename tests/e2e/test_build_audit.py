@@ -116,3 +116,23 @@ def test_steps_and_commits_that_change_nothing_add_no_layer(daemon, tmp_path):
     layers = json.loads(daemon.docker("image", "inspect", "-f", "{{json .RootFS.Layers}}", "audit-empty:2").stdout)
     assert layers == base_layers
     daemon.docker("rmi", "audit-empty:1", "audit-empty:2")
+
+
+# ------------------------------------------------------------------------------------ Dockerfile checks
+def test_instructions_docker_refuses_fail_the_build_with_its_words(daemon, tmp_path):
+    cases = [  # (Dockerfile, what stderr says, whether it is caught before any step)
+        ("FROM busybox\nONBUILD ONBUILD RUN true\n",
+         "Error response from daemon: dockerfile parse error on line 2: Chaining ONBUILD via `ONBUILD ONBUILD` "
+         "isn't allowed", True),
+        ("FROM busybox AS 2nd\n", 'invalid name for build stage: "2nd", name can\'t start with a number', True),
+        ("FROM busybox\nHEALTHCHECK wget -q localhost\n", 'Unknown type "WGET" in HEALTHCHECK (try CMD)', True),
+        ('FROM busybox\nVOLUME ""\n', "VOLUME specified can not be an empty string", True),
+        ("FROM busybox\nSTOPSIGNAL SIGNOPE\n", "invalid signal: SIGNOPE", False),
+        ("ARG BASE\nFROM ${BASE}\n", "base name (${BASE}) should not be blank", False),
+    ]
+    for i, (dockerfile, message, before_any_step) in enumerate(cases):
+        ctx = write(tmp_path / f"case{i}", {"Dockerfile": dockerfile})
+        p = build(daemon, ctx)
+        assert p.returncode == 1, dockerfile
+        assert message in p.stderr, (dockerfile, p.stderr)
+        assert ("Step 1/" in p.stdout) != before_any_step, dockerfile

@@ -67,7 +67,7 @@ def test_syntax_directive_is_ignored_with_a_warning():
     ("FROM a b\n", "dockerfile parse error on line 1: FROM requires either one or three arguments"),
     ("FROM busybox\nCOPY onlyone\n", "COPY requires at least two arguments"),
     ("FROM busybox\nENV =x\n", "ENV names can not be blank"),
-    ("FROM busybox\nWORKDIR\n", "WORKDIR requires at least one argument"),
+    ("FROM busybox\nWORKDIR\n", "WORKDIR requires exactly one argument"),
     ("RUN echo\n", "no build stage in current context"),
     ("# just a comment\n", "the Dockerfile (Dockerfile) cannot be empty"),
     ("FROM busybox\nRUN <<EOF\necho\n", "unterminated heredoc EOF"),
