@@ -93,6 +93,8 @@ class _Stager:
         spec = self.spec
         self.root.mkdir()
         matches = self._matches()
+        if not matches:
+            raise CopyError(f"{spec.cmd} failed: no source files were specified")
         if len(matches) > 1 and not spec.dest.endswith("/"):
             raise CopyError(f"When using {spec.cmd} with more than one source file, the destination must be a "
                             f"directory and end with a /")
@@ -146,6 +148,8 @@ class _Stager:
             inside = [h for h in inside if not spec.excluded(os.path.relpath(h, root))]
         if hits and not inside and spec.in_context:
             raise CopyError(f"{spec.cmd} failed: forbidden path outside the build context: {pattern}")
+        if not inside and wildcard:
+            return []  # a pattern that matches nothing is no error while another source matches (moby)
         if not inside:
             raise CopyError(f"{spec.cmd} failed: file not found in build context or excluded by .dockerignore: "
                             f"stat {pattern}: file does not exist")

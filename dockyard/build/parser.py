@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from ..errors import InvalidParameter
+from . import gofmt
 
 INSTRUCTIONS = {"FROM", "RUN", "CMD", "ENTRYPOINT", "ENV", "ARG", "LABEL", "EXPOSE", "WORKDIR", "USER", "VOLUME",
                 "STOPSIGNAL", "HEALTHCHECK", "SHELL", "ONBUILD", "COPY", "ADD", "MAINTAINER"}
@@ -305,7 +306,8 @@ def parse_key_values(inst: Instruction) -> list[tuple[str, str]]:
         if not k:
             raise parse_error(inst.line, f"{inst.cmd} names can not be blank")
         if not eq and inst.cmd != "ARG":
-            raise parse_error(inst.line, f"{inst.cmd} requires key=value pairs: {w}")
+            raise parse_error(inst.line, f"Syntax error - can't find = in {gofmt.quote(w)}. Must be of the form: "
+                                         f"name=value")
         pairs.append((k, v) if eq else (k, None))
     return pairs
 
@@ -314,7 +316,8 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def expand(word: str, env: dict, escape: str = "\\") -> str:
-    """Dockerfile variable substitution: $V, ${V}, ${V:-default}, ${V:+alt} (and - / + without the colon),
+    """Dockerfile variable substitution: $V, ${V}, ${V:-default}, ${V:+alt}, ${V:?error} (and -, +, ? without
+    the colon),
     defaults that nest (`${A:-${B}}`); `\\$` stays a literal `$`."""
     return _expand_until(word, 0, env, escape, stop=None)[0]
 
@@ -349,7 +352,7 @@ def _variable(word: str, i: int, env: dict, escape: str) -> tuple[str, int]:
         name, j = m.group(0), m.end()
         if word.startswith("}", j):
             return env.get(name) or "", j + 1
-        op = next((o for o in (":-", ":+", "-", "+") if word.startswith(o, j)), None)
+        op = next((o for o in (":-", ":+", ":?", "-", "+", "?") if word.startswith(o, j)), None)
         if op is None:
             return "$", i + 1
         arg, end = _expand_until(word, j + len(op), env, escape, stop="}")
@@ -359,6 +362,11 @@ def _variable(word: str, i: int, env: dict, escape: str) -> tuple[str, int]:
         is_set = bool(value) if op.startswith(":") else value is not None
         if op.endswith("-"):
             return (value if is_set else arg), end + 1
+        if op.endswith("?"):  # ${V:?message}: the build stops when V is unset (or, with the colon, empty)
+            if not is_set:
+                default = "is not allowed to be unset" if value is None else "is not allowed to be empty"
+                raise InvalidParameter(f"{name}: {arg or default}")
+            return value, end + 1
         return (arg if is_set else ""), end + 1
     m = _NAME.match(word, i + 1)
     if not m:

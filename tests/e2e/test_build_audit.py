@@ -127,6 +127,8 @@ def test_instructions_docker_refuses_fail_the_build_with_its_words(daemon, tmp_p
         ("FROM busybox AS 2nd\n", 'invalid name for build stage: "2nd", name can\'t start with a number', True),
         ("FROM busybox\nHEALTHCHECK wget -q localhost\n", 'Unknown type "WGET" in HEALTHCHECK (try CMD)', True),
         ('FROM busybox\nVOLUME ""\n', "VOLUME specified can not be an empty string", True),
+        ("FROM busybox\nENV NAME=Ninja Era\n",
+         "Syntax error - can't find = in \"Era\". Must be of the form: name=value", True),
         ("FROM busybox\nSTOPSIGNAL SIGNOPE\n", "invalid signal: SIGNOPE", False),
         ("ARG BASE\nFROM ${BASE}\n", "base name (${BASE}) should not be blank", False),
     ]
@@ -136,3 +138,29 @@ def test_instructions_docker_refuses_fail_the_build_with_its_words(daemon, tmp_p
         assert p.returncode == 1, dockerfile
         assert message in p.stderr, (dockerfile, p.stderr)
         assert ("Step 1/" in p.stdout) != before_any_step, dockerfile
+
+
+# ------------------------------------------------------------------------------------ substitution, COPY
+def test_required_variable_substitution_stops_the_build(daemon, tmp_path):
+    """${VAR:?message} (Docker's shell lexer): the step fails with 'VAR: message' when VAR is unset."""
+    ctx = write(tmp_path / "req", {"Dockerfile": "FROM busybox\nARG VERSION\nENV V=\"${VERSION:?set --build-arg}\"\n"})
+    p = build(daemon, ctx)
+    assert p.returncode == 1 and "VERSION: set --build-arg" in p.stderr
+    p = build(daemon, ctx, "--build-arg", "VERSION=", check=False)
+    assert p.returncode == 1 and "VERSION: set --build-arg" in p.stderr
+    build(daemon, ctx, "--build-arg", "VERSION=1.2", "-t", "audit-required:1", check=True)
+    env = json.loads(daemon.docker("image", "inspect", "-f", "{{json .Config.Env}}", "audit-required:1").stdout)
+    assert "V=1.2" in env
+    daemon.docker("rmi", "audit-required:1")
+
+
+def test_copy_wildcards_that_match_nothing(daemon, tmp_path):
+    """A wildcard with no match is fine beside a source that matches; when nothing at all matches, moby
+    says 'no source files were specified'."""
+    ctx = write(tmp_path / "wild", {"a.txt": "a\n", "Dockerfile": "FROM busybox\nCOPY a.txt *.md /docs/\n"})
+    build(daemon, ctx, "-t", "audit-wild:1", check=True)
+    assert daemon.docker("run", "--rm", "audit-wild:1", "ls", "/docs").stdout == "a.txt\n"
+    daemon.docker("rmi", "audit-wild:1")
+    ctx = write(tmp_path / "none", {"Dockerfile": "FROM busybox\nCOPY *.md /docs/\n"})
+    p = build(daemon, ctx)
+    assert p.returncode == 1 and "COPY failed: no source files were specified" in p.stderr

@@ -106,7 +106,7 @@ def test_dockerignore_matching(patterns, path, excluded):
 @pytest.mark.parametrize("word,expected", [
     ("${MISSING:-${A}}", "1"), ("${MISSING:-${ALSO:-deep}}", "deep"), ("${A:+${EMPTY:-e}x}", "ex"),
     ("${MISSING:-a\\}b}", "a}b"), ("${A-unset}", "1"), ("${EMPTY-unset}", ""), ("${EMPTY:-empty}", "empty"),
-    ("${MISSING+set}", ""), ("${EMPTY+set}", "set"), ("${A", "${A"), ("$", "$"), ("${A:?x}", "${A:?x}"),
+    ("${MISSING+set}", ""), ("${EMPTY+set}", "set"), ("${A", "${A"), ("$", "$"), ("${A:?x}", "1"),
 ])
 def test_nested_and_unset_vs_empty_substitution(word, expected):
     assert parser.expand(word, {"A": "1", "EMPTY": ""}) == expected
