@@ -16,12 +16,13 @@ from typing import Awaitable, Callable
 
 from ..daemon.commit import commit
 from ..daemon.images import canonical_json
+from ..daemon.signals import parse_signal
 from ..errors import InvalidParameter, NotFound
 from ..image.layertar import write_dir_tar
 from ..image.unpack import resolve_in_root
 from ..timefmt import now_rfc3339
 from ..units import parse_duration
-from . import copier, parser
+from . import copier, gofmt, parser
 from .auth import auth_for_image
 from .dockerignore import Matcher, read_patterns
 
@@ -127,8 +128,7 @@ class _Run:
         raise InvalidParameter(f"failed to reach build target {self.opts.target} in Dockerfile")
 
     async def say(self, text: str) -> None:
-        if not self.opts.quiet:
-            await self.emit({"stream": text})
+        await self.emit({"stream": text})  # with -q the API layer holds it back (shown if the build fails)
 
     # ------------------------------------------------------------------ main loop
     async def execute(self) -> str:
@@ -152,11 +152,7 @@ class _Run:
         if unused:
             await self.say(f"[Warning] One or more build-args [{' '.join(unused)}] were not consumed\n")
         await self.emit({"aux": {"ID": final.image_id}})
-        short = final.image_id[7:19]
-        if self.opts.quiet:
-            await self.emit({"stream": final.image_id + "\n"})
-        else:
-            await self.say(f"Successfully built {short}\n")
+        await self.say(f"Successfully built {final.image_id[7:19]}\n")
         for t in self.opts.tags:
             self.svc.images.tag(final.image_id, t)
             await self.say(f"Successfully tagged {_familiar(t)}\n")
@@ -174,6 +170,8 @@ class _Run:
     async def _from(self, inst) -> None:
         words = inst.args.split()
         name = parser.expand(words[0], self.global_args, self.escape)
+        if not name:
+            raise BuildError(f"base name ({words[0]}) should not be blank")
         stage_name = words[2] if len(words) == 3 else str(len(self.stages))
         by_name = {s.name.lower(): s for s in self.stages}
         if name.lower() in by_name:
@@ -185,6 +183,7 @@ class _Run:
             image_id = await self._base_image(name)
             cfg = copy.deepcopy(self.svc.images.get(image_id).config.get("config") or {})
             stage = Stage(stage_name, image_id, cfg)
+        stage.shell = list(stage.config.get("Shell") or DEFAULT_SHELL)  # a base image's SHELL carries over
         self.stages.append(stage)
         if stage.image_id:
             await self.say(f" ---> {stage.image_id[7:19]}\n")
@@ -249,7 +248,8 @@ class _Run:
                 stage.args[k] = self.global_args[k]
             else:
                 stage.args[k] = self.x(stage, v) if v is not None else ""
-        await self._meta(stage, copy.deepcopy(stage.config), "ARG " + inst.args)
+        await self._meta(stage, copy.deepcopy(stage.config), "ARG " + " ".join(
+            k if v is None else f"{k}={self.x(stage, v)}" for k, v in parser.parse_key_values(inst)))
 
     async def _label(self, stage, inst):
         if inst.pairs is not None:  # a --label option: taken literally
@@ -266,7 +266,7 @@ class _Run:
 
     async def _expose(self, stage, inst):
         cfg = copy.deepcopy(stage.config)
-        words = self.x(stage, inst.args).split()
+        words = self.x(stage, " ".join(sorted(inst.args.split()))).split()  # sorted as Docker's parser does
         ports = dict(cfg.get("ExposedPorts") or {})
         for word in words:
             try:
@@ -278,9 +278,10 @@ class _Run:
 
     async def _workdir(self, stage, inst):
         cfg = copy.deepcopy(stage.config)
-        path = self.x(stage, inst.args)
-        cfg["WorkingDir"] = path if path.startswith("/") else os.path.join(cfg.get("WorkingDir") or "/", path)
-        await self._meta(stage, cfg, "WORKDIR " + cfg["WorkingDir"])
+        path = os.path.join("/", cfg.get("WorkingDir") or "/", self.x(stage, inst.args))
+        cfg["WorkingDir"] = "/" + os.path.normpath(path).lstrip("/")  # cleaned, as Go's filepath.Join/Clean
+        stage.image_id = await self._nop(stage, cfg, "WORKDIR " + cfg["WorkingDir"], workdir=cfg["WorkingDir"])
+        stage.config = cfg
 
     async def _user(self, stage, inst):
         cfg = copy.deepcopy(stage.config)
@@ -290,21 +291,23 @@ class _Run:
     async def _stopsignal(self, stage, inst):
         cfg = copy.deepcopy(stage.config)
         cfg["StopSignal"] = self.x(stage, inst.args)
+        try:
+            parse_signal(cfg["StopSignal"])
+        except InvalidParameter:
+            raise BuildError(f"invalid signal: {cfg['StopSignal']}") from None  # moby/sys/signal's words
         await self._meta(stage, cfg, "STOPSIGNAL " + cfg["StopSignal"])
 
     async def _volume(self, stage, inst):
         cfg = copy.deepcopy(stage.config)
-        vols = dict(cfg.get("Volumes") or {})
-        for v in inst.json if inst.json is not None else inst.words:
-            vols[self.x(stage, v)] = {}
-        cfg["Volumes"] = vols
-        await self._meta(stage, cfg, "VOLUME " + json.dumps(sorted(vols)))
+        added = [self.x(stage, v) for v in (inst.json if inst.json is not None else inst.words)]
+        cfg["Volumes"] = {**(cfg.get("Volumes") or {}), **{v: {} for v in added}}
+        await self._meta(stage, cfg, "VOLUME " + gofmt.plain_list(added))
 
     async def _shell(self, stage, inst):
         cfg = copy.deepcopy(stage.config)
         cfg["Shell"] = inst.json
         stage.shell = list(inst.json)
-        await self._meta(stage, cfg, "SHELL " + json.dumps(inst.json))
+        await self._meta(stage, cfg, "SHELL " + gofmt.plain_list(inst.json))
 
     def _command(self, stage, inst) -> list[str]:
         if inst.json is not None:
@@ -314,7 +317,7 @@ class _Run:
     async def _cmd(self, stage, inst):
         cfg = copy.deepcopy(stage.config)
         cfg["Cmd"] = self._command(stage, inst)
-        await self._meta(stage, cfg, "CMD " + json.dumps(cfg["Cmd"]))
+        await self._meta(stage, cfg, "CMD " + gofmt.quoted_list(cfg["Cmd"]))
         if cfg["Cmd"]:
             stage.cmd_set = True
 
@@ -323,7 +326,7 @@ class _Run:
         cfg["Entrypoint"] = self._command(stage, inst)
         if not stage.cmd_set:  # the CMD inherited from the base image goes; one set in this stage stays
             cfg["Cmd"] = None
-        await self._meta(stage, cfg, "ENTRYPOINT " + json.dumps(cfg["Entrypoint"]))
+        await self._meta(stage, cfg, "ENTRYPOINT " + gofmt.quoted_list(cfg["Entrypoint"]))
 
     async def _healthcheck(self, stage, inst):
         cfg = copy.deepcopy(stage.config)
@@ -349,12 +352,13 @@ class _Run:
             if "retries" in inst.flags:
                 hc["Retries"] = int(inst.flags["retries"])
             cfg["Healthcheck"] = hc
-        await self._meta(stage, cfg, "HEALTHCHECK " + inst.args)
+        old = (stage.config.get("Healthcheck") or {}).get("Test") or []
+        if old and old[0] != "NONE":
+            await self.say(f"Note: overriding previous HEALTHCHECK: {gofmt.plain_list(old)}\n")
+        await self._meta(stage, cfg, "HEALTHCHECK " + gofmt.healthcheck(cfg["Healthcheck"]))
 
     async def _onbuild(self, stage, inst):
-        trigger = inst.args.strip()
-        if trigger.split(None, 1)[0].upper() in ("ONBUILD", "FROM", "MAINTAINER"):
-            raise InvalidParameter(f"{trigger.split(None, 1)[0].upper()} isn't allowed as an ONBUILD trigger")
+        trigger = inst.args.strip()  # the parser refused ONBUILD ONBUILD, FROM and MAINTAINER triggers
         cfg = copy.deepcopy(stage.config)
         cfg["OnBuild"] = list(cfg.get("OnBuild") or []) + [trigger]
         await self._meta(stage, cfg, "ONBUILD " + trigger)
@@ -466,7 +470,7 @@ class _Run:
             except copier.CopyError as err:
                 raise BuildError(str(err)) from None
             kind = "file" if len(sources) == 1 and not os.path.isdir(os.path.join(src_root, sources[0])) else "dir"
-            created_by = f"/bin/sh -c #(nop) {inst.cmd} {kind}:{digest} in {spec.dest} "
+            created_by = f"{' '.join(stage.shell)} #(nop) {inst.cmd} {kind}:{digest} in {spec.dest} "
             hit = self._cached(stage, stage.config, created_by)
             if hit:
                 stage.image_id = await self._use_cache(hit)
@@ -510,7 +514,7 @@ class _Run:
         image_id = by_name[src.lower()].image_id if src.lower() in by_name else await self._base_image(src)
         return await self._mounted_image(image_id)
 
-    def _commit_layer(self, stage, staging: Path, created_by: str) -> str:
+    def _commit_layer(self, stage, staging: Path, created_by: str, config: dict | None = None) -> str:
         """A layer made of the staged files on top of the stage's image; returns the new image ID."""
         images = self.svc.images
         tar_path = staging / "layer.tar"
@@ -521,7 +525,7 @@ class _Run:
         parent_chain = images.get(stage.image_id).top_chain if stage.image_id else None
         with open(tar_path, "rb") as f:
             layer = self.svc.layers.register(f, parent_chain)
-        return self._new_image(stage, base, stage.config, created_by, layer.diff_id)
+        return self._new_image(stage, base, stage.config if config is None else config, created_by, layer.diff_id)
 
     # ------------------------------------------------------------------ images and cache
     def _new_image(self, stage, base: dict, config: dict, created_by: str, diff_id: str | None) -> str:
@@ -538,8 +542,10 @@ class _Run:
             cfg["author"] = entry["author"] = stage.maintainer
         return self.svc.images.add_image(canonical_json(cfg), parent=stage.image_id)
 
-    async def _nop(self, stage, cfg: dict, text: str) -> str:
-        created_by = f"/bin/sh -c #(nop)  {text}"
+    async def _nop(self, stage, cfg: dict, text: str, workdir: str | None = None) -> str:
+        """A metadata step's image. WORKDIR also creates its directory, in a layer of its own, as dockerd does
+        (its history text has one space after #(nop), dockerd's other steps two)."""
+        created_by = f"{' '.join(stage.shell)} #(nop){' ' if workdir else '  '}{text}"  # in the stage's SHELL
         hit = self._cached(stage, cfg, created_by)
         if hit:
             return await self._use_cache(hit)
@@ -551,12 +557,28 @@ class _Run:
             cid = (await containers.create({"Image": stage.image_id, "Cmd": [*stage.shell, f"#(nop) {text}"],
                                             "Entrypoint": []}))["Id"]
             await self.say(f" ---> Running in {cid[:12]}\n")
-        image_id = self._new_image(stage, base, cfg, created_by, None)
+        if workdir:
+            image_id = await self._workdir_image(stage, cid, cfg, created_by, workdir)
+        else:
+            image_id = self._new_image(stage, base, cfg, created_by, None)
         if cid and self.opts.rm:
             await containers.remove(cid, force=True)
             await self.say(f"Removing intermediate container {cid[:12]}\n")
         await self.say(f" ---> {image_id[7:19]}\n")
         return image_id
+
+    async def _workdir_image(self, stage, cid: str | None, cfg: dict, created_by: str, workdir: str) -> str:
+        """The WORKDIR step's image: a layer with the directory when the image lacks it, else an empty layer."""
+        containers = self.svc.containers
+        root = await containers._root(containers.get(cid)) if cid else None
+        staging = Path(tempfile.mkdtemp(prefix="build-", dir=self.svc.config.data_root / "tmp"))
+        try:
+            if not await asyncio.to_thread(copier.stage_directory, root, workdir, staging):
+                base = self.svc.images.get(stage.image_id).config
+                return self._new_image(stage, base, cfg, created_by, None)
+            return await asyncio.to_thread(self._commit_layer, stage, staging, created_by, cfg)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
 
     async def _use_cache(self, image_id: str) -> str:
         await self.say(f" ---> Using cache\n ---> {image_id[7:19]}\n")

@@ -56,6 +56,19 @@ def stage(spec: CopySpec, staging: Path) -> str:
     return tree_digest(staging / "root")
 
 
+def stage_directory(image_root: str | None, path: str, staging: Path) -> bool:
+    """WORKDIR: lay out under staging/root the directories down to `path` (0755, root's, as dockerd's
+    SetupWorkingDirectory; those the image has keep their metadata). False when the image has it already."""
+    dest = resolve_dest(image_root, path.rstrip("/") + "/")
+    if image_root and os.path.isdir(resolve_in_root(image_root, dest)):
+        return False
+    stager = _Stager(CopySpec(cmd="WORKDIR", src_root="", sources=[], dest=dest, image_root=image_root), staging)
+    stager.root.mkdir()
+    stager._ensure_dir(dest.strip("/"))
+    stager._restore_existing_dirs()
+    return True
+
+
 def tree_digest(root: Path) -> str:
     """Every entry's path, type, mode, owner and content (or link target), mtimes left out: the cache key
     changes with a chmod, an empty directory or a renamed entry, not with a touch."""
@@ -80,6 +93,8 @@ class _Stager:
         spec = self.spec
         self.root.mkdir()
         matches = self._matches()
+        if not matches:
+            raise CopyError(f"{spec.cmd} failed: no source files were specified")
         if len(matches) > 1 and not spec.dest.endswith("/"):
             raise CopyError(f"When using {spec.cmd} with more than one source file, the destination must be a "
                             f"directory and end with a /")
@@ -133,6 +148,8 @@ class _Stager:
             inside = [h for h in inside if not spec.excluded(os.path.relpath(h, root))]
         if hits and not inside and spec.in_context:
             raise CopyError(f"{spec.cmd} failed: forbidden path outside the build context: {pattern}")
+        if not inside and wildcard:
+            return []  # a pattern that matches nothing is no error while another source matches (moby)
         if not inside:
             raise CopyError(f"{spec.cmd} failed: file not found in build context or excluded by .dockerignore: "
                             f"stat {pattern}: file does not exist")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from ..errors import InvalidParameter
+from . import gofmt
 
 INSTRUCTIONS = {"FROM", "RUN", "CMD", "ENTRYPOINT", "ENV", "ARG", "LABEL", "EXPOSE", "WORKDIR", "USER", "VOLUME",
                 "STOPSIGNAL", "HEALTHCHECK", "SHELL", "ONBUILD", "COPY", "ADD", "MAINTAINER"}
@@ -26,6 +27,7 @@ BOOL_FLAGS = {"link", "parents", "keep-git-dir"}
 # step (`--link`, only a hint about layer reuse, it ignores; so do we).
 BUILDKIT_ONLY_FLAGS = {"RUN": {"mount", "network", "security"}, "COPY": {"parents", "exclude"},
                        "ADD": {"keep-git-dir", "exclude"}}
+STAGE_NAME = re.compile(r"[a-z][a-z0-9-_.]*")
 BUILDKIT_HINT = "Refer to https://docs.docker.com/go/buildkit/ to learn how to build images with BuildKit enabled"
 
 
@@ -189,18 +191,72 @@ def _finish(inst: Instruction) -> None:
             pass
     if inst.cmd == "SHELL" and inst.json is None:
         raise parse_error(inst.line, "SHELL requires the arguments to be in JSON form")
-    if inst.cmd in ("FROM", "WORKDIR", "USER", "STOPSIGNAL", "EXPOSE", "MAINTAINER", "ENV", "LABEL", "ARG") \
-            and not args:
+    if inst.cmd in ("WORKDIR", "USER", "STOPSIGNAL", "MAINTAINER") and not args:
+        raise parse_error(inst.line, f"{inst.cmd} requires exactly one argument")
+    if inst.cmd in ("EXPOSE", "ENV", "LABEL", "ARG", "VOLUME", "ONBUILD", "HEALTHCHECK") and not args:
         raise parse_error(inst.line, f"{inst.cmd} requires at least one argument")
     if inst.cmd == "FROM":
         words = args.split()
         if len(words) not in (1, 3) or (len(words) == 3 and words[1].upper() != "AS"):
             raise parse_error(inst.line, "FROM requires either one or three arguments")
+        if len(words) == 3 and not STAGE_NAME.fullmatch(words[2].lower()):
+            raise parse_error(inst.line, f'invalid name for build stage: "{words[2]}", name can\'t start with a '
+                                         f'number or contain symbols')
+    if inst.cmd == "ONBUILD":
+        _check_trigger(inst, args)
+    if inst.cmd == "VOLUME" and any(not v.strip() for v in (inst.json if inst.json is not None else split_words(args))):
+        raise parse_error(inst.line, "VOLUME specified can not be an empty string")
+    if inst.cmd == "HEALTHCHECK":
+        _check_healthcheck(inst, args)
     if inst.cmd in ("ENV", "LABEL", "ARG"):
         parse_key_values(inst)  # blank names and missing values are parse errors, before any step runs
     if inst.cmd in ("COPY", "ADD") and len(inst.json or split_words(args)) < 2 and not inst.heredocs:
         raise parse_error(inst.line, f"{inst.cmd} requires at least two arguments, but only one was provided. "
                                      f"Destination could not be determined.")
+
+
+def _check_trigger(inst: Instruction, args: str) -> None:
+    trigger = args.split(None, 1)[0].upper()
+    if trigger == "ONBUILD":
+        raise parse_error(inst.line, "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed")
+    if trigger in ("FROM", "MAINTAINER"):
+        raise parse_error(inst.line, f"{trigger} isn't allowed as an ONBUILD trigger")
+
+
+MIN_HEALTHCHECK_INTERVAL_NS = 1_000_000  # moby's container.MinimumDuration (1ms)
+
+
+def _check_healthcheck(inst: Instruction, args: str) -> None:
+    """Docker's parser: NONE alone, else CMD and a command; durations of at least 1ms (0 = the default);
+    retries not negative."""
+    from ..units import parse_duration
+
+    kind, _, rest = args.partition(" ")
+    kind = kind.upper()
+    if kind == "NONE":
+        if rest.strip():
+            raise parse_error(inst.line, "HEALTHCHECK NONE takes no arguments")
+        return
+    if kind != "CMD":
+        raise parse_error(inst.line, f'Unknown type "{kind}" in HEALTHCHECK (try CMD)')
+    if not rest.strip() or rest.strip() == "[]":
+        raise parse_error(inst.line, "Missing command after HEALTHCHECK CMD")
+    for name in ("interval", "timeout", "start-period", "start-interval"):
+        value = inst.flags.get(name)
+        if not value:
+            continue
+        try:
+            ns = parse_duration(value) * 1e9
+        except ValueError as err:
+            raise parse_error(inst.line, str(err)) from None
+        if 0 < ns < MIN_HEALTHCHECK_INTERVAL_NS:
+            raise parse_error(inst.line, f'Interval "{name}" cannot be less than 1ms')
+    retries = inst.flags.get("retries")
+    if retries is not None:
+        if not re.fullmatch(r"[+-]?[0-9]+", retries):
+            raise parse_error(inst.line, f'strconv.ParseInt: parsing "{retries}": invalid syntax')
+        if int(retries) < 0:
+            raise parse_error(inst.line, f"--retries cannot be negative ({int(retries)})")
 
 
 def split_words(s: str) -> list[str]:
@@ -250,7 +306,8 @@ def parse_key_values(inst: Instruction) -> list[tuple[str, str]]:
         if not k:
             raise parse_error(inst.line, f"{inst.cmd} names can not be blank")
         if not eq and inst.cmd != "ARG":
-            raise parse_error(inst.line, f"{inst.cmd} requires key=value pairs: {w}")
+            raise parse_error(inst.line, f"Syntax error - can't find = in {gofmt.quote(w)}. Must be of the form: "
+                                         f"name=value")
         pairs.append((k, v) if eq else (k, None))
     return pairs
 
@@ -259,7 +316,8 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def expand(word: str, env: dict, escape: str = "\\") -> str:
-    """Dockerfile variable substitution: $V, ${V}, ${V:-default}, ${V:+alt} (and - / + without the colon),
+    """Dockerfile variable substitution: $V, ${V}, ${V:-default}, ${V:+alt}, ${V:?error} (and -, +, ? without
+    the colon),
     defaults that nest (`${A:-${B}}`); `\\$` stays a literal `$`."""
     return _expand_until(word, 0, env, escape, stop=None)[0]
 
@@ -294,7 +352,7 @@ def _variable(word: str, i: int, env: dict, escape: str) -> tuple[str, int]:
         name, j = m.group(0), m.end()
         if word.startswith("}", j):
             return env.get(name) or "", j + 1
-        op = next((o for o in (":-", ":+", "-", "+") if word.startswith(o, j)), None)
+        op = next((o for o in (":-", ":+", ":?", "-", "+", "?") if word.startswith(o, j)), None)
         if op is None:
             return "$", i + 1
         arg, end = _expand_until(word, j + len(op), env, escape, stop="}")
@@ -304,6 +362,11 @@ def _variable(word: str, i: int, env: dict, escape: str) -> tuple[str, int]:
         is_set = bool(value) if op.startswith(":") else value is not None
         if op.endswith("-"):
             return (value if is_set else arg), end + 1
+        if op.endswith("?"):  # ${V:?message}: the build stops when V is unset (or, with the colon, empty)
+            if not is_set:
+                default = "is not allowed to be unset" if value is None else "is not allowed to be empty"
+                raise InvalidParameter(f"{name}: {arg or default}")
+            return value, end + 1
         return (arg if is_set else ""), end + 1
     m = _NAME.match(word, i + 1)
     if not m:

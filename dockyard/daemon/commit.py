@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import tempfile
 
@@ -11,13 +12,21 @@ from .images import canonical_json
 from ..timefmt import now_rfc3339
 
 
+# The diff ID of a tar with no entries: a container that changed nothing adds no layer (moby's
+# layer.IsEmpty), its history entry is an empty_layer one.
+EMPTY_TAR_DIFF_ID = "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef"
+
+
 def _commit_layer(svc, cid: str, top_chain: str | None, source_date_epoch: int | None):
-    """Write the RW diff to a temp tar, then register it; returns the new Layer."""
+    """Write the RW diff to a temp tar, then register it; returns the new Layer, None when nothing changed."""
     fd, path = tempfile.mkstemp(prefix="commit-", dir=svc.config.data_root / "tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             svc.layers.write_rw_diff(cid, top_chain, f, source_date_epoch=source_date_epoch)
         with open(path, "rb") as f:
+            if "sha256:" + hashlib.file_digest(f, "sha256").hexdigest() == EMPTY_TAR_DIFF_ID:
+                return None
+            f.seek(0)
             return svc.layers.register(f, top_chain)
     finally:
         os.unlink(path)

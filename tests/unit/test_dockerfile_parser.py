@@ -67,7 +67,7 @@ def test_syntax_directive_is_ignored_with_a_warning():
     ("FROM a b\n", "dockerfile parse error on line 1: FROM requires either one or three arguments"),
     ("FROM busybox\nCOPY onlyone\n", "COPY requires at least two arguments"),
     ("FROM busybox\nENV =x\n", "ENV names can not be blank"),
-    ("FROM busybox\nWORKDIR\n", "WORKDIR requires at least one argument"),
+    ("FROM busybox\nWORKDIR\n", "WORKDIR requires exactly one argument"),
     ("RUN echo\n", "no build stage in current context"),
     ("# just a comment\n", "the Dockerfile (Dockerfile) cannot be empty"),
     ("FROM busybox\nRUN <<EOF\necho\n", "unterminated heredoc EOF"),
@@ -106,7 +106,7 @@ def test_dockerignore_matching(patterns, path, excluded):
 @pytest.mark.parametrize("word,expected", [
     ("${MISSING:-${A}}", "1"), ("${MISSING:-${ALSO:-deep}}", "deep"), ("${A:+${EMPTY:-e}x}", "ex"),
     ("${MISSING:-a\\}b}", "a}b"), ("${A-unset}", "1"), ("${EMPTY-unset}", ""), ("${EMPTY:-empty}", "empty"),
-    ("${MISSING+set}", ""), ("${EMPTY+set}", "set"), ("${A", "${A"), ("$", "$"), ("${A:?x}", "${A:?x}"),
+    ("${MISSING+set}", ""), ("${EMPTY+set}", "set"), ("${A", "${A"), ("$", "$"), ("${A:?x}", "1"),
 ])
 def test_nested_and_unset_vs_empty_substitution(word, expected):
     assert parser.expand(word, {"A": "1", "EMPTY": ""}) == expected

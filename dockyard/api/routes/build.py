@@ -53,6 +53,31 @@ def reject_squash(request: web.Request) -> None:
         raise InvalidParameter("squash is only supported with experimental mode")
 
 
+class BuildOutput:
+    """Where a build's messages go. With -q, dockerd holds them back: a build that succeeds shows only its
+    image ID, one that fails shows them all before its error (a failing RUN's output explains it)."""
+
+    def __init__(self, stream: JSONStream, quiet: bool):
+        self.stream, self.quiet = stream, quiet
+        self.held: list[dict] = []
+
+    @property
+    def sent_anything(self) -> bool:
+        return self.stream.started or bool(self.held)
+
+    async def send(self, msg: dict) -> None:
+        if self.quiet and "aux" not in msg:
+            self.held.append(msg)
+        else:
+            await self.stream.send(msg)
+
+    async def fail(self, error: dict) -> None:
+        for msg in self.held:
+            await self.stream.send(msg)
+        self.held.clear()
+        await self.stream.send(error)
+
+
 @routes.post("/build")
 async def build(request: web.Request) -> web.StreamResponse:
     svc = services(request)
@@ -63,6 +88,7 @@ async def build(request: web.Request) -> web.StreamResponse:
         reference.parse(t)  # a bad -t fails before any work
     work = Path(tempfile.mkdtemp(prefix="context-", dir=svc.config.data_root / "tmp"))
     stream = JSONStream(request)
+    out = BuildOutput(stream, opts.quiet)
     try:
         if request.query.get("remote"):
             await asyncio.to_thread(fetch_remote, request.query["remote"], work)
@@ -72,11 +98,14 @@ async def build(request: web.Request) -> web.StreamResponse:
                 await asyncio.to_thread(unpack_context, body, work)
             finally:
                 os.unlink(body)
-        await svc.builder.build(work, opts, stream.send)
-    except BuildError as err:
-        await stream.send({"errorDetail": {"code": err.code, "message": str(err)}, "error": str(err)})
-    except DockyardError as err:
-        await stream.error(str(err))
+        image_id = await svc.builder.build(work, opts, out.send)
+        if opts.quiet:  # dockerd's -q: the image ID is all a successful build shows
+            await stream.send({"stream": image_id + "\n"})
+    except (BuildError, DockyardError) as err:
+        if not out.sent_anything:  # a bad Dockerfile, target or context: a plain API error, as with dockerd
+            raise (err if isinstance(err, DockyardError) else InvalidParameter(str(err))) from None
+        code = {"code": err.code} if isinstance(err, BuildError) else {}
+        await out.fail({"errorDetail": {**code, "message": str(err)}, "error": str(err)})
     except Exception as err:  # a bug: once streaming, it can only travel inside the stream
         log.exception("build failed")
         await stream.error(f"{type(err).__name__}: {err}")
