@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 import threading
@@ -87,16 +88,49 @@ def healthcheck(o: dict) -> dict | None:
     return hc or None
 
 
+def _pass_through(variable: str) -> list[str]:
+    """`-e VAR` / a bare `VAR` line: the client's value when it has one (docker's ValidateEnv)."""
+    return [f"{variable}={os.environ[variable]}"] if variable in os.environ else [variable]
+
+
+def _env_file(path: str) -> list[str]:
+    """docker's env-file rules: leading blanks and `#` lines skipped, values passed through untrimmed."""
+    env = []
+    with open(path, encoding="utf-8-sig") as f:
+        for line in f.read().splitlines():
+            line = line.lstrip()
+            if not line or line.startswith("#"):
+                continue
+            variable, eq, value = line.partition("=")
+            if any(ch.isspace() for ch in variable):
+                raise DockyardError(f"variable '{variable}' contains whitespaces")
+            if not variable:
+                raise DockyardError(f"no variable name on line '{line}'")
+            env += [f"{variable}={value}"] if eq else _pass_through(variable)
+    return env
+
+
+def environment(flags, files) -> list[str]:
+    """The Env of a create or exec body: --env-file contents first, then -e values, as the docker CLI orders
+    them; a file that cannot be read fails the command as docker's does."""
+    env = []
+    try:
+        for path in files:
+            env += _env_file(path)
+    except (OSError, DockyardError) as err:
+        text = (f"open {path}: {err.strerror[0].lower()}{err.strerror[1:]}" if isinstance(err, OSError)
+                else f"invalid env file ({path}): {err}")
+        command = click.get_current_context().info_name
+        if command == "exec":
+            fail(text)
+        fail(f"dockyard: {text}\n\nRun 'dockyard {command} --help' for more information", 125)
+    for value in flags:
+        env += [value] if "=" in value else _pass_through(value)
+    return env
+
+
 def build_create_body(o: dict, image: str, command) -> dict:
-    env = list(o["env"])
-    for path in o["env_file"]:
-        try:
-            with open(path) as f:
-                env += [l.strip() for l in f if l.strip() and not l.startswith("#")]
-        except OSError as err:
-            command = click.get_current_context().info_name
-            fail(f"dockyard: open {path}: {err.strerror[0].lower()}{err.strerror[1:]}\n\n"
-                 f"Run 'dockyard {command} --help' for more information", 125)
+    env = environment(o["env"], o["env_file"])
     labels = dict(l.split("=", 1) if "=" in l else (l, "") for l in o["label"])
     exposed, bindings = port_bindings(o["publish"], o["expose"])
     name, _, retries = (o["restart"] or "no").partition(":")
@@ -521,15 +555,17 @@ def attach(container, no_stdin, detach_keys, sig_proxy):
 @click.option("-t", "--tty", is_flag=True)
 @click.option("-d", "--detach", is_flag=True)
 @click.option("-e", "--env", multiple=True)
+@click.option("--env-file", multiple=True)
 @click.option("-w", "--workdir")
 @click.option("-u", "--user")
 @click.option("--privileged", is_flag=True)
 @click.option("--detach-keys")
-def exec_(container, command, interactive, tty, detach, env, workdir, user, privileged, detach_keys):
+def exec_(container, command, interactive, tty, detach, env, env_file, workdir, user, privileged, detach_keys):
     """Execute a command in a running container"""
     c = client()
     body = {"Cmd": list(command), "AttachStdin": interactive and not detach, "AttachStdout": not detach,
-            "AttachStderr": not detach, "Tty": tty, "Env": list(env), "WorkingDir": workdir or "", "User": user or "",
+            "AttachStderr": not detach, "Tty": tty, "Env": environment(env, env_file), "WorkingDir": workdir or "",
+            "User": user or "",
             "Privileged": privileged, "DetachKeys": detach_keys or ""}
     if tty:
         body["ConsoleSize"] = list(terminal_size())

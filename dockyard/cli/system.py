@@ -94,11 +94,11 @@ def events(since, until, filters, fmt):
             if not line.strip():
                 continue
             ev = json.loads(line)
-            if fmt:
-                click.echo(render(fmt, ev))
+            attrs = ev["Actor"]["Attributes"] = dict(sorted((ev["Actor"].get("Attributes") or {}).items()))
+            if fmt:  # Go sorts a map's keys when it writes one, as in {{json .}}
+                click.echo(render("{{json .}}" if fmt == "json" else fmt, ev))
                 continue
-            attrs = ev["Actor"]["Attributes"]
-            attr_text = ", ".join(f"{k}={v}" for k, v in sorted(attrs.items()))
+            attr_text = ", ".join(f"{k}={v}" for k, v in attrs.items())
             from ..timefmt import rfc3339
             click.echo(f"{rfc3339(ev['timeNano'])} {ev['Type']} {ev['Action']} {ev['Actor']['ID']}"
                        + (f" ({attr_text})" if attr_text else ""))

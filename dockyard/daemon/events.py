@@ -41,12 +41,14 @@ class EventBus:
     def emit(self, type_: str, action: str, actor_id: str, attributes: dict | None = None) -> dict:
         now = time.time_ns()
         attrs = self._attributes(type_, actor_id, attributes)
-        event = {"Type": type_, "Action": action, "Actor": {"ID": actor_id, "Attributes": attrs},
-                 "scope": "local", "time": now // 1_000_000_000, "timeNano": now}
+        event = {}
         if type_ in ("container", "image"):  # the deprecated top-level fields old clients still read
             event["status"], event["id"] = action, actor_id
             if "image" in attrs:
                 event["from"] = attrs["image"]
+        # keys in the order of moby's events.Message, as `docker events --format json` prints them
+        event.update({"Type": type_, "Action": action, "Actor": {"ID": actor_id, "Attributes": attrs},
+                      "scope": "local", "time": now // 1_000_000_000, "timeNano": now})
         self._history.append(event)
         for q in list(self._subscribers):
             q.put_nowait(event)

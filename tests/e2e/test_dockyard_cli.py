@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 
 def test_run_and_exit_codes_match_docker(daemon):
@@ -161,6 +162,30 @@ def test_failures_match_docker(daemon, tmp_path):
         assert "Traceback" not in ours.stderr
         assert (ours.returncode, ours.stdout, ours.stderr.replace("dockyard", "docker")) == \
             (theirs.returncode, theirs.stdout, theirs.stderr), args
+
+
+def test_env_files_and_event_json_match_docker(daemon, tmp_path):
+    """--env-file for exec as for run (docker's parsing: untrimmed values, pass-through names, bad names
+    refused), and `events --format json` objects key for key."""
+    good, bad = tmp_path / "good.env", tmp_path / "bad.env"
+    good.write_text("A=1 \n  B=x=y\n# comment\n\nHOME\nNOT_SET_ANYWHERE\n")
+    bad.write_text("A B=1\n")
+    daemon.docker("run", "-d", "--name", "envs", "busybox", "sleep", "600")
+    try:
+        for args in (["exec", "--env-file", str(good), "-e", "C=3", "envs", "env"],
+                     ["exec", "--env-file", str(bad), "envs", "env"],
+                     ["run", "--rm", "--env-file", str(bad), "busybox", "true"]):
+            ours, theirs = daemon.dockyard(*args, check=False), daemon.docker(*args, check=False)
+            assert (ours.returncode, ours.stdout, ours.stderr.replace("dockyard", "docker")) == \
+                (theirs.returncode, theirs.stdout, theirs.stderr), args
+        env = daemon.dockyard("exec", "--env-file", str(good), "envs", "env").stdout.splitlines()
+        assert "A=1 " in env and "B=x=y" in env and "NOT_SET_ANYWHERE" not in "".join(env)
+        time.sleep(1)  # --until is whole seconds on the CLI's clock
+        args = ["events", "--since", "1m", "--until", "0s", "--format", "json", "--filter", "container=envs"]
+        ours = daemon.dockyard(*args).stdout
+        assert ours == daemon.docker(*args).stdout and '"Action":"exec_die"' in ours
+    finally:
+        daemon.docker("rm", "-f", "envs")
 
 
 def test_cannot_connect_message(daemon, tmp_path):
