@@ -789,7 +789,7 @@ class ContainerService:
     async def top(self, ref: str, ps_args: str = "-ef") -> dict:
         c = self.get(ref)
         if not c.state.Running:
-            raise Conflict(f"container {c.id} is not running")
+            raise Conflict(f"Container {c.id} is not running")
         pids = await self.runtime_for(c).ps(c.id)
         proc = await asyncio.create_subprocess_exec("ps", *(ps_args.split() or ["-ef"]),
                                                     stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)

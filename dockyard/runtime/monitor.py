@@ -59,12 +59,17 @@ def write_atomic(path: str, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def classify_start_error(message: str) -> int:
-    """Docker's exit codes for a process that cannot start: 127 not found, 126 not executable."""
-    if "executable file not found" in message or "no such file or directory" in message:
+def classify_start_error(message: str, command: str) -> int:
+    """Docker's exit codes for a process that cannot start (moby's translateContainerdStartErr): 127 when
+    the message names the command as not found, 126 not executable, 125 anything else (a missing -w
+    directory of an exec is not a missing command)."""
+    lower = message.lower()
+    if "not a directory" in lower:
         return 127
-    if "permission denied" in message:
+    if "permission denied" in lower:
         return 126
+    if command.lower() in lower and ("executable file not found" in lower or "no such file or directory" in lower):
+        return 127
     return 125
 
 
@@ -212,6 +217,17 @@ class Monitor:
             argv += ["--console-socket", console_socket]
         return argv + [a["container_id"]]
 
+    def command(self) -> str:
+        """The program the process runs (args[0] of the exec's process or of the bundle's)."""
+        try:
+            if self.mode == "run":
+                with open(os.path.join(self.args["bundle"], "config.json")) as f:
+                    return json.load(f)["process"]["args"][0]
+            with open(self.args["process_path"]) as f:
+                return json.load(f)["args"][0]
+        except (OSError, ValueError, KeyError, IndexError):
+            return ""
+
     def start(self) -> dict:
         if self.started:
             return {"ok": True, "pid": self.pid}
@@ -224,7 +240,8 @@ class Monitor:
                 pid = self._start_pipes()
         except StartFailure as err:
             self.finish_without_start()
-            return {"ok": False, "error": err.message, "exit_code": classify_start_error(err.message)}
+            return {"ok": False, "error": err.message,
+                    "exit_code": classify_start_error(err.message, self.command())}
         self.pid = pid
         if self.early_stdin and self.stdin_w is not None:
             self.write_stdin(bytes(self.early_stdin))
