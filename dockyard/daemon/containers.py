@@ -38,6 +38,7 @@ from .filters import Filters
 from .images import ImageService
 from .names import random_name, validate_name
 from .signals import parse_signal
+from .log_attrs import log_attributes
 from ..timefmt import now_rfc3339, parse_rfc3339, parse_time_filter
 from ..units import from_human_size
 
@@ -282,6 +283,8 @@ class ContainerService:
         (sdir / "config.json").write_text(json.dumps(spec))
         try:
             rotation = log_rotation(c.host_config.get("LogConfig") or {})
+            attrs = log_attributes((c.host_config.get("LogConfig") or {}).get("Config") or {},
+                                   c.config.get("Labels") or {}, c.config.get("Env") or [])
         except ValueError as err:  # checked when the logger starts, as moby's json-file New() does
             message = f"failed to create task for container: failed to initialize logging driver: {err}"
             c.state.ExitCode, c.state.Error = 128, message
@@ -294,7 +297,7 @@ class ContainerService:
                                       open_stdin=bool(c.config.get("OpenStdin")),
                                       stdin_once=bool(c.config.get("StdinOnce")),
                                       console_size=tuple(size) if size and size[0] else None,
-                                      log_rotation=rotation)
+                                      log_rotation=rotation, log_attrs=attrs)
         for connect in self._pending_attach.pop(c.id, []):
             await connect(monitor)
         try:

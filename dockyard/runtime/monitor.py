@@ -95,8 +95,9 @@ class JsonLog:
     an entry that finds the file at or over it first rotates the log as moby's LogFile does: <log>.1 ...
     <log>.<max_file - 1> keep the older ones (renamed down), or, with max_file 1, the file is emptied."""
 
-    def __init__(self, path: str | None, max_size: int = -1, max_file: int = 1):
+    def __init__(self, path: str | None, max_size: int = -1, max_file: int = 1, attrs: dict | None = None):
         self.path, self.max_size, self.max_file = path, max_size, max_file
+        self.attrs = attrs or {}  # --log-opt labels/env: in every entry, as moby's "attrs"
         self.file = open(path, "ab", buffering=0) if path else None
         self.size = os.fstat(self.file.fileno()).st_size if self.file else 0
         self.partial = {"stdout": b"", "stderr": b""}
@@ -128,8 +129,9 @@ class JsonLog:
         if not lines:
             return
         t = now_rfc3339()
-        entries = [json.dumps({"log": l.decode("utf-8", "replace"), "stream": stream, "time": t}).encode() + b"\n"
-                   for l in lines]
+        extra = {"attrs": self.attrs} if self.attrs else {}
+        entries = [json.dumps({"log": l.decode("utf-8", "replace"), "stream": stream, **extra, "time": t}).encode()
+                   + b"\n" for l in lines]
         if self.max_size <= 0:
             self.file.write(b"".join(entries))
             return
@@ -171,7 +173,8 @@ class Monitor:
         self.sel = selectors.DefaultSelector()
         self.clients: set[Client] = set()
         self.waiters: list[Client] = []
-        self.log = (JsonLog(args.get("log_path"), args.get("log_max_size", -1), args.get("log_max_file", 1))
+        self.log = (JsonLog(args.get("log_path"), args.get("log_max_size", -1), args.get("log_max_file", 1),
+                            args.get("log_attrs"))
                     if self.mode == "run" else JsonLog(None))
         self.pid = 0
         self.started = False
