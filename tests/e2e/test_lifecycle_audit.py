@@ -1,0 +1,88 @@
+"""Container life-cycle commands other than `run` flags (logs, exec, top, prune, ...) as a Docker user meets
+them through the real docker CLI: output, moby's messages and docker's exit codes."""
+from __future__ import annotations
+
+from .test_containers import inspect
+
+
+def ps_names(d) -> set[str]:
+    return set(d.docker("ps", "-a", "--format", "{{.Names}}").stdout.split())
+
+
+# ---------------------------------------------------------------- logs --details
+def test_logs_details_shows_log_opt_attributes_then_a_space(daemon):
+    daemon.docker("run", "--name", "audit-details", "-l", "app=web", "-l", "team=a b", "-l", "other=x",
+                  "-e", "REGION=eu", "--log-opt", "labels=app,team", "--log-opt", "env=REGION",
+                  "busybox", "echo", "hello")
+    daemon.docker("run", "--name", "audit-details-plain", "busybox", "echo", "plain")
+    try:
+        # moby: attributes sorted by key, query-escaped, comma-joined; then one space and the line
+        assert daemon.docker("logs", "--details", "audit-details").stdout == "REGION=eu,app=web,team=a+b hello\n"
+        assert daemon.docker("logs", "audit-details").stdout == "hello\n"  # only --details shows them
+        stamped = daemon.docker("logs", "--details", "-t", "audit-details").stdout
+        assert stamped.split(" ", 1)[1] == "REGION=eu,app=web,team=a+b hello\n"
+        # no attributes: the space is still there, as with dockerd
+        assert daemon.docker("logs", "--details", "audit-details-plain").stdout == " plain\n"
+    finally:
+        daemon.docker("rm", "audit-details", "audit-details-plain", check=False)
+
+
+def test_a_bad_log_opt_regex_fails_the_start_not_the_daemon(daemon):
+    p = daemon.docker("run", "--rm", "--log-opt", "labels-regex=[", "busybox", "true", check=False)
+    assert p.returncode == 125
+    assert "failed to initialize logging driver: error parsing regexp" in p.stderr
+
+
+# ---------------------------------------------------------------- exec refusals
+def test_exec_and_top_on_a_stopped_or_paused_container_in_mobys_words(daemon):
+    stopped = daemon.docker("create", "--name", "audit-exec-stopped", "busybox", "true").stdout.strip()
+    daemon.docker("run", "-d", "--name", "audit-exec-paused", "busybox", "sleep", "60")
+    try:
+        p = daemon.docker("exec", "audit-exec-stopped", "true", check=False)
+        assert (p.returncode, p.stderr.strip()) == (1, f"Error response from daemon: Container {stopped} is not running")
+        p = daemon.docker("top", "audit-exec-stopped", check=False)
+        assert (p.returncode, p.stderr.strip()) == (1, f"Error response from daemon: Container {stopped} is not running")
+        daemon.docker("pause", "audit-exec-paused")
+        # moby's errExecPaused names the container as the user did (the reference's own example)
+        p = daemon.docker("exec", "audit-exec-paused", "true", check=False)
+        assert (p.returncode, p.stderr.strip()) == (
+            1, "Error response from daemon: Container audit-exec-paused is paused, unpause the container before exec")
+    finally:
+        daemon.docker("rm", "-f", "audit-exec-stopped", "audit-exec-paused", check=False)
+
+
+def test_exec_that_cannot_start_exits_126_unless_the_command_is_missing(daemon):
+    daemon.docker("run", "-d", "--name", "audit-exec-codes", "busybox", "sleep", "60")
+    try:
+        missing = daemon.docker("exec", "audit-exec-codes", "nosuchcmd", check=False)
+        assert missing.returncode == 127
+        assert 'exec: "nosuchcmd": executable file not found in $PATH' in missing.stdout
+        not_exec = daemon.docker("exec", "audit-exec-codes", "/etc", check=False)
+        assert not_exec.returncode == 126
+        # a missing working directory is "no such file or directory" too, but not about the command: moby's
+        # translateContainerdStartErr leaves it to the exec default, 126
+        no_dir = daemon.docker("exec", "-w", "/nonexistent", "audit-exec-codes", "pwd", check=False)
+        assert no_dir.returncode == 126
+        assert 'chdir to cwd ("/nonexistent") set in config.json failed: no such file or directory' in no_dir.stdout
+        assert daemon.docker("exec", "audit-exec-codes", "sh", "-c", "exit 7", check=False).returncode == 7
+    finally:
+        daemon.docker("rm", "-f", "audit-exec-codes", check=False)
+
+
+# ---------------------------------------------------------------- prune --filter until
+def test_prune_with_an_unparsable_until_is_refused_and_removes_nothing(daemon):
+    cid = daemon.docker("create", "--name", "audit-prune-keep", "busybox", "true").stdout.strip()
+    try:
+        for what in ("container", "image", "network"):
+            p = daemon.docker(what, "prune", "-f", "--filter", "until=bogus", check=False)
+            assert (p.returncode, p.stderr.strip()) == (
+                1, 'Error response from daemon: failed to parse value as time or duration: "bogus"'), what
+        assert "audit-prune-keep" in ps_names(daemon)
+        status, body = daemon.api("POST", '/containers/prune?filters={"until":["2024-13-45"]}')
+        assert status == 400 and body["message"] == 'failed to parse value as time or duration: "2024-13-45"'
+        assert inspect(daemon, cid)["Name"] == "/audit-prune-keep"
+        # a good value still works: nothing this young goes
+        daemon.docker("container", "prune", "-f", "--filter", "until=1h")
+        assert "audit-prune-keep" in ps_names(daemon)
+    finally:
+        daemon.docker("rm", "-f", "audit-prune-keep", check=False)
