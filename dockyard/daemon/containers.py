@@ -827,8 +827,9 @@ class ContainerService:
                     continue
                 self._monitors[c.id] = monitor
                 self._spawn(self._watch(c.id, monitor))
-            elif c.state.Restarting or (self._should_restart(c) and c.has_been_started
-                                         and c.restart_policy()[0] in ("always", "unless-stopped")):
+            elif c.state.Restarting or (c.has_been_started and restarts_with_daemon(c)):
+                if not c.state.Restarting:  # moby starts it with a fresh restart manager: count and stop forgotten
+                    c.manual_stop, c.restart_count = False, 0
                 c.state.set_restarting()
                 self.save(c)
                 self._spawn(self._restart_later(c.id, self._next_restart_delay(c.id, 0)))
@@ -988,6 +989,20 @@ def reset_empty_entrypoint(merged: dict) -> dict:
 
 
 LOG_DRIVERS = ("json-file", "local", "none")  # local and json-file both write the json-file log here
+
+
+def restarts_with_daemon(c: Container) -> bool:
+    """Whether a stopped container starts again when the daemon does: moby's ShouldRestart as restore calls
+    it. A user's stop keeps only `unless-stopped` down; `always` comes back (as Docker's documentation says),
+    and so does `on-failure` whose last exit, a stop's 137 included, was non-zero with retries left."""
+    policy, max_retries = c.restart_policy()
+    if policy == "always":
+        return True
+    if policy == "unless-stopped":
+        return not c.manual_stop
+    if policy == "on-failure":
+        return c.state.ExitCode != 0 and (max_retries == 0 or c.restart_count < max_retries)
+    return False
 
 
 def log_rotation(log_config: dict) -> tuple[int, int]:

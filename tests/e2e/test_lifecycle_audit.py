@@ -2,7 +2,7 @@
 them through the real docker CLI: output, moby's messages and docker's exit codes."""
 from __future__ import annotations
 
-from .test_containers import inspect
+from .test_containers import inspect, wait_for
 
 
 def ps_names(d) -> set[str]:
@@ -86,3 +86,32 @@ def test_prune_with_an_unparsable_until_is_refused_and_removes_nothing(daemon):
         assert "audit-prune-keep" in ps_names(daemon)
     finally:
         daemon.docker("rm", "-f", "audit-prune-keep", check=False)
+
+
+# ---------------------------------------------------------------- restart policies and the daemon's own restart
+def test_stopped_containers_come_back_with_the_daemon_by_their_policy(fresh_daemon):
+    """moby's restore: a user's `docker stop` keeps only `unless-stopped` (and `no`) down; `always` starts again
+    ("if it is manually stopped, it is restarted only when Docker daemon restarts"), and so does `on-failure`
+    whose last exit (a stop's 137) was non-zero with retries left. One that used its retries stays down."""
+    d = fresh_daemon
+    for name, policy in (("always", "always"), ("unless", "unless-stopped"), ("onfail", "on-failure"),
+                         ("never", "no")):
+        d.docker("run", "-d", "--name", name, "--restart", policy, "busybox", "sleep", "300")
+    d.docker("run", "-d", "--name", "spent", "--restart", "on-failure:1", "busybox", "sh", "-c", "exit 3")
+    d.docker("create", "--name", "created", "--restart", "always", "busybox", "sleep", "300")
+    wait_for(lambda: inspect(d, "spent")["RestartCount"] == 1 and not inspect(d, "spent")["State"]["Restarting"]
+             and not inspect(d, "spent")["State"]["Running"], timeout=15)
+    d.docker("stop", "-t", "0", "always", "unless", "onfail", "never")
+    d.stop()
+    d.start()
+
+    def status(name):
+        return inspect(d, name)["State"]["Status"]
+
+    wait_for(lambda: status("always") == "running" and status("onfail") == "running", timeout=15)
+    assert inspect(d, "always")["RestartCount"] == 0  # a fresh start, not a policy restart
+    assert (status("unless"), status("never"), status("spent"), status("created")) == \
+        ("exited", "exited", "exited", "created")
+    # it came back as if started by hand: a later user stop keeps it down again
+    d.docker("stop", "-t", "0", "always")
+    assert status("always") == "exited"
