@@ -582,9 +582,9 @@ class ContainerService:
         if timeout is None:
             timeout = STOP_TIMEOUT_DEFAULT
         rt = self.runtime_for(c)
-        if c.state.Paused:
-            await rt.resume(c.id)
         await self._signal(rt, c, sig)
+        if c.state.Paused:
+            await self._thaw(rt, c.id)
         if not await self._await_exit(c.id, None if timeout < 0 else timeout):
             await self._signal(rt, c, 9)
             await self._await_exit(c.id, 30)
@@ -611,11 +611,31 @@ class ContainerService:
         if not c.state.Running:
             raise Conflict(f"Cannot kill container: {ref}: Container {c.id} is not running")
         sig = parse_signal(signal or "SIGKILL")
-        if sig == 9:
-            c.manual_stop = True  # docker kill counts as a user stop for restart policies
+        ends_it = ends_container(c, sig)
+        if ends_it:
+            c.manual_stop = True  # a user stop for restart policies (moby's ExitOnNext)
             self.save(c)
         self._emit_kill(c, sig)
-        await self.runtime_for(c).kill(c.id, sig)
+        rt = self.runtime_for(c)
+        await rt.kill(c.id, sig)
+        if ends_it and c.state.Paused:
+            await self._thaw(rt, c.id)
+
+    async def _thaw(self, rt: OCIRuntime, cid: str) -> None:
+        """Resume a paused container after its kill or stop signal, so that the signal lands (moby's
+        killWithSignal); the resume is its `unpause`. The signal may have ended it as it thawed."""
+        try:
+            await rt.resume(cid)
+        except Exception as err:
+            log.debug("resume %s: %s", cid[:12], err)
+        try:
+            c = self.get(cid)
+        except NotFound:
+            return
+        if c.state.Running and c.state.Paused:
+            c.state.Paused, c.state.Status = False, "running"
+            self.save(c)
+            self.events.emit("container", "unpause", cid, {"image": self.image_name(c), "name": c.name})
 
     async def restart(self, ref: str, timeout: int | None = None, signal: str | None = None) -> None:
         c = self.get(ref)
@@ -676,9 +696,9 @@ class ContainerService:
                 self.save(c)
                 if c.state.Running:
                     rt = self.runtime_for(c)
-                    if c.state.Paused:
-                        await rt.resume(c.id)
                     await self._signal(rt, c, 9)
+                    if c.state.Paused:
+                        await self._thaw(rt, c.id)
                     await self._await_exit(c.id, 30)
                 c = self.get(c.id)
             exit_code = c.state.ExitCode
@@ -989,6 +1009,13 @@ def reset_empty_entrypoint(merged: dict) -> dict:
 
 
 LOG_DRIVERS = ("json-file", "local", "none")  # local and json-file both write the json-file log here
+
+
+def ends_container(c: Container, sig: int) -> bool:
+    """moby's killWithSignal: SIGKILL, the container's stop signal, or any signal when it has none set, is
+    meant to end it: restart policies stay out (ExitOnNext) and a paused container is resumed to take it."""
+    stop_signal = c.config.get("StopSignal")
+    return sig == 9 or not stop_signal or parse_signal(stop_signal) == sig
 
 
 def restarts_with_daemon(c: Container) -> bool:

@@ -115,3 +115,30 @@ def test_stopped_containers_come_back_with_the_daemon_by_their_policy(fresh_daem
     # it came back as if started by hand: a later user stop keeps it down again
     d.docker("stop", "-t", "0", "always")
     assert status("always") == "exited"
+
+
+# ---------------------------------------------------------------- kill / rm -f of a paused container
+def test_kill_then_rm_f_of_a_paused_container_is_clean(daemon):
+    """The kill ends a paused container while the daemon still has it paused; an `rm -f` right after must not
+    fail on a resume of a container that is gone (runc's "container not paused" / "does not exist")."""
+    for i in range(6):
+        name = f"audit-paused-kill-{i}"
+        cid = daemon.docker("run", "-d", "--name", name, "busybox", "sleep", "300").stdout.strip()
+        daemon.docker("pause", name)
+        assert daemon.docker("kill", name).stdout.strip() == name
+        p = daemon.docker("rm", "-f", name, check=False)
+        assert (p.returncode, p.stdout.strip(), p.stderr) == (0, name, ""), i
+        assert daemon.api("GET", f"/containers/{cid}/json")[0] == 404
+
+
+def test_a_signal_to_a_paused_container_without_stop_signal_resumes_it(daemon):
+    daemon.docker("run", "-d", "--name", "audit-paused-hup", "busybox", "sh", "-c",
+                  'trap "echo got HUP" HUP; while true; do sleep 0.1; done')
+    try:
+        daemon.docker("pause", "audit-paused-hup")
+        daemon.docker("kill", "-s", "HUP", "audit-paused-hup")
+        wait_for(lambda: "got HUP" in daemon.docker("logs", "audit-paused-hup").stdout, timeout=5)
+        state = inspect(daemon, "audit-paused-hup")["State"]
+        assert (state["Status"], state["Paused"]) == ("running", False)
+    finally:
+        daemon.docker("rm", "-f", "audit-paused-hup", check=False)
