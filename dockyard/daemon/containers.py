@@ -817,8 +817,9 @@ class ContainerService:
         proc = await asyncio.create_subprocess_exec("ps", *(ps_args.split() or ["-ef"]),
                                                     stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         out, err = await proc.communicate()
-        if proc.returncode != 0:
-            raise SystemError_(f"Error running ps: {err.decode().strip()}")
+        if proc.returncode != 0:  # moby: "ps: " and the first line of ps's complaint
+            first_line = err.decode(errors="replace").split("\n", 1)[0]
+            raise SystemError_(f"ps: {first_line or f'exit status {proc.returncode}'}")
         lines = out.decode().splitlines()
         titles = lines[0].split()
         if "PID" not in titles:

@@ -142,3 +142,17 @@ def test_a_signal_to_a_paused_container_without_stop_signal_resumes_it(daemon):
         assert (state["Status"], state["Paused"]) == ("running", False)
     finally:
         daemon.docker("rm", "-f", "audit-paused-hup", check=False)
+
+
+# ---------------------------------------------------------------- top
+def test_top_with_bad_ps_options_shows_the_first_line_of_ps_complaint(daemon):
+    daemon.docker("run", "-d", "--name", "audit-top", "busybox", "sleep", "60")
+    try:
+        rows = daemon.docker("top", "audit-top", "-o", "pid,comm").stdout.splitlines()
+        assert rows[0].split() == ["PID", "COMMAND"] and rows[1].split()[1] == "sleep"
+        p = daemon.docker("top", "audit-top", "-o", "bogus", check=False)
+        # moby wraps the first line of ps's stderr as "ps: ..." (not the whole usage text)
+        assert (p.returncode, p.stderr.strip()) == (
+            1, 'Error response from daemon: ps: error: unknown user-defined format specifier "bogus"')
+    finally:
+        daemon.docker("rm", "-f", "audit-top", check=False)
