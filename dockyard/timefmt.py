@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import re
 import time
+
+from .errors import InvalidParameter
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
@@ -51,4 +54,8 @@ def parse_time_filter(value: str, now: float | None = None) -> float:
             return _dt.datetime.strptime(value, fmt).replace(tzinfo=_dt.timezone.utc).timestamp()
         except ValueError:
             pass
-    return parse_rfc3339(value)
+    try:
+        return parse_rfc3339(value)
+    except ValueError:
+        # moby's GetTimestamp, word for word (a prune's `until` reaches the daemon as the user typed it)
+        raise InvalidParameter(f"failed to parse value as time or duration: {json.dumps(value)}") from None

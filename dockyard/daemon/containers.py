@@ -38,6 +38,7 @@ from .filters import Filters
 from .images import ImageService
 from .names import random_name, validate_name
 from .signals import parse_signal
+from .log_attrs import log_attributes
 from ..timefmt import now_rfc3339, parse_rfc3339, parse_time_filter
 from ..units import from_human_size
 
@@ -282,6 +283,8 @@ class ContainerService:
         (sdir / "config.json").write_text(json.dumps(spec))
         try:
             rotation = log_rotation(c.host_config.get("LogConfig") or {})
+            attrs = log_attributes((c.host_config.get("LogConfig") or {}).get("Config") or {},
+                                   c.config.get("Labels") or {}, c.config.get("Env") or [])
         except ValueError as err:  # checked when the logger starts, as moby's json-file New() does
             message = f"failed to create task for container: failed to initialize logging driver: {err}"
             c.state.ExitCode, c.state.Error = 128, message
@@ -294,7 +297,7 @@ class ContainerService:
                                       open_stdin=bool(c.config.get("OpenStdin")),
                                       stdin_once=bool(c.config.get("StdinOnce")),
                                       console_size=tuple(size) if size and size[0] else None,
-                                      log_rotation=rotation)
+                                      log_rotation=rotation, log_attrs=attrs)
         for connect in self._pending_attach.pop(c.id, []):
             await connect(monitor)
         try:
@@ -579,9 +582,9 @@ class ContainerService:
         if timeout is None:
             timeout = STOP_TIMEOUT_DEFAULT
         rt = self.runtime_for(c)
-        if c.state.Paused:
-            await rt.resume(c.id)
         await self._signal(rt, c, sig)
+        if c.state.Paused:
+            await self._thaw(rt, c.id)
         if not await self._await_exit(c.id, None if timeout < 0 else timeout):
             await self._signal(rt, c, 9)
             await self._await_exit(c.id, 30)
@@ -608,11 +611,31 @@ class ContainerService:
         if not c.state.Running:
             raise Conflict(f"Cannot kill container: {ref}: Container {c.id} is not running")
         sig = parse_signal(signal or "SIGKILL")
-        if sig == 9:
-            c.manual_stop = True  # docker kill counts as a user stop for restart policies
+        ends_it = ends_container(c, sig)
+        if ends_it:
+            c.manual_stop = True  # a user stop for restart policies (moby's ExitOnNext)
             self.save(c)
         self._emit_kill(c, sig)
-        await self.runtime_for(c).kill(c.id, sig)
+        rt = self.runtime_for(c)
+        await rt.kill(c.id, sig)
+        if ends_it and c.state.Paused:
+            await self._thaw(rt, c.id)
+
+    async def _thaw(self, rt: OCIRuntime, cid: str) -> None:
+        """Resume a paused container after its kill or stop signal, so that the signal lands (moby's
+        killWithSignal); the resume is its `unpause`. The signal may have ended it as it thawed."""
+        try:
+            await rt.resume(cid)
+        except Exception as err:
+            log.debug("resume %s: %s", cid[:12], err)
+        try:
+            c = self.get(cid)
+        except NotFound:
+            return
+        if c.state.Running and c.state.Paused:
+            c.state.Paused, c.state.Status = False, "running"
+            self.save(c)
+            self.events.emit("container", "unpause", cid, {"image": self.image_name(c), "name": c.name})
 
     async def restart(self, ref: str, timeout: int | None = None, signal: str | None = None) -> None:
         c = self.get(ref)
@@ -673,9 +696,9 @@ class ContainerService:
                 self.save(c)
                 if c.state.Running:
                     rt = self.runtime_for(c)
-                    if c.state.Paused:
-                        await rt.resume(c.id)
                     await self._signal(rt, c, 9)
+                    if c.state.Paused:
+                        await self._thaw(rt, c.id)
                     await self._await_exit(c.id, 30)
                 c = self.get(c.id)
             exit_code = c.state.ExitCode
@@ -789,13 +812,14 @@ class ContainerService:
     async def top(self, ref: str, ps_args: str = "-ef") -> dict:
         c = self.get(ref)
         if not c.state.Running:
-            raise Conflict(f"container {c.id} is not running")
+            raise Conflict(f"Container {c.id} is not running")
         pids = await self.runtime_for(c).ps(c.id)
         proc = await asyncio.create_subprocess_exec("ps", *(ps_args.split() or ["-ef"]),
                                                     stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         out, err = await proc.communicate()
-        if proc.returncode != 0:
-            raise SystemError_(f"Error running ps: {err.decode().strip()}")
+        if proc.returncode != 0:  # moby: "ps: " and the first line of ps's complaint
+            first_line = err.decode(errors="replace").split("\n", 1)[0]
+            raise SystemError_(f"ps: {first_line or f'exit status {proc.returncode}'}")
         lines = out.decode().splitlines()
         titles = lines[0].split()
         if "PID" not in titles:
@@ -824,8 +848,9 @@ class ContainerService:
                     continue
                 self._monitors[c.id] = monitor
                 self._spawn(self._watch(c.id, monitor))
-            elif c.state.Restarting or (self._should_restart(c) and c.has_been_started
-                                         and c.restart_policy()[0] in ("always", "unless-stopped")):
+            elif c.state.Restarting or (c.has_been_started and restarts_with_daemon(c)):
+                if not c.state.Restarting:  # moby starts it with a fresh restart manager: count and stop forgotten
+                    c.manual_stop, c.restart_count = False, 0
                 c.state.set_restarting()
                 self.save(c)
                 self._spawn(self._restart_later(c.id, self._next_restart_delay(c.id, 0)))
@@ -985,6 +1010,27 @@ def reset_empty_entrypoint(merged: dict) -> dict:
 
 
 LOG_DRIVERS = ("json-file", "local", "none")  # local and json-file both write the json-file log here
+
+
+def ends_container(c: Container, sig: int) -> bool:
+    """moby's killWithSignal: SIGKILL, the container's stop signal, or any signal when it has none set, is
+    meant to end it: restart policies stay out (ExitOnNext) and a paused container is resumed to take it."""
+    stop_signal = c.config.get("StopSignal")
+    return sig == 9 or not stop_signal or parse_signal(stop_signal) == sig
+
+
+def restarts_with_daemon(c: Container) -> bool:
+    """Whether a stopped container starts again when the daemon does: moby's ShouldRestart as restore calls
+    it. A user's stop keeps only `unless-stopped` down; `always` comes back (as Docker's documentation says),
+    and so does `on-failure` whose last exit, a stop's 137 included, was non-zero with retries left."""
+    policy, max_retries = c.restart_policy()
+    if policy == "always":
+        return True
+    if policy == "unless-stopped":
+        return not c.manual_stop
+    if policy == "on-failure":
+        return c.state.ExitCode != 0 and (max_retries == 0 or c.restart_count < max_retries)
+    return False
 
 
 def log_rotation(log_config: dict) -> tuple[int, int]:

@@ -64,9 +64,9 @@ class ExecService:
         if c.state.Restarting:
             raise Conflict(f"Container {c.id} is restarting, wait until the container is running")
         if not c.state.Running:
-            raise Conflict(f"container {c.id} is not running")
-        if c.state.Paused:
-            raise Conflict(f"container {c.id} is paused, unpause the container before exec")
+            raise Conflict(f"Container {c.id} is not running")
+        if c.state.Paused:  # moby's errExecPaused names the container as the user did
+            raise Conflict(f"Container {container_ref} is paused, unpause the container before exec")
         if not body.get("Cmd"):
             raise InvalidParameter("No exec command specified")
         exec_id = secrets.token_hex(32)
@@ -91,7 +91,7 @@ class ExecService:
             raise Conflict(f"Error: Exec command {exec_id} has already run")
         c = self.containers.get(rec.container_id)
         if not c.state.Running:
-            raise Conflict(f"container {c.id} is not running")
+            raise Conflict(f"Container {c.id} is not running")
         rec.started = True
         state_dir = self.containers.config.exec_root / "x" / exec_id[:24]
         state_dir.mkdir(parents=True, exist_ok=True)
@@ -111,7 +111,8 @@ class ExecService:
         return asyncio.create_task(self._wait(rec, c, state_dir))
 
     async def _failed(self, rec: ExecRecord, state_dir, err: StartError) -> str:
-        rec.exit_code = err.exit_code
+        # moby: an exec that fails to start without a more telling code (127 not found) exits 126
+        rec.exit_code = 126 if err.exit_code == 125 else err.exit_code
         rec.done.set()
         if rec.monitor is not None:
             await rec.monitor.close()

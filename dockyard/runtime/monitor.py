@@ -59,12 +59,17 @@ def write_atomic(path: str, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def classify_start_error(message: str) -> int:
-    """Docker's exit codes for a process that cannot start: 127 not found, 126 not executable."""
-    if "executable file not found" in message or "no such file or directory" in message:
+def classify_start_error(message: str, command: str) -> int:
+    """Docker's exit codes for a process that cannot start (moby's translateContainerdStartErr): 127 when
+    the message names the command as not found, 126 not executable, 125 anything else (a missing -w
+    directory of an exec is not a missing command)."""
+    lower = message.lower()
+    if "not a directory" in lower:
         return 127
-    if "permission denied" in message:
+    if "permission denied" in lower:
         return 126
+    if command.lower() in lower and ("executable file not found" in lower or "no such file or directory" in lower):
+        return 127
     return 125
 
 
@@ -90,8 +95,9 @@ class JsonLog:
     an entry that finds the file at or over it first rotates the log as moby's LogFile does: <log>.1 ...
     <log>.<max_file - 1> keep the older ones (renamed down), or, with max_file 1, the file is emptied."""
 
-    def __init__(self, path: str | None, max_size: int = -1, max_file: int = 1):
+    def __init__(self, path: str | None, max_size: int = -1, max_file: int = 1, attrs: dict | None = None):
         self.path, self.max_size, self.max_file = path, max_size, max_file
+        self.attrs = attrs or {}  # --log-opt labels/env: in every entry, as moby's "attrs"
         self.file = open(path, "ab", buffering=0) if path else None
         self.size = os.fstat(self.file.fileno()).st_size if self.file else 0
         self.partial = {"stdout": b"", "stderr": b""}
@@ -123,8 +129,9 @@ class JsonLog:
         if not lines:
             return
         t = now_rfc3339()
-        entries = [json.dumps({"log": l.decode("utf-8", "replace"), "stream": stream, "time": t}).encode() + b"\n"
-                   for l in lines]
+        extra = {"attrs": self.attrs} if self.attrs else {}
+        entries = [json.dumps({"log": l.decode("utf-8", "replace"), "stream": stream, **extra, "time": t}).encode()
+                   + b"\n" for l in lines]
         if self.max_size <= 0:
             self.file.write(b"".join(entries))
             return
@@ -166,7 +173,8 @@ class Monitor:
         self.sel = selectors.DefaultSelector()
         self.clients: set[Client] = set()
         self.waiters: list[Client] = []
-        self.log = (JsonLog(args.get("log_path"), args.get("log_max_size", -1), args.get("log_max_file", 1))
+        self.log = (JsonLog(args.get("log_path"), args.get("log_max_size", -1), args.get("log_max_file", 1),
+                            args.get("log_attrs"))
                     if self.mode == "run" else JsonLog(None))
         self.pid = 0
         self.started = False
@@ -212,6 +220,17 @@ class Monitor:
             argv += ["--console-socket", console_socket]
         return argv + [a["container_id"]]
 
+    def command(self) -> str:
+        """The program the process runs (args[0] of the exec's process or of the bundle's)."""
+        try:
+            if self.mode == "run":
+                with open(os.path.join(self.args["bundle"], "config.json")) as f:
+                    return json.load(f)["process"]["args"][0]
+            with open(self.args["process_path"]) as f:
+                return json.load(f)["args"][0]
+        except (OSError, ValueError, KeyError, IndexError):
+            return ""
+
     def start(self) -> dict:
         if self.started:
             return {"ok": True, "pid": self.pid}
@@ -224,7 +243,8 @@ class Monitor:
                 pid = self._start_pipes()
         except StartFailure as err:
             self.finish_without_start()
-            return {"ok": False, "error": err.message, "exit_code": classify_start_error(err.message)}
+            return {"ok": False, "error": err.message,
+                    "exit_code": classify_start_error(err.message, self.command())}
         self.pid = pid
         if self.early_stdin and self.stdin_w is not None:
             self.write_stdin(bytes(self.early_stdin))

@@ -101,11 +101,12 @@ class Monitor:
 
     @classmethod
     async def spawn(cls, *, runtime, container_id, bundle, state_dir, log_path, tty, open_stdin, stdin_once,
-                    console_size=None, log_rotation: tuple[int, int] = (-1, 1)) -> "Monitor":
+                    console_size=None, log_rotation: tuple[int, int] = (-1, 1),
+                    log_attrs: dict | None = None) -> "Monitor":
         return await cls._spawn(state_dir, {
             "mode": "run", "runtime": runtime.binary, "runtime_root": runtime.root, "container_id": container_id,
             "bundle": str(bundle), "log_path": str(log_path) if log_path else None, "tty": tty,
-            "log_max_size": log_rotation[0], "log_max_file": log_rotation[1],
+            "log_max_size": log_rotation[0], "log_max_file": log_rotation[1], "log_attrs": log_attrs or {},
             "open_stdin": open_stdin, "stdin_once": stdin_once, "console_size": list(console_size or []),
             "memory_cgroup": runtime.memory_cgroup(container_id),
         })

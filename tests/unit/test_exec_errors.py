@@ -55,4 +55,5 @@ def test_detached_start_without_container_state_is_a_clean_error(service):
         asyncio.run(service.start(exec_id))
     message = str(info.value)
     assert message.startswith("OCI runtime exec failed: ") and "Errno" not in message
-    assert service.inspect(exec_id)["ExitCode"] == 125 and service.inspect(exec_id)["Running"] is False
+    # moby: an exec that fails to start without a more telling code exits 126
+    assert service.inspect(exec_id)["ExitCode"] == 126 and service.inspect(exec_id)["Running"] is False

@@ -5,6 +5,7 @@ import asyncio
 import base64
 import json
 import os
+from urllib.parse import quote_plus
 
 from aiohttp import web
 
@@ -184,13 +185,20 @@ def _stream_content_type(request: web.Request, tty: bool) -> str:
     return "application/vnd.docker.raw-stream"
 
 
-def _log_bytes(entry: dict, tty: bool, timestamps: bool) -> bytes:
+def _log_bytes(entry: dict, tty: bool, timestamps: bool, details: bool = False) -> bytes:
     data = entry.get("log", "").encode()
+    if details:  # moby: the entry's attributes (none unless --log-opt labels/env), then a space, always
+        data = _log_attrs(entry.get("attrs") or {}) + b" " + data
     if timestamps:
         data = entry.get("time", "").encode() + b" " + data
     if tty:
         return data
     return frame(2 if entry.get("stream") == "stderr" else 1, data)
+
+
+def _log_attrs(attrs: dict) -> bytes:
+    """moby's attrsByteSlice: `k=v` pairs sorted by key, query-escaped, joined by commas."""
+    return ",".join(f"{quote_plus(k)}={quote_plus(str(v))}" for k, v in sorted(attrs.items())).encode()
 
 
 @routes.get(CID + "/logs")
@@ -221,7 +229,7 @@ async def logs(request: web.Request) -> web.StreamResponse:
         await start_stream(request, resp)
         async for entry in read_logs(log, stdout=stdout, stderr=stderr, since=since, until=until,
                                      tail=tail, follow=qbool(request, "follow"), is_running=running):
-            await resp.write(_log_bytes(entry, c.tty, timestamps))
+            await resp.write(_log_bytes(entry, c.tty, timestamps, qbool(request, "details")))
     await resp.write_eof()
     return resp
 
