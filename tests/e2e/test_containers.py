@@ -450,9 +450,10 @@ def test_runtime_mount_points_are_not_changes(daemon):
         assert daemon.docker("diff", cid).stdout == ""
         assert daemon.docker("exec", cid, "ls", "/.dockerenv").stdout == "/.dockerenv\n"
         new_id = daemon.docker("commit", cid, "unchanged:1").stdout.strip()
+        # nothing changed: as moby, the commit adds a history entry and no layer (not even an empty tar)
         layers = json.loads(daemon.docker("image", "inspect", new_id).stdout)[0]["RootFS"]["Layers"]
-        empty_tar = "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef"  # 1024 zero bytes
-        assert layers[-1] == empty_tar
+        base = json.loads(daemon.docker("image", "inspect", "busybox").stdout)[0]["RootFS"]["Layers"]
+        assert layers == base
     finally:
         daemon.docker("rm", "-f", cid)
         daemon.docker("rmi", "unchanged:1", check=False)
