@@ -1,6 +1,7 @@
 """Raw HTTP protocol tests against a real server process: status codes, headers, error codes, pagination."""
 import json
 import os
+import time
 
 from regsrv_helpers import (DOCKER_CONFIG, DOCKER_LAYER, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST, Image,
                             error_code, push_blob, push_image, sha256)
@@ -425,6 +426,11 @@ def test_response_bytes_count_blob_bodies_sent_with_sendfile(registry):
 def test_access_log_is_json_lines(registry):
     with registry.client() as c:
         c.get("/v2/proto/accesslog-probe/tags/list", headers={"User-Agent": "probe/1"})
-    entries = [e for e in registry.access_log() if e["path"] == "/v2/proto/accesslog-probe/tags/list"]
+    deadline = time.monotonic() + 10
+    while True:  # the server writes the line after the response has gone out
+        entries = [e for e in registry.access_log() if e["path"] == "/v2/proto/accesslog-probe/tags/list"]
+        if entries or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert entries and entries[-1]["status"] == 404 and entries[-1]["user_agent"] == "probe/1"
     assert entries[-1]["error"] == "NAME_UNKNOWN" and entries[-1]["method"] == "GET"
