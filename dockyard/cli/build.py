@@ -17,15 +17,37 @@ from ..units import human_size
 
 
 def context_tar(root: str, dockerfile: str | None) -> bytes:
+    """The context as the docker CLI sends it: mtimes in whole seconds (moby's archive package truncates
+    them), so no per-file PAX headers, and nothing after the two end-of-archive blocks."""
     patterns = read_patterns(open(os.path.join(root, ".dockerignore")).read()) \
         if os.path.exists(os.path.join(root, ".dockerignore")) else []
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for rel in walk_context(root, patterns):
-            tar.add(os.path.join(root, rel), arcname=rel, recursive=False)
+            _add(tar, os.path.join(root, rel), rel)
         if dockerfile and not os.path.abspath(dockerfile).startswith(os.path.abspath(root) + os.sep):
-            tar.add(dockerfile, arcname=".dockerfile." + os.path.basename(dockerfile))  # -f outside the context
-    return buf.getvalue()
+            _add(tar, dockerfile, ".dockerfile." + os.path.basename(dockerfile))  # -f outside the context
+        end = tar.offset + 2 * tarfile.BLOCKSIZE  # tarfile pads on to a 10 KiB record on close
+    return buf.getvalue()[:end]
+
+
+def _add(tar: tarfile.TarFile, path: str, arcname: str) -> None:
+    info = tar.gettarinfo(path, arcname)
+    info.mtime = int(info.mtime)
+    if info.isreg():
+        with open(path, "rb") as f:
+            tar.addfile(info, f)
+    else:
+        tar.addfile(info)
+
+
+def dockerfile_path(context: str, dockerfile: str | None) -> str:
+    """The Dockerfile the build will read, checked before anything is sent, in the docker CLI's words."""
+    path = os.path.abspath(dockerfile if dockerfile else os.path.join(context, "Dockerfile"))
+    if not os.path.lexists(path):
+        fail(f"unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat {path}: "
+             "no such file or directory")
+    return path
 
 
 def registry_config_header() -> str:
@@ -64,6 +86,7 @@ def build(path, tags, dockerfile, build_args, labels, target, no_cache, pull, qu
     """Build an image from a Dockerfile"""
     if not os.path.isdir(path):
         fail(f'unable to prepare context: path "{path}" not found')
+    dockerfile_path(path, dockerfile)
     data = context_tar(path, dockerfile)
     df_name = None
     if dockerfile:
@@ -75,20 +98,31 @@ def build(path, tags, dockerfile, build_args, labels, target, no_cache, pull, qu
             l.split("=", 1) if "=" in l else (l, "") for l in labels))), ("target", target), ("nocache", no_cache),
         ("pull", pull), ("q", quiet), ("rm", rm), ("forcerm", force_rm), ("networkmode", network),
         ("cachefrom", json.dumps(list(cache_from)))]
+    sending = f"Sending build context to Docker daemon  {human_size(len(data), 4)}\n"
     if not quiet:
-        click.echo(f"Sending build context to Docker daemon  {human_size(len(data), 4)}")
+        sys.stdout.write(sending)
+    # with -q the daemon holds the steps back until the build fails; the docker CLI shows them on stderr then,
+    # after the context line it held back too
+    out = sys.stderr if quiet else sys.stdout
+    held = sending if quiet else ""
     image_id = None
     try:
         for msg in client().json_stream("POST", "/build", params, content=data,
                                         headers={"Content-Type": "application/x-tar",
                                                  "X-Registry-Config": registry_config_header()}):
-            if msg.get("stream"):
-                sys.stdout.write(msg["stream"])
-                sys.stdout.flush()
+            stream = msg.get("stream") or ""
+            if quiet and stream.startswith("sha256:"):
+                sys.stdout.write(stream)
+            elif stream:
+                out.write(held + stream)
+                held = ""
+                out.flush()
             if (msg.get("aux") or {}).get("ID"):
                 image_id = msg["aux"]["ID"]
     except DockyardError as err:
-        click.echo(str(err), err=True)
+        in_stream = hasattr(err, "code")  # a step failed; otherwise the daemon refused the request itself
+        out.write(held)
+        click.echo(str(err) if in_stream else f"Error response from daemon: {err}", err=True)
         code = getattr(err, "code", 1)
         raise SystemExit(code if isinstance(code, int) and code > 0 else 1)
     if iidfile and image_id:

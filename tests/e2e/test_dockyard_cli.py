@@ -188,6 +188,35 @@ def test_env_files_and_event_json_match_docker(daemon, tmp_path):
         daemon.docker("rm", "-f", "envs")
 
 
+def _build_lines(text: str) -> list[str]:
+    """A classic build's output without what differs run to run (container IDs) or is the docker CLI's own
+    (the legacy-builder banner, progress carriage returns)."""
+    banner = ("DEPRECATED:", "Install the buildx", "https://docs.docker.com/go/buildx", "BuildKit is currently",
+              "environment-variable")
+    lines = [line.replace("\r", "").rstrip() for line in text.splitlines()]
+    return [line for line in lines if line and not line.lstrip().startswith(banner)
+            and not line.startswith((" ---> Running in", "Removing intermediate"))]
+
+
+def test_build_output_matches_docker(daemon, tmp_path):
+    """The context line (the same tar size), a missing Dockerfile, a refused request, and -q's held-back
+    steps on stderr when a step fails."""
+    (tmp_path / "f").write_text("hi\n")
+    (tmp_path / "Dockerfile").write_text("FROM busybox\nCOPY f /f\n")
+    (tmp_path / "bad.Dockerfile").write_text("FROM busybox\nRUN echo out; exit 3\n")
+    for args in (["build", "--no-cache", "-t", "ctxsize", str(tmp_path)],
+                 ["build", "-f", str(tmp_path / "nosuch"), str(tmp_path)],
+                 ["build", "--target", "nosuch", str(tmp_path)],
+                 ["build", "-q", "-f", str(tmp_path / "bad.Dockerfile"), str(tmp_path)]):
+        ours, theirs = daemon.dockyard(*args, check=False), daemon.docker(*args, check=False)
+        assert ours.returncode == theirs.returncode, args
+        for mine, reference in ((ours.stdout, theirs.stdout), (ours.stderr, theirs.stderr)):
+            mine, reference = re.sub(r"[0-9a-f]{12}", "ID", mine), re.sub(r"[0-9a-f]{12}", "ID", reference)
+            assert _build_lines(mine.replace("dockyard", "docker")) == _build_lines(reference), args
+    sending = daemon.dockyard("build", "-t", "ctxsize", str(tmp_path)).stdout.splitlines()[0]
+    assert sending == "Sending build context to Docker daemon  4.096kB"  # 3 files of a block each + 2 end blocks
+
+
 def test_cannot_connect_message(daemon, tmp_path):
     p = daemon.dockyard("-H", f"unix://{tmp_path}/nothing.sock", "ps", check=False)
     assert p.returncode == 1
