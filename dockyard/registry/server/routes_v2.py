@@ -11,7 +11,8 @@ from aiohttp import web
 
 from dockyard.registry.server import manifests as mf
 from dockyard.registry.server.errors import RegistryError
-from dockyard.registry.server.names import check_digest, check_name, check_reference, is_digest, split_digest
+from dockyard.registry.server.names import (NAME_RE, check_digest, check_name, check_reference, is_digest,
+                                            split_digest)
 from dockyard.registry.server.registry import Registry
 
 PULL, PUSH, DELETE = {"pull"}, {"pull", "push"}, {"delete"}
@@ -348,6 +349,20 @@ ROUTES = [
 ]
 
 
+def _access_needed(request, route_name: str, name: str | None, needed: set | None) -> list:
+    """[(type, name, actions)] this request needs, as registry:2 lists them in a refusal's detail and challenge
+    scope: the catalog, or the repository (plus pull on the source repository of a cross-repository mount)."""
+    if route_name == "catalog":
+        return [("registry", "catalog", ["*"])]
+    if needed is None:
+        return []
+    access = [("repository", name, sorted(needed, key=["pull", "push", "delete"].index))]
+    source = request.query.get("from")
+    if route_name == "uploads" and "mount" in request.query and source and source != name and NAME_RE.match(source):
+        access.append(("repository", source, ["pull"]))
+    return access
+
+
 def match(path: str):
     for route_name, regex, methods in ROUTES:
         m = regex.match(path)
@@ -370,6 +385,7 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     handler, needed = methods[request.method]
     if "name" in groups:
         check_name(groups["name"])
+    request["access"] = _access_needed(request, route_name, groups.get("name"), needed)
     ident = await reg.auth.identify(request)
     request["identity"] = ident
     if needed is not None:

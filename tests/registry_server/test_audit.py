@@ -1,0 +1,128 @@
+"""Audit against registry:2 (Debian's docker-registry) and the OCI distribution spec: what a client sees on
+refusals, mounts, conditional requests and notifications, where dockyard's registry used to differ."""
+import base64
+import json
+import os
+import re
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import bcrypt
+import httpx
+import pytest
+
+from regsrv_helpers import OCI_MANIFEST, Image, free_port, push_blob, push_image, sha256
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+from tests.e2e.daemon_harness import cleanup_daemon, new_daemon  # noqa: E402
+
+USERS = {"alice": "alice-pw"}
+ACCESS = {"default": {"public": True, "pull": ["*"], "push": []},
+          "repositories": [{"match": "team/*", "public": True, "pull": ["*"], "push": ["alice"]}]}
+
+
+@pytest.fixture
+def htpasswd(tmp_path):
+    path = tmp_path / "users.htpasswd"
+    path.write_text("".join(f"{u}:{bcrypt.hashpw(p.encode(), bcrypt.gensalt(4)).decode()}\n" for u, p in USERS.items()))
+    return str(path)
+
+
+@pytest.fixture
+def token_server(make_server, htpasswd):
+    return make_server({"auth": {"token": {"service": "audit", "htpasswd": htpasswd}}, "access": ACCESS})
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory):
+    """A real dockyard daemon, the client side a user pulls through (no images needed)."""
+    if os.geteuid() != 0:
+        pytest.skip("the daemon needs root")
+    d = new_daemon(tmp_path_factory.mktemp("daemon"))
+    d.start()
+    yield d
+    cleanup_daemon(d)
+
+
+def basic(user: str, password: str) -> dict:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+def challenge_params(header: str) -> dict:
+    return dict(re.findall(r'(\w+)="([^"]*)"', header))
+
+
+def first_error(r: httpx.Response) -> dict:
+    return r.json()["errors"][0]
+
+
+# ---------- refusals ----------
+def test_wrong_password_is_refused_as_authentication_required(make_server, htpasswd):
+    """registry:2 words every 401 "authentication required" with the access needed as detail; a wrong
+    password used to say "invalid credentials" (what `docker pull` with stale credentials then printed)."""
+    srv = make_server({"auth": {"htpasswd": {"realm": "audit-realm", "path": htpasswd}}, "access": ACCESS})
+    with srv.client() as c:
+        r = c.get("/v2/team/app/tags/list", headers=basic("alice", "wrong"))
+        assert r.status_code == 401
+        assert r.headers["WWW-Authenticate"] == 'Basic realm="audit-realm"'
+        assert first_error(r) == {"code": "UNAUTHORIZED", "message": "authentication required",
+                                  "detail": [{"Type": "repository", "Name": "team/app", "Action": "pull"}]}
+        r = c.get("/v2/", headers=basic("alice", "wrong"))
+        assert r.status_code == 401 and first_error(r) == {"code": "UNAUTHORIZED", "message": "authentication required"}
+        r = c.get("/v2/_catalog")
+        assert first_error(r)["detail"] == [{"Type": "registry", "Name": "catalog", "Action": "*"}]
+
+
+def test_pull_with_a_wrong_password_says_authentication_required(daemon, make_server, htpasswd):
+    """What a user sees: docker-py's pull through the daemon reports registry:2's words."""
+    import docker
+
+    srv = make_server({"auth": {"htpasswd": {"realm": "audit-realm", "path": htpasswd}}, "access": ACCESS})
+    client = docker.DockerClient(base_url=daemon.host, version="1.50")
+    with pytest.raises(docker.errors.APIError) as err:
+        client.images.pull(f"{srv.host}/team/app", tag="v1", auth_config={"username": "alice", "password": "wrong"})
+    assert err.value.status_code == 401
+    assert err.value.explanation == "unauthorized: authentication required"
+
+
+def test_invalid_token_challenge_names_the_scope_to_ask_for(token_server):
+    """An expired or garbled token: 401 with error="invalid_token" and the scope of the request, so a client
+    can fetch a fresh token from the challenge alone (it used to carry no scope, and Python's JWT error)."""
+    with token_server.client() as c:
+        r = c.get("/v2/team/app/manifests/latest", headers={"Authorization": "Bearer abc.def.ghi"})
+        assert r.status_code == 401
+        params = challenge_params(r.headers["WWW-Authenticate"])
+        assert params["scope"] == "repository:team/app:pull" and params["error"] == "invalid_token"
+        assert first_error(r) == {"code": "UNAUTHORIZED", "message": "authentication required",
+                                  "detail": [{"Type": "repository", "Name": "team/app", "Action": "pull"}]}
+        # An insufficient scope is worded the same way (docker reads the challenge's error, not the text).
+        anon = c.get(params["realm"], params={"service": "audit", "scope": "repository:team/app:pull"}).json()["token"]
+        r = c.post("/v2/team/app/blobs/uploads/", headers={"Authorization": f"Bearer {anon}"})
+        assert r.status_code == 401 and first_error(r)["message"] == "authentication required"
+        assert challenge_params(r.headers["WWW-Authenticate"])["error"] == "insufficient_scope"
+
+
+def test_mount_challenge_asks_for_the_source_repository_and_its_scope_string_gets_a_token(token_server):
+    """registry:2's challenge for a cross-repository mount names both repositories, space-separated; a client
+    passing that scope on verbatim as one `scope` parameter gets a token for both, and the mount succeeds."""
+    img = Image([b"shared layer"])
+    layer = img.layers[0]
+    with token_server.client() as c:
+        realm = f"{token_server.url}/token"
+        r = c.get(realm, params={"service": "audit", "scope": "repository:team/src:pull,push"},
+                  headers=basic("alice", "alice-pw"))
+        push_blob(c, "team/src", layer, {"Authorization": f"Bearer {r.json()['token']}"})
+
+        r = c.post(f"/v2/team/dst/blobs/uploads/?mount={sha256(layer)}&from=team/src")
+        assert r.status_code == 401
+        params = challenge_params(r.headers["WWW-Authenticate"])
+        assert params["scope"] == "repository:team/dst:pull,push repository:team/src:pull"
+        assert {d["Name"] for d in first_error(r)["detail"]} == {"team/dst", "team/src"}
+
+        r = c.get(params["realm"], params={"service": params["service"], "scope": params["scope"]},
+                  headers=basic("alice", "alice-pw"))
+        token = {"Authorization": f"Bearer {r.json()['token']}"}
+        r = c.post(f"/v2/team/dst/blobs/uploads/?mount={sha256(layer)}&from=team/src", headers=token)
+        assert r.status_code == 201, r.text
+        assert r.headers["Location"] == f"/v2/team/dst/blobs/{sha256(layer)}"
