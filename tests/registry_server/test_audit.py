@@ -126,3 +126,29 @@ def test_mount_challenge_asks_for_the_source_repository_and_its_scope_string_get
         r = c.post(f"/v2/team/dst/blobs/uploads/?mount={sha256(layer)}&from=team/src", headers=token)
         assert r.status_code == 201, r.text
         assert r.headers["Location"] == f"/v2/team/dst/blobs/{sha256(layer)}"
+
+
+# ---------- notifications ----------
+def test_cross_repository_mount_is_notified_with_its_source(make_server):
+    """registry:2 sends a "mount" event whose target names fromRepository; a mount used to send nothing, so a
+    listener never learnt that the blob had landed in the second repository."""
+    from test_notify_hub import Listener
+
+    listener = Listener()
+    try:
+        srv = make_server({"notifications": {"endpoints": [{"name": "hook", "url": listener.url}]}})
+        layer = b"mounted layer"
+        with srv.client() as c:
+            push_blob(c, "notify/src", layer)
+            r = c.post(f"/v2/notify/dst/blobs/uploads/?mount={sha256(layer)}&from=notify/src",
+                       headers={"User-Agent": "audit-mount"})
+            assert r.status_code == 201
+        assert listener.wait_for(lambda events: any(e["action"] == "mount" for e in events))
+        mount = next(e for e in listener.events if e["action"] == "mount")
+        assert mount["target"] == {
+            "repository": "notify/dst", "fromRepository": "notify/src", "digest": sha256(layer),
+            "mediaType": "application/octet-stream", "size": len(layer), "length": len(layer),
+            "url": f"{srv.url}/v2/notify/dst/blobs/{sha256(layer)}"}
+        assert mount["request"]["method"] == "POST" and mount["request"]["useragent"] == "audit-mount"
+    finally:
+        listener.close()

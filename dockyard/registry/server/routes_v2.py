@@ -287,6 +287,8 @@ async def upload_start(request, reg: Registry, name: str):
             if "pull" in reg.auth.granted(ident, source) and reg.storage.has_layer(source, digest) \
                     and reg.storage.has_blob(digest):
                 reg.storage.link_layer(name, digest)
+                reg.notifier.emit("mount", name, request, digest=digest, size=reg.storage.blob_size(digest),
+                                  url_kind="blobs", from_repository=source, actor=ident.user)
                 return _blob_created(name, digest)
         # Not mountable (unknown or not readable by the caller): fall back to a normal upload (202).
     s = reg.uploads.start(name)
