@@ -152,3 +152,18 @@ def test_cross_repository_mount_is_notified_with_its_source(make_server):
         assert mount["request"]["method"] == "POST" and mount["request"]["useragent"] == "audit-mount"
     finally:
         listener.close()
+
+
+# ---------- referrers ----------
+def test_referrers_content_type_is_exactly_the_index_media_type(registry):
+    """The OCI conformance suite compares the referrers response's Content-Type whole; aiohttp's JSON helper
+    used to append "; charset=utf-8", failing every referrers check, filtered or not."""
+    subject = Image([b"referrers subject"])
+    with registry.client() as c:
+        push_image(c, "audit/referrers", "v1", subject)
+        for params in ({}, {"artifactType": "application/x-none"}):
+            r = c.get(f"/v2/audit/referrers/referrers/{subject.digest}", params=params)
+            assert r.status_code == 200
+            assert r.headers["Content-Type"] == "application/vnd.oci.image.index.v1+json"
+            assert r.json() == {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                                "manifests": []}
