@@ -167,3 +167,30 @@ def test_referrers_content_type_is_exactly_the_index_media_type(registry):
             assert r.headers["Content-Type"] == "application/vnd.oci.image.index.v1+json"
             assert r.json() == {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
                                 "manifests": []}
+
+
+# ---------- conditional requests ----------
+def test_if_none_match_on_the_digest_gets_304_for_manifests_and_blobs(registry):
+    """registry:2 tags a manifest and a blob with its quoted digest and answers If-None-Match with 304; blobs
+    used to carry aiohttp's mtime-size ETag (different on every copy of the storage) and neither side ever
+    answered 304, so caches in front of the registry re-downloaded everything."""
+    img = Image([b"conditional layer"])
+    config = sha256(img.config)
+    with registry.client() as c:
+        push_image(c, "audit/conditional", "v1", img)
+        r = c.get(f"/v2/audit/conditional/blobs/{config}")
+        assert r.status_code == 200
+        assert r.headers["ETag"] == f'"{config}"' and r.headers["Cache-Control"] == "max-age=31536000"
+        for method in ("GET", "HEAD"):
+            r = c.request(method, f"/v2/audit/conditional/blobs/{config}", headers={"If-None-Match": f'"{config}"'})
+            assert r.status_code == 304 and r.content == b""
+            assert r.headers["ETag"] == f'"{config}"' and r.headers["Docker-Content-Digest"] == config
+            r = c.request(method, "/v2/audit/conditional/manifests/v1",
+                          headers={"Accept": OCI_MANIFEST, "If-None-Match": f'"{img.digest}"'})
+            assert r.status_code == 304 and r.content == b""
+            assert r.headers["ETag"] == f'"{img.digest}"' and r.headers["Docker-Content-Digest"] == img.digest
+        # Another tag, or none, still gets the content; ranges still work with the digest ETag.
+        r = c.get("/v2/audit/conditional/manifests/v1", headers={"If-None-Match": '"sha256:' + "0" * 64 + '"'})
+        assert r.status_code == 200 and r.content == img.manifest
+        r = c.get(f"/v2/audit/conditional/blobs/{config}", headers={"Range": "bytes=0-3"})
+        assert r.status_code == 206 and r.content == img.config[:4] and r.headers["ETag"] == f'"{config}"'

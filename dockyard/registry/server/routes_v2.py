@@ -11,6 +11,8 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from dockyard.registry.server import manifests as mf
+from dockyard.registry.server.conditional import (BLOB_CACHE_CONTROL, BlobFileResponse, entity_tag, not_modified,
+                                                 not_modified_response)
 from dockyard.registry.server.errors import RegistryError
 from dockyard.registry.server.names import (NAME_RE, check_digest, check_name, check_reference, is_digest,
                                             split_digest)
@@ -132,7 +134,9 @@ async def manifest_get(request, reg: Registry, name: str, reference: str):
     if loaded is None:
         raise RegistryError("MANIFEST_UNKNOWN", detail={"name": name, "reference": reference})
     data, media_type = loaded
-    headers = {"Docker-Content-Digest": digest, "ETag": f'"{digest}"'}
+    headers = {"Docker-Content-Digest": digest, "ETag": entity_tag(digest)}
+    if not_modified(request, digest):
+        return not_modified_response(headers)
     if request.method == "GET":
         reg.notifier.emit("pull", name, request, digest=digest, media_type=media_type, size=len(data),
                           tag=None if is_digest(reference) else reference, actor=request["identity"].user)
@@ -215,13 +219,13 @@ async def blob_get(request, reg: Registry, name: str, digest: str):
     st = reg.storage
     if not (st.has_layer(name, digest) or st.has_revision(name, digest)) or not st.has_blob(digest):
         raise RegistryError("BLOB_UNKNOWN", detail={"digest": digest})
+    if not_modified(request, digest):
+        return not_modified_response({"Docker-Content-Digest": digest, "ETag": entity_tag(digest),
+                                      "Cache-Control": BLOB_CACHE_CONTROL})
     if request.method == "GET":
         reg.notifier.emit("pull", name, request, digest=digest, size=st.blob_size(digest), url_kind="blobs",
                           actor=request["identity"].user)
-    # FileResponse: Range/If-Range handling, HEAD, and sendfile(2) for the body.
-    resp = web.FileResponse(st.blob_path(digest), chunk_size=1 << 20,
-                            headers={"Docker-Content-Digest": digest, "Content-Type": "application/octet-stream"})
-    return resp
+    return BlobFileResponse(st.blob_path(digest), digest)
 
 
 async def blob_delete(request, reg: Registry, name: str, digest: str):
