@@ -194,3 +194,29 @@ def test_if_none_match_on_the_digest_gets_304_for_manifests_and_blobs(registry):
         assert r.status_code == 200 and r.content == img.manifest
         r = c.get(f"/v2/audit/conditional/blobs/{config}", headers={"Range": "bytes=0-3"})
         assert r.status_code == 206 and r.content == img.config[:4] and r.headers["ETag"] == f'"{config}"'
+
+
+def test_deleting_a_manifest_by_digest_notifies_each_tag_it_took_along(make_server):
+    """Deleting a digest removes the tags pointing at it; registry:2 sends a delete event for each of them, so a
+    listener keeping an index of tags drops them. Only the digest's event used to go out."""
+    from test_notify_hub import Listener
+
+    listener = Listener()
+    try:
+        srv = make_server({"notifications": {"endpoints": [{"name": "hook", "url": listener.url}]}})
+        img = Image([b"tagged twice"])
+        with srv.client() as c:
+            push_image(c, "notify/tags", "v1", img)
+            r = c.put("/v2/notify/tags/manifests/latest", content=img.manifest, headers={"Content-Type": OCI_MANIFEST})
+            assert r.status_code == 201
+            assert c.delete(f"/v2/notify/tags/manifests/{img.digest}").status_code == 202
+            assert c.get("/v2/notify/tags/tags/list").json()["tags"] == []
+
+        def deletes(events):
+            return [(e["target"]["digest"], e["target"].get("tag")) for e in events if e["action"] == "delete"]
+
+        assert listener.wait_for(lambda events: len(deletes(events)) >= 3)
+        assert sorted(deletes(listener.events), key=str) == sorted(
+            [(img.digest, None), (img.digest, "latest"), (img.digest, "v1")], key=str)
+    finally:
+        listener.close()

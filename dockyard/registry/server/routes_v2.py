@@ -206,10 +206,13 @@ async def manifest_delete(request, reg: Registry, name: str, reference: str):
         subject = mf.parse(data, None).subject()
         if subject:
             reg.storage.remove_referrer(name, subject, reference)
-    for tag in reg.storage.tags_for(name, reference):
+    tags = reg.storage.tags_for(name, reference)
+    for tag in tags:
         reg.storage.delete_tag(name, tag)
     reg.storage.unlink_revision(name, reference)
     reg.notifier.emit("delete", name, request, digest=reference, actor=request["identity"].user)
+    for tag in tags:   # as registry:2: each tag that went with the manifest is a delete event of its own
+        reg.notifier.emit("delete", name, request, digest=reference, tag=tag, actor=request["identity"].user)
     return web.Response(status=202)
 
 
