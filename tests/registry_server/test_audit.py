@@ -220,3 +220,31 @@ def test_deleting_a_manifest_by_digest_notifies_each_tag_it_took_along(make_serv
             [(img.digest, None), (img.digest, "latest"), (img.digest, "v1")], key=str)
     finally:
         listener.close()
+
+
+# ---------- pushing with tags ----------
+def test_manifest_pushed_by_digest_with_tag_parameters_sets_them_and_says_so(registry):
+    """Spec v1.1.1 (end-7b): PUT /v2/<name>/manifests/<digest>?tag=..&tag=.. sets every tag and answers OCI-Tag.
+    The parameters used to be ignored: the manifest landed untagged and the client, seeing no OCI-Tag, had no
+    way to know."""
+    img = Image([b"tagged by parameter"])
+    with registry.client() as c:
+        push_image(c, "audit/tagparam", "first", img)
+        r = c.put(f"/v2/audit/tagparam/manifests/{img.digest}?tag=1.2.3&tag=1.2&tag=latest", content=img.manifest,
+                  headers={"Content-Type": OCI_MANIFEST})
+        assert r.status_code == 201
+        assert [t.strip() for t in r.headers["OCI-Tag"].split(",")] == ["1.2.3", "1.2", "latest"]
+        assert r.headers["Docker-Content-Digest"] == img.digest
+        assert c.get("/v2/audit/tagparam/tags/list").json()["tags"] == ["1.2", "1.2.3", "first", "latest"]
+        r = c.get("/v2/audit/tagparam/manifests/1.2", headers={"Accept": OCI_MANIFEST})
+        assert r.status_code == 200 and r.content == img.manifest
+
+        # An invalid tag refuses the whole request, before anything is stored or tagged.
+        other = Image([b"never stored"])
+        push_blob(c, "audit/tagparam", other.config)
+        push_blob(c, "audit/tagparam", other.layers[0])
+        r = c.put(f"/v2/audit/tagparam/manifests/{other.digest}?tag=ok&tag=-bad", content=other.manifest,
+                  headers={"Content-Type": OCI_MANIFEST})
+        assert r.status_code == 400 and first_error(r)["code"] == "TAG_INVALID"
+        assert c.head(f"/v2/audit/tagparam/manifests/{other.digest}").status_code == 404
+        assert "ok" not in c.get("/v2/audit/tagparam/tags/list").json()["tags"]

@@ -14,7 +14,7 @@ from dockyard.registry.server import manifests as mf
 from dockyard.registry.server.conditional import (BLOB_CACHE_CONTROL, BlobFileResponse, entity_tag, not_modified,
                                                  not_modified_response)
 from dockyard.registry.server.errors import RegistryError
-from dockyard.registry.server.names import (NAME_RE, check_digest, check_name, check_reference, is_digest,
+from dockyard.registry.server.names import (NAME_RE, TAG_RE, check_digest, check_name, check_reference, is_digest,
                                             split_digest)
 from dockyard.registry.server.registry import Registry
 
@@ -143,8 +143,21 @@ async def manifest_get(request, reg: Registry, name: str, reference: str):
     return web.Response(body=data, headers=headers, content_type=media_type)
 
 
+def _tags_to_set(request, reference: str) -> list[str]:
+    """The tags a PUT sets: the reference when it is a tag; with a digest, the `?tag=` parameters (spec v1.1.1
+    end-7b: a manifest pushed by digest with its tags in one request), each validated."""
+    if not is_digest(reference):
+        return [reference]
+    tags = request.query.getall("tag", [])
+    for tag in tags:
+        if not TAG_RE.match(tag):
+            raise RegistryError("TAG_INVALID", detail={"tag": tag})
+    return list(dict.fromkeys(tags))
+
+
 async def manifest_put(request, reg: Registry, name: str, reference: str):
     check_reference(reference)
+    tags = _tags_to_set(request, reference)
     limit = reg.config.max_manifest_size
     if (request.content_length or 0) > limit:
         raise RegistryError("MANIFEST_INVALID", status=413, message=f"manifest larger than {limit} bytes")
@@ -170,10 +183,13 @@ async def manifest_put(request, reg: Registry, name: str, reference: str):
     if subject:
         reg.storage.add_referrer(name, subject, digest)
         headers["OCI-Subject"] = subject
-    if not is_digest(reference):
-        reg.storage.set_tag(name, reference, digest)
-    reg.notifier.emit("push", name, request, digest=digest, media_type=m.media_type, size=len(body),
-                      tag=None if is_digest(reference) else reference, actor=request["identity"].user)
+    for tag in tags:
+        reg.storage.set_tag(name, tag, digest)
+    if is_digest(reference) and tags:
+        headers["OCI-Tag"] = ", ".join(tags)      # the spec's answer naming each tag that was set
+    for tag in tags or [None]:
+        reg.notifier.emit("push", name, request, digest=digest, media_type=m.media_type, size=len(body),
+                          tag=tag, actor=request["identity"].user)
     return web.Response(status=201, headers=headers)
 
 
