@@ -248,3 +248,41 @@ def test_manifest_pushed_by_digest_with_tag_parameters_sets_them_and_says_so(reg
         assert r.status_code == 400 and first_error(r)["code"] == "TAG_INVALID"
         assert c.head(f"/v2/audit/tagparam/manifests/{other.digest}").status_code == 404
         assert "ok" not in c.get("/v2/audit/tagparam/tags/list").json()["tags"]
+
+
+# ---------- manifest validation ----------
+def test_manifests_with_mistyped_fields_are_refused_not_stored(registry):
+    """registry:2 decodes manifests into typed structs and refuses annotations that are not a string map or urls
+    that are not strings (MANIFEST_INVALID). They used to be stored, after which every typed client failed on
+    them, and a bad artifact broke the referrers listing of its subject for everyone. Absurdly deep JSON used to
+    be a 500."""
+    img = Image([b"typed fields"])
+    doc = json.loads(img.manifest)
+    subject = {"mediaType": OCI_MANIFEST, "digest": img.digest, "size": len(img.manifest)}
+    with registry.client() as c:
+        push_image(c, "audit/typed", "v1", img)
+        bad = {
+            "annotations list": {**doc, "subject": subject, "annotations": ["x"]},
+            "annotation number": {**doc, "subject": subject, "annotations": {"a": 1}},
+            "artifactType object": {**doc, "subject": subject, "artifactType": {"x": 1}},
+            "layer annotations list": {**doc, "layers": [{**doc["layers"][0], "annotations": ["x"]}]},
+            "layer urls string": {**doc, "layers": [{**doc["layers"][0], "urls": "http://example.invalid/l"}]},
+        }
+        for label, manifest in bad.items():
+            body = json.dumps(manifest).encode()
+            r = c.put("/v2/audit/typed/manifests/bad", content=body, headers={"Content-Type": OCI_MANIFEST})
+            assert r.status_code == 400 and first_error(r)["code"] == "MANIFEST_INVALID", label
+            assert c.head(f"/v2/audit/typed/manifests/{sha256(body)}").status_code == 404, label
+        r = c.put("/v2/audit/typed/manifests/deep", content=b'{"a":' * 3000 + b"1" + b"}" * 3000,
+                  headers={"Content-Type": OCI_MANIFEST})
+        assert r.status_code == 400 and first_error(r)["code"] == "MANIFEST_INVALID"
+        assert c.get("/v2/audit/typed/tags/list").json()["tags"] == ["v1"]
+
+        # The referrers listing stays one typed clients can decode.
+        good = json.dumps({**doc, "subject": subject, "artifactType": "application/x-audit",
+                           "annotations": {"org.example": "yes"}}).encode()
+        assert c.put(f"/v2/audit/typed/manifests/{sha256(good)}", content=good,
+                     headers={"Content-Type": OCI_MANIFEST}).status_code == 201
+        listed = c.get(f"/v2/audit/typed/referrers/{img.digest}").json()["manifests"]
+        assert listed == [{"mediaType": OCI_MANIFEST, "digest": sha256(good), "size": len(good),
+                           "artifactType": "application/x-audit", "annotations": {"org.example": "yes"}}]
