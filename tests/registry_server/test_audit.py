@@ -1,18 +1,18 @@
 """Audit against registry:2 (Debian's docker-registry) and the OCI distribution spec: what a client sees on
-refusals, mounts, conditional requests and notifications, where dockyard's registry used to differ."""
+refusals, mounts, referrers, conditional requests, tags pushed with a digest, manifest validation and
+notifications, where dockyard's registry used to differ."""
 import base64
 import json
 import os
 import re
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import bcrypt
 import httpx
 import pytest
 
-from regsrv_helpers import OCI_MANIFEST, Image, free_port, push_blob, push_image, sha256
+from regsrv_helpers import OCI_MANIFEST, Image, push_blob, push_image, sha256
+from test_notify_hub import Listener
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
 from tests.e2e.daemon_harness import cleanup_daemon, new_daemon  # noqa: E402
@@ -132,8 +132,6 @@ def test_mount_challenge_asks_for_the_source_repository_and_its_scope_string_get
 def test_cross_repository_mount_is_notified_with_its_source(make_server):
     """registry:2 sends a "mount" event whose target names fromRepository; a mount used to send nothing, so a
     listener never learnt that the blob had landed in the second repository."""
-    from test_notify_hub import Listener
-
     listener = Listener()
     try:
         srv = make_server({"notifications": {"endpoints": [{"name": "hook", "url": listener.url}]}})
@@ -199,8 +197,6 @@ def test_if_none_match_on_the_digest_gets_304_for_manifests_and_blobs(registry):
 def test_deleting_a_manifest_by_digest_notifies_each_tag_it_took_along(make_server):
     """Deleting a digest removes the tags pointing at it; registry:2 sends a delete event for each of them, so a
     listener keeping an index of tags drops them. Only the digest's event used to go out."""
-    from test_notify_hub import Listener
-
     listener = Listener()
     try:
         srv = make_server({"notifications": {"endpoints": [{"name": "hook", "url": listener.url}]}})
