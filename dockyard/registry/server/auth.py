@@ -164,7 +164,7 @@ class Authenticator:
         if basic is not None and self.htpasswd is not None:
             if await self.check_password(*basic):
                 return Identity(user=basic[0])
-        raise RegistryError("UNAUTHORIZED", message="invalid credentials", headers=self.challenge(request))
+        raise self.refusal(request)
 
     def _verify_token(self, request, token: str) -> Identity:
         cached = self._token_cache.get(token)
@@ -175,9 +175,8 @@ class Authenticator:
                                 issuer=self.cfg.issuer, leeway=30)
             if claims.get("use") == REFRESH_USE:   # only the token service takes those (auth-scope.md)
                 raise jwt.InvalidTokenError("a refresh token is not an access token")
-        except jwt.PyJWTError as e:
-            raise RegistryError("UNAUTHORIZED", message=f"invalid token: {e}",
-                                headers=self.challenge(request, error="invalid_token")) from None
+        except jwt.PyJWTError:
+            raise self.refusal(request, error="invalid_token") from None
         access = {}
         for entry in claims.get("access") or []:
             access[(entry.get("type"), entry.get("name"))] = set(entry.get("actions") or [])
@@ -200,29 +199,32 @@ class Authenticator:
     def authorize(self, request, ident: Identity, repo: str, needed: set[str]) -> None:
         if set(needed) <= self.granted(ident, repo):
             return
-        scope = f"repository:{repo}:{','.join(sorted(needed, key=['pull', 'push', 'delete'].index))}"
         could = self.policy.actions(ident.user, repo)
         if ident.user is None and not set(needed) <= could:
             # An anonymous token that cannot carry the scope is insufficient_scope, as registry:2 says of
             # any valid token lacking one: docker then reports a denial ("denied: requested access to the
             # resource is denied", "pull access denied for ..."), not "unauthorized".
-            error = "insufficient_scope" if ident.token_access is not None else None
-            raise RegistryError("UNAUTHORIZED", headers=self.challenge(request, scope, error=error),
-                                detail=[{"Type": "repository", "Name": repo, "Action": a} for a in sorted(needed)])
+            raise self.refusal(request, error="insufficient_scope" if ident.token_access is not None else None)
         if ident.user is not None and not set(needed) <= could:
             raise RegistryError("DENIED", detail=[{"Type": "repository", "Name": repo, "Action": a}
                                                   for a in sorted(needed)])
         # The user could have these rights, the token just does not carry them: ask for a new token.
-        raise RegistryError("UNAUTHORIZED", message="insufficient scope",
-                            headers=self.challenge(request, scope, error="insufficient_scope"))
+        raise self.refusal(request, error="insufficient_scope")
 
     def require_login(self, request, ident: Identity) -> None:
         """/v2/ and /v2/_catalog: token mode wants some token (anonymous ones too); htpasswd wants a user."""
-        if self.kind == "token" and ident.token_access is None:
-            raise RegistryError("UNAUTHORIZED", headers=self.challenge(request, "registry:catalog:*"
-                                                                       if request.path.endswith("_catalog") else None))
-        if self.kind == "htpasswd" and ident.user is None:
-            raise RegistryError("UNAUTHORIZED", headers=self.challenge(request))
+        if (self.kind == "token" and ident.token_access is None) or (self.kind == "htpasswd" and ident.user is None):
+            raise self.refusal(request)
+
+    def refusal(self, request, error: str | None = None) -> RegistryError:
+        """A 401 as registry:2 words every one (no credentials, wrong ones, a bad or expired token, a missing
+        scope): "authentication required", the access the request needs as its detail, and a challenge whose
+        scope names that access, so a client can fetch the right token from it."""
+        access = request.get("access") or []
+        detail = [{"Type": typ, "Name": name, "Action": a} for typ, name, actions in access for a in actions]
+        scope = " ".join(f"{typ}:{name}:{','.join(actions)}" for typ, name, actions in access)
+        return RegistryError("UNAUTHORIZED", detail=detail or None,
+                             headers=self.challenge(request, scope or None, error=error))
 
     def challenge(self, request, scope: str | None = None, error: str | None = None) -> dict:
         if self.kind == "htpasswd":

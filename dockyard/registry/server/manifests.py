@@ -66,10 +66,24 @@ class Manifest:
         return d
 
 
+def _is_string_map(value) -> bool:
+    return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+
+
+def _typed_fields_ok(doc: dict) -> bool:
+    """The optional fields typed clients decode strictly (docker, containerd, registry:2 itself): a manifest
+    whose annotations are not a string map, or whose urls are not strings, would be stored but then fail every
+    pull and every referrers listing that includes it."""
+    return (_is_string_map(doc.get("annotations", {}))
+            and isinstance(doc.get("artifactType", ""), str)
+            and isinstance(doc.get("urls", []), list) and all(isinstance(u, str) for u in doc.get("urls", []))
+            and isinstance(doc.get("platform", {}), dict))
+
+
 def _check_descriptor(desc, where: str) -> None:
     if not isinstance(desc, dict) or not isinstance(desc.get("digest"), str) \
             or not DIGEST_RE.match(desc["digest"]) or not isinstance(desc.get("size"), int) \
-            or not isinstance(desc.get("mediaType", ""), str):
+            or not isinstance(desc.get("mediaType", ""), str) or not _typed_fields_ok(desc):
         raise RegistryError("MANIFEST_INVALID", message=f"invalid descriptor in {where}")
 
 
@@ -77,10 +91,12 @@ def parse(body: bytes, content_type: str | None) -> Manifest:
     """Parse and structurally validate a manifest. The type comes from the body's mediaType, else the header."""
     try:
         doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):   # RecursionError: absurdly deep nesting
         raise RegistryError("MANIFEST_INVALID", message="manifest is not valid JSON") from None
     if not isinstance(doc, dict):
         raise RegistryError("MANIFEST_INVALID", message="manifest is not a JSON object")
+    if not _typed_fields_ok(doc):
+        raise RegistryError("MANIFEST_INVALID", message="annotations or artifactType of the wrong type")
     media_type = doc.get("mediaType") or (content_type or "").split(";")[0].strip()
     if not media_type:  # OCI allows omitting mediaType; tell the two shapes apart by their fields
         media_type = OCI_INDEX if "manifests" in doc else OCI_MANIFEST

@@ -24,8 +24,11 @@ log = logging.getLogger("dockyard.registry.notify")
 
 def make_event(action: str, repo: str, request, *, digest: str, media_type: str | None = None,
                size: int | None = None, tag: str | None = None, url_kind: str = "manifests",
-               actor: str | None = None, source_addr: str = "", instance_id: str = "") -> dict:
+               actor: str | None = None, source_addr: str = "", instance_id: str = "",
+               from_repository: str | None = None) -> dict:
     target = {"repository": repo, "digest": digest}
+    if from_repository:   # a cross-repository mount names where the blob came from
+        target["fromRepository"] = from_repository
     if action != "delete":    # delete events carry only digest + repository (and tag)
         target.update({"mediaType": media_type or "application/octet-stream", "size": size, "length": size,
                        "url": f"{request.scheme}://{request.host}/v2/{repo}/{url_kind}/{digest}"})

@@ -23,7 +23,10 @@ async def token(request: web.Request) -> web.Response:
         scopes, service = str(form.get("scope", "")).split(), form.get("service")
         user, refresh = await _oauth_grant(reg, form)
     else:
-        scopes, service = request.query.getall("scope", []), request.query.get("service")
+        # A scope parameter may hold several scopes separated by spaces, as a challenge's scope does (a mount
+        # names two repositories) and clients that pass it on verbatim send it.
+        scopes = [scope for raw in request.query.getall("scope", []) for scope in raw.split()]
+        service = request.query.get("service")
         user = await _basic_user(reg, request)
         wants_refresh = request.query.get("offline_token") == "true" and user is not None
         refresh = reg.auth.issue_refresh(user) if wants_refresh else None

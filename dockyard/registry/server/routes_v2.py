@@ -4,14 +4,18 @@ caller's rights, then calls the handler with the captured groups.
 """
 import asyncio
 import hashlib
+import json
 import re
 from urllib.parse import urlencode
 
 from aiohttp import web
 
 from dockyard.registry.server import manifests as mf
+from dockyard.registry.server.conditional import (BLOB_CACHE_CONTROL, BlobFileResponse, entity_tag, not_modified,
+                                                 not_modified_response)
 from dockyard.registry.server.errors import RegistryError
-from dockyard.registry.server.names import check_digest, check_name, check_reference, is_digest, split_digest
+from dockyard.registry.server.names import (NAME_RE, TAG_RE, check_digest, check_name, check_reference, is_digest,
+                                            split_digest)
 from dockyard.registry.server.registry import Registry
 
 PULL, PUSH, DELETE = {"pull"}, {"pull", "push"}, {"delete"}
@@ -103,8 +107,10 @@ async def referrers(request, reg: Registry, name: str, digest: str):
             continue
         descriptors.append(desc)
     headers = {"OCI-Filters-Applied": "artifactType"} if wanted else {}
-    return web.json_response({"schemaVersion": 2, "mediaType": mf.OCI_INDEX, "manifests": descriptors},
-                             headers=headers, content_type=mf.OCI_INDEX)
+    # Content-Type exactly the index media type, no "; charset=" (json_response's): the OCI conformance suite
+    # compares the header whole.
+    body = json.dumps({"schemaVersion": 2, "mediaType": mf.OCI_INDEX, "manifests": descriptors}).encode()
+    return web.Response(body=body, headers=headers, content_type=mf.OCI_INDEX)
 
 
 # ---------- manifests ----------
@@ -128,15 +134,30 @@ async def manifest_get(request, reg: Registry, name: str, reference: str):
     if loaded is None:
         raise RegistryError("MANIFEST_UNKNOWN", detail={"name": name, "reference": reference})
     data, media_type = loaded
-    headers = {"Docker-Content-Digest": digest, "ETag": f'"{digest}"'}
+    headers = {"Docker-Content-Digest": digest, "ETag": entity_tag(digest)}
+    if not_modified(request, digest):
+        return not_modified_response(headers)
     if request.method == "GET":
         reg.notifier.emit("pull", name, request, digest=digest, media_type=media_type, size=len(data),
                           tag=None if is_digest(reference) else reference, actor=request["identity"].user)
     return web.Response(body=data, headers=headers, content_type=media_type)
 
 
+def _tags_to_set(request, reference: str) -> list[str]:
+    """The tags a PUT sets: the reference when it is a tag; with a digest, the `?tag=` parameters (spec v1.1.1
+    end-7b: a manifest pushed by digest with its tags in one request), each validated."""
+    if not is_digest(reference):
+        return [reference]
+    tags = request.query.getall("tag", [])
+    for tag in tags:
+        if not TAG_RE.match(tag):
+            raise RegistryError("TAG_INVALID", detail={"tag": tag})
+    return list(dict.fromkeys(tags))
+
+
 async def manifest_put(request, reg: Registry, name: str, reference: str):
     check_reference(reference)
+    tags = _tags_to_set(request, reference)
     limit = reg.config.max_manifest_size
     if (request.content_length or 0) > limit:
         raise RegistryError("MANIFEST_INVALID", status=413, message=f"manifest larger than {limit} bytes")
@@ -162,10 +183,13 @@ async def manifest_put(request, reg: Registry, name: str, reference: str):
     if subject:
         reg.storage.add_referrer(name, subject, digest)
         headers["OCI-Subject"] = subject
-    if not is_digest(reference):
-        reg.storage.set_tag(name, reference, digest)
-    reg.notifier.emit("push", name, request, digest=digest, media_type=m.media_type, size=len(body),
-                      tag=None if is_digest(reference) else reference, actor=request["identity"].user)
+    for tag in tags:
+        reg.storage.set_tag(name, tag, digest)
+    if is_digest(reference) and tags:
+        headers["OCI-Tag"] = ", ".join(tags)      # the spec's answer naming each tag that was set
+    for tag in tags or [None]:
+        reg.notifier.emit("push", name, request, digest=digest, media_type=m.media_type, size=len(body),
+                          tag=tag, actor=request["identity"].user)
     return web.Response(status=201, headers=headers)
 
 
@@ -198,10 +222,13 @@ async def manifest_delete(request, reg: Registry, name: str, reference: str):
         subject = mf.parse(data, None).subject()
         if subject:
             reg.storage.remove_referrer(name, subject, reference)
-    for tag in reg.storage.tags_for(name, reference):
+    tags = reg.storage.tags_for(name, reference)
+    for tag in tags:
         reg.storage.delete_tag(name, tag)
     reg.storage.unlink_revision(name, reference)
     reg.notifier.emit("delete", name, request, digest=reference, actor=request["identity"].user)
+    for tag in tags:   # as registry:2: each tag that went with the manifest is a delete event of its own
+        reg.notifier.emit("delete", name, request, digest=reference, tag=tag, actor=request["identity"].user)
     return web.Response(status=202)
 
 
@@ -211,13 +238,13 @@ async def blob_get(request, reg: Registry, name: str, digest: str):
     st = reg.storage
     if not (st.has_layer(name, digest) or st.has_revision(name, digest)) or not st.has_blob(digest):
         raise RegistryError("BLOB_UNKNOWN", detail={"digest": digest})
+    if not_modified(request, digest):
+        return not_modified_response({"Docker-Content-Digest": digest, "ETag": entity_tag(digest),
+                                      "Cache-Control": BLOB_CACHE_CONTROL})
     if request.method == "GET":
         reg.notifier.emit("pull", name, request, digest=digest, size=st.blob_size(digest), url_kind="blobs",
                           actor=request["identity"].user)
-    # FileResponse: Range/If-Range handling, HEAD, and sendfile(2) for the body.
-    resp = web.FileResponse(st.blob_path(digest), chunk_size=1 << 20,
-                            headers={"Docker-Content-Digest": digest, "Content-Type": "application/octet-stream"})
-    return resp
+    return BlobFileResponse(st.blob_path(digest), digest)
 
 
 async def blob_delete(request, reg: Registry, name: str, digest: str):
@@ -286,6 +313,8 @@ async def upload_start(request, reg: Registry, name: str):
             if "pull" in reg.auth.granted(ident, source) and reg.storage.has_layer(source, digest) \
                     and reg.storage.has_blob(digest):
                 reg.storage.link_layer(name, digest)
+                reg.notifier.emit("mount", name, request, digest=digest, size=reg.storage.blob_size(digest),
+                                  url_kind="blobs", from_repository=source, actor=ident.user)
                 return _blob_created(name, digest)
         # Not mountable (unknown or not readable by the caller): fall back to a normal upload (202).
     s = reg.uploads.start(name)
@@ -348,6 +377,20 @@ ROUTES = [
 ]
 
 
+def _access_needed(request, route_name: str, name: str | None, needed: set | None) -> list:
+    """[(type, name, actions)] this request needs, as registry:2 lists them in a refusal's detail and challenge
+    scope: the catalog, or the repository (plus pull on the source repository of a cross-repository mount)."""
+    if route_name == "catalog":
+        return [("registry", "catalog", ["*"])]
+    if needed is None:
+        return []
+    access = [("repository", name, sorted(needed, key=["pull", "push", "delete"].index))]
+    source = request.query.get("from")
+    if route_name == "uploads" and "mount" in request.query and source and source != name and NAME_RE.match(source):
+        access.append(("repository", source, ["pull"]))
+    return access
+
+
 def match(path: str):
     for route_name, regex, methods in ROUTES:
         m = regex.match(path)
@@ -370,6 +413,7 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     handler, needed = methods[request.method]
     if "name" in groups:
         check_name(groups["name"])
+    request["access"] = _access_needed(request, route_name, groups.get("name"), needed)
     ident = await reg.auth.identify(request)
     request["identity"] = ident
     if needed is not None:
