@@ -89,6 +89,19 @@ def render(template: str, ctx) -> str:
                       template)
 
 
+def natural_key(name: str) -> list[tuple]:
+    """The order of sortorder.NaturalLess, which the docker CLI sorts volume and network lists by: digit runs
+    compare as numbers (fewer leading zeros first on a tie) and before any other character."""
+    key = []
+    for digits, char in re.findall(r"(\d+)|(\D)", name):
+        if digits:
+            significant = digits.lstrip("0")
+            key.append((0, len(significant), significant, len(digits) - len(significant)))
+        else:
+            key.append((1, char))
+    return key
+
+
 def go_json(value) -> str:
     """encoding/json as a Go template's `json` writes it: compact, UTF-8, <>& escaped; a list row (one with
     `json_fields`) becomes the object of its display fields, sorted by name, as docker's formatter makes it."""

@@ -9,7 +9,7 @@ from .group import DockerGroup
 from .common import (client, confirm_or_exit, each_name, inspect_objects, key_values, parse_filters, print_deleted,
                      print_reclaimed)
 from ..units import human_size
-from .format import render_rows, table
+from .format import natural_key, render_rows, table
 
 
 class VolumeRow:
@@ -52,7 +52,7 @@ def volume_create(name, driver, label, opt):
 def volume_ls(quiet, filters, fmt):
     """List volumes"""
     rows = [VolumeRow(v) for v in client().get("/volumes", filters=parse_filters(filters)).get("Volumes") or []]
-    rows.sort(key=lambda r: r.Name)
+    rows.sort(key=lambda r: natural_key(r.Name))  # as the docker CLI orders them
     if quiet:
         for r in rows:
             click.echo(r.Name)

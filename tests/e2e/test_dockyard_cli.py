@@ -204,17 +204,36 @@ def test_build_output_matches_docker(daemon, tmp_path):
     (tmp_path / "f").write_text("hi\n")
     (tmp_path / "Dockerfile").write_text("FROM busybox\nCOPY f /f\n")
     (tmp_path / "bad.Dockerfile").write_text("FROM busybox\nRUN echo out; exit 3\n")
-    for args in (["build", "--no-cache", "-t", "ctxsize", str(tmp_path)],
-                 ["build", "-f", str(tmp_path / "nosuch"), str(tmp_path)],
-                 ["build", "--target", "nosuch", str(tmp_path)],
-                 ["build", "-q", "-f", str(tmp_path / "bad.Dockerfile"), str(tmp_path)]):
-        ours, theirs = daemon.dockyard(*args, check=False), daemon.docker(*args, check=False)
-        assert ours.returncode == theirs.returncode, args
-        for mine, reference in ((ours.stdout, theirs.stdout), (ours.stderr, theirs.stderr)):
-            mine, reference = re.sub(r"[0-9a-f]{12}", "ID", mine), re.sub(r"[0-9a-f]{12}", "ID", reference)
-            assert _build_lines(mine.replace("dockyard", "docker")) == _build_lines(reference), args
-    sending = daemon.dockyard("build", "-t", "ctxsize", str(tmp_path)).stdout.splitlines()[0]
-    assert sending == "Sending build context to Docker daemon  4.096kB"  # 3 files of a block each + 2 end blocks
+    try:
+        for args in (["build", "--no-cache", "-t", "ctxsize", str(tmp_path)],
+                     ["build", "-f", str(tmp_path / "nosuch"), str(tmp_path)],
+                     ["build", "--target", "nosuch", str(tmp_path)],
+                     ["build", "-q", "-f", str(tmp_path / "bad.Dockerfile"), str(tmp_path)]):
+            ours, theirs = daemon.dockyard(*args, check=False), daemon.docker(*args, check=False)
+            assert ours.returncode == theirs.returncode, args
+            for mine, reference in ((ours.stdout, theirs.stdout), (ours.stderr, theirs.stderr)):
+                mine, reference = re.sub(r"[0-9a-f]{12}", "ID", mine), re.sub(r"[0-9a-f]{12}", "ID", reference)
+                assert _build_lines(mine.replace("dockyard", "docker")) == _build_lines(reference), args
+        sending = daemon.dockyard("build", "-t", "ctxsize", str(tmp_path)).stdout.splitlines()[0]
+        assert sending == "Sending build context to Docker daemon  4.096kB"  # 3 files of a block each + end
+    finally:  # the daemon is shared: leave its images as they were
+        daemon.docker("rmi", "-f", "ctxsize", check=False)
+        daemon.docker("image", "prune", "-f")
+
+
+def test_volume_and_network_lists_in_dockers_natural_order(daemon):
+    names = ["nat10", "nat9", "nat1", "nat09"]
+    for name in names:
+        daemon.docker("volume", "create", name)
+        daemon.docker("network", "create", name)
+    try:
+        for kind in ("volume", "network"):
+            args = [kind, "ls", "-q" if kind == "volume" else "--format={{.Name}}", "--filter", "name=nat"]
+            ours = daemon.dockyard(*args).stdout
+            assert ours == daemon.docker(*args).stdout == "nat1\nnat9\nnat09\nnat10\n"
+    finally:
+        daemon.docker("volume", "rm", *names)
+        daemon.docker("network", "rm", *names)
 
 
 def test_cannot_connect_message(daemon, tmp_path):
