@@ -64,7 +64,7 @@ def validate_config(config: dict) -> None:
     if stop_signal and not re.fullmatch(r"-?\d+", stop_signal.strip()):
         parse_signal(stop_signal)
     elif stop_signal and int(stop_signal) == 0:
-        raise InvalidParameter(f"Invalid signal: {stop_signal}")
+        raise InvalidParameter(f"invalid signal: {stop_signal}")
     for env in config.get("Env") or []:
         if not env.partition("=")[0]:
             raise InvalidParameter(f"invalid environment variable: {env}")

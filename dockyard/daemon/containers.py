@@ -604,13 +604,13 @@ class ContainerService:
                                                        "signal": str(sig)})
 
     async def kill(self, ref: str, signal: str | None = None) -> None:
+        sig = parse_signal(signal or "SIGKILL")  # moby's route refuses a bad signal before it looks anything up
         c = self.get(ref)
         if c.state.Restarting and await self._cancel_pending_restart(c.id):
             return  # nothing to signal, as in moby's killWithSignal
         c = self.get(c.id)
         if not c.state.Running:
             raise Conflict(f"Cannot kill container: {ref}: Container {c.id} is not running")
-        sig = parse_signal(signal or "SIGKILL")
         ends_it = ends_container(c, sig)
         if ends_it:
             c.manual_stop = True  # a user stop for restart policies (moby's ExitOnNext)

@@ -14,7 +14,7 @@ def parse_signal(value) -> int:
         n = int(s)
         if 0 < n < 65:
             return n
-        raise InvalidParameter(f"Invalid signal: {value}")
+        raise InvalidParameter(f"invalid signal: {value}")
     if not s.startswith("SIG"):
         s = "SIG" + s
     try:
@@ -23,4 +23,4 @@ def parse_signal(value) -> int:
         rt = {f"SIGRTMIN+{i}": int(_signal.SIGRTMIN) + i for i in range(16)}
         if s in rt:
             return rt[s]
-        raise InvalidParameter(f"Invalid signal: {value}") from None
+        raise InvalidParameter(f"invalid signal: {value}") from None

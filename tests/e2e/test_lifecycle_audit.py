@@ -156,3 +156,16 @@ def test_top_with_bad_ps_options_shows_the_first_line_of_ps_complaint(daemon):
             1, 'Error response from daemon: ps: error: unknown user-defined format specifier "bogus"')
     finally:
         daemon.docker("rm", "-f", "audit-top", check=False)
+
+
+def test_a_bad_signal_is_refused_first_in_moby_sys_signal_words(daemon):
+    """moby's kill route parses the signal before it looks the container up (moby/sys/signal: lowercase)."""
+    cid = daemon.docker("create", "busybox", "true").stdout.strip()
+    try:
+        for target in (cid, "no-such-container"):
+            p = daemon.docker("kill", "-s", "FOO", target, check=False)
+            assert p.returncode == 1 and "Error response from daemon: invalid signal: FOO" in p.stderr
+        p = daemon.docker("kill", "-s", "0", cid, check=False)
+        assert "invalid signal: 0" in p.stderr
+    finally:
+        daemon.docker("rm", cid)

@@ -38,7 +38,7 @@ def test_bad_settings_are_refused_at_create_in_mobys_words(daemon):
     cases = [
         (["--cap-add", "BOGUS"], 'invalid CapAdd: unknown capability: "CAP_BOGUS"'),
         (["--cap-drop", "cap_nope"], 'invalid CapDrop: unknown capability: "CAP_NOPE"'),
-        (["--stop-signal", "BOGUS"], "Invalid signal: BOGUS"),
+        (["--stop-signal", "BOGUS"], "invalid signal: BOGUS"),
         (["-w", "relative/dir"], "the working directory 'relative/dir' is invalid, it needs to be an absolute path"),
         (["--health-cmd", "true", "--health-interval", "500us"], "Interval in Healthcheck cannot be less than 1ms"),
         (["--health-cmd", "true", "--health-timeout", "10us"], "Timeout in Healthcheck cannot be less than 1ms"),
