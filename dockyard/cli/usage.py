@@ -42,7 +42,7 @@ ALIASES = {"container ps": "container ls", "image list": "image ls", "network li
            "network remove": "network rm", "volume list": "volume ls", "volume remove": "volume rm"}
 
 
-class FlagError(click.UsageError):
+class FlagError(click.BadParameter):
     """A flag pflag refuses, in pflag's words (`unknown flag: --xyz`, `invalid argument "1x" for ...`)."""
 
 
@@ -122,7 +122,7 @@ def is_argument_error(err: click.UsageError) -> bool:
 
 def fail_usage(err: click.UsageError, prog: str, path: str, command: click.Command | None) -> None:
     """Print a usage error the way the docker CLI does and exit with its code."""
-    full = f"{prog} {path}"
+    full = f"{prog} {path}".rstrip()
     if command is not None and is_argument_error(err):
         text, verb = argument_count_error(command)
         click.echo(f"{prog}: '{full}' {text}\n\nUsage:  {usage_line(prog, path)}\n\n"
