@@ -52,6 +52,15 @@ def bytes_size(size: float) -> str:
 def from_human_size(text: str) -> int:
     """FromHumanSize: a size in decimal units ("10m" = 10 * 1000**2; "1.5k", "2 MB", "3KiB" too), with
     go-units' messages."""
+    return _parse_size(text, 1000)
+
+
+def ram_in_bytes(text: str) -> int:
+    """RAMInBytes: the same syntax in binary units ("10m" = 10 * 1024**2), as `-m`/`--shm-size` take it."""
+    return _parse_size(text, 1024)
+
+
+def _parse_size(text: str, base: int) -> int:
     sep = max(text.rfind(c) for c in "0123456789. ")
     if sep < 0:
         raise ValueError(f"invalid size: '{text}'")
@@ -65,10 +74,10 @@ def from_human_size(text: str) -> int:
     sfx = suffix.lower()
     if not sfx or sfx == "b":
         return int(size)
-    multiplier = {"k": 1000, "m": 1000**2, "g": 1000**3, "t": 1000**4, "p": 1000**5}.get(sfx[0])
-    if len(sfx) > 3 or multiplier is None or (len(sfx) == 2 and sfx[1] != "b") or (len(sfx) == 3 and sfx[1:] != "ib"):
+    power = {"k": 1, "m": 2, "g": 3, "t": 4, "p": 5}.get(sfx[0])
+    if len(sfx) > 3 or power is None or (len(sfx) == 2 and sfx[1] != "b") or (len(sfx) == 3 and sfx[1:] != "ib"):
         raise ValueError(f"invalid suffix: '{sfx}'")
-    return int(size * multiplier)
+    return int(size * base ** power)
 
 
 _DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}

@@ -17,9 +17,11 @@ from ..network.portspec import parse_expose, parse_port_key, parse_publish_all
 from .group import DockerGroup
 from .common import (client, confirm_or_exit, each_name, fail, inspect_objects, parse_filters, print_deleted,
                      print_reclaimed, short)
-from ..units import human_size, parse_duration
+from ..units import human_size
+from .create_flags import RunError, apply_more_options, attach_streams, capabilities, more_create_options
+from .flagtypes import Duration, GoInt, MemBytes, NanoCPUs
 from .format import ago, local_time, render_rows, table
-from .streams import copy_output, on_resize, pump_stdin, raw_terminal, terminal_size
+from .streams import copy_output, on_resize, proxy_signals, pump_stdin, raw_terminal, terminal_size
 
 
 # ---------------------------------------------------------------- create options shared by run and create
@@ -29,7 +31,7 @@ def create_options(f):
         click.option("--name"), click.option("-e", "--env", multiple=True), click.option("--env-file", multiple=True),
         click.option("-w", "--workdir"), click.option("-u", "--user"), click.option("--entrypoint"),
         click.option("-h", "--hostname"), click.option("-l", "--label", multiple=True),
-        click.option("--stop-signal"), click.option("--stop-timeout", type=int), click.option("--init", is_flag=True),
+        click.option("--stop-signal"), click.option("--stop-timeout", type=GoInt()), click.option("--init", is_flag=True),
         click.option("-v", "--volume", multiple=True), click.option("-p", "--publish", multiple=True),
         click.option("-P", "--publish-all", is_flag=True), click.option("--expose", multiple=True),
         click.option("--restart", default="no"), click.option("--rm", is_flag=True),
@@ -39,25 +41,20 @@ def create_options(f):
         click.option("--dns-search", multiple=True), click.option("--dns-option", multiple=True),
         click.option("--add-host", multiple=True),
         click.option("--read-only", is_flag=True), click.option("--tmpfs", multiple=True),
-        click.option("-m", "--memory"), click.option("--cpus", type=float), click.option("--pids-limit", type=int),
+        click.option("-m", "--memory", type=MemBytes()), click.option("--cpus", type=NanoCPUs()),
+        click.option("--pids-limit", type=GoInt()),
         click.option("--platform"), click.option("--pull", default="missing"),
         click.option("--security-opt", multiple=True), click.option("--runtime"),
-        click.option("--health-cmd"), click.option("--health-interval"), click.option("--health-timeout"),
-        click.option("--health-start-period"), click.option("--health-start-interval"),
-        click.option("--health-retries", type=int), click.option("--no-healthcheck", is_flag=True),
-    ]
+        click.option("--health-cmd"), click.option("--health-interval", type=Duration()),
+        click.option("--health-timeout", type=Duration()), click.option("--health-start-period", type=Duration()),
+        click.option("--health-start-interval", type=Duration()),
+        click.option("--health-retries", type=GoInt()), click.option("--no-healthcheck", is_flag=True),
+    ] + more_create_options()
     for opt in reversed(options):
         f = opt(f)
     f = click.argument("command", nargs=-1, type=click.UNPROCESSED)(f)
     f = click.argument("image")(f)
     return f
-
-
-def parse_memory(value: str) -> int:
-    m = re.fullmatch(r"(\d+(?:\.\d+)?)([bkmg]?)b?", value.strip().lower())
-    if not m:
-        raise click.BadParameter(f"invalid size: '{value}'")
-    return int(float(m.group(1)) * {"": 1, "b": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}[m.group(2)])
 
 
 def port_bindings(publish, expose=()) -> tuple[dict, dict]:
@@ -79,10 +76,7 @@ def healthcheck(o: dict) -> dict | None:
     for key, opt in (("Interval", "health_interval"), ("Timeout", "health_timeout"),
                      ("StartPeriod", "health_start_period"), ("StartInterval", "health_start_interval")):
         if o[opt]:
-            try:
-                hc[key] = int(parse_duration(o[opt]) * 1e9)
-            except ValueError as err:
-                raise click.BadParameter(str(err), param_hint=f"--{opt.replace('_', '-')}")
+            hc[key] = o[opt]
     if o["health_retries"] is not None:
         hc["Retries"] = o["health_retries"]
     return hc or None
@@ -93,8 +87,9 @@ def _pass_through(variable: str) -> list[str]:
     return [f"{variable}={os.environ[variable]}"] if variable in os.environ else [variable]
 
 
-def _env_file(path: str) -> list[str]:
-    """docker's env-file rules: leading blanks and `#` lines skipped, values passed through untrimmed."""
+def _env_file(path: str, pass_through: bool = True) -> list[str]:
+    """docker's env-file rules: leading blanks and `#` lines skipped, values passed through untrimmed; a bare
+    `VAR` takes the client's value (env files) or stays as it is (label files)."""
     env = []
     with open(path, encoding="utf-8-sig") as f:
         for line in f.read().splitlines():
@@ -106,17 +101,17 @@ def _env_file(path: str) -> list[str]:
                 raise DockyardError(f"variable '{variable}' contains whitespaces")
             if not variable:
                 raise DockyardError(f"no variable name on line '{line}'")
-            env += [f"{variable}={value}"] if eq else _pass_through(variable)
+            env += [f"{variable}={value}"] if eq or not pass_through else _pass_through(variable)
     return env
 
 
-def environment(flags, files) -> list[str]:
+def environment(flags, files, pass_through: bool = True) -> list[str]:
     """The Env of a create or exec body: --env-file contents first, then -e values, as the docker CLI orders
-    them; a file that cannot be read fails the command as docker's does."""
+    them; a file that cannot be read fails the command as docker's does. (Labels too: --label-file, -l.)"""
     env = []
     try:
         for path in files:
-            env += _env_file(path)
+            env += _env_file(path, pass_through)
     except (OSError, DockyardError) as err:
         text = (f"open {path}: {err.strerror[0].lower()}{err.strerror[1:]}" if isinstance(err, OSError)
                 else f"invalid env file ({path}): {err}")
@@ -125,46 +120,65 @@ def environment(flags, files) -> list[str]:
             fail(text)
         fail(f"dockyard: {text}\n\nRun 'dockyard {command} --help' for more information", 125)
     for value in flags:
-        env += [value] if "=" in value else _pass_through(value)
+        env += [value] if "=" in value or not pass_through else _pass_through(value)
     return env
 
 
-def build_create_body(o: dict, image: str, command) -> dict:
+def volumes_and_binds(volumes) -> tuple[dict, list]:
+    """-v values as the docker CLI splits them: `/data` alone is an anonymous volume (Config.Volumes), anything
+    with a source is a bind or named volume (HostConfig.Binds), a relative `./src` made absolute."""
+    anonymous, binds = {}, []
+    for v in volumes:
+        source, colon, rest = v.partition(":")
+        if not colon or not source:
+            anonymous[v] = {}
+            continue
+        if source.startswith("."):
+            source = os.path.abspath(source)
+        binds.append(f"{source}:{rest}")
+    return anonymous, binds
+
+
+def build_create_body(o: dict, image: str, command, detach: bool = False) -> dict:
     env = environment(o["env"], o["env_file"])
-    labels = dict(l.split("=", 1) if "=" in l else (l, "") for l in o["label"])
+    labels = dict(l.split("=", 1) if "=" in l else (l, "")
+                  for l in environment(o["label"], o["label_file"], pass_through=False))
     exposed, bindings = port_bindings(o["publish"], o["expose"])
     name, _, retries = (o["restart"] or "no").partition(":")
+    if o["rm"] and name != "no":
+        raise RunError("conflicting options: cannot specify both --restart and --rm")
+    anonymous, binds = volumes_and_binds(o["volume"])
     host_config = {
-        "Binds": list(o["volume"]) or None, "PortBindings": bindings, "PublishAllPorts": o["publish_all"],
-        "AutoRemove": o["rm"], "Privileged": o["privileged"], "CapAdd": list(o["cap_add"]) or None,
-        "CapDrop": list(o["cap_drop"]) or None, "ReadonlyRootfs": o["read_only"],
+        "Binds": binds or None, "PortBindings": bindings, "PublishAllPorts": o["publish_all"],
+        "AutoRemove": o["rm"], "Privileged": o["privileged"], "CapAdd": capabilities(o["cap_add"]),
+        "CapDrop": capabilities(o["cap_drop"]), "ReadonlyRootfs": o["read_only"],
         "RestartPolicy": {"Name": name, "MaximumRetryCount": int(retries or 0)},
         "Tmpfs": {t.split(":", 1)[0]: (t.split(":", 1)[1] if ":" in t else "") for t in o["tmpfs"]} or None,
         "SecurityOpt": list(o["security_opt"]) or None, "Init": o["init"] or None,
-        "NetworkMode": o["network"] or "default", "Dns": list(o["dns"]) or None,
-        "DnsSearch": list(o["dns_search"]) or None, "DnsOptions": list(o["dns_option"]) or None,
+        "NetworkMode": o["network"] or "default", "Dns": list(o["dns"]),
+        "DnsSearch": list(o["dns_search"]), "DnsOptions": list(o["dns_option"]),
         "ExtraHosts": list(o["add_host"]) or None,
     }
     if o["runtime"]:
         host_config["Runtime"] = o["runtime"]
     if o["memory"]:
-        host_config["Memory"] = parse_memory(o["memory"])
+        host_config["Memory"] = o["memory"]
     if o["cpus"]:
-        host_config["NanoCpus"] = int(o["cpus"] * 1e9)
-    if o["pids_limit"]:
-        host_config["PidsLimit"] = o["pids_limit"]
+        host_config["NanoCpus"] = o["cpus"]
+    host_config["PidsLimit"] = o["pids_limit"] or 0
     if o["tty"]:
         host_config["ConsoleSize"] = list(terminal_size())
     body = {
         "Image": image, "Cmd": list(command) or None, "Env": env, "Tty": o["tty"], "OpenStdin": o["interactive"],
-        "StdinOnce": o["interactive"], "AttachStdin": o["interactive"], "AttachStdout": True, "AttachStderr": True,
-        "Labels": labels, "ExposedPorts": exposed or None, "HostConfig": host_config,
+        **attach_streams(o, detach), "Labels": labels, "ExposedPorts": exposed or None,
+        "Volumes": anonymous or None, "HostConfig": host_config,
     }
     endpoint = {}
     if o["network_alias"]:
         endpoint["Aliases"] = list(o["network_alias"])
     if o["ip"]:
         endpoint["IPAMConfig"] = {"IPv4Address": o["ip"]}
+    apply_more_options(o, body, host_config, endpoint)
     if endpoint:
         body["NetworkingConfig"] = {"EndpointsConfig": {o["network"] or "default": endpoint}}
     for key, opt in (("WorkingDir", "workdir"), ("User", "user"), ("Hostname", "hostname"),
@@ -178,9 +192,27 @@ def build_create_body(o: dict, image: str, command) -> dict:
     return body
 
 
-def create_container(o: dict, image: str, command) -> str:
+def create_container(o: dict, image: str, command, detach: bool = False) -> str:
+    """Create the container (pulling its image if --pull says so); the ID goes to --cidfile too."""
     c = client()
-    body = build_create_body(o, image, command)
+    command_name = click.get_current_context().info_name
+    try:
+        body = build_create_body(o, image, command, detach)
+    except RunError as err:
+        fail(f"dockyard: {err}\n\nRun 'dockyard {command_name} --help' for more information", 125)
+    if o["cidfile"] and os.path.exists(o["cidfile"]):
+        message = f"container ID file found, make sure the other container isn't running or delete {o['cidfile']}"
+        if command_name == "run":
+            fail(f"dockyard: {message}\n\nRun 'dockyard run --help' for more information", 125)
+        fail(message)
+    cid = _create(c, o, image, body)
+    if o["cidfile"]:
+        with open(o["cidfile"], "w") as f:
+            f.write(cid)
+    return cid
+
+
+def _create(c, o: dict, image: str, body: dict) -> str:
     params = {"name": o["name"], "platform": o["platform"]}
     try:
         if o["pull"] == "always":
@@ -191,10 +223,11 @@ def create_container(o: dict, image: str, command) -> str:
             raise
         if o["pull"] == "never":
             raise
-        if o["pull"] != "always":
+        if o["pull"] != "always" and not o["quiet"]:
             click.echo(f"Unable to find image '{_with_tag(image)}' locally", err=True)
         from .registry import pull_image
-        pull_image(image, o["platform"], out=sys.stderr)
+        with open(os.devnull, "w") as devnull:
+            pull_image(image, o["platform"], out=devnull if o["quiet"] else sys.stderr)
         return c.request("POST", "/containers/create", params=params, json_body=body).json()["Id"]
 
 
@@ -217,14 +250,17 @@ def run_failed(err: DockyardError, code: int):
     fail(f"dockyard: Error response from daemon: {err}\n\nRun 'dockyard run --help' for more information", code)
 
 
-@click.command("run", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.command("run", context_settings={"allow_interspersed_args": False})
 @click.option("-d", "--detach", is_flag=True)
 @click.option("--detach-keys")
+@click.option("--sig-proxy", type=bool, default=True)
 @create_options
-def run(detach, detach_keys, image, command, **o):
+def run(detach, detach_keys, sig_proxy, image, command, **o):
     """Create and run a new container from an image"""
+    if detach and o["attach"]:
+        fail("conflicting options: cannot specify both --attach and --detach")
     try:
-        cid = create_container(o, image, command)
+        cid = create_container(o, image, command, detach)
     except DockyardError as err:
         run_failed(err, 125)
     c = client()
@@ -235,8 +271,10 @@ def run(detach, detach_keys, image, command, **o):
             run_failed(err, exit_code_for(str(err)))
         click.echo(cid)
         return
-    sock = c.hijack(f"/containers/{cid}/attach", {"stream": True, "stdin": o["interactive"], "stdout": True,
-                                                   "stderr": True, "detachKeys": detach_keys})
+    streams = attach_streams(o, detach)
+    sock = c.hijack(f"/containers/{cid}/attach", {"stream": True, "stdin": streams["AttachStdin"],
+                                                   "stdout": streams["AttachStdout"],
+                                                   "stderr": streams["AttachStderr"], "detachKeys": detach_keys})
     status = {}
     waiter = threading.Thread(target=_wait, args=(c.host, cid, "removed" if o["rm"] else "next-exit", status),
                               daemon=True)
@@ -249,10 +287,12 @@ def run(detach, detach_keys, image, command, **o):
         if o["rm"]:
             waiter.join(10)
         run_failed(err, exit_code_for(str(err)))
+    if sig_proxy and not o["tty"]:
+        proxy_signals(c, cid)
     with raw_terminal(o["tty"] and o["interactive"]):
         if o["tty"]:
             on_resize(lambda h, w: c.request("POST", f"/containers/{cid}/resize", params={"h": h, "w": w}))
-        if o["interactive"]:
+        if streams["AttachStdin"]:
             pump_stdin(sock)
         copy_output(sock, o["tty"])
     waiter.join(2 if not o["rm"] else 30)
@@ -268,7 +308,7 @@ def _wait(host: str, cid: str, condition: str, status: dict) -> None:
         status["code"] = 125
 
 
-@click.command("create", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.command("create", context_settings={"allow_interspersed_args": False})
 @create_options
 def create(image, command, **o):
     """Create a new container"""
@@ -304,7 +344,7 @@ def start(containers, attach, interactive):
 
 @click.command("stop")
 @click.argument("containers", nargs=-1, required=True)
-@click.option("-t", "--time", "timeout", type=int)
+@click.option("-t", "--time", "--timeout", "timeout", type=GoInt())
 @click.option("-s", "--signal")
 def stop(containers, timeout, signal):
     """Stop one or more running containers"""
@@ -315,7 +355,7 @@ def stop(containers, timeout, signal):
 
 @click.command("restart")
 @click.argument("containers", nargs=-1, required=True)
-@click.option("-t", "--time", "timeout", type=int)
+@click.option("-t", "--time", "--timeout", "timeout", type=GoInt())
 @click.option("-s", "--signal")
 def restart(containers, timeout, signal):
     """Restart one or more containers"""
@@ -454,7 +494,7 @@ def _port_group(group_key: str, first: int, last: int) -> str:
 @click.command("ls")
 @click.option("-a", "--all", "all_", is_flag=True)
 @click.option("-q", "--quiet", is_flag=True)
-@click.option("-n", "--last", type=int)
+@click.option("-n", "--last", type=GoInt(), default=-1)
 @click.option("-l", "--latest", is_flag=True)
 @click.option("-s", "--size", is_flag=True)
 @click.option("--no-trunc", is_flag=True)
@@ -465,7 +505,7 @@ def ps(all_, quiet, last, latest, size, no_trunc, filters, fmt):
     # as docker, a --format template that shows .Size (or the whole row: `{{json .}}`) asks the daemon to
     # compute it; the bare `json` format does not
     size = size or bool(fmt and not quiet and re.search(r"\.Size\b|json\s+\.\s*-?}}", fmt))
-    items = client().get("/containers/json", all=all_, limit=1 if latest else last, size=size,
+    items = client().get("/containers/json", all=all_, limit=1 if latest else (None if last == -1 else last), size=size,
                          filters=parse_filters(filters))
     rows = [PsRow(c, no_trunc) for c in items]
     if quiet:
@@ -537,6 +577,8 @@ def attach(container, no_stdin, detach_keys, sig_proxy):
     use_stdin = not no_stdin and info["Config"]["OpenStdin"]
     sock = c.hijack(f"/containers/{info['Id']}/attach", {"stream": True, "stdin": use_stdin, "stdout": True,
                                                           "stderr": True, "detachKeys": detach_keys})
+    if sig_proxy and not tty:
+        proxy_signals(c, info["Id"])
     with raw_terminal(tty and use_stdin):
         if tty:
             on_resize(lambda h, w: c.request("POST", f"/containers/{info['Id']}/resize", params={"h": h, "w": w}))

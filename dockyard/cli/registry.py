@@ -10,6 +10,7 @@ from ..client.api import encode_auth
 from ..image import reference
 from ..registry.client.dockercfg import DockerConfigFile
 from .common import client, fail, parse_filters
+from .flagtypes import GoInt
 from .format import table
 
 
@@ -109,7 +110,7 @@ def logout(server):
 
 @click.command("search")
 @click.argument("term")
-@click.option("--limit", type=int)
+@click.option("--limit", type=GoInt())
 @click.option("-f", "--filter", "filters", multiple=True)
 @click.option("--no-trunc", is_flag=True)
 @click.option("--format", "fmt")

@@ -8,7 +8,8 @@ import time
 import click
 
 from ..units import bytes_size, human_size
-from .common import client, each_name
+from .common import client, each_name, fail
+from .flagtypes import GoInt, MemBytes, MemSwapBytes, NanoCPUs
 from .format import render_rows
 
 DEFAULT_FORMAT = ("table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}"
@@ -85,36 +86,33 @@ def stats(containers, all_, no_stream, no_trunc, fmt):
 
 @click.command("update")
 @click.argument("containers", nargs=-1, required=True)
-@click.option("-m", "--memory")
-@click.option("--memory-swap")
-@click.option("--memory-reservation")
-@click.option("--cpus", type=float)
-@click.option("-c", "--cpu-shares", type=int)
-@click.option("--cpu-period", type=int)
-@click.option("--cpu-quota", type=int)
+@click.option("--blkio-weight", type=GoInt(16, unsigned=True))
+@click.option("-m", "--memory", type=MemBytes())
+@click.option("--memory-swap", type=MemSwapBytes())
+@click.option("--memory-reservation", type=MemBytes())
+@click.option("--cpus", type=NanoCPUs())
+@click.option("-c", "--cpu-shares", type=GoInt())
+@click.option("--cpu-period", type=GoInt())
+@click.option("--cpu-quota", type=GoInt())
+@click.option("--cpu-rt-period", type=GoInt())
+@click.option("--cpu-rt-runtime", type=GoInt())
 @click.option("--cpuset-cpus")
-@click.option("--pids-limit", type=int)
+@click.option("--cpuset-mems")
+@click.option("--pids-limit", type=GoInt())
 @click.option("--restart")
-def update(containers, memory, memory_swap, memory_reservation, cpus, cpu_shares, cpu_period, cpu_quota,
-           cpuset_cpus, pids_limit, restart):
+def update(containers, restart, **flags):
     """Update configuration of one or more containers"""
-    from .containers import parse_memory
-
-    body = {}
-    for key, value in (("Memory", memory), ("MemorySwap", memory_swap), ("MemoryReservation", memory_reservation)):
-        if value:
-            body[key] = -1 if value == "-1" else parse_memory(value)
-    for key, value in (("CpuShares", cpu_shares), ("CpuPeriod", cpu_period), ("CpuQuota", cpu_quota),
-                       ("CpusetCpus", cpuset_cpus), ("PidsLimit", pids_limit)):
-        if value is not None:
-            body[key] = value
-    if cpus is not None:
-        body["NanoCpus"] = int(cpus * 1e9)
+    fields = {"blkio_weight": "BlkioWeight", "memory": "Memory", "memory_swap": "MemorySwap",
+              "memory_reservation": "MemoryReservation", "cpus": "NanoCpus", "cpu_shares": "CpuShares",
+              "cpu_period": "CpuPeriod", "cpu_quota": "CpuQuota", "cpu_rt_period": "CpuRealtimePeriod",
+              "cpu_rt_runtime": "CpuRealtimeRuntime", "cpuset_cpus": "CpusetCpus", "cpuset_mems": "CpusetMems",
+              "pids_limit": "PidsLimit"}
+    body = {fields[flag]: value for flag, value in flags.items() if value is not None}
     if restart:
         name, _, retries = restart.partition(":")
         body["RestartPolicy"] = {"Name": name, "MaximumRetryCount": int(retries or 0)}
     if not body:
-        raise click.UsageError("you must provide one or more flags when using this command")
+        fail("you must provide one or more flags when using this command")
     for ref in each_name(containers, lambda r: client().post(f"/containers/{r}/update", body)):
         click.echo(ref)
 

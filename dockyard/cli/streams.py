@@ -98,3 +98,26 @@ def _recv(sock, n: int) -> bytes:
         return sock.recv(n)
     except OSError:
         return b""
+
+
+# what the docker CLI never forwards (ForwardAllSignals): job control noise and what it needs itself
+UNFORWARDED = {signal.SIGCHLD, signal.SIGPIPE, signal.SIGURG, signal.SIGWINCH, signal.SIGKILL, signal.SIGSTOP}
+
+
+def proxy_signals(client, container_id: str) -> None:
+    """--sig-proxy: signals this process receives go to the container (POST /kill), as `docker run` does."""
+    from ..client import DockerClient
+
+    def forward(signum, _frame):
+        try:
+            DockerClient(client.host).request("POST", f"/containers/{container_id}/kill",
+                                              params={"signal": str(signum)})
+        except Exception:
+            pass  # the container may be gone already
+
+    for sig in signal.valid_signals():
+        if sig not in UNFORWARDED and sig < signal.SIGRTMIN:
+            try:
+                signal.signal(sig, forward)
+            except (OSError, ValueError):
+                pass
