@@ -354,3 +354,20 @@ def test_version_has_no_empty_build_time(daemon):
     body = get_ok(daemon, "/version")
     assert body.get("BuildTime", "2024-01-01T00:00:00Z") != ""
     conforms(sw.response_schema("/version"), body)
+
+
+def test_volume_mount_modes_as_docker_shows_them(daemon):
+    """dockerd gives a local volume from -v NAME:/path or --mount no-mode "z" (setBindModeIfNull); one from
+    `-v /path` (Config.Volumes) keeps "", and a mode given stays as given."""
+    cid = daemon.docker("create", "-v", "schema-mode-a:/a", "-v", "/b", "--mount", "type=volume,target=/c",
+                        "--mount", "type=volume,src=schema-mode-d,dst=/d,readonly", "-v", "schema-mode-e:/e:ro",
+                        "busybox", "true").stdout.strip()
+    try:
+        mounts = json.loads(daemon.docker("inspect", "-f", "{{json .Mounts}}", cid).stdout)
+        assert {m["Destination"]: m["Mode"] for m in mounts} == {"/a": "z", "/b": "", "/c": "z", "/d": "z",
+                                                                  "/e": "ro"}
+        listed = get_ok(daemon, "/containers/json?all=1&filters=" + quote(json.dumps({"id": [cid]})))
+        assert {m["Destination"]: m["Mode"] for m in listed[0]["Mounts"]}["/a"] == "z"
+    finally:
+        daemon.docker("rm", "-v", cid)
+        daemon.docker("volume", "rm", "schema-mode-a", "schema-mode-d", "schema-mode-e")
