@@ -9,6 +9,7 @@ from ..errors import NotFound
 from .group import DockerGroup
 from .common import client, confirm_or_exit, each_name, inspect_objects, key_values, parse_filters, print_deleted
 from .format import go_time_string, render_rows, table
+from .sortorder import natural_key
 
 
 class NetworkRow:
@@ -78,7 +79,7 @@ def create(name, driver, subnet, gateway, ip_range, aux_address, ipam_driver, ip
 def ls(quiet, no_trunc, filters, fmt):
     """List networks"""
     items = client().get("/networks", filters=parse_filters(filters))
-    rows = sorted((NetworkRow(n, no_trunc) for n in items), key=lambda r: r.Name)
+    rows = sorted((NetworkRow(n, no_trunc) for n in items), key=lambda r: natural_key(r.Name))
     if quiet:
         for r in rows:
             click.echo(r.ID)

@@ -10,6 +10,7 @@ from .common import (client, confirm_or_exit, each_name, inspect_objects, key_va
                      print_reclaimed)
 from ..units import human_size
 from .format import render_rows, table
+from .sortorder import natural_key
 
 
 class VolumeRow:
@@ -52,7 +53,7 @@ def volume_create(name, driver, label, opt):
 def volume_ls(quiet, filters, fmt):
     """List volumes"""
     rows = [VolumeRow(v) for v in client().get("/volumes", filters=parse_filters(filters)).get("Volumes") or []]
-    rows.sort(key=lambda r: r.Name)
+    rows.sort(key=lambda r: natural_key(r.Name))
     if quiet:
         for r in rows:
             click.echo(r.Name)

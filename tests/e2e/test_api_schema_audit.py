@@ -371,3 +371,21 @@ def test_volume_mount_modes_as_docker_shows_them(daemon):
     finally:
         daemon.docker("rm", "-v", cid)
         daemon.docker("volume", "rm", "schema-mode-a", "schema-mode-d", "schema-mode-e")
+
+
+def test_volume_and_network_lists_in_the_docker_clis_natural_order(daemon):
+    """docker sorts `volume ls` and `network ls` by NaturalLess: digit runs compare as numbers (so anonymous
+    volumes named 3a49... come before 15d3...); dockyard's CLI prints the same order."""
+    names = ["schema-n10", "schema-n9", "schema-n1a", "schema-n09"]
+    for name in names:
+        daemon.docker("volume", "create", name)
+        daemon.docker("network", "create", name)
+    try:
+        for kind in ("volume", "network"):
+            args = (kind, "ls", "-q" if kind == "volume" else "--format={{.Name}}", "--filter", "name=schema-n")
+            theirs = daemon.docker(*args).stdout.split()
+            assert theirs == ["schema-n1a", "schema-n9", "schema-n09", "schema-n10"]
+            assert daemon.dockyard(*args).stdout.split() == theirs
+    finally:
+        daemon.docker("volume", "rm", *names)
+        daemon.docker("network", "rm", *names)
