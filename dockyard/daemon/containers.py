@@ -1095,7 +1095,10 @@ def _host_config_defaults(hc: dict) -> dict:
     hc["RestartPolicy"] = hc.get("RestartPolicy") or {"Name": "no", "MaximumRetryCount": 0}
     if not hc["RestartPolicy"].get("Name"):
         hc["RestartPolicy"]["Name"] = "no"
-    hc.setdefault("LogConfig", {"Type": "json-file", "Config": {}})
+    # moby's mergeAndVerifyLogConfig: the CLI sends {"Type": "", "Config": {}}; inspect shows the driver used
+    log_config = dict(hc.get("LogConfig") or {})
+    hc["LogConfig"] = {**log_config, "Type": log_config.get("Type") or "json-file",
+                       "Config": log_config.get("Config") or {}}
     for key, default in (("Binds", None), ("PortBindings", {}), ("AutoRemove", False), ("Privileged", False),
                          ("PublishAllPorts", False), ("ReadonlyRootfs", False), ("CapAdd", None), ("CapDrop", None),
                          ("ShmSize", 67108864)):

@@ -191,7 +191,6 @@ class ImageService:
             "Created": int(img.created),
             "Size": img.size,
             "SharedSize": -1,
-            "VirtualSize": img.size,
             "Labels": (cfg.get("config") or {}).get("Labels") or {},
             "Containers": -1,
         }
@@ -206,7 +205,7 @@ class ImageService:
             "RepoDigests": [_familiar_digest(d) for d in self.digests_of(img.id)],
             "Parent": img.parent,
             "Comment": cfg.get("comment", ""),
-            "Created": cfg.get("created", ""),
+            **({"Created": cfg["created"]} if cfg.get("created") else {}),  # omitted when the image has none
             "DockerVersion": cfg.get("docker_version", ""),
             "Author": cfg.get("author", ""),
             "Config": _image_config_shape(container_config),
@@ -486,16 +485,21 @@ class ImageService:
         return known
 
 
+# An image's Config as moby's inspect marshals it (API 1.50): the OCI image config with Docker's extensions,
+# every field `omitempty`, then these legacy fields merged in even when unset (moby issue 50134). The merge goes
+# through a Go map, so the keys come out sorted. (Container-only fields such as Hostname are gone since 1.50;
+# api/legacy_image_fields.py puts them back for older API versions.)
+IMAGE_CONFIG_KEYS = ("User", "ExposedPorts", "Env", "Entrypoint", "Cmd", "Volumes", "WorkingDir", "Labels",
+                     "StopSignal", "ArgsEscaped", "Healthcheck", "OnBuild", "Shell")
+IMAGE_CONFIG_ALWAYS = {"Cmd": None, "Entrypoint": None, "Env": None, "Labels": None, "OnBuild": None, "User": "",
+                       "Volumes": None, "WorkingDir": ""}
+
+
 def _image_config_shape(c: dict) -> dict:
     """The `Config` of an image as docker's ImageInspect shows it."""
-    keys = ["Hostname", "Domainname", "User", "AttachStdin", "AttachStdout", "AttachStderr", "ExposedPorts",
-            "Tty", "OpenStdin", "StdinOnce", "Env", "Cmd", "Healthcheck", "ArgsEscaped", "Image", "Volumes",
-            "WorkingDir", "Entrypoint", "OnBuild", "Labels", "StopSignal", "StopTimeout", "Shell"]
-    out = {k: c[k] for k in keys if k in c}
-    for k, default in (("Env", None), ("Cmd", None), ("WorkingDir", ""), ("Entrypoint", None),
-                       ("OnBuild", None), ("Labels", None), ("User", "")):
-        out.setdefault(k, default)
-    return out
+    out = dict(IMAGE_CONFIG_ALWAYS)
+    out.update({k: c[k] for k in IMAGE_CONFIG_KEYS if c.get(k) or (k == "Healthcheck" and c.get(k) is not None)})
+    return dict(sorted(out.items()))
 
 
 def _match_reference(pattern: str, familiar: str) -> bool:

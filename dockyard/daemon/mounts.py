@@ -24,6 +24,11 @@ def valid_mode(mode: str) -> bool:
     return max(counts) <= 1
 
 
+# moby's setBindModeIfNull: a local-driver volume from Binds or Mounts with no mode shows "z" (the shared
+# SELinux label it gets); volumes from Config.Volumes (`-v /path`, an image's VOLUME) keep "".
+LOCAL_VOLUME_MODE = "z"
+
+
 def _mount_error(kind: str, message: str) -> InvalidParameter:
     return InvalidParameter(f"invalid mount config for type {_go_quote(kind)}: {message}")
 
@@ -36,8 +41,8 @@ def _go_quote(text: str) -> str:
 
 def _bind_or_volume(spec: str) -> dict:
     parts = spec.split(":")
-    if len(parts) == 1:  # -v /data: an anonymous volume
-        return {"Type": "volume", "Name": "", "Destination": parts[0], "RW": True, "Mode": ""}
+    if len(parts) == 1:  # Binds ["/data"]: an anonymous volume
+        return {"Type": "volume", "Name": "", "Destination": parts[0], "RW": True, "Mode": LOCAL_VOLUME_MODE}
     if len(parts) > 3:
         raise InvalidParameter(f"invalid volume specification: '{spec}'")
     source, dest = parts[0], parts[1]
@@ -52,7 +57,7 @@ def _bind_or_volume(spec: str) -> dict:
     if source.startswith("/"):
         return {"Type": "bind", "Source": source, "Destination": dest, "Mode": mode, "RW": rw,
                 "Propagation": "rprivate"}
-    return {"Type": "volume", "Name": source, "Destination": dest, "RW": rw, "Mode": mode}
+    return {"Type": "volume", "Name": source, "Destination": dest, "RW": rw, "Mode": mode or LOCAL_VOLUME_MODE}
 
 
 def requested_mounts(config: dict, host_config: dict) -> list[dict]:
@@ -85,7 +90,7 @@ def requested_mounts(config: dict, host_config: dict) -> list[dict]:
                               "RW": not m.get("ReadOnly"), "Propagation": "rprivate"}
         elif kind == "volume":
             points[target] = {"Type": "volume", "Name": source, "Destination": target,
-                              "RW": not m.get("ReadOnly"), "Mode": ""}
+                              "RW": not m.get("ReadOnly"), "Mode": LOCAL_VOLUME_MODE}
         else:
             if source:
                 raise _mount_error(kind, "field Source must not be specified")

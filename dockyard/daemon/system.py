@@ -67,7 +67,7 @@ class SystemService:
             ],
             "Version": __version__, "ApiVersion": MAX_API_VERSION, "MinAPIVersion": MIN_API_VERSION,
             "GitCommit": "", "GoVersion": f"python{platform.python_version()}", "Os": "linux", "Arch": go_arch(),
-            "KernelVersion": platform.release(), "BuildTime": "",
+            "KernelVersion": platform.release(),  # no BuildTime: Go omits it when empty (it is a time when set)
         }
 
     def _runtime_binary(self) -> str:

@@ -12,6 +12,7 @@ from ..errors import Conflict, InvalidParameter, NotFound
 from ..store.fsutil import dir_size
 from ..store.metadata import Metadata
 
+ANONYMOUS_LABEL = "com.docker.volume.anonymous"
 VALID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 
 
@@ -27,10 +28,12 @@ class LocalVolumes:
         return self.root / name / "_data"
 
     def _shape(self, row) -> dict:
-        # keys in the order of moby's volume.Volume struct, as `docker volume inspect` prints them
-        return {"CreatedAt": row["created"], "Driver": row["driver"], "Labels": json.loads(row["labels"]) or None,
+        # keys in the order of moby's volume.Volume struct, as `docker volume inspect` prints them. Labels and
+        # Options are what the create request sent: {} from the docker CLI, null when a request had none.
+        # CreatedAt is Go's time.RFC3339 (whole seconds), not the nanoseconds of other API times.
+        return {"CreatedAt": row["created"][:19] + "Z", "Driver": row["driver"], "Labels": json.loads(row["labels"]),
                 "Mountpoint": str(self.mountpoint(row["name"])), "Name": row["name"],
-                "Options": json.loads(row["options"]) or None, "Scope": "local"}
+                "Options": json.loads(row["options"]), "Scope": "local"}
 
     def get(self, name: str) -> dict:
         row = self.md.one("SELECT * FROM volumes WHERE name=?", (name,))
@@ -55,6 +58,8 @@ class LocalVolumes:
             raise NotFound(f"plugin \"{driver}\" not found")
         anonymous = not name
         name = name or secrets.token_hex(32)
+        if anonymous:  # moby labels every volume it names itself (and `volume prune` removes only those)
+            labels = {**(labels or {}), ANONYMOUS_LABEL: ""}
         if not VALID.match(name):
             raise InvalidParameter(f'create {name}: "{name}" includes invalid characters for a local volume name, '
                                    f'only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host '
@@ -64,7 +69,7 @@ class LocalVolumes:
         self.mountpoint(name).mkdir(parents=True, exist_ok=True)
         with self.md.tx() as cur:
             cur.execute("INSERT INTO volumes VALUES (?,?,?,?,?,?)",
-                        (name, "local", json.dumps(labels or {}), json.dumps(options or {}), int(anonymous),
+                        (name, "local", json.dumps(labels), json.dumps(options), int(anonymous),
                          now_rfc3339()))
         return self.get(name), True
 

@@ -8,6 +8,7 @@ from aiohttp import web
 from ...daemon.filters import Filters
 from ...timefmt import parse_time_filter
 from ..context import json_response, services
+from ..legacy_image_fields import with_virtual_size
 from ..middleware import SERVER_HEADERS
 from ..router import RouteTable
 from ..streams import start_stream
@@ -45,7 +46,10 @@ async def system_df(request: web.Request) -> web.Response:
     # `type` selects what to compute from API 1.42 on; before that (or without it) everything is.
     types = request.query.getall("type", [])
     selected = set(types) if types and as_tuple(request["api_version"]) >= (1, 42) else None
-    return json_response(services(request).system.disk_usage(selected))
+    usage = services(request).system.disk_usage(selected)
+    if usage.get("Images"):
+        usage["Images"] = [with_virtual_size(request["api_version"], img) for img in usage["Images"]]
+    return json_response(usage)
 
 
 # docker's event filters; the swarm ones (node, service, secret, config) and plugin match nothing here.
