@@ -32,7 +32,7 @@ class ImageRow:
         self.CreatedSince = ago(summary["Created"])
         self.CreatedAt = local_time(summary["Created"])
         self.Size = human_size(summary["Size"])
-        self.VirtualSize = human_size(summary.get("VirtualSize", summary["Size"]), 4)
+        self.VirtualSize = human_size(summary["Size"], 4)  # the docker CLI shows Size (VirtualSize left API 1.44)
         containers, shared = summary.get("Containers", -1), summary.get("SharedSize", -1)
         self.Containers = "N/A" if containers == -1 else str(containers)
         self.SharedSize = "N/A" if shared == -1 else human_size(shared)
