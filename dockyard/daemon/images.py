@@ -191,7 +191,6 @@ class ImageService:
             "Created": int(img.created),
             "Size": img.size,
             "SharedSize": -1,
-            "VirtualSize": img.size,
             "Labels": (cfg.get("config") or {}).get("Labels") or {},
             "Containers": -1,
         }

@@ -11,6 +11,7 @@ from ...daemon.archives import target_name
 from ...daemon.filters import Filters
 from ...errors import InvalidParameter
 from ...fetch import download, is_url
+from .. import image_versions
 from ..context import json_response, qbool, services
 from ..middleware import SERVER_HEADERS
 from ..router import RouteTable
@@ -25,12 +26,15 @@ async def list_images(request: web.Request) -> web.Response:
     filters = Filters.parse(request.query.get("filters"))
     if request.query.get("filter"):  # pre-1.28 clients
         filters.values.setdefault("reference", []).append(request.query["filter"])
-    return json_response(svc.images.list(qbool(request, "all"), filters, qbool(request, "digests")))
+    version = request["api_version"]
+    return json_response([image_versions.image_summary(s, version)
+                          for s in svc.images.list(qbool(request, "all"), filters, qbool(request, "digests"))])
 
 
 @routes.get("/images/{name:.+}/json")
 async def inspect_image(request: web.Request) -> web.Response:
-    return json_response(services(request).images.inspect(request.match_info["name"]))
+    doc = services(request).images.inspect(request.match_info["name"])
+    return json_response(image_versions.image_inspect(doc, request["api_version"]))
 
 
 @routes.get("/images/{name:.+}/history")

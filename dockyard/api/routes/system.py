@@ -6,9 +6,11 @@ import json
 from aiohttp import web
 
 from ...daemon.filters import Filters
+from ...errors import InvalidParameter
 from ...timefmt import parse_time_filter
 from ..context import json_response, services
 from ..middleware import SERVER_HEADERS
+from .. import image_versions
 from ..router import RouteTable
 from ..streams import start_stream
 
@@ -45,7 +47,8 @@ async def system_df(request: web.Request) -> web.Response:
     # `type` selects what to compute from API 1.42 on; before that (or without it) everything is.
     types = request.query.getall("type", [])
     selected = set(types) if types and as_tuple(request["api_version"]) >= (1, 42) else None
-    return json_response(services(request).system.disk_usage(selected))
+    usage = services(request).system.disk_usage(selected)
+    return json_response(image_versions.disk_usage(usage, request["api_version"]))
 
 
 # docker's event filters; the swarm ones (node, service, secret, config) and plugin match nothing here.
@@ -59,6 +62,9 @@ async def events(request: web.Request) -> web.StreamResponse:
     filters.validate(EVENT_FILTERS)
     since = parse_time_filter(request.query["since"]) if request.query.get("since") else None
     until = parse_time_filter(request.query["until"]) if request.query.get("until") else None
+    if until is not None and until < (since or 0):
+        raise InvalidParameter(f"`since` time ({request.query['since']}) cannot be after `until` time "
+                               f"({request.query['until']})")
     resp = web.StreamResponse(headers={**SERVER_HEADERS, "Content-Type": "application/json"})
     await start_stream(request, resp)
     async for ev in services(request).events.stream(since, until):
