@@ -202,3 +202,34 @@ def test_events_since_after_until_is_refused(daemon):
     now = int(time.time())
     ok = daemon.docker("events", "--since", str(now - 1), "--until", str(now), timeout=20)
     assert ok.returncode == 0
+
+
+# ---------------------------------------------------------------- build's RUN containers
+RUN_SEES = (b"FROM busybox\nRUN grep -E '[[:space:]](foo|bar)$' /etc/hosts && df -k /dev/shm | tail -1 | awk '{print $2}' "
+            b"&& cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory.max 2>/dev/null; true\n")
+
+
+def run_step_output(logs) -> list[str]:
+    lines = "".join(entry.get("stream", "") for entry in logs).splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(" ---> Running in "))
+    return lines[start + 1:start + 5]
+
+
+def test_build_runs_steps_with_extra_hosts_shm_size_and_memory(client):
+    # before: extrahosts, shmsize and container_limits were ignored (RUN saw none of them)
+    image, logs = client.images.build(fileobj=io.BytesIO(RUN_SEES), nocache=True, extra_hosts={"foo": "1.2.3.4"},
+                                      shmsize=16 << 20, container_limits={"memory": 64 << 20, "memswap": -1})
+    try:
+        out = run_step_output(logs)
+        assert out[:2] == ["1.2.3.4\tfoo", "16384"]
+        assert str(64 << 20) in out[2:]
+    finally:
+        client.images.remove(image.id, force=True)
+
+
+def test_docker_cli_build_add_host(daemon, tmp_path):
+    (tmp_path / "Dockerfile").write_bytes(RUN_SEES)
+    p = daemon.docker("build", "--no-cache", "-t", "sdk-audit-add-host", "--add-host", "foo:1.2.3.4",
+                      "--add-host", "bar:5.6.7.8", str(tmp_path))
+    daemon.docker("rmi", "sdk-audit-add-host")
+    assert "1.2.3.4\tfoo\n5.6.7.8\tbar\n" in p.stdout
