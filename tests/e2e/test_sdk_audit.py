@@ -233,3 +233,21 @@ def test_docker_cli_build_add_host(daemon, tmp_path):
                       "--add-host", "bar:5.6.7.8", str(tmp_path))
     daemon.docker("rmi", "sdk-audit-add-host")
     assert "1.2.3.4\tfoo\n5.6.7.8\tbar\n" in p.stdout
+
+
+# ---------------------------------------------------------------- stats
+ZERO_CPU = {"cpu_usage": {"total_usage": 0, "usage_in_kernelmode": 0, "usage_in_usermode": 0},
+            "throttling_data": {"periods": 0, "throttled_periods": 0, "throttled_time": 0}}
+
+
+def test_first_streamed_stats_have_zero_precpu_fields_and_stopped_ones_zero_cpu(client, made):
+    # before: {"cpu_usage": {"total_usage": 0}, "throttling_data": {}}, a KeyError for usage_in_usermode
+    running = client.containers.run("busybox", "sleep 60", detach=True)
+    made["containers"].append(running.id)
+    first = next(running.stats(decode=True))
+    assert first["precpu_stats"] == ZERO_CPU
+    assert first["preread"] == "0001-01-01T00:00:00Z"
+    stopped = client.containers.create("busybox", "true")
+    made["containers"].append(stopped.id)
+    once = stopped.stats(stream=False)
+    assert once["cpu_stats"] == ZERO_CPU and once["precpu_stats"] == ZERO_CPU
