@@ -49,6 +49,7 @@ class BuildOptions:
     network_mode: str = ""
     cache_from: list = field(default_factory=list)
     registry_auth: dict = field(default_factory=dict)   # {registry: AuthConfig}, from X-Registry-Config
+    run_host_config: dict = field(default_factory=dict)  # --add-host, --shm-size, -m, --cpu-*: for RUN steps
 
 
 class BuildError(Exception):
@@ -379,7 +380,8 @@ class _Run:
         run_config.update({"Image": stage.image_id, "Cmd": cmd, "Entrypoint": [],
                            "Env": (stage.config.get("Env") or []) + [f"{k}={v}" for k, v in declared + proxies],
                            "AttachStdout": True, "AttachStderr": True, "Tty": False, "OpenStdin": False,
-                           "HostConfig": {"NetworkMode": self.opts.network_mode or "default"}})
+                           "HostConfig": {**self.opts.run_host_config,
+                                          "NetworkMode": self.opts.network_mode or "default"}})
         containers = self.svc.containers
         cid = (await containers.create(run_config))["Id"]
         await self.say(f" ---> Running in {cid[:12]}\n")

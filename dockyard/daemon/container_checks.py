@@ -85,6 +85,23 @@ def validate_net_mode(config: dict, hc: dict) -> None:
     if hc.get("NetworkMode") == "host" and hc.get("Links"):
         raise InvalidParameter("conflicting options: host type networking can't be used with links. This would "
                                "result in undefined behavior")
+    if (hc.get("NetworkMode") or "").startswith("container:"):
+        _validate_net_container_mode(config, hc)
+
+
+def _validate_net_container_mode(config: dict, hc: dict) -> None:
+    """validateNetContainerMode: a container sharing another's network takes its name, /etc files and ports."""
+    conflicts = [(config.get("Hostname"), "hostname and the network mode"),
+                 (hc.get("Links"), "container type network can't be used with links. This would result in "
+                                   "undefined behavior"),
+                 (hc.get("Dns"), "dns and the network mode"),
+                 (hc.get("ExtraHosts"), "custom host-to-IP mapping and the network mode"),
+                 (hc.get("PortBindings") or hc.get("PublishAllPorts"),
+                  "port publishing and the container type network mode"),
+                 (config.get("ExposedPorts"), "port exposing and the container type network mode")]
+    for value, message in conflicts:
+        if value:
+            raise InvalidParameter(f"conflicting options: {message}")
 
 
 JSON_FILE_LOG_OPTS = ("max-file", "max-size", "compress", "labels", "labels-regex", "env", "env-regex", "tag")

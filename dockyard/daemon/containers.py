@@ -37,6 +37,7 @@ from .events import EventBus
 from .filters import Filters
 from .images import ImageService
 from .names import random_name, validate_name
+from .platform_checks import validate_platform_settings
 from .signals import parse_signal
 from .log_attrs import log_attributes
 from ..timefmt import now_rfc3339, parse_rfc3339, parse_time_filter
@@ -191,6 +192,7 @@ class ContainerService:
             name = random_name(taken)
         _validate_host_config(host_config)
         validate_resources(host_config)
+        validate_platform_settings(host_config)
         pid_mode = host_config.get("PidMode") or ""
         if pid_mode.startswith("container:"):  # moby names the container by its ID from create on
             try:
@@ -210,7 +212,8 @@ class ContainerService:
             raise InvalidParameter(f"unknown or invalid runtime name: {host_config['Runtime']}")
         network_settings = self.networks.initial_settings(host_config, body.get("NetworkingConfig"), name, cid,
                                                           merged["Hostname"])
-        points = mounts.requested_mounts(merged, host_config)  # bad mounts fail before anything exists
+        inherited = mounts.volumes_from(host_config.get("VolumesFrom") or [], self.get)
+        points = mounts.requested_mounts(merged, host_config, inherited)  # bad mounts fail before anything exists
         c = Container(id=cid, name=name, created=now_rfc3339(), image_id=image.id, config=merged,
                       host_config=host_config, path=argv[0], args=argv[1:], driver=self.layers.driver.name)
         cdir = self.data_dir / cid

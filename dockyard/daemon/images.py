@@ -488,7 +488,7 @@ class ImageService:
 # An image's Config as moby's inspect marshals it (API 1.50): the OCI image config with Docker's extensions,
 # every field `omitempty`, then these legacy fields merged in even when unset (moby issue 50134). The merge goes
 # through a Go map, so the keys come out sorted. (Container-only fields such as Hostname are gone since 1.50;
-# api/legacy_image_fields.py puts them back for older API versions.)
+# api/image_versions.py puts them back for older API versions.)
 IMAGE_CONFIG_KEYS = ("User", "ExposedPorts", "Env", "Entrypoint", "Cmd", "Volumes", "WorkingDir", "Labels",
                      "StopSignal", "ArgsEscaped", "Healthcheck", "OnBuild", "Shell")
 IMAGE_CONFIG_ALWAYS = {"Cmd": None, "Entrypoint": None, "Env": None, "Labels": None, "OnBuild": None, "User": "",

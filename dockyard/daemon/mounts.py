@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import shutil
 
-from ..errors import InvalidParameter
+from ..errors import InvalidParameter, NotFound
 from ..volume.local import VALID as VALID_VOLUME_NAME
 
 # moby's linuxValidMountMode: at most one word of each kind
@@ -60,11 +60,31 @@ def _bind_or_volume(spec: str) -> dict:
     return {"Type": "volume", "Name": source, "Destination": dest, "RW": rw, "Mode": mode or LOCAL_VOLUME_MODE}
 
 
-def requested_mounts(config: dict, host_config: dict) -> list[dict]:
-    """Mount points from Binds, Mounts and the (image-merged) config's Volumes; later ones win per path."""
+def volumes_from(specs: list[str], get_container) -> list[dict]:
+    """`--volumes-from NAME[:ro|rw]`: the mount points of another container (moby's registerMountPoints, step
+    2), read-only when asked or when they are; a missing container is a 400 with its "No such container"."""
+    points = []
+    for spec in specs:
+        ref, _, mode = spec.partition(":")
+        if mode and not valid_mode(mode):
+            raise InvalidParameter(f"invalid mode: {mode}")
+        try:
+            source = get_container(ref)
+        except NotFound as err:
+            raise InvalidParameter(str(err)) from None
+        for mp in source.mount_points or []:
+            points.append({**mp, "RW": mp["RW"] and "ro" not in mode.split(",")})
+    return points
+
+
+def requested_mounts(config: dict, host_config: dict, inherited: list[dict] = ()) -> list[dict]:
+    """Mount points from the (image-merged) config's Volumes, other containers' (`inherited`), Binds and
+    Mounts; later ones win per path."""
     points: dict[str, dict] = {}
     for dest in (config.get("Volumes") or {}):
         points[dest] = {"Type": "volume", "Name": "", "Destination": dest, "RW": True, "Mode": ""}
+    for mp in inherited:
+        points[mp["Destination"]] = mp
     for spec in host_config.get("Binds") or []:
         mp = _bind_or_volume(spec)
         points[mp["Destination"]] = mp

@@ -372,9 +372,12 @@ class NetworkService:
         other = self.containers.get(ref)
         if not other.state.Running:
             raise Conflict(f"cannot join network of a non running container: {other.id}")
-        # Share the other container's /etc/hosts and resolv.conf as well, as dockerd does.
+        # Share the other container's /etc/hosts and resolv.conf as well, and its host name (the one its
+        # /etc/hosts names), as dockerd does.
         c.hostname_path, c.hosts_path, c.resolv_conf_path = (other.hostname_path, other.hosts_path,
                                                              other.resolv_conf_path)
+        c.config["Hostname"] = other.config.get("Hostname") or other.short_id
+        c.config["Domainname"] = other.config.get("Domainname") or ""
         key = other.network_settings.get("SandboxKey")
         if key and os.path.exists(key):
             return key

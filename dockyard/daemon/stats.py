@@ -159,12 +159,17 @@ def network_stats(container, proc: Path = Path("/proc")) -> dict[str, dict[str, 
     return parse_net_dev(_read(proc / str(pid) / "net" / "dev"))
 
 
+def zero_cpu_stats() -> dict:
+    """CPUStats as Go marshals its zero value: the fields without `omitempty` are there, as zeros."""
+    return {"cpu_usage": {"total_usage": 0, "usage_in_kernelmode": 0, "usage_in_usermode": 0},
+            "throttling_data": {"periods": 0, "throttled_periods": 0, "throttled_time": 0}}
+
+
 def stats_response(container, sample: dict | None, previous: dict | None) -> dict:
     """One ContainerStatsResponse; a container that is not running reports zeros, as Docker does."""
-    empty = {"cpu_stats": {"cpu_usage": {"total_usage": 0}, "throttling_data": {}},
-             "memory_stats": {}, "pids_stats": {}, "blkio_stats": {}}
+    empty = {"cpu_stats": zero_cpu_stats(), "memory_stats": {}, "pids_stats": {}, "blkio_stats": {}}
     now = sample or empty
-    before = previous or {"cpu_stats": {"cpu_usage": {"total_usage": 0}, "throttling_data": {}}}
+    before = previous or {"cpu_stats": zero_cpu_stats()}
     out = {"name": "/" + container.name, "id": container.id,
            "read": now.get("read", _ZERO_TIME), "preread": before.get("read", _ZERO_TIME),
            "pids_stats": now["pids_stats"], "blkio_stats": now["blkio_stats"], "num_procs": 0,

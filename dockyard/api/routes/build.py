@@ -17,7 +17,7 @@ from ...build.context import fetch_remote, unpack_context
 from ...build.prune import prune_build_cache
 from ...daemon.filters import Filters
 from ...errors import DockyardError, InvalidParameter
-from ..context import json_response, qbool, services
+from ..context import json_response, qbool, qint, services
 from ..router import RouteTable
 from ..streams import JSONStream
 from .images import _spool
@@ -44,7 +44,23 @@ def build_options(request: web.Request) -> BuildOptions:
                         no_cache=qbool(request, "nocache"), pull=qbool(request, "pull"), rm=qbool(request, "rm", True),
                         force_rm=qbool(request, "forcerm"), quiet=qbool(request, "q"),
                         network_mode=q.get("networkmode", ""), cache_from=_json_param(request, "cachefrom", []),
-                        registry_auth=decode_registry_config(request.headers.get("X-Registry-Config")))
+                        registry_auth=decode_registry_config(request.headers.get("X-Registry-Config")),
+                        run_host_config=run_host_config(request))
+
+
+# query parameter -> HostConfig field of the containers RUN steps run in (moby's hostConfigFromOptions)
+RUN_RESOURCES = {"memory": "Memory", "memswap": "MemorySwap", "cpushares": "CpuShares", "cpuperiod": "CpuPeriod",
+                 "cpuquota": "CpuQuota", "shmsize": "ShmSize"}
+
+
+def run_host_config(request: web.Request) -> dict:
+    q = request.query
+    hc = {"ExtraHosts": q.getall("extrahosts", [])}
+    for param, key in RUN_RESOURCES.items():
+        hc[key] = qint(request, param, 0)
+    for param, key in (("cpusetcpus", "CpusetCpus"), ("cpusetmems", "CpusetMems")):
+        hc[key] = q.get(param, "")
+    return {k: v for k, v in hc.items() if v}
 
 
 def reject_squash(request: web.Request) -> None:

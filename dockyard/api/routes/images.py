@@ -11,8 +11,8 @@ from ...daemon.archives import target_name
 from ...daemon.filters import Filters
 from ...errors import InvalidParameter
 from ...fetch import download, is_url
+from .. import image_versions
 from ..context import json_response, qbool, services
-from ..legacy_image_fields import inspect_for_version, with_virtual_size
 from ..middleware import SERVER_HEADERS
 from ..router import RouteTable
 from ..streams import JSONStream, start_stream
@@ -26,14 +26,15 @@ async def list_images(request: web.Request) -> web.Response:
     filters = Filters.parse(request.query.get("filters"))
     if request.query.get("filter"):  # pre-1.28 clients
         filters.values.setdefault("reference", []).append(request.query["filter"])
-    images = svc.images.list(qbool(request, "all"), filters, qbool(request, "digests"))
-    return json_response([with_virtual_size(request["api_version"], img) for img in images])
+    version = request["api_version"]
+    return json_response([image_versions.image_summary(s, version)
+                          for s in svc.images.list(qbool(request, "all"), filters, qbool(request, "digests"))])
 
 
 @routes.get("/images/{name:.+}/json")
 async def inspect_image(request: web.Request) -> web.Response:
-    inspect = services(request).images.inspect(request.match_info["name"])
-    return json_response(inspect_for_version(request["api_version"], inspect))
+    doc = services(request).images.inspect(request.match_info["name"])
+    return json_response(image_versions.image_inspect(doc, request["api_version"]))
 
 
 @routes.get("/images/{name:.+}/history")

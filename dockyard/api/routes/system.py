@@ -6,10 +6,11 @@ import json
 from aiohttp import web
 
 from ...daemon.filters import Filters
+from ...errors import InvalidParameter
 from ...timefmt import parse_time_filter
 from ..context import json_response, services
-from ..legacy_image_fields import with_virtual_size
 from ..middleware import SERVER_HEADERS
+from .. import image_versions
 from ..router import RouteTable
 from ..streams import start_stream
 
@@ -47,9 +48,7 @@ async def system_df(request: web.Request) -> web.Response:
     types = request.query.getall("type", [])
     selected = set(types) if types and as_tuple(request["api_version"]) >= (1, 42) else None
     usage = services(request).system.disk_usage(selected)
-    if usage.get("Images"):
-        usage["Images"] = [with_virtual_size(request["api_version"], img) for img in usage["Images"]]
-    return json_response(usage)
+    return json_response(image_versions.disk_usage(usage, request["api_version"]))
 
 
 # docker's event filters; the swarm ones (node, service, secret, config) and plugin match nothing here.
@@ -63,6 +62,9 @@ async def events(request: web.Request) -> web.StreamResponse:
     filters.validate(EVENT_FILTERS)
     since = parse_time_filter(request.query["since"]) if request.query.get("since") else None
     until = parse_time_filter(request.query["until"]) if request.query.get("until") else None
+    if until is not None and until < (since or 0):
+        raise InvalidParameter(f"`since` time ({request.query['since']}) cannot be after `until` time "
+                               f"({request.query['until']})")
     resp = web.StreamResponse(headers={**SERVER_HEADERS, "Content-Type": "application/json"})
     await start_stream(request, resp)
     async for ev in services(request).events.stream(since, until):

@@ -6,6 +6,7 @@ from aiohttp import web
 from ...daemon.filters import Filters
 from ..context import json_body, json_response, no_content, qbool, services
 from ..router import RouteTable
+from ..versions import as_tuple
 
 routes = RouteTable()
 
@@ -26,7 +27,10 @@ async def create_volume(request: web.Request) -> web.Response:
 
 @routes.post("/volumes/prune")
 async def prune_volumes(request: web.Request) -> web.Response:
-    return json_response(_volumes(request).prune(Filters.parse(request.query.get("filters"))))
+    filters = Filters.parse(request.query.get("filters"))
+    if as_tuple(request["api_version"]) < (1, 42):  # before 1.42 a prune took named volumes too (moby adds all=true)
+        filters.values["all"] = ["true"]
+    return json_response(_volumes(request).prune(filters))
 
 
 @routes.get("/volumes/{name}")

@@ -1,0 +1,110 @@
+"""The rest of moby's create-time checks of a HostConfig (runconfig's validateResources and validateIsolation,
+verifyPlatformContainerResources and verifyPlatformContainerSettings), in its words. Without them a bad value
+reached runc at start: a 500 in runc's words, and a created container left behind (docker-py's
+`containers.run()` creates, then starts)."""
+from __future__ import annotations
+
+import os
+import posixpath
+
+from ..errors import InvalidParameter
+
+SHM_MODES = ("", "none", "private", "host", "shareable")
+CGROUPNS_MODES = ("", "host", "private")
+
+
+def validate_platform_settings(hc: dict) -> None:
+    _validate_isolation(hc.get("Isolation") or "")
+    shares = int(hc.get("CpuShares") or 0)
+    if shares < 0:
+        raise InvalidParameter(f"invalid CPU shares ({shares}): value must be a positive integer")
+    swappiness = hc.get("MemorySwappiness")
+    if swappiness is not None and swappiness != -1 and not 0 <= swappiness <= 100:  # the CLI sends -1: unset
+        raise InvalidParameter(f"Invalid value: {swappiness}, valid memory swappiness range is 0-100")
+    _validate_cpuset(hc.get("CpusetCpus") or "")
+    weight = int(hc.get("BlkioWeight") or 0)
+    if weight > 0 and not 10 <= weight <= 1000:
+        raise InvalidParameter("Range of blkio weight is from 10 to 1000")
+    _validate_modes(hc)
+    oom = int(hc.get("OomScoreAdj") or 0)
+    if not -1000 <= oom <= 1000:
+        raise InvalidParameter(f"Invalid value {oom}, range for oom score adj is [-1000, 1000]")
+    for dest in hc.get("Tmpfs") or {}:
+        _validate_tmpfs_destination(dest)
+    cgroupns = hc.get("CgroupnsMode") or ""
+    if cgroupns not in CGROUPNS_MODES:
+        raise InvalidParameter(f"invalid cgroup namespace mode: {cgroupns}")
+
+
+def _validate_isolation(isolation: str) -> None:
+    if isolation.lower() not in ("", "default"):  # Linux has only the default isolation
+        raise InvalidParameter(f'Invalid isolation: "{isolation}" - linux only supports \'default\'')
+
+
+def _validate_modes(hc: dict) -> None:
+    """IpcMode, PidMode and UTSMode .Valid(); a joined container is looked up later (at start)."""
+    ipc, pid, uts = hc.get("IpcMode") or "", hc.get("PidMode") or "", hc.get("UTSMode") or ""
+    if ipc not in SHM_MODES and not _joins_container(ipc):
+        raise InvalidParameter(f"invalid IPC mode: {ipc}")
+    if pid not in ("", "host") and not _joins_container(pid):
+        raise InvalidParameter(f"invalid PID mode: {pid}")
+    if int(hc.get("ShmSize") or 0) < 0:
+        raise InvalidParameter("SHM size can not be less than 0")
+    if uts not in ("", "host"):
+        raise InvalidParameter(f"invalid UTS mode: {uts}")
+
+
+def _joins_container(mode: str) -> bool:
+    kind, sep, ref = mode.partition(":")
+    return kind == "container" and bool(sep) and bool(ref)
+
+
+def _validate_tmpfs_destination(dest: str) -> None:
+    """The volume parser's ValidateTmpfsMountDestination: not `/`, and absolute."""
+    if posixpath.normpath(dest.replace("\\", "/")) == "/":
+        raise InvalidParameter("invalid specification: destination can't be '/'")
+    if not dest.replace("\\", "/").startswith("/"):
+        raise InvalidParameter(f"invalid mount path: '{dest}' mount path must be absolute")
+
+
+def _validate_cpuset(spec: str) -> None:
+    """sysinfo.IsCpusetCpusAvailable: every CPU named must be one this host has."""
+    if not spec:
+        return
+    try:
+        wanted = parse_uint_list(spec)
+    except ValueError as err:
+        raise InvalidParameter(f"Invalid value {spec} for cpuset cpus: {err}") from None
+    available = _available_cpus()
+    if not wanted <= parse_uint_list(available):
+        raise InvalidParameter(f"Requested CPUs are not available - requested {spec}, available: {available}")
+
+
+def parse_uint_list(text: str, maximum: int = 8192) -> set[int]:
+    """moby's parseUintList: `7`, `1-6`, `0,3-4,7`."""
+    numbers: set[int] = set()
+    for part in text.split(","):
+        low, dash, high = part.partition("-")
+        if not low.isdigit() or (dash and not high.isdigit()):
+            raise ValueError(f"invalid format: {text}")
+        start, end = int(low), int(high) if dash else int(low)
+        if max(start, end) > maximum:
+            raise ValueError(f"value of out range, maximum is {maximum}")
+        if end < start:
+            raise ValueError(f"invalid format: {text}")
+        numbers.update(range(start, end + 1))
+    return numbers
+
+
+def _available_cpus() -> str:
+    """The CPUs the daemon's cpuset allows (cgroup v1, then v2), else the online ones."""
+    for path in ("/sys/fs/cgroup/cpuset/cpuset.cpus", "/sys/fs/cgroup/cpuset.cpus.effective",
+                 "/sys/devices/system/cpu/online"):
+        try:
+            with open(path) as f:
+                text = f.read().strip()
+        except OSError:
+            continue
+        if text:
+            return text
+    return f"0-{(os.cpu_count() or 1) - 1}"
