@@ -78,15 +78,17 @@ def _created(daemon, cli, flags):
      "--mount", "type=bind,src=/tmp,dst=/b,ro,bind-propagation=rslave", "-v", "/anon", "-v", "/tmp:/h:ro",
      "-a", "stdout", "--label-file", "/dev/null", "-l", "x=y", "--cap-add", "net_admin", "--cap-add", "chown",
      "--cap-drop", "mknod", "--mac-address", "02:42:ac:11:00:99"],
-    ["-i", "-t", "--rm", "--link", "foo:bar", "--volumes-from", "x", "--ip6", "fd00::5", "--userns", "host",
+    ["-i", "-t", "--rm", "--link", "foo:bar", "--volumes-from", "flagsdonor:ro", "--ip6", "fd00::5", "--userns", "host",
      "--volume-driver", "local", "--restart", "no", "--cpus", "1.5"],
 ])
 def test_create_flags_make_the_container_docker_makes(daemon, flags):
+    daemon.docker("create", "--name", "flagsdonor", "-v", "/donated", "busybox", "true")  # for --volumes-from
     try:
         theirs = _created(daemon, daemon.docker, flags)
         ours = _created(daemon, daemon.dockyard, flags)
     finally:
         daemon.docker("volume", "rm", "-f", "auditv1", check=False)
+        daemon.docker("rm", "-v", "flagsdonor")
     theirs["Config"].pop("Hostname"), ours["Config"].pop("Hostname")
     assert ours["HostConfig"] == theirs["HostConfig"]
     assert ours["Config"] == theirs["Config"]
