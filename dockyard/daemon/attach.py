@@ -105,3 +105,32 @@ async def relay(hijacked, attachment, *, tty: bool, use_stdin: bool, multiplexed
         await attachment.close()
         if out_task.done() and not out_task.cancelled() and out_task.exception():
             log.debug("attach output ended: %s", out_task.exception())
+
+
+class LogFollower:
+    """What `relay` reads and writes for an attach that asked for the logs and the live stream of a running
+    container: the output is the container's log, read from its start and followed until it stops (so
+    nothing printed between reading the log and attaching is lost: the log is the one ordered record of
+    both), and stdin, if asked for, goes to the monitor as in a plain attach."""
+
+    def __init__(self, entries, stdin_attachment=None):
+        self.entries, self.stdin = entries, stdin_attachment
+
+    async def read(self):
+        entry = await anext(self.entries, None)
+        if entry is None:
+            return None
+        return (2 if entry.get("stream") == "stderr" else 1), entry.get("log", "").encode()
+
+    async def write(self, data: bytes) -> None:
+        if self.stdin is not None:
+            await self.stdin.write(data)
+
+    async def close_stdin(self) -> None:
+        if self.stdin is not None:
+            await self.stdin.close_stdin()
+
+    async def close(self) -> None:
+        await self.entries.aclose()
+        if self.stdin is not None:
+            await self.stdin.close()

@@ -251,3 +251,24 @@ def test_first_streamed_stats_have_zero_precpu_fields_and_stopped_ones_zero_cpu(
     made["containers"].append(stopped.id)
     once = stopped.stats(stream=False)
     assert once["cpu_stats"] == ZERO_CPU and once["precpu_stats"] == ZERO_CPU
+
+
+def test_attach_with_logs_and_stream_loses_nothing_of_a_running_container(client, made):
+    """attach(logs=True, stream=True) while the container prints: every line once, in order (the output
+    between reading the log and attaching to the live stream used to be in neither)."""
+    script = "i=0; while [ $i -lt 20000 ]; do echo line$i; i=$((i+1)); done"
+    for _ in range(3):
+        c = client.containers.run("busybox", ["sh", "-c", script], detach=True)
+        made["containers"].append(c.id)
+        out = b"".join(client.api.attach(c.id, stdout=True, stderr=True, stream=True, logs=True))
+        lines = out.decode().split()
+        assert lines == [f"line{i}" for i in range(20000)]
+
+
+def test_attach_with_logs_only_returns_the_whole_log(client, made):
+    c = client.containers.run("busybox", ["sh", "-c", "seq 1 500"], detach=True)
+    made["containers"].append(c.id)
+    assert c.wait()["StatusCode"] == 0
+    for _ in range(10):
+        out = client.api.attach(c.id, stdout=True, stderr=True, stream=False, logs=True)
+        assert out.decode().split() == [str(i) for i in range(1, 501)]

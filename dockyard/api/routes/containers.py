@@ -9,7 +9,7 @@ from urllib.parse import quote_plus
 
 from aiohttp import web
 
-from ...daemon.attach import parse_detach_keys, relay
+from ...daemon.attach import LogFollower, parse_detach_keys, relay
 from ...daemon.commit import commit
 from ...daemon.containers import check_wait_condition, merge_image_config
 from ...daemon.filters import Filters
@@ -234,6 +234,9 @@ async def logs(request: web.Request) -> web.StreamResponse:
     return resp
 
 
+LOGS_AFTER_UPGRADE = 0.05  # seconds between the 101 answer and the first log bytes of an attach
+
+
 @routes.post(CID + "/attach")
 async def attach(request: web.Request) -> web.StreamResponse:
     svc = _containers(request)
@@ -243,6 +246,13 @@ async def attach(request: web.Request) -> web.StreamResponse:
     detach_keys = parse_detach_keys(q.get("detachKeys"))
     hijacked = await hijack(request, _stream_content_type(request, c.tty))
     try:
+        if qbool(request, "logs"):
+            # docker-py reads the 101 headers through a buffered reader, then the raw socket: log bytes sent
+            # at once can land in that buffer and be lost. dockerd is slower to its first byte; so are we.
+            await asyncio.sleep(LOGS_AFTER_UPGRADE)
+        if qbool(request, "logs") and qbool(request, "stream") and c.keeps_logs and svc.monitor(c.id):
+            await _attach_following_log(svc, c, hijacked, use_stdin, stdout, stderr, detach_keys)
+            return hijacked.resp
         if qbool(request, "logs"):
             with opened_log(c.log_path) as log:
                 async for entry in read_logs(log, stdout=stdout, stderr=stderr):
@@ -258,6 +268,22 @@ async def attach(request: web.Request) -> web.StreamResponse:
     finally:
         hijacked.close()
     return hijacked.resp
+
+
+async def _attach_following_log(svc, c, hijacked, use_stdin: bool, stdout: bool, stderr: bool,
+                                detach_keys: bytes) -> None:
+    """logs=1&stream=1 on a running container: its output from the log, followed (see LogFollower)."""
+    def running() -> bool:
+        try:
+            return svc.get(c.id).state.Running
+        except NotFound:
+            return False
+
+    with opened_log(c.log_path) as log:
+        stdin = await svc.monitor(c.id).attach(stdin=True, stdout=False, stderr=False) if use_stdin else None
+        follower = LogFollower(read_logs(log, stdout=stdout, stderr=stderr, follow=True, is_running=running), stdin)
+        svc.events.emit("container", "attach", c.id, {"image": svc.image_name(c), "name": c.name})
+        await relay(hijacked, follower, tty=c.tty, use_stdin=use_stdin, multiplexed=True, detach_keys=detach_keys)
 
 
 async def _attachment(svc, cid: str, use_stdin: bool, stdout: bool, stderr: bool):
