@@ -18,6 +18,7 @@ from .group import DockerGroup
 from .common import (client, confirm_or_exit, each_name, fail, inspect_objects, parse_filters, print_deleted,
                      print_reclaimed, short)
 from ..units import human_size
+from .copy import cp
 from .create_flags import RunError, apply_more_options, attach_streams, capabilities, more_create_options
 from .flagtypes import Duration, GoInt, MemBytes, NanoCPUs
 from .format import ago, local_time, render_rows, table
@@ -319,14 +320,16 @@ def create(image, command, **o):
 @click.argument("containers", nargs=-1, required=True)
 @click.option("-a", "--attach", is_flag=True)
 @click.option("-i", "--interactive", is_flag=True)
-def start(containers, attach, interactive):
+@click.option("--detach-keys")
+def start(containers, attach, interactive, detach_keys):
     """Start one or more stopped containers"""
     c = client()
     if attach:
         info = c.get(f"/containers/{containers[0]}/json")
         tty = info["Config"]["Tty"]
         sock = c.hijack(f"/containers/{info['Id']}/attach",
-                        {"stream": True, "stdin": interactive, "stdout": True, "stderr": True})
+                        {"stream": True, "stdin": interactive, "stdout": True, "stderr": True,
+                         "detachKeys": detach_keys})
         status = {}
         waiter = threading.Thread(target=_wait, args=(c.host, info["Id"], "next-exit", status), daemon=True)
         waiter.start()
@@ -703,38 +706,6 @@ def diff(container):
     """Inspect changes to files or directories on a container's filesystem"""
     for ch in client().get(f"/containers/{container}/changes") or []:
         click.echo(f"{'CAD'[ch['Kind']]} {ch['Path']}")
-
-
-@click.command("cp")
-@click.argument("src")
-@click.argument("dest")
-def cp(src, dest):
-    """Copy files/folders between a container and the local filesystem"""
-    import io
-    import os
-    import tarfile
-
-    c = client()
-    if ":" in src and not os.path.exists(src):
-        container, path = src.split(":", 1)
-        resp = c.stream("GET", f"/containers/{container}/archive", {"path": path})
-        data = b"".join(resp.iter_bytes())
-        resp.close()
-        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-            members = tar.getmembers()
-            if os.path.isdir(dest):
-                tar.extractall(dest, filter="tar")
-            else:  # copy to a new name
-                top = members[0]
-                for m in members:
-                    m.name = os.path.join(os.path.basename(dest), m.name[len(top.name):].lstrip("/")).rstrip("/")
-                tar.extractall(os.path.dirname(os.path.abspath(dest)), members=members, filter="tar")
-        return
-    container, path = dest.split(":", 1)
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        tar.add(src, arcname=os.path.basename(src.rstrip("/")))
-    c.request("PUT", f"/containers/{container}/archive", params={"path": path}, content=buf.getvalue())
 
 
 @click.command("export")
