@@ -13,7 +13,7 @@ from .group import DockerGroup
 from .common import client, confirm_or_exit, image_prune_lines, parse_filters, print_deleted, print_reclaimed
 from ..units import human_size
 from .disk_usage import summary_rows, verbose_sections
-from .format import render, table
+from .format import render, render_rows, table
 
 
 @click.command("version")
@@ -64,11 +64,28 @@ def system_group():
     """Manage dockyard"""
 
 
+class DiskUsageRow:
+    """One line of `system df`, with the fields its --format knows (the docker CLI's diskUsage*Context)."""
+
+    json_fields = ("Type", "TotalCount", "Active", "Size", "Reclaimable")
+    headers = {"Type": "TYPE", "TotalCount": "TOTAL", "Active": "ACTIVE", "Size": "SIZE",
+               "Reclaimable": "RECLAIMABLE"}
+
+    def __init__(self, cells: list[str]):
+        for name, cell in zip(self.json_fields, cells):
+            setattr(self, name, cell)
+
+
 @system_group.command("df")
 @click.option("-v", "--verbose", is_flag=True)
-def system_df(verbose):
+@click.option("--format", "fmt")
+def system_df(verbose, fmt):
     """Show dockyard disk usage"""
     df = client().get("/system/df")
+    if not verbose and fmt and fmt != "table":
+        rows = [DiskUsageRow(cells) for cells in summary_rows(df)[1:]]
+        render_rows(fmt, rows, sys.stdout, DiskUsageRow.headers)
+        return
     if not verbose:
         table(summary_rows(df), sys.stdout)
         return
