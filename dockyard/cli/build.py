@@ -13,6 +13,8 @@ from ..build.dockerignore import read_patterns, walk_context
 from ..errors import DockyardError
 from ..registry.client.dockercfg import DockerConfigFile, encode_registry_auth
 from .common import client, fail
+from .create_flags import ulimit
+from .flagtypes import GoInt, MemBytes, MemSwapBytes, Validated
 from ..units import human_size
 
 
@@ -66,6 +68,18 @@ def registry_config_header() -> str:
     return encode_registry_auth(auths)
 
 
+def run_step_params(o: dict) -> list[tuple[str, str]]:
+    """The limits of the containers RUN steps run in, as the docker CLI puts them in POST /build's query.
+    (--security-opt is parsed and dropped: the docker CLI's classic build never sends it either.)"""
+    params = [(name, o[key]) for name, key in (
+        ("cgroupparent", "cgroup_parent"), ("cpushares", "cpu_shares"), ("cpuperiod", "cpu_period"),
+        ("cpuquota", "cpu_quota"), ("cpusetcpus", "cpuset_cpus"), ("cpusetmems", "cpuset_mems"),
+        ("memory", "memory"), ("memswap", "memory_swap"), ("shmsize", "shm_size"))]
+    if o["ulimits"]:
+        params.append(("ulimits", json.dumps(list(o["ulimits"]))))
+    return [(name, value) for name, value in params if value is not None]
+
+
 @click.command("build")
 @click.argument("path")
 @click.option("-t", "--tag", "tags", multiple=True)
@@ -81,8 +95,21 @@ def registry_config_header() -> str:
 @click.option("--network")
 @click.option("--iidfile")
 @click.option("--cache-from", multiple=True)
+@click.option("--add-host", "add_hosts", multiple=True)
+@click.option("--cgroup-parent")
+@click.option("-c", "--cpu-shares", type=GoInt())
+@click.option("--cpu-period", type=GoInt())
+@click.option("--cpu-quota", type=GoInt())
+@click.option("--cpuset-cpus")
+@click.option("--cpuset-mems")
+@click.option("-m", "--memory", type=MemBytes())
+@click.option("--memory-swap", type=MemSwapBytes())
+@click.option("--shm-size", type=MemBytes())
+@click.option("--ulimit", "ulimits", type=Validated(ulimit), multiple=True)
+@click.option("--security-opt", multiple=True)
+@click.option("--platform")
 def build(path, tags, dockerfile, build_args, labels, target, no_cache, pull, quiet, rm, force_rm, network, iidfile,
-          cache_from):
+          cache_from, add_hosts, platform, **run_limits):
     """Build an image from a Dockerfile"""
     if not os.path.isdir(path):
         fail(f'unable to prepare context: path "{path}" not found')
@@ -97,7 +124,8 @@ def build(path, tags, dockerfile, build_args, labels, target, no_cache, pull, qu
         ("dockerfile", df_name), ("buildargs", json.dumps(args)), ("labels", json.dumps(dict(
             l.split("=", 1) if "=" in l else (l, "") for l in labels))), ("target", target), ("nocache", no_cache),
         ("pull", pull), ("q", quiet), ("rm", rm), ("forcerm", force_rm), ("networkmode", network),
-        ("cachefrom", json.dumps(list(cache_from)))]
+        ("cachefrom", json.dumps(list(cache_from))), ("platform", platform)]
+    params += [("extrahosts", h) for h in add_hosts] + run_step_params(run_limits)
     sending = f"Sending build context to Docker daemon  {human_size(len(data), 4)}\n"
     if not quiet:
         sys.stdout.write(sending)

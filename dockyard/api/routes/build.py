@@ -58,8 +58,9 @@ def run_host_config(request: web.Request) -> dict:
     hc = {"ExtraHosts": q.getall("extrahosts", [])}
     for param, key in RUN_RESOURCES.items():
         hc[key] = qint(request, param, 0)
-    for param, key in (("cpusetcpus", "CpusetCpus"), ("cpusetmems", "CpusetMems")):
+    for param, key in (("cpusetcpus", "CpusetCpus"), ("cpusetmems", "CpusetMems"), ("cgroupparent", "CgroupParent")):
         hc[key] = q.get(param, "")
+    hc["Ulimits"] = _json_param(request, "ulimits", [])
     return {k: v for k, v in hc.items() if v}
 
 
