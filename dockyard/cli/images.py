@@ -12,6 +12,7 @@ from .group import DockerGroup
 from .common import (client, confirm_or_exit, fail, image_prune_lines, inspect_objects, parse_filters, print_deleted,
                      print_reclaimed, short)
 from ..units import human_size
+from .platform_flag import platform_json
 from .format import ago, local_time, render_rows, table
 
 
@@ -79,9 +80,11 @@ def images_ls(reference, all_, quiet, digests, no_trunc, filters, fmt):
 @click.command("inspect")
 @click.argument("names", nargs=-1, required=True)
 @click.option("-f", "--format", "fmt")
-def image_inspect(names, fmt):
+@click.option("--platform")
+def image_inspect(names, fmt, platform):
     """Display detailed information on one or more images"""
-    inspect_objects(lambda n: client().get(f"/images/{quote(n, safe='/:@')}/json"), names, fmt)
+    wanted = platform_json(platform)
+    inspect_objects(lambda n: client().get(f"/images/{quote(n, safe='/:@')}/json", platform=wanted), names, fmt)
 
 
 class HistoryRow:
@@ -106,9 +109,11 @@ class HistoryRow:
 @click.option("--no-trunc", is_flag=True)
 @click.option("-q", "--quiet", is_flag=True)
 @click.option("--format", "fmt")
-def history(image, human, no_trunc, quiet, fmt):
+@click.option("--platform")
+def history(image, human, no_trunc, quiet, fmt, platform):
     """Show the history of an image"""
-    rows = [HistoryRow(h, human, no_trunc) for h in client().get(f"/images/{quote(image, safe='/:@')}/history")]
+    rows = [HistoryRow(h, human, no_trunc) for h in client().get(f"/images/{quote(image, safe='/:@')}/history",
+                                                                 platform=platform_json(platform, "invalid platform: "))]
     if quiet:
         for r in rows:
             click.echo(r.ID)
@@ -198,7 +203,8 @@ def _chunks(f, size=1 << 20):
 @click.command("save")
 @click.argument("images", nargs=-1, required=True)
 @click.option("-o", "--output")
-def save(images, output):
+@click.option("--platform")
+def save(images, output, platform):
     """Save one or more images to a tar archive (streamed to STDOUT by default)"""
     if not output and sys.stdout.isatty():
         click.echo("cowardly refusing to save to a terminal. Use the -o flag or redirect", err=True)
@@ -206,7 +212,8 @@ def save(images, output):
     folder = os.path.dirname(output or "") or "."
     if output and not os.path.isdir(folder):
         fail(f"failed to save image: invalid output path: stat {folder}: no such file or directory")
-    resp = client().stream("GET", "/images/get", [("names", n) for n in images])
+    resp = client().stream("GET", "/images/get", [("names", n) for n in images]
+                             + [("platform", platform_json(platform, "invalid platform: "))])
     out = open(output + ".tmp", "wb") if output else sys.stdout.buffer
     try:
         for chunk in resp.iter_bytes():
@@ -221,13 +228,15 @@ def save(images, output):
 @click.command("load")
 @click.option("-i", "--input", "input_")
 @click.option("-q", "--quiet", is_flag=True)
-def load(input_, quiet):
+@click.option("--platform")
+def load(input_, quiet, platform):
     """Load an image from a tar archive or STDIN"""
     if not input_ and sys.stdin.isatty():
         click.echo("requested load from stdin, but stdin is empty", err=True)
         raise SystemExit(1)
     data = open(input_, "rb") if input_ else sys.stdin.buffer
-    for msg in client().json_stream("POST", "/images/load", {"quiet": quiet}, content=_chunks(data)):
+    params = {"quiet": quiet, "platform": platform_json(platform, "invalid platform: ")}
+    for msg in client().json_stream("POST", "/images/load", params, content=_chunks(data)):
         if msg.get("stream"):
             click.echo(msg["stream"], nl=False)
 
