@@ -8,6 +8,7 @@ import click
 from ..errors import NotFound
 from .group import DockerGroup
 from .common import client, confirm_or_exit, each_name, inspect_objects, key_values, parse_filters, print_deleted
+from .flagtypes import GoInt
 from .format import go_time_string, natural_key, render_rows, table
 
 
@@ -45,9 +46,13 @@ class NetworkRow:
 @click.option("--label", multiple=True)
 @click.option("--internal", is_flag=True)
 @click.option("--attachable", is_flag=True)
-@click.option("--ipv6", is_flag=True)
+@click.option("--ipv6", type=bool, default=None)
+@click.option("--ipv4", type=bool, default=None)
+@click.option("--config-from")
+@click.option("--config-only", is_flag=True)
+@click.option("--scope")
 def create(name, driver, subnet, gateway, ip_range, aux_address, ipam_driver, ipam_opt, opt, label, internal,
-           attachable, ipv6):
+           attachable, ipv6, ipv4, config_from, config_only, scope):
     """Create a network"""
     if len(gateway) > len(subnet) or len(ip_range) > len(subnet):
         raise click.UsageError("every gateway and ip-range needs a --subnet")
@@ -65,8 +70,16 @@ def create(name, driver, subnet, gateway, ip_range, aux_address, ipam_driver, ip
     body = {"Name": name, "Driver": driver, "Options": key_values(opt, "--opt"), "Labels": labels,
             "IPAM": {"Driver": ipam_driver, "Config": configs, "Options": key_values(ipam_opt, "--ipam-opt")},
             "Internal": internal, "Attachable": attachable}
-    if ipv6:
-        body["EnableIPv6"] = True
+    # --ipv4/--ipv6 are sent only when given (the daemon decides the default), as the docker CLI sends them
+    for key, value in (("EnableIPv4", ipv4), ("EnableIPv6", ipv6)):
+        if value is not None:
+            body[key] = value
+    if config_from:
+        body["ConfigFrom"] = {"Network": config_from}
+    if config_only:
+        body["ConfigOnly"] = True
+    if scope:
+        body["Scope"] = scope
     click.echo(client().request("POST", "/networks/create", json_body=body).json()["Id"])
 
 
@@ -122,11 +135,17 @@ def rm(names, force):
 @click.option("--alias", multiple=True)
 @click.option("--ip")
 @click.option("--driver-opt", multiple=True)
-def connect(network, container, alias, ip, driver_opt):
+@click.option("--ip6")
+@click.option("--link", "links", multiple=True)
+@click.option("--link-local-ip", multiple=True)
+@click.option("--gw-priority", type=GoInt(), default=0)
+def connect(network, container, alias, ip, driver_opt, ip6, links, link_local_ip, gw_priority):
     """Connect a container to a network"""
-    endpoint = {"Aliases": list(alias) or None, "DriverOpts": key_values(driver_opt, "--driver-opt") or None}
-    if ip:
-        endpoint["IPAMConfig"] = {"IPv4Address": ip}
+    endpoint = {"Aliases": list(alias) or None, "DriverOpts": key_values(driver_opt, "--driver-opt") or None,
+                "Links": list(links) or None, "GwPriority": gw_priority}
+    ipam = {"IPv4Address": ip, "IPv6Address": ip6, "LinkLocalIPs": list(link_local_ip) or None}
+    if any(ipam.values()):
+        endpoint["IPAMConfig"] = {k: v for k, v in ipam.items() if v}
     client().request("POST", f"/networks/{network}/connect",
                      json_body={"Container": container, "EndpointConfig": endpoint})
 
