@@ -24,7 +24,7 @@ def table(rows: list[list[str]], out, min_width: int = 10) -> None:
             widths[i] = max(widths[i], len(cell))
     for r in rows:
         cells = [cell.ljust(max(widths[i] + 3, min_width)) for i, cell in enumerate(r[:-1])]
-        out.write(("".join(cells) + (r[-1] if r else "")).rstrip() + "\n")
+        out.write("".join(cells) + (r[-1] if r else "") + "\n")  # an empty last column keeps the padding, as tabwriter
 
 
 # ---------------------------------------------------------------- Go templates (the subset docker users type)

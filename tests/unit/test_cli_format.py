@@ -14,3 +14,12 @@ def test_go_json_escapes_html_and_keeps_utf8():
 def test_go_time_string_trims_fraction_zeros():
     assert go_time_string("2024-01-02T03:04:05.120000000Z") == "2024-01-02 03:04:05.12 +0000 UTC"
     assert go_time_string("2024-01-02T03:04:05Z") == "2024-01-02 03:04:05 +0000 UTC"
+
+
+def test_table_keeps_the_padding_before_an_empty_last_column():
+    import io
+
+    from dockyard.cli.format import table
+    out = io.StringIO()
+    table([["IMAGE", "SIZE", "COMMENT"], ["abc", "0B", ""]], out)
+    assert out.getvalue() == "IMAGE     SIZE      COMMENT\nabc       0B        \n"  # as text/tabwriter writes it
