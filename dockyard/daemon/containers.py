@@ -37,7 +37,7 @@ from .events import EventBus
 from .filters import Filters
 from .images import ImageService
 from .names import random_name, validate_name
-from .platform_checks import validate_platform_settings
+from .platform_checks import validate_platform_resources, validate_platform_settings
 from .signals import parse_signal
 from .log_attrs import log_attributes
 from ..timefmt import now_rfc3339, parse_rfc3339, parse_time_filter
@@ -940,6 +940,7 @@ class ContainerService:
         body = check_update_body(body)
         resources = {k: body[k] for k in UPDATE_RESOURCE_KEYS if body.get(k) not in (None, 0, "")}
         validate_resources(resources, update=True)  # the request alone, as moby's verifyContainerSettings
+        validate_platform_resources(resources)  # a cpuset, weight or share the host refuses changes nothing
         if "RestartPolicy" in body and body["RestartPolicy"]:
             if c.host_config.get("AutoRemove") and (body["RestartPolicy"].get("Name") or "no") != "no":
                 raise InvalidParameter("Restart policy cannot be updated because AutoRemove is enabled for the container")
