@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 
-from ..errors import InvalidParameter, NotFound
+from ..errors import InvalidParameter, NotFound, SystemError_
 from ..volume.local import VALID as VALID_VOLUME_NAME
 
 # moby's linuxValidMountMode: at most one word of each kind
@@ -57,7 +58,19 @@ def _bind_or_volume(spec: str) -> dict:
     if source.startswith("/"):
         return {"Type": "bind", "Source": source, "Destination": dest, "Mode": mode, "RW": rw,
                 "Propagation": "rprivate"}
-    return {"Type": "volume", "Name": source, "Destination": dest, "RW": rw, "Mode": mode or LOCAL_VOLUME_MODE}
+    nocopy = {"NoCopy": True} if "nocopy" in mode.split(",") else {}
+    return {"Type": "volume", "Name": source, "Destination": dest, "RW": rw, "Mode": mode or LOCAL_VOLUME_MODE,
+            **nocopy}
+
+
+def _volume_options(opts: dict) -> dict:
+    """A --mount's VolumeOptions, kept on the mount point (inspect never shows these keys): the driver and its
+    options and labels for a volume the mount creates, no copy of the image's files, a subdirectory."""
+    driver = opts.get("DriverConfig") or {}
+    kept = {"NoCopy": bool(opts.get("NoCopy")), "Subpath": opts.get("Subpath") or "",
+            "VolumeDriver": driver.get("Name") or "local", "VolumeOpts": driver.get("Options") or None,
+            "VolumeLabels": opts.get("Labels") or None}
+    return {k: v for k, v in kept.items() if v and v != "local"}
 
 
 def volumes_from(specs: list[str], get_container) -> list[dict]:
@@ -110,7 +123,8 @@ def requested_mounts(config: dict, host_config: dict, inherited: list[dict] = ()
                               "RW": not m.get("ReadOnly"), "Propagation": "rprivate"}
         elif kind == "volume":
             points[target] = {"Type": "volume", "Name": source, "Destination": target,
-                              "RW": not m.get("ReadOnly"), "Mode": LOCAL_VOLUME_MODE}
+                              "RW": not m.get("ReadOnly"), "Mode": LOCAL_VOLUME_MODE,
+                              **_volume_options(m.get("VolumeOptions") or {})}
         else:
             if source:
                 raise _mount_error(kind, "field Source must not be specified")
@@ -132,10 +146,14 @@ def resolve(points: list[dict], volumes, rootfs: str | None) -> list[dict]:
     for mp in points:
         mp = dict(mp)
         if mp["Type"] == "volume":
-            vol, created = volumes.create(mp.get("Name", ""))
+            vol, created = volumes.create(mp.get("Name", ""), mp.get("VolumeLabels"), mp.get("VolumeOpts"),
+                                          mp.get("VolumeDriver") or "local")
             mp["Name"], mp["Source"], mp["Driver"] = vol["Name"], vol["Mountpoint"], "local"
             mp.setdefault("Propagation", "")
-            if created and rootfs:
+            # a volume with a device of its own is not mounted now: what it holds is the device's (moby copies
+            # at start, into a mount that goes when the copy is done)
+            if created and rootfs and not mp.get("NoCopy") and not mp.get("Subpath") \
+                    and not volumes.needs_mount(vol["Name"]):
                 _copy_up(os.path.join(rootfs, mp["Destination"].lstrip("/")), vol["Mountpoint"])
         elif mp["Type"] == "bind" and not os.path.exists(mp["Source"]):
             os.makedirs(mp["Source"], exist_ok=True)  # -v creates a missing host dir, as Docker does
@@ -162,6 +180,36 @@ def tmpfs_data(opts: dict, read_only: bool) -> list[str]:
     for option in opts.get("Options") or []:
         data.append("=".join(str(part) for part in option))
     return data
+
+
+def with_subpaths(points: list[dict]) -> list[dict]:
+    """At start, once the volumes are mounted: a `volume-subpath=` mount's source is that directory of the
+    volume, which must exist and be reached without symlinks or `..` (moby's safepath.Join, in its words)."""
+    out = []
+    for mp in points:
+        subpath = mp.get("Subpath") or ""
+        if mp["Type"] == "volume" and subpath:
+            mp = {**mp, "Source": _beneath(mp["Source"], subpath)}
+        out.append(mp)
+    return out
+
+
+def _beneath(base: str, subpath: str) -> str:
+    path = base
+    for part in subpath.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            raise SystemError_(f"path concatenation escapes the base directory, base: {base}, subpath: {subpath}")
+        path = os.path.join(path, part)
+        full = os.path.join(base, subpath)
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            raise SystemError_(f"cannot access path {full}: no such file or directory") from None
+        if stat.S_ISLNK(st.st_mode):
+            raise SystemError_(f"cannot access path {full}: too many levels of symbolic links")
+    return path
 
 
 def oci_mounts(points: list[dict]) -> list[dict]:
