@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import posixpath
 import shutil
 import stat
 
@@ -63,6 +64,24 @@ def _bind_or_volume(spec: str) -> dict:
             **nocopy}
 
 
+def _check_options_of_type(kind: str, m: dict) -> None:
+    """moby's validateMountConfig: options of another mount type, and what a volume's options cannot say."""
+    if kind in ("volume", "tmpfs") and m.get("BindOptions"):
+        raise _mount_error(kind, "field BindOptions must not be specified")
+    if kind == "bind" and m.get("VolumeOptions"):
+        raise _mount_error(kind, "field VolumeOptions must not be specified")
+    if kind != "volume":
+        return
+    anonymous = not m.get("Source")
+    subpath = (m.get("VolumeOptions") or {}).get("Subpath") or ""
+    if subpath and anonymous:
+        raise _mount_error(kind, "must not set Subpath when using anonymous volumes")
+    if subpath and (subpath.startswith("/") or posixpath.normpath(subpath).split("/")[0] == ".."):
+        raise _mount_error(kind, "subpath must be a relative path within the volume")  # Go's filepath.IsLocal
+    if m.get("ReadOnly") and anonymous:
+        raise _mount_error(kind, "must not set ReadOnly mode when using anonymous volumes")
+
+
 def _volume_options(opts: dict) -> dict:
     """A --mount's VolumeOptions, kept on the mount point (inspect never shows these keys): the driver and its
     options and labels for a volume the mount creates, no copy of the image's files, a subdirectory."""
@@ -112,8 +131,11 @@ def requested_mounts(config: dict, host_config: dict, inherited: list[dict] = ()
             raise _mount_error(kind, "mount type unknown")
         if not target:
             raise _mount_error(kind, "field Target must not be empty")
+        if isinstance(target, str) and posixpath.normpath(target.replace("\\", "/")) == "/":
+            raise _mount_error(kind, "invalid specification: destination can't be '/'")
         if not isinstance(target, str) or not target.startswith("/"):
             raise _mount_error(kind, f"invalid mount path: '{target}' mount path must be absolute")
+        _check_options_of_type(kind, m)
         if kind == "bind":
             if not source:
                 raise _mount_error(kind, "field Source must not be empty")
