@@ -263,6 +263,7 @@ class ContainerService:
         self._emit_network_events(c, "connect")
         self._emit_volume_events(c, "mount")
         try:
+            await asyncio.to_thread(mounts.check_propagation, c.mount_points)
             await asyncio.to_thread(self._mount_volumes, c)
             pid, monitor = await self._launch(c, image, rootfs, sdir, netns)
         except BaseException:

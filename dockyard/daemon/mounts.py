@@ -9,8 +9,10 @@ import stat
 from ..errors import InvalidParameter, NotFound, SystemError_
 from ..volume.local import VALID as VALID_VOLUME_NAME
 
+PROPAGATIONS = ("shared", "rshared", "slave", "rslave", "private", "rprivate")
+DEFAULT_PROPAGATION = "rprivate"
 # moby's linuxValidMountMode: at most one word of each kind
-_MODE_KINDS = ({"rw", "ro"}, {"z", "Z"}, {"shared", "rshared", "slave", "rslave", "private", "rprivate"},
+_MODE_KINDS = ({"rw", "ro"}, {"z", "Z"}, set(PROPAGATIONS),
                {"nocopy"}, {"consistent", "cached", "delegated", "default"})
 
 
@@ -57,8 +59,9 @@ def _bind_or_volume(spec: str) -> dict:
         raise InvalidParameter(f"invalid mode: {mode}")
     rw = "ro" not in mode.split(",")
     if source.startswith("/"):
+        propagation = next((w for w in mode.split(",") if w in PROPAGATIONS), DEFAULT_PROPAGATION)
         return {"Type": "bind", "Source": source, "Destination": dest, "Mode": mode, "RW": rw,
-                "Propagation": "rprivate"}
+                "Propagation": propagation}
     nocopy = {"NoCopy": True} if "nocopy" in mode.split(",") else {}
     return {"Type": "volume", "Name": source, "Destination": dest, "RW": rw, "Mode": mode or LOCAL_VOLUME_MODE,
             **nocopy}
@@ -139,10 +142,13 @@ def requested_mounts(config: dict, host_config: dict, inherited: list[dict] = ()
         if kind == "bind":
             if not source:
                 raise _mount_error(kind, "field Source must not be empty")
+            propagation = (m.get("BindOptions") or {}).get("Propagation") or DEFAULT_PROPAGATION
+            if propagation not in PROPAGATIONS:
+                raise _mount_error(kind, f"invalid propagation mode: {propagation}")
             if not os.path.exists(source):
                 raise _mount_error(kind, f"bind source path does not exist: {source}")
             points[target] = {"Type": "bind", "Source": source, "Destination": target, "Mode": "",
-                              "RW": not m.get("ReadOnly"), "Propagation": "rprivate"}
+                              "RW": not m.get("ReadOnly"), "Propagation": propagation}
         elif kind == "volume":
             points[target] = {"Type": "volume", "Name": source, "Destination": target,
                               "RW": not m.get("ReadOnly"), "Mode": LOCAL_VOLUME_MODE,
@@ -234,6 +240,34 @@ def _beneath(base: str, subpath: str) -> str:
     return path
 
 
+def check_propagation(points: list[dict]) -> None:
+    """At start, moby's ensureShared / ensureSharedOrSlave: a shared bind's source must sit on a shared mount,
+    a slave one's on a shared or slave mount, or the propagation asked for could not happen."""
+    for mp in points:
+        wanted = mp.get("Propagation") or ""
+        if mp["Type"] != "bind" or wanted not in ("shared", "rshared", "slave", "rslave"):
+            continue
+        mountpoint, fields = _mount_of(os.path.realpath(mp["Source"]))
+        if wanted.endswith("shared") and not any(f.startswith("shared:") for f in fields):
+            raise SystemError_(f"path {mp['Source']} is mounted on {mountpoint} but it is not a shared mount")
+        if wanted.endswith("slave") and not any(f.startswith(("shared:", "master:")) for f in fields):
+            raise SystemError_(f"path {mp['Source']} is mounted on {mountpoint} but it is not a shared or slave "
+                               f"mount")
+
+
+def _mount_of(path: str) -> tuple[str, list[str]]:
+    """The mount point holding a host path and its mountinfo optional fields (shared:N, master:N)."""
+    best, fields = "/", []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            parts = line.split()
+            point = parts[4]
+            inside = path == point or path.startswith(point.rstrip("/") + "/")
+            if inside and len(point) >= len(best):
+                best, fields = point, parts[6:parts.index("-")]
+    return best, fields
+
+
 def oci_mounts(points: list[dict]) -> list[dict]:
     mounts = []
     for mp in points:
@@ -241,6 +275,6 @@ def oci_mounts(points: list[dict]) -> list[dict]:
             mounts.append({"destination": mp["Destination"], "type": "tmpfs", "source": "tmpfs",
                            "options": ["noexec", "nosuid", "nodev", "rprivate", *mp.get("TmpfsData", [])]})
             continue
-        options = ["rbind", "rw" if mp["RW"] else "ro", "rprivate"]
+        options = ["rbind", "rw" if mp["RW"] else "ro", mp.get("Propagation") or DEFAULT_PROPAGATION]
         mounts.append({"destination": mp["Destination"], "type": "bind", "source": mp["Source"], "options": options})
     return mounts

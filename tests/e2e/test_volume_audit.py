@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 
 from dockyard.daemon.platform_checks import _available_cpus, parse_uint_list
 
@@ -211,3 +212,34 @@ def test_mount_checks_of_volume_options_refuse_at_create_in_mobys_words(daemon):
                                                 "destination can't be '/'")
     assert daemon.docker("ps", "-a", "-q", "--filter", "name=audit-chk-c").stdout == ""
     assert "audit-chk" not in volume_names(daemon)
+
+
+# ---------------------------------------------------------------- bind propagation
+def host_propagation(path) -> tuple[str, str]:
+    target, propagation = subprocess.run(["findmnt", "-n", "-o", "TARGET,PROPAGATION", "--target", str(path)],
+                                         capture_output=True, text=True, check=True).stdout.split()
+    return target, propagation
+
+
+def test_bind_propagation_is_what_was_asked_and_checked_against_the_host_mount(daemon, tmp_path):
+    src = tmp_path / "prop"
+    src.mkdir()
+    cid = daemon.docker("create", "--mount", f"type=bind,src={src},dst=/h,bind-propagation=private",
+                        "-v", f"{src}:/v:ro,rprivate", "busybox", "true").stdout.strip()
+    points = {m["Destination"]: m for m in inspect(daemon, cid)["Mounts"]}
+    assert (points["/h"]["Propagation"], points["/v"]["Propagation"], points["/v"]["Mode"]) == \
+        ("private", "rprivate", "ro,rprivate")
+    assert daemon.docker("start", "-a", cid).returncode == 0
+    daemon.docker("rm", cid)
+    bad = daemon.docker("create", "--mount", f"type=bind,src={src},dst=/h,bind-propagation=bogus", "busybox",
+                        "true", check=False)
+    assert 'invalid mount config for type "bind": invalid propagation mode: bogus' in bad.stderr, bad.stderr
+    target, propagation = host_propagation(src)
+    run = daemon.docker("run", "--rm", "-v", f"{src}:/s:rslave", "busybox", "grep", " /s ", "/proc/self/mountinfo",
+                        check=False)
+    if "shared" in propagation or "slave" in propagation:
+        assert run.returncode == 0 and "master:" in run.stdout, run
+    else:  # moby refuses what cannot propagate rather than quietly making it private
+        assert run.returncode == 125, run.stderr
+        assert (f"Error response from daemon: path {src} is mounted on {target} but it is not a shared or slave "
+                f"mount") in run.stderr
