@@ -932,7 +932,8 @@ class ContainerService:
     async def _view(self, c: Container, ref: str):
         """What cp sees: the rootfs with the container's volumes, binds and /etc files over it."""
         async with self._mounted(c) as root:
-            yield container_fs.ContainerView(root, c.mount_points + etc_mounts(c), ref)
+            # a volume-subpath mount shows that directory of the volume, as in the container
+            yield container_fs.ContainerView(root, mounts.with_subpaths(c.mount_points) + etc_mounts(c), ref)
 
     async def path_stat(self, ref: str, path: str) -> dict:
         c = self.get(ref)
