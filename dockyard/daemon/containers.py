@@ -37,7 +37,7 @@ from .events import EventBus
 from .filters import Filters
 from .images import ImageService
 from .names import random_name, validate_name
-from .platform_checks import validate_platform_settings
+from .platform_checks import validate_platform_resources, validate_platform_settings
 from .signals import parse_signal
 from .log_attrs import log_attributes
 from ..timefmt import now_rfc3339, parse_rfc3339, parse_time_filter
@@ -263,6 +263,8 @@ class ContainerService:
         self._emit_network_events(c, "connect")
         self._emit_volume_events(c, "mount")
         try:
+            await asyncio.to_thread(mounts.check_propagation, c.mount_points)
+            await asyncio.to_thread(self._mount_volumes, c)
             pid, monitor = await self._launch(c, image, rootfs, sdir, netns)
         except BaseException:
             await self._release(c)
@@ -281,7 +283,8 @@ class ContainerService:
         spec = build_spec(image_config=image.config.get("config") or {}, config=c.config, host_config=c.host_config,
                           rootfs=str(rootfs), hostname=c.config.get("Hostname") or c.short_id, container_id=c.id,
                           etc_hosts=c.hosts_path, etc_hostname=c.hostname_path, resolv_conf=c.resolv_conf_path,
-                          extra_mounts=mounts.oci_mounts(c.mount_points), netns_path=netns, joined_ns=joined,
+                          extra_mounts=mounts.oci_mounts(mounts.with_subpaths(c.mount_points)), netns_path=netns,
+                          joined_ns=joined,
                           shm_source=shm_source)
         (sdir / "config.json").write_text(json.dumps(spec))
         try:
@@ -460,7 +463,27 @@ class ContainerService:
         if shm.is_dir():
             await asyncio.to_thread(unmount_fs, str(shm))
         self._emit_network_events(c, "disconnect")
+        await asyncio.to_thread(self._unmount_volumes, c)
         self._emit_volume_events(c, "unmount")
+
+    def _mount_volumes(self, c: Container) -> None:
+        """Volumes with a device of their own (`-o type=tmpfs -o device=tmpfs`, `-o type=none -o o=bind ...`)
+        are mounted on their _data while a running container uses them, as moby's local driver does."""
+        for mp in c.mount_points:
+            if mp["Type"] == "volume":
+                self.volumes.mount(mp["Name"])
+
+    def _unmount_volumes(self, c: Container) -> None:
+        """The last running user of such a volume unmounts it (a tmpfs volume's files go with it, as in moby)."""
+        for mp in c.mount_points:
+            if mp["Type"] != "volume" or not self.volumes.needs_mount(mp["Name"]):
+                continue
+            if not any(other.id != c.id and other.state.Running for other in self.all()
+                       if any(m.get("Name") == mp["Name"] for m in other.mount_points)):
+                try:
+                    self.volumes.unmount(mp["Name"])
+                except OSError as err:
+                    log.warning("could not unmount volume %s: %s", mp["Name"], err)
 
     def _emit_network_events(self, c: Container, action: str) -> None:
         """`network connect`/`disconnect` for each network the container joins at start and leaves at exit
@@ -909,7 +932,8 @@ class ContainerService:
     async def _view(self, c: Container, ref: str):
         """What cp sees: the rootfs with the container's volumes, binds and /etc files over it."""
         async with self._mounted(c) as root:
-            yield container_fs.ContainerView(root, c.mount_points + etc_mounts(c), ref)
+            # a volume-subpath mount shows that directory of the volume, as in the container
+            yield container_fs.ContainerView(root, mounts.with_subpaths(c.mount_points) + etc_mounts(c), ref)
 
     async def path_stat(self, ref: str, path: str) -> dict:
         c = self.get(ref)
@@ -940,6 +964,7 @@ class ContainerService:
         body = check_update_body(body)
         resources = {k: body[k] for k in UPDATE_RESOURCE_KEYS if body.get(k) not in (None, 0, "")}
         validate_resources(resources, update=True)  # the request alone, as moby's verifyContainerSettings
+        validate_platform_resources(resources)  # a cpuset, weight or share the host refuses changes nothing
         if "RestartPolicy" in body and body["RestartPolicy"]:
             if c.host_config.get("AutoRemove") and (body["RestartPolicy"].get("Name") or "no") != "no":
                 raise InvalidParameter("Restart policy cannot be updated because AutoRemove is enabled for the container")

@@ -15,16 +15,7 @@ CGROUPNS_MODES = ("", "host", "private")
 
 def validate_platform_settings(hc: dict) -> None:
     _validate_isolation(hc.get("Isolation") or "")
-    shares = int(hc.get("CpuShares") or 0)
-    if shares < 0:
-        raise InvalidParameter(f"invalid CPU shares ({shares}): value must be a positive integer")
-    swappiness = hc.get("MemorySwappiness")
-    if swappiness is not None and swappiness != -1 and not 0 <= swappiness <= 100:  # the CLI sends -1: unset
-        raise InvalidParameter(f"Invalid value: {swappiness}, valid memory swappiness range is 0-100")
-    _validate_cpuset(hc.get("CpusetCpus") or "")
-    weight = int(hc.get("BlkioWeight") or 0)
-    if weight > 0 and not 10 <= weight <= 1000:
-        raise InvalidParameter("Range of blkio weight is from 10 to 1000")
+    validate_platform_resources(hc)
     _validate_modes(hc)
     oom = int(hc.get("OomScoreAdj") or 0)
     if not -1000 <= oom <= 1000:
@@ -34,6 +25,21 @@ def validate_platform_settings(hc: dict) -> None:
     cgroupns = hc.get("CgroupnsMode") or ""
     if cgroupns not in CGROUPNS_MODES:
         raise InvalidParameter(f"invalid cgroup namespace mode: {cgroupns}")
+
+
+def validate_platform_resources(hc: dict) -> None:
+    """The Resources part of the checks: moby runs it on `docker update` too, before anything changes."""
+    shares = int(hc.get("CpuShares") or 0)
+    if shares < 0:
+        raise InvalidParameter(f"invalid CPU shares ({shares}): value must be a positive integer")
+    swappiness = hc.get("MemorySwappiness")
+    if swappiness is not None and swappiness != -1 and not 0 <= swappiness <= 100:  # the CLI sends -1: unset
+        raise InvalidParameter(f"Invalid value: {swappiness}, valid memory swappiness range is 0-100")
+    _validate_cpuset(hc.get("CpusetCpus") or "")
+    _validate_cpuset_mems(hc.get("CpusetMems") or "")
+    weight = int(hc.get("BlkioWeight") or 0)
+    if weight > 0 and not 10 <= weight <= 1000:
+        raise InvalidParameter("Range of blkio weight is from 10 to 1000")
 
 
 def _validate_isolation(isolation: str) -> None:
@@ -80,6 +86,21 @@ def _validate_cpuset(spec: str) -> None:
         raise InvalidParameter(f"Requested CPUs are not available - requested {spec}, available: {available}")
 
 
+def _validate_cpuset_mems(spec: str) -> None:
+    """sysinfo.IsCpusetMemsAvailable: every memory node named must be one this host has."""
+    if not spec:
+        return
+    try:
+        wanted = parse_uint_list(spec)
+    except ValueError as err:
+        raise InvalidParameter(f"Invalid value {spec} for cpuset mems: {err}") from None
+    available = _first_line(("/sys/fs/cgroup/cpuset/cpuset.mems", "/sys/fs/cgroup/cpuset.mems.effective",
+                             "/sys/devices/system/node/online")) or "0"
+    if not wanted <= parse_uint_list(available):
+        raise InvalidParameter(f"Requested memory nodes are not available - requested {spec}, "
+                               f"available: {available}")
+
+
 def parse_uint_list(text: str, maximum: int = 8192) -> set[int]:
     """moby's parseUintList: `7`, `1-6`, `0,3-4,7`."""
     numbers: set[int] = set()
@@ -98,8 +119,13 @@ def parse_uint_list(text: str, maximum: int = 8192) -> set[int]:
 
 def _available_cpus() -> str:
     """The CPUs the daemon's cpuset allows (cgroup v1, then v2), else the online ones."""
-    for path in ("/sys/fs/cgroup/cpuset/cpuset.cpus", "/sys/fs/cgroup/cpuset.cpus.effective",
-                 "/sys/devices/system/cpu/online"):
+    return _first_line(("/sys/fs/cgroup/cpuset/cpuset.cpus", "/sys/fs/cgroup/cpuset.cpus.effective",
+                        "/sys/devices/system/cpu/online")) or f"0-{(os.cpu_count() or 1) - 1}"
+
+
+def _first_line(paths) -> str:
+    """The content of the first of these files that exists and is not empty."""
+    for path in paths:
         try:
             with open(path) as f:
                 text = f.read().strip()
@@ -107,4 +133,4 @@ def _available_cpus() -> str:
             continue
         if text:
             return text
-    return f"0-{(os.cpu_count() or 1) - 1}"
+    return ""

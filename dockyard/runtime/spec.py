@@ -410,6 +410,9 @@ def build_spec(*, image_config: dict, config: dict, host_config: dict, rootfs: s
     }
     if host_config.get("Sysctls"):
         linux["sysctl"] = dict(host_config["Sysctls"])
+    rootfs_propagation = _rootfs_propagation(extra_mounts)
+    if rootfs_propagation:
+        linux["rootfsPropagation"] = rootfs_propagation
     if not privileged and security_options(host_config.get("SecurityOpt") or [])["seccomp"] != "unconfined":
         linux["seccomp"] = seccomp_profile(caps)
     spec = {
@@ -444,3 +447,14 @@ def exec_process(bundle: dict, exec_config: dict, rootfs: str) -> dict:
         caps = bounding_caps()
         proc["capabilities"] = {k: list(caps) for k in ("bounding", "effective", "permitted")}
     return proc
+
+
+def _rootfs_propagation(mounts) -> str:
+    """moby's WithMounts: a shared bind needs a shared rootfs, a slave one at least an rslave rootfs (else
+    the events the mount should receive stop at the container's root)."""
+    words = {word for m in mounts for word in m.get("options", ())}
+    if words & {"shared", "rshared"}:
+        return "shared"
+    if words & {"slave", "rslave"}:
+        return "rslave"
+    return ""

@@ -8,9 +8,11 @@ import shutil
 from pathlib import Path
 
 from ..timefmt import now_rfc3339
-from ..errors import Conflict, InvalidParameter, NotFound
+from ..errors import Conflict, InvalidParameter, NotFound, SystemError_
 from ..store.fsutil import dir_size
+from ..store.snapshots.mount import is_mountpoint
 from ..store.metadata import Metadata
+from . import options as mount_options
 
 ANONYMOUS_LABEL = "com.docker.volume.anonymous"
 VALID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
@@ -66,12 +68,36 @@ class LocalVolumes:
                                    f"directory, use absolute path")
         if self.exists(name):
             return self.get(name), False
+        mount_options.validate(name, options)
         self.mountpoint(name).mkdir(parents=True, exist_ok=True)
         with self.md.tx() as cur:
             cur.execute("INSERT INTO volumes VALUES (?,?,?,?,?,?)",
                         (name, "local", json.dumps(labels), json.dumps(options), int(anonymous),
                          now_rfc3339()))
         return self.get(name), True
+
+    def options(self, name: str) -> dict:
+        row = self.md.one("SELECT options FROM volumes WHERE name=?", (name,))
+        return (json.loads(row["options"]) if row else None) or {}
+
+    def needs_mount(self, name: str) -> bool:
+        """A volume with a device or type option: its _data is a mount while a running container uses it."""
+        return mount_options.needs_mount(self.options(name))
+
+    def mount(self, name: str) -> None:
+        """Mount the volume's device on its _data (moby's localVolume.Mount), if it has one and is not mounted."""
+        opts = self.options(name)
+        if not mount_options.needs_mount(opts):
+            return
+        path = self.mountpoint(name)
+        try:
+            mount_options.mount_volume(opts, str(path))
+        except SystemError_ as err:
+            raise SystemError_(f"error while mounting volume '{path}': {err}") from None
+
+    def unmount(self, name: str) -> None:
+        if self.needs_mount(name):
+            mount_options.unmount_volume(str(self.mountpoint(name)))
 
     def remove(self, name: str, users: list[str], force: bool = False) -> None:
         if not self.exists(name):
@@ -80,6 +106,10 @@ class LocalVolumes:
             raise NotFound(f"get {name}: no such volume")
         if users:
             raise Conflict(f"remove {name}: volume is in use - [{', '.join(users)}]")
+        path = self.mountpoint(name)
+        mount_options.unmount_volume(str(path))
+        if is_mountpoint(str(path)):  # never delete what a device or a bound host directory holds
+            raise SystemError_(f"remove {name}: volume path '{path}' is still mounted")
         with self.md.tx() as cur:
             cur.execute("DELETE FROM volumes WHERE name=?", (name,))
         shutil.rmtree(self.root / name, ignore_errors=True)
