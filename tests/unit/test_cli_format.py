@@ -1,5 +1,7 @@
 """The docker CLI's orderings and encodings that our CLI reproduces."""
-from dockyard.cli.format import go_json, go_time_string, natural_key
+import io
+
+from dockyard.cli.format import go_json, go_time_string, natural_key, table
 
 
 def test_natural_order_is_sortorders():
@@ -17,9 +19,6 @@ def test_go_time_string_trims_fraction_zeros():
 
 
 def test_table_keeps_the_padding_before_an_empty_last_column():
-    import io
-
-    from dockyard.cli.format import table
     out = io.StringIO()
     table([["IMAGE", "SIZE", "COMMENT"], ["abc", "0B", ""]], out)
     assert out.getvalue() == "IMAGE     SIZE      COMMENT\nabc       0B        \n"  # as text/tabwriter writes it
