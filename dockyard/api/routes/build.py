@@ -107,15 +107,18 @@ async def build(request: web.Request) -> web.StreamResponse:
     stream = JSONStream(request)
     out = BuildOutput(stream, opts.quiet)
     try:
-        if request.query.get("remote"):
-            await asyncio.to_thread(fetch_remote, request.query["remote"], work)
-        else:
-            body = await _spool(request)
-            try:
-                await asyncio.to_thread(unpack_context, body, work)
-            finally:
-                os.unlink(body)
-        image_id = await svc.builder.build(work, opts, out.send)
+        try:
+            if request.query.get("remote"):
+                await asyncio.to_thread(fetch_remote, request.query["remote"], work)
+            else:
+                body = await _spool(request)
+                try:
+                    await asyncio.to_thread(unpack_context, body, work)
+                finally:
+                    os.unlink(body)
+            image_id = await svc.builder.build(work, opts, out.send)
+        finally:  # gone before the last message: a client stops reading at an error
+            await asyncio.to_thread(shutil.rmtree, work, ignore_errors=True)
         if opts.quiet:  # dockerd's -q: the image ID is all a successful build shows
             await stream.send({"stream": image_id + "\n"})
     except (BuildError, DockyardError) as err:
@@ -126,8 +129,6 @@ async def build(request: web.Request) -> web.StreamResponse:
     except Exception as err:  # a bug: once streaming, it can only travel inside the stream
         log.exception("build failed")
         await stream.error(f"{type(err).__name__}: {err}")
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     return await stream.finish()
 
 
