@@ -42,6 +42,9 @@ import time
 
 PR_SET_CHILD_SUBREAPER = 36
 LOG_LINE_MAX = 16 * 1024  # docker splits longer lines into several entries
+# The daemon sends "start" right after it has attached its clients; a monitor still waiting after this long
+# lost its daemon in between (SIGKILL) and would otherwise wait for ever.
+START_DEADLINE = 120.0
 
 
 def now_rfc3339() -> str:
@@ -551,7 +554,10 @@ class Monitor:
         if ready_fd is not None:
             os.write(ready_fd, b"ready\n")
             os.close(ready_fd)
+        waiting_since = time.monotonic()
         while not self.done:
+            if not self.started and time.monotonic() - waiting_since > self.args.get("start_deadline", START_DEADLINE):
+                break
             for key, _ in self.sel.select(timeout=0.5):
                 key.data(key)
                 if self.done:

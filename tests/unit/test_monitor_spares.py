@@ -35,3 +35,19 @@ def test_a_spare_runs_the_next_job_and_a_new_spare_replaces_it(tmp_path, monkeyp
 
     asyncio.run(scenario())
     assert json.loads((tmp_path / "state" / "args.json").read_text())["container_id"] == "spare-test"
+
+
+def test_a_monitor_never_told_to_start_goes_away(tmp_path, monkeypatch):
+    """Its daemon died between spawning it and sending "start" (a SIGKILL): it must not wait for ever."""
+    monkeypatch.setattr(monitor_client, "_spares", _SparePool())
+
+    async def scenario():
+        bundle = tmp_path / "state"
+        m = await Monitor._spawn(bundle, {"mode": "run", "runtime": "runc", "runtime_root": str(tmp_path / "r"),
+                                          "container_id": "never-started", "bundle": str(bundle), "log_path": None,
+                                          "start_deadline": 1})
+        assert await asyncio.wait_for(m.proc.wait(), 10) == 0
+        await monitor_client._spares.close()
+
+    asyncio.run(scenario())
+    assert not (tmp_path / "state" / "m.sock").exists()
