@@ -35,6 +35,7 @@ import zlib
 from typing import BinaryIO, Callable
 
 from ..errors import InvalidParameter
+from .zstd_stream import ZstdStreamError, open_zstd
 
 WHITEOUT_PREFIX = ".wh."
 WHITEOUT_META_PREFIX = ".wh..wh."
@@ -74,12 +75,7 @@ def open_decompressed(fileobj: BinaryIO) -> BinaryIO:
     if kind == "xz":
         return lzma.LZMAFile(buffered, mode="rb")
     if kind == "zstd":
-        try:
-            import zstandard
-        except ImportError:
-            raise InvalidParameter("zstd-compressed layers need the Python 'zstandard' module") from None
-        reader = zstandard.ZstdDecompressor().stream_reader(buffered, read_across_frames=True)
-        return io.BufferedReader(RawReader(reader), 1 << 16)  # callers peek
+        return open_zstd(buffered)
     return buffered
 
 
@@ -190,7 +186,7 @@ def _apply_members(fileobj: BinaryIO, pick: Callable[[tarfile.TarInfo], "_Applie
                 if applier is not None:
                     used[id(applier)] = applier
                     applier.apply(member, tar)
-    except (tarfile.TarError, EOFError, zlib.error, lzma.LZMAError) as e:
+    except (tarfile.TarError, EOFError, zlib.error, lzma.LZMAError, ZstdStreamError) as e:
         raise InvalidParameter(f"invalid or truncated layer tar: {e}") from e
     except OSError as e:
         if e.errno is not None:
