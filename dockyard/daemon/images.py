@@ -571,10 +571,12 @@ def register_verified_layer(images: ImageService, stream, parent_chain: str | No
 
 
 def compressed_layer_blob(images: ImageService, diff_id: str) -> tuple[str, str, int] | None:
-    """(blob digest, media type, size) of a stored gzip form of the layer, if there is one."""
+    """(blob digest, media type, size) of a stored gzip or zstd form of the layer, if there is one: a
+    layer pulled as zstd is pushed back as that same blob, as registries already hold it."""
     for row in images.md.query("SELECT blob_digest, media_type, size FROM layer_blobs WHERE diff_id=? "
                                "ORDER BY repository != '' DESC", (diff_id,)):
-        if "gzip" in row["media_type"] and images.content.has(row["blob_digest"]):
+        pushable = "gzip" in row["media_type"] or row["media_type"].endswith("+zstd")
+        if pushable and images.content.has(row["blob_digest"]):
             return row["blob_digest"], row["media_type"], row["size"]
     return None
 

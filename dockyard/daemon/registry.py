@@ -9,9 +9,10 @@ with the layer store in order (each checked against the config's diff ID) and re
 repo digest. Layers whose chain is already stored are skipped ("Already exists"). A failed pull keeps
 the layers it registered (a repeated pull resumes from them) and nothing else.
 
-Push: per layer (top first, five at a time) reuse the stored gzip blob or gzip the tar deterministically
-once (mtime 0) and remember it, then HEAD ("Layer already exists"), cross-repository mount ("Mounted
-from"), or upload ("Pushed"); then the config and a Docker v2 schema 2 manifest.
+Push: per layer (top first, five at a time) reuse the stored gzip or zstd blob or gzip the tar
+deterministically once (mtime 0) and remember it, then HEAD ("Layer already exists"), cross-repository
+mount ("Mounted from"), or upload ("Pushed"); then the config and a Docker v2 schema 2 manifest (an OCI
+one when a layer is zstd: see push_manifest).
 
 Progress goes out as Docker's JSON messages through the `progress` coroutine the route passes in.
 """
@@ -30,9 +31,8 @@ from ..errors import DockyardError, InvalidParameter, NotFound, SystemError_
 from ..image import reference as refmod
 from ..registry.client import progress as msg
 from ..registry.client.auth import Credentials
-from ..registry.client.distribution import (INDEX_TYPES, MEDIA_DOCKER_CONFIG, MEDIA_DOCKER_LAYER_GZIP,
-                                             MEDIA_DOCKER_MANIFEST, MEDIA_OCI_MANIFEST, RegistryClient,
-                                             new_session, sha256_of)
+from ..registry.client.distribution import (INDEX_TYPES, MEDIA_DOCKER_MANIFEST, MEDIA_OCI_MANIFEST,
+                                             RegistryClient, new_session, sha256_of)
 from ..registry.client.errors import NoBasicAuthCredentials
 from ..registry.client.dockercfg import decode_registry_auth
 from ..registry.client.endpoints import DOCKER_HUB, RegistryHosts, normalize_registry
@@ -41,6 +41,7 @@ from ..image.layers import MEDIA_TAR_GZIP, chain_ids
 from .filters import Filters
 from .images import (ImageService, blob_repositories, compressed_layer_blob, register_verified_layer,
                      remember_layer_blob)
+from .push_manifest import manifest_for
 
 log = logging.getLogger("dockyard.daemon.registry")
 
@@ -300,7 +301,7 @@ class RegistryService:
             await progress(msg.status(msg.short(d), "Preparing"))
         tasks = {d: asyncio.create_task(self._push_layer(client, named, d, progress)) for d in order}
         try:
-            descriptors = {d: await tasks[d] for d in order}
+            blobs = {d: await tasks[d] for d in order}
         except BaseException:
             for t in tasks.values():
                 t.cancel()
@@ -313,20 +314,15 @@ class RegistryService:
             async def source(offset: int):
                 yield data[offset:]
             await client.upload_blob(named.path, config_digest, len(data), source)
-        manifest = {
-            "schemaVersion": 2,
-            "mediaType": MEDIA_DOCKER_MANIFEST,
-            "config": {"mediaType": MEDIA_DOCKER_CONFIG, "size": len(img.config_bytes), "digest": config_digest},
-            "layers": [descriptors[d] for d in diff_ids],
-        }
-        body = json.dumps(manifest, indent=3).encode()  # Go's MarshalIndent(m, "", "   "), as dockerd pushes
-        digest = await client.put_manifest(named.path, tag, body, MEDIA_DOCKER_MANIFEST)
+        body, manifest_type = manifest_for(img.config_bytes, [blobs[d] for d in diff_ids])
+        digest = await client.put_manifest(named.path, tag, body, manifest_type)
         self.images.add_image(img.config_bytes, repo_digest=f"{named.domain}/{named.path}@{digest}")
         self.images.events.emit("image", "push", f"{named.repository()}:{tag}", {"name": f"{named.repository()}:{tag}"})
         await progress({"status": f"{tag}: digest: {digest} size: {len(body)}"})
         await progress({"progressDetail": {}, "aux": {"Tag": tag, "Digest": digest, "Size": len(body)}})
 
-    async def _push_layer(self, client, named, diff_id: str, progress: Progress) -> dict:
+    async def _push_layer(self, client, named, diff_id: str, progress: Progress) -> tuple[str, str, int]:
+        """Get the layer's blob into the repository; its (digest, media type, size)."""
         id_ = msg.short(diff_id)
         if self._uploads.locked():
             await progress(msg.status(id_, "Waiting"))
@@ -335,7 +331,6 @@ class RegistryService:
             if blob is None:
                 blob = await asyncio.to_thread(self._compress_layer, diff_id)
             digest, media_type, size = blob
-            descriptor = {"mediaType": MEDIA_DOCKER_LAYER_GZIP, "size": size, "digest": digest}
             registry, repo = named.domain, named.path
             if await client.blob_exists(repo, digest, push=True) is not None:
                 await progress(msg.status(id_, "Layer already exists"))
@@ -345,7 +340,7 @@ class RegistryService:
                 await self._upload(client, repo, digest, size, id_, progress)
                 await progress(msg.status(id_, "Pushed"))
             remember_layer_blob(self.images, diff_id, digest, media_type, size, repository=f"{registry}/{repo}")
-            return descriptor
+            return blob
 
     async def _try_mount(self, client, registry: str, repo: str, digest: str) -> str | None:
         for source in blob_repositories(self.images, digest, registry):
