@@ -70,8 +70,8 @@ class ZstdImage(Image):
         self.digest = sha256(self.manifest)
 
 
-def manifest_of(registry, repo: str, ref: str) -> dict:
-    req = urllib.request.Request(f"{registry.url}/v2/{repo}/manifests/{ref}", headers={"Accept": ", ".join([
+def manifest_of(base_url: str, repo: str, ref: str) -> dict:
+    req = urllib.request.Request(f"{base_url}/v2/{repo}/manifests/{ref}", headers={"Accept": ", ".join([
         OCI_MANIFEST, "application/vnd.docker.distribution.manifest.v2+json"])})
     return json.loads(urllib.request.urlopen(req, timeout=10).read())
 
@@ -95,7 +95,7 @@ def zstd_ref(registry, tmp_path_factory):
     img = Image([busybox_layer(), tar_layer({"etc/motd": b"hello from a zstd layer\n"})], cmd=["sh"])
     skopeo_zstd(oci_layout(tmp_path_factory.mktemp("zl"), "latest", [img]), "latest",
                 f"{registry.host}/zstd/busybox:latest")
-    manifest = manifest_of(registry, "zstd/busybox", "latest")
+    manifest = manifest_of(registry.url, "zstd/busybox", "latest")
     assert {l["mediaType"] for l in manifest["layers"]} == {OCI_LAYER_ZSTD}
     return f"{registry.host}/zstd/busybox:latest", img, manifest
 
@@ -118,7 +118,7 @@ def test_pulled_zstd_layers_push_back_as_the_same_blobs(daemon, registry, zstd_r
     copy = f"{registry.host}/zstd/copy:1"
     daemon.docker("tag", ref, copy)
     daemon.docker("push", copy)
-    pushed = manifest_of(registry, "zstd/copy", "1")
+    pushed = manifest_of(registry.url, "zstd/copy", "1")
     assert [(l["mediaType"], l["digest"], l["size"]) for l in pushed["layers"]] == \
         [(l["mediaType"], l["digest"], l["size"]) for l in manifest["layers"]]
     assert pushed["config"]["digest"] == img.id
@@ -220,3 +220,29 @@ def test_zstd_rootfs_cut_between_frames_is_refused_not_imported_short(daemon, tm
     assert r.returncode == 1, "a rootfs without its second file was imported"
     assert "zstd decompress error: unexpected EOF" in r.stderr, r.stderr
     assert daemon.docker("image", "inspect", "zstd-cut:1", check=False).returncode == 1
+
+
+@pytest.fixture
+def own_registry(tmp_path):
+    """dockyard's own registry server (`dockyard registry serve`), open, on a free loopback port."""
+    from tests.e2e.test_own_registry import start_registry
+
+    host, proc = start_registry(tmp_path, {})
+    yield host
+    proc.terminate()
+    proc.wait(10)
+
+
+def test_zstd_image_through_our_own_registry_server(daemon, own_registry, tmp_path):
+    img = Image([busybox_layer(), tar_layer({"etc/motd": b"zstd via our registry\n"})], cmd=["sh"])
+    skopeo_zstd(oci_layout(tmp_path / "l", "1", [img]), "1", f"{own_registry}/zown/box:1")
+    sent = manifest_of(f"http://{own_registry}", "zown/box", "1")
+    ref = f"{own_registry}/zown/box:1"
+    daemon.docker("pull", ref)
+    assert daemon.docker("run", "--rm", ref, "cat", "/etc/motd").stdout == "zstd via our registry\n"
+    daemon.docker("tag", ref, f"{own_registry}/zown/again:1")
+    daemon.docker("push", f"{own_registry}/zown/again:1")
+    again = manifest_of(f"http://{own_registry}", "zown/again", "1")
+    assert again["mediaType"] == OCI_MANIFEST
+    assert [l["digest"] for l in again["layers"]] == [l["digest"] for l in sent["layers"]]
+    assert {l["mediaType"] for l in again["layers"]} == {OCI_LAYER_ZSTD}
