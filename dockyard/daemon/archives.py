@@ -44,10 +44,15 @@ class ArchiveService:
                 entries = archive.read_archive(f, work)
             lines = []
             for entry in entries:
-                parent = None
-                for diff_id, opener in zip(entry.diff_ids, entry.layer_openers):
-                    parent = self._register(opener, parent, diff_id)
-                image_id = self.images.add_image(entry.config_bytes)
+                added: list[str] = []  # layers this image brought; a failure takes them away again
+                try:
+                    parent = None
+                    for diff_id, opener in zip(entry.diff_ids, entry.layer_openers):
+                        parent = self._register(opener, parent, diff_id, added)
+                    image_id = self.images.add_image(entry.config_bytes)
+                except BaseException:
+                    self.images.layers.release(added[::-1])  # top first; layers other images use stay
+                    raise
                 for t in entry.repo_tags:
                     previous = self._tagged_image(t)
                     if previous and previous != image_id:
@@ -71,7 +76,7 @@ class ArchiveService:
         row = self.images.md.one("SELECT image_id FROM tags WHERE name=?", (full,))
         return row["image_id"] if row else None
 
-    def _register(self, opener, parent_chain: str | None, diff_id: str) -> str:
+    def _register(self, opener, parent_chain: str | None, diff_id: str, added: list[str]) -> str:
         from ..image.layers import chain_id_of
 
         chain = chain_id_of(parent_chain, diff_id)
@@ -79,7 +84,9 @@ class ArchiveService:
             with opener() as f:
                 layer = self.images.layers.register(f, parent_chain)
             if layer.diff_id != diff_id:
+                self.images.layers.release([layer.chain_id])
                 raise InvalidParameter(f"layer digest mismatch: archive says {diff_id}, content is {layer.diff_id}")
+            added.append(chain)
         return chain
 
     def save(self, names: list[str], out: BinaryIO) -> None:
