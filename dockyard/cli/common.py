@@ -28,6 +28,11 @@ def fail(message: str, code: int = 1):
     raise SystemExit(code)
 
 
+def path_error(err: OSError) -> str:
+    """An OSError on a file the user named, as Go's os.PathError prints it: `open /x: no such file or directory`."""
+    return f"open {err.filename}: {err.strerror[0].lower()}{err.strerror[1:]}"
+
+
 def parse_filters(values) -> str | None:
     import json
 

@@ -15,8 +15,8 @@ from ..client import DockerClient
 from ..errors import DockyardError, NotFound
 from ..network.portspec import parse_expose, parse_port_key, parse_publish_all
 from .group import DockerGroup
-from .common import (client, confirm_or_exit, each_name, fail, inspect_objects, parse_filters, print_deleted,
-                     print_reclaimed, short)
+from .common import (client, confirm_or_exit, each_name, fail, inspect_objects, parse_filters, path_error,
+                     print_deleted, print_reclaimed, short)
 from ..units import human_size
 from .copy import cp
 from .create_flags import RunError, apply_more_options, attach_streams, capabilities, more_create_options
@@ -114,8 +114,7 @@ def environment(flags, files, pass_through: bool = True) -> list[str]:
         for path in files:
             env += _env_file(path, pass_through)
     except (OSError, DockyardError) as err:
-        text = (f"open {path}: {err.strerror[0].lower()}{err.strerror[1:]}" if isinstance(err, OSError)
-                else f"invalid env file ({path}): {err}")
+        text = path_error(err) if isinstance(err, OSError) else f"invalid env file ({path}): {err}"
         command = click.get_current_context().info_name
         if command == "exec":
             fail(text)

@@ -6,6 +6,7 @@ import sys
 import click
 
 from ..errors import DockyardError, Unavailable
+from .common import path_error
 from .usage import FlagError, docker_path, fail_unknown_command, fail_usage
 
 GO_TRUE = {"1", "t", "true"}
@@ -133,7 +134,7 @@ class DockerGroup(click.Group):
         except OSError as err:  # a file the user named: say so as Go's os.PathError does, not with a traceback
             if err.filename is None or not err.strerror:
                 raise
-            click.echo(f"open {err.filename}: {err.strerror[0].lower()}{err.strerror[1:]}", err=True)
+            click.echo(path_error(err), err=True)
             sys.exit(1)
 
     def _usage_failed(self, ctx: click.Context, err: click.UsageError) -> None:
