@@ -35,8 +35,8 @@ def validate_platform_resources(hc: dict) -> None:
     swappiness = hc.get("MemorySwappiness")
     if swappiness is not None and swappiness != -1 and not 0 <= swappiness <= 100:  # the CLI sends -1: unset
         raise InvalidParameter(f"Invalid value: {swappiness}, valid memory swappiness range is 0-100")
-    _validate_cpuset(hc.get("CpusetCpus") or "")
-    _validate_cpuset_mems(hc.get("CpusetMems") or "")
+    _validate_cpuset(hc.get("CpusetCpus") or "", "cpus", "CPUs", _available_cpus)
+    _validate_cpuset(hc.get("CpusetMems") or "", "mems", "memory nodes", _available_mems)
     weight = int(hc.get("BlkioWeight") or 0)
     if weight > 0 and not 10 <= weight <= 1000:
         raise InvalidParameter("Range of blkio weight is from 10 to 1000")
@@ -73,32 +73,18 @@ def _validate_tmpfs_destination(dest: str) -> None:
         raise InvalidParameter(f"invalid mount path: '{dest}' mount path must be absolute")
 
 
-def _validate_cpuset(spec: str) -> None:
-    """sysinfo.IsCpusetCpusAvailable: every CPU named must be one this host has."""
+def _validate_cpuset(spec: str, name: str, things: str, available) -> None:
+    """sysinfo.IsCpusetCpusAvailable / IsCpusetMemsAvailable: every CPU (memory node) named must be one this
+    host has; `available()` reads the host's list only when something is asked for."""
     if not spec:
         return
     try:
         wanted = parse_uint_list(spec)
     except ValueError as err:
-        raise InvalidParameter(f"Invalid value {spec} for cpuset cpus: {err}") from None
-    available = _available_cpus()
-    if not wanted <= parse_uint_list(available):
-        raise InvalidParameter(f"Requested CPUs are not available - requested {spec}, available: {available}")
-
-
-def _validate_cpuset_mems(spec: str) -> None:
-    """sysinfo.IsCpusetMemsAvailable: every memory node named must be one this host has."""
-    if not spec:
-        return
-    try:
-        wanted = parse_uint_list(spec)
-    except ValueError as err:
-        raise InvalidParameter(f"Invalid value {spec} for cpuset mems: {err}") from None
-    available = _first_line(("/sys/fs/cgroup/cpuset/cpuset.mems", "/sys/fs/cgroup/cpuset.mems.effective",
-                             "/sys/devices/system/node/online")) or "0"
-    if not wanted <= parse_uint_list(available):
-        raise InvalidParameter(f"Requested memory nodes are not available - requested {spec}, "
-                               f"available: {available}")
+        raise InvalidParameter(f"Invalid value {spec} for cpuset {name}: {err}") from None
+    have = available()
+    if not wanted <= parse_uint_list(have):
+        raise InvalidParameter(f"Requested {things} are not available - requested {spec}, available: {have}")
 
 
 def parse_uint_list(text: str, maximum: int = 8192) -> set[int]:
@@ -121,6 +107,12 @@ def _available_cpus() -> str:
     """The CPUs the daemon's cpuset allows (cgroup v1, then v2), else the online ones."""
     return _first_line(("/sys/fs/cgroup/cpuset/cpuset.cpus", "/sys/fs/cgroup/cpuset.cpus.effective",
                         "/sys/devices/system/cpu/online")) or f"0-{(os.cpu_count() or 1) - 1}"
+
+
+def _available_mems() -> str:
+    """The memory nodes the daemon's cpuset allows (cgroup v1, then v2), else the online ones."""
+    return _first_line(("/sys/fs/cgroup/cpuset/cpuset.mems", "/sys/fs/cgroup/cpuset.mems.effective",
+                        "/sys/devices/system/node/online")) or "0"
 
 
 def _first_line(paths) -> str:
