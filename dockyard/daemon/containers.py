@@ -22,7 +22,8 @@ from ..runtime.monitor_client import Monitor, StartError, read_exit
 from ..runtime.oci import OCIRuntime
 from ..runtime.spec import MASKED_PATHS, READONLY_PATHS, build_spec
 from ..store.fsutil import dir_size
-from ..store.snapshots.mount import is_mountpoint, mount as mount_fs, unmount as unmount_fs
+from ..store.snapshots.mount import (MS_NODEV, MS_NOEXEC, MS_NOSUID, is_mountpoint, mount as mount_fs,
+                                     unmount as unmount_fs)
 from ..image.layers import LayerStore
 from ..store.metadata import Metadata
 from . import container_fs, etcfiles, mounts
@@ -44,7 +45,6 @@ from ..timefmt import now_rfc3339, parse_rfc3339, parse_time_filter
 from ..units import from_human_size
 
 log = logging.getLogger("dockyard.containers")
-MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
 
 STOP_TIMEOUT_DEFAULT = 10
 WAIT_CONDITIONS = ("not-running", "next-exit", "removed", "")

@@ -3,12 +3,13 @@ at create (volume/local validateOpts), and the mount(2) of the volume's _data di
 (moby's localVolume.mount, with moby/sys/mount's parsing of `o=` into flags and data)."""
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
 
 from ..errors import InvalidParameter, SystemError_
-from ..store.snapshots.mount import is_mountpoint, unmount
+from ..store.snapshots.mount import (MS_BIND, MS_DIRSYNC, MS_MANDLOCK, MS_NOATIME, MS_NODEV, MS_NODIRATIME,
+                                     MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_RELATIME, MS_REMOUNT,
+                                     MS_SHARED, MS_SLAVE, MS_STRICTATIME, MS_SYNCHRONOUS, MS_UNBINDABLE,
+                                     is_mountpoint, mount, unmount)
 from ..units import ram_in_bytes
 
 VALID_KEYS = ("type", "o", "device", "size")
@@ -16,10 +17,6 @@ REQUIRED_WITH = (("device", ("type",)), ("type", ("device",)), ("o", ("device", 
 # Mounting these would send traffic off this machine (and resolve outside names): refused at create.
 NETWORK_TYPES = {"nfs", "nfs4", "cifs", "smb3", "smbfs", "ceph", "glusterfs", "fuse.sshfs", "sshfs"}
 
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_SYNCHRONOUS, MS_REMOUNT = 1, 2, 4, 8, 16, 32
-MS_MANDLOCK, MS_DIRSYNC, MS_NOATIME, MS_NODIRATIME, MS_BIND, MS_REC = 64, 128, 1024, 2048, 4096, 16384
-MS_UNBINDABLE, MS_PRIVATE, MS_SLAVE, MS_SHARED = 1 << 17, 1 << 18, 1 << 19, 1 << 20
-MS_RELATIME, MS_STRICTATIME = 1 << 21, 1 << 24
 PROPAGATION = MS_UNBINDABLE | MS_PRIVATE | MS_SLAVE | MS_SHARED
 
 # moby/sys/mount's flag words: (clear the flag instead of setting it, flag)
@@ -38,9 +35,6 @@ _FLAGS = {
     "relatime": (False, MS_RELATIME), "norelatime": (True, MS_RELATIME),
     "strictatime": (False, MS_STRICTATIME), "nostrictatime": (True, MS_STRICTATIME),
 }
-
-_libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-
 
 def validate(name: str, opts: dict | None) -> None:
     """What `docker volume create -o` may say, in moby's words (its volume store prefixes `create NAME: `)."""
@@ -98,14 +92,15 @@ def mount_volume(opts: dict, target: str) -> None:
 
 
 def _mount(source: str, target: str, fstype: str, flags: int, data: str) -> None:
-    if _libc.mount(source.encode(), target.encode(), fstype.encode(), flags, data.encode()) != 0:
-        err = ctypes.get_errno()
+    try:
+        mount(source, target, fstype, data, flags)
+    except OSError as err:
         text = f"mount {source}:{target}"  # moby/sys/mount's mountError
         if flags:
             text += f", flags: {flags:#x}"
         if data:
             text += f", data: {data}"
-        raise SystemError_(f"failed to mount local volume: {text}: {os.strerror(err).lower()}")
+        raise SystemError_(f"failed to mount local volume: {text}: {os.strerror(err.errno).lower()}") from None
 
 
 def unmount_volume(target: str) -> None:
