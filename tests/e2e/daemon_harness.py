@@ -1,6 +1,7 @@
 """Starting a real dockyard daemon for tests, and running the real docker CLI / dockyard CLI against it."""
 from __future__ import annotations
 
+import io
 import ipaddress
 import json
 import os
@@ -10,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -107,6 +109,17 @@ class Daemon:
             return r.status, json.loads(raw) if raw else None
         except ValueError:
             return r.status, raw
+
+
+def tar_bytes(files: dict[str, bytes]) -> bytes:
+    """An in-memory tar of regular files, in the order given (layers, archives, contexts, cp input)."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
 
 
 def run(argv, env, input, check, timeout) -> subprocess.CompletedProcess:

@@ -4,17 +4,16 @@ enums and time formats as documented (see swagger_check.py for the rules)."""
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import re
 import socket
-import tarfile
 import time
 from urllib.parse import quote
 
 import pytest
 
 from . import swagger_check as sw
+from .daemon_harness import tar_bytes
 
 
 def conforms(schema: dict, body, moby_nulls=()) -> None:
@@ -315,23 +314,11 @@ def test_older_api_versions_still_get_their_image_fields(daemon):
 
 def write_image_archive(path, config: dict, tag: str) -> None:
     """A docker-archive of one small layer and the given image config (rootfs filled in)."""
-    layer = io.BytesIO()
-    with tarfile.open(fileobj=layer, mode="w") as t:
-        data = b"hello\n"
-        info = tarfile.TarInfo("hello.txt")
-        info.size = len(data)
-        t.addfile(info, io.BytesIO(data))
-    layer_bytes = layer.getvalue()
+    layer_bytes = tar_bytes({"hello.txt": b"hello\n"})
     config = {**config, "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(layer_bytes).hexdigest()]}}
-    config_bytes = json.dumps(config).encode()
-    files = {"layer.tar": layer_bytes, "config.json": config_bytes,
-             "manifest.json": json.dumps([{"Config": "config.json", "RepoTags": [tag],
-                                           "Layers": ["layer.tar"]}]).encode()}
-    with tarfile.open(path, "w") as t:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            t.addfile(info, io.BytesIO(data))
+    path.write_bytes(tar_bytes({"layer.tar": layer_bytes, "config.json": json.dumps(config).encode(),
+                                "manifest.json": json.dumps([{"Config": "config.json", "RepoTags": [tag],
+                                                              "Layers": ["layer.tar"]}]).encode()}))
 
 
 def test_image_without_a_created_time_omits_it(daemon, tmp_path):

@@ -16,6 +16,8 @@ import time
 import httpx
 import pytest
 
+from .daemon_harness import tar_bytes
+
 
 def image_id(d, name: str) -> str:
     return d.docker("image", "inspect", "-f", "{{.Id}}", name).stdout.strip()
@@ -359,34 +361,20 @@ def test_dockyard_events_match_docker(daemon):
     assert plain_ours == plain_theirs and "image tag" in plain_theirs
 
 
-def _layer(name: str, data: bytes) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        info = tarfile.TarInfo(name)
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
-
-
 def test_a_load_that_fails_on_a_layer_leaves_no_layer_of_that_image(daemon):
     """The second layer's content is not what the config says: the load fails and the first layer, stored
     for this image only, goes again (it used to stay in the layer store, counted by system df)."""
-    first = _layer("first", f"kept only with its image {time.time_ns()}".encode())
-    second = _layer("second", b"not the content the config names")
+    first = tar_bytes({"first": f"kept only with its image {time.time_ns()}".encode()})
+    second = tar_bytes({"second": b"not the content the config names"})
     wrong = "sha256:" + hashlib.sha256(b"something else").hexdigest()
     config = json.dumps({"architecture": "amd64", "os": "linux", "config": {},
                          "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(first).hexdigest(),
                                                                     wrong]}}).encode()
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for name, data in (("config.json", config), ("l1/layer.tar", first), ("l2/layer.tar", second),
-                           ("manifest.json", json.dumps([{"Config": "config.json", "RepoTags": ["halfload:1"],
-                                                          "Layers": ["l1/layer.tar", "l2/layer.tar"]}]).encode())):
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
+    archive = tar_bytes({"config.json": config, "l1/layer.tar": first, "l2/layer.tar": second,
+                         "manifest.json": json.dumps([{"Config": "config.json", "RepoTags": ["halfload:1"],
+                                                       "Layers": ["l1/layer.tar", "l2/layer.tar"]}]).encode()})
     before = daemon.api("GET", "/system/df")[1]["LayersSize"]
-    p = daemon.docker("load", input=buf.getvalue(), check=False)
+    p = daemon.docker("load", input=archive, check=False)
     assert p.returncode == 1 and "layer digest mismatch" in p.stderr.decode()
     assert daemon.api("GET", "/system/df")[1]["LayersSize"] == before
     assert "halfload" not in daemon.docker("images").stdout

@@ -2,22 +2,12 @@
 meets them with the real docker CLI: what is mounted, what is refused (in moby's words) and what is left."""
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
-import tarfile
 
 from dockyard.daemon.platform_checks import _available_cpus, parse_uint_list
-
-
-def _tar_of(name: str, data: bytes) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        info = tarfile.TarInfo(name)
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
+from .daemon_harness import tar_bytes
 
 
 def inspect(d, ref: str) -> dict:
@@ -171,7 +161,7 @@ def test_mount_volume_subpath_mounts_a_directory_of_the_volume(daemon):
         assert out == "deeper\ninner\n"
         cid = daemon.docker("create", "--mount", "type=volume,src=audit-subvol,dst=/data,volume-subpath=sub",
                             "busybox", "true").stdout.strip()
-        daemon.docker("cp", "-", f"{cid}:/data", input=_tar_of("copied", b"in sub\n"))
+        daemon.docker("cp", "-", f"{cid}:/data", input=tar_bytes({"copied": b"in sub\n"}))
         assert daemon.docker("cp", f"{cid}:/data/deeper/f", "-").returncode == 0  # cp sees the subdirectory
         daemon.docker("rm", cid)
         out = daemon.docker("run", "--rm", "-v", "audit-subvol:/v", "busybox", "cat", "/v/sub/copied").stdout
