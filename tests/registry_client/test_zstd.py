@@ -17,17 +17,10 @@ import zstandard
 
 from tests.e2e.daemon_harness import build_busybox_archive, cleanup_daemon, new_daemon
 
-from .helpers import (OCI_MANIFEST, DockerRegistry, Image, busybox_layer, oci_layout, sha256, skopeo_copy,
+from .helpers import (OCI_MANIFEST, Image, busybox_layer, oci_layout, sha256, skopeo_copy,
                       tar_layer)
 
 OCI_LAYER_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd"
-
-
-@pytest.fixture(scope="module")
-def registry(tmp_path_factory):
-    reg = DockerRegistry(tmp_path_factory.mktemp("zstd-registry")).start()
-    yield reg
-    reg.stop()
 
 
 @pytest.fixture(scope="module")
