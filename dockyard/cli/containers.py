@@ -187,8 +187,9 @@ def build_create_body(o: dict, image: str, command, detach: bool = False) -> dic
             body[key] = o[opt]
     if o["entrypoint"] is not None:
         body["Entrypoint"] = [o["entrypoint"]] if o["entrypoint"] else [""]
-    if healthcheck(o):
-        body["Healthcheck"] = healthcheck(o)
+    hc = healthcheck(o)
+    if hc:
+        body["Healthcheck"] = hc
     return body
 
 
