@@ -22,7 +22,8 @@ from ..image.layertar import write_dir_tar
 from ..image.unpack import resolve_in_root
 from ..timefmt import now_rfc3339
 from ..units import parse_duration
-from . import copier, gofmt, parser
+from .. import gofmt
+from . import copier, parser
 from .auth import auth_for_image
 from .dockerignore import Matcher, read_patterns
 

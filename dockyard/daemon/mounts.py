@@ -6,6 +6,7 @@ import posixpath
 import shutil
 import stat
 
+from .. import gofmt
 from ..errors import InvalidParameter, NotFound, SystemError_
 from ..volume.local import VALID as VALID_VOLUME_NAME
 
@@ -34,13 +35,7 @@ LOCAL_VOLUME_MODE = "z"
 
 
 def _mount_error(kind: str, message: str) -> InvalidParameter:
-    return InvalidParameter(f"invalid mount config for type {_go_quote(kind)}: {message}")
-
-
-def _go_quote(text: str) -> str:
-    import json
-
-    return json.dumps(text)
+    return InvalidParameter(f"invalid mount config for type {gofmt.quote(kind)}: {message}")
 
 
 def _bind_or_volume(spec: str) -> dict:

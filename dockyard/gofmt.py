@@ -1,5 +1,5 @@
-"""Go's fmt verbs as dockerd's classic builder uses them in the history it writes (`CMD %q`, `VOLUME %v`,
-`HEALTHCHECK %q` of a *HealthConfig): `docker history` shows these texts, so ours must read the same."""
+"""Go's fmt verbs where users read dockerd's output: the classic builder's history (`CMD %q`, `VOLUME %v`,
+`HEALTHCHECK %q` of a *HealthConfig) and error messages that quote a value with %q."""
 from __future__ import annotations
 
 _ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
