@@ -104,7 +104,6 @@ def _validate_net_container_mode(config: dict, hc: dict) -> None:
             raise InvalidParameter(f"conflicting options: {message}")
 
 
-JSON_FILE_LOG_OPTS = ("max-file", "max-size", "compress", "labels", "labels-regex", "env", "env-regex", "tag")
 
 
 def validate_host_config_settings(hc: dict) -> None:
@@ -127,11 +126,6 @@ def validate_host_config_settings(hc: dict) -> None:
             if cap.upper() != "ALL" and name[4:] not in CAP_NAMES:
                 raise InvalidParameter(f"invalid {key}: unknown capability: {json.dumps(name)}")
     security_options(hc.get("SecurityOpt") or [])
-    log_config = hc.get("LogConfig") or {}
-    if (log_config.get("Type") or "json-file") == "json-file":  # jsonfilelog.ValidateLogOpt
-        for opt in log_config.get("Config") or {}:
-            if opt not in JSON_FILE_LOG_OPTS:
-                raise InvalidParameter(f"unknown log opt '{opt}' for json-file log driver")
 
 
 def update_conflict(current: dict, resources: dict) -> str:

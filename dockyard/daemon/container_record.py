@@ -5,6 +5,7 @@ import json
 import time
 from dataclasses import asdict, dataclass, field
 
+from ..runtime.logdrivers import reads_locally
 from ..units import human_duration
 from ..timefmt import ZERO_TIME, parse_rfc3339
 
@@ -107,7 +108,8 @@ class Container:
 
     @property
     def keeps_logs(self) -> bool:
-        return (self.host_config.get("LogConfig") or {}).get("Type") != "none"
+        log_config = self.host_config.get("LogConfig") or {}
+        return reads_locally(log_config.get("Type") or "json-file", log_config.get("Config") or {})
 
     @property
     def tty(self) -> bool:

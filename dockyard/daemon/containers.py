@@ -10,7 +10,6 @@ import contextlib
 import json
 import logging
 import os
-import re
 import secrets
 import shutil
 import socket
@@ -40,9 +39,8 @@ from .images import ImageService
 from .names import random_name, validate_name
 from .platform_checks import validate_platform_resources, validate_platform_settings
 from .signals import parse_signal
-from .log_attrs import log_attributes
+from .log_config import log_spec, validate as validate_log_config
 from ..timefmt import now_rfc3339, parse_rfc3339, parse_time_filter
-from ..units import from_human_size
 
 log = logging.getLogger("dockyard.containers")
 
@@ -288,9 +286,7 @@ class ContainerService:
                           shm_source=shm_source)
         (sdir / "config.json").write_text(json.dumps(spec))
         try:
-            rotation = log_rotation(c.host_config.get("LogConfig") or {})
-            attrs = log_attributes((c.host_config.get("LogConfig") or {}).get("Config") or {},
-                                   c.config.get("Labels") or {}, c.config.get("Env") or [])
+            log = log_spec(c)
         except ValueError as err:  # checked when the logger starts, as moby's json-file New() does
             message = f"failed to create task for container: failed to initialize logging driver: {err}"
             c.state.ExitCode, c.state.Error = 128, message
@@ -299,11 +295,9 @@ class ContainerService:
             raise SystemError_(message) from None
         size = c.host_config.get("ConsoleSize") or [0, 0]
         monitor = await Monitor.spawn(runtime=self.runtime_for(c), container_id=c.id, bundle=sdir, state_dir=sdir,
-                                      log_path=Path(c.log_path) if c.keeps_logs else None, tty=c.tty,
-                                      open_stdin=bool(c.config.get("OpenStdin")),
+                                      log=log, tty=c.tty, open_stdin=bool(c.config.get("OpenStdin")),
                                       stdin_once=bool(c.config.get("StdinOnce")),
-                                      console_size=tuple(size) if size and size[0] else None,
-                                      log_rotation=rotation, log_attrs=attrs)
+                                      console_size=tuple(size) if size and size[0] else None)
         for connect in self._pending_attach.pop(c.id, []):
             await connect(monitor)
         try:
@@ -313,6 +307,8 @@ class ContainerService:
             c.state.ExitCode, c.state.Error = err.exit_code, err.message
             self.save(c)
             self._resolve_exit(c.id, err.exit_code)
+            if err.stage == "logger":  # moby creates the logger with the task: its error comes first
+                raise SystemError_(f"failed to create task for container: {err.message}") from None
             message = (f"failed to create task for container: failed to create shim task: OCI runtime create failed: "
                        f"{err.message}: unknown")
             if err.exit_code in (126, 127):
@@ -1037,7 +1033,6 @@ def reset_empty_entrypoint(merged: dict) -> dict:
     return merged
 
 
-LOG_DRIVERS = ("json-file", "local", "none")  # local and json-file both write the json-file log here
 
 
 def ends_container(c: Container, sig: int) -> bool:
@@ -1061,29 +1056,8 @@ def restarts_with_daemon(c: Container) -> bool:
     return False
 
 
-def log_rotation(log_config: dict) -> tuple[int, int]:
-    """(max size in bytes or -1, number of files) from the log options, parsed as moby's json-file driver
-    does (its messages in the ValueError). The local driver rotates by default (20MB, 5 files) as moby's."""
-    opts = log_config.get("Config") or {}
-    local = log_config.get("Type") == "local"
-    max_size, max_file = -1, 5 if local else 1
-    if "max-size" in opts or local:
-        max_size = from_human_size(opts.get("max-size", "20m"))
-        if max_size <= 0:
-            raise ValueError("max-size must be a positive number")
-    if "max-file" in opts:
-        if not re.fullmatch(r"[+-]?\d+", opts["max-file"]):
-            raise ValueError(f'strconv.Atoi: parsing "{opts["max-file"]}": invalid syntax')
-        max_file = int(opts["max-file"])
-        if max_file < 1:
-            raise ValueError("max-file cannot be less than 1")
-    return max_size, max_file
-
-
 def _validate_host_config(hc: dict) -> None:
-    driver = (hc.get("LogConfig") or {}).get("Type") or "json-file"
-    if driver not in LOG_DRIVERS:
-        raise InvalidParameter(f"logger: no log driver named '{driver}' is registered")
+    validate_log_config(hc)
     _validate_restart_policy(hc.get("RestartPolicy") or {})
     policy = (hc.get("RestartPolicy") or {}).get("Name") or "no"
     if hc.get("AutoRemove") and policy != "no":

@@ -11,6 +11,7 @@ from .. import __version__
 from ..api.versions import MAX_API_VERSION, MIN_API_VERSION
 from ..errors import InvalidParameter
 from ..registry.client.endpoints import split_insecure_registries
+from ..runtime import logdrivers
 from ..timefmt import now_rfc3339
 
 # The object types of `GET /system/df?type=` (moby's DiskUsageObject values).
@@ -95,7 +96,7 @@ class SystemService:
             "Images": len(self.images.all_images()), "Driver": driver.name,
             "DriverStatus": [["Backing Filesystem", "extfs"], ["Supports d_type", "true"]],
             "Plugins": {"Volume": ["local"], "Network": ["bridge", "host", "none"], "Authorization": None,
-                        "Log": ["json-file"]},
+                        "Log": logdrivers.NAMES},
             "MemoryLimit": True, "SwapLimit": os.path.exists("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes"),
             "CpuCfsPeriod": True, "CpuCfsQuota": True, "CPUShares": True, "CPUSet": True, "PidsLimit": True,
             "IPv4Forwarding": True, "Debug": self.config.log_level == "debug", "NFd": len(os.listdir("/proc/self/fd")),

@@ -7,8 +7,8 @@ library only. It
 - becomes a child subreaper, so the container's init (started by `runc run -d`) is reparented to it and
   its exact exit status can be reaped;
 - holds the container's stdio: pipes, or a pty master received from runc over a console socket;
-- copies output to every attached client and, for containers, to a json-file log
-  (`{"log": "...\\n", "stream": "stdout", "time": "<RFC 3339 nano>"}` per line);
+- copies output to every attached client and, for containers, to its log driver (runtime/logdrivers: the
+  json-file log, and syslog/journald/fluentd/gelf, connected at start);
 - writes `exit.json` atomically when the process exits, runs `runc delete`, then tells clients and exits.
 
 Protocol on `<state_dir>/m.sock` (unix stream). Each connection sends one JSON line first:
@@ -25,7 +25,6 @@ The daemon connects clients before sending "start", so nothing the process print
 from __future__ import annotations
 
 import array
-import contextlib
 import ctypes
 import errno
 import fcntl
@@ -40,8 +39,11 @@ import sys
 import termios
 import time
 
+# The log drivers live beside this file's package; -I leaves the package root off sys.path.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+from dockyard.runtime.logdrivers import Pipeline  # noqa: E402  (standard library only, as this file)
+
 PR_SET_CHILD_SUBREAPER = 36
-LOG_LINE_MAX = 16 * 1024  # docker splits longer lines into several entries
 # The daemon sends "start" right after it has attached its clients; a monitor still waiting after this long
 # lost its daemon in between (SIGKILL) and would otherwise wait for ever.
 START_DEADLINE = 120.0
@@ -93,70 +95,6 @@ def runc_error(log_path: str, fallback: str) -> str:
     return message or fallback.strip() or "runtime failed to start the process"
 
 
-class JsonLog:
-    """Docker's json-file log writer: one JSON object per output line. With a max size (--log-opt max-size),
-    an entry that finds the file at or over it first rotates the log as moby's LogFile does: <log>.1 ...
-    <log>.<max_file - 1> keep the older ones (renamed down), or, with max_file 1, the file is emptied."""
-
-    def __init__(self, path: str | None, max_size: int = -1, max_file: int = 1, attrs: dict | None = None):
-        self.path, self.max_size, self.max_file = path, max_size, max_file
-        self.attrs = attrs or {}  # --log-opt labels/env: in every entry, as moby's "attrs"
-        self.file = open(path, "ab", buffering=0) if path else None
-        self.size = os.fstat(self.file.fileno()).st_size if self.file else 0
-        self.partial = {"stdout": b"", "stderr": b""}
-
-    def write(self, stream: str, data: bytes) -> None:
-        if self.file is None:
-            return
-        buf = self.partial[stream] + data
-        lines = []
-        while True:
-            nl = buf.find(b"\n")
-            if nl < 0:
-                break
-            lines.append(buf[: nl + 1])
-            buf = buf[nl + 1:]
-        while len(buf) >= LOG_LINE_MAX:
-            lines.append(buf[:LOG_LINE_MAX])
-            buf = buf[LOG_LINE_MAX:]
-        self.partial[stream] = buf
-        self._emit(stream, lines)
-
-    def flush(self) -> None:
-        for stream, buf in self.partial.items():
-            if buf:
-                self._emit(stream, [buf])
-                self.partial[stream] = b""
-
-    def _emit(self, stream: str, lines: list[bytes]) -> None:
-        if not lines:
-            return
-        t = now_rfc3339()
-        extra = {"attrs": self.attrs} if self.attrs else {}
-        entries = [json.dumps({"log": l.decode("utf-8", "replace"), "stream": stream, **extra, "time": t}).encode()
-                   + b"\n" for l in lines]
-        if self.max_size <= 0:
-            self.file.write(b"".join(entries))
-            return
-        for entry in entries:
-            if self.size >= self.max_size:
-                self._rotate()
-            self.file.write(entry)
-            self.size += len(entry)
-
-    def _rotate(self) -> None:
-        if self.max_file < 2:
-            os.ftruncate(self.file.fileno(), 0)  # O_APPEND: the next write lands at the new end
-        else:
-            for i in range(self.max_file - 1, 1, -1):
-                with contextlib.suppress(FileNotFoundError):
-                    os.rename(f"{self.path}.{i - 1}", f"{self.path}.{i}")
-            os.rename(self.path, f"{self.path}.1")
-            self.file.close()
-            self.file = open(self.path, "ab", buffering=0)
-        self.size = 0
-
-
 class Client:
     def __init__(self, sock: socket.socket):
         self.sock = sock
@@ -176,9 +114,7 @@ class Monitor:
         self.sel = selectors.DefaultSelector()
         self.clients: set[Client] = set()
         self.waiters: list[Client] = []
-        self.log = (JsonLog(args.get("log_path"), args.get("log_max_size", -1), args.get("log_max_file", 1),
-                            args.get("log_attrs"))
-                    if self.mode == "run" else JsonLog(None))
+        self.log = Pipeline(args.get("log") if self.mode == "run" else None)
         self.pid = 0
         self.started = False
         self.exit_status: dict | None = None
@@ -238,6 +174,12 @@ class Monitor:
         if self.started:
             return {"ok": True, "pid": self.pid}
         self.started = True
+        try:
+            self.log.open()
+        except (OSError, ValueError) as err:  # moby creates the logger before the task: nothing runs
+            self.finish_without_start()
+            return {"ok": False, "error": f"failed to initialize logging driver: {getattr(err, 'strerror', None) or err}",
+                    "exit_code": 128, "stage": "logger"}
         try:
             open(os.path.join(self.state_dir, "runc.log"), "w").close()
             if self.tty:
@@ -528,6 +470,7 @@ class Monitor:
             os.close(fd)
         self.outputs.clear()
         self.log.flush()
+        self.log.close()
         write_atomic(os.path.join(self.state_dir, "exit.json"), json.dumps(self.exit_status).encode())
         if self.mode == "run":
             subprocess.run([self.args["runtime"], "--root", self.args["runtime_root"], "delete", "-f",

@@ -22,10 +22,11 @@ class ExitStatus:
 
 
 class StartError(Exception):
-    def __init__(self, message: str, exit_code: int):
+    def __init__(self, message: str, exit_code: int, stage: str = "runtime"):
         super().__init__(message)
         self.message = message
         self.exit_code = exit_code
+        self.stage = stage  # "logger": the log driver could not be opened; "runtime": runc failed
 
 
 def read_exit(state_dir) -> ExitStatus | None:
@@ -100,13 +101,12 @@ class Monitor:
         return cls(state_dir, proc)
 
     @classmethod
-    async def spawn(cls, *, runtime, container_id, bundle, state_dir, log_path, tty, open_stdin, stdin_once,
-                    console_size=None, log_rotation: tuple[int, int] = (-1, 1),
-                    log_attrs: dict | None = None) -> "Monitor":
+    async def spawn(cls, *, runtime, container_id, bundle, state_dir, log: dict | None, tty, open_stdin,
+                    stdin_once, console_size=None) -> "Monitor":
+        """`log`: the log drivers' spec (runtime/logdrivers.spec), None to keep no log."""
         return await cls._spawn(state_dir, {
             "mode": "run", "runtime": runtime.binary, "runtime_root": runtime.root, "container_id": container_id,
-            "bundle": str(bundle), "log_path": str(log_path) if log_path else None, "tty": tty,
-            "log_max_size": log_rotation[0], "log_max_file": log_rotation[1], "log_attrs": log_attrs or {},
+            "bundle": str(bundle), "log": log, "tty": tty,
             "open_stdin": open_stdin, "stdin_once": stdin_once, "console_size": list(console_size or []),
             "memory_cgroup": runtime.memory_cgroup(container_id),
         })
@@ -160,7 +160,8 @@ class Monitor:
         if not reply.get("ok"):
             if self.proc is not None:
                 await self.proc.wait()
-            raise StartError(reply.get("error", "start failed"), int(reply.get("exit_code", 125)))
+            raise StartError(reply.get("error", "start failed"), int(reply.get("exit_code", 125)),
+                             reply.get("stage", "runtime"))
         self.pid = reply["pid"]
         return self.pid
 
