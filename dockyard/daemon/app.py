@@ -19,7 +19,7 @@ from ..store.fsutil import wipe_dir
 from ..image.layers import LayerStore
 from ..store.metadata import Metadata
 from ..store.snapshots import choose_driver
-from ..volume.local import LocalVolumes
+from ..volume.store import VolumeStore
 from .archives import ArchiveService
 from .config import DaemonConfig
 from .containers import ContainerService
@@ -86,7 +86,7 @@ def build_services(config: DaemonConfig) -> Services:
     images = ImageService(md, content, layers, events)
     images.collect_garbage()
     archives = ArchiveService(images, root / "tmp")
-    volumes = LocalVolumes(md, root / "volumes")
+    volumes = VolumeStore(md, root / "volumes")
     networks = NetworkService(config, md, events)
     containers = ContainerService(config, md, layers, images, events, volumes, networks)
     networks.containers = containers

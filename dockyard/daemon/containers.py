@@ -29,7 +29,7 @@ from . import container_fs, etcfiles, mounts
 from .container_checks import (UPDATE_RESOURCE_KEYS, check_image_platform, parse_create_platform, update_conflict,
                                validate_config, validate_exposed_ports, validate_host_config_settings,
                                validate_net_mode, validate_port_bindings, validate_resources)
-from ..volume.local import LocalVolumes
+from ..volume.store import VolumeStore
 from .config import DaemonConfig
 from .container_record import Container, healthcheck_shape
 from .create_types import check_create_body, check_update_body
@@ -55,7 +55,7 @@ def check_wait_condition(condition: str) -> None:
 
 class ContainerService:
     def __init__(self, config: DaemonConfig, md: Metadata, layers: LayerStore, images: ImageService,
-                 events: EventBus, volumes: LocalVolumes, networks=None):
+                 events: EventBus, volumes: VolumeStore, networks=None):
         self.config = config
         self.networks = networks  # NetworkService: attach() before runc starts a container, detach() after
         self.volumes = volumes
@@ -463,23 +463,23 @@ class ContainerService:
         self._emit_volume_events(c, "unmount")
 
     def _mount_volumes(self, c: Container) -> None:
-        """Volumes with a device of their own (`-o type=tmpfs -o device=tmpfs`, `-o type=none -o o=bind ...`)
-        are mounted on their _data while a running container uses them, as moby's local driver does."""
+        """Each volume's driver readies it for this container: a plugin mounts it (and says where), a local
+        volume with a device of its own (`-o type=tmpfs -o device=tmpfs`, `-o type=none -o o=bind ...`) is
+        mounted on its _data while a running container uses it, as moby's local driver does."""
         for mp in c.mount_points:
-            if mp["Type"] == "volume":
-                self.volumes.mount(mp["Name"])
+            if mp["Type"] == "volume" and self.volumes.needs_mount(mp["Name"]):
+                mp["Source"] = self.volumes.mount(mp["Name"], c.id)
 
     def _unmount_volumes(self, c: Container) -> None:
-        """The last running user of such a volume unmounts it (a tmpfs volume's files go with it, as in moby)."""
         for mp in c.mount_points:
-            if mp["Type"] != "volume" or not self.volumes.needs_mount(mp["Name"]):
+            if mp["Type"] != "volume" or not self.volumes.exists(mp["Name"]) or not self.volumes.needs_mount(mp["Name"]):
                 continue
-            if not any(other.id != c.id and other.state.Running for other in self.all()
-                       if any(m.get("Name") == mp["Name"] for m in other.mount_points)):
-                try:
-                    self.volumes.unmount(mp["Name"])
-                except OSError as err:
-                    log.warning("could not unmount volume %s: %s", mp["Name"], err)
+            last_user = not any(other.id != c.id and other.state.Running for other in self.all()
+                                if any(m.get("Name") == mp["Name"] for m in other.mount_points))
+            try:
+                self.volumes.unmount(mp["Name"], c.id, last_user)
+            except (OSError, DockyardError) as err:
+                log.warning("could not unmount volume %s: %s", mp["Name"], err)
 
     def _emit_network_events(self, c: Container, action: str) -> None:
         """`network connect`/`disconnect` for each network the container joins at start and leaves at exit

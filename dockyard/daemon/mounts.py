@@ -8,7 +8,7 @@ import stat
 
 from .. import gofmt
 from ..errors import InvalidParameter, NotFound, SystemError_
-from ..volume.local import VALID as VALID_VOLUME_NAME
+from ..volume.store import VALID as VALID_VOLUME_NAME
 
 PROPAGATIONS = ("shared", "rshared", "slave", "rslave", "private", "rprivate")
 DEFAULT_PROPAGATION = "rprivate"
@@ -111,13 +111,15 @@ def requested_mounts(config: dict, host_config: dict, inherited: list[dict] = ()
     """Mount points from the (image-merged) config's Volumes, other containers' (`inherited`), Binds and
     Mounts; later ones win per path."""
     points: dict[str, dict] = {}
+    # --volume-driver: the driver of the volumes Config.Volumes and Binds create (moby's registerMountPoints)
+    driver = {"VolumeDriver": host_config["VolumeDriver"]} if host_config.get("VolumeDriver") else {}
     for dest in (config.get("Volumes") or {}):
-        points[dest] = {"Type": "volume", "Name": "", "Destination": dest, "RW": True, "Mode": ""}
+        points[dest] = {"Type": "volume", "Name": "", "Destination": dest, "RW": True, "Mode": "", **driver}
     for mp in inherited:
         points[mp["Destination"]] = mp
     for spec in host_config.get("Binds") or []:
         mp = _bind_or_volume(spec)
-        points[mp["Destination"]] = mp
+        points[mp["Destination"]] = {**mp, **driver} if mp["Type"] == "volume" else mp
     for m in host_config.get("Mounts") or []:
         if not isinstance(m, dict):
             raise InvalidParameter("json: cannot unmarshal into Go struct field HostConfig.HostConfig.Mounts of "
@@ -170,11 +172,11 @@ def resolve(points: list[dict], volumes, rootfs: str | None) -> list[dict]:
         mp = dict(mp)
         if mp["Type"] == "volume":
             vol, created = volumes.create(mp.get("Name", ""), mp.get("VolumeLabels"), mp.get("VolumeOpts"),
-                                          mp.get("VolumeDriver") or "local")
-            mp["Name"], mp["Source"], mp["Driver"] = vol["Name"], vol["Mountpoint"], "local"
+                                          mp.get("VolumeDriver") or "")
+            mp["Name"], mp["Source"], mp["Driver"] = vol["Name"], vol["Mountpoint"], vol["Driver"]
             mp.setdefault("Propagation", "")
-            # a volume with a device of its own is not mounted now: what it holds is the device's (moby copies
-            # at start, into a mount that goes when the copy is done)
+            # a volume with a device of its own, or a plugin's, is not mounted now: what it holds is the device's
+            # or the plugin's (moby copies at start, into a mount that goes when the copy is done)
             if created and rootfs and not mp.get("NoCopy") and not mp.get("Subpath") \
                     and not volumes.needs_mount(vol["Name"]):
                 _copy_up(os.path.join(rootfs, mp["Destination"].lstrip("/")), vol["Mountpoint"])

@@ -1,4 +1,4 @@
-"""Volume service: docker volume create/ls/inspect/rm/prune over the local driver."""
+"""Volume service: docker volume create/ls/inspect/rm/prune over the volume store and its drivers."""
 from __future__ import annotations
 
 from .filters import Filters
@@ -14,7 +14,7 @@ class VolumeService:
         vol, created = self.store.create(body.get("Name") or "", body.get("Labels"), body.get("DriverOpts"),
                                          body.get("Driver") or "local")
         if created:
-            self.events.emit("volume", "create", vol["Name"], {"driver": "local"})
+            self.events.emit("volume", "create", vol["Name"], {"driver": vol["Driver"]})
         return vol
 
     def inspect(self, name: str) -> dict:
@@ -37,11 +37,11 @@ class VolumeService:
         return {"Volumes": out, "Warnings": []}
 
     def remove(self, name: str, force: bool = False) -> None:
-        existed = self.store.exists(name)
+        driver = self.store.get(name)["Driver"] if self.store.exists(name) else None
         users = self.containers.users_of_volume(name) if self.containers else []
         self.store.remove(name, users, force)  # force: a missing volume is no error (moby)
-        if existed:  # nothing was destroyed when force skipped a missing volume
-            self.events.emit("volume", "destroy", name, {"driver": "local"})
+        if driver:  # nothing was destroyed when force skipped a missing volume
+            self.events.emit("volume", "destroy", name, {"driver": driver})
 
     def prune(self, filters: Filters) -> dict:
         filters.validate({"label", "label!", "all"})
