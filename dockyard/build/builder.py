@@ -76,17 +76,25 @@ class Builder:
 
     # ------------------------------------------------------------------ entry point
     async def build(self, context_dir: Path, opts: BuildOptions, emit: Emit) -> str:
-        df_path = resolve_in_root(str(context_dir), opts.dockerfile)
-        try:
-            text = Path(df_path).read_text()
-        except FileNotFoundError:
-            raise InvalidParameter(f"Cannot locate specified Dockerfile: {opts.dockerfile}") from None
+        text = _read_dockerfile(context_dir, opts.dockerfile)
         dockerfile = parser.parse(text, opts.dockerfile)
         for w in dockerfile.warnings:
             await emit({"stream": f"[WARNING]: {w}\n"})
         ignore = Matcher(read_patterns(_read(context_dir / ".dockerignore")))
         run = _Run(self, context_dir, opts, emit, dockerfile, ignore)
         return await run.execute()
+
+
+def _read_dockerfile(context_dir: Path, name: str) -> str:
+    """The Dockerfile's text; an absolute name is inside the context, as dockerd scopes it. The default
+    name falls back to a lowercase `dockerfile`, as moby's remotecontext does."""
+    candidates = [name, name.lower()] if name == "Dockerfile" else [name]
+    for candidate in candidates:
+        try:
+            return Path(resolve_in_root(str(context_dir), candidate)).read_text()
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            continue
+    raise InvalidParameter(f"Cannot locate specified Dockerfile: {name}")
 
 
 def _read(path: Path) -> str:
@@ -174,17 +182,17 @@ class _Run:
         name = parser.expand(words[0], self.global_args, self.escape)
         if not name:
             raise BuildError(f"base name ({words[0]}) should not be blank")
-        stage_name = words[2] if len(words) == 3 else str(len(self.stages))
-        by_name = {s.name.lower(): s for s in self.stages}
-        if name.lower() in by_name:
-            base = by_name[name.lower()]
+        stage_name = words[2] if len(words) == 3 else ""  # FROM finds stages by name only, as moby's
+        base = self._stage_named(name)
+        if base is not None:
             stage = Stage(stage_name, base.image_id, copy.deepcopy(base.config))
         elif name == "scratch":
-            stage = Stage(stage_name, "", {"Env": [f"PATH={_DEFAULT_PATH}"]})
+            stage = Stage(stage_name, "", {})
         else:
             image_id = await self._base_image(name)
             cfg = copy.deepcopy(self.svc.images.get(image_id).config.get("config") or {})
             stage = Stage(stage_name, image_id, cfg)
+        _set_default_path(stage.config)
         stage.shell = list(stage.config.get("Shell") or DEFAULT_SHELL)  # a base image's SHELL carries over
         self.stages.append(stage)
         if stage.image_id:
@@ -436,7 +444,9 @@ class _Run:
         await containers.start(cid)
         attachment = await done
         while (item := await attachment.read()) is not None:
-            await self.say(item[1].decode("utf-8", "replace"))
+            text = item[1].decode("utf-8", "replace")
+            # dockerd's stderr writer wraps each chunk in bright red (ESC[91m ... ESC[0m); stdout goes as is
+            await self.say(f"\x1b[91m{text}\x1b[0m" if item[0] == 2 else text)
         await attachment.close()
         return (await waiter)["StatusCode"]
 
@@ -513,9 +523,22 @@ class _Run:
         src = inst.flags.get("from")
         if not src:
             return str(self.context), None
-        by_name = {s.name.lower(): s for s in self.stages}
-        image_id = by_name[src.lower()].image_id if src.lower() in by_name else await self._base_image(src)
-        return await self._mounted_image(image_id)
+        stage = self._stage_for_copy(src)
+        return await self._mounted_image(stage.image_id if stage else await self._base_image(src))
+
+    def _stage_named(self, name: str) -> Stage | None:
+        return next((s for s in self.stages if s.name and s.name.lower() == name.lower()), None)
+
+    def _stage_for_copy(self, ref: str) -> Stage | None:
+        """COPY --from's stage: a number is always a stage index (named stages have one too), never an image
+        ID prefix; otherwise a stage name, or None for an image (moby's stagesBuildResults.get)."""
+        if not ref.isdigit():
+            return self._stage_named(ref)
+        index, done = int(ref), len(self.stages) - 1  # the last stage is the one being built
+        if index >= done:
+            reason = "refers to current build stage" if index == done else "index out of bounds"
+            raise BuildError(f"invalid from flag value {ref}: {reason}")
+        return self.stages[index]
 
     def _commit_layer(self, stage, staging: Path, created_by: str, config: dict | None = None) -> str:
         """A layer made of the staged files on top of the stage's image; returns the new image ID."""
@@ -603,8 +626,11 @@ class _Run:
             if hist and hist[-1].get("created_by") == created_by and (child.get("config") or {}) == cfg:
                 local = child_id
                 break
+        if not self.opts.cache_from:
+            return local
+        # Given --cache-from, only those images are cache: none of them found means no hits at all.
         sources = self._cache_sources()
-        if not sources or (local and any(local in self._ancestry(s) for s in sources)):
+        if local and any(local in self._ancestry(s) for s in sources):
             return local
         return self._from_cache_sources(stage, cfg, created_by, sources)
 
@@ -650,6 +676,13 @@ class _Run:
 
 
 _DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def _set_default_path(config: dict) -> None:
+    """moby's setDefaultPath: a stage whose base sets no PATH gets Linux's default one, kept in its images."""
+    env = config.get("Env") or []
+    if not any(e.split("=", 1)[0] == "PATH" for e in env):
+        config["Env"] = [*env, f"PATH={_DEFAULT_PATH}"]
 
 
 def _scratch_config() -> dict:

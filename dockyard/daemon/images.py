@@ -209,6 +209,8 @@ class ImageService:
             "DockerVersion": cfg.get("docker_version", ""),
             "Author": cfg.get("author", ""),
             "Config": _image_config_shape(container_config),
+            # the image JSON's legacy fields; api/image_versions.py decides how each API version shows them
+            "Container": cfg.get("container", ""), "ContainerConfig": cfg.get("container_config"),
             "Architecture": cfg.get("architecture", ""),
             **({"Variant": cfg["variant"]} if cfg.get("variant") else {}),
             "Os": cfg.get("os", ""),

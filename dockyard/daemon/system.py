@@ -12,7 +12,7 @@ from ..api.versions import MAX_API_VERSION, MIN_API_VERSION
 from ..errors import InvalidParameter
 from ..registry.client.endpoints import split_insecure_registries
 from ..runtime import logdrivers
-from ..timefmt import now_rfc3339
+from ..timefmt import now_rfc3339, rfc3339
 
 # The object types of `GET /system/df?type=` (moby's DiskUsageObject values).
 DF_TYPES = frozenset({"container", "image", "volume", "build-cache"})
@@ -37,6 +37,14 @@ def runtime_version(binary: str) -> tuple[str, str]:
     return version, commit
 
 
+@lru_cache(maxsize=1)
+def build_time() -> str:
+    """dockerd's BuildTime is when its binary was built; ours is when this dockyard was installed (its
+    package's modification time), in the same RFC 3339 form."""
+    package_init = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "__init__.py")
+    return rfc3339(os.stat(package_init).st_mtime_ns)
+
+
 def _os_name() -> str:
     try:
         for line in open("/etc/os-release"):
@@ -58,7 +66,7 @@ class SystemService:
     def version(self) -> dict:
         details = {"ApiVersion": MAX_API_VERSION, "MinAPIVersion": MIN_API_VERSION, "Os": "linux", "Arch": go_arch(),
                    "KernelVersion": platform.release(), "GitCommit": "", "GoVersion": f"python{platform.python_version()}",
-                   "BuildTime": "", "Experimental": "false"}
+                   "BuildTime": build_time(), "Experimental": "false"}
         version, commit = runtime_version(self._runtime_binary())
         return {
             "Platform": {"Name": f"Dockyard {__version__}"},
@@ -68,7 +76,7 @@ class SystemService:
             ],
             "Version": __version__, "ApiVersion": MAX_API_VERSION, "MinAPIVersion": MIN_API_VERSION,
             "GitCommit": "", "GoVersion": f"python{platform.python_version()}", "Os": "linux", "Arch": go_arch(),
-            "KernelVersion": platform.release(),  # no BuildTime: Go omits it when empty (it is a time when set)
+            "KernelVersion": platform.release(), "BuildTime": build_time(),
         }
 
     def _runtime_binary(self) -> str:

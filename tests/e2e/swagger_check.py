@@ -115,3 +115,31 @@ def type_problems(schema: dict, value, where: str) -> list[str]:
     if t == "integer" and fmt in UINT_RANGES and not 0 <= value < UINT_RANGES[fmt]:
         return [f"{where}: {value} out of {fmt} range"]
     return []
+
+
+# Keys dockyard sends on purpose though the spec has none (docs/CONTRACTS.md says why), by response.
+DELIBERATE_EXTRAS = {
+    "/images/{name}/json": {"$.Container", "$.ContainerConfig"},  # docker-compose 1.x reads ContainerConfig
+}
+
+
+def undocumented(schema: dict, value, where: str = "$") -> set[str]:
+    """Paths of object keys in `value` that `schema` does not document (check() lets them pass)."""
+    schema = resolve(schema)
+    if "allOf" in schema:
+        found = [undocumented(part, value, where) for part in schema["allOf"]]
+        return set.intersection(*found) if found else set()
+    out: set[str] = set()
+    if isinstance(value, dict) and kind(schema) == "object":
+        props, extra = schema.get("properties", {}), schema.get("additionalProperties")
+        for name, item in value.items():
+            if name in props:
+                out |= undocumented(props[name], item, f"{where}.{name}")
+            elif isinstance(extra, dict):
+                out |= undocumented(extra, item, f"{where}[{name!r}]")
+            elif not extra:
+                out.add(f"{where}.{name}")
+    elif isinstance(value, list) and "items" in schema:
+        for i, item in enumerate(value):
+            out |= undocumented(schema["items"], item, f"{where}[{i}]")
+    return out

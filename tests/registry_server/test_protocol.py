@@ -248,7 +248,9 @@ def test_error_codes_for_unknown_and_invalid_things(registry):
             (c.get("/v2/proto/nosuchrepo/blobs/" + zero), 404, "BLOB_UNKNOWN"),
             (c.get("/v2/Bad_Name/manifests/latest"), 400, "NAME_INVALID"),
             (c.get("/v2/proto/img/manifests/bad:tag:here"), 400, "DIGEST_INVALID"),
-            (c.get("/v2/proto/img/manifests/-badtag"), 400, "TAG_INVALID"),
+            (c.get("/v2/proto/img/manifests/-badtag"), 404, "MANIFEST_UNKNOWN"),  # OCI conformance's answer
+            (c.put("/v2/proto/img/manifests/-badtag", content=b"{}", headers={"Content-Type": OCI_MANIFEST}),
+             400, "TAG_INVALID"),
             (c.get("/v2/proto/img/blobs/sha256:nothex"), 400, "DIGEST_INVALID"),
             (c.get("/v2/proto/img/blobs/uploads/00000000-0000-0000-0000-000000000000"), 404, "BLOB_UPLOAD_UNKNOWN"),
             (c.request("PATCH", "/v2/proto/img/manifests/latest"), 405, "UNSUPPORTED"),
@@ -263,6 +265,7 @@ def test_error_codes_for_unknown_and_invalid_things(registry):
         # HEAD errors carry the status but no body.
         h = c.head("/v2/proto/known/manifests/nosuchtag")
         assert h.status_code == 404 and h.content == b""
+        assert c.head("/v2/proto/known/manifests/-badtag").status_code == 404
 
 
 def test_cross_repo_mount(registry):

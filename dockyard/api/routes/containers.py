@@ -18,6 +18,7 @@ from ...daemon.stats import CgroupReader, stats_response
 from ...runtime.oci import cgroup_path
 from ...timefmt import parse_time_filter
 from ...errors import Conflict, InvalidParameter, NotFound, NotImplemented_
+from .. import image_versions
 from ..context import json_body, json_response, no_content, qbool, qint, services
 from ..middleware import SERVER_HEADERS
 from ..router import RouteTable
@@ -53,7 +54,8 @@ async def list_containers(request: web.Request) -> web.Response:
 
 @routes.get(CID + "/json")
 async def inspect(request: web.Request) -> web.Response:
-    return json_response(_containers(request).inspect(request.match_info["id"], qbool(request, "size")))
+    doc = _containers(request).inspect(request.match_info["id"], qbool(request, "size"))
+    return json_response(image_versions.container_inspect(doc, request["api_version"]))
 
 
 @routes.post(CID + "/start")
@@ -137,14 +139,16 @@ async def stats(request: web.Request) -> web.StreamResponse:
             previous = await asyncio.to_thread(reader.sample)
             await asyncio.sleep(1)
         current = await asyncio.to_thread(reader.sample) if svc.get(cid).state.Running else None
-        return json_response(stats_response(svc.get(cid), current, previous))
+        return json_response(image_versions.stats(stats_response(svc.get(cid), current, previous),
+                                                  request["api_version"]))
     resp = web.StreamResponse(headers={**SERVER_HEADERS, "Content-Type": "application/json"})
     await start_stream(request, resp)
     previous = None
     while True:
         c = svc.get(cid)
         current = await asyncio.to_thread(reader.sample) if c.state.Running else None
-        await resp.write(json.dumps(stats_response(c, current, previous)).encode() + b"\n")
+        sample = image_versions.stats(stats_response(c, current, previous), request["api_version"])
+        await resp.write(json.dumps(sample).encode() + b"\n")
         if current is None:
             break
         previous = current

@@ -27,7 +27,8 @@ async def ping(request: web.Request) -> web.Response:
 
 @routes.head("/_ping")
 async def ping_head(request: web.Request) -> web.Response:
-    return web.Response(headers={**PING_HEADERS, "Content-Length": "0"})
+    # moby's ping handler sets this type on HEAD (a GET's "OK" gets it from Go's content sniffing)
+    return web.Response(headers={**PING_HEADERS, "Content-Length": "0", "Content-Type": "text/plain; charset=utf-8"})
 
 
 @routes.get("/version")
@@ -37,7 +38,7 @@ async def version(request: web.Request) -> web.Response:
 
 @routes.get("/info")
 async def info(request: web.Request) -> web.Response:
-    return json_response(services(request).system.info())
+    return json_response(image_versions.info(services(request).system.info(), request["api_version"]))
 
 
 @routes.get("/system/df")

@@ -128,6 +128,10 @@ def _resolve(reg: Registry, name: str, reference: str) -> str:
 
 
 async def manifest_get(request, reg: Registry, name: str, reference: str):
+    if not is_digest(reference) and not TAG_RE.match(reference):
+        # A tag that cannot exist is simply unknown to a read, as the OCI conformance suite expects;
+        # a PUT under it is still refused with TAG_INVALID.
+        raise RegistryError("MANIFEST_UNKNOWN", detail={"name": name, "reference": reference})
     check_reference(reference)
     digest = _resolve(reg, name, reference)
     loaded = _load_manifest(reg, digest)
