@@ -47,6 +47,7 @@ from ..units import from_human_size
 log = logging.getLogger("dockyard.containers")
 
 STOP_TIMEOUT_DEFAULT = 10
+KILL_WAIT = 10  # seconds a SIGKILL waits for the exit, as moby's Kill does
 WAIT_CONDITIONS = ("not-running", "next-exit", "removed", "")
 
 
@@ -249,7 +250,7 @@ class ContainerService:
                 await self._start(c)
             except Exception:
                 if c.host_config.get("AutoRemove"):  # `run --rm` waits for the removal even when start fails
-                    self._spawn(self.remove(c.id, force=True))
+                    self._spawn(self.remove(c.id, force=True, volumes=True))
                 raise
 
     async def _start(self, c: Container) -> None:
@@ -411,8 +412,8 @@ class ContainerService:
         if restart:
             self._spawn(self._restart_later(cid, delay))
         elif c.host_config.get("AutoRemove"):
-            try:
-                await self.remove(cid, force=True)
+            try:  # moby's autoRemove: RemoveVolume too, so `run --rm -v /data` leaves no volume
+                await self.remove(cid, force=True, volumes=True)
             except NotFound:  # an `rm -f` that killed it removed it already
                 pass
 
@@ -646,6 +647,9 @@ class ContainerService:
         await rt.kill(c.id, sig)
         if ends_it and c.state.Paused:
             await self._thaw(rt, c.id)
+        if sig == 9 and not await self._await_exit(c.id, KILL_WAIT):
+            # moby's Kill: SIGKILL returns once the container is down, so inspect and rm right after see it
+            log.warning("container %s did not exit %ss after SIGKILL", c.short_id, KILL_WAIT)
 
     async def _thaw(self, rt: OCIRuntime, cid: str) -> None:
         """Resume a paused container after its kill or stop signal, so that the signal lands (moby's
@@ -733,11 +737,8 @@ class ContainerService:
             await asyncio.to_thread(self._remove_files, c)
             with self.md.tx() as cur:
                 cur.execute("DELETE FROM containers WHERE id=?", (c.id,))
-            if volumes:  # rm -v: the container's anonymous volumes go with it; named ones stay
-                for mp in c.mount_points:
-                    if mp["Type"] == "volume" and self.volumes.is_anonymous(mp["Name"]) \
-                            and not self.users_of_volume(mp["Name"]):
-                        self.volumes.remove(mp["Name"], [])
+            if volumes:  # rm -v, --rm, build steps: the anonymous volumes go with it; named ones stay
+                self._remove_anonymous_volumes(c)
         self._locks.pop(c.id, None)
         self._restart_backoff.pop(c.id, None)
         # the record is gone already: the labels come from here, not from the event bus's lookup
@@ -746,6 +747,18 @@ class ContainerService:
         for fut in self._remove_waiters.pop(c.id, []):
             if not fut.done():
                 fut.set_result(exit_code)
+
+    def _remove_anonymous_volumes(self, c: Container) -> None:
+        for mp in c.mount_points:
+            name = mp.get("Name") or ""
+            if mp["Type"] != "volume" or not self.volumes.is_anonymous(name) or self.users_of_volume(name):
+                continue
+            try:
+                self.volumes.remove(name, [])
+            except DockyardError as err:  # the container is gone already: its removal stands (moby logs too)
+                log.warning("could not remove volume %s of %s: %s", name, c.short_id, err)
+                continue
+            self.events.emit("volume", "destroy", name, {"driver": mp.get("Driver") or "local"})
 
     def _remove_files(self, c: Container) -> None:
         self.layers.remove_rw(c.id)
