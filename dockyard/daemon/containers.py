@@ -19,7 +19,8 @@ from pathlib import Path
 
 from ..errors import Conflict, DockyardError, InvalidParameter, NotFound, NotModified, SystemError_
 from ..runtime.monitor_client import Monitor, StartError, read_exit
-from ..runtime.oci import OCIRuntime
+from ..runtime import sysinfo
+from ..runtime.oci import CGROUP_PARENT, OCIRuntime
 from ..runtime.spec import MASKED_PATHS, READONLY_PATHS, build_spec
 from ..store.fsutil import dir_size
 from ..store.snapshots.mount import (MS_NODEV, MS_NOEXEC, MS_NOSUID, is_mountpoint, mount as mount_fs,
@@ -39,6 +40,7 @@ from .filters import Filters
 from .images import ImageService
 from .names import random_name, validate_name
 from .platform_checks import validate_platform_resources, validate_platform_settings
+from .storage_opts import check_storage_opts
 from .signals import parse_signal
 from .log_attrs import log_attributes
 from ..timefmt import now_rfc3339, parse_rfc3339, parse_time_filter
@@ -193,7 +195,8 @@ class ContainerService:
             name = random_name(taken)
         _validate_host_config(host_config)
         validate_resources(host_config)
-        validate_platform_settings(host_config)
+        warnings = validate_platform_settings(host_config)  # drops what this kernel cannot apply
+        check_storage_opts(host_config.get("StorageOpt") or {}, self.layers.driver.name, self.config.data_root)
         pid_mode = host_config.get("PidMode") or ""
         if pid_mode.startswith("container:"):  # moby names the container by its ID from create on
             try:
@@ -236,7 +239,7 @@ class ContainerService:
             await asyncio.shield(asyncio.to_thread(self._remove_files, c))
             raise
         self.events.emit("container", "create", cid, {"image": image_ref, "name": name})
-        return {"Id": cid, "Warnings": []}
+        return {"Id": cid, "Warnings": warnings}
 
     # ------------------------------------------------------------ start
     async def start(self, ref: str) -> None:
@@ -281,6 +284,8 @@ class ContainerService:
 
     async def _launch(self, c: Container, image, rootfs, sdir: Path, netns: str | None) -> tuple[int, Monitor]:
         joined, shm_source = await asyncio.to_thread(self._pid_ipc_setup, c)
+        if c.host_config.get("CpuRealtimeRuntime") or c.host_config.get("CpuRealtimePeriod"):
+            await asyncio.to_thread(self._init_rt_parent)
         spec = build_spec(image_config=image.config.get("config") or {}, config=c.config, host_config=c.host_config,
                           rootfs=str(rootfs), hostname=c.config.get("Hostname") or c.short_id, container_id=c.id,
                           etc_hosts=c.hosts_path, etc_hostname=c.hostname_path, resolv_conf=c.resolv_conf_path,
@@ -320,6 +325,15 @@ class ContainerService:
                 raise InvalidParameter(message) from None
             raise SystemError_(message) from None
         return pid, monitor
+
+    def _init_rt_parent(self) -> None:
+        """The containers' parent cgroup gets the daemon's real-time budget (cgroup v1, as moby)."""
+        if sysinfo.host().cgroup2 or not (self.config.cpu_rt_runtime or self.config.cpu_rt_period):
+            return
+        try:
+            sysinfo.init_rt_parent(CGROUP_PARENT, self.config.cpu_rt_runtime, self.config.cpu_rt_period)
+        except OSError as err:
+            raise SystemError_(f"failed to init CPU RT controller: {err}") from None
 
     def _shm_dir(self, cid: str) -> Path:
         return self.data_dir / cid / "shm"
@@ -869,6 +883,7 @@ class ContainerService:
             fields = line.split(None, len(titles) - 1)
             if len(fields) > pid_col and fields[pid_col].isdigit() and int(fields[pid_col]) in pids:
                 procs.append(fields)
+        self.events.emit("container", "top", c.id, {"image": self.image_name(c), "name": c.name})  # as moby
         return {"Titles": titles, "Processes": procs}
 
     # ------------------------------------------------------------ daemon restart
@@ -977,7 +992,8 @@ class ContainerService:
         body = check_update_body(body)
         resources = {k: body[k] for k in UPDATE_RESOURCE_KEYS if body.get(k) not in (None, 0, "")}
         validate_resources(resources, update=True)  # the request alone, as moby's verifyContainerSettings
-        validate_platform_resources(resources)  # a cpuset, weight or share the host refuses changes nothing
+        # a cpuset, weight or share the host refuses changes nothing; what it cannot apply is dropped, with a warning
+        warnings = validate_platform_resources(resources)
         if "RestartPolicy" in body and body["RestartPolicy"]:
             if c.host_config.get("AutoRemove") and (body["RestartPolicy"].get("Name") or "no") != "no":
                 raise InvalidParameter("Restart policy cannot be updated because AutoRemove is enabled for the container")
@@ -994,7 +1010,7 @@ class ContainerService:
                 raise SystemError_(f"Cannot update container {c.id}: {err}") from None
         self.save(c)
         self.events.emit("container", "update", c.id, {"image": self.image_name(c), "name": c.name})
-        return {"Warnings": []}
+        return {"Warnings": warnings}
 
 
 def etc_mounts(c: Container) -> list[dict]:
