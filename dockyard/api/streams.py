@@ -92,8 +92,9 @@ def install_hijack_support() -> None:
 class Hijacked:
     """A hijacked connection: `reader` gets what the client sends (stdin), `write()` sends raw bytes."""
 
-    def __init__(self, request: web.Request, resp: web.StreamResponse, reader: asyncio.StreamReader):
-        self.request, self.resp, self.reader = request, resp, reader
+    def __init__(self, request: web.Request, resp: web.StreamResponse, reader: asyncio.StreamReader,
+                 upgraded: bool = True):
+        self.request, self.resp, self.reader, self.upgraded = request, resp, reader, upgraded
 
     async def write(self, data: bytes) -> None:
         transport = self.request.transport
@@ -106,6 +107,15 @@ class Hijacked:
         if transport is not None:
             transport.close()  # flushes what is buffered first
 
+    async def end(self) -> None:
+        """The stream is over: a plain (not upgraded) response is complete once the connection closes."""
+        if not self.upgraded:
+            try:
+                await self.resp.write_eof()
+            except (ConnectionResetError, RuntimeError):  # the client left, or the response already ended
+                pass
+        self.close()
+
 
 async def hijack(request: web.Request, content_type: str) -> Hijacked:
     """Answer 101 UPGRADED (or 200 for clients that did not ask to upgrade) and take over the socket."""
@@ -115,7 +125,10 @@ async def hijack(request: web.Request, content_type: str) -> Hijacked:
         headers.update({"Connection": "Upgrade", "Upgrade": "tcp"})
         resp = web.StreamResponse(status=101, reason="UPGRADED", headers=headers)
     else:
-        resp = web.StreamResponse(status=200, headers=headers)
+        # moby's answer to a client that did not ask to upgrade: 200, the raw stream, ended by closing the
+        # connection (no chunked framing: such clients read the body as the stream itself)
+        resp = web.StreamResponse(status=200, headers={"Content-Type": "application/vnd.docker.raw-stream"})
+        resp._length_check = False  # aiohttp's own switch (WebSocketResponse's) for a body without framing
     resp.force_close()
     await start_stream(request, resp)
     reader = asyncio.StreamReader(limit=1 << 20)
@@ -124,4 +137,4 @@ async def hijack(request: web.Request, content_type: str) -> Hijacked:
         protocol.set_parser(_RawParser(reader))
     if not upgrade or getattr(request.transport, "_dockyard_eof", False):
         reader.feed_eof()
-    return Hijacked(request, resp, reader)
+    return Hijacked(request, resp, reader, upgraded=upgrade)

@@ -402,10 +402,10 @@ class _Run:
                                     created_by=created_by, source_date_epoch=self._sde())
         except BaseException:
             if self.opts.force_rm:  # like Docker, a failed step's container stays unless --force-rm
-                await containers.remove(cid, force=True)
+                await containers.remove(cid, force=True, volumes=True)
             raise
         if self.opts.rm:
-            await containers.remove(cid, force=True)
+            await containers.remove(cid, force=True, volumes=True)
             await self.say(f"Removing intermediate container {cid[:12]}\n")
         stage.image_id = image_id
         await self.say(f" ---> {image_id[7:19]}\n")
@@ -514,7 +514,7 @@ class _Run:
         root = await containers._root(containers.get(cid))
 
         async def cleanup():
-            await containers.remove(cid, force=True)
+            await containers.remove(cid, force=True, volumes=True)
 
         return root, cleanup
 
@@ -588,7 +588,7 @@ class _Run:
         else:
             image_id = self._new_image(stage, base, cfg, created_by, None)
         if cid and self.opts.rm:
-            await containers.remove(cid, force=True)
+            await containers.remove(cid, force=True, volumes=True)
             await self.say(f"Removing intermediate container {cid[:12]}\n")
         await self.say(f" ---> {image_id[7:19]}\n")
         return image_id

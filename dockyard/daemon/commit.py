@@ -3,14 +3,18 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import os
 import tempfile
 
+from ..errors import DockyardError
 from .archives import target_name
 from .changes import apply_changes
 from .images import canonical_json
 from ..timefmt import now_rfc3339
 
+
+log = logging.getLogger("dockyard.commit")
 
 # The diff ID of a tar with no entries: a container that changed nothing adds no layer (moby's
 # layer.IsEmpty), its history entry is an empty_layer one.
@@ -47,8 +51,11 @@ async def commit(svc, container_ref: str, *, repo: str = "", tag: str = "", comm
     image = images.get(c.image_id)
     paused_here = False
     if pause and c.state.Running and not c.state.Paused:
-        await containers.pause(c.id)
-        paused_here = True
+        try:
+            await containers.pause(c.id)
+            paused_here = True
+        except DockyardError as err:  # it exited meanwhile: moby's commit goes on without the pause too
+            log.debug("commit of %s without pausing it: %s", c.id[:12], err)
     try:
         if empty_layer:
             layer = None
@@ -57,7 +64,10 @@ async def commit(svc, container_ref: str, *, repo: str = "", tag: str = "", comm
                                             source_date_epoch if source_date_epoch is not None else _source_date_epoch())
     finally:
         if paused_here:
-            await containers.unpause(c.id)
+            try:
+                await containers.unpause(c.id)
+            except DockyardError as err:  # exited while paused (a kill thaws it): nothing left to resume
+                log.debug("unpause of %s after commit: %s", c.id[:12], err)
     base = image.config
     # The builder passes the exact config of its step (so cache keys stay stable); `docker commit` merges.
     new_config = apply_changes(dict(config_override if config_override is not None else c.config), changes)

@@ -32,6 +32,9 @@ class DaemonConfig:
     dns_search: list[str] = field(default_factory=list)
     dns_opts: list[str] = field(default_factory=list)
     default_address_pools: list[dict] = field(default_factory=lambda: [{"base": "10.211.0.0/16", "size": 24}])
+    # dockerd's --cpu-rt-runtime/--cpu-rt-period: the real-time budget (µs) of the containers' parent cgroup
+    cpu_rt_runtime: int = 0
+    cpu_rt_period: int = 0
     # Where daemon.json was read from, and the keys set by flags instead: what a SIGHUP reload needs.
     config_file: Path | None = None
     flag_keys: set[str] = field(default_factory=set)
@@ -43,7 +46,8 @@ class DaemonConfig:
         "runtimes": "runtimes", "insecure-registries": "insecure_registries",
         "registry-mirrors": "registry_mirrors", "group": "group", "bridge": "bridge", "bip": "bip",
         "iptables": "iptables", "dns": "dns", "dns-search": "dns_search", "dns-opts": "dns_opts",
-        "default-address-pools": "default_address_pools",
+        "default-address-pools": "default_address_pools", "cpu-rt-runtime": "cpu_rt_runtime",
+        "cpu-rt-period": "cpu_rt_period",
     }
 
     @classmethod

@@ -3,16 +3,18 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import lzma
 import os
 import shutil
 import stat as statmod
 import tarfile
 import tempfile
+import zlib
 from pathlib import Path
 from typing import AsyncIterator
 
 from ..errors import DockyardError, Forbidden, InvalidParameter, NotFound
-from ..image.unpack import MAX_SYMLINK_HOPS, clean_entry_name, extract_routed
+from ..image.unpack import MAX_SYMLINK_HOPS, clean_entry_name, extract_routed, open_decompressed
 
 
 class ContainerView:
@@ -193,6 +195,8 @@ def _extract_into(view: ContainerView, path: str, tar_path: str, readonly_rootfs
         raise view.not_found(path)
     if not os.path.isdir(dest):  # moby's words; nothing is written
         raise InvalidParameter("extraction point is not a directory")
+    if not _holds_tar(tar_path):
+        return  # an empty stream: Go's tar reader sees EOF at once and moby copies nothing
     mounted_files = _check_targets(view, parts, tar_path, readonly_rootfs)
     _write_mounted_files(view, parts, tar_path, mounted_files)
 
@@ -212,6 +216,34 @@ def _extract_into(view: ContainerView, path: str, tar_path: str, readonly_rootfs
 
     with open(tar_path, "rb") as f:
         extract_routed(f, route)
+
+
+def _holds_tar(tar_path: str) -> bool:
+    """Read the uploaded stream through once before anything is written: False if it is empty; a stream that
+    is not a whole tar is refused in the words of Go's archive/tar, which moby untars it with."""
+    with open(tar_path, "rb") as f:
+        try:
+            stream = open_decompressed(f)
+            if not stream.peek(1):
+                return False
+            with tarfile.open(fileobj=stream, mode="r|") as tar:
+                for _member in tar:
+                    pass
+        except (tarfile.TarError, EOFError, zlib.error, lzma.LZMAError) as err:
+            raise InvalidParameter(_go_tar_error(err)) from None
+        except OSError as err:
+            if err.errno is not None:
+                raise
+            raise InvalidParameter(_go_tar_error(err)) from None  # gzip/bz2 data errors
+    return True
+
+
+def _go_tar_error(err: Exception) -> str:
+    """Go's archive/tar: input that ends early is io.ErrUnexpectedEOF; a block that is no header, ErrHeader."""
+    text = str(err)
+    if isinstance(err, EOFError) or "truncated" in text or "end of data" in text or "end-of-stream" in text:
+        return "unexpected EOF"
+    return "archive/tar: invalid tar header"
 
 
 def _place(view: ContainerView, target: list[str]) -> tuple[dict | None, str, list[str]]:

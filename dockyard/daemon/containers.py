@@ -18,7 +18,8 @@ from pathlib import Path
 
 from ..errors import Conflict, DockyardError, InvalidParameter, NotFound, NotModified, SystemError_
 from ..runtime.monitor_client import Monitor, StartError, read_exit
-from ..runtime.oci import OCIRuntime
+from ..runtime import sysinfo
+from ..runtime.oci import CGROUP_PARENT, OCIRuntime
 from ..runtime.spec import MASKED_PATHS, READONLY_PATHS, build_spec
 from ..store.fsutil import dir_size
 from ..store.snapshots.mount import (MS_NODEV, MS_NOEXEC, MS_NOSUID, is_mountpoint, mount as mount_fs,
@@ -38,6 +39,7 @@ from .filters import Filters
 from .images import ImageService
 from .names import random_name, validate_name
 from .platform_checks import validate_platform_resources, validate_platform_settings
+from .storage_opts import check_storage_opts
 from .signals import parse_signal
 from .log_config import log_spec, validate as validate_log_config
 from ..timefmt import now_rfc3339, parse_rfc3339, parse_time_filter
@@ -45,6 +47,7 @@ from ..timefmt import now_rfc3339, parse_rfc3339, parse_time_filter
 log = logging.getLogger("dockyard.containers")
 
 STOP_TIMEOUT_DEFAULT = 10
+KILL_WAIT = 10  # seconds a SIGKILL waits for the exit, as moby's Kill does
 WAIT_CONDITIONS = ("not-running", "next-exit", "removed", "")
 
 
@@ -190,7 +193,8 @@ class ContainerService:
             name = random_name(taken)
         _validate_host_config(host_config)
         validate_resources(host_config)
-        validate_platform_settings(host_config)
+        warnings = validate_platform_settings(host_config)  # drops what this kernel cannot apply
+        check_storage_opts(host_config.get("StorageOpt") or {}, self.layers.driver.name, self.config.data_root)
         pid_mode = host_config.get("PidMode") or ""
         if pid_mode.startswith("container:"):  # moby names the container by its ID from create on
             try:
@@ -233,7 +237,7 @@ class ContainerService:
             await asyncio.shield(asyncio.to_thread(self._remove_files, c))
             raise
         self.events.emit("container", "create", cid, {"image": image_ref, "name": name})
-        return {"Id": cid, "Warnings": []}
+        return {"Id": cid, "Warnings": warnings}
 
     # ------------------------------------------------------------ start
     async def start(self, ref: str) -> None:
@@ -247,7 +251,7 @@ class ContainerService:
                 await self._start(c)
             except Exception:
                 if c.host_config.get("AutoRemove"):  # `run --rm` waits for the removal even when start fails
-                    self._spawn(self.remove(c.id, force=True))
+                    self._spawn(self.remove(c.id, force=True, volumes=True))
                 raise
 
     async def _start(self, c: Container) -> None:
@@ -278,6 +282,8 @@ class ContainerService:
 
     async def _launch(self, c: Container, image, rootfs, sdir: Path, netns: str | None) -> tuple[int, Monitor]:
         joined, shm_source = await asyncio.to_thread(self._pid_ipc_setup, c)
+        if c.host_config.get("CpuRealtimeRuntime") or c.host_config.get("CpuRealtimePeriod"):
+            await asyncio.to_thread(self._init_rt_parent)
         spec = build_spec(image_config=image.config.get("config") or {}, config=c.config, host_config=c.host_config,
                           rootfs=str(rootfs), hostname=c.config.get("Hostname") or c.short_id, container_id=c.id,
                           etc_hosts=c.hosts_path, etc_hostname=c.hostname_path, resolv_conf=c.resolv_conf_path,
@@ -315,6 +321,15 @@ class ContainerService:
                 raise InvalidParameter(message) from None
             raise SystemError_(message) from None
         return pid, monitor
+
+    def _init_rt_parent(self) -> None:
+        """The containers' parent cgroup gets the daemon's real-time budget (cgroup v1, as moby)."""
+        if sysinfo.host().cgroup2 or not (self.config.cpu_rt_runtime or self.config.cpu_rt_period):
+            return
+        try:
+            sysinfo.init_rt_parent(CGROUP_PARENT, self.config.cpu_rt_runtime, self.config.cpu_rt_period)
+        except OSError as err:
+            raise SystemError_(f"failed to init CPU RT controller: {err}") from None
 
     def _shm_dir(self, cid: str) -> Path:
         return self.data_dir / cid / "shm"
@@ -407,8 +422,8 @@ class ContainerService:
         if restart:
             self._spawn(self._restart_later(cid, delay))
         elif c.host_config.get("AutoRemove"):
-            try:
-                await self.remove(cid, force=True)
+            try:  # moby's autoRemove: RemoveVolume too, so `run --rm -v /data` leaves no volume
+                await self.remove(cid, force=True, volumes=True)
             except NotFound:  # an `rm -f` that killed it removed it already
                 pass
 
@@ -642,6 +657,9 @@ class ContainerService:
         await rt.kill(c.id, sig)
         if ends_it and c.state.Paused:
             await self._thaw(rt, c.id)
+        if sig == 9 and not await self._await_exit(c.id, KILL_WAIT):
+            # moby's Kill: SIGKILL returns once the container is down, so inspect and rm right after see it
+            log.warning("container %s did not exit %ss after SIGKILL", c.short_id, KILL_WAIT)
 
     async def _thaw(self, rt: OCIRuntime, cid: str) -> None:
         """Resume a paused container after its kill or stop signal, so that the signal lands (moby's
@@ -729,11 +747,8 @@ class ContainerService:
             await asyncio.to_thread(self._remove_files, c)
             with self.md.tx() as cur:
                 cur.execute("DELETE FROM containers WHERE id=?", (c.id,))
-            if volumes:  # rm -v: the container's anonymous volumes go with it; named ones stay
-                for mp in c.mount_points:
-                    if mp["Type"] == "volume" and self.volumes.is_anonymous(mp["Name"]) \
-                            and not self.users_of_volume(mp["Name"]):
-                        self.volumes.remove(mp["Name"], [])
+            if volumes:  # rm -v, --rm, build steps: the anonymous volumes go with it; named ones stay
+                self._remove_anonymous_volumes(c)
         self._locks.pop(c.id, None)
         self._restart_backoff.pop(c.id, None)
         # the record is gone already: the labels come from here, not from the event bus's lookup
@@ -742,6 +757,18 @@ class ContainerService:
         for fut in self._remove_waiters.pop(c.id, []):
             if not fut.done():
                 fut.set_result(exit_code)
+
+    def _remove_anonymous_volumes(self, c: Container) -> None:
+        for mp in c.mount_points:
+            name = mp.get("Name") or ""
+            if mp["Type"] != "volume" or not self.volumes.is_anonymous(name) or self.users_of_volume(name):
+                continue
+            try:
+                self.volumes.remove(name, [])
+            except DockyardError as err:  # the container is gone already: its removal stands (moby logs too)
+                log.warning("could not remove volume %s of %s: %s", name, c.short_id, err)
+                continue
+            self.events.emit("volume", "destroy", name, {"driver": mp.get("Driver") or "local"})
 
     def _remove_files(self, c: Container) -> None:
         self.layers.remove_rw(c.id)
@@ -852,6 +879,7 @@ class ContainerService:
             fields = line.split(None, len(titles) - 1)
             if len(fields) > pid_col and fields[pid_col].isdigit() and int(fields[pid_col]) in pids:
                 procs.append(fields)
+        self.events.emit("container", "top", c.id, {"image": self.image_name(c), "name": c.name})  # as moby
         return {"Titles": titles, "Processes": procs}
 
     # ------------------------------------------------------------ daemon restart
@@ -960,7 +988,8 @@ class ContainerService:
         body = check_update_body(body)
         resources = {k: body[k] for k in UPDATE_RESOURCE_KEYS if body.get(k) not in (None, 0, "")}
         validate_resources(resources, update=True)  # the request alone, as moby's verifyContainerSettings
-        validate_platform_resources(resources)  # a cpuset, weight or share the host refuses changes nothing
+        # a cpuset, weight or share the host refuses changes nothing; what it cannot apply is dropped, with a warning
+        warnings = validate_platform_resources(resources)
         if "RestartPolicy" in body and body["RestartPolicy"]:
             if c.host_config.get("AutoRemove") and (body["RestartPolicy"].get("Name") or "no") != "no":
                 raise InvalidParameter("Restart policy cannot be updated because AutoRemove is enabled for the container")
@@ -977,7 +1006,7 @@ class ContainerService:
                 raise SystemError_(f"Cannot update container {c.id}: {err}") from None
         self.save(c)
         self.events.emit("container", "update", c.id, {"image": self.image_name(c), "name": c.name})
-        return {"Warnings": []}
+        return {"Warnings": warnings}
 
 
 def etc_mounts(c: Container) -> list[dict]:

@@ -11,6 +11,7 @@ import logging
 import time
 
 from ..errors import DockyardError
+from ..gofmt import duration
 from ..timefmt import now_rfc3339
 
 log = logging.getLogger("dockyard.health")
@@ -98,14 +99,15 @@ class HealthMonitor:
                 return
             if c.state.Paused:
                 continue
-            timeout = (check.get("Timeout") or DEFAULT_TIMEOUT) / SECOND
+            timeout_ns = check.get("Timeout") or DEFAULT_TIMEOUT
+            timeout = timeout_ns / SECOND
             begun = now_rfc3339()
             try:
                 code, output = await self.execs.run_captured(cid, probe_command(c.config), timeout, MAX_OUTPUT)
             except DockyardError as err:
                 code, output = -1, str(err)
             if code is None:
-                code, output = -1, f"Health check exceeded timeout ({timeout:g}s)"
+                code, output = -1, f"Health check exceeded timeout ({duration(timeout_ns)})"  # Go's %v
             result = {"Start": begun, "End": now_rfc3339(), "ExitCode": code, "Output": output}
             counts = not (time.monotonic() - started < start_period)
             self._record(cid, result, check.get("Retries") or DEFAULT_RETRIES, counts)

@@ -55,15 +55,20 @@ def opened_log(path: str) -> Iterator[OpenedLog | None]:
             log.close()
 
 
-def _entries(log: BinaryIO | None, start: int = 0):
-    """(offset_after, entry) for each complete line from byte offset `start`."""
+def log_size(log: OpenedLog | None) -> int | None:
+    """How much the live file holds now (None: no log yet): read_logs(end=) stops there."""
+    return os.fstat(log.current.fileno()).st_size if log is not None and log.current is not None else None
+
+
+def _entries(log: BinaryIO | None, start: int = 0, end: int | None = None):
+    """(offset_after, entry) for each complete line from byte offset `start` (up to `end`)."""
     if log is None:
         return
     log.seek(start)
     offset = start
     for line in log:
-        if not line.endswith(b"\n"):
-            break  # a line still being written; the follower picks it up later
+        if not line.endswith(b"\n") or (end is not None and offset + len(line) > end):
+            break  # a line still being written (the follower picks it up later), or one past `end`
         offset += len(line)
         try:
             yield offset, json.loads(line)
@@ -93,8 +98,9 @@ def _wanted(entry: dict, streams: set[str], since: float, until: float | None) -
 
 async def read_logs(log: OpenedLog | None, *, stdout: bool, stderr: bool, since: float = 0,
                     until: float | None = None, tail: int | None = None, follow: bool = False,
-                    is_running: Callable[[], bool] = lambda: False) -> AsyncIterator[dict]:
-    """The entries of `log` (see opened_log); following, new ones until the container stops."""
+                    is_running: Callable[[], bool] = lambda: False, end: int | None = None) -> AsyncIterator[dict]:
+    """The entries of `log` (see opened_log); following, new ones until the container stops. `end` (see
+    log_size) leaves out what the live file got after it was measured."""
     streams = {s for s, on in (("stdout", stdout), ("stderr", stderr)) if on}
     selected: deque = deque(maxlen=tail if tail is not None and tail >= 0 else None)
     offset = 0
@@ -102,7 +108,7 @@ async def read_logs(log: OpenedLog | None, *, stdout: bool, stderr: bool, since:
         for _, entry in _entries(old):
             if _wanted(entry, streams, since, until):
                 selected.append(entry)
-    for offset, entry in _entries(log.current if log is not None else None):
+    for offset, entry in _entries(log.current if log is not None else None, 0, end):
         if _wanted(entry, streams, since, until):
             selected.append(entry)
     if tail == 0:

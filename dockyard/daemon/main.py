@@ -121,7 +121,8 @@ FLAG_FILE_KEYS = {
     "log_level": "log-level", "storage_driver": "storage-driver", "insecure": "insecure-registries",
     "mirrors": "registry-mirrors", "default_runtime": "default-runtime", "add_runtimes": "runtimes",
     "group": "group", "bridge": "bridge", "bip": "bip", "iptables": "iptables", "dns": "dns",
-    "dns_search": "dns-search", "dns_opts": "dns-opts",
+    "dns_search": "dns-search", "dns_opts": "dns-opts", "cpu_rt_runtime": "cpu-rt-runtime",
+    "cpu_rt_period": "cpu-rt-period",
 }
 
 
@@ -182,8 +183,11 @@ def load_config_file(ctx: click.Context, config: DaemonConfig, path: Path) -> No
 @click.option("--dns", "dns", multiple=True, help="DNS server for containers and the embedded DNS")
 @click.option("--dns-search", "dns_search", multiple=True, help="DNS search domain for containers")
 @click.option("--dns-opt", "dns_opts", multiple=True, help="DNS option for containers")
+@click.option("--cpu-rt-runtime", type=int, help="Limit the CPU real-time runtime in microseconds for the parent cgroup")
+@click.option("--cpu-rt-period", type=int, help="Limit the CPU real-time period in microseconds for the parent cgroup")
 def daemon_command(ctx, hosts, data_root, exec_root, pidfile, config_file, log_level, storage_driver, insecure, mirrors,
-                   default_runtime, add_runtimes, group, bridge, bip, iptables, dns, dns_search, dns_opts):
+                   default_runtime, add_runtimes, group, bridge, bip, iptables, dns, dns_search, dns_opts,
+                   cpu_rt_runtime, cpu_rt_period):
     """Run the dockyard daemon in the foreground."""
     config = DaemonConfig()
     if config_file:
@@ -191,7 +195,8 @@ def daemon_command(ctx, hosts, data_root, exec_root, pidfile, config_file, log_l
     for attr, value in (("data_root", data_root), ("exec_root", exec_root), ("pidfile", pidfile),
                         ("log_level", log_level), ("storage_driver", storage_driver),
                         ("default_runtime", default_runtime), ("group", group), ("bridge", bridge), ("bip", bip),
-                        ("dns", list(dns)), ("dns_search", list(dns_search)), ("dns_opts", list(dns_opts))):
+                        ("dns", list(dns)), ("dns_search", list(dns_search)), ("dns_opts", list(dns_opts)),
+                        ("cpu_rt_runtime", cpu_rt_runtime), ("cpu_rt_period", cpu_rt_period)):
         if value:
             setattr(config, attr, value)
     if iptables is not None:

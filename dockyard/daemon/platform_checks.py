@@ -8,14 +8,18 @@ import os
 import posixpath
 
 from ..errors import InvalidParameter
+from ..runtime import sysinfo
+from ..runtime.sysinfo import SysInfo
 
 SHM_MODES = ("", "none", "private", "host", "shareable")
 CGROUPNS_MODES = ("", "host", "private")
 
 
-def validate_platform_settings(hc: dict) -> None:
+def validate_platform_settings(hc: dict, info: SysInfo | None = None) -> list[str]:
+    """Raises for what moby refuses; returns the warnings of what this kernel cannot apply (dropped from `hc`,
+    so inspect shows what the container really gets)."""
     _validate_isolation(hc.get("Isolation") or "")
-    validate_platform_resources(hc)
+    warnings = validate_platform_resources(hc, info)
     _validate_modes(hc)
     oom = int(hc.get("OomScoreAdj") or 0)
     if not -1000 <= oom <= 1000:
@@ -25,10 +29,15 @@ def validate_platform_settings(hc: dict) -> None:
     cgroupns = hc.get("CgroupnsMode") or ""
     if cgroupns not in CGROUPNS_MODES:
         raise InvalidParameter(f"invalid cgroup namespace mode: {cgroupns}")
+    return warnings
 
 
-def validate_platform_resources(hc: dict) -> None:
-    """The Resources part of the checks: moby runs it on `docker update` too, before anything changes."""
+def validate_platform_resources(hc: dict, info: SysInfo | None = None) -> list[str]:
+    """The Resources part of the checks: moby runs it on `docker update` too, before anything changes.
+    Returns the warnings of the settings this kernel cannot apply, which are dropped from `hc`."""
+    info = info or sysinfo.host()
+    _validate_realtime(hc, info)
+    warnings = _discard_unsupported(hc, info)
     shares = int(hc.get("CpuShares") or 0)
     if shares < 0:
         raise InvalidParameter(f"invalid CPU shares ({shares}): value must be a positive integer")
@@ -40,6 +49,55 @@ def validate_platform_resources(hc: dict) -> None:
     weight = int(hc.get("BlkioWeight") or 0)
     if weight > 0 and not 10 <= weight <= 1000:
         raise InvalidParameter("Range of blkio weight is from 10 to 1000")
+    return warnings
+
+
+def _validate_realtime(hc: dict, info: SysInfo) -> None:
+    """runconfig's validateResources: real-time settings the kernel cannot schedule are refused, not dropped."""
+    period, runtime = int(hc.get("CpuRealtimePeriod") or 0), int(hc.get("CpuRealtimeRuntime") or 0)
+    if (period or runtime) and not info.cpu_realtime:
+        raise InvalidParameter("kernel does not support CPU real-time scheduler")
+    if period and runtime and runtime > period:
+        raise InvalidParameter("cpu real-time runtime cannot be higher than cpu real-time period")
+
+
+# HostConfig key, SysInfo field, moby's warning when the kernel lacks it (verifyPlatformContainerResources)
+BLKIO_DEVICE_SETTINGS = (
+    ("BlkioWeightDevice", "blkio_weight_device",
+     "Your kernel does not support Block I/O weight_device or the cgroup is not mounted. Weight-device discarded."),
+    ("BlkioDeviceReadBps", "blkio_read_bps_device",
+     "Your kernel does not support BPS Block I/O read limit or the cgroup is not mounted. "
+     "Block I/O BPS read limit discarded."),
+    ("BlkioDeviceWriteBps", "blkio_write_bps_device",
+     "Your kernel does not support BPS Block I/O write limit or the cgroup is not mounted. "
+     "Block I/O BPS write limit discarded."),
+    ("BlkioDeviceReadIOps", "blkio_read_iops_device",
+     "Your kernel does not support IOPS Block read limit or the cgroup is not mounted. "
+     "Block I/O IOPS read limit discarded."),
+    ("BlkioDeviceWriteIOps", "blkio_write_iops_device",
+     "Your kernel does not support IOPS Block write limit or the cgroup is not mounted. "
+     "Block I/O IOPS write limit discarded."),
+)
+
+
+def _discard_unsupported(hc: dict, info: SysInfo) -> list[str]:
+    """moby's warnings for what the kernel would not apply; the setting is dropped, never passed on silently."""
+    warnings = []
+    if hc.get("OomKillDisable") and not info.oom_kill_disable:
+        warnings.append("Your kernel does not support OomKillDisable. OomKillDisable discarded.")
+        hc["OomKillDisable"] = False
+    if hc.get("OomKillDisable") and not int(hc.get("Memory") or 0):
+        warnings.append("OOM killer is disabled for the container, but no memory limit is set, this can result "
+                        "in the system running out of resources.")
+    if int(hc.get("BlkioWeight") or 0) > 0 and not info.blkio_weight:
+        warnings.append("Your kernel does not support Block I/O weight or the cgroup is not mounted. "
+                        "Weight discarded.")
+        hc["BlkioWeight"] = 0
+    for key, field_name, warning in BLKIO_DEVICE_SETTINGS:
+        if hc.get(key) and not getattr(info, field_name):
+            warnings.append(warning)
+            hc[key] = []
+    return warnings
 
 
 def _validate_isolation(isolation: str) -> None:

@@ -86,6 +86,8 @@ class OCIRuntime:
             args += ["--pids-limit", str(resources["PidsLimit"])]
         if resources.get("CpusetCpus"):
             args += ["--cpuset-cpus", resources["CpusetCpus"]]
+        if resources.get("BlkioWeight"):  # 0 where update dropped it: this kernel has no blkio weight
+            args += ["--blkio-weight", str(resources["BlkioWeight"])]
         if args:
             await self._run("update", *args, container_id)
 

@@ -242,6 +242,8 @@ def resources(host_config: dict) -> dict:
             memory["swap"] = int(swap)
     if host_config.get("MemoryReservation"):
         memory["reservation"] = int(host_config["MemoryReservation"])
+    if host_config.get("OomKillDisable"):  # create dropped it (with moby's warning) where the kernel lacks it
+        memory["disableOOMKiller"] = True
     if memory:
         res["memory"] = memory
     cpu = {}
@@ -258,11 +260,48 @@ def resources(host_config: dict) -> dict:
         cpu["cpus"] = host_config["CpusetCpus"]
     if host_config.get("CpusetMems"):
         cpu["mems"] = host_config["CpusetMems"]
+    if host_config.get("CpuRealtimeRuntime"):
+        cpu["realtimeRuntime"] = int(host_config["CpuRealtimeRuntime"])
+    if host_config.get("CpuRealtimePeriod"):
+        cpu["realtimePeriod"] = int(host_config["CpuRealtimePeriod"])
     if cpu:
         res["cpu"] = cpu
     if host_config.get("PidsLimit"):
         res["pids"] = {"limit": int(host_config["PidsLimit"])}
+    block_io = _block_io(host_config)
+    if block_io:
+        res["blockIO"] = block_io
     return res
+
+
+# HostConfig key -> linux.resources.blockIO key, for the per-device throttles (bytes or operations per second)
+THROTTLES = (("BlkioDeviceReadBps", "throttleReadBpsDevice"), ("BlkioDeviceWriteBps", "throttleWriteBpsDevice"),
+             ("BlkioDeviceReadIOps", "throttleReadIOPSDevice"), ("BlkioDeviceWriteIOps", "throttleWriteIOPSDevice"))
+
+
+def _block_io(host_config: dict) -> dict:
+    """--blkio-weight, --blkio-weight-device and the --device-{read,write}-{bps,iops} throttles, each device
+    named by its major:minor as the cgroup files want (moby's getBlkio*Devices)."""
+    out: dict = {}
+    if host_config.get("BlkioWeight"):
+        out["weight"] = int(host_config["BlkioWeight"])
+    weights = [{**_block_device(d["Path"]), "weight": int(d["Weight"])}
+               for d in host_config.get("BlkioWeightDevice") or []]
+    if weights:
+        out["weightDevice"] = weights
+    for key, oci_key in THROTTLES:
+        rates = [{**_block_device(d["Path"]), "rate": int(d["Rate"])} for d in host_config.get(key) or []]
+        if rates:
+            out[oci_key] = rates
+    return out
+
+
+def _block_device(path: str) -> dict:
+    try:
+        st = os.stat(path)
+    except OSError as err:
+        raise InvalidParameter(f"stat {path}: {(err.strerror or 'failed').lower()}") from None
+    return {"major": os.major(st.st_rdev), "minor": os.minor(st.st_rdev)}
 
 
 def _device(path_on_host: str, path_in_container: str, permissions: str) -> tuple[dict, dict]:

@@ -11,6 +11,8 @@ import time
 
 import pytest
 
+from dockyard.runtime import sysinfo
+
 from .daemon_harness import ROOT
 
 
@@ -147,6 +149,7 @@ def test_update_takes_dockers_flags(daemon):
     try:
         daemon.dockyard("update", "--cpuset-mems", "0", "--blkio-weight", "200", "--cpus", "1/2", cid)
         hc = json.loads(daemon.docker("inspect", cid).stdout)[0]["HostConfig"]
-        assert (hc["CpusetMems"], hc["BlkioWeight"], hc["NanoCpus"]) == ("0", 200, 500_000_000)
+        weight = 200 if sysinfo.host().blkio_weight else 0  # dropped, with moby's warning, where the kernel lacks it
+        assert (hc["CpusetMems"], hc["BlkioWeight"], hc["NanoCpus"]) == ("0", weight, 500_000_000)
     finally:
         daemon.docker("rm", "-f", cid)

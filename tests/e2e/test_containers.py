@@ -556,7 +556,7 @@ def test_health_checks_from_flags_and_image(daemon, tmp_path):
     try:
         wait_for(lambda: (health(cid) or {}).get("Status") == "unhealthy")
         assert health(cid)["Log"][0] == {**health(cid)["Log"][0], "ExitCode": -1,
-                                         "Output": "Health check exceeded timeout (0.3s)"}
+                                         "Output": "Health check exceeded timeout (300ms)"}
     finally:
         daemon.docker("rm", "-f", cid)
     # HEALTHCHECK from the image, and --no-healthcheck turning it off

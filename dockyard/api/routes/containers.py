@@ -13,7 +13,7 @@ from ...daemon.attach import LogFollower, parse_detach_keys, relay
 from ...daemon.commit import commit
 from ...daemon.containers import check_wait_condition, merge_image_config
 from ...daemon.filters import Filters
-from ...daemon.logs import opened_log, read_logs
+from ...daemon.logs import log_size, opened_log, read_logs
 from ...daemon.stats import CgroupReader, stats_response
 from ...runtime.oci import cgroup_path
 from ...timefmt import parse_time_filter
@@ -245,36 +245,48 @@ LOGS_AFTER_UPGRADE = 0.05  # seconds between the 101 answer and the first log by
 async def attach(request: web.Request) -> web.StreamResponse:
     svc = _containers(request)
     c = svc.get(request.match_info["id"])
-    q = request.query
     use_stdin, stdout, stderr = qbool(request, "stdin"), qbool(request, "stdout"), qbool(request, "stderr")
-    detach_keys = parse_detach_keys(q.get("detachKeys"))
-    hijacked = await hijack(request, _stream_content_type(request, c.tty))
-    try:
-        if qbool(request, "logs"):
-            # docker-py reads the 101 headers through a buffered reader, then the raw socket: log bytes sent
-            # at once can land in that buffer and be lost. dockerd is slower to its first byte; so are we.
-            await asyncio.sleep(LOGS_AFTER_UPGRADE)
-        if qbool(request, "logs") and qbool(request, "stream") and c.keeps_logs and svc.monitor(c.id):
-            await _attach_following_log(svc, c, hijacked, use_stdin, stdout, stderr, detach_keys)
-            return hijacked.resp
-        if qbool(request, "logs"):
-            with opened_log(c.log_path) as log:
-                async for entry in read_logs(log, stdout=stdout, stderr=stderr):
+    logs, stream = qbool(request, "logs"), qbool(request, "stream")
+    detach_keys = parse_detach_keys(request.query.get("detachKeys"))
+    follow_log = logs and stream and c.keeps_logs and svc.monitor(c.id) is not None
+    with opened_log(c.log_path) as log:
+        # Everything is decided now, as the request arrives: a start racing the answer (docker-py starts
+        # the container as soon as it has the 101) finds this attach waiting, and the log replayed is what
+        # the log holds now; what comes later arrives through the attachment, so nothing is lost or doubled.
+        replay_end = log_size(log)
+        attaching = _attach_when_running(svc, c.id, use_stdin, stdout, stderr) if stream and not follow_log else None
+        relayed = False
+        try:
+            hijacked = await hijack(request, _stream_content_type(request, c.tty))
+        except BaseException:
+            await _drop(attaching, relayed)
+            raise
+        try:
+            if logs:
+                # docker-py reads the 101 headers through a buffered reader, then the raw socket: log bytes
+                # sent at once can land in that buffer and be lost. dockerd is slower to its first byte.
+                await asyncio.sleep(LOGS_AFTER_UPGRADE)
+            if follow_log:
+                await _attach_following_log(svc, c, log, hijacked, use_stdin, stdout, stderr, detach_keys)
+                return hijacked.resp
+            if logs:
+                async for entry in read_logs(log, stdout=stdout, stderr=stderr, end=replay_end):
                     await hijacked.write(_log_bytes(entry, c.tty, False))
-        if qbool(request, "stream"):
-            attachment = await _attachment(svc, c.id, use_stdin, stdout, stderr)
-            if attachment is not None:
-                svc.events.emit("container", "attach", c.id, {"image": svc.image_name(c), "name": c.name})
+            svc.events.emit("container", "attach", c.id, {"image": svc.image_name(c), "name": c.name})
+            if attaching is not None:  # moby's attach event comes after the logs, before the stream
+                attachment = await attaching
+                relayed = True  # relay closes it
                 await relay(hijacked, attachment, tty=c.tty, use_stdin=use_stdin, multiplexed=True,
                             detach_keys=detach_keys)
-    except (ConnectionResetError, BrokenPipeError):
-        pass
-    finally:
-        hijacked.close()
+        except (ConnectionResetError, BrokenPipeError):
+            pass
+        finally:
+            await _drop(attaching, relayed)
+            await hijacked.end()
     return hijacked.resp
 
 
-async def _attach_following_log(svc, c, hijacked, use_stdin: bool, stdout: bool, stderr: bool,
+async def _attach_following_log(svc, c, log, hijacked, use_stdin: bool, stdout: bool, stderr: bool,
                                 detach_keys: bytes) -> None:
     """logs=1&stream=1 on a running container: its output from the log, followed (see LogFollower)."""
     def running() -> bool:
@@ -283,32 +295,45 @@ async def _attach_following_log(svc, c, hijacked, use_stdin: bool, stdout: bool,
         except NotFound:
             return False
 
-    with opened_log(c.log_path) as log:
-        stdin = await svc.monitor(c.id).attach(stdin=True, stdout=False, stderr=False) if use_stdin else None
-        follower = LogFollower(read_logs(log, stdout=stdout, stderr=stderr, follow=True, is_running=running), stdin)
-        svc.events.emit("container", "attach", c.id, {"image": svc.image_name(c), "name": c.name})
-        await relay(hijacked, follower, tty=c.tty, use_stdin=use_stdin, multiplexed=True, detach_keys=detach_keys)
+    monitor = svc.monitor(c.id)
+    stdin = await monitor.attach(stdin=True, stdout=False, stderr=False) if use_stdin and monitor else None
+    follower = LogFollower(read_logs(log, stdout=stdout, stderr=stderr, follow=True, is_running=running), stdin)
+    svc.events.emit("container", "attach", c.id, {"image": svc.image_name(c), "name": c.name})
+    await relay(hijacked, follower, tty=c.tty, use_stdin=use_stdin, multiplexed=True, detach_keys=detach_keys)
 
 
-async def _attachment(svc, cid: str, use_stdin: bool, stdout: bool, stderr: bool):
-    """Attach now if running, else when the container starts (before its process runs)."""
+def _attach_when_running(svc, cid: str, use_stdin: bool, stdout: bool, stderr: bool) -> asyncio.Future:
+    """The attachment, now if the container runs, else once it starts (before its process does)."""
     monitor = svc.monitor(cid)
     if monitor is not None:
-        return await monitor.attach(stdin=use_stdin, stdout=stdout, stderr=stderr)
+        return asyncio.ensure_future(monitor.attach(stdin=use_stdin, stdout=stdout, stderr=stderr))
     fut = asyncio.get_running_loop().create_future()
 
     async def connect(m):
         try:
-            fut.set_result(await m.attach(stdin=use_stdin, stdout=stdout, stderr=stderr))
+            attachment = await m.attach(stdin=use_stdin, stdout=stdout, stderr=stderr)
         except Exception as err:
             if not fut.done():
                 fut.set_exception(err)
+            return
+        if fut.done():  # the client left meanwhile
+            await attachment.close()
+        else:
+            fut.set_result(attachment)
 
     svc.add_pending_attach(cid, connect)
-    try:
-        return await fut
-    finally:
-        svc.drop_pending_attach(cid, connect)
+    fut.add_done_callback(lambda _: svc.drop_pending_attach(cid, connect))
+    return fut
+
+
+async def _drop(attaching: asyncio.Future | None, relayed: bool) -> None:
+    """An attachment the relay never took: stop waiting for it, or close it."""
+    if attaching is None or relayed:
+        return
+    if not attaching.done():
+        attaching.cancel()
+    elif not attaching.cancelled() and attaching.exception() is None:
+        await attaching.result().close()
 
 
 @routes.get(CID + "/changes")

@@ -39,7 +39,7 @@ async def start_exec(request: web.Request) -> web.StreamResponse:
     except (ConnectionResetError, BrokenPipeError):
         pass
     finally:
-        hijacked.close()
+        await hijacked.end()
     return hijacked.resp
 
 
