@@ -211,7 +211,7 @@ class ContainerService:
         if host_config["Runtime"] not in self.config.runtimes:
             raise InvalidParameter(f"unknown or invalid runtime name: {host_config['Runtime']}")
         network_settings = self.networks.initial_settings(host_config, body.get("NetworkingConfig"), name, cid,
-                                                          merged["Hostname"])
+                                                          merged["Hostname"], config.get("MacAddress") or "")
         inherited = mounts.volumes_from(host_config.get("VolumesFrom") or [], self.get)
         points = mounts.requested_mounts(merged, host_config, inherited)  # bad mounts fail before anything exists
         c = Container(id=cid, name=name, created=now_rfc3339(), image_id=image.id, config=merged,
