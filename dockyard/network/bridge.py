@@ -164,10 +164,13 @@ def move_into(ep, link: str) -> None:
         delete_link(link)
         raise
     try:
-        run_inside(_existing(ep), [f"link set {link} name {ep.ifname}", *interface_lines(ep)],
-                   ipv6_sysctls(_existing(ep)))
-    except SystemError_:
+        run_inside(_existing(ep), [f"link set {link} name {ep.ifname}"])
+    except SystemError_:  # the name is taken: the interface there is not ours to delete
         delete_inside(ep.netns, link)
+        raise
+    try:
+        run_inside(_existing(ep), interface_lines(ep), ipv6_sysctls(_existing(ep)))
+    except SystemError_:
         delete_inside(ep.netns, ep.ifname)
         raise
 
