@@ -727,7 +727,7 @@ class NetworkService:
             wanted = name[:-len(n.name) - 1] if name.endswith("." + n.name.lower()) else name
             for ep in self._endpoints(network_id=n.id):
                 if wanted in (x.lower() for x in ep["dns_names"]):
-                    ips.append(ep["ip"])
+                    ips += [ep["ip"], *([ep["ip6"]] if ep.get("ip6") else [])]
         return list(dict.fromkeys(ips)) or None
 
     def _reverse(self, network_id: str, client_ip: str, addr: ipaddress.IPv4Address) -> str | None:
