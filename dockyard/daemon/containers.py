@@ -286,6 +286,7 @@ class ContainerService:
                           extra_mounts=mounts.oci_mounts(mounts.with_subpaths(c.mount_points)), netns_path=netns,
                           joined_ns=joined,
                           shm_source=shm_source)
+        _add_link_env(spec, self.networks.link_env(c))
         (sdir / "config.json").write_text(json.dumps(spec))
         try:
             rotation = log_rotation(c.host_config.get("LogConfig") or {})
@@ -1152,3 +1153,9 @@ def _adapted_settings(hc: dict) -> dict:
         hc["ReadonlyPaths"] = hc.get("ReadonlyPaths") if hc.get("ReadonlyPaths") is not None else list(READONLY_PATHS)
     hc["ConsoleSize"] = hc.get("ConsoleSize") or [0, 0]
     return hc
+
+
+def _add_link_env(spec: dict, env: list[str]) -> None:
+    """Legacy links' variables go under the container's own: a variable the container sets wins (moby)."""
+    own = {e.partition("=")[0] for e in spec["process"]["env"]}
+    spec["process"]["env"] = [e for e in env if e.partition("=")[0] not in own] + spec["process"]["env"]

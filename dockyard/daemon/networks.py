@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 
 from ..errors import Conflict, Forbidden, InvalidParameter, NotFound, SystemError_
-from ..network import bridge, ipam, ports
+from ..network import bridge, ipam, links, ports
 from ..network.bridge_driver import BRIDGE_NAME_OPTION
 from ..network.driver import Endpoint, NetworkDriver, get_driver
 from ..network.ipam import parse_mac
@@ -316,6 +316,8 @@ class NetworkService:
                                        "cannot be connected to any other network")
             return {"Networks": {}, "Ports": {}}
         primary = self._create_ref(mode)
+        if host_config.get("Links"):
+            endpoints = self._register_links(host_config, primary, endpoints, name)
         configs: dict[str, tuple[Network, dict]] = {primary.id: (primary, {})}
         for ref, cfg in endpoints.items():
             n = self._create_ref(ref)
@@ -329,6 +331,84 @@ class NetworkService:
                                        "host network")
             nets[n.name] = self._endpoint_config(n, cfg, name, cid, hostname)
         return {"Networks": nets, "Ports": {}, "SandboxID": "", "SandboxKey": ""}
+
+    # ------------------------------------------------------------ legacy links
+    def _register_links(self, host_config: dict, primary: Network, endpoints: dict, name: str) -> dict:
+        """--link at create: each linked container must exist. On the default bridge HostConfig.Links becomes
+        dockerd's `/child:/parent/alias`; on a user-defined network a link is a DNS alias that only this
+        container sees (the endpoint's Links)."""
+        parsed = []
+        for spec in host_config["Links"]:
+            child_ref, alias = links.parse_link(spec)
+            try:
+                child = self.containers.get(child_ref)
+            except NotFound as err:
+                raise InvalidParameter(f"could not get container for {child_ref}: {err}") from None
+            if (child.host_config.get("NetworkMode") or "") == "host":
+                raise InvalidParameter("conflicting options: host type networking can't be used with links. This "
+                                       "would result in undefined behavior")
+            parsed.append((child.name, alias))
+        if primary.is_default_bridge:
+            host_config["Links"] = [links.link_name(child, name, alias) for child, alias in parsed]
+            return endpoints
+        key = next((k for k in endpoints if k in (primary.name, primary.id)), primary.name)
+        cfg = dict(endpoints.get(key) or {})
+        cfg["Links"] = list(dict.fromkeys([*(cfg.get("Links") or []), *(f"{c}:{a}" for c, a in parsed)]))
+        return {**endpoints, key: cfg}
+
+    def _links_of(self, c) -> list[tuple[object, str]]:
+        """(linked container, link name `/parent/alias`) of a container's default-bridge links."""
+        out = []
+        for entry in c.host_config.get("Links") or []:
+            child, _, name = entry.partition(":")
+            try:
+                out.append((self.containers.get(child.lstrip("/")), name))
+            except NotFound:
+                continue  # removed since: the link is dead, as with dockerd
+        return out
+
+    def _check_links(self, c) -> None:
+        for child, name in self._links_of(c):
+            if not child.state.Running:
+                raise Conflict(f"Cannot link to a non running container: /{child.name} AS {name}")
+
+    def _link_hosts(self, c) -> list[str]:
+        """/etc/hosts lines of the linked containers, in --add-host form."""
+        out = []
+        for child, name in self._links_of(c):
+            ip = ((child.network_settings.get("Networks") or {}).get("bridge") or {}).get("IPAddress")
+            if ip:
+                out.append(links.hosts_entry(name.rsplit("/", 1)[-1], child.config.get("Hostname") or child.short_id,
+                                             child.name, ip))
+        return out
+
+    def link_env(self, c) -> list[str]:
+        """The variables a container gets from its links (ALIAS_PORT_..., ALIAS_NAME, ALIAS_ENV_...)."""
+        env = []
+        for child, name in self._links_of(c):
+            ip = ((child.network_settings.get("Networks") or {}).get("bridge") or {}).get("IPAddress") or ""
+            env += links.link_env(name, ip, child.config.get("Env") or [], child.config.get("ExposedPorts") or {})
+        return env
+
+    async def remove_link(self, name: str) -> None:
+        """`docker rm --link /parent/alias`: the parent forgets the link (no container is removed)."""
+        parent, _, alias = name.strip("/").rpartition("/")
+        if not parent:
+            raise InvalidParameter("Conflict, cannot remove the default link name of the container")
+        try:
+            c = self.containers.get(parent)
+        except NotFound:
+            raise NotFound(f"Cannot get parent /{parent} for link name {name}") from None
+        async with self.containers._lock(c.id):
+            c = self.containers.get(c.id)
+            wanted = f"/{c.name}/{alias}"
+            kept = [e for e in c.host_config.get("Links") or [] if e.partition(":")[2] != wanted]
+            if len(kept) == len(c.host_config.get("Links") or []):
+                raise NotFound(f"No such container: {name}")
+            c.host_config["Links"] = kept or None
+            if c.state.Running:
+                self._rewrite_hosts(c)
+            self.containers.save(c)
 
     def _create_ref(self, ref: str) -> Network:
         """A network named at create; a 400, not a 404, which the docker CLI would take for a missing image."""
@@ -382,6 +462,7 @@ class NetworkService:
         if not any(n.addressed for n, _ in nets):  # none
             self._write_etc(c, [])
             return None
+        self._check_links(c)
         netns = self.netns_path(c.id)
         await self.detach(c)  # leftovers of a start that crashed half-way
         await self._unlinked(c.id)  # the veths of its previous run, if their deletion is still going on
@@ -454,7 +535,8 @@ class NetworkService:
             mac = driver.endpoint_mac(net, ep)
             data = {"name": c.name, "mac": mac, "ifname": ifname, "host_veth": "".join(driver.host_links(ep)),
                     "prefix_len": subnet.network.prefixlen, "dns_names": settings.get("DNSNames") or [],
-                    "ip6": str(ip6) if ip6 else "", "prefix_len6": ep.prefix_len6}
+                    "ip6": str(ip6) if ip6 else "", "prefix_len6": ep.prefix_len6,
+                    "links": settings.get("Links") or []}
             cur.execute("INSERT INTO endpoints(id, network_id, container_id, ip, data) VALUES (?,?,?,?,?)",
                         (eid, n.id, c.id, str(ip), json.dumps(data)))
         try:
@@ -663,7 +745,8 @@ class NetworkService:
         hc = c.host_config
         hostname, domain = c.config.get("Hostname") or c.id[:12], c.config.get("Domainname") or ""
         base = etcfiles.host_hosts() if host else None
-        hosts = etcfiles.hosts_file(hostname, domain, [] if host else addresses, self._extra_hosts(hc), base)
+        hosts = etcfiles.hosts_file(hostname, domain, [] if host else addresses,
+                                    self._extra_hosts(hc) if host else self._extra_and_link_hosts(c), base)
         if c.hosts_path:
             etcfiles.write_in_place(c.hosts_path, hosts)
         self._write_resolv(c, host, dns)
@@ -696,11 +779,14 @@ class NetworkService:
         return [e.replace(":host-gateway", f":{gateway}").replace("=host-gateway", f"={gateway}")
                 for e in hc.get("ExtraHosts") or []]
 
+    def _extra_and_link_hosts(self, c) -> list[str]:
+        return self._extra_hosts(c.host_config) + self._link_hosts(c)
+
     def _rewrite_hosts(self, c) -> None:
         addresses = [s["IPAddress"] for _, s in self._networks_of(c) if s.get("IPAddress")]
         hc = c.host_config
         hosts = etcfiles.hosts_file(c.config.get("Hostname") or c.id[:12], c.config.get("Domainname") or "",
-                                    addresses, self._extra_hosts(hc))
+                                    addresses, self._extra_and_link_hosts(c))
         if c.hosts_path:
             etcfiles.write_in_place(c.hosts_path, hosts)
 
@@ -723,6 +809,11 @@ class NetworkService:
 
     def _lookup(self, network_id: str, client_ip: str, name: str) -> list[str] | None:
         ips = []
+        asker = next((e for e in self._endpoints(network_id=network_id) if e["ip"] == client_ip), None)
+        for link in (asker or {}).get("links") or []:  # --link on a user network: an alias for the asker only
+            child, alias = links.parse_link(link)
+            if name in (alias.lower(), f"{alias.lower()}.{self.get(network_id).name.lower()}"):
+                name = child.lower()
         for n in self._scope(network_id, client_ip):
             wanted = name[:-len(n.name) - 1] if name.endswith("." + n.name.lower()) else name
             for ep in self._endpoints(network_id=n.id):
