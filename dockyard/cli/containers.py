@@ -397,10 +397,12 @@ def unpause(containers):
 @click.argument("containers", nargs=-1, required=True)
 @click.option("-f", "--force", is_flag=True)
 @click.option("-v", "--volumes", is_flag=True)
-def rm(containers, force, volumes):
+@click.option("-l", "--link", is_flag=True, help="Remove the specified link")
+def rm(containers, force, volumes, link):
     """Remove one or more containers"""
-    for name in each_name(containers, lambda n: client().request("DELETE", f"/containers/{n}",
-                                                             params={"force": force, "v": volumes})):
+    params = {"force": force, "v": volumes, **({"link": True} if link else {})}
+    for name in each_name(containers, lambda n: client().request("DELETE", f"/containers/{n.strip('/')}",
+                                                             params=params)):
         click.echo(name)
 
 

@@ -213,7 +213,7 @@ class ContainerService:
         if host_config["Runtime"] not in self.config.runtimes:
             raise InvalidParameter(f"unknown or invalid runtime name: {host_config['Runtime']}")
         network_settings = self.networks.initial_settings(host_config, body.get("NetworkingConfig"), name, cid,
-                                                          merged["Hostname"])
+                                                          merged["Hostname"], config.get("MacAddress") or "")
         inherited = mounts.volumes_from(host_config.get("VolumesFrom") or [], self.get)
         points = mounts.requested_mounts(merged, host_config, inherited)  # bad mounts fail before anything exists
         c = Container(id=cid, name=name, created=now_rfc3339(), image_id=image.id, config=merged,
@@ -290,6 +290,7 @@ class ContainerService:
                           extra_mounts=mounts.oci_mounts(mounts.with_subpaths(c.mount_points)), netns_path=netns,
                           joined_ns=joined,
                           shm_source=shm_source)
+        _add_link_env(spec, self.networks.link_env(c))
         (sdir / "config.json").write_text(json.dumps(spec))
         try:
             log = log_spec(c)
@@ -1155,3 +1156,9 @@ def _adapted_settings(hc: dict) -> dict:
         hc["ReadonlyPaths"] = hc.get("ReadonlyPaths") if hc.get("ReadonlyPaths") is not None else list(READONLY_PATHS)
     hc["ConsoleSize"] = hc.get("ConsoleSize") or [0, 0]
     return hc
+
+
+def _add_link_env(spec: dict, env: list[str]) -> None:
+    """Legacy links' variables go under the container's own: a variable the container sets wins (moby)."""
+    own = {e.partition("=")[0] for e in spec["process"]["env"]}
+    spec["process"]["env"] = [e for e in env if e.partition("=")[0] not in own] + spec["process"]["env"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
+from ..network.driver import NetConfig
 from ..network.ipam import Subnet, mac_for
 
 PREDEFINED = ("bridge", "host", "none")
@@ -14,7 +15,7 @@ DRIVER_OF = {"bridge": "bridge", "host": "host", "none": "null"}
 class Network:
     id: str
     name: str
-    driver: str                      # bridge | host | null
+    driver: str                      # bridge | host | null | macvlan | ipvlan
     created: str
     subnets: list = field(default_factory=list)   # IPAM.Config entries: Subnet, Gateway, IPRange
     ipam_options: dict = field(default_factory=dict)
@@ -23,8 +24,10 @@ class Network:
     internal: bool = False
     attachable: bool = False
     enable_ipv6: bool = False
-    bridge: str = ""                 # the Linux bridge's name
+    bridge: str = ""                 # the host device: the Linux bridge's name, or the macvlan/ipvlan parent
     user_subnet: bool = False        # --subnet given: only then may endpoints ask for an --ip
+    user_subnet6: bool = False       # an IPv6 --subnet given: only then may endpoints ask for an --ip6
+    device_created: bool = False     # the driver made the parent device (dummy, VLAN) and deletes it
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -42,6 +45,11 @@ class Network:
         return self.driver == "bridge"
 
     @property
+    def addressed(self) -> bool:
+        """Endpoints with addresses of their own (not host, not none)."""
+        return self.driver in ("bridge", "macvlan", "ipvlan")
+
+    @property
     def is_default_bridge(self) -> bool:
         return self.name == "bridge"
 
@@ -51,13 +59,25 @@ class Network:
         return self.is_bridge and not self.is_default_bridge
 
     def subnet(self) -> Subnet:
-        return Subnet.from_config(self.subnets[0])
+        """The IPv4 subnet."""
+        return next(s for s in map(Subnet.from_config, self.subnets) if not s.is_v6)
+
+    def subnet6(self) -> Subnet | None:
+        """The IPv6 subnet of an --ipv6 network."""
+        return next((s for s in map(Subnet.from_config, self.subnets) if s.is_v6), None)
+
+    def net_config(self) -> NetConfig:
+        """What the network's driver is given."""
+        return NetConfig(id=self.id, name=self.name, options=dict(self.options),
+                         subnet=self.subnet() if self.addressed else None,
+                         subnet6=self.subnet6() if self.addressed else None, internal=self.internal,
+                         device=self.bridge, created_device=self.device_created)
 
     def shape(self, containers: dict | None = None) -> dict:
         """The Network object of GET /networks/{id} (and, without containers, of GET /networks)."""
         return {
             "Name": self.name, "Id": self.id, "Created": self.created, "Scope": "local", "Driver": self.driver,
-            "EnableIPv4": self.is_bridge, "EnableIPv6": self.enable_ipv6,
+            "EnableIPv4": self.addressed, "EnableIPv6": self.enable_ipv6,
             "IPAM": {"Driver": "default", "Options": self.ipam_options if not self.predefined else None,
                      "Config": list(self.subnets)},
             "Internal": self.internal, "Attachable": self.attachable, "Ingress": False,

@@ -24,7 +24,10 @@ import sys
 from pathlib import Path
 
 from ..errors import Conflict, Forbidden, InvalidParameter, NotFound, SystemError_
-from ..network import bridge, iptables, ipam, ports
+from ..network import bridge, ipam, links, ports
+from ..network.bridge_driver import BRIDGE_NAME_OPTION
+from ..network.driver import Endpoint, NetworkDriver, get_driver
+from ..network.ipam import parse_mac
 from ..network.dns import DNSServer, Resolver
 from ..store.metadata import Metadata
 from ..timefmt import now_rfc3339, parse_rfc3339, parse_time_filter
@@ -43,7 +46,6 @@ DEFAULT_BRIDGE_OPTIONS = {"com.docker.network.bridge.default_bridge": "true",
                           "com.docker.network.bridge.enable_ip_masquerade": "true",
                           "com.docker.network.bridge.host_binding_ipv4": "0.0.0.0",
                           "com.docker.network.driver.mtu": str(MTU)}
-BRIDGE_NAME_OPTION = "com.docker.network.bridge.name"
 
 
 class NetworkService:
@@ -109,10 +111,11 @@ class NetworkService:
     def users(self, n: Network) -> dict:
         """NetworkContainer entries: endpoints of bridges; running containers in host/none mode."""
         out = {}
-        if n.is_bridge:
+        if n.addressed:
             for ep in self._endpoints(network_id=n.id):
+                v6 = f"{ep['ip6']}/{ep['prefix_len6']}" if ep.get("ip6") else ""
                 out[ep["container_id"]] = {"Name": ep["name"], "EndpointID": ep["id"], "MacAddress": ep["mac"],
-                                           "IPv4Address": f"{ep['ip']}/{ep['prefix_len']}", "IPv6Address": ""}
+                                           "IPv4Address": f"{ep['ip']}/{ep['prefix_len']}", "IPv6Address": v6}
         elif self.containers is not None:
             for c in self.containers.all():
                 if c.state.Running and (c.host_config.get("NetworkMode") or "bridge") == n.name:
@@ -130,31 +133,34 @@ class NetworkService:
             raise Forbidden(f"operation is not permitted on predefined {name} network ")
         if self.md.one("SELECT id FROM networks WHERE name=?", (name,)):
             raise Conflict(f"network with name {name} already exists")
-        driver = body.get("Driver") or "bridge"
-        if driver in ("host", "null"):
-            raise Forbidden(f'only one instance of "{driver}" network is allowed')
-        if driver != "bridge":
-            raise NotFound(f'plugin "{driver}" not found')
-        if body.get("EnableIPv6"):
-            raise InvalidParameter("IPv6 networks are not supported by dockyard")
+        driver_name = body.get("Driver") or "bridge"
+        if driver_name in ("host", "null"):
+            raise Forbidden(f'only one instance of "{driver_name}" network is allowed')
+        driver = get_driver(driver_name, self.config.iptables)  # plugin "x" not found
         nid = secrets.token_hex(32)
-        options = dict(body.get("Options") or {})
-        bridge_name = options.get(BRIDGE_NAME_OPTION) or f"br-{nid[:12]}"
-        if len(bridge_name) > 15:
-            raise InvalidParameter(f"bridge name {bridge_name} is longer than 15 characters")
         ipam_body = body.get("IPAM") or {}
         if (ipam_body.get("Driver") or "default") != "default":
             raise NotFound(f'plugin "{ipam_body["Driver"]}" not found')
-        subnet, user = await self._subnet_for(ipam_body.get("Config") or [])
-        n = Network(id=nid, name=name, driver="bridge", created=now_rfc3339(), subnets=[subnet.config()],
-                    ipam_options=dict(ipam_body.get("Options") or {}), options=options,
+        configs = ipam_body.get("Config") or []
+        subnet, user = await self._subnet_for(configs)
+        subnets = [subnet.config()]
+        enable6 = bool(body.get("EnableIPv6"))
+        subnet6, user6 = await self._subnet6_for(configs, enable6, nid)
+        if subnet6 is not None:
+            subnets.append(subnet6.config())
+        n = Network(id=nid, name=name, driver=driver_name, created=now_rfc3339(), subnets=subnets,
+                    ipam_options=dict(ipam_body.get("Options") or {}), options=dict(body.get("Options") or {}),
                     labels=dict(body.get("Labels") or {}), internal=bool(body.get("Internal")),
-                    attachable=bool(body.get("Attachable")), bridge=bridge_name, user_subnet=user)
-        await self._setup_bridge(n)
+                    attachable=bool(body.get("Attachable")), enable_ipv6=enable6, user_subnet=user,
+                    user_subnet6=user6)
+        cfg = n.net_config()
+        driver.parse_options(cfg)  # Docker's messages for bad -o options; the bridge or parent's name
+        n.bridge, n.internal = cfg.device, cfg.internal
+        await self._setup_network(n)
         try:
             self._save(n)
         except Exception:
-            await self._teardown_bridge(n)
+            await self._teardown_network(n)
             raise
         self.events.emit("network", "create", n.id, {"name": n.name, "type": n.driver})
         return {"Id": n.id, "Warning": ""}
@@ -163,7 +169,7 @@ class NetworkService:
         v4 = [c for c in configs if ":" not in (c.get("Subnet") or "") + (c.get("Gateway") or "")]
         if len(v4) > 1:
             raise InvalidParameter("dockyard supports one IPv4 subnet per network")
-        ours = [ipaddress.IPv4Network(s["Subnet"]) for n in self.all() for s in n.subnets]
+        ours = self._taken(4)
         if v4 and v4[0].get("Subnet"):
             cfg = v4[0]
             subnet = ipam.user_subnet(cfg["Subnet"], cfg.get("Gateway"), cfg.get("IPRange"))
@@ -179,6 +185,34 @@ class NetworkService:
             except Forbidden:
                 continue
         raise Forbidden(ipam.NO_POOL)
+
+    def _taken(self, version: int) -> list:
+        """Subnets of our networks of one IP version (address pools must avoid them)."""
+        subnets = (ipam.Subnet.from_config(s).network for n in self.all() for s in n.subnets)
+        return [s for s in subnets if s.version == version]
+
+    async def _subnet6_for(self, configs: list[dict], enabled: bool, nid: str) -> tuple[ipam.Subnet | None, bool]:
+        """The IPv6 subnet of an --ipv6 network: the user's (fd00::/8 only: IPv6 never leaves this machine),
+        else a /64 of the daemon's ULA pool."""
+        v6 = [c for c in configs if ":" in (c.get("Subnet") or "") + (c.get("Gateway") or "")]
+        if v6 and not enabled:
+            raise InvalidParameter("invalid network config:\nIPv6 subnet provided but EnableIPv6 is not set")
+        if not enabled:
+            return None, False
+        if len(v6) > 1:
+            raise InvalidParameter("dockyard supports one IPv6 subnet per network")
+        ours = self._taken(6)
+        if v6 and v6[0].get("Subnet"):
+            cfg = v6[0]
+            subnet = ipam.user_subnet(cfg["Subnet"], cfg.get("Gateway"), cfg.get("IPRange"))
+            if not subnet.network.subnet_of(ipaddress.IPv6Network("fd00::/8")):
+                raise InvalidParameter(f"invalid subnet {cfg['Subnet']}: dockyard's IPv6 networks are unique local "
+                                       f"(fd00::/8) subnets")
+            if ipam.overlaps(subnet.network, ours):
+                raise Forbidden("Pool overlaps with other one on this address space")
+            return subnet, True
+        taken = ours + await asyncio.to_thread(bridge.host_networks, 6)
+        return ipam.next_subnet6(taken, ipam.ula_pool(str(self.config.data_root))), False
 
     def inspect(self, ref: str) -> dict:
         n = self.get(ref)
@@ -218,7 +252,7 @@ class NetworkService:
         if eps:
             listed = ", ".join(f'name:"{e["name"]}" id:"{e["id"][:12]}"' for e in eps)
             raise Forbidden(f"error while removing network: network {n.name} has active endpoints ({listed})")
-        await self._teardown_bridge(n)
+        await self._teardown_network(n)
         with self.md.tx() as cur:
             cur.execute("DELETE FROM networks WHERE id=?", (n.id,))
         self.events.emit("network", "destroy", n.id, {"name": n.name, "type": n.driver})
@@ -237,12 +271,16 @@ class NetworkService:
         self.events.emit("network", "prune", "", {"reclaimed": "0"})
         return {"NetworksDeleted": deleted or None}
 
-    # ------------------------------------------------------------ bridges and DNS servers
-    async def _setup_bridge(self, n: Network) -> None:
+    # ------------------------------------------------------------ drivers and DNS servers
+    def _driver(self, n: Network) -> NetworkDriver:
+        return get_driver(n.driver, self.config.iptables)
+
+    async def _setup_network(self, n: Network) -> None:
+        """The network's devices on the host (its driver's create) and its embedded DNS server."""
+        cfg = n.net_config()
+        await asyncio.to_thread(self._driver(n).create, cfg)
+        n.device_created = cfg.created_device
         s = n.subnet()
-        await asyncio.to_thread(bridge.ensure_bridge, n.bridge, str(s.gateway), s.network.prefixlen, MTU)
-        if self.config.iptables:
-            await asyncio.to_thread(iptables.setup, n.bridge, str(s.network), n.internal)
         if n.dns and n.id not in self._dns:
             server = DNSServer(n.id, str(s.gateway), self.resolver)
             try:
@@ -251,20 +289,23 @@ class NetworkService:
             except OSError as err:
                 log.warning("embedded DNS of %s on %s:53: %s", n.name, s.gateway, err)
 
-    async def _teardown_bridge(self, n: Network) -> None:
+    async def _teardown_network(self, n: Network) -> None:
         server = self._dns.pop(n.id, None)
         if server is not None:
             server.close()
-        if self.config.iptables:
-            await asyncio.to_thread(iptables.teardown, n.bridge)
-        await asyncio.to_thread(bridge.delete_link, n.bridge)
+        await asyncio.to_thread(self._driver(n).delete, n.net_config())
 
     # ------------------------------------------------------------ containers: create-time settings
     def initial_settings(self, host_config: dict, networking_config: dict | None, name: str, cid: str,
-                         hostname: str) -> dict:
-        """NetworkSettings of a new container, validating its NetworkMode and EndpointsConfig like dockerd."""
+                         hostname: str, mac_address: str = "") -> dict:
+        """NetworkSettings of a new container, validating its NetworkMode and EndpointsConfig like dockerd.
+        `mac_address` is Config.MacAddress (API < 1.44 clients): the MAC of the NetworkMode network's endpoint."""
         mode = host_config.get("NetworkMode") or "bridge"
         endpoints = dict((networking_config or {}).get("EndpointsConfig") or {})
+        if mac_address and mode not in ("host", "none") and not mode.startswith("container:"):
+            key = next((k for k in endpoints if k == mode or (mode == "bridge" and k == "default")), mode)
+            endpoints[key] = {**(endpoints.get(key) or {})}
+            endpoints[key]["MacAddress"] = endpoints[key].get("MacAddress") or mac_address
         published = bool(host_config.get("PortBindings")) or bool(host_config.get("PublishAllPorts"))
         if mode.startswith("container:"):
             self.containers.get(mode.split(":", 1)[1])  # No such container: x
@@ -275,19 +316,99 @@ class NetworkService:
                                        "cannot be connected to any other network")
             return {"Networks": {}, "Ports": {}}
         primary = self._create_ref(mode)
+        if host_config.get("Links"):
+            endpoints = self._register_links(host_config, primary, endpoints, name)
         configs: dict[str, tuple[Network, dict]] = {primary.id: (primary, {})}
         for ref, cfg in endpoints.items():
             n = self._create_ref(ref)
             configs[n.id] = (n, cfg or {})
         nets = {}
         for n, cfg in configs.values():
-            if not n.is_bridge and len(configs) > 1:
+            if not n.addressed and len(configs) > 1:
                 raise InvalidParameter("container cannot be connected to multiple networks with one of the "
                                        f"networks in private ({n.name}) mode" if n.name == "none" else
                                        "container cannot be disconnected from host network or connected to "
                                        "host network")
             nets[n.name] = self._endpoint_config(n, cfg, name, cid, hostname)
         return {"Networks": nets, "Ports": {}, "SandboxID": "", "SandboxKey": ""}
+
+    # ------------------------------------------------------------ legacy links
+    def _register_links(self, host_config: dict, primary: Network, endpoints: dict, name: str) -> dict:
+        """--link at create: each linked container must exist. On the default bridge HostConfig.Links becomes
+        dockerd's `/child:/parent/alias`; on a user-defined network a link is a DNS alias that only this
+        container sees (the endpoint's Links)."""
+        parsed = []
+        for spec in host_config["Links"]:
+            child_ref, alias = links.parse_link(spec)
+            try:
+                child = self.containers.get(child_ref)
+            except NotFound as err:
+                raise InvalidParameter(f"could not get container for {child_ref}: {err}") from None
+            if (child.host_config.get("NetworkMode") or "") == "host":
+                raise InvalidParameter("conflicting options: host type networking can't be used with links. This "
+                                       "would result in undefined behavior")
+            parsed.append((child.name, alias))
+        if primary.is_default_bridge:
+            host_config["Links"] = [links.link_name(child, name, alias) for child, alias in parsed]
+            return endpoints
+        key = next((k for k in endpoints if k in (primary.name, primary.id)), primary.name)
+        cfg = dict(endpoints.get(key) or {})
+        cfg["Links"] = list(dict.fromkeys([*(cfg.get("Links") or []), *(f"{c}:{a}" for c, a in parsed)]))
+        return {**endpoints, key: cfg}
+
+    def _links_of(self, c) -> list[tuple[object, str]]:
+        """(linked container, link name `/parent/alias`) of a container's default-bridge links."""
+        out = []
+        for entry in c.host_config.get("Links") or []:
+            child, _, name = entry.partition(":")
+            try:
+                out.append((self.containers.get(child.lstrip("/")), name))
+            except NotFound:
+                continue  # removed since: the link is dead, as with dockerd
+        return out
+
+    def _check_links(self, c) -> None:
+        for child, name in self._links_of(c):
+            if not child.state.Running:
+                raise Conflict(f"Cannot link to a non running container: /{child.name} AS {name}")
+
+    def _link_hosts(self, c) -> list[str]:
+        """/etc/hosts lines of the linked containers, in --add-host form."""
+        out = []
+        for child, name in self._links_of(c):
+            ip = ((child.network_settings.get("Networks") or {}).get("bridge") or {}).get("IPAddress")
+            if ip:
+                out.append(links.hosts_entry(name.rsplit("/", 1)[-1], child.config.get("Hostname") or child.short_id,
+                                             child.name, ip))
+        return out
+
+    def link_env(self, c) -> list[str]:
+        """The variables a container gets from its links (ALIAS_PORT_..., ALIAS_NAME, ALIAS_ENV_...)."""
+        env = []
+        for child, name in self._links_of(c):
+            ip = ((child.network_settings.get("Networks") or {}).get("bridge") or {}).get("IPAddress") or ""
+            env += links.link_env(name, ip, child.config.get("Env") or [], child.config.get("ExposedPorts") or {})
+        return env
+
+    async def remove_link(self, name: str) -> None:
+        """`docker rm --link /parent/alias`: the parent forgets the link (no container is removed)."""
+        parent, _, alias = name.strip("/").rpartition("/")
+        if not parent:
+            raise InvalidParameter("Conflict, cannot remove the default link name of the container")
+        try:
+            c = self.containers.get(parent)
+        except NotFound:
+            raise NotFound(f"Cannot get parent /{parent} for link name {name}") from None
+        async with self.containers._lock(c.id):
+            c = self.containers.get(c.id)
+            wanted = f"/{c.name}/{alias}"
+            kept = [e for e in c.host_config.get("Links") or [] if e.partition(":")[2] != wanted]
+            if len(kept) == len(c.host_config.get("Links") or []):
+                raise NotFound(f"No such container: {name}")
+            c.host_config["Links"] = kept or None
+            if c.state.Running:
+                self._rewrite_hosts(c)
+            self.containers.save(c)
 
     def _create_ref(self, ref: str) -> Network:
         """A network named at create; a 400, not a 404, which the docker CLI would take for a missing image."""
@@ -298,20 +419,26 @@ class NetworkService:
 
     def _endpoint_config(self, n: Network, cfg: dict, name: str, cid: str, hostname: str) -> dict:
         aliases = [a for a in cfg.get("Aliases") or [] if a]
-        wanted = (cfg.get("IPAMConfig") or {}).get("IPv4Address")
         if not n.dns and aliases:
             raise InvalidParameter("network-scoped alias is supported only for containers in user defined networks")
-        if wanted:
-            if not n.is_bridge or not n.user_subnet:
+        ipam_cfg = cfg.get("IPAMConfig") or {}
+        for key, subnet, user in (("IPv4Address", n.subnet if n.addressed else None, n.user_subnet),
+                                  ("IPv6Address", n.subnet6, n.user_subnet6)):
+            wanted = ipam_cfg.get(key)
+            if not wanted:
+                continue
+            if not n.addressed or not user:
                 raise InvalidParameter("user specified IP address is supported only when connecting to networks "
                                        "with user configured subnets")
             try:
-                ok = ipaddress.IPv4Address(wanted) in n.subnet().network
+                ok = ipaddress.ip_address(wanted) in subnet().network
             except ValueError:
                 ok = False
             if not ok:
                 raise InvalidParameter(f"invalid endpoint settings:\nno configured subnet or ip-range contain the "
                                        f"IP address {wanted}")
+        if cfg.get("MacAddress"):
+            cfg = {**cfg, "MacAddress": parse_mac(cfg["MacAddress"])}
         settings = endpoint_settings(n.id, cfg)
         if n.dns:  # dockerd: name, aliases, short ID, hostname
             names = [name, *aliases, cid[:12], hostname]
@@ -332,9 +459,10 @@ class NetworkService:
         if mode.startswith("container:"):
             return self._join(c, mode.split(":", 1)[1])
         nets = self._networks_of(c)
-        if not any(n.is_bridge for n, _ in nets):  # none
+        if not any(n.addressed for n, _ in nets):  # none
             self._write_etc(c, [])
             return None
+        self._check_links(c)
         netns = self.netns_path(c.id)
         await self.detach(c)  # leftovers of a start that crashed half-way
         await self._unlinked(c.id)  # the veths of its previous run, if their deletion is still going on
@@ -387,35 +515,43 @@ class NetworkService:
 
     async def _add_endpoint(self, c, n: Network, settings: dict, netns: str, create_netns: bool, ifname: str,
                             default_route: bool) -> dict:
-        subnet = n.subnet()
-        wanted = (settings.get("IPAMConfig") or {}).get("IPv4Address")
+        subnet, subnet6 = n.subnet(), n.subnet6()
+        ipam_cfg = settings.get("IPAMConfig") or {}
         eid = secrets.token_hex(32)
-        host_veth = f"dy{c.id[:8]}{n.id[:5]}"
+        driver, net = self._driver(n), n.net_config()
+        route = default_route and not n.internal
         with self.md.tx() as cur:  # allocation and record in one transaction: concurrent starts never collide
-            used = {ipaddress.IPv4Address(r[0]) for r in
-                    cur.execute("SELECT ip FROM endpoints WHERE network_id=?", (n.id,)).fetchall()}
-            ip = ipam.pick_address(subnet, used, wanted)
-            mac = settings.get("MacAddress") or ipam.mac_for(ip)
-            data = {"name": c.name, "mac": mac, "ifname": ifname, "host_veth": host_veth,
-                    "prefix_len": subnet.network.prefixlen, "dns_names": settings.get("DNSNames") or []}
+            rows = cur.execute("SELECT ip, data FROM endpoints WHERE network_id=?", (n.id,)).fetchall()
+            ip = ipam.pick_address(subnet, {ipaddress.ip_address(r[0]) for r in rows}, ipam_cfg.get("IPv4Address"))
+            ip6 = None
+            if subnet6 is not None:
+                used6 = {ipaddress.ip_address(json.loads(r[1])["ip6"]) for r in rows if json.loads(r[1]).get("ip6")}
+                ip6 = ipam.pick_address(subnet6, used6, ipam_cfg.get("IPv6Address"))
+            ep = Endpoint(netns=netns, ifname=ifname, host_link=f"dy{c.id[:8]}{n.id[:5]}", address=ip,
+                          prefix_len=subnet.network.prefixlen, mac=settings.get("MacAddress") or ipam.mac_for(ip),
+                          gateway=subnet.gateway if route else None, address6=ip6,
+                          prefix_len6=subnet6.network.prefixlen if subnet6 else 0,
+                          gateway6=subnet6.gateway if route and subnet6 else None, create_netns=create_netns, mtu=MTU)
+            mac = driver.endpoint_mac(net, ep)
+            data = {"name": c.name, "mac": mac, "ifname": ifname, "host_veth": "".join(driver.host_links(ep)),
+                    "prefix_len": subnet.network.prefixlen, "dns_names": settings.get("DNSNames") or [],
+                    "ip6": str(ip6) if ip6 else "", "prefix_len6": ep.prefix_len6,
+                    "links": settings.get("Links") or []}
             cur.execute("INSERT INTO endpoints(id, network_id, container_id, ip, data) VALUES (?,?,?,?,?)",
                         (eid, n.id, c.id, str(ip), json.dumps(data)))
         try:
-            await asyncio.to_thread(bridge.delete_link, host_veth)  # a stale one from a crash
-            await asyncio.to_thread(bridge.add_endpoint, netns=netns, create_netns=create_netns, ifname=ifname,
-                                    host_veth=host_veth, bridge=n.bridge, address=str(ip),
-                                    prefix_len=subnet.network.prefixlen, mac=mac,
-                                    gateway=str(subnet.gateway) if default_route and not n.internal else None,
-                                    mtu=MTU)
+            await asyncio.to_thread(driver.join, net, ep)
         except BaseException:
             with self.md.tx() as cur:
                 cur.execute("DELETE FROM endpoints WHERE id=?", (eid,))
             raise
-        settings.update({"NetworkID": n.id, "EndpointID": eid, "Gateway": str(subnet.gateway),
-                         "IPAddress": str(ip), "IPPrefixLen": subnet.network.prefixlen, "MacAddress": mac})
+        gateway6 = str(subnet6.gateway) if subnet6 else ""
+        runtime = {"Gateway": str(subnet.gateway), "IPAddress": str(ip), "IPPrefixLen": subnet.network.prefixlen,
+                   "MacAddress": mac, "IPv6Gateway": gateway6, "GlobalIPv6Address": str(ip6) if ip6 else "",
+                   "GlobalIPv6PrefixLen": ep.prefix_len6}
+        settings.update({"NetworkID": n.id, "EndpointID": eid, **runtime})
         if n.is_default_bridge:  # the deprecated top-level fields mirror the default bridge only
-            c.network_settings.update({"EndpointID": eid, "Gateway": str(subnet.gateway), "IPAddress": str(ip),
-                                       "IPPrefixLen": subnet.network.prefixlen, "MacAddress": mac})
+            c.network_settings.update({"EndpointID": eid, **runtime})
         return {"ip": str(ip), "id": eid}
 
     async def detach(self, c) -> None:
@@ -433,11 +569,12 @@ class NetworkService:
         if os.path.exists(netns):
             await asyncio.to_thread(bridge.release_netns, netns)
         if eps:
-            self._unlink_later(c.id, [e["host_veth"] for e in eps])
+            self._unlink_later(c.id, [e["host_veth"] for e in eps if e["host_veth"]])
         ns = c.network_settings
         for settings in (ns.get("Networks") or {}).values():
             clear_runtime(settings)
-        for key in ("EndpointID", "Gateway", "IPAddress", "MacAddress", "SandboxID", "SandboxKey"):
+        for key in ("EndpointID", "Gateway", "IPAddress", "MacAddress", "SandboxID", "SandboxKey", "IPv6Gateway",
+                    "GlobalIPv6Address", "GlobalIPv6PrefixLen"):
             ns.pop(key, None)
         ns.pop("IPPrefixLen", None)
         ns["Ports"] = {}
@@ -468,7 +605,7 @@ class NetworkService:
             settings["DNSNames"] = swap(settings.get("DNSNames"))
         with self.md.tx() as cur:
             for ep in self._endpoints(container_id=c.id):
-                data = {k: ep[k] for k in ("mac", "ifname", "host_veth", "prefix_len")}
+                data = {k: v for k, v in ep.items() if k not in ("id", "network_id", "container_id", "ip")}
                 data.update(name=c.name, dns_names=swap(ep["dns_names"]))
                 cur.execute("UPDATE endpoints SET data=? WHERE id=?", (json.dumps(data), ep["id"]))
 
@@ -480,7 +617,7 @@ class NetworkService:
         async with self.containers._lock(c.id):
             c = self.containers.get(c.id)
             mode = c.host_config.get("NetworkMode") or "bridge"
-            if mode == "host" or not n.is_bridge and n.name == "host":
+            if mode == "host" or not n.addressed and n.name == "host":
                 raise Forbidden("container cannot be disconnected from host network or connected to host network")
             if mode.startswith("container:") or mode == "none" or n.name == "none":
                 raise Forbidden("container sharing network namespace with another container or host cannot be "
@@ -520,12 +657,16 @@ class NetworkService:
                 raise Forbidden(f"container {c.id} is not connected to network {n.name}")
             eps = [e for e in self._endpoints(container_id=c.id) if e["network_id"] == n.id]
             if eps:
-                await asyncio.to_thread(bridge.remove_links, [e["host_veth"] for e in eps])
+                netns = c.network_settings.get("SandboxKey") or self.netns_path(c.id)
+                for e in eps:
+                    await asyncio.to_thread(self._driver(n).leave, n.net_config(),
+                                            Endpoint(netns=netns, ifname=e["ifname"], host_link=e["host_veth"]))
                 with self.md.tx() as cur:
                     cur.execute("DELETE FROM endpoints WHERE network_id=? AND container_id=?", (n.id, c.id))
             del nets[n.name]
             if n.is_default_bridge:
-                for key in ("EndpointID", "Gateway", "IPAddress", "MacAddress", "IPPrefixLen"):
+                for key in ("EndpointID", "Gateway", "IPAddress", "MacAddress", "IPPrefixLen", "IPv6Gateway",
+                            "GlobalIPv6Address", "GlobalIPv6PrefixLen"):
                     c.network_settings.pop(key, None)
             if c.state.Running:
                 self._rewrite_etc(c)
@@ -536,7 +677,7 @@ class NetworkService:
         eps = [e for e in self._endpoints(network_id=n.id) if e["name"] == ref or e["container_id"].startswith(ref)]
         if not eps:
             raise NotFound(f"No such container: {ref}")
-        await asyncio.to_thread(bridge.remove_links, [e["host_veth"] for e in eps])
+        await asyncio.to_thread(bridge.remove_links, [e["host_veth"] for e in eps if e["host_veth"]])
         with self.md.tx() as cur:
             for e in eps:
                 cur.execute("DELETE FROM endpoints WHERE id=?", (e["id"],))
@@ -604,7 +745,8 @@ class NetworkService:
         hc = c.host_config
         hostname, domain = c.config.get("Hostname") or c.id[:12], c.config.get("Domainname") or ""
         base = etcfiles.host_hosts() if host else None
-        hosts = etcfiles.hosts_file(hostname, domain, [] if host else addresses, self._extra_hosts(hc), base)
+        hosts = etcfiles.hosts_file(hostname, domain, [] if host else addresses,
+                                    self._extra_hosts(hc) if host else self._extra_and_link_hosts(c), base)
         if c.hosts_path:
             etcfiles.write_in_place(c.hosts_path, hosts)
         self._write_resolv(c, host, dns)
@@ -637,11 +779,14 @@ class NetworkService:
         return [e.replace(":host-gateway", f":{gateway}").replace("=host-gateway", f"={gateway}")
                 for e in hc.get("ExtraHosts") or []]
 
+    def _extra_and_link_hosts(self, c) -> list[str]:
+        return self._extra_hosts(c.host_config) + self._link_hosts(c)
+
     def _rewrite_hosts(self, c) -> None:
         addresses = [s["IPAddress"] for _, s in self._networks_of(c) if s.get("IPAddress")]
         hc = c.host_config
         hosts = etcfiles.hosts_file(c.config.get("Hostname") or c.id[:12], c.config.get("Domainname") or "",
-                                    addresses, self._extra_hosts(hc))
+                                    addresses, self._extra_and_link_hosts(c))
         if c.hosts_path:
             etcfiles.write_in_place(c.hosts_path, hosts)
 
@@ -664,11 +809,16 @@ class NetworkService:
 
     def _lookup(self, network_id: str, client_ip: str, name: str) -> list[str] | None:
         ips = []
+        asker = next((e for e in self._endpoints(network_id=network_id) if e["ip"] == client_ip), None)
+        for link in (asker or {}).get("links") or []:  # --link on a user network: an alias for the asker only
+            child, alias = links.parse_link(link)
+            if name in (alias.lower(), f"{alias.lower()}.{self.get(network_id).name.lower()}"):
+                name = child.lower()
         for n in self._scope(network_id, client_ip):
             wanted = name[:-len(n.name) - 1] if name.endswith("." + n.name.lower()) else name
             for ep in self._endpoints(network_id=n.id):
                 if wanted in (x.lower() for x in ep["dns_names"]):
-                    ips.append(ep["ip"])
+                    ips += [ep["ip"], *([ep["ip6"]] if ep.get("ip6") else [])]
         return list(dict.fromkeys(ips)) or None
 
     def _reverse(self, network_id: str, client_ip: str, addr: ipaddress.IPv4Address) -> str | None:
@@ -686,10 +836,10 @@ class NetworkService:
     async def prepare(self) -> None:
         """Before containers are re-adopted: every bridge network up, its DNS server listening."""
         for n in self.all():
-            if n.is_bridge:
+            if n.addressed:
                 try:
-                    await self._setup_bridge(n)
-                except SystemError_ as err:
+                    await self._setup_network(n)
+                except (SystemError_, InvalidParameter) as err:
                     log.error("network %s: %s", n.name, err)
 
     async def sweep(self, running) -> None:

@@ -44,14 +44,17 @@ def link_exists(name: str) -> bool:
     return os.path.exists(f"/sys/class/net/{name}")
 
 
-def ensure_bridge(name: str, gateway: str, prefix_len: int, mtu: int = 1500) -> None:
-    """The bridge up with the gateway address on it; created when missing (docker0's role)."""
-    cidr = f"{gateway}/{prefix_len}"
+def ensure_bridge(name: str, gateway: str, prefix_len: int, mtu: int = 1500, gateway6: str | None = None,
+                  prefix_len6: int = 64) -> None:
+    """The bridge up with the gateway address(es) on it; created when missing (docker0's role)."""
     lines = []
     if not link_exists(name):
         lines.append(f"link add name {name} mtu {mtu} type bridge")
-    if cidr not in link_addresses(name):
-        lines.append(f"addr add {cidr} dev {name}")
+    have = link_addresses(name)
+    if f"{gateway}/{prefix_len}" not in have:
+        lines.append(f"addr add {gateway}/{prefix_len} dev {name}")
+    if gateway6 and f"{gateway6}/{prefix_len6}" not in have:
+        lines.append(f"addr add {gateway6}/{prefix_len6} dev {name} nodad")
     lines.append(f"link set {name} up")
     ip_batch(lines)
 
@@ -64,53 +67,128 @@ def delete_link(name: str) -> None:
 def link_addresses(name: str) -> list[str]:
     if not link_exists(name):
         return []
-    out = _run(["ip", "-4", "-o", "addr", "show", "dev", name], check=False).stdout
+    out = _run(["ip", "-o", "addr", "show", "dev", name], check=False).stdout
     return [line.split()[3] for line in out.splitlines() if len(line.split()) > 3]
 
 
-def host_networks() -> list[ipaddress.IPv4Network]:
+def host_networks(version: int = 4) -> list:
     """Subnets already routed on this host (its own addresses and routes): new networks must avoid them."""
     nets = []
-    for argv in (["ip", "-4", "-o", "addr", "show"], ["ip", "-4", "route", "show"]):
+    flag = f"-{version}"
+    for argv in (["ip", flag, "-o", "addr", "show"], ["ip", flag, "route", "show"]):
         for line in _run(argv, check=False).stdout.splitlines():
             fields = line.split()
             word = fields[3] if argv[2] == "-o" and len(fields) > 3 else (fields[0] if fields else "")
             if word in ("default", ""):
                 continue
             try:
-                nets.append(ipaddress.IPv4Network(word, strict=False))
+                net = ipaddress.ip_network(word, strict=False)
             except ValueError:
                 continue
-    return [n for n in nets if not n.is_loopback]
+            if net.version == version:
+                nets.append(net)
+    return [n for n in nets if not n.is_loopback and not (version == 6 and n.is_link_local)]
 
 
 # ---------------------------------------------------------------- namespaces and endpoints
-def add_endpoint(*, netns: str, create_netns: bool, ifname: str, host_veth: str, bridge: str, address: str,
-                 prefix_len: int, mac: str, gateway: str | None, mtu: int = 1500) -> None:
-    """A veth pair: `ifname` inside the namespace with the address (and the default route via `gateway`),
-    `host_veth` on the host, enslaved to the bridge. Creates and binds the namespace first if asked."""
-    if create_netns:
-        Path(netns).parent.mkdir(parents=True, exist_ok=True)
-        Path(netns).touch()
-    inside = [f"link add {ifname} mtu {mtu} address {mac} type veth peer name {host_veth} mtu {mtu} "
-              f"netns {os.getpid()}",
-              f"addr add {address}/{prefix_len} dev {ifname}"]
-    if create_netns:
-        inside.append("link set lo up")
-    inside.append(f"link set {ifname} up")
-    if gateway:
-        inside.append(f"route add default via {gateway} dev {ifname}")
+IPV6_OFF = "net.ipv6.conf.all.disable_ipv6"
+
+
+def interface_lines(ep) -> list[str]:
+    """`ip` lines run inside the namespace once `ep.ifname` is there: MAC, addresses, up, default routes.
+
+    IPv6 addresses skip duplicate address detection (nodad), as dockerd's do: the address is ours alone and
+    the container must not wait a second before it can use it."""
+    lines = [f"link set {ep.ifname} address {ep.mac}"] if ep.mac else []
+    if ep.address is not None:
+        lines.append(f"addr add {ep.address}/{ep.prefix_len} dev {ep.ifname}")
+    if ep.address6 is not None:
+        lines.append(f"addr add {ep.address6}/{ep.prefix_len6} dev {ep.ifname} nodad")
+    if ep.create_netns:
+        lines.append("link set lo up")
+    lines.append(f"link set {ep.ifname} up")
+    if ep.gateway is not None:
+        lines.append(f"route add default via {ep.gateway} dev {ep.ifname}")
+    if ep.gateway6 is not None:
+        lines.append(f"route add ::/0 via {ep.gateway6} dev {ep.ifname}")
+    return lines
+
+
+def ipv6_sysctls(ep) -> dict[str, str]:
+    """A namespace without any IPv6 network has IPv6 off (dockerd's `disable_ipv6=1`); an endpoint with an
+    IPv6 address turns it back on."""
+    if ep.address6 is not None:
+        return {IPV6_OFF: "0", "net.ipv6.conf.default.disable_ipv6": "0"}
+    if ep.create_netns:
+        return {IPV6_OFF: "1", "net.ipv6.conf.default.disable_ipv6": "1"}
+    return {}
+
+
+def run_inside(ep, lines: list[str], sysctls: dict[str, str] | None = None) -> None:
+    """Run `ip` lines inside the endpoint's namespace (creating it first when asked), after writing the
+    namespace's sysctls: /proc/sys/net is the namespace's own for a process inside it."""
+    if ep.create_netns:
+        Path(ep.netns).parent.mkdir(parents=True, exist_ok=True)
+        Path(ep.netns).touch()
+    enter = [f"--net={ep.netns}"]
+    argv = ["unshare" if ep.create_netns else "nsenter", *enter]
+    writes = "; ".join(f"echo {v} > /proc/sys/{k.replace('.', '/')}" for k, v in (sysctls or {}).items())
+    if writes:
+        argv += ["sh", "-ec", f"{writes}; exec ip -batch -"]
+    else:
+        argv += ["ip", "-batch", "-"]
+    _run(argv, "\n".join(lines) + "\n")
+
+
+def add_veth_endpoint(ep, bridge: str) -> None:
+    """A veth pair: `ep.ifname` inside the namespace, its peer `ep.host_link` on the host, enslaved to the
+    bridge. Creates and binds the namespace first if asked."""
+    inside = [f"link add {ep.ifname} mtu {ep.mtu} type veth peer name {ep.host_link} mtu {ep.mtu} "
+              f"netns {os.getpid()}", *interface_lines(ep)]
     try:
-        ip_batch(inside, netns, create_netns=create_netns)
-        ip_batch([f"link set {host_veth} master {bridge} up"])
+        run_inside(ep, inside, ipv6_sysctls(ep))
+        ip_batch([f"link set {ep.host_link} master {bridge} up"])
     except SystemError_:
-        delete_link(host_veth)
+        delete_link(ep.host_link)
         raise
+
+
+def move_into(ep, link: str) -> None:
+    """A device made on the host (a macvlan/ipvlan slave named `link`) moved into the endpoint's namespace,
+    renamed to `ep.ifname` and configured there."""
+    if ep.create_netns:
+        run_inside(ep, [], ipv6_sysctls(ep))
+    try:
+        ip_batch([f"link set {link} netns {ep.netns}"])
+    except SystemError_:
+        delete_link(link)
+        raise
+    try:
+        run_inside(_existing(ep), [f"link set {link} name {ep.ifname}"])
+    except SystemError_:  # the name is taken: the interface there is not ours to delete
+        delete_inside(ep.netns, link)
+        raise
+    try:
+        run_inside(_existing(ep), interface_lines(ep), ipv6_sysctls(_existing(ep)))
+    except SystemError_:
+        delete_inside(ep.netns, ep.ifname)
+        raise
+
+
+def _existing(ep):
+    from dataclasses import replace
+    return replace(ep, create_netns=False)
+
+
+def delete_inside(netns: str, ifname: str) -> None:
+    """An interface deleted inside a namespace (a network disconnected from a running container)."""
+    if os.path.exists(netns):
+        _run(["nsenter", f"--net={netns}", "ip", "link", "del", ifname], check=False)
 
 
 def remove_links(names: list[str]) -> None:
     """Delete host-side veths (the peer inside the namespace goes with each)."""
-    present = [n for n in names if link_exists(n)]
+    present = [n for n in names if n and link_exists(n)]
     ip_batch([f"link del {n}" for n in present], force=True)
 
 

@@ -1,7 +1,7 @@
 """The embedded DNS server of user-defined networks (dockerd's 127.0.0.11 resolver, here on the gateway).
 
 One UDP socket per network on <gateway>:53 in the host's namespace. The daemon answers A (and empty
-AAAA) queries for container names, short IDs and aliases, and PTR queries for their addresses, through a
+AAAA on dual-stack networks) queries for container names, short IDs and aliases, and PTR queries for their addresses, through a
 `lookup` callback; unknown single-label names get NXDOMAIN at once. Other names are relayed to the
 upstream resolvers when there are any.
 
@@ -117,7 +117,7 @@ def ptr_name(name: str) -> ipaddress.IPv4Address | None:
         return None
 
 
-# lookup(network_id, client_ip, name) -> list of IPv4 addresses, or None when the name is unknown;
+# lookup(network_id, client_ip, name) -> list of addresses (IPv4 and IPv6), or None when the name is unknown;
 # reverse(network_id, client_ip, address) -> a name, "" for an unused address of our subnets, None otherwise.
 Lookup = Callable[[str, str, str], "list[str] | None"]
 Reverse = Callable[[str, str, ipaddress.IPv4Address], "str | None"]
@@ -138,11 +138,12 @@ class Resolver:
             return build_response(q, NOTIMP)
         if q.qtype in (TYPE_A, TYPE_AAAA, TYPE_ANY):
             ips = self.lookup(network_id, client_ip, q.name)
-            if ips is not None:
-                if q.qtype == TYPE_AAAA:  # the name exists, only with IPv4: NOERROR, no records
-                    return build_response(q, NOERROR)
-                random.shuffle(ips)  # round robin over containers sharing an alias, as dockerd does
-                return build_response(q, NOERROR, [(TYPE_A, ipaddress.IPv4Address(ip).packed) for ip in ips])
+            if ips is not None:  # a known name: NOERROR, even with no address of the asked family
+                addrs = [ipaddress.ip_address(ip) for ip in ips]
+                random.shuffle(addrs)  # round robin over containers sharing an alias, as dockerd does
+                wanted = {TYPE_A: (4,), TYPE_AAAA: (6,), TYPE_ANY: (4, 6)}[q.qtype]
+                return build_response(q, NOERROR, [(TYPE_A if a.version == 4 else TYPE_AAAA, a.packed)
+                                                   for a in addrs if a.version in wanted])
         elif q.qtype == TYPE_PTR:
             addr = ptr_name(q.name)
             name = self.reverse(network_id, client_ip, addr) if addr is not None else None

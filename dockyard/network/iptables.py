@@ -23,8 +23,8 @@ def _rules(bridge: str, subnet: str, internal: bool) -> list[tuple[str, list[str
             ("filter", ["FORWARD", "-o", bridge, *tag, "-j", "ACCEPT"])]
 
 
-def _iptables(table: str, op: str, rule: list[str]) -> subprocess.CompletedProcess:
-    return subprocess.run(["iptables", "-w", "-t", table, op, *rule], capture_output=True, text=True)
+def _iptables(table: str, op: str, rule: list[str], binary: str = "iptables") -> subprocess.CompletedProcess:
+    return subprocess.run([binary, "-w", "-t", table, op, *rule], capture_output=True, text=True)
 
 
 def available() -> bool:
@@ -45,21 +45,35 @@ def setup(bridge: str, subnet: str, internal: bool = False) -> None:
     _enable_forwarding()
 
 
+def setup_ipv6(bridge: str) -> None:
+    """IPv6 of a dual-stack bridge stays between its containers and the host: no forwarding in or out
+    (dockyard never routes IPv6 off the machine; ULA subnets only)."""
+    if shutil.which("ip6tables") is None:
+        log.warning("ip6tables not found: IPv6 of %s is not fenced in", bridge)
+        return
+    for table, rule in _rules(bridge, "", internal=True):
+        if _iptables(table, "-C", rule, "ip6tables").returncode != 0:
+            p = _iptables(table, "-I", rule, "ip6tables")
+            if p.returncode != 0:
+                log.warning("ip6tables -I %s: %s", " ".join(rule), p.stderr.strip())
+
+
 def teardown(bridge: str) -> None:
-    """Remove every rule tagged for this bridge, whatever it was created with."""
-    for table, line in rules_for(bridge):
-        args = line.split()
-        if args and args[0] == "-A":
-            _iptables(table, "-D", [a.strip('"') for a in args[1:]])
+    """Remove every rule tagged for this bridge (IPv4 and IPv6), whatever it was created with."""
+    for binary in ("iptables", "ip6tables"):
+        for table, line in rules_for(bridge, binary):
+            args = line.split()
+            if args and args[0] == "-A":
+                _iptables(table, "-D", [a.strip('"') for a in args[1:]], binary)
 
 
-def rules_for(bridge: str) -> list[tuple[str, str]]:
+def rules_for(bridge: str, binary: str = "iptables") -> list[tuple[str, str]]:
     """(table, `iptables -S` line) of the rules tagged for a bridge (also what tests check for leaks)."""
-    if not available():
+    if shutil.which(binary) is None:
         return []
     found = []
     for table in ("nat", "filter"):
-        out = subprocess.run(["iptables", "-w", "-t", table, "-S"], capture_output=True, text=True).stdout
+        out = subprocess.run([binary, "-w", "-t", table, "-S"], capture_output=True, text=True).stdout
         for line in out.splitlines():
             words = line.replace('"', "").split()
             if f"dockyard:{bridge}" in words:

@@ -110,7 +110,19 @@ async def wait(request: web.Request) -> web.StreamResponse:
 
 @routes.delete(CID)
 async def remove(request: web.Request) -> web.Response:
+    if qbool(request, "link"):  # `docker rm --link`: forget a legacy link, remove nothing
+        await services(request).extra["networks"].remove_link(request.match_info["id"])
+        return no_content()
     await _containers(request).remove(request.match_info["id"], qbool(request, "force"), qbool(request, "v"))
+    return no_content()
+
+
+@routes.delete(CID + "/{alias}")
+async def remove_link(request: web.Request) -> web.Response:
+    """`DELETE /containers/{parent}/{alias}?link=1`: a link's name has a slash the client does not escape."""
+    if not qbool(request, "link"):
+        raise NotFound(f"No such container: {request.match_info['id']}/{request.match_info['alias']}")
+    await services(request).extra["networks"].remove_link(f"/{request.match_info['id']}/{request.match_info['alias']}")
     return no_content()
 
 
