@@ -121,10 +121,9 @@ class ContainerService:
         if not ref:
             return {}
         try:
-            image = self.images.get(self.images.resolve(ref)[0])
+            return self.images.labels_of(self.images.resolve(ref)[0])
         except DockyardError:
             return {}
-        return (image.config.get("config") or {}).get("Labels") or {}
 
     def _lock(self, cid: str) -> asyncio.Lock:
         return self._locks.setdefault(cid, asyncio.Lock())
