@@ -350,8 +350,9 @@ class ImageService:
         return self.tags_of(image_id) + self.digests_of(image_id)
 
     def _remove_reference(self, name: str, image_id: str, ref, force: bool, prune: bool) -> list[dict]:
-        users = self.container_users(image_id)
-        if not force and users and _is_single_reference(self._references(image_id)):
+        # the users only matter for the last reference (reading them costs a query per container)
+        users = [] if force or not _is_single_reference(self._references(image_id)) else self.container_users(image_id)
+        if users:
             # untagging would leave a dangling image a container needs: the user must say so
             raise Conflict(f'conflict: unable to remove repository reference "{name}" (must force) - '
                            f"container {users[0][0][:12]} is using its referenced image {short_id(image_id)}")
