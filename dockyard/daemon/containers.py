@@ -131,7 +131,7 @@ class ContainerService:
     def users_of_image(self, image_id: str) -> list[tuple[str, bool]]:
         # State.reported_running read by SQLite: no record is parsed (an image can have thousands of users)
         rows = self.md.query("SELECT id, json_extract(data, '$.state.Running') OR json_extract(data, '$.state.Restarting') "
-                             "AS running FROM containers WHERE image_id=? ORDER BY created DESC", (image_id,))
+                             "AS running FROM containers WHERE image_id=?", (image_id,))
         return [(r["id"], bool(r["running"])) for r in rows]
 
     def users_of_volume(self, name: str) -> list[str]:
