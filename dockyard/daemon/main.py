@@ -46,7 +46,6 @@ async def serve(config: DaemonConfig) -> None:
     from .app import build_app, build_services
 
     blocking.install(asyncio.get_running_loop())
-    watch = stallwatch.start(config.log_level)
     svc = build_services(config)
     await svc.containers.restore()
     app = build_app(svc)
@@ -74,6 +73,7 @@ async def serve(config: DaemonConfig) -> None:
         else:
             raise DockyardError(f"invalid host {host!r}: use unix:///path or tcp://host:port")
         log.info("API listening on %s", host)
+    watch = stallwatch.start(config.log_level)  # once serving: start-up work is not a client's wait
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
