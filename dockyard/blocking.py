@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import os
+import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, TypeVar
 
@@ -39,3 +41,48 @@ async def blocking(fn: Callable[..., T], /, *args, **kwargs) -> T:
     loop = asyncio.get_running_loop()
     call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
     return await loop.run_in_executor(pool(), call)
+
+
+class Process:
+    """A child started off the loop by `spawn()`: the loop learns of its exit from a pidfd, no thread waits."""
+
+    def __init__(self, popen: subprocess.Popen):
+        self.popen = popen
+        self.pid = popen.pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self.popen.poll()
+
+    def send_signal(self, sig: int) -> None:
+        self.popen.send_signal(sig)
+
+    def kill(self) -> None:
+        self.popen.kill()
+
+    async def wait(self) -> int:
+        if self.popen.poll() is not None:
+            return self.popen.returncode
+        loop = asyncio.get_running_loop()
+        try:
+            fd = os.pidfd_open(self.pid)
+        except ProcessLookupError:  # already reaped by someone
+            return self.popen.wait()
+        exited = loop.create_future()
+        loop.add_reader(fd, lambda: exited.done() or exited.set_result(None))
+        try:
+            await exited
+        finally:
+            loop.remove_reader(fd)
+            os.close(fd)
+        return self.popen.wait()
+
+
+async def spawn(argv: list[str], **popen_kwargs) -> Process:
+    """subprocess.Popen in the pool: fork and exec (tens of ms on a busy machine) never stall the loop."""
+    return Process(await blocking(subprocess.Popen, argv, **popen_kwargs))
+
+
+async def run(argv: list[str], **kwargs) -> subprocess.CompletedProcess:
+    """subprocess.run in the pool, for short commands (runc kill, pause, delete ...)."""
+    return await blocking(subprocess.run, argv, **kwargs)
