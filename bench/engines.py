@@ -47,8 +47,12 @@ def busybox_tar(work: Path) -> Path:
     return build_busybox_archive(work / "busybox.tar")
 
 
+KEPT_LOG = Path(tempfile.gettempdir()) / "dockyard-bench-daemon.log"  # the last dockyard run's log (stalls)
+
+
 def start_dockyard(work: Path, extra_env: dict | None = None) -> Engine:
     d = new_daemon(work / "dockyard")
+    extra_env = {"DOCKYARD_STALL_MS": "50", **(extra_env or {})}
     old = dict(os.environ)
     os.environ.update(extra_env or {})
     try:
@@ -56,7 +60,11 @@ def start_dockyard(work: Path, extra_env: dict | None = None) -> Engine:
     finally:
         os.environ.clear()
         os.environ.update(old)
-    e = Engine("dockyard", str(d.socket), d.proc.pid, lambda: cleanup_daemon(d))
+    def stop() -> None:
+        cleanup_daemon(d)
+        shutil.copy(d.log_path, KEPT_LOG)
+
+    e = Engine("dockyard", str(d.socket), d.proc.pid, stop)
     e.log_path = d.log_path
     return e
 
