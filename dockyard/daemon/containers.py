@@ -122,17 +122,18 @@ class ContainerService:
         if not ref:
             return {}
         try:
-            image = self.images.get(self.images.resolve(ref)[0])
+            return self.images.labels_of(self.images.resolve(ref)[0])
         except DockyardError:
             return {}
-        return (image.config.get("config") or {}).get("Labels") or {}
 
     def _lock(self, cid: str) -> asyncio.Lock:
         return self._locks.setdefault(cid, asyncio.Lock())
 
     def users_of_image(self, image_id: str) -> list[tuple[str, bool]]:
-        rows = self.md.query("SELECT data FROM containers WHERE image_id=?", (image_id,))
-        return [(c.id, c.state.reported_running) for c in (Container.from_json(r["data"]) for r in rows)]
+        # State.reported_running read by SQLite: no record is parsed (an image can have thousands of users)
+        rows = self.md.query("SELECT id, json_extract(data, '$.state.Running') OR json_extract(data, '$.state.Restarting') "
+                             "AS running FROM containers WHERE image_id=?", (image_id,))
+        return [(r["id"], bool(r["running"])) for r in rows]
 
     def users_of_volume(self, name: str) -> list[str]:
         return [c.id for c in self.all() if any(m.get("Name") == name for m in c.mount_points)]

@@ -16,6 +16,7 @@ class EventBus:
         self._subscribers: set[asyncio.Queue] = set()
         self._listeners: list[Callable[[dict], None]] = []
         self._attribute_sources: dict[str, Callable[[str], dict]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None  # the subscribers' loop
 
     def add_listener(self, listener: Callable[[dict], None]) -> None:
         """Call `listener(event)` for every event, synchronously (services reacting to each other's changes)."""
@@ -50,8 +51,12 @@ class EventBus:
         event.update({"Type": type_, "Action": action, "Actor": {"ID": actor_id, "Attributes": attrs},
                       "scope": "local", "time": now // 1_000_000_000, "timeNano": now})
         self._history.append(event)
-        for q in list(self._subscribers):
-            q.put_nowait(event)
+        if self._subscribers:
+            # services also emit from blocking() pool threads; asyncio queues are the loop's alone
+            if _running_loop() is self._loop:
+                self._deliver(event)
+            else:
+                self._loop.call_soon_threadsafe(self._deliver, event)
         for listener in self._listeners:
             try:
                 listener(event)
@@ -59,9 +64,14 @@ class EventBus:
                 log.exception("event listener failed on %s %s", type_, action)
         return event
 
+    def _deliver(self, event: dict) -> None:
+        for q in list(self._subscribers):
+            q.put_nowait(event)
+
     async def stream(self, since: float | None, until: float | None) -> AsyncIterator[dict]:
         """Past events since `since`, then live ones until `until` (if given)."""
         q: asyncio.Queue = asyncio.Queue()
+        self._loop = asyncio.get_running_loop()
         self._subscribers.add(q)
         try:
             if since is not None:
@@ -81,3 +91,10 @@ class EventBus:
                 yield ev
         finally:
             self._subscribers.discard(q)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None

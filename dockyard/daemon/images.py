@@ -10,6 +10,7 @@ import json
 import re
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable, Iterable
 
 from ..errors import Conflict, InvalidParameter, NotFound
@@ -39,8 +40,9 @@ class Image:
     parent: str
     size: int
     added: float
+    stored_top_chain: str | None = None  # the row's top_chain: no config parse to find the chain
 
-    @property
+    @cached_property
     def config(self) -> dict:
         return json.loads(self.config_bytes)
 
@@ -50,13 +52,23 @@ class Image:
 
     @property
     def top_chain(self) -> str | None:
+        if self.stored_top_chain:
+            return self.stored_top_chain
         ids = chain_ids(self.diff_ids)
         return ids[-1] if ids else None
 
     @property
     def created(self) -> float:
         """The config's `created` (what docker sorts and filters on); the store time if it has none."""
-        return parse_rfc3339(self.config.get("created", "")) or self.added
+        return config_created(self.config, self.added)
+
+
+def config_created(config: dict, added: float) -> float:
+    return parse_rfc3339(config.get("created", "")) or added
+
+
+def config_labels(config: dict) -> dict:
+    return (config.get("config") or {}).get("Labels") or {}
 
 
 class ImageService:
@@ -68,10 +80,23 @@ class ImageService:
         # Set by the composition root: which containers use an image -> [(container_id, running)].
         self.container_users: Callable[[str], list[tuple[str, bool]]] = lambda image_id: []
         events.add_listener(self._on_event)
+        self._fill_summaries()
+
+    def _fill_summaries(self) -> None:
+        """Summary columns of images stored before they existed (read once from their configs)."""
+        for table in ("images", "retained_images"):
+            rows = self.md.query(f"SELECT id, config, added FROM {table} WHERE created IS NULL")
+            if not rows:
+                continue
+            with self.md.tx() as cur:
+                for row in rows:
+                    config = json.loads(bytes(row["config"]))
+                    cur.execute(f"UPDATE {table} SET created=?, labels=? WHERE id=?",
+                                (config_created(config, row["added"]), json.dumps(config_labels(config)), row["id"]))
 
     # ---------------------------------------------------------------- lookup
     def _row_to_image(self, row) -> Image:
-        return Image(row["id"], bytes(row["config"]), row["parent"] or "", row["size"], row["added"])
+        return Image(row["id"], bytes(row["config"]), row["parent"] or "", row["size"], row["added"], row["top_chain"])
 
     def get(self, image_id: str) -> Image:
         """The image with this full ID; also a deleted one a container still uses (its container needs it)."""
@@ -83,8 +108,10 @@ class ImageService:
 
     def all_images(self) -> list[Image]:
         """Newest first by the config's Created, as `docker images` lists them."""
-        images = [self._row_to_image(r) for r in self.md.query("SELECT * FROM images ORDER BY added DESC")]
-        return sorted(images, key=lambda img: img.created, reverse=True)
+        return [self._row_to_image(r) for r in self.md.query("SELECT * FROM images ORDER BY created DESC, added DESC")]
+
+    def count(self) -> int:
+        return self.md.one("SELECT COUNT(*) AS n FROM images")["n"]
 
     def tags_of(self, image_id: str) -> list[str]:
         return [r["name"] for r in self.md.query("SELECT name FROM tags WHERE image_id=? ORDER BY name", (image_id,))]
@@ -100,7 +127,9 @@ class ImageService:
         hexpart = prefix[7:] if prefix.startswith("sha256:") else prefix
         if not hexpart or any(c not in "0123456789abcdef" for c in hexpart) or len(hexpart) > 64:
             return None
-        rows = self.md.query("SELECT id FROM images WHERE id LIKE ?", (f"sha256:{hexpart}%",))
+        # a range, not LIKE (case-insensitive, so it cannot use the primary key's index)
+        rows = self.md.query("SELECT id FROM images WHERE id >= ? AND id < ? LIMIT 2",
+                             (f"sha256:{hexpart}", f"sha256:{hexpart}g"))
         if len(rows) > 1:
             raise NotFound(f"No such image: {prefix}")  # ambiguous prefixes match nothing, as in Docker
         return rows[0]["id"] if rows else None
@@ -153,11 +182,17 @@ class ImageService:
                 raise NotFound(f"layer {c} is not in the layer store")
         image_id = sha256_digest(config_bytes)
         size = sum(self.layers.get(c).size for c in chains)
+        added = time.time()
         with self.md.tx() as cur:
-            cur.execute("INSERT OR IGNORE INTO images(id, config, top_chain, parent, size, added) VALUES (?,?,?,?,?,?)",
-                        (image_id, config_bytes, chains[-1] if chains else None, parent, size, time.time()))
-            for c in chains:
-                cur.execute("INSERT OR IGNORE INTO image_layers VALUES (?,?)", (image_id, c))
+            cur.execute("INSERT OR IGNORE INTO images(id, config, top_chain, parent, size, added, created, labels) "
+                        "VALUES (?,?,?,?,?,?,?,?)",
+                        (image_id, config_bytes, chains[-1] if chains else None, parent, size, added,
+                         config_created(config, added), json.dumps(config_labels(config))))
+            if chains:
+                # the top layer only: the layers below stay while a layer stacks on them, so one row per image
+                # keeps the whole chain (rows for every layer grew with the chain: a 10,000-step build's
+                # images held tens of millions of them)
+                cur.execute("INSERT OR IGNORE INTO image_layers VALUES (?,?)", (image_id, chains[-1]))
             if repo_digest:
                 cur.execute("INSERT OR REPLACE INTO repo_digests VALUES (?,?)", (repo_digest, image_id))
         for t in tags:
@@ -179,21 +214,29 @@ class ImageService:
         self.events.emit("image", "tag", image_id, {"name": ref.familiar()})
 
     # ---------------------------------------------------------------- shapes
-    def summary(self, img: Image) -> dict:
-        cfg = img.config
-        tags = [refmod.parse(t).familiar() for t in self.tags_of(img.id)]
-        digests = [_familiar_digest(d) for d in self.digests_of(img.id)]
-        return {
-            "Id": img.id,
-            "ParentId": img.parent,
-            "RepoTags": tags,
-            "RepoDigests": digests,
-            "Created": int(img.created),
-            "Size": img.size,
-            "SharedSize": -1,
-            "Labels": (cfg.get("config") or {}).get("Labels") or {},
-            "Containers": -1,
-        }
+    def _summaries(self) -> list[tuple[dict, str, float]]:
+        """(summary, parent, created) of every image, newest first, from the summary columns and one query
+        each for tags and digests: no config is read."""
+        tags: dict[str, list[str]] = {}
+        for r in self.md.query("SELECT name, image_id FROM tags ORDER BY name"):
+            tags.setdefault(r["image_id"], []).append(refmod.parse(r["name"]).familiar())
+        digests: dict[str, list[str]] = {}
+        for r in self.md.query("SELECT name, image_id FROM repo_digests ORDER BY name"):
+            digests.setdefault(r["image_id"], []).append(_familiar_digest(r["name"]))
+        out = []
+        for r in self.md.query("SELECT id, parent, size, created, labels FROM images ORDER BY created DESC, added DESC"):
+            out.append(({
+                "Id": r["id"],
+                "ParentId": r["parent"] or "",
+                "RepoTags": tags.get(r["id"], []),
+                "RepoDigests": digests.get(r["id"], []),
+                "Created": int(r["created"]),
+                "Size": r["size"],
+                "SharedSize": -1,
+                "Labels": json.loads(r["labels"]) if r["labels"] else {},
+                "Containers": -1,
+            }, r["parent"] or "", r["created"]))
+        return out
 
     def inspect(self, name: str) -> dict:
         img = self.get_by_name(name)
@@ -234,15 +277,14 @@ class ImageService:
     def list(self, all_: bool = False, filters: Filters | None = None, digests: bool = False) -> list[dict]:
         filters = filters or Filters({})
         filters.validate({"dangling", "reference", "label", "before", "since", "until"})
-        images = self.all_images()
-        with_children = {i.parent for i in images if i.parent}
+        images = self._summaries()
+        with_children = {parent for _, parent, _ in images if parent}
         before = self.get_by_name(filters.one("before")).created if filters.has("before") else None
         since = self.get_by_name(filters.one("since")).created if filters.has("since") else None
         until = parse_time_filter(filters.one("until")) if filters.has("until") else None
         out = []
-        for img in images:
-            s = self.summary(img)
-            intermediate = not s["RepoTags"] and img.id in with_children  # a build step's image
+        for s, _, created in images:
+            intermediate = not s["RepoTags"] and s["Id"] in with_children  # a build step's image
             dangling = not s["RepoTags"] and not intermediate  # untagged and used by no other image
             if intermediate and not all_:
                 continue
@@ -257,9 +299,9 @@ class ImageService:
                     continue
             if filters.has("label") and not filters.match_labels(s["Labels"]):
                 continue
-            if before is not None and img.created >= before:
+            if before is not None and created >= before:
                 continue
-            if since is not None and img.created <= since:
+            if since is not None and created <= since:
                 continue
             if until is not None and s["Created"] > until:
                 continue
@@ -310,8 +352,9 @@ class ImageService:
         return self.tags_of(image_id) + self.digests_of(image_id)
 
     def _remove_reference(self, name: str, image_id: str, ref, force: bool, prune: bool) -> list[dict]:
-        users = self.container_users(image_id)
-        if not force and users and _is_single_reference(self._references(image_id)):
+        # the users only matter for the last reference (reading them costs a query per container)
+        users = [] if force or not _is_single_reference(self._references(image_id)) else self.container_users(image_id)
+        if users:
             # untagging would leave a dangling image a container needs: the user must say so
             raise Conflict(f'conflict: unable to remove repository reference "{name}" (must force) - '
                            f"container {users[0][0][:12]} is using its referenced image {short_id(image_id)}")
@@ -336,18 +379,28 @@ class ImageService:
 
     def _delete_helper(self, image_id: str, records: list[dict], force: bool, prune: bool, quiet: bool) -> None:
         """Delete the image (and, pruning, its unused untagged parents) unless a conflict forbids it; a quiet
-        delete gives up silently unless the image is dangling and unused, when the user must hear why."""
-        conflict = self._conflict(image_id, _HARD if force else _HARD | _SOFT)
-        if conflict:
-            message, used = conflict
-            if quiet and (used or not self._is_dangling(image_id)):
+        delete gives up silently unless the image is dangling and unused, when the user must hear why.
+        A loop down the parents, not recursion: a chain can be thousands of images deep."""
+        while True:
+            conflict = self._conflict(image_id, _HARD if force else _HARD | _SOFT)
+            if conflict:
+                message, used = conflict
+                if quiet and (used or not self._is_dangling(image_id)):
+                    return
+                raise Conflict(message)
+            parent = self._parent_of(image_id)
+            records += [self._untag(image_id, r) for r in self._references(image_id)]
+            records += self.delete_unchecked(image_id)
+            if not (prune and parent and self._exists(parent)):
                 return
-            raise Conflict(message)
-        parent = self.get(image_id).parent
-        records += [self._untag(image_id, r) for r in self._references(image_id)]
-        records += self.delete_unchecked(image_id)
-        if prune and parent and self._exists(parent):
-            self._delete_helper(parent, records, force=False, prune=True, quiet=True)
+            image_id, force, quiet = parent, False, True
+
+    def _parent_of(self, image_id: str) -> str:
+        row = self.md.one("SELECT parent FROM images WHERE id=?", (image_id,)) or \
+            self.md.one("SELECT parent FROM retained_images WHERE id=?", (image_id,))
+        if row is None:
+            raise NotFound(f"No such image: {image_id}")
+        return row["parent"] or ""
 
     def _conflict(self, image_id: str, mask: int) -> tuple[str, bool] | None:
         """(message, whether a container uses the image) of the first conflict in `mask`, in moby's order."""
@@ -393,7 +446,7 @@ class ImageService:
     def delete_unchecked(self, image_id: str) -> list[dict]:
         """Remove the image record, with no conflict checks (the caller made them); its layers go too unless a
         (stopped) container still stands on them."""
-        img = self.get(image_id)
+        top = self._top_chain_of(image_id)
         retain = bool(self.container_users(image_id))
         with self.md.tx() as cur:
             if retain:
@@ -407,28 +460,51 @@ class ImageService:
         self.events.emit("image", "delete", image_id, {"name": image_id})
         if retain:
             return [{"Deleted": image_id}]
-        return [{"Deleted": image_id}] + [{"Deleted": c} for c in self._release_layers(img)]
+        return [{"Deleted": image_id}] + [{"Deleted": c} for c in self._release_layers(top)]
+
+    def _top_chain_of(self, image_id: str) -> str | None:
+        """The stored top layer (the images table keeps it: no config read)."""
+        row = self.md.one("SELECT top_chain FROM images WHERE id=?", (image_id,)) or \
+            self.md.one("SELECT top_chain FROM retained_images WHERE id=?", (image_id,))
+        if row is None:
+            raise NotFound(f"No such image: {image_id}")
+        return row["top_chain"]
 
     def release_retained(self) -> None:
         """Free the layers of deleted images kept for containers, once no container uses them."""
-        for row in self.md.query("SELECT * FROM retained_images"):
+        for row in self.md.query("SELECT id FROM retained_images"):
             if self.container_users(row["id"]):
                 continue
-            img = self._row_to_image(row)
+            top = self._top_chain_of(row["id"])
             with self.md.tx() as cur:
-                cur.execute("DELETE FROM retained_images WHERE id=?", (img.id,))
-                cur.execute("DELETE FROM image_layers WHERE image_id=?", (img.id,))
-            self._release_layers(img)
+                cur.execute("DELETE FROM retained_images WHERE id=?", (row["id"],))
+                cur.execute("DELETE FROM image_layers WHERE image_id=?", (row["id"],))
+            self._release_layers(top)
 
     def _on_event(self, event: dict) -> None:
         if event["Type"] == "container" and event["Action"] == "destroy":
             self.release_retained()
 
-    def _release_layers(self, img: Image) -> list[str]:
-        chains = list(reversed(chain_ids(img.diff_ids)))
-        before = {c for c in chains if self.layers.get(c)}
-        self.layers.release(chains)
-        return [c for c in chains if c in before and self.layers.get(c) is None]
+    def _release_layers(self, top: str | None) -> list[str]:
+        """Remove the image's layers, top down, that nothing uses any more; returns their chain IDs. The first
+        layer still used (by another image or a layer on it) ends the walk: all below it are used too."""
+        removed, chain_id = [], top
+        while chain_id:
+            layer = self.layers.get(chain_id)
+            if layer is None:
+                break
+            self.layers.release([chain_id])
+            if self.layers.get(chain_id) is not None:
+                break
+            removed.append(chain_id)
+            chain_id = layer.parent
+        return removed
+
+    def labels_of(self, image_id: str) -> dict:
+        """The image's config Labels, from the summary column."""
+        row = self.md.one("SELECT labels FROM images WHERE id=?", (image_id,)) or \
+            self.md.one("SELECT labels FROM retained_images WHERE id=?", (image_id,))
+        return json.loads(row["labels"]) if row and row["labels"] else {}
 
     def prune(self, all_: bool = False, filters: Filters | None = None) -> dict:
         filters = filters or Filters({})

@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 from aiohttp import web
 
+from .. import blocking, stallwatch
 from ..errors import DockyardError
 from .config import DEFAULT_SOCKET, DaemonConfig
 from .reload import reload_config
@@ -44,6 +45,7 @@ def acquire_lock(data_root: Path):
 async def serve(config: DaemonConfig) -> None:
     from .app import build_app, build_services
 
+    blocking.install(asyncio.get_running_loop())
     svc = build_services(config)
     await svc.containers.restore()
     app = build_app(svc)
@@ -71,6 +73,7 @@ async def serve(config: DaemonConfig) -> None:
         else:
             raise DockyardError(f"invalid host {host!r}: use unix:///path or tcp://host:port")
         log.info("API listening on %s", host)
+    watch = stallwatch.start(config.log_level)  # once serving: start-up work is not a client's wait
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -84,6 +87,8 @@ async def serve(config: DaemonConfig) -> None:
     await runner.cleanup()
     svc.md.close()
     remove_unix_sockets(config.hosts)
+    if watch is not None:
+        watch.stop()
 
 
 def remove_unix_sockets(hosts: list[str]) -> None:

@@ -101,7 +101,7 @@ class SystemService:
         return {
             "ID": self.daemon_id, "Containers": total, "ContainersRunning": counts["running"],
             "ContainersPaused": counts["paused"], "ContainersStopped": counts["stopped"],
-            "Images": len(self.images.all_images()), "Driver": driver.name,
+            "Images": self.images.count(), "Driver": driver.name,
             "DriverStatus": [["Backing Filesystem", "extfs"], ["Supports d_type", "true"]],
             "Plugins": {"Volume": ["local"], "Network": ["bridge", "host", "none"], "Authorization": None,
                         "Log": logdrivers.NAMES},
@@ -149,8 +149,8 @@ class SystemService:
         """The images `docker images` lists (intermediate build images are counted in LayersSize only, as
         dockerd does), a layer's size being shared when several of them use it."""
         summaries = self.images.list()
-        chains = {s["Id"]: [r["chain_id"] for r in self.images.md.query(
-            "SELECT chain_id FROM image_layers WHERE image_id=?", (s["Id"],))] for s in summaries}
+        parents = {r["chain_id"]: r["parent"] for r in self.images.md.query("SELECT chain_id, parent FROM layers")}
+        chains = {s["Id"]: _chain_of(self.images.get(s["Id"]).top_chain, parents) for s in summaries}
         users: dict[str, int] = {}
         for ids in chains.values():
             for chain_id in ids:
@@ -171,3 +171,12 @@ class SystemService:
         return [{**vol, "UsageData": {"Size": store.size(vol["Name"]),
                                       "RefCount": len(self.containers.users_of_volume(vol["Name"]))}}
                 for vol in store.list()]
+
+
+def _chain_of(top: str | None, parents: dict[str, str | None]) -> list[str]:
+    """The chain IDs of a layer and every layer below it."""
+    out = []
+    while top and top in parents:
+        out.append(top)
+        top = parents[top]
+    return out

@@ -2,7 +2,8 @@
 
 Every layer's tar stream is also kept in the content store (compressed as received, or plain), mapped in
 `layer_blobs`, so save and push reproduce the exact bytes behind each diff ID. A layer is referenced by
-the images whose chain contains it (`image_layers`); unreferenced layers are removed with the last image.
+the images whose top layer it is (`image_layers`) and by the layers stacked on it (their `parent`);
+unreferenced layers are removed with the last image.
 """
 from __future__ import annotations
 

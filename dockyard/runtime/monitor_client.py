@@ -5,9 +5,12 @@ import asyncio
 import json
 import os
 import struct
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from ..blocking import Process, spawn
 
 MONITOR_PATH = str(Path(__file__).with_name("monitor.py"))
 HEADER = struct.Struct(">BxxxL")
@@ -89,9 +92,8 @@ class Monitor:
                 proc = await _start_monitor([str(args_path), str(ready_w)], (ready_w,))
             finally:
                 os.close(ready_w)
-        loop = asyncio.get_running_loop()
         try:
-            ready = await asyncio.wait_for(loop.run_in_executor(None, os.read, ready_r, 16), 10)
+            ready = await asyncio.wait_for(_read_when_ready(ready_r), 10)
         finally:
             os.close(ready_r)
         if not ready.startswith(b"ready"):
@@ -190,19 +192,29 @@ class Monitor:
                 pass
 
 
-async def _start_monitor(argv: list[str], pass_fds: tuple[int, ...]) -> asyncio.subprocess.Process:
+async def _read_when_ready(fd: int) -> bytes:
+    """os.read of a pipe once it has data (or EOF), without a thread blocked in read."""
+    loop = asyncio.get_running_loop()
+    readable = loop.create_future()
+    loop.add_reader(fd, lambda: readable.done() or readable.set_result(None))
+    try:
+        await readable
+    finally:
+        loop.remove_reader(fd)
+    return os.read(fd, 16)
+
+
+async def _start_monitor(argv: list[str], pass_fds: tuple[int, ...]) -> Process:
     # Its own session: the monitor (and so the container) outlives the daemon.
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-I", "-S", MONITOR_PATH, *argv, stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, start_new_session=True,
-        pass_fds=pass_fds)
+    return await spawn([sys.executable, "-I", "-S", MONITOR_PATH, *argv], stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, pass_fds=pass_fds)
 
 
 class _Spare:
     """A monitor started ahead of need. It has paid the interpreter start and its imports (about 15 ms, most
     of a monitor's start-up) and waits on a pipe for the path of its args; it exits if the daemon goes away."""
 
-    def __init__(self, proc: asyncio.subprocess.Process, control_w: int, ready_r: int):
+    def __init__(self, proc: Process, control_w: int, ready_r: int):
         self.proc, self.control_w, self.ready_r = proc, control_w, ready_r
 
     @classmethod

@@ -1,11 +1,11 @@
 """OCI runtime driver: the runc command line (crun and other runc-compatible CLIs plug in by name/path)."""
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 from typing import Protocol
 
+from ..blocking import run
 from ..errors import Conflict, NotFound, SystemError_
 
 CGROUP_PARENT = "/dockyard"  # every container's cgroup is <controller>/dockyard/<id>
@@ -35,9 +35,8 @@ class OCIRuntime:
         self.name, self.binary, self.root = name, binary, root
 
     async def _run(self, *args: str) -> bytes:
-        proc = await asyncio.create_subprocess_exec(self.binary, "--root", self.root, *args,
-                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        out, err = await proc.communicate()
+        proc = await run([self.binary, "--root", self.root, *args], capture_output=True)
+        out, err = proc.stdout, proc.stderr
         if proc.returncode != 0:
             message = err.decode(errors="replace").strip()
             if "does not exist" in message or "not exist" in message:

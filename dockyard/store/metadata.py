@@ -95,38 +95,100 @@ CREATE TABLE IF NOT EXISTS kv (
 );
 """
 
+# Added columns, appended to existing stores at open: (table, column, type). images and retained_images get
+# the same ones in the same order (a forced delete copies rows across with SELECT *). `created` and `labels`
+# are the image list summary (the config's Created and Labels), so listing never re-reads configs, which carry
+# the whole build history.
+COLUMNS = [
+    ("images", "created", "REAL"), ("images", "labels", "TEXT"),
+    ("retained_images", "created", "REAL"), ("retained_images", "labels", "TEXT"),
+]
+
+# An index for every lookup the services make, so their cost does not grow with the store.
+INDEXES = """
+CREATE INDEX IF NOT EXISTS images_parent ON images(parent);
+CREATE INDEX IF NOT EXISTS images_created ON images(created);
+CREATE INDEX IF NOT EXISTS tags_image ON tags(image_id);
+CREATE INDEX IF NOT EXISTS repo_digests_image ON repo_digests(image_id);
+CREATE INDEX IF NOT EXISTS layers_parent ON layers(parent);
+CREATE INDEX IF NOT EXISTS layers_diff ON layers(diff_id);
+CREATE INDEX IF NOT EXISTS layer_blobs_digest ON layer_blobs(blob_digest);
+CREATE INDEX IF NOT EXISTS containers_image ON containers(image_id);
+CREATE INDEX IF NOT EXISTS containers_created ON containers(created);
+"""
+
 
 class Metadata:
+    """One writer connection (transactions take its lock) and one read connection per thread.
+
+    WAL lets readers run beside the writer, so a lookup never waits for a long transaction (an `rmi -f` of a
+    long chain, a big load) another thread is running: each statement outside a transaction reads the last
+    committed state. Inside `tx()`, reads on that thread go to the writer connection and see its own changes.
+    """
+
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._conn.row_factory = sqlite3.Row
+        self._conn = self._connect()
         self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute("PRAGMA foreign_keys=ON")
         self._conn.executescript(SCHEMA)
-        self._lock = threading.RLock()  # the connection is shared by the loop thread and executor threads
+        self._add_columns()
+        self._conn.executescript(INDEXES)
+        self._lock = threading.RLock()  # the writer connection is shared by the loop thread and pool threads
+        self._local = threading.local()  # .reader: this thread's read connection; .depth: tx nesting here
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        return conn
+
+    def _add_columns(self) -> None:
+        for table, column, type_ in COLUMNS:
+            have = {row["name"] for row in self._conn.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {type_}")
+
+    def _reader(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "reader", None)
+        if conn is None:
+            conn = self._local.reader = self._connect()
+            with self._readers_lock:
+                self._readers.append(conn)
+        return conn
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Cursor]:
         with self._lock:
-            cur = self._conn.cursor()
-            cur.execute("BEGIN IMMEDIATE")
+            self._local.depth = getattr(self._local, "depth", 0) + 1
             try:
-                yield cur
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
-            else:
-                cur.execute("COMMIT")
+                cur = self._conn.cursor()
+                cur.execute("BEGIN IMMEDIATE")
+                try:
+                    yield cur
+                except BaseException:
+                    cur.execute("ROLLBACK")
+                    raise
+                else:
+                    cur.execute("COMMIT")
+            finally:
+                self._local.depth -= 1
 
     def query(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return self._conn.execute(sql, args).fetchall()
+        if getattr(self._local, "depth", 0):
+            with self._lock:
+                return self._conn.execute(sql, args).fetchall()
+        return self._reader().execute(sql, args).fetchall()
 
     def one(self, sql: str, args: tuple = ()) -> sqlite3.Row | None:
         rows = self.query(sql, args)
         return rows[0] if rows else None
 
     def close(self) -> None:
+        with self._readers_lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
         self._conn.close()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from .daemon_harness import Daemon, build_busybox_archive, cleanup_daemon, new_daemon
+from .daemon_harness import DAEMON_LOGS, Daemon, build_busybox_archive, cleanup_daemon, loop_stalls, new_daemon
 
 
 @pytest.fixture(scope="session")
@@ -28,3 +28,17 @@ def fresh_daemon(tmp_path, busybox_tar) -> Daemon:
     d.docker("load", "-i", str(busybox_tar))
     yield d
     cleanup_daemon(d)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """List the event-loop stalls the test daemons reported (DOCKYARD_STALL_MS): a report, not a failure;
+    tests/e2e/test_responsiveness.py is the test that fails on a slow answer."""
+    stalls = [(path, report) for path in sorted(DAEMON_LOGS) for report in loop_stalls(path)]
+    if not stalls:
+        return
+    terminalreporter.section(f"event-loop stalls over 50 ms: {len(stalls)}")
+    for path, report in stalls[:30]:
+        terminalreporter.write_line(f"{path}:")
+        terminalreporter.write_line(report)
+    if len(stalls) > 30:
+        terminalreporter.write_line(f"... and {len(stalls) - 30} more")

@@ -19,6 +19,26 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKER = shutil.which("docker") or "/usr/local/bin/docker"
+DAEMON_LOGS: set[Path] = set()  # every test daemon's log, for the stall summary (conftest.py)
+STALL_MARK = "event loop stalled"  # what dockyard/stallwatch.py writes
+
+
+def loop_stalls(log_path: Path) -> list[str]:
+    """The event-loop stall reports (warnings with their stacks) in a daemon log."""
+    if not log_path.exists():
+        return []
+    reports, current = [], None
+    for line in log_path.read_text(errors="replace").splitlines():
+        if STALL_MARK in line:
+            current = None
+            if " WARNING " in line:
+                current = [line]
+                reports.append(current)
+        elif current is not None and line.startswith(" "):
+            current.append(line)
+        else:
+            current = None
+    return ["\n".join(r) for r in reports]
 
 
 @dataclass
@@ -46,7 +66,10 @@ class Daemon:
         args = [sys.executable, "-m", "dockyard.daemon", "-H", self.host, "--data-root", str(self.data_root),
                 "--exec-root", str(self.exec_root), "--log-level", "debug", *self.network_args(), *self.extra_args]
         self.log_file = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(args, stdout=self.log_file, stderr=subprocess.STDOUT, cwd=ROOT)
+        # every test daemon reports event-loop stalls over 50 ms to its log; the session lists them at the end
+        env = {**os.environ, "DOCKYARD_STALL_MS": os.environ.get("DOCKYARD_STALL_MS", "50")}
+        self.proc = subprocess.Popen(args, stdout=self.log_file, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
+        DAEMON_LOGS.add(self.log_path)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:

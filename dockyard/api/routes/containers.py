@@ -9,6 +9,7 @@ from urllib.parse import quote_plus
 
 from aiohttp import web
 
+from ...blocking import blocking
 from ...daemon.attach import LogFollower, parse_detach_keys, relay
 from ...daemon.commit import commit
 from ...daemon.containers import check_wait_condition, merge_image_config
@@ -49,12 +50,13 @@ async def list_containers(request: web.Request) -> web.Response:
     limit = qint(request, "limit")
     if qbool(request, "latest"):
         limit = 1
-    return json_response(_containers(request).list(qbool(request, "all"), limit, qbool(request, "size"), filters))
+    return json_response(await blocking(_containers(request).list, qbool(request, "all"), limit, qbool(request, "size"),
+                                        filters))
 
 
 @routes.get(CID + "/json")
 async def inspect(request: web.Request) -> web.Response:
-    doc = _containers(request).inspect(request.match_info["id"], qbool(request, "size"))
+    doc = await blocking(_containers(request).inspect, request.match_info["id"], qbool(request, "size"))
     return json_response(image_versions.container_inspect(doc, request["api_version"]))
 
 

@@ -1,12 +1,12 @@
 """Image routes: list, inspect, history, tag, remove, prune, import/pull (create), load, save."""
 from __future__ import annotations
 
-import asyncio
 import os
 import tempfile
 
 from aiohttp import web
 
+from ...blocking import blocking
 from ...daemon.archives import target_name
 from ...daemon.filters import Filters
 from ...errors import InvalidParameter
@@ -27,19 +27,19 @@ async def list_images(request: web.Request) -> web.Response:
     if request.query.get("filter"):  # pre-1.28 clients
         filters.values.setdefault("reference", []).append(request.query["filter"])
     version = request["api_version"]
-    return json_response([image_versions.image_summary(s, version)
-                          for s in svc.images.list(qbool(request, "all"), filters, qbool(request, "digests"))])
+    summaries = await blocking(svc.images.list, qbool(request, "all"), filters, qbool(request, "digests"))
+    return json_response([image_versions.image_summary(s, version) for s in summaries])
 
 
 @routes.get("/images/{name:.+}/json")
 async def inspect_image(request: web.Request) -> web.Response:
-    doc = services(request).images.inspect(request.match_info["name"])
+    doc = await blocking(services(request).images.inspect, request.match_info["name"])
     return json_response(image_versions.image_inspect(doc, request["api_version"]))
 
 
 @routes.get("/images/{name:.+}/history")
 async def image_history(request: web.Request) -> web.Response:
-    return json_response(services(request).images.history(request.match_info["name"]))
+    return json_response(await blocking(services(request).images.history, request.match_info["name"]))
 
 
 @routes.post("/images/{name:.+}/tag")
@@ -48,21 +48,21 @@ async def tag_image(request: web.Request) -> web.Response:
     if not repo:
         raise InvalidParameter("repository name must have at least one component")
     tag = request.query.get("tag") or "latest"
-    services(request).images.tag(request.match_info["name"], f"{repo}:{tag}")
+    await blocking(services(request).images.tag, request.match_info["name"], f"{repo}:{tag}")
     return web.Response(status=201)
 
 
 @routes.delete("/images/{name:.+}")
 async def remove_image(request: web.Request) -> web.Response:
-    records = services(request).images.remove(request.match_info["name"], qbool(request, "force"),
-                                              not qbool(request, "noprune"))
+    records = await blocking(services(request).images.remove, request.match_info["name"], qbool(request, "force"),
+                             not qbool(request, "noprune"))
     return json_response(records)
 
 
 @routes.post("/images/prune")
 async def prune_images(request: web.Request) -> web.Response:
     filters = Filters.parse(request.query.get("filters"))
-    return json_response(services(request).images.prune(False, filters))
+    return json_response(await blocking(services(request).images.prune, False, filters))
 
 
 async def _fill_temp(request: web.Request, fill) -> str:
@@ -90,7 +90,7 @@ async def _spool(request: web.Request) -> str:
 async def _download(request: web.Request, url: str) -> str:
     """`url`'s content in a temp file (the import source of `docker import URL`)."""
     async def fetch(f) -> None:
-        await asyncio.to_thread(download, url, f)
+        await blocking(download, url, f)
 
     return await _fill_temp(request, fetch)
 
@@ -135,7 +135,7 @@ async def _import(request: web.Request, svc) -> web.StreamResponse:
         if src != "-":
             await stream.send({"status": f"Downloading from {src}"})  # dockerd says so once the URL answered
         with open(path, "rb") as f:
-            image_id = await asyncio.to_thread(
+            image_id = await blocking(
                 svc.archives.import_rootfs, f, q.get("repo", ""), q.get("tag", ""), q.get("message", ""),
                 q.getall("changes", []), src, q.get("platform", ""))
         await stream.send({"status": image_id})
@@ -156,7 +156,7 @@ async def load_images(request: web.Request) -> web.StreamResponse:
     path = await _spool(request)
     stream = JSONStream(request)
     try:
-        lines = await asyncio.to_thread(svc.archives.load, path)
+        lines = await blocking(svc.archives.load, path)
         for line in lines:
             await stream.send({"stream": line + "\n"})
     except Exception as err:
@@ -172,7 +172,7 @@ async def _save(request: web.Request, names: list[str]) -> web.StreamResponse:
     fd, path = tempfile.mkstemp(prefix="save-", dir=svc.config.data_root / "tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            await asyncio.to_thread(svc.archives.save, names, f)
+            await blocking(svc.archives.save, names, f)
         resp = web.StreamResponse(headers={**SERVER_HEADERS, "Content-Type": "application/x-tar"})
         resp.content_length = os.path.getsize(path)
         await start_stream(request, resp)

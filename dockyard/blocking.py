@@ -1,0 +1,88 @@
+"""The one way the daemon runs blocking work: `await blocking(fn, *args)` on a bounded thread pool.
+
+SQLite queries, filesystem walks, tar/gzip/zstd, hashing and process waits of a request go through it, so
+the event loop keeps answering every other client meanwhile. One pool, bounded, shared: it is also the loop's
+default executor (`asyncio.to_thread` and `run_in_executor(None, ...)` land in it too), so a burst of requests
+queues for threads instead of spawning hundreds of them.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import os
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, TypeVar
+
+T = TypeVar("T")
+
+# Enough threads that slow waits (a runc call, a registry stream fed by the loop) do not starve the quick
+# SQLite lookups; the GIL makes more of them useless for CPU work.
+MAX_WORKERS = 32
+
+_pool: ThreadPoolExecutor | None = None
+
+
+def pool() -> ThreadPoolExecutor:
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="blocking")
+    return _pool
+
+
+def install(loop: asyncio.AbstractEventLoop) -> None:
+    """Make the bounded pool the loop's default executor (call once, at daemon start)."""
+    loop.set_default_executor(pool())
+
+
+async def blocking(fn: Callable[..., T], /, *args, **kwargs) -> T:
+    """Run `fn(*args, **kwargs)` in the pool and await its result (context variables go along)."""
+    loop = asyncio.get_running_loop()
+    call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
+    return await loop.run_in_executor(pool(), call)
+
+
+class Process:
+    """A child started off the loop by `spawn()`: the loop learns of its exit from a pidfd, no thread waits."""
+
+    def __init__(self, popen: subprocess.Popen):
+        self.popen = popen
+        self.pid = popen.pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self.popen.poll()
+
+    def send_signal(self, sig: int) -> None:
+        self.popen.send_signal(sig)
+
+    def kill(self) -> None:
+        self.popen.kill()
+
+    async def wait(self) -> int:
+        if self.popen.poll() is not None:
+            return self.popen.returncode
+        loop = asyncio.get_running_loop()
+        try:
+            fd = os.pidfd_open(self.pid)
+        except ProcessLookupError:  # already reaped by someone
+            return self.popen.wait()
+        exited = loop.create_future()
+        loop.add_reader(fd, lambda: exited.done() or exited.set_result(None))
+        try:
+            await exited
+        finally:
+            loop.remove_reader(fd)
+            os.close(fd)
+        return self.popen.wait()
+
+
+async def spawn(argv: list[str], **popen_kwargs) -> Process:
+    """subprocess.Popen in the pool: fork and exec (tens of ms on a busy machine) never stall the loop."""
+    return Process(await blocking(subprocess.Popen, argv, **popen_kwargs))
+
+
+async def run(argv: list[str], **kwargs) -> subprocess.CompletedProcess:
+    """subprocess.run in the pool, for short commands (runc kill, pause, delete ...)."""
+    return await blocking(subprocess.run, argv, **kwargs)
