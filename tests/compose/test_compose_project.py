@@ -192,6 +192,11 @@ class TestComposeProject:
         project.compose("up", "-d", "--no-recreate", "--scale", "worker=1")
         assert len(project.containers("worker", all=True)) == 1
 
+    def test_run_passes_the_exit_code_back(self, project):
+        p = project.compose("run", "--rm", "-T", "worker", "sh", "-c", "echo out; exit 3", check=False)
+        assert p.returncode == 3 and "out" in p.stdout, p.stderr
+        assert len(project.containers("worker", all=True)) == 1  # the one-off container went with --rm
+
     def test_up_build_after_change_recreates_web(self, project, request):
         if project.client == "docker-compose-1.29":
             request.applymarker(pytest.mark.xfail(strict=True, reason=CONTAINER_CONFIG_MISSING))
