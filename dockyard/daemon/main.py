@@ -7,6 +7,7 @@ import grp
 import logging
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from aiohttp import web
 from ..errors import DockyardError
 from .config import DEFAULT_SOCKET, DaemonConfig
 from .reload import reload_config
+from .socket_activation import fds_for_host, take_listen_fds
 
 log = logging.getLogger("dockyard.daemon")
 
@@ -41,7 +43,7 @@ def acquire_lock(data_root: Path):
     return f
 
 
-async def serve(config: DaemonConfig) -> None:
+async def serve(config: DaemonConfig, activated: list[int]) -> None:
     from .app import build_app, build_services
 
     svc = build_services(config)
@@ -64,12 +66,15 @@ async def serve(config: DaemonConfig) -> None:
                 os.chown(path, -1, grp.getgrnam(config.group).gr_gid)
             except KeyError:
                 pass
+        elif host.startswith("fd://"):  # sockets systemd opened (dockyard.socket)
+            for fd in fds_for_host(host, activated):
+                await web.SockSite(runner, socket.socket(fileno=fd)).start()
         elif host.startswith(("tcp://", "http://")):
             hostport = host.split("://", 1)[1]
             h, _, p = hostport.rpartition(":")
             await web.TCPSite(runner, h or "127.0.0.1", int(p or 2375)).start()
         else:
-            raise DockyardError(f"invalid host {host!r}: use unix:///path or tcp://host:port")
+            raise DockyardError(f"invalid host {host!r}: use unix:///path, tcp://host:port or fd://")
         log.info("API listening on %s", host)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -104,8 +109,9 @@ def run_daemon(config: DaemonConfig) -> None:
     if config.pidfile:
         config.pidfile.parent.mkdir(parents=True, exist_ok=True)
         config.pidfile.write_text(str(os.getpid()))
+    activated = take_listen_fds()
     try:
-        asyncio.run(serve(config))
+        asyncio.run(serve(config, activated))
     except DockyardError as err:
         click.echo(f"dockyard: {err}", err=True)
         sys.exit(1)
