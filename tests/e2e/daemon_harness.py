@@ -155,7 +155,7 @@ def free_bridge_index() -> int:
 
 def build_busybox_archive(dest: Path) -> Path:
     if not dest.exists():
-        subprocess.run([str(ROOT / "scripts" / "mkimage-busybox"), "-o", str(dest)], check=True)
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "mkimage-busybox"), "-o", str(dest)], check=True)
     return dest
 
 
