@@ -115,7 +115,8 @@ class DockerGroup(click.Group):
             if (group and docker_path(group) is None) or not args or args[0].startswith("-"):
                 raise
             fail_unknown_command(ctx.find_root().info_name, " ".join(group), args[0])
-        if command is not None and not isinstance(command, click.Group):
+        passes_through = getattr(command, "passes_args_through", False)  # `compose`: its program parses them
+        if command is not None and not isinstance(command, click.Group) and not passes_through:
             ctx.meta["docker_command"] = (name, command)
             rest = go_flag_spellings(command, rest)
         return name, command, rest

@@ -7,6 +7,7 @@ import grp
 import logging
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from .. import blocking, stallwatch
 from ..errors import DockyardError
 from .config import DEFAULT_SOCKET, DaemonConfig
 from .reload import reload_config
+from .socket_activation import fds_for_host, take_listen_fds
 
 log = logging.getLogger("dockyard.daemon")
 
@@ -42,7 +44,7 @@ def acquire_lock(data_root: Path):
     return f
 
 
-async def serve(config: DaemonConfig) -> None:
+async def serve(config: DaemonConfig, activated: list[int]) -> None:
     from .app import build_app, build_services
 
     blocking.install(asyncio.get_running_loop())
@@ -66,12 +68,15 @@ async def serve(config: DaemonConfig) -> None:
                 os.chown(path, -1, grp.getgrnam(config.group).gr_gid)
             except KeyError:
                 pass
+        elif host.startswith("fd://"):  # sockets systemd opened (dockyard.socket)
+            for fd in fds_for_host(host, activated):
+                await web.SockSite(runner, socket.socket(fileno=fd)).start()
         elif host.startswith(("tcp://", "http://")):
             hostport = host.split("://", 1)[1]
             h, _, p = hostport.rpartition(":")
             await web.TCPSite(runner, h or "127.0.0.1", int(p or 2375)).start()
         else:
-            raise DockyardError(f"invalid host {host!r}: use unix:///path or tcp://host:port")
+            raise DockyardError(f"invalid host {host!r}: use unix:///path, tcp://host:port or fd://")
         log.info("API listening on %s", host)
     watch = stallwatch.start(config.log_level)  # once serving: start-up work is not a client's wait
     stop = asyncio.Event()
@@ -109,8 +114,9 @@ def run_daemon(config: DaemonConfig) -> None:
     if config.pidfile:
         config.pidfile.parent.mkdir(parents=True, exist_ok=True)
         config.pidfile.write_text(str(os.getpid()))
+    activated = take_listen_fds()
     try:
-        asyncio.run(serve(config))
+        asyncio.run(serve(config, activated))
     except DockyardError as err:
         click.echo(f"dockyard: {err}", err=True)
         sys.exit(1)
@@ -124,7 +130,8 @@ def run_daemon(config: DaemonConfig) -> None:
 FLAG_FILE_KEYS = {
     "hosts": "hosts", "data_root": "data-root", "exec_root": "exec-root", "pidfile": "pidfile",
     "log_level": "log-level", "storage_driver": "storage-driver", "insecure": "insecure-registries",
-    "mirrors": "registry-mirrors", "default_runtime": "default-runtime", "add_runtimes": "runtimes",
+    "mirrors": "registry-mirrors", "hub_endpoint": "docker-hub-endpoint", "default_runtime": "default-runtime",
+    "add_runtimes": "runtimes",
     "group": "group", "bridge": "bridge", "bip": "bip", "iptables": "iptables", "dns": "dns",
     "dns_search": "dns-search", "dns_opts": "dns-opts", "cpu_rt_runtime": "cpu-rt-runtime",
     "cpu_rt_period": "cpu-rt-period",
@@ -178,6 +185,8 @@ def load_config_file(ctx: click.Context, config: DaemonConfig, path: Path) -> No
 @click.option("-s", "--storage-driver", help="Storage driver (overlay2 or vfs)")
 @click.option("--insecure-registry", "insecure", multiple=True, help="Registries reachable over plain HTTP")
 @click.option("--registry-mirror", "mirrors", multiple=True, help="Mirrors tried first for docker.io")
+@click.option("--docker-hub-endpoint", "hub_endpoint", metavar="URL",
+              help="Registry that serves docker.io names after the mirrors (default https://registry-1.docker.io)")
 @click.option("--default-runtime", help="Default OCI runtime (runc)")
 @click.option("--add-runtime", "add_runtimes", multiple=True, metavar="NAME=PATH",
               help="Register an additional OCI runtime")
@@ -191,7 +200,7 @@ def load_config_file(ctx: click.Context, config: DaemonConfig, path: Path) -> No
 @click.option("--cpu-rt-runtime", type=int, help="Limit the CPU real-time runtime in microseconds for the parent cgroup")
 @click.option("--cpu-rt-period", type=int, help="Limit the CPU real-time period in microseconds for the parent cgroup")
 def daemon_command(ctx, hosts, data_root, exec_root, pidfile, config_file, log_level, storage_driver, insecure, mirrors,
-                   default_runtime, add_runtimes, group, bridge, bip, iptables, dns, dns_search, dns_opts,
+                   hub_endpoint, default_runtime, add_runtimes, group, bridge, bip, iptables, dns, dns_search, dns_opts,
                    cpu_rt_runtime, cpu_rt_period):
     """Run the dockyard daemon in the foreground."""
     config = DaemonConfig()
@@ -199,7 +208,8 @@ def daemon_command(ctx, hosts, data_root, exec_root, pidfile, config_file, log_l
         load_config_file(ctx, config, config_file)
     for attr, value in (("data_root", data_root), ("exec_root", exec_root), ("pidfile", pidfile),
                         ("log_level", log_level), ("storage_driver", storage_driver),
-                        ("default_runtime", default_runtime), ("group", group), ("bridge", bridge), ("bip", bip),
+                        ("default_runtime", default_runtime), ("docker_hub_endpoint", hub_endpoint),
+                        ("group", group), ("bridge", bridge), ("bip", bip),
                         ("dns", list(dns)), ("dns_search", list(dns_search)), ("dns_opts", list(dns_opts)),
                         ("cpu_rt_runtime", cpu_rt_runtime), ("cpu_rt_period", cpu_rt_period)):
         if value:

@@ -41,6 +41,9 @@ def loop_stalls(log_path: Path) -> list[str]:
     return ["\n".join(r) for r in reports]
 
 
+NO_DOCKER_HUB = "http://127.0.0.1:9"  # the discard port: nothing listens, a connection is refused at once
+
+
 @dataclass
 class Daemon:
     data_root: Path
@@ -88,8 +91,11 @@ class Daemon:
 
     def network_args(self) -> list[str]:
         # --dns 127.0.0.1: a container's resolver (and the embedded DNS's upstream) is a loopback address, so
-        # no test can ever send a DNS query off this machine.
-        return ["--bridge", self.bridge, "--bip", self.bip, "--dns", "127.0.0.1"] if self.bridge else []
+        # no test can ever send a DNS query off this machine. --docker-hub-endpoint: a pull of a docker.io name
+        # (busybox missing, a mirror failing) is refused on loopback instead of reaching Docker Hub; tests that
+        # pull docker.io names give their own local registry (a later flag wins).
+        return ["--bridge", self.bridge, "--bip", self.bip, "--dns", "127.0.0.1",
+                "--docker-hub-endpoint", NO_DOCKER_HUB] if self.bridge else []
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
         if self.proc is None:
@@ -145,6 +151,19 @@ def tar_bytes(files: dict[str, bytes]) -> bytes:
     return buf.getvalue()
 
 
+def wait_for(predicate, timeout: float = 30, interval: float = 0.05, what: str = ""):
+    """Poll until predicate() is truthy and return its value; fail (naming `what`) at the timeout. The timeout only
+    bounds a hang: tests wait on conditions, never on a fixed sleep."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or predicate}")
+        time.sleep(interval)
+
+
 def run(argv, env, input, check, timeout) -> subprocess.CompletedProcess:
     p = subprocess.run(argv, env=env, input=input, capture_output=True, timeout=timeout,
                        text=not isinstance(input, bytes))
@@ -178,7 +197,7 @@ def free_bridge_index() -> int:
 
 def build_busybox_archive(dest: Path) -> Path:
     if not dest.exists():
-        subprocess.run([str(ROOT / "scripts" / "mkimage-busybox"), "-o", str(dest)], check=True)
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "mkimage-busybox"), "-o", str(dest)], check=True)
     return dest
 
 

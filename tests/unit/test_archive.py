@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -260,7 +261,7 @@ def test_bare_ref_name_tag_gives_an_untagged_image(tmp_path):
 @pytest.fixture(scope="module")
 def busybox_tar(tmp_path_factory):
     out = tmp_path_factory.mktemp("bb") / "busybox.tar"
-    subprocess.run([str(REPO / "scripts/mkimage-busybox"), "-o", str(out)], check=True, capture_output=True)
+    subprocess.run([sys.executable, str(REPO / "scripts/mkimage-busybox"), "-o", str(out)], check=True, capture_output=True)
     return out
 
 
@@ -314,7 +315,7 @@ def test_reading_a_docker_archive_written_by_skopeo(busybox_tar, tmp_path):
 # ----------------------------------------------------------------------------- the image scripts
 def test_mkimage_busybox_is_deterministic_and_complete(busybox_tar, tmp_path):
     again = tmp_path / "again.tar"
-    subprocess.run([str(REPO / "scripts/mkimage-busybox"), "-o", str(again), "-t", "busybox:latest"],
+    subprocess.run([sys.executable, str(REPO / "scripts/mkimage-busybox"), "-o", str(again), "-t", "busybox:latest"],
                    check=True, capture_output=True)
     assert again.read_bytes() == busybox_tar.read_bytes()
     [img] = read_archive(io.BytesIO(busybox_tar.read_bytes()), str(tmp_path / "w"))
@@ -341,7 +342,7 @@ def test_mkimage_hello(tmp_path):
     if shutil.which("gcc") is None:
         pytest.skip("gcc not installed")
     out = tmp_path / "hello.tar"
-    subprocess.run([str(REPO / "scripts/mkimage-hello"), "-o", str(out)], check=True, capture_output=True)
+    subprocess.run([sys.executable, str(REPO / "scripts/mkimage-hello"), "-o", str(out)], check=True, capture_output=True)
     [img] = read_archive(io.BytesIO(out.read_bytes()), str(tmp_path / "w"))
     assert img.repo_tags == ["hello-world:latest"]
     assert json.loads(img.config_bytes)["config"]["Cmd"] == ["/hello"]
