@@ -1,0 +1,18 @@
+"""The labels kube play puts on what it makes: kubelet's Docker runtime labels (so `docker ps --filter
+label=io.kubernetes.pod.name=web` works as it did with dockershim) and ours, which say what `--down` removes."""
+POD_NAME = "io.kubernetes.pod.name"
+POD_NAMESPACE = "io.kubernetes.pod.namespace"
+POD_UID = "io.kubernetes.pod.uid"
+CONTAINER_NAME = "io.kubernetes.container.name"
+DOCKER_TYPE = "io.kubernetes.docker.type"  # "podsandbox" for the infra container, "container" otherwise
+INFRA_NAME = "POD"  # dockershim's container name for the sandbox
+
+WORKLOAD = "io.dockyard.kube.workload"  # "<Kind>/<name>" of the object that made the pod
+REPLICA = "io.dockyard.kube.replica"
+INIT = "io.dockyard.kube.init"  # "true" on init containers
+POD_LABELS = "io.dockyard.kube.pod-labels"  # the pod template's labels, JSON (for generate's round trip)
+MANAGED = "io.dockyard.kube.managed"  # "true" on networks and volumes play created (and may remove)
+CLAIM = "io.dockyard.kube.claim"  # on PVC volumes: the claim's name
+
+OWN_PREFIXES = ("io.kubernetes.", "io.dockyard.kube.", "com.docker.compose.")
+HOST_PORTS = "io.dockyard.kube.host-ports"  # JSON {"80/tcp": 8080}: the hostPorts the pod spec asked for
