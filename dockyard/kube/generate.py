@@ -20,8 +20,9 @@ def pod_from_containers(name: str, found: list[tuple[dict, dict | None]], warnin
         cfg_labels = info["Config"].get("Labels") or {}
         if cfg_labels.get(L.DOCKER_TYPE) == "podsandbox":
             continue
-        if L.POD_LABELS in cfg_labels and not src.labels:
+        if L.POD_LABELS in cfg_labels and not src.labels:  # a played pod: its template's labels and annotations
             src.labels = {k: v for k, v in json.loads(cfg_labels[L.POD_LABELS]).items() if k != "app"}
+            src.annotations = json.loads(cfg_labels.get(L.POD_ANNOTATIONS) or "{}")
         container = container_from_inspect(info, image, src, used, warnings, digests, volume_labels)
         (src.init_containers if cfg_labels.get(L.INIT) == "true" else src.containers).append(container)
     return src
@@ -48,7 +49,9 @@ def container_from_inspect(info: dict, image: dict | None, src: PodSource, used:
         c["env"] = [{"name": k, "value": v} for k, _, v in env]
     if cfg.get("WorkingDir") and cfg["WorkingDir"] != img_cfg.get("WorkingDir"):
         c["workingDir"] = cfg["WorkingDir"]
-    ports = container_ports(cfg.get("ExposedPorts") or {}, host.get("PortBindings") or {})
+    played_ports = (cfg.get("Labels") or {}).get(L.PORTS)
+    ports = json.loads(played_ports) if played_ports else \
+        container_ports(cfg.get("ExposedPorts") or {}, host.get("PortBindings") or {})
     if ports:
         c["ports"] = ports
     res = resources(host.get("Memory") or 0, host.get("NanoCpus") or quota_cpus(host),

@@ -11,8 +11,10 @@ WORKLOAD = "io.dockyard.kube.workload"  # "<Kind>/<name>" of the object that mad
 REPLICA = "io.dockyard.kube.replica"
 INIT = "io.dockyard.kube.init"  # "true" on init containers
 POD_LABELS = "io.dockyard.kube.pod-labels"  # the pod template's labels, JSON (for generate's round trip)
+POD_ANNOTATIONS = "io.dockyard.kube.pod-annotations"  # and its annotations
 MANAGED = "io.dockyard.kube.managed"  # "true" on networks and volumes play created (and may remove)
 CLAIM = "io.dockyard.kube.claim"  # on PVC volumes: the claim's name
 
 OWN_PREFIXES = ("io.kubernetes.", "io.dockyard.kube.", "com.docker.compose.")
-HOST_PORTS = "io.dockyard.kube.host-ports"  # JSON {"80/tcp": 8080}: the hostPorts the pod spec asked for
+PORTS = "io.dockyard.kube.ports"  # JSON: the container's ports as the pod spec lists them (Docker refuses
+# ExposedPorts on a container joined to another's network namespace)

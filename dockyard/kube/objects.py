@@ -229,4 +229,7 @@ def dump(docs: list[dict]) -> str:
     """Multi-document YAML in the order given, keys in the order built (as kubectl prints them)."""
     import yaml
 
-    return "".join("---\n" + yaml.safe_dump(d, sort_keys=False, default_flow_style=False) for d in docs)
+    class NoAliases(yaml.SafeDumper):  # a dict used twice is printed twice, not as &id001/*id001
+        def ignore_aliases(self, data):
+            return True
+    return "".join("---\n" + yaml.dump(d, Dumper=NoAliases, sort_keys=False, default_flow_style=False) for d in docs)

@@ -39,6 +39,7 @@ class PodPlan:
     replica: int
     labels: dict
     hostname: str
+    annotations: dict = field(default_factory=dict)
     publish: dict = field(default_factory=dict)  # "80/tcp" -> [{"HostIp", "HostPort"}]
     aliases: list = field(default_factory=list)
     init: list = field(default_factory=list)
@@ -51,7 +52,8 @@ class PodPlan:
     def base_labels(self, container: str) -> dict:
         return {L.POD_NAME: self.name, L.POD_NAMESPACE: self.namespace, L.POD_UID: self.uid,
                 L.CONTAINER_NAME: container, L.WORKLOAD: self.workload, L.REPLICA: str(self.replica),
-                L.POD_LABELS: json.dumps(self.labels, sort_keys=True)}
+                L.POD_LABELS: json.dumps(self.labels), **({L.POD_ANNOTATIONS: json.dumps(self.annotations)}
+                                                          if self.annotations else {})}
 
     def infra_body(self, image: str, network: str) -> dict:
         return {"Image": image, "Entrypoint": INFRA_COMMAND[:1], "Cmd": INFRA_COMMAND[1:],
@@ -85,7 +87,7 @@ def pod_plan(manifest: Manifest, doc: dict, pod_name: str, replica: int, uid: st
     where = f"{doc['kind']}/{doc['metadata']['name']}"
     pod = PodPlan(name=pod_name, namespace=ns, uid=uid, workload=f"{kind}/{doc['metadata']['name']}",
                   replica=replica, labels=dict(meta.get("labels") or {}),
-                  hostname=spec.get("hostname") or pod_name)
+                  hostname=spec.get("hostname") or pod_name, annotations=dict(meta.get("annotations") or {}))
     restart = spec.get("restartPolicy") or ("OnFailure" if kind == "Job" else "Always")
     retries = (doc.get("spec") or {}).get("backoffLimit", 0) if kind == "Job" and restart == "OnFailure" else 0
     mounts = volume_mounts(manifest, doc, pod, replica)
@@ -112,7 +114,8 @@ def pod_plan(manifest: Manifest, doc: dict, pod_name: str, replica: int, uid: st
 
 def services_for(manifest: Manifest, pod: PodPlan, spec: dict, publish_address: str) -> None:
     """Services whose selector matches the pod: their names become the pod's DNS aliases on the namespace
-    network, and their ports are published on the host (the nodePort when set, else the Service port)."""
+    network, and their ports are published on the host: a NodePort Service's on its nodePort (a free port
+    when unset), others' on the Service port."""
     for svc in manifest.of_kind("Service"):
         selector = (svc.get("spec") or {}).get("selector") or {}
         if namespace_of(svc) != pod.namespace or not selector or \
@@ -124,7 +127,11 @@ def services_for(manifest: Manifest, pod: PodPlan, spec: dict, publish_address: 
         for p in svc["spec"].get("ports") or []:
             target = resolve_target(p.get("targetPort", p["port"]), spec, f"Service/{svc['metadata']['name']}")
             key = f"{target}/{p.get('protocol', 'TCP').lower()}"
-            add_binding(pod.publish, key, [{"HostIp": publish_address, "HostPort": str(p.get("nodePort") or p["port"])}])
+            if svc["spec"].get("type") == "NodePort":  # an unset nodePort is picked by the host, as the cluster would
+                host_port = str(p.get("nodePort") or "")
+            else:
+                host_port = str(p["port"])
+            add_binding(pod.publish, key, [{"HostIp": publish_address, "HostPort": host_port}])
 
 
 def add_binding(publish: dict, key: str, bindings: list) -> None:
@@ -205,13 +212,8 @@ def container_body(manifest: Manifest, doc: dict, pod: PodPlan, c: dict, pod_sec
         body["Tty"] = True
     if c.get("stdin"):
         body["OpenStdin"] = True
-    ports = {f"{p['containerPort']}/{p.get('protocol', 'TCP').lower()}": {} for p in c.get("ports") or []}
-    if ports:
-        body["ExposedPorts"] = ports
-    asked = {f"{p['containerPort']}/{p.get('protocol', 'TCP').lower()}": p["hostPort"]
-             for p in c.get("ports") or [] if p.get("hostPort")}
-    if asked:
-        body["Labels"][L.HOST_PORTS] = json.dumps(asked, sort_keys=True)
+    if c.get("ports"):
+        body["Labels"][L.PORTS] = json.dumps(c["ports"])
     probe = c.get("livenessProbe") or c.get("readinessProbe")
     if c.get("livenessProbe") and c.get("readinessProbe") and c["livenessProbe"] != c["readinessProbe"]:
         manifest.warn(f"{where}.readinessProbe: one healthcheck per container: the livenessProbe runs")
