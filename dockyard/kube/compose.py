@@ -162,8 +162,8 @@ def container_from_service(name: str, svc: dict, src: PodSource, project_dir: st
         c["tty"] = True
     if svc.get("stdin_open"):
         c["stdin"] = True
-    restart = svc.get("restart") or ((deploy.get("restart_policy") or {}).get("condition"))
-    if restart:
+    restart = svc.get("restart") or ((deploy.get("restart_policy") or {}).get("condition")) or "no"
+    if restart:  # compose's default is "no": a service that exits stays exited
         policy, _, retries = str(restart).partition(":")
         policy = {"any": "always", "none": "no"}.get(policy, policy)
         src.restart = DOCKER_RESTART.get(policy, "Always")
@@ -199,8 +199,8 @@ def wait_for_dependencies(name: str, svc: dict, services: dict, wait_image: str,
             continue
         host, port = dns_label(dep), ports[0]["containerPort"]
         inits.append({"name": dns_label(f"wait-for-{dep}"), "image": wait_image,
-                      "command": ["sh", "-c", f"until nc -z {host} {port}; do echo waiting for {host}:{port}; "
-                                              f"sleep 1; done"]})
+                      "command": ["sh", "-c", f"until nc -w 2 {host} {port} </dev/null >/dev/null 2>&1; "
+                                              f"do echo waiting for {host}:{port}; sleep 1; done"]})
     return inits
 
 
