@@ -152,7 +152,7 @@ def check_supported(doc: dict, where: str, manifest: Manifest) -> None:
                                       f"is not run")
             for j, m in enumerate(c.get("volumeMounts") or []):
                 extra(m, {"name", "mountPath", "readOnly", "subPath"}, set(), f"{cwhere}.volumeMounts[{j}]", manifest)
-    names = set()
+    names = {t["metadata"]["name"] for t in spec.get("volumeClaimTemplates") or []} if kind == "StatefulSet" else set()
     for i, v in enumerate(pod.get("volumes") or []):
         sources = set(v) - {"name"}
         if not sources <= VOLUME_SOURCES:

@@ -124,8 +124,7 @@ def mount_volume(kind: str, source: str, target: str, read_only: bool, where: st
     elif kind == "bind":
         warnings.add(f"{where}: bind mount {source} becomes a hostPath volume: the path must exist on the node "
                      f"that runs the pod (a PersistentVolumeClaim or ConfigMap is usually what a cluster wants)")
-        vol_name, volume = dns_label(source.strip("/").replace("/", "-") or "root"), \
-            {"hostPath": {"path": source}}
+        vol_name, volume = dns_label(source.rstrip("/").rsplit("/", 1)[-1] or "root"), {"hostPath": {"path": source}}
     else:
         vol_name = dns_label(target.strip("/").replace("/", "-") or "root")
         volume = {"emptyDir": {"medium": "Memory"} if kind == "tmpfs" else {}}

@@ -299,7 +299,7 @@ def config_files(manifest: Manifest, doc: dict, c: dict, where: str) -> bytes | 
     files: dict[str, tuple[bytes, int]] = {}
     roots = set()
     for m in c.get("volumeMounts") or []:
-        v = volumes[m["name"]]
+        v = volumes.get(m["name"]) or {}  # (a StatefulSet's claim templates are not in spec.volumes)
         if "configMap" in v:
             source, data = v["configMap"], object_data(manifest.find("ConfigMap", v["configMap"]["name"],
                                                                      namespace_of(doc)))
