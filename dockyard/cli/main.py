@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from . import build, compose, containers, images, networks, registry, resources, system, volumes
+from . import build, compose, containers, images, kube, networks, registry, resources, system, volumes
 from .group import DockerGroup
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 120}
@@ -31,7 +31,7 @@ def _attach_optional(group: click.Group) -> None:
         pass
 
 
-for module in (system, images, containers, networks, volumes, resources, registry, build, compose):
+for module in (system, images, containers, networks, volumes, resources, registry, build, compose, kube):
     module.register(cli)
 _attach_optional(cli)
 
