@@ -25,7 +25,7 @@ The `hub` object (`request.app["hub"]`), for the API and the pages:
   await hub.authenticate_async(...)                 the same off the event loop (use this in handlers)
   hub.principal(request) -> Principal | None       (Bearer JWT or session cookie; Principal.user, .csrf)
   hub.check_csrf(request, principal, form_token=None)   (403 unless a cookie caller's change carries it)
-  hub.repo_for(principal, namespace, name, need="read") -> (repo, level)   (404 if unseen, 403 if too low)
+  hub.repo_for(principal, namespace, name, need="read") -> (repo, level)   (404 if unseen, 401/403 if too low)
   hub.level(principal, repo) -> none|read|write|admin
   hub.search(principal, text="", namespace=None, order="popular", page=1, page_size=25) -> (total, repos)
 Repository operations and JSON shapes: repos.py (create, update, delete, tag_names, tags_json, to_json).
@@ -87,6 +87,9 @@ class Hub:
         if not at_least(level, "read"):
             raise not_found(f"repository {namespace}/{name}")
         if not at_least(level, need):
+            if principal is None:
+                raise hub_error(401, "Authentication credentials were not provided.",
+                                headers={"WWW-Authenticate": 'Bearer realm="dockyard-hub"'})
             raise hub_error(403, f"you do not have {need} access to {namespace}/{name}")
         return repo, level
 
