@@ -195,7 +195,7 @@ async def repo_list(request):
     principal = _caller(request)
     ns = request.match_info["ns"]
     if ns != OFFICIAL and hub.store.namespace_kind(ns) is None:
-        raise not_found(f"namespace {ns}")
+        raise not_found("namespace")
     page, page_size = _paging(request)
     order = request.query.get("ordering", "updated").lstrip("-")
     order = {"last_updated": "updated", "name": "name", "updated": "updated", "pull_count": "popular",
@@ -216,7 +216,7 @@ async def repo_create(request):
     if body.get("namespace") not in (None, ns):
         raise hub_error(400, f"namespace in the body ({body.get('namespace')}) differs from the path ({ns})")
     if ns != OFFICIAL and hub.store.namespace_kind(ns) is None:
-        raise not_found(f"namespace {ns}")
+        raise not_found("namespace")
     if not hub.rights.can_create(principal.user, ns) or principal.cap != "admin":
         raise hub_error(403, f"you cannot create repositories in {ns}")
     repo = repos.create(hub, ns, _str(body, "name"), body)
@@ -260,7 +260,7 @@ async def tag_get(request):
     tag = repos.check_tag(request.match_info["tag"])
     found = repos.tags_json(hub, repo, [tag]) if hub.registry.storage.get_tag(repo["path"], tag) else []
     if not found:
-        raise not_found(f"tag {tag}")
+        raise not_found("tag")
     return web.json_response(found[0])
 
 
@@ -268,7 +268,7 @@ async def tag_get(request):
 async def tag_delete(request):
     hub, principal, repo, _ = _repo(request, "write")
     if not repos.delete_tag(hub, repo, request.match_info["tag"]):
-        raise not_found(f"tag {request.match_info['tag']}")
+        raise not_found("tag")
     return web.Response(status=204)
 
 
