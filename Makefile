@@ -1,7 +1,7 @@
 # dockyard: set-up, demo and tests on Debian 12 (run as root: containers need namespaces and mounts).
 SHELL := /bin/bash
 PYTHON ?= python3
-APT_PACKAGES := curl runc busybox-static tini iproute2 iptables docker-registry skopeo podman wrk apache2-utils gcc libc6-dev
+APT_PACKAGES := curl runc busybox-static tini iproute2 iptables docker-registry skopeo podman wrk apache2-utils gcc libc6-dev chromium chromium-driver
 DATA_ROOT ?= /var/lib/dockyard
 SOCKET ?= /run/dockyard/dockyard.sock
 PIDFILE ?= /run/dockyard/dockyardd.pid

@@ -1,0 +1,190 @@
+"""Harness for the Hub page tests: a `dockyard registry serve --hub` on a loopback port, and a real headless
+Chromium (Debian's chromium + chromedriver, driven by Selenium) that a test uses the way a person would:
+open a page, fill a field found by its label, press a button found by its text, read the visible text.
+
+Chromium runs with the flags that keep it off the network (no background networking, sync, component
+updates or QUIC), so the only server it ever talks to is the test's Hub on 127.0.0.1.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import yaml
+from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--disable-default-apps", "--disable-extensions", "--no-default-browser-check",
+                  "--metrics-recording-only", "--disable-client-side-phishing-detection"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class HubServer:
+    """`dockyard registry serve --hub` with token auth, on 127.0.0.1; its log is workdir/hub.log."""
+
+    def __init__(self, workdir: Path, hub: dict | None = None, access: dict | None = None):
+        self.workdir = workdir
+        self.storage = workdir / "storage"
+        self.port = free_port()
+        self.host = f"127.0.0.1:{self.port}"
+        self.url = f"http://{self.host}"
+        config = {"auth": {"token": {"service": "dockyard-hub", "issuer": "dockyard-hub"}},
+                  "hub": {"enabled": True, "signup": True, "webhook_allowlist": ["127.0.0.1"],
+                          "webhook_backoff": "100ms", "bcrypt_rounds": 4, **(hub or {})}}
+        if access:
+            config["access"] = access
+        (workdir / "config.yml").write_text(yaml.safe_dump(config))
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> "HubServer":
+        self.log = open(self.workdir / "hub.log", "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "dockyard", "registry", "serve", "--hub", "--listen", self.host,
+             "--storage", str(self.storage), "--config", str(self.workdir / "config.yml")],
+            stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("hub exited:\n" + (self.workdir / "hub.log").read_text()[-3000:])
+            try:
+                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise RuntimeError("hub did not come up:\n" + (self.workdir / "hub.log").read_text()[-3000:])
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc = None
+            self.log.close()
+
+    def cli(self, *args, input: str | None = None) -> subprocess.CompletedProcess:
+        """`dockyard registry ...` against this server's storage (e.g. `user add`)."""
+        return subprocess.run([sys.executable, "-m", "dockyard", "registry", *args, "--storage", str(self.storage)],
+                              input=input, capture_output=True, text=True, cwd=ROOT, check=True,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+class Browser:
+    """One person's browser (own profile, own cookies), with helpers that find things as a person does."""
+
+    def __init__(self, base_url: str, shots: Path, name: str):
+        self.base_url, self.shots, self.name = base_url, shots, name
+        self.profile = tempfile.mkdtemp(prefix=f"chromium-{name}-")
+        opts = webdriver.ChromeOptions()
+        opts.binary_location = CHROMIUM
+        for flag in CHROMIUM_FLAGS + [f"--user-data-dir={self.profile}", "--window-size=1280,1000"]:
+            opts.add_argument(flag)
+        self.log_path = shots / f"chromedriver-{name}.log"
+        self.driver = webdriver.Chrome(service=Service(CHROMEDRIVER, log_output=str(self.log_path)), options=opts)
+        self.driver.set_page_load_timeout(60)
+
+    def close(self) -> None:
+        try:
+            self.driver.quit()
+        finally:
+            subprocess.run(["rm", "-rf", self.profile])
+
+    # ---- navigation and reading ----
+    def open(self, path: str) -> "Browser":
+        self.driver.get(self.base_url + path)
+        return self
+
+    @property
+    def path(self) -> str:
+        url = self.driver.current_url
+        return url[len(self.base_url):] if url.startswith(self.base_url) else url
+
+    def text(self) -> str:
+        """Everything a person can read on the page (rendered text, not markup)."""
+        return self.driver.find_element(By.TAG_NAME, "body").text
+
+    def heading(self) -> str:
+        return self.driver.find_element(By.TAG_NAME, "h1").text
+
+    def links(self) -> list[str]:
+        return [a.text for a in self.driver.find_elements(By.TAG_NAME, "a") if a.is_displayed()]
+
+    def screenshot(self, name: str) -> Path:
+        path = self.shots / f"{self.name}-{name}.png"
+        height = self.driver.execute_script("return document.body.scrollHeight")
+        width = self.driver.get_window_size()["width"]
+        self.driver.set_window_size(width, min(max(height + 150, 600), 4000))
+        self.driver.save_screenshot(str(path))
+        return path
+
+    def phone(self) -> None:
+        self.driver.set_window_size(390, 844)
+
+    def desktop(self) -> None:
+        self.driver.set_window_size(1280, 1000)
+
+    # ---- acting ----
+    def field(self, label: str):
+        """The form control whose <label> reads `label` (a person finds fields by their label)."""
+        for el in self.driver.find_elements(By.TAG_NAME, "label"):
+            if el.text.strip() == label and el.get_attribute("for"):
+                return self.driver.find_element(By.ID, el.get_attribute("for"))
+        raise NoSuchElementException(f"no field labelled {label!r} on {self.path}")
+
+    def fill(self, label: str, value: str) -> "Browser":
+        el = self.field(label)
+        if el.tag_name == "select":
+            from selenium.webdriver.support.ui import Select
+            Select(el).select_by_visible_text(value)
+        else:
+            el.clear()
+            el.send_keys(value)
+        return self
+
+    def choose(self, label: str) -> "Browser":
+        self.field(label).click()
+        return self
+
+    def press(self, text: str, within: str | None = None) -> "Browser":
+        """Click the visible button whose text is `text` (optionally inside the element with aria-label `within`)."""
+        scope = self.driver.find_element(By.CSS_SELECTOR, f'[aria-label="{within}"]') if within else self.driver
+        for b in scope.find_elements(By.TAG_NAME, "button"):
+            if b.is_displayed() and b.text.strip() == text:
+                b.click()
+                return self
+        raise NoSuchElementException(f"no button {text!r} on {self.path}")
+
+    def follow(self, text: str) -> "Browser":
+        self.driver.find_element(By.LINK_TEXT, text).click()
+        return self
+
+    def cookie(self, name: str) -> dict | None:
+        return self.driver.get_cookie(name)
+
+    # ---- journeys ----
+    def sign_up(self, user: str, password: str) -> None:
+        self.open("/signup").fill("Username", user).fill("Email", f"{user}@example.test").fill("Password", password)
+        self.press("Sign up")
+
+    def sign_in(self, user: str, password: str) -> None:
+        self.open("/login").fill("Username", user).fill("Password", password).press("Sign in")
