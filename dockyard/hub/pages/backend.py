@@ -1,23 +1,21 @@
-"""What the pages need from the Hub, in the shapes the templates use: the adapter between the page handlers
-and the Hub's store (dockyard.hub.store), its access policy (dockyard.hub.rights) and the registry storage.
+"""What the pages need from the Hub, in the shapes the templates use: the adapter between the page handlers and
+the Hub object (dockyard/hub/app.py: hub.store, hub.rights, hub.accounts, hub.sessions, hub.webhooks and the
+repository operations of dockyard/hub/repos.py), plus the registry storage for tags and the layer explorer.
 
-Every method is blocking (SQLite, files): handlers call them through web.blocking(). Rights are always
-decided here, on the server, by asking rights.py; a repository the viewer may not read comes back as None,
-so the pages answer 404 exactly as for a missing one. Failures a person can fix raise PageError with the
-message to show.
+Every method is blocking (SQLite, files): handlers call them through web.blocking(). Rights are always decided
+on the server by hub.rights (the one policy); a repository the viewer may not read comes back as None, so the
+pages answer 404 exactly as for a missing one. Failures a person can fix raise PageError with the message.
 """
 from __future__ import annotations
 
-import hashlib
-import re
-import secrets
-import time
-
+from dockyard.hub import repos
+from dockyard.hub.accounts import AccountError, LoginThrottled
 from dockyard.hub.explorer import Explorer
 from dockyard.hub.pages.tags import TagReader
+from dockyard.hub.rights import OFFICIAL, at_least
+from dockyard.hub.store import Conflict
+from dockyard.hub.webhooks import HookError
 
-USERNAME_RE = re.compile(r"^[a-z0-9]{4,30}$")          # Docker Hub: 4-30 lowercase letters and digits
-REPO_NAME_RE = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
 PERMISSIONS = ("read", "write", "admin")
 LIST_LIMIT = 8
 
@@ -26,10 +24,6 @@ class PageError(Exception):
     def __init__(self, message: str, status: int = 400):
         super().__init__(message)
         self.status = status
-
-
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class PagesBackend:
@@ -45,50 +39,46 @@ class PagesBackend:
     def signup_enabled(self) -> bool:
         return bool(self.hub.config.signup)
 
-    # ---- sessions ----
-    def session(self, session_id: str) -> tuple[str, str] | None:
-        """(user, csrf token) of a live session, or None."""
-        row = self.store.get_session(_sha256(session_id))
-        return (row["user"], row["csrf"]) if row else None
-
-    def _new_session(self, user: str) -> str:
-        session_id = secrets.token_urlsafe(32)
-        self.store.create_session(user, _sha256(session_id), secrets.token_urlsafe(32),
-                                  time.time() + self.hub.config.session_ttl)
-        return session_id
+    # ---- accounts and sessions ----
+    def principal(self, request):
+        """The signed-in Principal (session cookie or Bearer JWT), or None."""
+        return self.hub.principal(request)
 
     def sign_in(self, username: str, password: str, remote: str) -> str:
-        user = self.hub.authenticate(username, password, remote)
-        if not user:
-            raise PageError("Incorrect username or password, or too many failed attempts: try again later.", 401)
-        return self._new_session(user if isinstance(user, str) else username)
+        """A new session id for the right user name and password (or access token), else PageError."""
+        try:
+            principal = self.hub.authenticate(username, password, remote)
+        except LoginThrottled as e:
+            raise PageError(f"Too many failed sign-in attempts. Try again in {e.retry_after} seconds.", 429) from None
+        if principal is None:
+            raise PageError("Incorrect username or password.", 401)
+        return self.hub.sessions.create(principal.user)[0]
 
     def sign_out(self, session_id: str) -> None:
-        self.store.delete_session(_sha256(session_id))
+        self.hub.sessions.delete(session_id)
 
     def sign_up(self, username: str, email: str, password: str, remote: str) -> str:
-        if not USERNAME_RE.match(username):
-            raise PageError("Usernames are 4 to 30 lowercase letters and digits.")
-        if len(password) < 8:
-            raise PageError("Passwords must be at least 8 characters long.")
         try:
-            self.hub.create_user(username, password, email=email)
-        except self.hub.Conflict:
+            self.hub.accounts.create_user(username, password, email=email)
+        except AccountError as e:
+            raise PageError(str(e).capitalize() + ".") from None
+        except Conflict:
             raise PageError("This username is already taken.", 409) from None
-        return self._new_session(username)
+        return self.hub.sessions.create(username)[0]
 
-    def change_password(self, user: str, current: str, new: str) -> None:
-        if len(new) < 8:
-            raise PageError("Passwords must be at least 8 characters long.")
-        if not self.hub.check_password(user, current):
-            raise PageError("The current password is not correct.", 403)
-        self.hub.set_password(user, new)
+    def change_password(self, user: str, current: str, new: str, remote: str) -> None:
+        try:
+            self.hub.accounts.change_password(user, current, new, remote)
+        except LoginThrottled as e:
+            raise PageError(f"Too many failed attempts. Try again in {e.retry_after} seconds.", 429) from None
+        except AccountError as e:
+            raise PageError(str(e).capitalize() + ".", 403 if "incorrect" in str(e) else 400) from None
 
     # ---- repositories as pages show them ----
     def _view(self, row: dict, user: str | None, host: str, level: str | None = None) -> dict:
         ns, name = row["namespace"], row["name"]
-        official = ns == "library"
-        level = level if level is not None else self.rights.level(user, row)
+        official = ns == OFFICIAL
+        level = level if level is not None else self.rights.permission(user, row)
         kind = "org" if not official and self.store.namespace_kind(ns) == "org" else "user"
         return {"id": row["id"], "name": f"{ns}/{name}", "storage_name": row["path"], "namespace": ns,
                 "display_name": name if official else f"{ns}/{name}",
@@ -97,7 +87,7 @@ class PagesBackend:
                 "full_description": row["full_description"], "private": row["is_private"], "official": official,
                 "stars": row["star_count"], "pulls": row["pull_count"],
                 "updated": row["last_pushed"] or row["created"], "last_pusher": row["last_pusher"],
-                "can_push": level in ("write", "admin"), "can_admin": level == "admin", "is_org": kind == "org",
+                "can_push": at_least(level, "write"), "can_admin": at_least(level, "admin"), "is_org": kind == "org",
                 "owner_url": f"/orgs/{ns}" if kind == "org" else f"/u/{ns}"}
 
     def _row(self, full_name: str) -> dict | None:
@@ -106,17 +96,12 @@ class PagesBackend:
 
     def repo(self, user: str | None, full_name: str, host: str) -> dict | None:
         """The repository if `user` may read it; None when it does not exist or is hidden from them."""
-        row = self._row(full_name)
-        if row is None:
-            return None
-        level = self.rights.level(user, row)
-        if level is None:
-            return None
-        return self._view(row, user, host, level)
+        level = self.rights.permission(user, row := self._row(full_name))
+        return self._view(row, user, host, level) if at_least(level, "read") else None
 
     def _list(self, user, host, **query) -> tuple[list[dict], int]:
         total, rows = self.store.query_repos(self.rights.visible_sql(user), **query)
-        return [self._view(r, user, host, level="read") for r in rows], total
+        return [self._view(r, user, host, level="read") for r in rows], total   # visible_sql: all readable
 
     def home_lists(self, user: str | None, host: str) -> tuple[list, list]:
         official, _ = self._list(user, host, namespace="library", order="popular", limit=LIST_LIMIT)
@@ -135,7 +120,7 @@ class PagesBackend:
         if kind == "org":
             info["full_name"] = (self.store.get_org(ns) or {}).get("full_name", "")
             # Who is in an organization is for its members (and site admins) to see, as on Docker Hub.
-            if user and (any(o["name"] == ns for o in self.store.orgs_of(user)) or self.rights.is_admin(user)):
+            if self.rights.can_see_org(user, ns):
                 info["members"] = [m["name"] for m in self.store.org_members(ns)]
                 info["teams"] = [{"name": t["name"], "description": t["description"],
                                   "members": [m["name"] for m in self.store.team_members(t["id"])]}
@@ -146,14 +131,21 @@ class PagesBackend:
 
     def namespaces_for(self, user: str) -> list[str]:
         """Namespaces `user` may create repositories in: their own and organizations they own."""
-        return [user] + [o["name"] for o in self.store.orgs_of(user) if self.store.is_org_owner(o["name"], user)]
+        return [user] + [o["name"] for o in self.store.orgs_of(user) if self.rights.can_create(user, o["name"])]
 
     # ---- tags ----
     def tags_page(self, repo: dict, page: int, per_page: int):
-        return self.tags.page(repo["storage_name"], page, per_page)
+        rows, total = self.tags.page(repo["storage_name"], page, per_page)
+        pushers = self.store.tag_pushers(repo["id"], [r.name for r in rows]) if rows else {}
+        for r in rows:
+            r.pusher = pushers.get(r.name, "")
+        return rows, total
 
     def tag_row(self, repo: dict, tag: str):
-        return self.tags.row(repo["storage_name"], tag)
+        row = self.tags.row(repo["storage_name"], tag)
+        if row is not None:
+            row.pusher = self.store.tag_pushers(repo["id"], [tag]).get(tag, "")
+        return row
 
     # ---- stars ----
     def is_starred(self, user: str, full_name: str) -> bool:
@@ -167,21 +159,23 @@ class PagesBackend:
 
     # ---- changes (callers have checked the viewer administers the repository) ----
     def create_repo(self, user: str, ns: str, name: str, description: str, private: bool) -> str:
-        if ns not in self.namespaces_for(user):
+        if not self.rights.can_create(user, ns):
             raise PageError("You cannot create repositories in this namespace.", 403)
-        if not REPO_NAME_RE.match(name) or len(name) > 255:
-            raise PageError("Repository names are lowercase letters, digits and . _ - separators.")
         try:
-            self.hub.create_repo(ns, name, is_private=private, description=description)
-        except self.hub.Conflict:
+            repos.create(self.hub, ns, name, {"description": description, "is_private": private})
+        except repos.RepoError as e:
+            raise PageError(str(e).capitalize() + ".") from None
+        except Conflict:
             raise PageError(f"The repository {ns}/{name} already exists.", 409) from None
         return f"{ns}/{name}"
 
     def update_repo(self, user: str, full_name: str, **fields) -> None:
-        row = self._row(full_name)
         if "private" in fields:
             fields["is_private"] = fields.pop("private")
-        self.store.update_repo(row["id"], **fields)
+        try:
+            repos.update(self.hub, self._row(full_name), fields)
+        except repos.RepoError as e:
+            raise PageError(str(e).capitalize() + ".") from None
 
     def grants(self, full_name: str) -> list[dict]:
         row = self._row(full_name)
@@ -227,29 +221,33 @@ class PagesBackend:
             raise PageError("A web hook needs a name and a URL.")
         row = self._row(full_name)
         try:
-            self.hub.check_hook_url(url)
-        except ValueError as e:
-            raise PageError(str(e)) from None
+            self.hub.webhooks.check_url(url)
+        except HookError as e:
+            raise PageError(str(e).capitalize() + ".") from None
         try:
             self.store.create_hook(row["id"], name, url, user)
-        except self.hub.Conflict:
+        except Conflict:
             raise PageError(f"A web hook named {name} already exists.", 409) from None
 
     def remove_hook(self, user: str, full_name: str, name: str) -> None:
         self.store.delete_hook(self._row(full_name)["id"], name)
 
     def delete_repo(self, user: str, full_name: str) -> None:
-        self.hub.delete_repo(self._row(full_name))
+        repos.delete(self.hub, self._row(full_name))
 
     # ---- personal access tokens ----
     def tokens(self, user: str) -> list[dict]:
         return [{"id": t["uuid"], "label": t["label"], "scopes": t["scopes"], "created": t["created"],
                  "last_used": t["last_used"]} for t in self.store.list_tokens(user) if t["is_active"]]
 
-    def create_token(self, user: str, label: str, scopes: list[str]) -> str:
+    def create_token(self, user: str, label: str, scopes: list[str], remote: str, agent: str) -> str:
+        """The new token's secret (shown once; only its hash is stored)."""
         if not label:
             raise PageError("Give the token a description.")
-        return self.hub.create_token(user, label, scopes)
+        try:
+            return self.hub.accounts.create_token(user, label, scopes, remote, agent)[1]
+        except AccountError as e:
+            raise PageError(str(e).capitalize() + ".") from None
 
     def revoke_token(self, user: str, token_id: str) -> None:
         token = self.store.get_token(token_id)

@@ -80,7 +80,8 @@ async def password(request: web.Request) -> web.Response:
     v = await require_user(request)
     form = await checked_form(request)
     try:
-        await blocking(backend(request).change_password, v.user, form.get("current", ""), form.get("new", ""))
+        await blocking(backend(request).change_password, v.user, form.get("current", ""), form.get("new", ""),
+                       request.remote or "")
     except PageError as e:
         return await render(request, "password.html", {"error": str(e)}, status=e.status)
     return await render(request, "password.html", {"flashes": [("", "Your password was changed.")]})
@@ -106,7 +107,8 @@ async def token_create(request: web.Request) -> web.Response:
     if scope not in dict(TOKEN_SCOPES):
         return await tokens_page(request, error="Unknown access permission.", status=400)
     try:
-        secret = await blocking(backend(request).create_token, v.user, form.get("label", "").strip(), [scope])
+        secret = await blocking(backend(request).create_token, v.user, form.get("label", "").strip(), [scope],
+                                request.remote or "", request.headers.get("User-Agent", ""))
     except PageError as e:
         return await tokens_page(request, error=str(e), status=e.status)
     return await tokens_page(request, new_token=secret)   # shown once: never stored or shown again

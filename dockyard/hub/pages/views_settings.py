@@ -9,8 +9,7 @@ from aiohttp import web
 
 from dockyard.hub.pages.backend import PageError
 from dockyard.hub.pages.views_public import readable_repo
-from dockyard.hub.pages.web import (backend, blocking, checked_form, not_found, redirect, render, require_user,
-                                    viewer)
+from dockyard.hub.pages.web import backend, blocking, checked_form, not_found, redirect, render, require_user
 
 
 async def star(request: web.Request) -> web.Response:

@@ -1,9 +1,10 @@
 """What every page handler shares: who is asking (session cookie), CSRF checks on forms, rendering,
 the not-found page, and running blocking store calls off the event loop.
 
-Sessions: the cookie `hub_session` (HttpOnly, SameSite=Lax) holds the store's session id; each session has
-its own CSRF token (kept by the store) that every form carries in `csrf_token`. Anonymous forms (sign in,
-sign up) use a double-submit token instead: a random `hub_csrf` cookie that the form must echo.
+Sessions are the Hub's (hub.sessions: the HttpOnly, SameSite=Lax cookie `dockyard_session`); each session has
+its own CSRF token, kept by the store, that every form carries in `csrf_token`. Anonymous forms (sign in,
+sign up) use a double-submit token instead: a random `hub_csrf` cookie (HttpOnly, SameSite=Lax) that the
+form must echo.
 """
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-SESSION_COOKIE = "hub_session"
+from dockyard.hub.sessions import SESSION_COOKIE
+
 ANON_CSRF_COOKIE = "hub_csrf"
 VIEWER_KEY = "hub_viewer"
 
@@ -43,10 +45,9 @@ async def viewer(request: web.Request) -> Viewer:
     """Who is asking, resolved once per request."""
     if VIEWER_KEY in request:
         return request[VIEWER_KEY]
-    sid = request.cookies.get(SESSION_COOKIE)
-    found = await blocking(backend(request).session, sid) if sid else None
-    if found is not None:
-        v = Viewer(user=found[0], csrf=found[1], session_id=sid)
+    principal = await blocking(backend(request).principal, request)
+    if principal is not None:
+        v = Viewer(user=principal.user, csrf=principal.csrf, session_id=request.cookies.get(SESSION_COOKIE))
     else:
         anon = request.cookies.get(ANON_CSRF_COOKIE, "")
         fresh = len(anon) < 32
@@ -56,15 +57,11 @@ async def viewer(request: web.Request) -> Viewer:
 
 
 def set_session_cookie(resp: web.StreamResponse, request: web.Request, session_id: str | None) -> None:
-    secure = request.scheme == "https"
+    sessions = request.app["hub"].sessions
     if session_id is None:
-        resp.del_cookie(SESSION_COOKIE, path="/")
+        sessions.clear_cookie(resp)
     else:
-        resp.set_cookie(SESSION_COOKIE, session_id, path="/", httponly=True, samesite="Lax", secure=secure)
-
-
-class CsrfRefused(web.HTTPForbidden):
-    pass
+        sessions.set_cookie(resp, session_id, request)
 
 
 async def checked_form(request: web.Request) -> dict:
