@@ -66,13 +66,15 @@ class PagesBackend:
             raise PageError("This username is already taken.", 409) from None
         return self.hub.sessions.create(username)[0]
 
-    def change_password(self, user: str, current: str, new: str, remote: str) -> None:
+    def change_password(self, user: str, current: str, new: str, remote: str) -> str:
+        """Change it and return a new session id: the change ends every session of the user, this one too."""
         try:
             self.hub.accounts.change_password(user, current, new, remote)
         except LoginThrottled as e:
             raise PageError(f"Too many failed attempts. Try again in {e.retry_after} seconds.", 429) from None
         except AccountError as e:
             raise PageError(str(e).capitalize() + ".", 403 if "incorrect" in str(e) else 400) from None
+        return self.hub.sessions.create(user)[0]
 
     # ---- repositories as pages show them ----
     def _view(self, row: dict, user: str | None, host: str, level: str | None = None) -> dict:

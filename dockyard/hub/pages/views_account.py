@@ -73,18 +73,21 @@ async def signup(request: web.Request) -> web.Response:
 
 async def password_form(request: web.Request) -> web.Response:
     await require_user(request)
-    return await render(request, "password.html", {})
+    changed = [("", "Your password was changed.")] if request.query.get("changed") else []
+    return await render(request, "password.html", {"flashes": changed})
 
 
 async def password(request: web.Request) -> web.Response:
     v = await require_user(request)
     form = await checked_form(request)
     try:
-        await blocking(backend(request).change_password, v.user, form.get("current", ""), form.get("new", ""),
+        sid = await blocking(backend(request).change_password, v.user, form.get("current", ""), form.get("new", ""),
                        request.remote or "")
     except PageError as e:
         return await render(request, "password.html", {"error": str(e)}, status=e.status)
-    return await render(request, "password.html", {"flashes": [("", "Your password was changed.")]})
+    resp = redirect("/settings/password?changed=1")   # the change ended the old session: a new one, new token
+    set_session_cookie(resp, request, sid)
+    raise resp
 
 
 async def tokens_page(request: web.Request, new_token: str | None = None, error: str | None = None,
