@@ -21,6 +21,8 @@ from selenium import webdriver
 from selenium.common.exceptions import NoSuchElementException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -166,17 +168,29 @@ class Browser:
         return self
 
     def press(self, text: str, within: str | None = None) -> "Browser":
-        """Click the visible button whose text is `text` (optionally inside the element with aria-label `within`)."""
+        """Click the visible button whose text or accessible name (what a screen reader says) is `text`,
+        optionally inside the element with aria-label `within`."""
         scope = self.driver.find_element(By.CSS_SELECTOR, f'[aria-label="{within}"]') if within else self.driver
         for b in scope.find_elements(By.TAG_NAME, "button"):
-            if b.is_displayed() and b.text.strip() == text:
-                b.click()
+            if b.is_displayed() and text in (b.text.strip(), b.accessible_name.strip()):
+                if b.get_attribute("type") == "submit":
+                    self._navigate(b.click)
+                else:
+                    b.click()
                 return self
         raise NoSuchElementException(f"no button {text!r} on {self.path}")
 
     def follow(self, text: str) -> "Browser":
-        self.driver.find_element(By.LINK_TEXT, text).click()
+        self._navigate(self.driver.find_element(By.LINK_TEXT, text).click)
         return self
+
+    def _navigate(self, action) -> None:
+        """Do `action` (a click that loads a page) and wait until the new page replaced the old one."""
+        old = self.driver.find_element(By.TAG_NAME, "html")
+        action()
+        WebDriverWait(self.driver, 60).until(expected_conditions.staleness_of(old))
+        WebDriverWait(self.driver, 60).until(
+            lambda d: d.execute_script("return document.readyState") == "complete")
 
     def cookie(self, name: str) -> dict | None:
         return self.driver.get_cookie(name)
