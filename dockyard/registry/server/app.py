@@ -39,10 +39,14 @@ async def errors_middleware(request: web.Request, handler):
     return resp
 
 
-def build_app(config: Config) -> web.Application:
+def build_app(config: Config, extensions=()) -> web.Application:
+    """The registry's application. Each extension (`ext(app, registry, config)`, e.g. dockyard.hub.app.setup_hub)
+    runs before the registry's own routes are added, so its routes win over the /v2/ catch-all."""
     reg = Registry.build(config)
     app = web.Application(middlewares=[errors_middleware])
     app["registry"] = reg
+    for extension in extensions:
+        extension(app, reg, config)
     app.router.add_route("*", "/v2", routes_v2.dispatch)
     app.router.add_route("*", "/v2/{tail:.*}", routes_v2.dispatch)
     app.router.add_get("/v1/search", routes_hub.search)
@@ -71,8 +75,8 @@ def _ssl_context(config: Config) -> ssl.SSLContext | None:
     return ctx
 
 
-async def _serve(config: Config) -> None:
-    app = build_app(config)
+async def _serve(config: Config, extensions=()) -> None:
+    app = build_app(config, extensions)
     JsonAccessLogger.stream = open_stream(config.accesslog_path) if config.accesslog else None
     runner = web.AppRunner(app, access_log_class=JsonAccessLogger, access_log=log, handle_signals=False)
     await runner.setup()
@@ -92,7 +96,7 @@ async def _serve(config: Config) -> None:
     await runner.cleanup()
 
 
-def serve(config: Config) -> None:
+def serve(config: Config, extensions=()) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    asyncio.run(_serve(config))
+    asyncio.run(_serve(config, extensions))

@@ -30,6 +30,16 @@ CRED_CACHE_SECONDS = 300   # bcrypt costs ~0.1-0.3 s per check; a push makes doz
 REFRESH_USE = "refresh"    # the `use` claim that tells a refresh token from an access token
 
 
+@dataclass(frozen=True)
+class Login:
+    """A successful sign-in: who, the most the credential may do on any repository (a read-only personal
+    access token: pull), and the fingerprint a refresh token carries, so changing or revoking the credential
+    revokes the refresh tokens it was traded for."""
+    user: str
+    actions: frozenset = ALL
+    mark: str | None = None
+
+
 @dataclass
 class Identity:
     user: str | None = None                                 # None = anonymous
@@ -79,6 +89,14 @@ class Htpasswd:
                 self.ok_cache[key] = time.monotonic() + CRED_CACHE_SECONDS
         return ok
 
+
+    # The accounts interface the Authenticator uses (the Hub provides another: dockyard.hub.accounts).
+    def login(self, user: str, secret: str, remote_addr: str | None = None) -> Login | None:
+        return Login(user, ALL, self.mark(user)) if self.check(user, secret) else None
+
+    def relogin(self, user: str, mark: str | None) -> Login | None:
+        """The Login a refresh token carrying `mark` still stands for (None: revoked)."""
+        return Login(user, ALL, mark) if mark is not None and mark == self.mark(user) else None
 
     def mark(self, user: str) -> str | None:
         """A fingerprint of the user's password hash (None: no such user). Refresh tokens carry it, so a
@@ -139,19 +157,23 @@ class _TokenKeys:
 
 
 class Authenticator:
-    def __init__(self, cfg: AuthConfig, policy: Policy, storage_root: str):
+    def __init__(self, cfg: AuthConfig, policy: Policy, storage_root: str, accounts=None):
+        """`accounts` checks credentials (`login(user, secret, remote_addr) -> Login | None`, `relogin(user,
+        mark) -> Login | None`); by default the configured htpasswd file."""
         self.cfg = cfg
         self.policy = policy
         self.kind = cfg.kind
-        self.htpasswd = Htpasswd(cfg.htpasswd) if cfg.htpasswd else None
+        self.accounts = accounts or (Htpasswd(cfg.htpasswd) if cfg.htpasswd else None)
         self.keys = _TokenKeys(cfg, storage_root) if cfg.kind == "token" else None
         self._token_cache: dict[str, tuple[float, Identity]] = {}
 
     # ---- who is calling ----
-    async def check_password(self, user: str, password: str) -> bool:
-        if self.htpasswd is None:
-            return False
-        return await asyncio.get_running_loop().run_in_executor(None, self.htpasswd.check, user, password)
+    async def login(self, user: str, secret: str, remote_addr: str | None = None) -> Login | None:
+        """Check credentials off the event loop (bcrypt is slow). Accounts may raise a RegistryError
+        (TOOMANYREQUESTS while a login is throttled)."""
+        if self.accounts is None:
+            return None
+        return await asyncio.get_running_loop().run_in_executor(None, self.accounts.login, user, secret, remote_addr)
 
     async def identify(self, request) -> Identity:
         """The caller's identity; bad credentials are refused here (401)."""
@@ -161,9 +183,10 @@ class Authenticator:
         if header.lower().startswith("bearer ") and self.keys is not None:
             return self._verify_token(request, header[7:].strip())
         basic = parse_basic(header)
-        if basic is not None and self.htpasswd is not None:
-            if await self.check_password(*basic):
-                return Identity(user=basic[0])
+        if basic is not None and self.accounts is not None:
+            login = await self.login(*basic, remote_addr=request.remote)
+            if login is not None:
+                return Identity(user=login.user)
         raise self.refusal(request)
 
     def _verify_token(self, request, token: str) -> Identity:
@@ -240,7 +263,9 @@ class Authenticator:
         return {"WWW-Authenticate": value}
 
     # ---- the token service ----
-    def issue(self, user: str | None, scopes: list[str]) -> dict:
+    def issue(self, user: str | None, scopes: list[str], cap: frozenset = ALL) -> dict:
+        """A token for `user` granting what each scope asks that the Policy allows, at most `cap` (what the
+        credential may do: a read-only access token caps at pull)."""
         access = []
         for scope in scopes:
             parsed = parse_scope(scope)
@@ -248,7 +273,7 @@ class Authenticator:
                 continue
             typ, name, wanted = parsed
             if typ == "repository":
-                could = self.policy.actions(user, name)
+                could = self.policy.actions(user, name) & cap
                 got = could if "*" in wanted else (wanted & could)
             elif typ == "registry" and name == "catalog":
                 got = {"*"}          # the catalog is filtered per user, so anyone may ask for it
@@ -267,17 +292,17 @@ class Authenticator:
                 "scope": granted}
 
     # ---- refresh tokens (OAuth2; docker keeps one as the IdentityToken) ----
-    def issue_refresh(self, user: str) -> str:
-        """A refresh token for `user` on this service: signed, no expiry (auth-token.md), revoked by a password
-        change. Never valid as an access token."""
-        claims = {"iss": self.cfg.issuer, "sub": user, "aud": self.cfg.service, "iat": int(time.time()),
-                  "jti": str(uuid.uuid4()), "use": REFRESH_USE, "pwm": self.htpasswd.mark(user)}
+    def issue_refresh(self, login: Login) -> str:
+        """A refresh token for a signed-in user on this service: signed, no expiry (auth-token.md), revoked by a
+        password change (or the access token it came from being revoked). Never valid as an access token."""
+        claims = {"iss": self.cfg.issuer, "sub": login.user, "aud": self.cfg.service, "iat": int(time.time()),
+                  "jti": str(uuid.uuid4()), "use": REFRESH_USE, "pwm": login.mark}
         headers = {"kid": self.keys.kid} if hasattr(self.keys, "kid") else None
         return jwt.encode(claims, self.keys.signing, algorithm=self.keys.alg, headers=headers)
 
-    def refresh_user(self, token: str) -> str | None:
-        """The user a refresh token was issued to, or None if it is not a valid, unrevoked one."""
-        if self.htpasswd is None:
+    def refresh_login(self, token: str) -> Login | None:
+        """The Login a refresh token was issued for, or None if it is not a valid, unrevoked one."""
+        if self.accounts is None:
             return None
         try:
             claims = jwt.decode(token, self.keys.verifying, algorithms=[self.keys.alg], audience=self.cfg.service,
@@ -285,6 +310,6 @@ class Authenticator:
         except jwt.PyJWTError:
             return None
         user = claims["sub"]
-        if claims.get("use") != REFRESH_USE or not user or claims.get("pwm") != self.htpasswd.mark(user):
+        if claims.get("use") != REFRESH_USE or not user:
             return None
-        return user
+        return self.accounts.relogin(user, claims.get("pwm"))

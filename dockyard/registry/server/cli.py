@@ -15,15 +15,22 @@ def registry():
 @click.option("--listen", default=None, help="HOST:PORT to listen on (default 127.0.0.1:5000 or http.addr).")
 @click.option("--storage", default=None, type=click.Path(file_okay=False), help="Storage root directory.")
 @click.option("--config", "config_path", default=None, type=click.Path(exists=True, dir_okay=False),
-              help="YAML configuration (auth, access rules, TLS, notifications, log).")
-def serve_cmd(listen, storage, config_path):
+              help="YAML configuration (auth, access rules, TLS, notifications, log, hub).")
+@click.option("--hub", is_flag=True, help="Also run the Hub: accounts, organizations, rights, web hooks, web UI.")
+def serve_cmd(listen, storage, config_path, hub):
     """Serve the registry API until SIGTERM/SIGINT."""
     from dockyard.registry.server.app import serve
     try:
         cfg = config_mod.load(config_path, listen=listen, storage=storage)
     except (OSError, ValueError, KeyError) as e:
         raise click.ClickException(f"invalid configuration: {e}")
-    serve(cfg)
+    if hub:
+        cfg.hub["enabled"] = True
+    extensions = []
+    if cfg.hub.get("enabled"):
+        from dockyard.hub.app import setup_hub      # the Hub sits on top of the registry; loaded only when on
+        extensions.append(setup_hub)
+    serve(cfg, extensions)
 
 
 @registry.command("garbage-collect")
@@ -45,3 +52,11 @@ def gc_cmd(storage, config_path, dry_run, delete_untagged):
     click.echo(f"{len(res.marked)} blobs marked, {len(res.deleted)} blobs {verb.split()[-1]}"
                f"{' (dry run)' if dry_run else ''}, {res.freed_bytes} bytes", err=False)
     sys.exit(0)
+
+
+def _add_hub_commands() -> None:
+    from dockyard.hub.cli import user
+    registry.add_command(user, "user")
+
+
+_add_hub_commands()

@@ -13,6 +13,7 @@
              (threshold: consecutive failures retried at once before each retry waits `backoff`;
               distribution's defaults apply to missing or non-positive values)
     log:     {accesslog: {disabled: false, path: (stderr)}}
+    hub:     {enabled: false, ...}   the Docker Hub layer's own settings, read by dockyard.hub.config
 Command-line --listen and --storage override http.addr and the storage root.
 """
 from dataclasses import dataclass, field
@@ -79,6 +80,7 @@ class Config:
     accesslog: bool = True
     accesslog_path: str = ""
     max_manifest_size: int = 4 * 1024 * 1024
+    hub: dict = field(default_factory=dict)   # raw `hub:` section; dockyard.hub.config parses it
 
     @property
     def host(self) -> str:
@@ -150,6 +152,7 @@ def load(path: str | None = None, listen: str | None = None, storage: str | None
             ignored_mediatypes=list(ep.get("ignoredmediatypes", [])) + list(ignore.get("mediatypes", [])),
             ignored_actions=list(ignore.get("actions", [])), disabled=bool(ep.get("disabled", False))))
 
+    cfg.hub = dict(raw.get("hub") or {})
     accesslog = (raw.get("log") or {}).get("accesslog") or {}
     cfg.accesslog = not accesslog.get("disabled", False)
     cfg.accesslog_path = accesslog.get("path", "")

@@ -4,7 +4,8 @@ import json
 from aiohttp import web
 
 # code -> (HTTP status, default message); from the distribution spec's error code table, plus distribution's
-# PAGINATION_NUMBER_INVALID. No TOOMANYREQUESTS: this server has no rate limiting. An out-of-order chunk is
+# PAGINATION_NUMBER_INVALID. TOOMANYREQUESTS only for sign-ins throttled after repeated failures (the Hub's
+# accounts); there is no request rate limiting. An out-of-order chunk is
 # BLOB_UPLOAD_INVALID with status 416, as the spec names no range code.
 CODES = {
     "BLOB_UNKNOWN": (404, "blob unknown to registry"),
@@ -22,6 +23,7 @@ CODES = {
     "DENIED": (403, "requested access to the resource is denied"),
     "UNSUPPORTED": (405, "the operation is unsupported"),
     "PAGINATION_NUMBER_INVALID": (400, "invalid number of results requested"),
+    "TOOMANYREQUESTS": (429, "too many requests"),
 }
 
 

@@ -114,11 +114,19 @@ class Notifier:
         self.source_addr = f"{socket.gethostname()}:{port}"
         self.instance_id = str(uuid.uuid4())
         self.session: aiohttp.ClientSession | None = None
+        # In-process subscribers (`fn(event)`, called synchronously, must be quick): the Hub counts pulls and
+        # calls its web hooks from the same events the endpoints get.
+        self.listeners: list = []
 
     def emit(self, action: str, repo: str, request, **kw) -> None:
-        if not self.sinks:
+        if not self.sinks and not self.listeners:
             return
         event = make_event(action, repo, request, source_addr=self.source_addr, instance_id=self.instance_id, **kw)
+        for listener in self.listeners:
+            try:
+                listener(event)
+            except Exception:
+                log.exception("notification listener failed on %s %s", action, repo)
         for sink in self.sinks:
             if sink.wants(event):
                 sink.put(event)

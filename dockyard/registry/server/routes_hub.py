@@ -39,11 +39,11 @@ def _resolve(reg, requested: str) -> str | None:
     return None
 
 
-def _iso(ts: float) -> str:
+def iso_time(ts: float) -> str:
     return datetime.datetime.fromtimestamp(ts, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _int(request, key: str, default: int, lo: int = 1, hi: int = 100) -> int:
+def int_param(request, key: str, default: int, lo: int = 1, hi: int = 100) -> int:
     try:
         return max(lo, min(hi, int(request.query.get(key, default))))
     except ValueError:
@@ -56,8 +56,8 @@ async def search(request: web.Request) -> web.Response:
     ident = await reg.auth.identify(request)
     request["identity"] = ident
     query = request.query.get("q", "").lower()
-    n = _int(request, "n", 25)
-    page = _int(request, "page", 1, hi=10 ** 6)
+    n = int_param(request, "n", 25)
+    page = int_param(request, "page", 1, hi=10 ** 6)
 
     def collect():
         out = []
@@ -79,7 +79,7 @@ async def search(request: web.Request) -> web.Response:
                               "page_size": n, "num_pages": max(1, math.ceil(len(results) / n)), "results": chunk})
 
 
-def _repo_info(reg, name: str) -> dict:
+def repo_summary(reg, name: str) -> dict:
     meta = reg.storage.get_meta(name)
     tags = reg.storage.list_tags(name)
     last = max((reg.storage.tag_mtime(name, t) for t in tags), default=0.0)
@@ -87,7 +87,7 @@ def _repo_info(reg, name: str) -> dict:
     return {"user": ns or "library", "name": short, "namespace": ns or "library", "repository_type": "image",
             "status": 1, "description": meta["description"], "full_description": meta["full_description"],
             "is_private": not reg.policy.is_public(name), "star_count": len(meta["stars"]),
-            "is_official": is_official(name), "last_updated": _iso(last) if last else None}
+            "is_official": is_official(name), "last_updated": iso_time(last) if last else None}
 
 
 async def repo_info(request, reg, name, ident):
@@ -100,7 +100,7 @@ async def repo_info(request, reg, name, ident):
             return web.json_response({"message": "body must be JSON"}, status=400)
         fields = {k: str(body[k]) for k in ("description", "full_description") if k in body}
         reg.storage.update_meta(name, lambda meta: meta.update(fields))
-    return web.json_response(_repo_info(reg, name))
+    return web.json_response(repo_summary(reg, name))
 
 
 def _json_blob(st, digest: str | None) -> dict:
@@ -122,12 +122,12 @@ def _image_entry(st, digest: str, manifest: dict, platform: dict | None, updated
             "last_pulled": None, "last_pushed": updated}
 
 
-def _tag_entry(st, name: str, tag: str) -> dict | None:
+def tag_entry(st, name: str, tag: str) -> dict | None:
     digest = st.get_tag(name, tag)
     if digest is None:
         return None
     doc = _json_blob(st, digest)
-    updated = _iso(st.tag_mtime(name, tag))
+    updated = iso_time(st.tag_mtime(name, tag))
     if "manifests" in doc:  # an index: one entry per platform (attestations, "unknown/unknown", are not images)
         images = [_image_entry(st, m.get("digest"), _json_blob(st, m.get("digest")), m.get("platform") or {}, updated)
                   for m in doc["manifests"] if (m.get("platform") or {}).get("os", "unknown") != "unknown"]
@@ -141,20 +141,20 @@ def _tag_entry(st, name: str, tag: str) -> dict | None:
 async def repo_tag(request, reg, name, ident):
     """GET /v2/repositories/<ns>/<repo>/tags/<tag>: one tag, as Docker Hub answers it."""
     tag = request["hub_tag"]
-    entry = _tag_entry(reg.storage, name, tag)
+    entry = tag_entry(reg.storage, name, tag)
     if entry is None:
         return _not_found(f"tag {tag}")
     return web.json_response(entry)
 
 
 async def repo_tags(request, reg, name, ident):
-    page_size = _int(request, "page_size", 10)
-    page = _int(request, "page", 1, hi=10 ** 6)
+    page_size = int_param(request, "page_size", 10)
+    page = int_param(request, "page", 1, hi=10 ** 6)
     wanted = request.query.get("name", "")
     st = reg.storage
     tags = [t for t in st.list_tags(name) if wanted in t]
     tags.sort(key=lambda t: (-st.tag_mtime(name, t), t))       # newest first, as Docker Hub lists them
-    results = [e for e in (_tag_entry(st, name, t) for t in tags[(page - 1) * page_size: page * page_size]) if e]
+    results = [e for e in (tag_entry(st, name, t) for t in tags[(page - 1) * page_size: page * page_size]) if e]
     base = f"{request.scheme}://{request.host}{request.path}"
     nxt = f"{base}?{urlencode({'page': page + 1, 'page_size': page_size})}" if page * page_size < len(tags) else None
     prev = f"{base}?{urlencode({'page': page - 1, 'page_size': page_size})}" if page > 1 else None

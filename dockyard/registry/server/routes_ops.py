@@ -4,7 +4,8 @@ import os
 
 from aiohttp import web
 
-from dockyard.registry.server.auth import Identity, parse_basic
+from dockyard.registry.server.access import ALL
+from dockyard.registry.server.auth import Identity, Login, parse_basic
 from dockyard.registry.server.errors import RegistryError
 
 
@@ -21,19 +22,20 @@ async def token(request: web.Request) -> web.Response:
     if request.method == "POST":
         form = await request.post()
         scopes, service = str(form.get("scope", "")).split(), form.get("service")
-        user, refresh = await _oauth_grant(reg, form)
+        login, refresh = await _oauth_grant(reg, form, request.remote)
     else:
         # A scope parameter may hold several scopes separated by spaces, as a challenge's scope does (a mount
         # names two repositories) and clients that pass it on verbatim send it.
         scopes = [scope for raw in request.query.getall("scope", []) for scope in raw.split()]
         service = request.query.get("service")
-        user = await _basic_user(reg, request)
-        wants_refresh = request.query.get("offline_token") == "true" and user is not None
-        refresh = reg.auth.issue_refresh(user) if wants_refresh else None
+        login = await _basic_login(reg, request)
+        wants_refresh = request.query.get("offline_token") == "true" and login is not None
+        refresh = reg.auth.issue_refresh(login) if wants_refresh else None
     if service and service != reg.config.auth.service:
         return web.json_response({"details": f"unknown service {service!r}"}, status=400)
+    user = login.user if login else None
     request["identity"] = Identity(user=user)
-    body = reg.auth.issue(user, scopes)
+    body = reg.auth.issue(user, scopes, login.actions if login else ALL)
     if refresh:
         body["refresh_token"] = refresh
     return web.json_response(body)
@@ -46,32 +48,34 @@ def _oauth_error(error: str, description: str, status: int) -> web.HTTPException
     return exc(text=body, content_type="application/json")
 
 
-async def _oauth_grant(reg, form) -> tuple[str, str | None]:
-    """(user, refresh token to hand out or None) for an OAuth2 token request."""
+async def _oauth_grant(reg, form, remote_addr) -> tuple[Login, str | None]:
+    """(login, refresh token to hand out or None) for an OAuth2 token request."""
     grant = form.get("grant_type")
     if grant == "password":
         username, password = str(form.get("username", "")), str(form.get("password", ""))
-        if not await reg.auth.check_password(username, password):
+        login = await reg.auth.login(username, password, remote_addr)
+        if login is None:
             raise _oauth_error("invalid_grant", "incorrect username or password", 401)
-        return username, reg.auth.issue_refresh(username) if form.get("access_type") == "offline" else None
+        return login, reg.auth.issue_refresh(login) if form.get("access_type") == "offline" else None
     if grant == "refresh_token":
         presented = str(form.get("refresh_token", ""))
-        user = reg.auth.refresh_user(presented)
-        if user is None:
+        login = reg.auth.refresh_login(presented)
+        if login is None:
             raise _oauth_error("invalid_grant", "invalid or revoked refresh token", 401)
-        return user, presented      # oauth.md: a refresh grant answers with the same refresh token
+        return login, presented      # oauth.md: a refresh grant answers with the same refresh token
     raise _oauth_error("unsupported_grant_type", f"grant_type {grant!r} is not supported", 400)
 
 
-async def _basic_user(reg, request) -> str | None:
+async def _basic_login(reg, request) -> Login | None:
     header = request.headers.get("Authorization", "")
     if not header:
         return None
     creds = parse_basic(header)
-    if creds is None or not await reg.auth.check_password(*creds):
+    login = await reg.auth.login(*creds, remote_addr=request.remote) if creds else None
+    if login is None:
         raise RegistryError("UNAUTHORIZED", message="incorrect username or password",  # Docker Hub's words
                             headers={"WWW-Authenticate": 'Basic realm="dockyard-registry-token"'})
-    return creds[0]
+    return login
 
 
 async def health(request: web.Request) -> web.Response:

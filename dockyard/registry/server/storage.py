@@ -167,6 +167,10 @@ class Storage:
         d = self.repo_dir(name)
         return os.path.isdir(os.path.join(d, "_manifests")) or os.path.isdir(os.path.join(d, "_layers"))
 
+    def delete_repo(self, name: str) -> None:
+        """Remove a repository's links, tags and metadata; its blobs stay until garbage collection."""
+        shutil.rmtree(self.repo_dir(name), ignore_errors=True)
+
     def list_repos(self) -> list[str]:
         """Repositories with at least one manifest, sorted (the _catalog order)."""
         found = []

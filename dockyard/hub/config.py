@@ -1,0 +1,77 @@
+"""The `hub:` section of the registry's config file (all optional):
+
+    hub:
+      enabled: true               # or `dockyard registry serve --hub`
+      signup: true                # anyone may create an account (the sign-up page / POST /v2/users/signup)
+      default_private: false      # a repository created by its first push (Docker Hub's default: public)
+      admins: [root]              # site administrators (with access.admins): every right everywhere
+      database: <storage>/hub.db  # SQLite (WAL) beside the registry storage
+      webhook_allowlist: [127.0.0.1, hooks.example.com]   # hosts web hooks may call; empty = none
+      webhook_timeout: 5s
+      webhook_retries: 3          # attempts after the first failure, each after webhook_backoff * 2^n
+      webhook_backoff: 1s
+      login_max_failures: 5       # failed sign-ins (per user name and client address) before a lockout
+      login_lockout: 5m           # how long a lockout lasts (and the window failures are counted in)
+      session_ttl: 14d            # web sessions (cookie)
+      jwt_ttl: 24h                # JWTs from POST /v2/users/login and /v2/auth/token
+      bcrypt_rounds: 10
+"""
+from dataclasses import dataclass, field
+import os
+
+from dockyard.registry.server.config import Config, parse_duration
+
+def _duration(value, default: float) -> float:
+    if value is None:
+        return default
+    text = str(value).strip()
+    if text.endswith("d") and text[:-1].isdigit():     # Go has no "d"; a session lifetime wants one
+        return int(text[:-1]) * 86400.0
+    return parse_duration(text)
+
+
+@dataclass
+class HubConfig:
+    enabled: bool = False
+    signup: bool = True
+    default_private: bool = False
+    admins: list[str] = field(default_factory=list)
+    database: str = ""
+    webhook_allowlist: list[str] = field(default_factory=list)
+    webhook_timeout: float = 5.0
+    webhook_retries: int = 3
+    webhook_backoff: float = 1.0
+    login_max_failures: int = 5
+    login_lockout: float = 300.0
+    session_ttl: float = 14 * 86400.0
+    jwt_ttl: float = 86400.0
+    bcrypt_rounds: int = 10
+
+
+def load(config: Config) -> HubConfig:
+    """HubConfig from the registry Config's raw `hub` section (and its storage root and access.admins)."""
+    raw = config.hub or {}
+    d = HubConfig()
+    return HubConfig(
+        enabled=bool(raw.get("enabled", False)),
+        signup=bool(raw.get("signup", d.signup)),
+        default_private=bool(raw.get("default_private", d.default_private)),
+        admins=sorted(set(raw.get("admins") or []) | set(config.access.admins)),
+        database=raw.get("database") or os.path.join(config.storage, "hub.db"),
+        webhook_allowlist=[str(h).lower() for h in raw.get("webhook_allowlist") or []],
+        webhook_timeout=_duration(raw.get("webhook_timeout"), d.webhook_timeout),
+        webhook_retries=int(raw.get("webhook_retries", d.webhook_retries)),
+        webhook_backoff=_duration(raw.get("webhook_backoff"), d.webhook_backoff),
+        login_max_failures=int(raw.get("login_max_failures", d.login_max_failures)),
+        login_lockout=_duration(raw.get("login_lockout"), d.login_lockout),
+        session_ttl=_duration(raw.get("session_ttl"), d.session_ttl),
+        jwt_ttl=_duration(raw.get("jwt_ttl"), d.jwt_ttl),
+        bcrypt_rounds=int(raw.get("bcrypt_rounds", d.bcrypt_rounds)),
+    )
+
+
+def database_path(storage: str, config: Config | None = None) -> str:
+    """Where the Hub database of a storage root lives (the CLI's `user` commands find it this way)."""
+    if config is not None and (config.hub or {}).get("database"):
+        return config.hub["database"]
+    return os.path.join(storage, "hub.db")

@@ -1,0 +1,58 @@
+"""Hub fixtures: a `dockyard registry serve --hub` per module (or per test with make_hub), and, for the tests
+that use the real docker CLI, a dockyard daemon (tests/e2e's harness) with busybox loaded."""
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from hub_helpers import HUB_CONFIG, HubServer  # noqa: E402
+
+
+def _config(extra: dict | None) -> dict:
+    cfg = {"hub": dict(HUB_CONFIG["hub"])}
+    for key, value in (extra or {}).items():
+        if key == "hub":
+            cfg["hub"].update(value)
+        else:
+            cfg[key] = value
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory):
+    """A Hub shared by one module's tests (use distinct user and repository names)."""
+    root = tmp_path_factory.mktemp("hub")
+    server = HubServer(str(root / "storage"), _config(None), workdir=str(root / "run")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def make_hub(tmp_path):
+    """Start Hubs with extra config ({"hub": {...}} merges into the defaults); stopped at the end of the test."""
+    started = []
+
+    def make(extra: dict | None = None) -> HubServer:
+        n = len(started)
+        server = HubServer(str(tmp_path / f"storage{n}"), _config(extra), workdir=str(tmp_path / f"run{n}"))
+        started.append(server)
+        return server.start()
+
+    yield make
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def daemon(tmp_path_factory):
+    """A real dockyard daemon (docker CLI 28 talks to it) with busybox loaded; needs root."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root (a dockyard daemon)")
+    from tests.e2e.daemon_harness import build_busybox_archive, cleanup_daemon, new_daemon
+    busybox = build_busybox_archive(tmp_path_factory.mktemp("images") / "busybox.tar")
+    d = new_daemon(tmp_path_factory.mktemp("daemon"))
+    d.start()
+    d.docker("load", "-i", str(busybox))
+    yield d
+    cleanup_daemon(d)
