@@ -1,22 +1,18 @@
-"""Harness for the Hub page tests: a `dockyard registry serve --hub` on a loopback port, and a real headless
-Chromium (Debian's chromium + chromedriver, driven by Selenium) that a test uses the way a person would:
-open a page, fill a field found by its label, press a button found by its text, read the visible text.
+"""Harness for the Hub page tests (the Hub server itself is conftest's `hub` fixture): a real headless Chromium
+(Debian's chromium + chromedriver, driven by Selenium) that a test uses the way a person would: open a page,
+fill a field found by its label, press a button found by its text, read the visible text. FormClient posts
+the same forms without a browser (for the rights matrix and CSRF checks).
 
 Chromium runs with the flags that keep it off the network (no background networking, sync, component
 updates or QUIC), so the only server it ever talks to is the test's Hub on 127.0.0.1.
 """
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
-import yaml
 from selenium import webdriver
 from selenium.common.exceptions import NoSuchElementException
 from selenium.webdriver.chrome.service import Service
@@ -24,7 +20,6 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
@@ -33,69 +28,11 @@ CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-
                   "--metrics-recording-only", "--disable-client-side-phishing-detection"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class HubServer:
-    """`dockyard registry serve --hub` with token auth, on 127.0.0.1; its log is workdir/hub.log."""
-
-    def __init__(self, workdir: Path, hub: dict | None = None, access: dict | None = None):
-        self.workdir = workdir
-        self.storage = workdir / "storage"
-        self.port = free_port()
-        self.host = f"127.0.0.1:{self.port}"
-        self.url = f"http://{self.host}"
-        config = {"auth": {"token": {"service": "dockyard-hub", "issuer": "dockyard-hub"}},
-                  "hub": {"enabled": True, "signup": True, "webhook_allowlist": ["127.0.0.1"],
-                          "webhook_backoff": "100ms", "bcrypt_rounds": 4, **(hub or {})}}
-        if access:
-            config["access"] = access
-        (workdir / "config.yml").write_text(yaml.safe_dump(config))
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> "HubServer":
-        self.log = open(self.workdir / "hub.log", "ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "dockyard", "registry", "serve", "--hub", "--listen", self.host,
-             "--storage", str(self.storage), "--config", str(self.workdir / "config.yml")],
-            stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("hub exited:\n" + (self.workdir / "hub.log").read_text()[-3000:])
-            try:
-                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        raise RuntimeError("hub did not come up:\n" + (self.workdir / "hub.log").read_text()[-3000:])
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-            self.proc = None
-            self.log.close()
-
-    def cli(self, *args, input: str | None = None) -> subprocess.CompletedProcess:
-        """`dockyard registry ...` against this server's storage (e.g. `user add`)."""
-        return subprocess.run([sys.executable, "-m", "dockyard", "registry", *args, "--storage", str(self.storage)],
-                              input=input, capture_output=True, text=True, cwd=ROOT, check=True,
-                              env={**os.environ, "PYTHONPATH": str(ROOT)})
-
-
 class Browser:
     """One person's browser (own profile, own cookies), with helpers that find things as a person does."""
 
-    def __init__(self, base_url: str, shots: Path, name: str):
-        self.base_url, self.shots, self.name = base_url, shots, name
+    def __init__(self, base_url: str, shots, name: str):
+        self.base_url, self.shots, self.name = base_url, Path(shots), name
         self.profile = tempfile.mkdtemp(prefix=f"chromium-{name}-")
         opts = webdriver.ChromeOptions()
         opts.binary_location = CHROMIUM

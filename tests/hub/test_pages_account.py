@@ -5,14 +5,16 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from pathlib import Path
+
 from dockyard.hub.store import Store
-from tests.hub.pages_browser import Browser, HubServer
+from pages_browser import Browser
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory):
-    base = tmp_path_factory.mktemp("hubacct")
-    server = HubServer(base).start()
+def site(hub, tmp_path_factory):
+    """The module's Hub and a maker of browsers (each a person with their own profile)."""
+    server, base = hub, tmp_path_factory.mktemp("shots")
     browsers = []
 
     def browser(name):
@@ -24,17 +26,16 @@ def hub(tmp_path_factory):
     finally:
         for b in browsers:
             b.close()
-        server.stop()
 
 
 def registry_login(server, user: str, secret: str) -> int:
     """What `docker login` does: the token service with Basic credentials."""
-    r = httpx.get(f"{server.url}/token", params={"service": "dockyard-hub", "account": user}, auth=(user, secret))
+    r = httpx.get(f"{server.url}/token", params={"account": user}, auth=(user, secret))
     return r.status_code
 
 
-def test_access_token_is_shown_once_works_for_login_and_can_be_revoked(hub):
-    server, browser, _ = hub
+def test_access_token_is_shown_once_works_for_login_and_can_be_revoked(site):
+    server, browser, _ = site
     dora = browser("dora")
     dora.sign_up("dora", "dora-password-1")
     dora.follow("Access tokens")
@@ -55,8 +56,8 @@ def test_access_token_is_shown_once_works_for_login_and_can_be_revoked(hub):
     assert registry_login(server, "dora", secret) == 401
 
 
-def test_password_change_keeps_you_signed_in_and_the_old_password_stops_working(hub):
-    server, browser, _ = hub
+def test_password_change_keeps_you_signed_in_and_the_old_password_stops_working(site):
+    server, browser, _ = site
     eve = browser("eve")
     eve.sign_up("evelyn", "first-password")
     eve.follow("Password")
@@ -73,13 +74,13 @@ def test_password_change_keeps_you_signed_in_and_the_old_password_stops_working(
     assert eve.path == "/" and "evelyn" in eve.links()
 
 
-def test_organization_pages_show_teams_and_members_to_members_only(hub):
-    server, browser, _ = hub
+def test_organization_pages_show_teams_and_members_to_members_only(site):
+    server, browser, _ = site
     owner, member, stranger = browser("orgowner"), browser("orgmember"), browser("stranger")
     owner.sign_up("oscar", "oscar-password")
     member.sign_up("mia", "mia-password-1")
     stranger.sign_up("sam", "sam-password-1")
-    store = Store(str(server.storage / "hub.db"))
+    store = Store(str(Path(server.storage) / "hub.db"))
     store.create_org("initech", "oscar")
     team = store.create_team("initech", "printers", "Fixes the printers")
     store.add_team_member(team["id"], "mia")
@@ -106,8 +107,8 @@ def test_organization_pages_show_teams_and_members_to_members_only(hub):
     assert "initech" not in [o.text for o in stranger.field("Namespace").find_elements("tag name", "option")]
 
 
-def test_pages_fit_a_phone_screen(hub):
-    server, browser, base = hub
+def test_pages_fit_a_phone_screen(site):
+    server, browser, base = site
     phone = browser("phone")
     phone.phone()
     for path in ("/", "/search?q=tps", "/r/initech/tps", "/r/initech/tps/tags", "/login", "/signup"):

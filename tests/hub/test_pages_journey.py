@@ -6,65 +6,24 @@ hook delivered to a receiver on 127.0.0.1 that shows up in the delivery history.
 Screenshots of the main pages are saved under the test's temp dir (`shots/`)."""
 from __future__ import annotations
 
-import json
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.e2e.daemon_harness import build_busybox_archive, cleanup_daemon, new_daemon
-from tests.hub.pages_browser import Browser, HubServer
+from hub_helpers import Receiver
+from pages_browser import Browser
 
 PASSWORD = {"alice": "alice-secret-1", "bob": "bob-secret-22", "carol": "carol-secret-333"}
 
 
-class Receiver:
-    """A web hook receiver on 127.0.0.1: keeps every POSTed JSON body."""
-
-    def __init__(self):
-        self.bodies: list[dict] = []
-        self.arrived = threading.Condition()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                with outer.arrived:
-                    outer.bodies.append(json.loads(body))
-                    outer.arrived.notify_all()
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def wait_for(self, predicate, timeout: float = 60) -> dict:
-        with self.arrived:
-            assert self.arrived.wait_for(lambda: any(predicate(b) for b in self.bodies), timeout), self.bodies
-            return next(b for b in self.bodies if predicate(b))
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
+def world(hub, daemon, tmp_path_factory):
+    """The module's Hub, the session's dockyard daemon, browsers (one per person) and a web hook receiver."""
     base = tmp_path_factory.mktemp("hubweb")
     shots = base / "shots"
     shots.mkdir()
-    (base / "hub").mkdir()
-    hub = HubServer(base / "hub").start()
-    daemon = new_daemon(base / "daemon")
-    daemon.start()
     browsers: list[Browser] = []
     receiver = Receiver()
 
@@ -74,14 +33,11 @@ def world(tmp_path_factory):
         return b
 
     try:
-        daemon.docker("load", "-i", str(build_busybox_archive(tmp_path_factory.mktemp("images") / "busybox.tar")))
         yield {"hub": hub, "daemon": daemon, "browser": browser, "shots": shots, "receiver": receiver, "base": base}
     finally:
         for b in browsers:
             b.close()
         receiver.close()
-        cleanup_daemon(daemon)
-        hub.stop()
         print(f"screenshots: {shots}")
 
 
@@ -104,7 +60,7 @@ def build_image(world, tag: str) -> None:
         "RUN mkdir /data && echo one > /data/a && head -c 5000 /dev/zero > /data/big\n"
         "RUN echo changed > /data/a && rm /data/big\n"
         'LABEL org.example.note="<img src=x onerror=document.title=\'pwned\'>"\n')
-    world["daemon"].docker("build", "-q", "-t", tag, str(ctx))
+    world["daemon"].docker("build", "-q", "-t", tag, str(ctx))   # the classic builder (DOCKER_BUILDKIT=0)
 
 
 def test_private_repository_journey(world):
@@ -218,7 +174,7 @@ def test_private_repository_journey(world):
     assert receiver.url in alice.text() and "No deliveries yet." in alice.text()
     as_alice("tag", f"{host}/alice/app:1", f"{host}/alice/app:2")
     as_alice("push", f"{host}/alice/app:2")
-    body = receiver.wait_for(lambda b: b.get("push_data", {}).get("tag") == "2")
+    body = receiver.wait(1)[0]                  # the hook exists since this push only
     assert body["push_data"]["pusher"] == "alice" and body["repository"]["repo_name"] == "alice/app"
 
     def delivered(_):

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import pytest
 
+from pathlib import Path
+
 from dockyard.hub.store import Store
-from tests.hub.pages_browser import Browser, FormClient, HubServer
+from pages_browser import Browser, FormClient
 
 PW = "a-good-password"
 ROLES = ["anonymous", "owner", "reader", "writer", "admin", "teammate", "outsider"]
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory):
-    base = tmp_path_factory.mktemp("hubsec")
-    server = HubServer(base).start()
+def site(hub):
+    """The module's Hub with a signed-in FormClient per role and the repositories of the matrix."""
+    server = hub
     clients: dict[str, FormClient] = {}
     try:
         for role in ROLES:
@@ -31,7 +33,7 @@ def hub(tmp_path_factory):
                            owner.token("/r/owner/secret/settings"))
             assert r.status_code == 303, r.text[:300]
         # An organization (owned by owner) whose team "devs" (teammate) may read its private repository.
-        store = Store(str(server.storage / "hub.db"))
+        store = Store(str(Path(server.storage) / "hub.db"))
         store.create_org("acme", "owner")
         team = store.create_team("acme", "devs")
         store.add_team_member(team["id"], "teammate")
@@ -46,7 +48,6 @@ def hub(tmp_path_factory):
     finally:
         for c in clients.values():
             c.close()
-        server.stop()
 
 
 # (role, repository) -> (sees it in the UI, may change its settings)
@@ -62,8 +63,8 @@ EXPECTED = {
 
 
 @pytest.mark.parametrize("role,repo", sorted(EXPECTED))
-def test_rights_matrix_in_the_pages(hub, role, repo):
-    server, clients = hub
+def test_rights_matrix_in_the_pages(site, role, repo):
+    server, clients = site
     c = clients[role]
     sees, changes = EXPECTED[(role, repo)]
     page = c.http.get(f"/r/{repo}")
@@ -89,8 +90,8 @@ def test_rights_matrix_in_the_pages(hub, role, repo):
         assert r.status_code in (303, 403, 404) and (r.status_code != 303 or role == "anonymous")
 
 
-def test_form_posts_without_or_with_a_wrong_csrf_token_change_nothing(hub):
-    server, clients = hub
+def test_form_posts_without_or_with_a_wrong_csrf_token_change_nothing(site):
+    server, clients = site
     owner, outsider = clients["owner"], clients["outsider"]
     path = "/r/owner/secret/settings/visibility"
     for token in (None, "", "not-the-token", outsider.token("/")):   # missing, empty, wrong, another session's
@@ -111,8 +112,8 @@ def test_form_posts_without_or_with_a_wrong_csrf_token_change_nothing(hub):
     assert owner.http.get("/r/owner/secret").status_code == 200
 
 
-def test_sign_in_failures_and_the_session_cookie(hub):
-    server, _ = hub
+def test_sign_in_failures_and_the_session_cookie(site):
+    server, _ = site
     c = FormClient(server.url)
     try:
         r = c.post("/login", {"username": "owner", "password": "wrong-password", "next": "/"}, c.token("/login"))
@@ -132,8 +133,8 @@ def test_sign_in_failures_and_the_session_cookie(hub):
 XSS = "<img src=x onerror=\"document.title='pwned'\"><script>document.title='pwned'</script>"
 
 
-def test_user_text_is_never_markup(hub, tmp_path):
-    server, clients = hub
+def test_user_text_is_never_markup(site, tmp_path):
+    server, clients = site
     owner = clients["owner"]
     token = owner.token("/repository/create")
     r = owner.post("/repository/create", {"namespace": "owner", "name": "xss", "visibility": "public",
