@@ -27,6 +27,8 @@ RUNTIME_PACKAGES += util-linux
 
 # What only the tests and benchmarks need besides (make test, make bench), one package a line.
 TEST_PACKAGES += apache2-utils
+TEST_PACKAGES += chromium
+TEST_PACKAGES += chromium-driver
 TEST_PACKAGES += containerd
 TEST_PACKAGES += docker-compose
 TEST_PACKAGES += docker-registry

@@ -1,0 +1,119 @@
+"""Account pages in a real Chromium: access tokens (secret shown once, works as the registry password, revocable),
+password change, sign out/in, organization pages (teams and members for members only), pages at phone width."""
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from pathlib import Path
+
+from dockyard.hub.store import Store
+from pages_browser import Browser
+
+
+@pytest.fixture(scope="module")
+def site(hub, tmp_path_factory):
+    """The module's Hub and a maker of browsers (each a person with their own profile)."""
+    server, base = hub, tmp_path_factory.mktemp("shots")
+    browsers = []
+
+    def browser(name):
+        b = Browser(server.url, base, name)
+        browsers.append(b)
+        return b
+    try:
+        yield server, browser, base
+    finally:
+        for b in browsers:
+            b.close()
+
+
+def registry_login(server, user: str, secret: str) -> int:
+    """What `docker login` does: the token service with Basic credentials."""
+    r = httpx.get(f"{server.url}/token", params={"account": user}, auth=(user, secret))
+    return r.status_code
+
+
+def test_access_token_is_shown_once_works_for_login_and_can_be_revoked(site):
+    server, browser, _ = site
+    dora = browser("dora")
+    dora.sign_up("dora", "dora-password-1")
+    dora.follow("Access tokens")
+    assert dora.heading() == "Personal access tokens" and "No tokens yet." in dora.text()
+    dora.fill("Description", "laptop").choose("Read & Write").press("Generate")
+    text = dora.text()
+    assert "Copy your token now: it will not be shown again." in text
+    secret = dora.driver.find_element("id", "new-token").text
+    assert secret.startswith("dckr_pat_")
+    assert f"docker login {server.host} -u dora" in text
+    dora.screenshot("token-created")
+    assert registry_login(server, "dora", secret) == 200
+    dora.open("/settings/security")
+    text = dora.text()
+    assert secret not in text and "laptop" in text and "repo:write" in text
+    dora.press("Revoke laptop")
+    assert "No tokens yet." in dora.text()
+    assert registry_login(server, "dora", secret) == 401
+
+
+def test_password_change_keeps_you_signed_in_and_the_old_password_stops_working(site):
+    server, browser, _ = site
+    eve = browser("eve")
+    eve.sign_up("evelyn", "first-password")
+    eve.follow("Password")
+    eve.fill("Current password", "not-it-at-all").fill("New password", "second-password").press("Change password")
+    assert "Current password is incorrect." in eve.text()
+    eve.fill("Current password", "first-password").fill("New password", "second-password").press("Change password")
+    assert "Your password was changed." in eve.text()
+    assert "Sign out" in [b.text for b in eve.driver.find_elements("tag name", "button")]   # still signed in
+    eve.press("Sign out")
+    assert "Sign in" in eve.links()
+    eve.sign_in("evelyn", "first-password")
+    assert "Incorrect username or password." in eve.text()
+    eve.sign_in("evelyn", "second-password")
+    assert eve.path == "/" and "evelyn" in eve.links()
+
+
+def test_organization_pages_show_teams_and_members_to_members_only(site):
+    server, browser, _ = site
+    owner, member, stranger = browser("orgowner"), browser("orgmember"), browser("stranger")
+    owner.sign_up("oscar", "oscar-password")
+    member.sign_up("mia", "mia-password-1")
+    stranger.sign_up("sam", "sam-password-1")
+    store = Store(str(Path(server.storage) / "hub.db"))
+    store.create_org("initech", "oscar")
+    team = store.create_team("initech", "printers", "Fixes the printers")
+    store.add_team_member(team["id"], "mia")
+    store.close()
+    owner.open("/repository/create")
+    owner.fill("Namespace", "initech").fill("Repository name", "tps").choose("Public").press("Create")
+    assert owner.path == "/r/initech/tps"
+    for person in (owner, member):
+        person.open("/orgs/initech/teams")
+        assert "printers" in person.text() and "Fixes the printers" in person.text() and "mia" in person.text()
+        person.open("/orgs/initech/members")
+        assert "oscar" in person.text() and "mia" in person.text()
+    member.screenshot("org-teams")
+    stranger.open("/orgs/initech")
+    assert "initech/tps" in stranger.text()                  # a public repository is public
+    stranger.open("/orgs/initech/teams")
+    assert "No teams to show." in stranger.text() and "printers" not in stranger.text()
+    stranger.open("/orgs/initech/members")
+    assert "No members to show." in stranger.text() and "mia" not in stranger.text()
+    stranger.open("/u/initech")
+    assert stranger.heading() == "Page not found"
+    # Only the organization's owners may create repositories in it.
+    stranger.open("/repository/create")
+    assert "initech" not in [o.text for o in stranger.field("Namespace").find_elements("tag name", "option")]
+
+
+def test_pages_fit_a_phone_screen(site):
+    server, browser, base = site
+    phone = browser("phone")
+    phone.phone()
+    for path in ("/", "/search?q=tps", "/r/initech/tps", "/r/initech/tps/tags", "/login", "/signup"):
+        phone.open(path)
+        assert phone.heading() and phone.heading() != "Page not found", path
+        fits = phone.driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+        assert fits, path
+    phone.screenshot("repository-phone")
