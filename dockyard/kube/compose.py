@@ -12,8 +12,8 @@ import yaml
 
 from ..errors import InvalidParameter
 from . import quantity
-from .objects import DOCKER_RESTART, PodSource, Warnings, dns_label, exec_probe, mount_volume, resources, \
-    security_context, split_labels
+from .objects import DOCKER_RESTART, PodSource, Warnings, add_mount, dns_label, exec_probe, resources, \
+    security_context, set_interactive, split_labels
 
 SUPPORTED = {"image", "command", "entrypoint", "environment", "env_file", "working_dir", "user", "ports", "expose",
              "volumes", "healthcheck", "restart", "labels", "annotations", "depends_on", "mem_limit",
@@ -155,13 +155,8 @@ def container_from_service(name: str, svc: dict, src: PodSource, project_dir: st
         if kind == "volume" and source:
             top = volumes_top.get(source) or {}
             source = top.get("name") or source
-        volume, mount = mount_volume(kind, source, target, ro, where, warnings, used)
-        src.add_volume(volume)
-        c.setdefault("volumeMounts", []).append(mount)
-    if svc.get("tty"):
-        c["tty"] = True
-    if svc.get("stdin_open"):
-        c["stdin"] = True
+        add_mount(src, c, kind, source, target, ro, where, warnings, used)
+    set_interactive(c, svc.get("tty"), svc.get("stdin_open"))
     restart = svc.get("restart") or ((deploy.get("restart_policy") or {}).get("condition")) or "no"
     if restart:  # compose's default is "no": a service that exits stays exited
         policy, _, retries = str(restart).partition(":")

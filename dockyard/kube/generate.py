@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from . import labels as L
-from .objects import DOCKER_RESTART, PodSource, Warnings, dns_label, exec_probe, mount_volume, resources, \
-    security_context, split_labels
+from .objects import DOCKER_RESTART, PodSource, Warnings, add_mount, dns_label, exec_probe, resources, \
+    security_context, set_interactive, split_labels
 
 
 def pod_from_containers(name: str, found: list[tuple[dict, dict | None]], warnings: Warnings, digests: bool = False,
@@ -70,14 +70,8 @@ def container_from_inspect(info: dict, image: dict | None, src: PodSource, used:
         kind, source = mnt.get("Type"), mnt.get("Name") or mnt.get("Source") or ""
         if kind == "volume" and (len(source) == 64 or volume_labels(source).get(L.MANAGED) == "emptydir"):
             source = ""  # anonymous volumes and played emptyDirs live and die with the pod
-        volume, mount = mount_volume(kind, source, mnt["Destination"], not mnt.get("RW", True), where, warnings,
-                                     used)
-        src.add_volume(volume)
-        c.setdefault("volumeMounts", []).append(mount)
-    if cfg.get("Tty"):
-        c["tty"] = True
-    if cfg.get("OpenStdin"):
-        c["stdin"] = True
+        add_mount(src, c, kind, source, mnt["Destination"], not mnt.get("RW", True), where, warnings, used)
+    set_interactive(c, cfg.get("Tty"), cfg.get("OpenStdin"))
     restart = host.get("RestartPolicy") or {}
     if src.restart is None and (cfg.get("Labels") or {}).get(L.INIT) != "true":  # the pod's first container's
         src.restart = DOCKER_RESTART.get(restart.get("Name") or "no", "Never")

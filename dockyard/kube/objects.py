@@ -139,6 +139,21 @@ def mount_volume(kind: str, source: str, target: str, read_only: bool, where: st
     return {"name": vol_name, **volume}, mount
 
 
+def add_mount(src: PodSource, container: dict, kind: str, source: str, target: str, read_only: bool, where: str,
+              warnings: Warnings, used: dict) -> None:
+    """A Docker mount into a container of the pod: its volume joins the pod's, its volumeMount the container's."""
+    volume, mount = mount_volume(kind, source, target, read_only, where, warnings, used)
+    src.add_volume(volume)
+    container.setdefault("volumeMounts", []).append(mount)
+
+
+def set_interactive(container: dict, tty: bool, stdin: bool) -> None:
+    if tty:
+        container["tty"] = True
+    if stdin:
+        container["stdin"] = True
+
+
 def workload_restart(kind: str, restart: str | None, where: str, warnings: Warnings) -> str | None:
     """The pod's restartPolicy: what the kind allows (Deployments and StatefulSets only Always, Jobs only
     OnFailure/Never), with a warning when the container's policy had to change."""

@@ -55,6 +55,19 @@ def leftovers(d) -> dict:
             "volumes": d.docker("volume", "ls", "-q", "--filter", "label=io.dockyard.kube.managed").stdout.split()}
 
 
+# A ConfigMap and a Secret the manifests of both the unit and the e2e tests use (env, envFrom, files).
+CONFIG_AND_SECRET = """
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings}
+data: {GREETING: hello, app.conf: "color=blue\\n"}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: creds}
+data: {password: czNjcjN0}
+"""
+
 NOTHING = {"containers": [], "networks": [], "volumes": []}
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from dockyard.kube import validate
 
-from .conftest import NOTHING, docs_of, free_port, inspect, kube, leftovers, pod_container, wait_for
+from .conftest import CONFIG_AND_SECRET, NOTHING, docs_of, free_port, inspect, kube, leftovers, pod_container, wait_for
 
 WEB_CMD = ('test -f /srv/index.html || echo "hello from $MODE" > /srv/index.html; '
            'exec httpd -f -p 8080 -h /srv')
@@ -147,19 +147,7 @@ def test_compose_project_to_pods(daemon, tmp_path):
     assert leftovers(daemon) == NOTHING
 
 
-CONFIG = """
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: settings}
-data:
-  GREETING: hello
-  app.conf: "color=blue\\n"
----
-apiVersion: v1
-kind: Secret
-metadata: {name: creds}
-data: {password: czNjcjN0}
----
+CONFIG = CONFIG_AND_SECRET + """---
 apiVersion: v1
 kind: Pod
 metadata: {name: two, labels: {app: two}}

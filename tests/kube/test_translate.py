@@ -14,6 +14,8 @@ from dockyard.errors import InvalidParameter
 from dockyard.kube import compose, labels as L, manifests, objects, pods, quantity, validate
 from dockyard.kube.generate import pod_from_containers
 
+from .conftest import CONFIG_AND_SECRET
+
 IMAGE = {"Id": "sha256:" + "a" * 64, "RepoDigests": ["127.0.0.1:5000/myorg/web@sha256:" + "d" * 64],
          "Config": {"Cmd": ["sh"], "Entrypoint": None, "Env": ["PATH=/usr/bin:/bin"], "WorkingDir": "",
                     "User": "", "Labels": {"org.opencontainers.image.title": "web"}}}
@@ -246,17 +248,7 @@ def test_compose_errors_name_the_service(project, tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------- play side
-PLAY = """
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: settings}
-data: {GREETING: hello, app.conf: "color=blue\\n"}
----
-apiVersion: v1
-kind: Secret
-metadata: {name: creds}
-data: {password: czNjcjN0}
----
+PLAY = CONFIG_AND_SECRET + """---
 apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web}
