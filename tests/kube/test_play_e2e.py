@@ -134,8 +134,12 @@ def test_compose_project_to_pods(daemon, tmp_path):
     manifest = tmp_path / "app.yaml"
     manifest.write_text(gen.stdout)
 
-    kube(daemon, "play", str(manifest), "--init-timeout", "60")
+    # a pause image of our own for the infra containers, built locally as docs/kubernetes.md says
+    daemon.docker("build", "-q", "-t", "pause:local", "-",
+                  input='FROM busybox\nENTRYPOINT ["sleep", "2147483647"]\n')
+    kube(daemon, "play", str(manifest), "--init-timeout", "60", "--infra-image", "pause:local")
     assert wait_for(lambda: http_get(port), "the compose web pod") == "hello from compose\n"
+    assert inspect(daemon, pod_container(daemon, "web-0", "POD"))["Config"]["Image"] == "pause:local"
     worker_id = pod_container(daemon, "worker-0", "worker")
     wait_for(lambda: "hello from compose" in daemon.docker("logs", worker_id).stdout, "the worker's requests")
     # the init container ran first, to completion
