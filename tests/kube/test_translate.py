@@ -343,6 +343,9 @@ def test_plan_names_labels_and_translates_each_pod(tmp_path):
     ("apiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\nspec:\n  template:\n    spec:\n      containers:\n"
      "      - {name: a, image: busybox}\n", "a Job's pods must be OnFailure or Never"),
     ("- just\n- a list\n", "document 1: a Kubernetes object needs kind and metadata.name"),
+    ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+     "  - {name: a, image: busybox, resources: {limits: {nvidia.com/gpu: 1}}}\n",
+     "spec.containers[0].resources.limits.nvidia.com/gpu: not supported by kube play"),
 ])
 def test_bad_manifests_are_refused_naming_the_field(tmp_path, text, message):
     with pytest.raises(InvalidParameter) as err:
@@ -357,6 +360,12 @@ def test_ignored_fields_are_warned_by_name(tmp_path):
     where = f"{m.path}: document 1 Pod/p: spec"
     assert m.warnings == [f"{where}.nodeSelector: ignored by kube play (it has no meaning on one host)",
                           f"{where}.containers[0].imagePullPolicy: ignored by kube play (it has no meaning on one host)"]
+    m = manifests.read(write(tmp_path, "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n"
+                                       "  sessionAffinity: ClientIP\n  selector: {app: a}\n  ports: [{port: 80}]\n"
+                                       "status: {loadBalancer: {}}\n"))
+    where = f"{m.path}: document 1 Service/s"
+    assert m.warnings == [f"{where}: status: ignored by kube play (the cluster writes it)",
+                          f"{where}: spec.sessionAffinity: ignored by kube play (it has no meaning on one host)"]
 
 
 def test_secret_string_data_and_binary_data():
