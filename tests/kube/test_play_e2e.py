@@ -5,11 +5,13 @@ data surviving --replace), generate of what play ran gives the same manifests, a
 from __future__ import annotations
 
 import socket
+import time
 import urllib.request
 
 import pytest
 
 from dockyard.kube import validate
+from dockyard.kube.objects import dump
 
 from .conftest import CONFIG_AND_SECRET, NOTHING, docs_of, free_port, inspect, kube, leftovers, pod_container, wait_for
 
@@ -132,7 +134,8 @@ def test_compose_project_to_pods(daemon, tmp_path):
     assert [c["name"] for c in worker["initContainers"]] == ["wait-for-web"]
     assert worker["containers"][0]["resources"]["limits"] == {"memory": "32Mi", "cpu": "500m"}
     manifest = tmp_path / "app.yaml"
-    manifest.write_text(gen.stdout)
+    # pods start together, as in a cluster: the worker, listed first here, waits in its init container for web
+    manifest.write_text(dump(docs[::-1]))
 
     # a pause image of our own for the infra containers, built locally as docs/kubernetes.md says
     daemon.docker("build", "-q", "-t", "pause:local", "-",
@@ -287,14 +290,20 @@ def test_a_failure_half_way_takes_back_what_was_made(daemon, tmp_path, failure):
               "init-fails": "initContainers: [{name: prep, image: busybox, command: [sh, -c, 'echo no config; exit 3']}]"
                             "\n  containers: [{name: b, image: busybox}]"}[failure]
     (tmp_path / "two.yaml").write_text(TWO_PODS.format(second=second))
+    since = int(time.time()) - 1
     try:
         r = kube(daemon, "play", str(tmp_path / "two.yaml"), check=False)
     finally:
         held.close()
+    events = daemon.docker("events", "--since", str(since), "--until", str(int(time.time()) + 1),
+                           "--format", "{{.Type}} {{.Action}} {{.Actor.ID}}").stdout.splitlines()
     assert r.returncode == 1, r.stdout
     if failure == "port-in-use":
         assert f"127.0.0.1:{port}" in r.stderr, r.stderr
     else:
         assert "init container prep of pod second exited with code 3: no config" in r.stderr, r.stderr
-    assert "Pod/first: pod first started" in r.stdout  # it was made, and then taken back
+    # things were made (the claim's volume, containers), and then all taken back
+    assert "volume create firstdata" in events and "volume destroy firstdata" in events
+    created = {e.split()[2] for e in events if e.startswith("container create ")}
+    assert created and created == {e.split()[2] for e in events if e.startswith("container destroy ")}
     assert leftovers(daemon) == NOTHING

@@ -353,19 +353,20 @@ def test_bad_manifests_are_refused_naming_the_field(tmp_path, text, message):
     assert message in str(err.value)
 
 
-def test_ignored_fields_are_warned_by_name(tmp_path):
-    m = manifests.read(write(tmp_path, "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n"
-                                       "  nodeSelector: {disk: ssd}\n  containers:\n"
-                                       "  - {name: a, image: busybox, imagePullPolicy: Always}\n"))
-    where = f"{m.path}: document 1 Pod/p: spec"
-    assert m.warnings == [f"{where}.nodeSelector: ignored by kube play (it has no meaning on one host)",
-                          f"{where}.containers[0].imagePullPolicy: ignored by kube play (it has no meaning on one host)"]
-    m = manifests.read(write(tmp_path, "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n"
-                                       "  sessionAffinity: ClientIP\n  selector: {app: a}\n  ports: [{port: 80}]\n"
-                                       "status: {loadBalancer: {}}\n"))
-    where = f"{m.path}: document 1 Service/s"
-    assert m.warnings == [f"{where}: status: ignored by kube play (the cluster writes it)",
-                          f"{where}: spec.sessionAffinity: ignored by kube play (it has no meaning on one host)"]
+IGNORED = "ignored by kube play (it has no meaning on one host)"
+
+
+@pytest.mark.parametrize("text,doc,expected", [
+    ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  nodeSelector: {disk: ssd}\n  containers:\n"
+     "  - {name: a, image: busybox, imagePullPolicy: Always}\n", "Pod/p",
+     [f": spec.nodeSelector: {IGNORED}", f": spec.containers[0].imagePullPolicy: {IGNORED}"]),
+    ("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  sessionAffinity: ClientIP\n"
+     "  selector: {app: a}\n  ports: [{port: 80}]\nstatus: {loadBalancer: {}}\n", "Service/s",
+     [": status: ignored by kube play (the cluster writes it)", f": spec.sessionAffinity: {IGNORED}"]),
+])
+def test_ignored_fields_are_warned_by_name(tmp_path, text, doc, expected):
+    m = manifests.read(write(tmp_path, text))
+    assert m.warnings == [f"{m.path}: document 1 {doc}{w}" for w in expected]
 
 
 def test_secret_string_data_and_binary_data():
