@@ -3,6 +3,7 @@ helpers to run `dockyard kube` against it and to wait for what it started."""
 from __future__ import annotations
 
 import json
+import random
 import socket
 import time
 
@@ -21,10 +22,16 @@ def daemon(tmp_path_factory):
     cleanup_daemon(d)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_port(candidates: range | None = None) -> int:
+    """A port free on 127.0.0.1: any, or one of candidates (e.g. Kubernetes' NodePort range)."""
+    for port in random.sample(candidates, len(candidates)) if candidates else [0]:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise AssertionError(f"no free port in {candidates}")
 
 
 def kube(d, *args, check=True):

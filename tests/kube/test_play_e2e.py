@@ -11,7 +11,7 @@ import urllib.request
 import pytest
 
 from dockyard.kube import validate
-from dockyard.kube.objects import dump
+from dockyard.kube.objects import NODE_PORTS, dump
 
 from .conftest import CONFIG_AND_SECRET, NOTHING, docs_of, free_port, inspect, kube, leftovers, pod_container, wait_for
 
@@ -36,7 +36,7 @@ def assert_valid_for_two_versions(docs):
 
 
 def test_containers_to_manifests_to_pods_and_back(daemon, tmp_path):
-    port = free_port()
+    port = free_port(NODE_PORTS)  # a host port Kubernetes can take as the Service's nodePort
     daemon.docker("run", "-d", "--name", "web", "-p", f"127.0.0.1:{port}:8080", "-e", "MODE=prod",
                   "-v", "kweb:/srv", "-l", "tier=front", "-m", "64m", "--health-cmd",
                   "wget -q -O /dev/null http://127.0.0.1:8080/index.html", "--health-interval", "1s",
@@ -53,7 +53,7 @@ def test_containers_to_manifests_to_pods_and_back(daemon, tmp_path):
     assert web["ports"] == [{"containerPort": 8080, "protocol": "TCP", "hostPort": port}]
     assert web["resources"]["limits"] == {"memory": "64Mi"}
     assert web["livenessProbe"]["exec"]["command"][-1] == "wget -q -O /dev/null http://127.0.0.1:8080/index.html"
-    assert docs[2]["spec"]["type"] == "NodePort"
+    assert docs[2]["spec"]["type"] == "NodePort" and docs[2]["spec"]["ports"][0]["nodePort"] == port
     manifest = tmp_path / "app.yaml"
     manifest.write_text(gen.stdout)
     assert "4 documents valid for Kubernetes 1.30, 1.37" in kube(daemon, "validate", str(manifest)).stdout
@@ -142,7 +142,14 @@ def test_compose_project_to_pods(daemon, tmp_path):
                   input='FROM busybox\nENTRYPOINT ["sleep", "2147483647"]\n')
     kube(daemon, "play", str(manifest), "--init-timeout", "60", "--infra-image", "pause:local")
     assert wait_for(lambda: http_get(port), "the compose web pod") == "hello from compose\n"
-    assert inspect(daemon, pod_container(daemon, "web-0", "POD"))["Config"]["Image"] == "pause:local"
+    infra = pod_container(daemon, "web-0", "POD")
+    assert inspect(daemon, infra)["Config"]["Image"] == "pause:local"
+    # the NodePort Service without a nodePort (the compose port is outside the range) got a free host port
+    # of its own, beside the hostPort, as a cluster picks one
+    published = {int(line.rsplit(":", 1)[1]) for line in daemon.docker("port", infra, "8080/tcp").stdout.split()}
+    assert port in published and len(published) == 2
+    for host_port in published:
+        assert http_get(host_port) == "hello from compose\n"
     worker_id = pod_container(daemon, "worker-0", "worker")
     wait_for(lambda: "hello from compose" in daemon.docker("logs", worker_id).stdout, "the worker's requests")
     # the init container ran first, to completion
