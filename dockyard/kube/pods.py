@@ -72,7 +72,7 @@ def network_name(namespace: str) -> str:
 def plan(manifest: Manifest, publish_address: str = "127.0.0.1", new_uid=lambda: uuid.uuid4().hex) -> list[PodPlan]:
     pods = []
     for doc in manifest.of_kind(*WORKLOADS):
-        kind, name, ns = doc["kind"], doc["metadata"]["name"], namespace_of(doc)
+        kind, name = doc["kind"], doc["metadata"]["name"]
         spec = doc.get("spec") or {}
         count = 1 if kind == "Pod" else spec.get("completions", 1) if kind == "Job" else spec.get("replicas", 1)
         for i in range(count):
@@ -89,7 +89,8 @@ def pod_plan(manifest: Manifest, doc: dict, pod_name: str, replica: int, uid: st
                   replica=replica, labels=dict(meta.get("labels") or {}),
                   hostname=spec.get("hostname") or pod_name, annotations=dict(meta.get("annotations") or {}))
     restart = spec.get("restartPolicy") or ("OnFailure" if kind == "Job" else "Always")
-    retries = (doc.get("spec") or {}).get("backoffLimit", 0) if kind == "Job" and restart == "OnFailure" else 0
+    # a Job's retries: its backoffLimit (Kubernetes' default 6); Docker's on-failure without a count never stops
+    retries = (doc.get("spec") or {}).get("backoffLimit", 6) if kind == "Job" and restart == "OnFailure" else 0
     mounts = volume_mounts(manifest, doc, pod, replica)
     services_for(manifest, pod, spec, publish_address)
     ports_requested = host_ports(spec, publish_address)

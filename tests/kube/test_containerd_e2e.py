@@ -7,7 +7,6 @@ the CRI plugin disabled (no kubelet here), so nothing touches a containerd this 
 from __future__ import annotations
 
 import json
-import os
 import platform
 import shutil
 import subprocess
