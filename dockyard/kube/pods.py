@@ -89,8 +89,10 @@ def pod_plan(manifest: Manifest, doc: dict, pod_name: str, replica: int, uid: st
                   replica=replica, labels=dict(meta.get("labels") or {}),
                   hostname=spec.get("hostname") or pod_name, annotations=dict(meta.get("annotations") or {}))
     restart = spec.get("restartPolicy") or ("OnFailure" if kind == "Job" else "Always")
-    # a Job's retries: its backoffLimit (Kubernetes' default 6); Docker's on-failure without a count never stops
-    retries = (doc.get("spec") or {}).get("backoffLimit", 6) if kind == "Job" and restart == "OnFailure" else 0
+    policy = {"Name": RESTART[restart]}
+    if kind == "Job" and restart == "OnFailure":  # retries: the backoffLimit (Kubernetes' default 6), 0 = none
+        limit = (doc.get("spec") or {}).get("backoffLimit", 6)
+        policy = {"Name": "on-failure", "MaximumRetryCount": limit} if limit else {"Name": "no"}
     mounts = volume_mounts(manifest, doc, pod, replica)
     services_for(manifest, pod, spec, publish_address)
     ports_requested = host_ports(spec, publish_address)
@@ -106,8 +108,7 @@ def pod_plan(manifest: Manifest, doc: dict, pod_name: str, replica: int, uid: st
         for i, c in enumerate(spec.get(group) or []):
             cwhere = f"{where}: spec.{group}[{i}]"
             body = container_body(manifest, doc, pod, c, pod_sec, mounts, cwhere)
-            body["HostConfig"]["RestartPolicy"] = {"Name": "no"} if init else \
-                {"Name": RESTART[restart], **({"MaximumRetryCount": retries} if retries else {})}
+            body["HostConfig"]["RestartPolicy"] = {"Name": "no"} if init else dict(policy)
             body["Labels"].update({L.DOCKER_TYPE: "container", **({L.INIT: "true"} if init else {})})
             target.append(ContainerPlan(c["name"], body, config_files(manifest, doc, c, cwhere), cwhere))
     return pod

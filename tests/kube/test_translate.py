@@ -369,6 +369,16 @@ def test_ignored_fields_are_warned_by_name(tmp_path, text, doc, expected):
     assert m.warnings == [f"{m.path}: document 1 {doc}{w}" for w in expected]
 
 
+@pytest.mark.parametrize("limit,policy", [("", {"Name": "on-failure", "MaximumRetryCount": 6}),
+                                          ("  backoffLimit: 2\n", {"Name": "on-failure", "MaximumRetryCount": 2}),
+                                          ("  backoffLimit: 0\n", {"Name": "no"})])
+def test_job_retries_follow_the_backoff_limit(tmp_path, limit, policy):
+    text = ("apiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\nspec:\n" + limit +
+            "  template:\n    spec:\n      restartPolicy: OnFailure\n      containers: [{name: a, image: busybox}]\n")
+    planned = pods.plan(manifests.read(write(tmp_path, text)))
+    assert planned[0].containers[0].body["HostConfig"]["RestartPolicy"] == policy
+
+
 def test_secret_string_data_and_binary_data():
     doc = {"kind": "Secret", "data": {"a": base64.b64encode(b"\x00\x01").decode()}, "stringData": {"b": "plain"}}
     assert manifests.object_data(doc) == {"a": b"\x00\x01", "b": b"plain"}
