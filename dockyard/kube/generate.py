@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from . import labels as L
-from .objects import DOCKER_RESTART, PodSource, Warnings, add_mount, dns_label, exec_probe, resources, \
+from .objects import DOCKER_RESTART, PodSource, Warnings, add_host_aliases, add_mount, dns_label, exec_probe, resources, \
     security_context, set_interactive, split_labels
 
 
@@ -18,7 +18,10 @@ def pod_from_containers(name: str, found: list[tuple[dict, dict | None]], warnin
     used: dict = {}
     for info, image in found:
         cfg_labels = info["Config"].get("Labels") or {}
-        if cfg_labels.get(L.DOCKER_TYPE) == "podsandbox":
+        if cfg_labels.get(L.DOCKER_TYPE) == "podsandbox":  # the pod's own settings live on its infra
+            add_host_aliases(src, (info.get("HostConfig") or {}).get("ExtraHosts"), name, warnings)
+            if info["Config"].get("Hostname") not in (None, "", cfg_labels.get(L.POD_NAME)):
+                src.hostname = info["Config"]["Hostname"]
             continue
         if L.POD_LABELS in cfg_labels and not src.labels:  # a played pod: its template's labels and annotations
             src.labels = {k: v for k, v in json.loads(cfg_labels[L.POD_LABELS]).items() if k != "app"}
@@ -72,6 +75,8 @@ def container_from_inspect(info: dict, image: dict | None, src: PodSource, used:
             source = ""  # anonymous volumes and played emptyDirs live and die with the pod
         add_mount(src, c, kind, source, mnt["Destination"], not mnt.get("RW", True), where, warnings, used)
     set_interactive(c, cfg.get("Tty"), cfg.get("OpenStdin"))
+    add_host_aliases(src, host.get("ExtraHosts"), where, warnings)
+    untranslated(host, where, warnings)
     restart = host.get("RestartPolicy") or {}
     if src.restart is None and (cfg.get("Labels") or {}).get(L.INIT) != "true":  # the pod's first container's
         src.restart = DOCKER_RESTART.get(restart.get("Name") or "no", "Never")
@@ -139,3 +144,21 @@ def privileges(host: dict, where: str, warnings: Warnings) -> dict:
     if host.get("ReadonlyRootfs"):
         sec["readOnlyRootFilesystem"] = True
     return sec
+
+
+UNTRANSLATED = ("Devices", "Dns", "DnsSearch", "DnsOptions", "Links", "Ulimits", "Sysctls", "PidMode", "IpcMode",
+                "UTSMode", "VolumesFrom", "DeviceRequests", "SecurityOpt", "GroupAdd")
+
+
+def untranslated(host: dict, where: str, warnings: Warnings) -> None:
+    """Settings a pod spec has no words for are named, not dropped in silence."""
+    for key in UNTRANSLATED:
+        if host.get(key):
+            warnings.add(f"{where}: HostConfig.{key} is not translated to Kubernetes")
+    mode = host.get("NetworkMode") or "default"
+    if mode == "host":
+        warnings.add(f"{where}: --network host is not translated (hostNetwork is a privileged request)")
+    elif mode not in ("default", "bridge") and not mode.startswith("container:"):
+        warnings.add(f"{where}: network {mode} is not translated: a cluster's pods share one flat network and "
+                     f"reach each other by Service names")
+

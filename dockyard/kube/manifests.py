@@ -15,7 +15,7 @@ WORKLOADS = ("Pod", "Deployment", "StatefulSet", "Job")
 KINDS = WORKLOADS + ("Service", "ConfigMap", "Secret", "PersistentVolumeClaim")
 
 # Fields play honours, per object; anything else present is named in an error or a warning.
-POD_FIELDS = {"containers", "initContainers", "volumes", "restartPolicy", "hostname", "securityContext"}
+POD_FIELDS = {"containers", "initContainers", "volumes", "restartPolicy", "hostname", "securityContext", "hostAliases"}
 POD_IGNORED = {"terminationGracePeriodSeconds", "dnsPolicy", "serviceAccountName", "serviceAccount", "nodeSelector",
                "affinity", "tolerations", "schedulerName", "priorityClassName", "priority", "imagePullSecrets",
                "enableServiceLinks", "topologySpreadConstraints", "automountServiceAccountToken", "nodeName"}

@@ -38,6 +38,8 @@ class PodSource:
     annotations: dict = field(default_factory=dict)
     restart: str | None = None  # Always / OnFailure / Never
     retries: int = 0  # on-failure:N
+    host_aliases: dict = field(default_factory=dict)  # ip -> [hostnames] (--add-host, extra_hosts)
+    hostname: str = ""
 
     def add_volume(self, volume: dict) -> None:
         self.volumes.setdefault(volume["name"], volume)
@@ -154,6 +156,18 @@ def set_interactive(container: dict, tty: bool, stdin: bool) -> None:
         container["stdin"] = True
 
 
+def add_host_aliases(src: PodSource, entries, where: str, warnings: Warnings) -> None:
+    """--add-host / extra_hosts ("name:ip", "name=ip") as the pod's hostAliases (/etc/hosts entries)."""
+    for entry in entries or []:
+        name, sep, ip = entry.partition("=") if "=" in entry else entry.partition(":")
+        if not sep or ip == "host-gateway":
+            warnings.add(f"{where}: extra host {entry!r} cannot be expressed (host-gateway has no meaning in a pod)")
+            continue
+        names = src.host_aliases.setdefault(ip.strip("[]"), [])
+        if name not in names:
+            names.append(name)
+
+
 def workload_restart(kind: str, restart: str | None, where: str, warnings: Warnings) -> str | None:
     """The pod's restartPolicy: what the kind allows (Deployments and StatefulSets only Always, Jobs only
     OnFailure/Never), with a warning when the container's policy had to change."""
@@ -181,6 +195,10 @@ def manifests(src: PodSource, kind_flag: str, replicas: int | None, service: boo
         pod_spec["restartPolicy"] = restart
     if src.volumes:
         pod_spec["volumes"] = list(src.volumes.values())
+    if src.hostname:
+        pod_spec["hostname"] = src.hostname
+    if src.host_aliases:
+        pod_spec["hostAliases"] = [{"ip": ip, "hostnames": names} for ip, names in src.host_aliases.items()]
     docs = [pvc(claim, namespace) for claim in src.claims]
     template_meta = {"labels": labels, **({"annotations": src.annotations} if src.annotations else {})}
     if kind == "Pod":

@@ -40,6 +40,7 @@ class PodPlan:
     labels: dict
     hostname: str
     annotations: dict = field(default_factory=dict)
+    extra_hosts: list = field(default_factory=list)  # hostAliases as Docker's "name:ip"
     publish: dict = field(default_factory=dict)  # "80/tcp" -> [{"HostIp", "HostPort"}]
     aliases: list = field(default_factory=list)
     init: list = field(default_factory=list)
@@ -60,7 +61,7 @@ class PodPlan:
                 "Hostname": self.hostname,
                 "Labels": {**self.base_labels(L.INFRA_NAME), L.DOCKER_TYPE: "podsandbox"},
                 "ExposedPorts": {p: {} for p in self.publish},
-                "HostConfig": {"NetworkMode": network, "PortBindings": self.publish},
+                "HostConfig": {"NetworkMode": network, "PortBindings": self.publish, "ExtraHosts": self.extra_hosts},
                 "NetworkingConfig": {"EndpointsConfig": {network: {"Aliases": self.aliases}}}}
 
 
@@ -87,7 +88,9 @@ def pod_plan(manifest: Manifest, doc: dict, pod_name: str, replica: int, uid: st
     where = f"{doc['kind']}/{doc['metadata']['name']}"
     pod = PodPlan(name=pod_name, namespace=ns, uid=uid, workload=f"{kind}/{doc['metadata']['name']}",
                   replica=replica, labels=dict(meta.get("labels") or {}),
-                  hostname=spec.get("hostname") or pod_name, annotations=dict(meta.get("annotations") or {}))
+                  hostname=spec.get("hostname") or pod_name, annotations=dict(meta.get("annotations") or {}),
+                  extra_hosts=[f"{host}:{alias['ip']}" for alias in spec.get("hostAliases") or []
+                               for host in alias.get("hostnames") or []])
     restart = spec.get("restartPolicy") or ("OnFailure" if kind == "Job" else "Always")
     policy = {"Name": RESTART[restart]}
     if kind == "Job" and restart == "OnFailure":  # retries: the backoffLimit (Kubernetes' default 6), 0 = none

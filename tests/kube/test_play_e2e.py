@@ -38,7 +38,8 @@ def assert_valid_for_two_versions(docs):
 def test_containers_to_manifests_to_pods_and_back(daemon, tmp_path):
     port = free_port(NODE_PORTS)  # a host port Kubernetes can take as the Service's nodePort
     daemon.docker("run", "-d", "--name", "web", "-p", f"127.0.0.1:{port}:8080", "-e", "MODE=prod",
-                  "-v", "kweb:/srv", "-l", "tier=front", "-m", "64m", "--health-cmd",
+                  "-v", "kweb:/srv", "-l", "tier=front", "-m", "64m", "--add-host", "db.internal:10.0.0.5",
+                  "--health-cmd",
                   "wget -q -O /dev/null http://127.0.0.1:8080/index.html", "--health-interval", "1s",
                   "busybox", "sh", "-c", WEB_CMD)
     daemon.docker("run", "-d", "--name", "worker", "--restart", "always", "busybox", "sh", "-c", WORKER_CMD)
@@ -54,6 +55,7 @@ def test_containers_to_manifests_to_pods_and_back(daemon, tmp_path):
     assert web["resources"]["limits"] == {"memory": "64Mi"}
     assert web["livenessProbe"]["exec"]["command"][-1] == "wget -q -O /dev/null http://127.0.0.1:8080/index.html"
     assert docs[2]["spec"]["type"] == "NodePort" and docs[2]["spec"]["ports"][0]["nodePort"] == port
+    assert docs[1]["spec"]["template"]["spec"]["hostAliases"] == [{"ip": "10.0.0.5", "hostnames": ["db.internal"]}]
     manifest = tmp_path / "app.yaml"
     manifest.write_text(gen.stdout)
     assert "4 documents valid for Kubernetes 1.30, 1.37" in kube(daemon, "validate", str(manifest)).stdout
@@ -74,6 +76,7 @@ def test_containers_to_manifests_to_pods_and_back(daemon, tmp_path):
     info = inspect(daemon, web_id)
     assert info["Config"]["Labels"]["io.kubernetes.pod.namespace"] == "default"
     assert info["HostConfig"]["NetworkMode"].startswith("container:")
+    assert "10.0.0.5\tdb.internal" in daemon.docker("exec", web_id, "cat", "/etc/hosts").stdout  # hostAliases
     assert info["HostConfig"]["Memory"] == 64 << 20 and info["HostConfig"]["RestartPolicy"]["Name"] == "always"
     wait_for(lambda: inspect(daemon, web_id)["State"].get("Health", {}).get("Status") == "healthy",
              "the livenessProbe to run as the healthcheck")

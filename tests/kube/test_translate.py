@@ -130,6 +130,21 @@ def test_entrypoint_override_becomes_command_and_user_names_are_warned():
     assert any("user 'www-data' is not numeric" in w for w in warnings)
 
 
+def test_extra_hosts_become_host_aliases_and_untranslatable_settings_are_named(tmp_path):
+    info = inspect(HostConfig__ExtraHosts=["db.internal:10.0.0.5", "cache:10.0.0.5", "gw:host-gateway"],
+                   HostConfig__Devices=[{"PathOnHost": "/dev/fuse"}], HostConfig__NetworkMode="backend")
+    docs, warnings = generated("pod", info=info)
+    assert_valid(docs)
+    pod = by_kind(docs, "Pod")[0]["spec"]
+    assert pod["hostAliases"] == [{"ip": "10.0.0.5", "hostnames": ["db.internal", "cache"]}]
+    assert "container web: extra host 'gw:host-gateway' cannot be expressed" in " ".join(warnings)
+    assert "container web: HostConfig.Devices is not translated to Kubernetes" in warnings
+    assert any(w.startswith("container web: network backend is not translated") for w in warnings)
+    planned = pods.plan(manifests.read(write(tmp_path, objects.dump(docs))))[0]
+    assert planned.infra_body("busybox", "kube-default")["HostConfig"]["ExtraHosts"] == \
+        ["db.internal:10.0.0.5", "cache:10.0.0.5"]
+
+
 def test_digests_name_the_image_by_its_registry_digest():
     c = by_kind(generated(digests=True)[0], "Pod")[0]["spec"]["containers"][0]
     assert c["image"] == "127.0.0.1:5000/myorg/web@sha256:" + "d" * 64
@@ -167,6 +182,9 @@ services:
     cpus: 0.5
     restart: unless-stopped
     logging: {driver: json-file}
+    hostname: shop-web
+    container_name: shop_web_1
+    extra_hosts: {db.internal: 10.0.0.9}
   worker:
     image: busybox
     entrypoint: ["sh", "-c"]
@@ -223,6 +241,8 @@ def test_compose_project_translates_and_validates(project):
                               {"name": "conf", "hostPath": {"path": str(project / "conf")}},
                               {"name": "run-cache", "emptyDir": {"medium": "Memory"}}]
     assert any("logging is not translated" in w for w in warnings)
+    assert web["hostname"] == "shop-web" and web["hostAliases"] == [{"ip": "10.0.0.9", "hostnames": ["db.internal"]}]
+    assert "service web: container_name is not used: Kubernetes names the pod after the service" in warnings
 
 
 def test_depends_on_becomes_init_containers_where_kubernetes_can_say_it(project):
