@@ -71,8 +71,10 @@ def container_from_inspect(info: dict, image: dict | None, src: PodSource, used:
         c["securityContext"] = sec
     for mnt in info.get("Mounts") or []:
         kind, source = mnt.get("Type"), mnt.get("Name") or mnt.get("Source") or ""
-        if kind == "volume" and (len(source) == 64 or volume_labels(source).get(L.MANAGED) == "emptydir"):
+        labels = volume_labels(source) if kind == "volume" else {}
+        if kind == "volume" and (len(source) == 64 or labels.get(L.MANAGED) == "emptydir"):
             source = ""  # anonymous volumes and played emptyDirs live and die with the pod
+        source = labels.get(L.CLAIM_TEMPLATE) or source  # a played StatefulSet replica's claim: its template
         add_mount(src, c, kind, source, mnt["Destination"], not mnt.get("RW", True), where, warnings, used)
     set_interactive(c, cfg.get("Tty"), cfg.get("OpenStdin"))
     add_host_aliases(src, host.get("ExtraHosts"), where, warnings)

@@ -193,13 +193,18 @@ def manifests(src: PodSource, kind_flag: str, replicas: int | None, service: boo
     restart = workload_restart(kind, src.restart, src.name, warnings)
     if restart:
         pod_spec["restartPolicy"] = restart
-    if src.volumes:
-        pod_spec["volumes"] = list(src.volumes.values())
+    volumes = list(src.volumes.values())
+    templates = []
+    if kind == "StatefulSet":  # each replica gets its own claims, as a StatefulSet's volumeClaimTemplates say
+        templates = [v for v in volumes if "persistentVolumeClaim" in v]
+        volumes = [v for v in volumes if "persistentVolumeClaim" not in v]
+    if volumes:
+        pod_spec["volumes"] = volumes
     if src.hostname:
         pod_spec["hostname"] = src.hostname
     if src.host_aliases:
         pod_spec["hostAliases"] = [{"ip": ip, "hostnames": names} for ip, names in src.host_aliases.items()]
-    docs = [pvc(claim, namespace) for claim in src.claims]
+    docs = [] if kind == "StatefulSet" else [pvc(claim, namespace) for claim in src.claims]
     template_meta = {"labels": labels, **({"annotations": src.annotations} if src.annotations else {})}
     if kind == "Pod":
         if replicas and replicas != 1:
@@ -219,6 +224,8 @@ def manifests(src: PodSource, kind_flag: str, replicas: int | None, service: boo
             if restart == "OnFailure" and src.retries:
                 spec["backoffLimit"] = src.retries
         spec["template"] = {"metadata": template_meta, "spec": pod_spec}
+        if templates:
+            spec["volumeClaimTemplates"] = [{"metadata": {"name": v["name"]}, "spec": claim_spec()} for v in templates]
         docs.append({"apiVersion": api_version, "kind": kind, "metadata": {**meta, "labels": labels},
                      "spec": spec})
     if service:
@@ -253,8 +260,11 @@ def service_for(src: PodSource, namespace: str | None, warnings: Warnings) -> di
 
 def pvc(name: str, namespace: str | None) -> dict:
     meta = {"name": name, **({"namespace": namespace} if namespace else {})}
-    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": meta,
-            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": DEFAULT_STORAGE}}}}
+    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": meta, "spec": claim_spec()}
+
+
+def claim_spec() -> dict:
+    return {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": DEFAULT_STORAGE}}}
 
 
 def dump(docs: list[dict]) -> str:

@@ -193,7 +193,8 @@ def volume_mounts(manifest: Manifest, doc: dict, pod: PodPlan, replica: int) -> 
             out[v["name"]] = ("files", v)
     for t in (doc.get("spec") or {}).get("volumeClaimTemplates") or [] if doc["kind"] == "StatefulSet" else []:
         name = f"{t['metadata']['name']}-{doc['metadata']['name']}-{replica}"  # as the StatefulSet controller names it
-        pod.volumes[name] = {L.MANAGED: "claim", L.CLAIM: name, L.POD_NAMESPACE: pod.namespace}
+        pod.volumes[name] = {L.MANAGED: "claim", L.CLAIM: name, L.CLAIM_TEMPLATE: t["metadata"]["name"],
+                             L.POD_NAMESPACE: pod.namespace}
         out[t["metadata"]["name"]] = {"Type": "volume", "Source": name}
     return out
 

@@ -239,6 +239,14 @@ def test_configmaps_secrets_emptydir_statefulsets_and_jobs(daemon, tmp_path):
         wait_for(lambda: daemon.docker("exec", db, "cat", "/var/lib/db/who", check=False).stdout == f"{pod}\n",
                  f"{pod} writing its hostname")
         assert [m["Name"] for m in inspect(daemon, db)["Mounts"]] == [f"data-{pod}"]
+    # generate of the played StatefulSet gives its claim template back (not the replicas' volume names)
+    original = [d for d in docs_of(CONFIG) if d["kind"] == "StatefulSet"][0]
+    regenerated = docs_of(kube(daemon, "generate", "db").stdout)
+    assert_valid_for_two_versions(regenerated)
+    assert [d["kind"] for d in regenerated] == ["StatefulSet"]
+    sts = regenerated[0]["spec"]
+    assert sts["replicas"] == 2 and [t["metadata"]["name"] for t in sts["volumeClaimTemplates"]] == ["data"]
+    assert sts["template"]["spec"]["containers"] == original["spec"]["template"]["spec"]["containers"]
     once = pod_container(daemon, "once-0", "once")
     wait_for(lambda: inspect(daemon, once)["State"]["Status"] == "exited", "the job to finish")
     assert daemon.docker("logs", once).stdout == "job done\n"

@@ -66,7 +66,19 @@ def assert_valid(docs):
 def test_every_type_validates_for_two_kubernetes_versions(kind):
     docs, _ = generated(kind, replicas=2 if kind in ("deployment", "statefulset") else None)
     assert_valid(docs)
-    assert [d["kind"] for d in docs] == ["PersistentVolumeClaim", objects.KINDS[kind][1], "Service"]
+    claims = [] if kind == "statefulset" else ["PersistentVolumeClaim"]  # it has volumeClaimTemplates instead
+    assert [d["kind"] for d in docs] == [*claims, objects.KINDS[kind][1], "Service"]
+
+
+def test_statefulset_claims_are_per_replica_templates(tmp_path):
+    docs, _ = generated("statefulset", replicas=2)
+    sts = by_kind(docs, "StatefulSet")[0]["spec"]
+    assert sts["volumeClaimTemplates"] == [{"metadata": {"name": "data"}, "spec": objects.claim_spec()}]
+    assert [v["name"] for v in sts["template"]["spec"]["volumes"]] == ["web", "cache"]
+    planned = pods.plan(manifests.read(write(tmp_path, objects.dump(docs))))
+    claims = [{name: labels[L.CLAIM_TEMPLATE] for name, labels in p.volumes.items() if labels[L.MANAGED] == "claim"}
+              for p in planned]
+    assert claims == [{"data-web-0": "data"}, {"data-web-1": "data"}]
 
 
 def test_container_fields_carry_over():
