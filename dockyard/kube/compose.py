@@ -12,13 +12,13 @@ import yaml
 
 from ..errors import InvalidParameter
 from . import quantity
-from .objects import DOCKER_RESTART, PodSource, Warnings, dns_label, exec_probe, mount_volume, resources, \
-    security_context, split_labels
+from .objects import DOCKER_RESTART, PodSource, Warnings, add_host_aliases, add_mount, dns_label, exec_probe, resources, \
+    security_context, set_interactive, split_labels
 
 SUPPORTED = {"image", "command", "entrypoint", "environment", "env_file", "working_dir", "user", "ports", "expose",
              "volumes", "healthcheck", "restart", "labels", "annotations", "depends_on", "mem_limit",
              "mem_reservation", "cpus", "cpu_shares", "deploy", "tty", "stdin_open", "privileged", "cap_add",
-             "cap_drop", "read_only", "container_name", "hostname", "networks"}
+             "cap_drop", "read_only", "container_name", "hostname", "networks", "extra_hosts"}
 INTERPOLATION = re.compile(r"\$(?:\$|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
 
 
@@ -155,13 +155,8 @@ def container_from_service(name: str, svc: dict, src: PodSource, project_dir: st
         if kind == "volume" and source:
             top = volumes_top.get(source) or {}
             source = top.get("name") or source
-        volume, mount = mount_volume(kind, source, target, ro, where, warnings, used)
-        src.add_volume(volume)
-        c.setdefault("volumeMounts", []).append(mount)
-    if svc.get("tty"):
-        c["tty"] = True
-    if svc.get("stdin_open"):
-        c["stdin"] = True
+        add_mount(src, c, kind, source, target, ro, where, warnings, used)
+    set_interactive(c, svc.get("tty"), svc.get("stdin_open"))
     restart = svc.get("restart") or ((deploy.get("restart_policy") or {}).get("condition")) or "no"
     if restart:  # compose's default is "no": a service that exits stays exited
         policy, _, retries = str(restart).partition(":")
@@ -171,6 +166,13 @@ def container_from_service(name: str, svc: dict, src: PodSource, project_dir: st
     keep, notes = split_labels({k: str(v) for k, v in mapping(svc.get("labels")).items()})
     src.labels.update(keep)
     src.annotations.update({**notes, **{k: str(v) for k, v in mapping(svc.get("annotations")).items()}})
+    extra_hosts = svc.get("extra_hosts") or []
+    add_host_aliases(src, [f"{k}={v}" for k, v in extra_hosts.items()] if isinstance(extra_hosts, dict)
+                     else extra_hosts, where, warnings)
+    if svc.get("hostname"):
+        src.hostname = dns_label(str(svc["hostname"]))
+    if svc.get("container_name"):
+        warnings.add(f"{where}: container_name is not used: Kubernetes names the pod after the service")
     if svc.get("networks"):
         warnings.add(f"{where}: networks are not translated: a cluster's pods share one flat network")
     return c

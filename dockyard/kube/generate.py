@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from . import labels as L
-from .objects import DOCKER_RESTART, PodSource, Warnings, dns_label, exec_probe, mount_volume, resources, \
-    security_context, split_labels
+from .objects import DOCKER_RESTART, PodSource, Warnings, add_host_aliases, add_mount, dns_label, exec_probe, resources, \
+    security_context, set_interactive, split_labels
 
 
 def pod_from_containers(name: str, found: list[tuple[dict, dict | None]], warnings: Warnings, digests: bool = False,
@@ -18,7 +18,10 @@ def pod_from_containers(name: str, found: list[tuple[dict, dict | None]], warnin
     used: dict = {}
     for info, image in found:
         cfg_labels = info["Config"].get("Labels") or {}
-        if cfg_labels.get(L.DOCKER_TYPE) == "podsandbox":
+        if cfg_labels.get(L.DOCKER_TYPE) == "podsandbox":  # the pod's own settings live on its infra
+            add_host_aliases(src, (info.get("HostConfig") or {}).get("ExtraHosts"), name, warnings)
+            if info["Config"].get("Hostname") not in (None, "", cfg_labels.get(L.POD_NAME)):
+                src.hostname = info["Config"]["Hostname"]
             continue
         if L.POD_LABELS in cfg_labels and not src.labels:  # a played pod: its template's labels and annotations
             src.labels = {k: v for k, v in json.loads(cfg_labels[L.POD_LABELS]).items() if k != "app"}
@@ -68,16 +71,14 @@ def container_from_inspect(info: dict, image: dict | None, src: PodSource, used:
         c["securityContext"] = sec
     for mnt in info.get("Mounts") or []:
         kind, source = mnt.get("Type"), mnt.get("Name") or mnt.get("Source") or ""
-        if kind == "volume" and (len(source) == 64 or volume_labels(source).get(L.MANAGED) == "emptydir"):
+        labels = volume_labels(source) if kind == "volume" else {}
+        if kind == "volume" and (len(source) == 64 or labels.get(L.MANAGED) == "emptydir"):
             source = ""  # anonymous volumes and played emptyDirs live and die with the pod
-        volume, mount = mount_volume(kind, source, mnt["Destination"], not mnt.get("RW", True), where, warnings,
-                                     used)
-        src.add_volume(volume)
-        c.setdefault("volumeMounts", []).append(mount)
-    if cfg.get("Tty"):
-        c["tty"] = True
-    if cfg.get("OpenStdin"):
-        c["stdin"] = True
+        source = labels.get(L.CLAIM_TEMPLATE) or source  # a played StatefulSet replica's claim: its template
+        add_mount(src, c, kind, source, mnt["Destination"], not mnt.get("RW", True), where, warnings, used)
+    set_interactive(c, cfg.get("Tty"), cfg.get("OpenStdin"))
+    add_host_aliases(src, host.get("ExtraHosts"), where, warnings)
+    untranslated(host, where, warnings)
     restart = host.get("RestartPolicy") or {}
     if src.restart is None and (cfg.get("Labels") or {}).get(L.INIT) != "true":  # the pod's first container's
         src.restart = DOCKER_RESTART.get(restart.get("Name") or "no", "Never")
@@ -145,3 +146,21 @@ def privileges(host: dict, where: str, warnings: Warnings) -> dict:
     if host.get("ReadonlyRootfs"):
         sec["readOnlyRootFilesystem"] = True
     return sec
+
+
+UNTRANSLATED = ("Devices", "Dns", "DnsSearch", "DnsOptions", "Links", "Ulimits", "Sysctls", "PidMode", "IpcMode",
+                "UTSMode", "VolumesFrom", "DeviceRequests", "SecurityOpt", "GroupAdd")
+
+
+def untranslated(host: dict, where: str, warnings: Warnings) -> None:
+    """Settings a pod spec has no words for are named, not dropped in silence."""
+    for key in UNTRANSLATED:
+        if host.get(key):
+            warnings.add(f"{where}: HostConfig.{key} is not translated to Kubernetes")
+    mode = host.get("NetworkMode") or "default"
+    if mode == "host":
+        warnings.add(f"{where}: --network host is not translated (hostNetwork is a privileged request)")
+    elif mode not in ("default", "bridge") and not mode.startswith("container:"):
+        warnings.add(f"{where}: network {mode} is not translated: a cluster's pods share one flat network and "
+                     f"reach each other by Service names")
+

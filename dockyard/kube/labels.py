@@ -14,6 +14,7 @@ POD_LABELS = "io.dockyard.kube.pod-labels"  # the pod template's labels, JSON (f
 POD_ANNOTATIONS = "io.dockyard.kube.pod-annotations"  # and its annotations
 MANAGED = "io.dockyard.kube.managed"  # "true" on networks and volumes play created (and may remove)
 CLAIM = "io.dockyard.kube.claim"  # on PVC volumes: the claim's name
+CLAIM_TEMPLATE = "io.dockyard.kube.claim-template"  # on a StatefulSet replica's volume: its volumeClaimTemplate
 
 OWN_PREFIXES = ("io.kubernetes.", "io.dockyard.kube.", "com.docker.compose.")
 PORTS = "io.dockyard.kube.ports"  # JSON: the container's ports as the pod spec lists them (Docker refuses

@@ -15,7 +15,7 @@ WORKLOADS = ("Pod", "Deployment", "StatefulSet", "Job")
 KINDS = WORKLOADS + ("Service", "ConfigMap", "Secret", "PersistentVolumeClaim")
 
 # Fields play honours, per object; anything else present is named in an error or a warning.
-POD_FIELDS = {"containers", "initContainers", "volumes", "restartPolicy", "hostname", "securityContext"}
+POD_FIELDS = {"containers", "initContainers", "volumes", "restartPolicy", "hostname", "securityContext", "hostAliases"}
 POD_IGNORED = {"terminationGracePeriodSeconds", "dnsPolicy", "serviceAccountName", "serviceAccount", "nodeSelector",
                "affinity", "tolerations", "schedulerName", "priorityClassName", "priority", "imagePullSecrets",
                "enableServiceLinks", "topologySpreadConstraints", "automountServiceAccountToken", "nodeName"}
@@ -25,10 +25,11 @@ CONTAINER_FIELDS = {"name", "image", "command", "args", "env", "envFrom", "worki
 CONTAINER_IGNORED = {"imagePullPolicy", "terminationMessagePath", "terminationMessagePolicy", "startupProbe",
                      "stdinOnce"}
 SECURITY_FIELDS = {"runAsUser", "runAsGroup", "readOnlyRootFilesystem", "capabilities", "privileged",
-                   "allowPrivilegeEscalation", "runAsNonRoot"}
+                   "allowPrivilegeEscalation"}
+SECURITY_IGNORED = {"runAsNonRoot", "seccompProfile"}
 VOLUME_SOURCES = {"persistentVolumeClaim", "emptyDir", "hostPath", "configMap", "secret"}
 PROBE_FIELDS = {"exec", "periodSeconds", "timeoutSeconds", "failureThreshold", "initialDelaySeconds",
-                "successThreshold"}
+                "httpGet", "tcpSocket", "grpc"}  # the last three: warned about below (not run)
 WORKLOAD_SPEC = {"Deployment": {"replicas", "selector", "template", "strategy", "revisionHistoryLimit",
                                 "minReadySeconds", "progressDeadlineSeconds"},
                  "StatefulSet": {"replicas", "selector", "template", "serviceName", "volumeClaimTemplates",
@@ -38,8 +39,15 @@ WORKLOAD_SPEC = {"Deployment": {"replicas", "selector", "template", "strategy", 
 WORKLOAD_IGNORED = {"strategy", "revisionHistoryLimit", "minReadySeconds", "progressDeadlineSeconds",
                     "podManagementPolicy", "updateStrategy", "parallelism", "ttlSecondsAfterFinished",
                     "activeDeadlineSeconds"}
-SERVICE_FIELDS = {"type", "selector", "ports", "clusterIP", "clusterIPs", "sessionAffinity", "ipFamilies",
-                  "ipFamilyPolicy", "internalTrafficPolicy", "externalTrafficPolicy"}
+SERVICE_FIELDS = {"type", "selector", "ports", "clusterIP"}
+SERVICE_IGNORED = {"clusterIPs", "sessionAffinity", "ipFamilies", "ipFamilyPolicy", "internalTrafficPolicy",
+                   "externalTrafficPolicy"}
+SERVICE_PORT_FIELDS = {"name", "port", "targetPort", "protocol", "nodePort"}
+TOP_FIELDS = {"apiVersion", "kind", "metadata", "spec", "data", "stringData", "binaryData", "type", "immutable"}
+METADATA_FIELDS = {"name", "namespace", "labels", "annotations"}
+METADATA_IGNORED = {"uid", "resourceVersion", "creationTimestamp", "generation", "managedFields", "selfLink",
+                    "ownerReferences", "finalizers"}
+RESOURCE_NAMES = {"cpu", "memory"}
 
 
 @dataclass
@@ -105,12 +113,22 @@ def pod_template(doc: dict) -> tuple[dict, dict]:
 
 def check_supported(doc: dict, where: str, manifest: Manifest) -> None:
     kind, spec = doc["kind"], doc.get("spec") or {}
+    for key in doc:
+        if key == "status":
+            manifest.warn(f"{where}: status: ignored by kube play (the cluster writes it)")
+        elif key not in TOP_FIELDS:
+            raise InvalidParameter(f"{where}: {key}: not supported by kube play")
+    extra(doc["metadata"], METADATA_FIELDS, METADATA_IGNORED, f"{where}: metadata", manifest)
     if kind in ("ConfigMap", "Secret", "PersistentVolumeClaim"):
         return
     if kind == "Service":
-        extra(spec, SERVICE_FIELDS, set(), f"{where}: spec", manifest)
+        extra(spec, SERVICE_FIELDS, SERVICE_IGNORED, f"{where}: spec", manifest)
+        for i, port in enumerate(spec.get("ports") or []):
+            extra(port, SERVICE_PORT_FIELDS, {"appProtocol"}, f"{where}: spec.ports[{i}]", manifest)
         if spec.get("type") == "ExternalName":
             raise InvalidParameter(f"{where}: spec.type: ExternalName services are not supported by kube play")
+        if spec.get("clusterIP") not in (None, "", "None"):
+            manifest.warn(f"{where}: spec.clusterIP: ignored by kube play (pods are reached by the Service's name)")
         return
     prefix = "spec"
     if kind != "Pod":
@@ -131,7 +149,8 @@ def check_supported(doc: dict, where: str, manifest: Manifest) -> None:
     extra(pod, POD_FIELDS | set(POD_PRIVILEGED), POD_IGNORED, f"{where}: {prefix}", manifest)
     if kind == "Job" and pod.get("restartPolicy", "Always") == "Always":
         raise InvalidParameter(f"{where}: {prefix}.restartPolicy: a Job's pods must be OnFailure or Never")
-    extra(pod.get("securityContext") or {}, {"runAsUser", "runAsGroup", "runAsNonRoot", "fsGroup"}, set(),
+    extra(pod.get("securityContext") or {}, {"runAsUser", "runAsGroup"},
+          SECURITY_IGNORED | {"fsGroup", "supplementalGroups"},
           f"{where}: {prefix}.securityContext", manifest)
     for group in ("initContainers", "containers"):
         for i, c in enumerate(pod.get(group) or []):
@@ -140,13 +159,18 @@ def check_supported(doc: dict, where: str, manifest: Manifest) -> None:
             if not c.get("image"):
                 raise InvalidParameter(f"{cwhere}.image: required (kube play runs images already on this host)")
             sec = c.get("securityContext") or {}
-            extra(sec, SECURITY_FIELDS, set(), f"{cwhere}.securityContext", manifest)
+            extra(sec, SECURITY_FIELDS, SECURITY_IGNORED, f"{cwhere}.securityContext", manifest)
             if sec.get("privileged"):
                 raise InvalidParameter(f"{cwhere}.securityContext.privileged: privileged requests are refused by "
                                        f"kube play")
+            for section in ("limits", "requests"):
+                extra((c.get("resources") or {}).get(section) or {}, RESOURCE_NAMES, set(),
+                      f"{cwhere}.resources.{section}", manifest)
+            extra(c.get("resources") or {}, {"limits", "requests"}, set(), f"{cwhere}.resources", manifest)
             for probe in ("livenessProbe", "readinessProbe"):
                 if probe in c:
-                    extra(c[probe], PROBE_FIELDS, set(), f"{cwhere}.{probe}", manifest)
+                    extra(c[probe], PROBE_FIELDS, {"successThreshold", "terminationGracePeriodSeconds"},
+                          f"{cwhere}.{probe}", manifest)
                     if "exec" not in c[probe]:
                         manifest.warn(f"{cwhere}.{probe}: only exec probes run (as the healthcheck); this one "
                                       f"is not run")

@@ -38,6 +38,8 @@ class PodSource:
     annotations: dict = field(default_factory=dict)
     restart: str | None = None  # Always / OnFailure / Never
     retries: int = 0  # on-failure:N
+    host_aliases: dict = field(default_factory=dict)  # ip -> [hostnames] (--add-host, extra_hosts)
+    hostname: str = ""
 
     def add_volume(self, volume: dict) -> None:
         self.volumes.setdefault(volume["name"], volume)
@@ -139,6 +141,33 @@ def mount_volume(kind: str, source: str, target: str, read_only: bool, where: st
     return {"name": vol_name, **volume}, mount
 
 
+def add_mount(src: PodSource, container: dict, kind: str, source: str, target: str, read_only: bool, where: str,
+              warnings: Warnings, used: dict) -> None:
+    """A Docker mount into a container of the pod: its volume joins the pod's, its volumeMount the container's."""
+    volume, mount = mount_volume(kind, source, target, read_only, where, warnings, used)
+    src.add_volume(volume)
+    container.setdefault("volumeMounts", []).append(mount)
+
+
+def set_interactive(container: dict, tty: bool, stdin: bool) -> None:
+    if tty:
+        container["tty"] = True
+    if stdin:
+        container["stdin"] = True
+
+
+def add_host_aliases(src: PodSource, entries, where: str, warnings: Warnings) -> None:
+    """--add-host / extra_hosts ("name:ip", "name=ip") as the pod's hostAliases (/etc/hosts entries)."""
+    for entry in entries or []:
+        name, sep, ip = entry.partition("=") if "=" in entry else entry.partition(":")
+        if not sep or ip == "host-gateway":
+            warnings.add(f"{where}: extra host {entry!r} cannot be expressed (host-gateway has no meaning in a pod)")
+            continue
+        names = src.host_aliases.setdefault(ip.strip("[]"), [])
+        if name not in names:
+            names.append(name)
+
+
 def workload_restart(kind: str, restart: str | None, where: str, warnings: Warnings) -> str | None:
     """The pod's restartPolicy: what the kind allows (Deployments and StatefulSets only Always, Jobs only
     OnFailure/Never), with a warning when the container's policy had to change."""
@@ -164,9 +193,18 @@ def manifests(src: PodSource, kind_flag: str, replicas: int | None, service: boo
     restart = workload_restart(kind, src.restart, src.name, warnings)
     if restart:
         pod_spec["restartPolicy"] = restart
-    if src.volumes:
-        pod_spec["volumes"] = list(src.volumes.values())
-    docs = [pvc(claim, namespace) for claim in src.claims]
+    volumes = list(src.volumes.values())
+    templates = []
+    if kind == "StatefulSet":  # each replica gets its own claims, as a StatefulSet's volumeClaimTemplates say
+        templates = [v for v in volumes if "persistentVolumeClaim" in v]
+        volumes = [v for v in volumes if "persistentVolumeClaim" not in v]
+    if volumes:
+        pod_spec["volumes"] = volumes
+    if src.hostname:
+        pod_spec["hostname"] = src.hostname
+    if src.host_aliases:
+        pod_spec["hostAliases"] = [{"ip": ip, "hostnames": names} for ip, names in src.host_aliases.items()]
+    docs = [] if kind == "StatefulSet" else [pvc(claim, namespace) for claim in src.claims]
     template_meta = {"labels": labels, **({"annotations": src.annotations} if src.annotations else {})}
     if kind == "Pod":
         if replicas and replicas != 1:
@@ -186,6 +224,8 @@ def manifests(src: PodSource, kind_flag: str, replicas: int | None, service: boo
             if restart == "OnFailure" and src.retries:
                 spec["backoffLimit"] = src.retries
         spec["template"] = {"metadata": template_meta, "spec": pod_spec}
+        if templates:
+            spec["volumeClaimTemplates"] = [{"metadata": {"name": v["name"]}, "spec": claim_spec()} for v in templates]
         docs.append({"apiVersion": api_version, "kind": kind, "metadata": {**meta, "labels": labels},
                      "spec": spec})
     if service:
@@ -220,8 +260,11 @@ def service_for(src: PodSource, namespace: str | None, warnings: Warnings) -> di
 
 def pvc(name: str, namespace: str | None) -> dict:
     meta = {"name": name, **({"namespace": namespace} if namespace else {})}
-    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": meta,
-            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": DEFAULT_STORAGE}}}}
+    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": meta, "spec": claim_spec()}
+
+
+def claim_spec() -> dict:
+    return {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": DEFAULT_STORAGE}}}
 
 
 def dump(docs: list[dict]) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
 import httpx
 
@@ -53,6 +54,8 @@ class Player:
 
     # ------------------------------------------------------------------ play
     def play(self, manifest: Manifest, pods: list[PodPlan]) -> None:
+        """Networks and volumes first, then every pod at once, as a cluster starts them: a pod whose init
+        container waits for another pod's Service does not hold up the others, whatever the file's order."""
         self.preflight(manifest, pods)
         made = Made()
         try:
@@ -61,12 +64,22 @@ class Player:
             for pod in pods:
                 for name, labels in pod.volumes.items():
                     self.ensure_volume(name, {**labels, L.WORKLOAD: pod.workload}, made)
-                self.start_pod(pod, made)
-                self.echo(f"{pod.workload}: pod {pod.name} started "
-                          f"({', '.join(c.name for c in pod.init + pod.containers)})")
+            self.start_pods(pods, made)
         except BaseException:
+            made.aborted = True
             made.undo(self.client)
             raise
+
+    def start_pods(self, pods: list[PodPlan], made: "Made") -> None:
+        with ThreadPoolExecutor(max_workers=min(8, len(pods) or 1)) as pool:
+            futures = [pool.submit(self.start_pod, pod, made) for pod in pods]
+            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            failure = next((f.exception() for f in done if f.exception()), None)
+            if failure is not None:
+                made.aborted = True  # the other pods stop creating; removing their containers ends their waits
+                made.undo(self.client)
+        if failure is not None:
+            raise failure
 
     def ensure_network(self, namespace: str, made: "Made") -> None:
         name = network_name(namespace)
@@ -85,6 +98,10 @@ class Player:
             made.volumes.append(name)
 
     def start_pod(self, pod: PodPlan, made: "Made") -> None:
+        self.run_pod(pod, made)
+        self.echo(f"{pod.workload}: pod {pod.name} started ({', '.join(c.name for c in pod.init + pod.containers)})")
+
+    def run_pod(self, pod: PodPlan, made: "Made") -> None:
         infra = self.create(pod.container_name(L.INFRA_NAME),
                             pod.infra_body(self.infra_image, network_name(pod.namespace)), made)
         self.client.post(f"/containers/{infra}/start")
@@ -108,8 +125,12 @@ class Player:
         return cid
 
     def create(self, name: str, body: dict, made: "Made") -> str:
+        if made.aborted:
+            raise PlayError("kube play stopped: another pod failed")
         cid = self.client.post("/containers/create", body, name=name)["Id"]
         made.containers.append(cid)
+        if made.aborted:  # undone while this create was on its way
+            _quietly(self.client.delete, f"/containers/{cid}", force=1)
         return cid
 
     def wait(self, cid: str, what: str) -> int:
@@ -168,14 +189,14 @@ class Made:
 
     def __init__(self):
         self.containers, self.volumes, self.networks = [], [], []
+        self.aborted = False
 
     def undo(self, client) -> None:
-        for cid in reversed(self.containers):
-            _quietly(client.delete, f"/containers/{cid}", force=1)
-        for name in reversed(self.volumes):
-            _quietly(client.delete, f"/volumes/{name}")
-        for name in reversed(self.networks):
-            _quietly(client.delete, f"/networks/{name}")
+        """Remove everything made so far (each once: undo may run again for what came after)."""
+        for items, path, params in ((self.containers, "/containers/{}", {"force": 1}), (self.volumes, "/volumes/{}", {}),
+                                    (self.networks, "/networks/{}", {})):
+            while items:
+                _quietly(client.delete, path.format(items.pop()), **params)
 
 
 def _quietly(call, *args, **kw) -> None:

@@ -40,6 +40,7 @@ class PodPlan:
     labels: dict
     hostname: str
     annotations: dict = field(default_factory=dict)
+    extra_hosts: list = field(default_factory=list)  # hostAliases as Docker's "name:ip"
     publish: dict = field(default_factory=dict)  # "80/tcp" -> [{"HostIp", "HostPort"}]
     aliases: list = field(default_factory=list)
     init: list = field(default_factory=list)
@@ -60,7 +61,7 @@ class PodPlan:
                 "Hostname": self.hostname,
                 "Labels": {**self.base_labels(L.INFRA_NAME), L.DOCKER_TYPE: "podsandbox"},
                 "ExposedPorts": {p: {} for p in self.publish},
-                "HostConfig": {"NetworkMode": network, "PortBindings": self.publish},
+                "HostConfig": {"NetworkMode": network, "PortBindings": self.publish, "ExtraHosts": self.extra_hosts},
                 "NetworkingConfig": {"EndpointsConfig": {network: {"Aliases": self.aliases}}}}
 
 
@@ -72,7 +73,7 @@ def network_name(namespace: str) -> str:
 def plan(manifest: Manifest, publish_address: str = "127.0.0.1", new_uid=lambda: uuid.uuid4().hex) -> list[PodPlan]:
     pods = []
     for doc in manifest.of_kind(*WORKLOADS):
-        kind, name, ns = doc["kind"], doc["metadata"]["name"], namespace_of(doc)
+        kind, name = doc["kind"], doc["metadata"]["name"]
         spec = doc.get("spec") or {}
         count = 1 if kind == "Pod" else spec.get("completions", 1) if kind == "Job" else spec.get("replicas", 1)
         for i in range(count):
@@ -87,9 +88,14 @@ def pod_plan(manifest: Manifest, doc: dict, pod_name: str, replica: int, uid: st
     where = f"{doc['kind']}/{doc['metadata']['name']}"
     pod = PodPlan(name=pod_name, namespace=ns, uid=uid, workload=f"{kind}/{doc['metadata']['name']}",
                   replica=replica, labels=dict(meta.get("labels") or {}),
-                  hostname=spec.get("hostname") or pod_name, annotations=dict(meta.get("annotations") or {}))
+                  hostname=spec.get("hostname") or pod_name, annotations=dict(meta.get("annotations") or {}),
+                  extra_hosts=[f"{host}:{alias['ip']}" for alias in spec.get("hostAliases") or []
+                               for host in alias.get("hostnames") or []])
     restart = spec.get("restartPolicy") or ("OnFailure" if kind == "Job" else "Always")
-    retries = (doc.get("spec") or {}).get("backoffLimit", 0) if kind == "Job" and restart == "OnFailure" else 0
+    policy = {"Name": RESTART[restart]}
+    if kind == "Job" and restart == "OnFailure":  # retries: the backoffLimit (Kubernetes' default 6), 0 = none
+        limit = (doc.get("spec") or {}).get("backoffLimit", 6)
+        policy = {"Name": "on-failure", "MaximumRetryCount": limit} if limit else {"Name": "no"}
     mounts = volume_mounts(manifest, doc, pod, replica)
     services_for(manifest, pod, spec, publish_address)
     ports_requested = host_ports(spec, publish_address)
@@ -105,8 +111,7 @@ def pod_plan(manifest: Manifest, doc: dict, pod_name: str, replica: int, uid: st
         for i, c in enumerate(spec.get(group) or []):
             cwhere = f"{where}: spec.{group}[{i}]"
             body = container_body(manifest, doc, pod, c, pod_sec, mounts, cwhere)
-            body["HostConfig"]["RestartPolicy"] = {"Name": "no"} if init else \
-                {"Name": RESTART[restart], **({"MaximumRetryCount": retries} if retries else {})}
+            body["HostConfig"]["RestartPolicy"] = {"Name": "no"} if init else dict(policy)
             body["Labels"].update({L.DOCKER_TYPE: "container", **({L.INIT: "true"} if init else {})})
             target.append(ContainerPlan(c["name"], body, config_files(manifest, doc, c, cwhere), cwhere))
     return pod
@@ -188,7 +193,8 @@ def volume_mounts(manifest: Manifest, doc: dict, pod: PodPlan, replica: int) -> 
             out[v["name"]] = ("files", v)
     for t in (doc.get("spec") or {}).get("volumeClaimTemplates") or [] if doc["kind"] == "StatefulSet" else []:
         name = f"{t['metadata']['name']}-{doc['metadata']['name']}-{replica}"  # as the StatefulSet controller names it
-        pod.volumes[name] = {L.MANAGED: "claim", L.CLAIM: name, L.POD_NAMESPACE: pod.namespace}
+        pod.volumes[name] = {L.MANAGED: "claim", L.CLAIM: name, L.CLAIM_TEMPLATE: t["metadata"]["name"],
+                             L.POD_NAMESPACE: pod.namespace}
         out[t["metadata"]["name"]] = {"Type": "volume", "Source": name}
     return out
 

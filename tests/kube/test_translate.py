@@ -14,6 +14,8 @@ from dockyard.errors import InvalidParameter
 from dockyard.kube import compose, labels as L, manifests, objects, pods, quantity, validate
 from dockyard.kube.generate import pod_from_containers
 
+from .conftest import CONFIG_AND_SECRET
+
 IMAGE = {"Id": "sha256:" + "a" * 64, "RepoDigests": ["127.0.0.1:5000/myorg/web@sha256:" + "d" * 64],
          "Config": {"Cmd": ["sh"], "Entrypoint": None, "Env": ["PATH=/usr/bin:/bin"], "WorkingDir": "",
                     "User": "", "Labels": {"org.opencontainers.image.title": "web"}}}
@@ -64,7 +66,19 @@ def assert_valid(docs):
 def test_every_type_validates_for_two_kubernetes_versions(kind):
     docs, _ = generated(kind, replicas=2 if kind in ("deployment", "statefulset") else None)
     assert_valid(docs)
-    assert [d["kind"] for d in docs] == ["PersistentVolumeClaim", objects.KINDS[kind][1], "Service"]
+    claims = [] if kind == "statefulset" else ["PersistentVolumeClaim"]  # it has volumeClaimTemplates instead
+    assert [d["kind"] for d in docs] == [*claims, objects.KINDS[kind][1], "Service"]
+
+
+def test_statefulset_claims_are_per_replica_templates(tmp_path):
+    docs, _ = generated("statefulset", replicas=2)
+    sts = by_kind(docs, "StatefulSet")[0]["spec"]
+    assert sts["volumeClaimTemplates"] == [{"metadata": {"name": "data"}, "spec": objects.claim_spec()}]
+    assert [v["name"] for v in sts["template"]["spec"]["volumes"]] == ["web", "cache"]
+    planned = pods.plan(manifests.read(write(tmp_path, objects.dump(docs))))
+    claims = [{name: labels[L.CLAIM_TEMPLATE] for name, labels in p.volumes.items() if labels[L.MANAGED] == "claim"}
+              for p in planned]
+    assert claims == [{"data-web-0": "data"}, {"data-web-1": "data"}]
 
 
 def test_container_fields_carry_over():
@@ -128,6 +142,21 @@ def test_entrypoint_override_becomes_command_and_user_names_are_warned():
     assert any("user 'www-data' is not numeric" in w for w in warnings)
 
 
+def test_extra_hosts_become_host_aliases_and_untranslatable_settings_are_named(tmp_path):
+    info = inspect(HostConfig__ExtraHosts=["db.internal:10.0.0.5", "cache:10.0.0.5", "gw:host-gateway"],
+                   HostConfig__Devices=[{"PathOnHost": "/dev/fuse"}], HostConfig__NetworkMode="backend")
+    docs, warnings = generated("pod", info=info)
+    assert_valid(docs)
+    pod = by_kind(docs, "Pod")[0]["spec"]
+    assert pod["hostAliases"] == [{"ip": "10.0.0.5", "hostnames": ["db.internal", "cache"]}]
+    assert "container web: extra host 'gw:host-gateway' cannot be expressed" in " ".join(warnings)
+    assert "container web: HostConfig.Devices is not translated to Kubernetes" in warnings
+    assert any(w.startswith("container web: network backend is not translated") for w in warnings)
+    planned = pods.plan(manifests.read(write(tmp_path, objects.dump(docs))))[0]
+    assert planned.infra_body("busybox", "kube-default")["HostConfig"]["ExtraHosts"] == \
+        ["db.internal:10.0.0.5", "cache:10.0.0.5"]
+
+
 def test_digests_name_the_image_by_its_registry_digest():
     c = by_kind(generated(digests=True)[0], "Pod")[0]["spec"]["containers"][0]
     assert c["image"] == "127.0.0.1:5000/myorg/web@sha256:" + "d" * 64
@@ -165,6 +194,9 @@ services:
     cpus: 0.5
     restart: unless-stopped
     logging: {driver: json-file}
+    hostname: shop-web
+    container_name: shop_web_1
+    extra_hosts: {db.internal: 10.0.0.9}
   worker:
     image: busybox
     entrypoint: ["sh", "-c"]
@@ -221,6 +253,8 @@ def test_compose_project_translates_and_validates(project):
                               {"name": "conf", "hostPath": {"path": str(project / "conf")}},
                               {"name": "run-cache", "emptyDir": {"medium": "Memory"}}]
     assert any("logging is not translated" in w for w in warnings)
+    assert web["hostname"] == "shop-web" and web["hostAliases"] == [{"ip": "10.0.0.9", "hostnames": ["db.internal"]}]
+    assert "service web: container_name is not used: Kubernetes names the pod after the service" in warnings
 
 
 def test_depends_on_becomes_init_containers_where_kubernetes_can_say_it(project):
@@ -246,17 +280,7 @@ def test_compose_errors_name_the_service(project, tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------- play side
-PLAY = """
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: settings}
-data: {GREETING: hello, app.conf: "color=blue\\n"}
----
-apiVersion: v1
-kind: Secret
-metadata: {name: creds}
-data: {password: czNjcjN0}
----
+PLAY = CONFIG_AND_SECRET + """---
 apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web}
@@ -351,6 +375,9 @@ def test_plan_names_labels_and_translates_each_pod(tmp_path):
     ("apiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\nspec:\n  template:\n    spec:\n      containers:\n"
      "      - {name: a, image: busybox}\n", "a Job's pods must be OnFailure or Never"),
     ("- just\n- a list\n", "document 1: a Kubernetes object needs kind and metadata.name"),
+    ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+     "  - {name: a, image: busybox, resources: {limits: {nvidia.com/gpu: 1}}}\n",
+     "spec.containers[0].resources.limits.nvidia.com/gpu: not supported by kube play"),
 ])
 def test_bad_manifests_are_refused_naming_the_field(tmp_path, text, message):
     with pytest.raises(InvalidParameter) as err:
@@ -358,13 +385,30 @@ def test_bad_manifests_are_refused_naming_the_field(tmp_path, text, message):
     assert message in str(err.value)
 
 
-def test_ignored_fields_are_warned_by_name(tmp_path):
-    m = manifests.read(write(tmp_path, "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n"
-                                       "  nodeSelector: {disk: ssd}\n  containers:\n"
-                                       "  - {name: a, image: busybox, imagePullPolicy: Always}\n"))
-    where = f"{m.path}: document 1 Pod/p: spec"
-    assert m.warnings == [f"{where}.nodeSelector: ignored by kube play (it has no meaning on one host)",
-                          f"{where}.containers[0].imagePullPolicy: ignored by kube play (it has no meaning on one host)"]
+IGNORED = "ignored by kube play (it has no meaning on one host)"
+
+
+@pytest.mark.parametrize("text,doc,expected", [
+    ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  nodeSelector: {disk: ssd}\n  containers:\n"
+     "  - {name: a, image: busybox, imagePullPolicy: Always}\n", "Pod/p",
+     [f": spec.nodeSelector: {IGNORED}", f": spec.containers[0].imagePullPolicy: {IGNORED}"]),
+    ("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  sessionAffinity: ClientIP\n"
+     "  selector: {app: a}\n  ports: [{port: 80}]\nstatus: {loadBalancer: {}}\n", "Service/s",
+     [": status: ignored by kube play (the cluster writes it)", f": spec.sessionAffinity: {IGNORED}"]),
+])
+def test_ignored_fields_are_warned_by_name(tmp_path, text, doc, expected):
+    m = manifests.read(write(tmp_path, text))
+    assert m.warnings == [f"{m.path}: document 1 {doc}{w}" for w in expected]
+
+
+@pytest.mark.parametrize("limit,policy", [("", {"Name": "on-failure", "MaximumRetryCount": 6}),
+                                          ("  backoffLimit: 2\n", {"Name": "on-failure", "MaximumRetryCount": 2}),
+                                          ("  backoffLimit: 0\n", {"Name": "no"})])
+def test_job_retries_follow_the_backoff_limit(tmp_path, limit, policy):
+    text = ("apiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\nspec:\n" + limit +
+            "  template:\n    spec:\n      restartPolicy: OnFailure\n      containers: [{name: a, image: busybox}]\n")
+    planned = pods.plan(manifests.read(write(tmp_path, text)))
+    assert planned[0].containers[0].body["HostConfig"]["RestartPolicy"] == policy
 
 
 def test_secret_string_data_and_binary_data():
