@@ -191,6 +191,9 @@ def test_storage_opt_size_is_refused_in_the_drivers_words(daemon):
     if driver != "vfs" and _xfs_pquota(daemon):
         expected = "--storage-opt size is not supported by dockyard's overlay2 driver yet"
     assert f"Error response from daemon: {expected}" in p.stderr
+    ours = daemon.dockyard("run", "--rm", "--storage-opt", "size=1G", "busybox", "true", check=False)
+    # the dockyard CLI sends it as docker's does
+    assert (ours.returncode, ours.stderr) == (p.returncode, p.stderr.replace("docker", "dockyard"))
     p = daemon.docker("create", "--storage-opt", "foo=bar", "busybox", "true", check=False)
     assert "Error response from daemon: " + ("Storage opt foo not supported" if driver == "vfs"
                                              else "Unknown option foo") in p.stderr
