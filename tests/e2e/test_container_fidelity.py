@@ -266,6 +266,14 @@ def test_exec_start_without_upgrade_streams_and_ends_cleanly(daemon):
         assert sorted(payload.split()) == [b"err", b"out"]
     finally:
         daemon.docker("rm", "-f", cid)
+    # an attach without Upgrade too: the raw stream, then the end of the connection
+    cid = daemon.docker("run", "-d", "busybox", "echo", "logged").stdout.strip()
+    try:
+        daemon.docker("wait", cid)
+        p = curl(daemon, "-X", "POST", f"http://localhost/v1.50/containers/{cid}/attach?logs=1&stdout=1")
+        assert (p.returncode, p.stdout) == (0, b"\x01\0\0\0\0\0\0\x07logged\n"), p.stderr
+    finally:
+        daemon.docker("rm", "-f", cid)
 
 
 def test_attach_socket_over_http_sees_output_of_a_start_that_races_it(daemon, client):
