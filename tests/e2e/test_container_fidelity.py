@@ -336,6 +336,12 @@ def test_detach_keys_from_the_clients_config_file(daemon, tmp_path):
         ex.expect("ex-4")
         detach(ex)
         assert inspect(daemon, name)["State"]["Running"]
+        daemon.docker("kill", name)
+        start = pexpect.spawn(DOCKER, ["start", "-ai", name], env=env, timeout=20, encoding="utf-8")
+        start.sendline("echo st-$((3+3))")
+        start.expect("st-6")
+        detach(start)
+        assert inspect(daemon, name)["State"]["Running"]
     finally:
         run.close(force=True)
         daemon.docker("rm", "-f", name, check=False)
