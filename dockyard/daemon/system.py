@@ -116,7 +116,8 @@ class SystemService:
                       "Error": "", "RemoteManagers": None},
             "LiveRestoreEnabled": True, "Isolation": "", "InitBinary": "docker-init",
             "ContainerdCommit": {"ID": ""}, "RuncCommit": {"ID": runtime_version(self._runtime_binary())[1]}, "InitCommit": {"ID": ""},
-            "SecurityOptions": ["name=seccomp,profile=builtin"], "CDISpecDirs": [], "Warnings": None,
+            "SecurityOptions": ["name=seccomp,profile=builtin"], "CDISpecDirs": [],
+            "Warnings": sysinfo.info_warnings(sysinfo.host()) or None,
         }
 
     def disk_usage(self, types: set[str] | None = None) -> dict:

@@ -107,3 +107,13 @@ def test_realtime_budget_is_written_down_the_parent_path(tmp_path):
     sysinfo.init_rt_parent("/dockyard", 95000, 0, str(tmp_path))
     assert (tmp_path / "cpu" / "dockyard" / "cpu.rt_runtime_us").read_text() == "95000"
     assert not (tmp_path / "cpu" / "dockyard" / "cpu.rt_period_us").exists()  # 0: left as the kernel has it
+
+
+def test_info_warns_in_mobys_words_about_what_is_missing():
+    assert sysinfo.info_warnings(V1_FULL) == []
+    assert sysinfo.info_warnings(V2_NO_IO) == [
+        "WARNING: No io.weight support", "WARNING: No io.weight (per device) support",
+        "WARNING: No io.max (rbps) support", "WARNING: No io.max (wbps) support",
+        "WARNING: No io.max (riops) support", "WARNING: No io.max (wiops) support"]
+    v1_no_throttle = sysinfo.SysInfo(**{**V1_FULL.__dict__, "blkio_weight": False, "blkio_read_bps_device": False})
+    assert sysinfo.info_warnings(v1_no_throttle) == ["WARNING: No blkio throttle.read_bps_device support"]
