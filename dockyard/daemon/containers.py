@@ -1004,6 +1004,8 @@ class ContainerService:
         c.host_config.update(resources)
         _validate_host_config(c.host_config)
         if resources and c.state.Running:
+            if resources.get("CpuRealtimeRuntime") or resources.get("CpuRealtimePeriod"):
+                await asyncio.to_thread(self._init_rt_parent)
             try:
                 await self.runtime_for(c).update(c.id, resources)
             except SystemError_ as err:  # the record keeps the limits the container still has

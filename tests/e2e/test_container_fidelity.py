@@ -178,6 +178,12 @@ def test_cpu_realtime_needs_the_daemons_budget_and_is_refused_where_the_kernel_l
         assert cgroup_file("cpu", cid, "cpu.rt_runtime_us").strip() == "10000"
         assert inspect(d, cid)["HostConfig"]["CpuRealtimeRuntime"] == 10000
         d.docker("rm", "-f", cid)
+        # and `docker update` changes it on a running container, as moby's UpdateResources does
+        cid = d.docker("run", "-d", "busybox", "sleep", "60").stdout.strip()
+        d.docker("update", "--cpu-rt-runtime", "20000", cid)
+        assert cgroup_file("cpu", cid, "cpu.rt_runtime_us").strip() == "20000"
+        assert inspect(d, cid)["HostConfig"]["CpuRealtimeRuntime"] == 20000
+        d.docker("rm", "-f", cid)
     finally:
         cleanup_daemon(d)
 
