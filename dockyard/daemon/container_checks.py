@@ -14,7 +14,8 @@ from ..runtime.spec import CAP_NAMES, security_options
 from .signals import parse_signal
 
 UPDATE_RESOURCE_KEYS = ("Memory", "MemorySwap", "MemoryReservation", "CpuShares", "CpuPeriod", "CpuQuota",
-                        "NanoCpus", "CpusetCpus", "CpusetMems", "PidsLimit", "BlkioWeight")
+                        "NanoCpus", "CpusetCpus", "CpusetMems", "PidsLimit", "BlkioWeight", "CpuRealtimePeriod",
+                        "CpuRealtimeRuntime")
 MIN_MEMORY = 6 * 1024 * 1024  # moby's linuxMinMemory
 
 

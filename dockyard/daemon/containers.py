@@ -990,7 +990,7 @@ class ContainerService:
         body = check_update_body(body)
         resources = {k: body[k] for k in UPDATE_RESOURCE_KEYS if body.get(k) not in (None, 0, "")}
         validate_resources(resources, update=True)  # the request alone, as moby's verifyContainerSettings
-        # a cpuset, weight or share the host refuses changes nothing; what it cannot apply is dropped, with a warning
+        # a cpuset, weight or share the host refuses changes nothing; what it cannot apply is dropped (warned)
         warnings = validate_platform_resources(resources)
         if "RestartPolicy" in body and body["RestartPolicy"]:
             if c.host_config.get("AutoRemove") and (body["RestartPolicy"].get("Name") or "no") != "no":
@@ -1002,6 +1002,8 @@ class ContainerService:
         c.host_config.update(resources)
         _validate_host_config(c.host_config)
         if resources and c.state.Running:
+            if resources.get("CpuRealtimeRuntime") or resources.get("CpuRealtimePeriod"):
+                await asyncio.to_thread(self._init_rt_parent)
             try:
                 await self.runtime_for(c).update(c.id, resources)
             except SystemError_ as err:  # the record keeps the limits the container still has

@@ -10,6 +10,7 @@ from functools import lru_cache
 from .. import __version__
 from ..api.versions import MAX_API_VERSION, MIN_API_VERSION
 from ..errors import InvalidParameter
+from ..runtime import sysinfo
 from ..registry.client.endpoints import split_insecure_registries
 from ..runtime import logdrivers
 from ..timefmt import now_rfc3339, rfc3339
@@ -108,7 +109,7 @@ class SystemService:
             "MemoryLimit": True, "SwapLimit": os.path.exists("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes"),
             "CpuCfsPeriod": True, "CpuCfsQuota": True, "CPUShares": True, "CPUSet": True, "PidsLimit": True,
             "IPv4Forwarding": True, "Debug": self.config.log_level == "debug", "NFd": len(os.listdir("/proc/self/fd")),
-            "OomKillDisable": True, "NGoroutines": 0, "SystemTime": now_rfc3339(), "LoggingDriver": "json-file",
+            "OomKillDisable": sysinfo.host().oom_kill_disable, "NGoroutines": 0, "SystemTime": now_rfc3339(), "LoggingDriver": "json-file",
             "CgroupDriver": "cgroupfs", "CgroupVersion": "2" if os.path.exists("/sys/fs/cgroup/cgroup.controllers") else "1",
             "NEventsListener": 0, "KernelVersion": platform.release(), "OperatingSystem": _os_name(),
             "OSVersion": "", "OSType": "linux", "Architecture": platform.machine(),
@@ -124,7 +125,8 @@ class SystemService:
                       "Error": "", "RemoteManagers": None},
             "LiveRestoreEnabled": True, "Isolation": "", "InitBinary": "docker-init",
             "ContainerdCommit": {"ID": ""}, "RuncCommit": {"ID": runtime_version(self._runtime_binary())[1]}, "InitCommit": {"ID": ""},
-            "SecurityOptions": ["name=seccomp,profile=builtin"], "CDISpecDirs": [], "Warnings": None,
+            "SecurityOptions": ["name=seccomp,profile=builtin"], "CDISpecDirs": [],
+            "Warnings": sysinfo.info_warnings(sysinfo.host()) or None,
         }
 
     def disk_usage(self, types: set[str] | None = None) -> dict:

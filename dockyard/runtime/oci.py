@@ -85,6 +85,10 @@ class OCIRuntime:
             args += ["--pids-limit", str(resources["PidsLimit"])]
         if resources.get("CpusetCpus"):
             args += ["--cpuset-cpus", resources["CpusetCpus"]]
+        if resources.get("CpuRealtimePeriod"):
+            args += ["--cpu-rt-period", str(resources["CpuRealtimePeriod"])]
+        if resources.get("CpuRealtimeRuntime"):
+            args += ["--cpu-rt-runtime", str(resources["CpuRealtimeRuntime"])]
         if resources.get("BlkioWeight"):  # 0 where update dropped it: this kernel has no blkio weight
             args += ["--blkio-weight", str(resources["BlkioWeight"])]
         if args:

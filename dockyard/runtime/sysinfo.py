@@ -78,3 +78,25 @@ def init_rt_parent(parent: str, runtime: int, period: int, root: str = CGROUP_RO
             if value:
                 with open(os.path.join(path, name), "w") as f:
                     f.write(str(value))
+
+
+def info_warnings(info: SysInfo) -> list[str]:
+    """What `docker info` warns about the block I/O and OOM features this host lacks, in moby's words (its
+    fillPlatformInfo: a missing blkio weight is only worth a warning on cgroup v2, where io.weight could be
+    enabled; v1 kernels dropped it with CFQ)."""
+    out = []
+    if not info.cgroup2 and not info.oom_kill_disable:
+        out.append("WARNING: No oom kill disable support")
+    if info.cgroup2:
+        if not info.blkio_weight:
+            out.append("WARNING: No io.weight support")
+        if not info.blkio_weight_device:
+            out.append("WARNING: No io.weight (per device) support")
+    for have, v2, v1 in ((info.blkio_read_bps_device, "rbps", "read_bps_device"),
+                         (info.blkio_write_bps_device, "wbps", "write_bps_device"),
+                         (info.blkio_read_iops_device, "riops", "read_iops_device"),
+                         (info.blkio_write_iops_device, "wiops", "write_iops_device")):
+        if not have:
+            out.append(f"WARNING: No io.max ({v2}) support" if info.cgroup2
+                       else f"WARNING: No blkio throttle.{v1} support")
+    return out

@@ -73,7 +73,7 @@ def _created(daemon, cli, flags):
      "--memory-swap", "128m", "--memory-swappiness", "10", "--oom-score-adj", "100", "--shm-size", "16m",
      "--group-add", "123", "--domainname", "example.org", "--pids-limit", "50", "--blkio-weight", "300",
      "--device-read-bps", "/dev/null:1m", "--device-write-iops", "/dev/null:100", "--device-cgroup-rule",
-     "c 1:3 rwm", "--storage-opt", "size=1G", "--oom-kill-disable", "--ipc", "private", "--pid", "host",
+     "c 1:3 rwm", "--oom-kill-disable", "--ipc", "private", "--pid", "host",
      "--uts", "host", "--cgroup-parent", "foo.slice", "--stop-timeout", "5", "--health-cmd", "true",
      "--health-interval", "5s", "--health-retries", "2"],
     ["--mount", "type=tmpfs,target=/t,tmpfs-size=1m", "--mount", "type=volume,source=auditv1,target=/v,volume-nocopy",

@@ -178,6 +178,12 @@ def test_cpu_realtime_needs_the_daemons_budget_and_is_refused_where_the_kernel_l
         assert cgroup_file("cpu", cid, "cpu.rt_runtime_us").strip() == "10000"
         assert inspect(d, cid)["HostConfig"]["CpuRealtimeRuntime"] == 10000
         d.docker("rm", "-f", cid)
+        # and `docker update` changes it on a running container, as moby's UpdateResources does
+        cid = d.docker("run", "-d", "busybox", "sleep", "60").stdout.strip()
+        d.docker("update", "--cpu-rt-runtime", "20000", cid)
+        assert cgroup_file("cpu", cid, "cpu.rt_runtime_us").strip() == "20000"
+        assert inspect(d, cid)["HostConfig"]["CpuRealtimeRuntime"] == 20000
+        d.docker("rm", "-f", cid)
     finally:
         cleanup_daemon(d)
 
@@ -191,6 +197,9 @@ def test_storage_opt_size_is_refused_in_the_drivers_words(daemon):
     if driver != "vfs" and _xfs_pquota(daemon):
         expected = "--storage-opt size is not supported by dockyard's overlay2 driver yet"
     assert f"Error response from daemon: {expected}" in p.stderr
+    ours = daemon.dockyard("run", "--rm", "--storage-opt", "size=1G", "busybox", "true", check=False)
+    # the dockyard CLI sends it as docker's does
+    assert (ours.returncode, ours.stderr) == (p.returncode, p.stderr.replace("docker", "dockyard"))
     p = daemon.docker("create", "--storage-opt", "foo=bar", "busybox", "true", check=False)
     assert "Error response from daemon: " + ("Storage opt foo not supported" if driver == "vfs"
                                              else "Unknown option foo") in p.stderr
@@ -263,6 +272,14 @@ def test_exec_start_without_upgrade_streams_and_ends_cleanly(daemon):
         assert sorted(payload.split()) == [b"err", b"out"]
     finally:
         daemon.docker("rm", "-f", cid)
+    # an attach without Upgrade too: the raw stream, then the end of the connection
+    cid = daemon.docker("run", "-d", "busybox", "echo", "logged").stdout.strip()
+    try:
+        daemon.docker("wait", cid)
+        p = curl(daemon, "-X", "POST", f"http://localhost/v1.50/containers/{cid}/attach?logs=1&stdout=1")
+        assert (p.returncode, p.stdout) == (0, b"\x01\0\0\0\0\0\0\x07logged\n"), p.stderr
+    finally:
+        daemon.docker("rm", "-f", cid)
 
 
 def test_attach_socket_over_http_sees_output_of_a_start_that_races_it(daemon, client):
@@ -324,6 +341,12 @@ def test_detach_keys_from_the_clients_config_file(daemon, tmp_path):
         ex.sendline("echo ex-$((2+2))")
         ex.expect("ex-4")
         detach(ex)
+        assert inspect(daemon, name)["State"]["Running"]
+        daemon.docker("kill", name)
+        start = pexpect.spawn(DOCKER, ["start", "-ai", name], env=env, timeout=20, encoding="utf-8")
+        start.sendline("echo st-$((3+3))")
+        start.expect("st-6")
+        detach(start)
         assert inspect(daemon, name)["State"]["Running"]
     finally:
         run.close(force=True)

@@ -292,7 +292,7 @@ async def attach(request: web.Request) -> web.StreamResponse:
                 relayed = True  # relay closes it
                 await relay(hijacked, attachment, tty=c.tty, use_stdin=use_stdin, multiplexed=True,
                             detach_keys=detach_keys)
-        except (ConnectionResetError, BrokenPipeError):
+        except OSError:  # the client left, or the container's monitor did (it exited as we attached)
             pass
         finally:
             await _drop(attaching, relayed)
