@@ -59,6 +59,15 @@ SCHEMAS: dict[tuple[str, str], Struct] = {
         "username": "string", "password": "string", "auth": "string", "email": "string",
         "serveraddress": "string", "identitytoken": "string", "registrytoken": "string"}),
 }
+# JSON-valued query parameters of POST /build: (type, moby's words before the decoder's)
+BUILD_QUERY_JSON = {
+    "buildargs": (Map("string", go="map[string]*string"), "error reading build args"),
+    "labels": (STRMAP, "error reading labels"),
+    "cachefrom": (STRS, "error reading cache-from"),
+    "ulimits": (Slice(Struct("units.Ulimit", {"Name": "string", "Hard": "int", "Soft": "int"}), go="[]*units.Ulimit"),
+                "error reading ulimit settings"),
+}
+
 # containers/create: the parts daemon/create_types.py does not look into (it checks the rest, in its words)
 MOUNT_OPTIONS = Struct("mount.Mount", {
     "BindOptions": Struct("mount.BindOptions", {

@@ -27,9 +27,10 @@ class Slice:
 @dataclass(frozen=True)
 class Map:
     value: object
+    go: str = ""  # the Go type's name when it is not map[string]<value>, e.g. map[string]*string
 
     def name(self) -> str:
-        return "map[string]" + go_name(self.value)
+        return self.go or "map[string]" + go_name(self.value)
 
 
 @dataclass
@@ -80,10 +81,10 @@ class _Mismatch(Exception):
         self.value, self.go_type = value, go_type
 
 
-def check(body, t: Struct, prefix: str = "") -> None:
-    """InvalidParameter (`prefix` + Go's message) unless `body` decodes into `t`."""
+def check(body, t, prefix: str = "") -> None:
+    """InvalidParameter (`prefix` + Go's message) unless `body` decodes into `t` (a Struct or any type)."""
     path: list[str] = []
-    owner = [t]
+    owner: list[Struct] = []
     try:
         _value(body, t, path, owner)
     except _Mismatch as err:

@@ -129,3 +129,28 @@ def test_long_query_strings_are_served_as_dockerd_serves_them(daemon):
     assert status == 200
     raw_call(daemon, "GET", "/containers/json?x=" + "a" * (2 << 20))  # past Go's 1 MiB too: refused
     assert daemon.api("GET", "/_ping") == (200, b"OK")  # and the daemon goes on serving
+
+
+@pytest.mark.parametrize("query, message", [
+    ("buildargs=%5B%5D", "error reading build args: json: cannot unmarshal array into Go value of type "
+                         "map[string]*string"),
+    ("labels=%7B%22a%22%3A1%7D", "error reading labels: json: cannot unmarshal number into Go value of type string"),
+    ("cachefrom=%22x%22", "error reading cache-from: json: cannot unmarshal string into Go value of type []string"),
+    ("ulimits=%5B%7B%22Hard%22%3A%22x%22%7D%5D",
+     "error reading ulimit settings: json: cannot unmarshal string into Go struct field Ulimit.Hard of type int64"),
+])
+def test_build_query_parameters_are_typed(daemon, query, message):
+    from .daemon_harness import tar_bytes
+
+    context = tar_bytes({"Dockerfile": b"FROM busybox\n"})
+    status, body = raw_call(daemon, "POST", f"/build?{query}", context)
+    assert (status, body) == (400, {"message": message})
+
+
+def test_build_resource_numbers_dockerd_ignores(daemon):
+    """moby reads memory, cpushares, ... with Int64ValueOrZero: a bad one is 0, never an error or a 500."""
+    from .daemon_harness import tar_bytes
+
+    context = tar_bytes({"Dockerfile": b"FROM busybox\nRUN true\n"})
+    status, body = raw_call(daemon, "POST", "/build?memory=1e9&cpushares=99999999999999999999&rm=1", context)
+    assert status == 200 and b"Successfully built" in body

@@ -50,3 +50,11 @@ def test_every_schema_is_a_struct_of_known_types():
     for route, schema in SCHEMAS.items():
         check({}, schema)  # an empty body decodes into every one of them
         assert isinstance(schema, Struct) and "." in schema.go, route
+
+
+def test_query_json_types():
+    with pytest.raises(InvalidParameter) as err:
+        check(["a"], Map("string", go="map[string]*string"), prefix="error reading build args: ")
+    assert str(err.value) == ("error reading build args: json: cannot unmarshal array into Go value of type "
+                              "map[string]*string")
+    check({"A": None}, Map("string", go="map[string]*string"))
