@@ -3,7 +3,7 @@ definitions), by route: the fields and their types, for gojson.check. Routes not
 (containers/create and /update also get daemon/create_types.py's checks, which convert as they check.)"""
 from __future__ import annotations
 
-from .gojson import Map, Slice, StrSlice, Struct
+from ..gojson import Map, Slice, StrSlice, Struct
 
 STRS = Slice("string")
 STRMAP = Map("string")

@@ -8,7 +8,7 @@ import re
 from aiohttp import web
 
 from ..errors import InvalidParameter, TooLarge
-from . import gojson
+from .. import gojson
 from .body_schemas import SCHEMAS
 from .router import VERSION_PREFIX
 

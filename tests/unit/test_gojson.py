@@ -1,10 +1,10 @@
-"""api/gojson.py: request bodies checked in the words of Go's encoding/json."""
+"""gojson.py: request bodies checked in the words of Go's encoding/json."""
 from __future__ import annotations
 
 import pytest
 
 from dockyard.api.body_schemas import SCHEMAS
-from dockyard.api.gojson import Map, Slice, StrSlice, Struct, check, depth
+from dockyard.gojson import Map, Slice, StrSlice, Struct, check, depth
 from dockyard.errors import InvalidParameter
 
 INNER = Struct("pkg.Inner", {"N": "goint", "U": "uint"})

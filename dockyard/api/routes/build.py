@@ -17,7 +17,7 @@ from ...build.context import fetch_remote, unpack_context
 from ...build.prune import prune_build_cache
 from ...daemon.filters import Filters
 from ...errors import DockyardError, InvalidParameter
-from .. import gojson
+from ... import gojson
 from ..body_schemas import BUILD_QUERY_JSON
 from ..context import json_response, qbool, qint, services
 from ..router import RouteTable

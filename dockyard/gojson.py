@@ -4,12 +4,13 @@
 service stores and trips over later. As in Go, null is every type's zero value, unknown fields are ignored
 and field names match case-insensitively.
 
-A type is "string", "bool", "int" (int64), "goint" (Go's int), "uint", "any", Slice(t), Map(t) (string keys) or a Struct."""
+A type is "string", "bool", "int" (int64), "goint" (Go's int), "uint", "any", Slice(t), Map(t) (string keys)
+or a Struct."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..errors import InvalidParameter
+from .errors import InvalidParameter
 
 INT64 = (-(1 << 63), (1 << 63) - 1)
 UINT64 = (0, (1 << 64) - 1)
