@@ -33,6 +33,10 @@ class Unavailable(DockyardError):
     pass
 
 
+class TooLarge(DockyardError):
+    """A request body over a limit (HTTP 413)."""
+
+
 class SystemError_(DockyardError):
     """A daemon-side failure (HTTP 500)."""
 
@@ -48,6 +52,7 @@ STATUS = {
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    TooLarge: 413,
     SystemError_: 500,
     NotImplemented_: 501,
     Unavailable: 503,

@@ -20,6 +20,11 @@ SERVER_HEADERS = {
 }
 
 
+# Go's http.Server reads a request line and headers of up to 1 MiB (DefaultMaxHeaderBytes), so dockerd serves
+# long query strings (many filters, build args, labels); aiohttp's default stops at 8190 bytes.
+REQUEST_LIMITS = {"max_line_size": 1 << 20, "max_field_size": 1 << 20}
+
+
 def error_response(status: int, message: str) -> web.Response:
     body = json.dumps({"message": message}).encode()
     return web.Response(body=body, status=status, headers={**SERVER_HEADERS, "Content-Type": "application/json"})

@@ -3,6 +3,7 @@ in the words of Go's encoding/json, as moby's decoder gives it, never a value we
 from __future__ import annotations
 
 from ..errors import InvalidParameter
+from ..gojson import json_kind as _json_kind
 
 STR, INT, BOOL, STRS, STRMAP, OBJ, LIST, STRSLICE = ("string", "int64", "bool", "[]string", "map[string]string",
                                                      "object", "list", "strslice")
@@ -36,18 +37,6 @@ UPDATE_FIELDS = ("Memory", "MemorySwap", "MemoryReservation", "NanoCpus", "CpuSh
                  "Devices")
 RESTART_POLICY_FIELDS = {"Name": STR, "MaximumRetryCount": INT}
 LOG_CONFIG_FIELDS = {"Type": STR, "Config": STRMAP}
-
-
-def _json_kind(value) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
 
 
 def _error(value, field: str, go_type: str) -> InvalidParameter:

@@ -45,6 +45,7 @@ def acquire_lock(data_root: Path):
 
 
 async def serve(config: DaemonConfig, activated: list[int]) -> None:
+    from ..api.middleware import REQUEST_LIMITS
     from .app import build_app, build_services
 
     blocking.install(asyncio.get_running_loop())
@@ -54,7 +55,7 @@ async def serve(config: DaemonConfig, activated: list[int]) -> None:
     # handler_cancellation: a client that hangs up (docker events, wait, logs -f) ends its handler;
     # shutdown_timeout: on SIGTERM do not wait long for streams that never end by themselves.
     runner = web.AppRunner(app, handle_signals=False, access_log=None, handler_cancellation=True,
-                           shutdown_timeout=2.0)
+                           shutdown_timeout=2.0, **REQUEST_LIMITS)
     await runner.setup()
     for host in config.hosts:
         if host.startswith("unix://"):

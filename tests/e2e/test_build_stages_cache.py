@@ -19,8 +19,10 @@ def api(daemon):
 
 
 def test_copy_from_index_of_a_named_stage_never_means_an_image(daemon, tmp_path):
-    # An image named `0` exists: before the fix `COPY --from=0` copied from it (or pulled), not from stage 0.
-    daemon.docker("tag", "busybox", "0:latest")
+    # Images named `0`, `1` and `7` exist: before the fix `COPY --from=N` copied from them, not from stage N
+    # (without them it would have tried to pull `N` from Docker Hub: the test must never reach out).
+    for n in ("0", "1", "7"):
+        daemon.docker("tag", "busybox", f"{n}:latest")
     try:
         ctx = write(tmp_path / "idx", {"Dockerfile": "FROM busybox AS s0\nRUN echo from-stage-0 > /hi\n"
                                                      "FROM busybox\nCOPY --from=0 /hi /hi\nCMD cat /hi\n"})
@@ -34,7 +36,7 @@ def test_copy_from_index_of_a_named_stage_never_means_an_image(daemon, tmp_path)
             assert failed.returncode == 1
             assert f"invalid from flag value {index}: {reason}" in failed.stderr
     finally:
-        daemon.docker("rmi", "0:latest", "stageidx:1", check=False)
+        daemon.docker("rmi", "0:latest", "1:latest", "7:latest", "stageidx:1", check=False)
 
 
 def test_cache_from_is_the_only_cache_when_given(daemon, api):

@@ -17,6 +17,8 @@ from ...build.context import fetch_remote, unpack_context
 from ...build.prune import prune_build_cache
 from ...daemon.filters import Filters
 from ...errors import DockyardError, InvalidParameter
+from ... import gojson
+from ..body_schemas import BUILD_QUERY_JSON
 from ..context import json_response, qbool, qint, services
 from ..router import RouteTable
 from ..streams import JSONStream
@@ -27,13 +29,17 @@ log = logging.getLogger("dockyard.build")
 
 
 def _json_param(request: web.Request, name: str, default):
+    """A JSON-valued query parameter, typed as moby decodes it (body_schemas.BUILD_QUERY_JSON)."""
     raw = request.query.get(name)
     if not raw:
         return default
+    go_type, words = BUILD_QUERY_JSON[name]
     try:
-        return json.loads(raw)
-    except ValueError:
-        raise InvalidParameter(f"invalid {name}: {raw}") from None
+        value = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise InvalidParameter(f"{words}: invalid JSON: {raw[:100]}") from None
+    gojson.check(value, go_type, prefix=f"{words}: ")
+    return default if value is None else value
 
 
 def build_options(request: web.Request) -> BuildOptions:
@@ -57,7 +63,10 @@ def run_host_config(request: web.Request) -> dict:
     q = request.query
     hc = {"ExtraHosts": q.getall("extrahosts", [])}
     for param, key in RUN_RESOURCES.items():
-        hc[key] = qint(request, param, 0)
+        try:  # moby's Int64ValueOrZero: a value that is not a 64-bit integer counts as 0
+            hc[key] = qint(request, param, 0)
+        except InvalidParameter:
+            hc[key] = 0
     for param, key in (("cpusetcpus", "CpusetCpus"), ("cpusetmems", "CpusetMems"), ("cgroupparent", "CgroupParent")):
         hc[key] = q.get(param, "")
     hc["Ulimits"] = _json_param(request, "ulimits", [])

@@ -20,7 +20,7 @@ from ...runtime.oci import cgroup_path
 from ...timefmt import parse_time_filter
 from ...errors import Conflict, InvalidParameter, NotFound, NotImplemented_
 from .. import image_versions
-from ..context import json_body, json_response, no_content, qbool, qint, services
+from ..context import atoi, json_body, json_response, no_content, qbool, qint, services
 from ..middleware import SERVER_HEADERS
 from ..router import RouteTable
 from ..streams import frame, hijack, start_stream
@@ -174,12 +174,13 @@ async def stats(request: web.Request) -> web.StreamResponse:
 @routes.post(CID + "/resize")
 async def resize(request: web.Request) -> web.Response:
     svc = _containers(request)
+    height, width = qint(request, "h", 0), qint(request, "w", 0)  # moby parses them first: a bad one is a 400
     c = svc.get(request.match_info["id"])
     monitor = svc.monitor(c.id)
     if monitor is None:
         raise Conflict(f"Container {c.id} is not running")
     try:
-        await monitor.resize(qint(request, "h", 0), qint(request, "w", 0))
+        await monitor.resize(height, width)
     except (OSError, ValueError):
         # The container exited between the check and the call: its monitor and socket are gone.
         raise Conflict(f"Container {c.id} is not running") from None
@@ -229,9 +230,12 @@ async def logs(request: web.Request) -> web.StreamResponse:
     stdout, stderr = qbool(request, "stdout"), qbool(request, "stderr")
     if not (stdout or stderr):
         raise InvalidParameter("Bad parameters: you must choose at least one stream")
-    tail_raw = q.get("tail", "all")
-    # moby: a tail that is not a number (or is negative) means all the lines
-    tail = int(tail_raw) if tail_raw.isdigit() else None
+    # moby: a tail that is not a number (or is negative, or out of range) means all the lines
+    try:
+        tail = atoi(q.get("tail", "all"))
+    except InvalidParameter:
+        tail = None
+    tail = tail if tail is not None and tail >= 0 else None
     since = parse_time_filter(q["since"]) if q.get("since") not in (None, "", "0") else 0
     until = parse_time_filter(q["until"]) if q.get("until") not in (None, "", "0") else None
     timestamps = qbool(request, "timestamps")
