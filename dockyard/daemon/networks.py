@@ -195,9 +195,7 @@ class NetworkService:
         """The IPv6 subnet of an --ipv6 network: the user's (fd00::/8 only: IPv6 never leaves this machine),
         else a /64 of the daemon's ULA pool."""
         v6 = [c for c in configs if ":" in (c.get("Subnet") or "") + (c.get("Gateway") or "")]
-        if v6 and not enabled:
-            raise InvalidParameter("invalid network config:\nIPv6 subnet provided but EnableIPv6 is not set")
-        if not enabled:
+        if not enabled:  # moby's ValidateIPAM skips IPv6 configs of a network without IPv6
             return None, False
         if len(v6) > 1:
             raise InvalidParameter("dockyard supports one IPv6 subnet per network")
@@ -334,9 +332,17 @@ class NetworkService:
 
     # ------------------------------------------------------------ legacy links
     def _register_links(self, host_config: dict, primary: Network, endpoints: dict, name: str) -> dict:
-        """--link at create: each linked container must exist. On the default bridge HostConfig.Links becomes
-        dockerd's `/child:/parent/alias`; on a user-defined network a link is a DNS alias that only this
-        container sees (the endpoint's Links)."""
+        """--link at create. On the default bridge each linked container must exist, and HostConfig.Links becomes
+        dockerd's `/child:/parent/alias`. On a user-defined network a link is only a DNS alias that this
+        container alone resolves (the endpoint's Links, unchecked as in moby), and HostConfig.Links stays empty
+        (moby's inspect shows legacy links only)."""
+        if not primary.is_default_bridge:
+            key = next((k for k in endpoints if k in (primary.name, primary.id)), primary.name)
+            cfg = dict(endpoints.get(key) or {})
+            cfg["Links"] = list(dict.fromkeys([*(cfg.get("Links") or []),
+                                               *(":".join(links.parse_link(x)) for x in host_config["Links"])]))
+            host_config["Links"] = None
+            return {**endpoints, key: cfg}
         parsed = []
         for spec in host_config["Links"]:
             child_ref, alias = links.parse_link(spec)
@@ -348,13 +354,8 @@ class NetworkService:
                 raise InvalidParameter("conflicting options: host type networking can't be used with links. This "
                                        "would result in undefined behavior")
             parsed.append((child.name, alias))
-        if primary.is_default_bridge:
-            host_config["Links"] = [links.link_name(child, name, alias) for child, alias in parsed]
-            return endpoints
-        key = next((k for k in endpoints if k in (primary.name, primary.id)), primary.name)
-        cfg = dict(endpoints.get(key) or {})
-        cfg["Links"] = list(dict.fromkeys([*(cfg.get("Links") or []), *(f"{c}:{a}" for c, a in parsed)]))
-        return {**endpoints, key: cfg}
+        host_config["Links"] = [links.link_name(child, name, alias) for child, alias in parsed]
+        return endpoints
 
     def _links_of(self, c) -> list[tuple[object, str]]:
         """(linked container, link name `/parent/alias`) of a container's default-bridge links."""

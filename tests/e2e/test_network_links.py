@@ -88,7 +88,9 @@ def test_links_on_a_user_network_are_aliases_for_the_linking_container_only(daem
         assert f"Address: {ip}" in daemon.docker("exec", web, "nslookup", "store").stdout
         daemon.docker("exec", web, "ping", "-c", "1", "-W", "5", "store")
         assert daemon.docker("exec", other, "nslookup", "store", check=False).returncode != 0
-        assert inspect(daemon, web)["NetworkSettings"]["Networks"][net]["Links"] == [f"{db}:store"]
+        web_inspect = inspect(daemon, web)
+        assert web_inspect["NetworkSettings"]["Networks"][net]["Links"] == [f"{db}:store"]
+        assert web_inspect["HostConfig"]["Links"] is None  # moby's inspect lists legacy links only
     finally:
         daemon.docker("rm", "-f", db, web, other)
         daemon.docker("network", "rm", net)
