@@ -29,6 +29,7 @@ from ..network.bridge_driver import BRIDGE_NAME_OPTION
 from ..network.driver import Endpoint, NetworkDriver, get_driver
 from ..network.ipam import parse_mac
 from ..network.dns import DNSServer, Resolver
+from ..network.netns_socket import udp_socket_in
 from ..store.metadata import Metadata
 from ..timefmt import now_rfc3339, parse_rfc3339, parse_time_filter
 from . import etcfiles
@@ -41,6 +42,7 @@ log = logging.getLogger("dockyard.networks")
 
 PROXY_PATH = str(Path(__file__).resolve().parents[1] / "network" / "proxy.py")
 MTU = 1500
+EMBEDDED_DNS = "127.0.0.11"  # inside a macvlan/ipvlan container, as dockerd's resolver
 DEFAULT_BRIDGE_OPTIONS = {"com.docker.network.bridge.default_bridge": "true",
                           "com.docker.network.bridge.enable_icc": "true",
                           "com.docker.network.bridge.enable_ip_masquerade": "true",
@@ -54,7 +56,8 @@ class NetworkService:
         self.containers = None  # the ContainerService, wired by app.py (names, records, locks)
         self.netns_dir = config.exec_root / "netns"
         self.netns_dir.mkdir(parents=True, exist_ok=True)
-        self._dns: dict[str, DNSServer] = {}
+        self._dns: dict[str, DNSServer] = {}  # by network: bridges' servers on their gateways
+        self._container_dns: dict[str, DNSServer] = {}  # by container: 127.0.0.11 inside sublink containers
         self._proxies: dict[str, asyncio.subprocess.Process] = {}
         self._unlinking: dict[str, asyncio.Task] = {}  # veth deletions still running, by container
         self.resolver = Resolver(self._lookup, self._reverse, self._upstreams)
@@ -279,7 +282,7 @@ class NetworkService:
         await asyncio.to_thread(self._driver(n).create, cfg)
         n.device_created = cfg.created_device
         s = n.subnet()
-        if n.dns and n.id not in self._dns:
+        if n.dns and n.is_bridge and n.id not in self._dns:
             server = DNSServer(n.id, str(s.gateway), self.resolver)
             try:
                 await server.start()
@@ -477,6 +480,7 @@ class NetworkService:
             c.network_settings["SandboxKey"] = netns
             await self._publish(c, primary["ip"])
             self._write_etc(c, [e["IPAddress"] for _, e in nets], dns=self._dns_network(c))
+            await self._container_dns_up(c)
         except BaseException:
             await self.detach(c)
             raise
@@ -562,6 +566,7 @@ class NetworkService:
         deleting a network device waits for the kernel (~25 ms each) and `run --rm` would wait for it too.
         """
         await self._stop_proxy(c.id)
+        self._container_dns_down(c.id)
         eps = self._endpoints(container_id=c.id)
         if eps:
             with self.md.tx() as cur:
@@ -636,6 +641,7 @@ class NetworkService:
             nets[n.name] = settings
             if c.state.Running:
                 self._rewrite_etc(c)
+                await self._container_dns_up(c)
             self.containers.save(c)
         self.events.emit("network", "connect", n.id, {"container": c.id, "name": n.name, "type": n.driver})
 
@@ -671,6 +677,7 @@ class NetworkService:
                     c.network_settings.pop(key, None)
             if c.state.Running:
                 self._rewrite_etc(c)
+                await self._container_dns_up(c)
             self.containers.save(c)
         self.events.emit("network", "disconnect", n.id, {"container": c.id, "name": n.name, "type": n.driver})
 
@@ -760,9 +767,42 @@ class NetworkService:
         text = etcfiles.container_resolv(etcfiles.host_resolv(), hc.get("Dns") or self.config.dns,
                                          hc.get("DnsSearch") or self.config.dns_search,
                                          hc.get("DnsOptions") or self.config.dns_opts,
-                                         embedded=str(dns.subnet().gateway) if dns is not None else None,
+                                         embedded=self._dns_address(dns) if dns is not None else None,
                                          keep_loopback=host)
         etcfiles.write_in_place(c.resolv_conf_path, text)
+
+    @staticmethod
+    def _dns_address(n: Network) -> str:
+        """Where a container asks the embedded DNS of `n`: a bridge's gateway, else 127.0.0.11 in its own
+        namespace (a macvlan/ipvlan container cannot reach the host)."""
+        return str(n.subnet().gateway) if n.is_bridge else EMBEDDED_DNS
+
+    async def _container_dns_up(self, c) -> None:
+        """The 127.0.0.11 resolver of a running container whose DNS network is a macvlan/ipvlan one (made,
+        moved to another network, or closed as its networks change). Never fails a start: logs instead."""
+        n = self._dns_network(c)
+        ip = ((c.network_settings.get("Networks") or {}).get(n.name) or {}).get("IPAddress") if n else None
+        current = self._container_dns.get(c.id)
+        if n is not None and n.is_bridge or not ip:
+            self._container_dns_down(c.id)
+            return
+        if current is not None and (current.network_id, current.client_ip) == (n.id, ip):
+            return
+        self._container_dns_down(c.id)
+        netns = c.network_settings.get("SandboxKey") or self.netns_path(c.id)
+        try:
+            sock = await asyncio.to_thread(udp_socket_in, netns, EMBEDDED_DNS, 53)
+            server = DNSServer(n.id, EMBEDDED_DNS, self.resolver, sock=sock, client_ip=ip)
+            await server.start()
+        except OSError as err:
+            log.warning("embedded DNS of %s in %s: %s", n.name, c.id[:12], err)
+            return
+        self._container_dns[c.id] = server
+
+    def _container_dns_down(self, cid: str) -> None:
+        server = self._container_dns.pop(cid, None)
+        if server is not None:
+            server.close()
 
     def _dns_network(self, c) -> Network | None:
         """The network whose embedded DNS a container asks: its first DNS-served one, the NetworkMode one
@@ -857,6 +897,7 @@ class NetworkService:
             for suffix in ("", ".proxy", ".proxy.log"):
                 (self.netns_dir / (cid + suffix)).unlink(missing_ok=True)
         for c in running:
+            await self._container_dns_up(c)  # the resolvers inside macvlan/ipvlan containers
             if c.network_settings.get("Ports") and (self.netns_dir / f"{c.id}.proxy").exists() \
                     and self.proxy_pid(c.id) is None:
                 await self._respawn_proxy(c)
@@ -878,9 +919,10 @@ class NetworkService:
             ports.close_all(bound)
 
     async def shutdown(self) -> None:
-        for server in self._dns.values():
+        for server in [*self._dns.values(), *self._container_dns.values()]:
             server.close()
         self._dns.clear()
+        self._container_dns.clear()
         if self._unlinking:  # let pending veth deletions finish; sweep() catches any that do not
             await asyncio.wait(list(self._unlinking.values()), timeout=5)
 

@@ -203,7 +203,8 @@ class _Protocol(asyncio.DatagramProtocol):
 
     async def _reply(self, data, addr):
         try:
-            reply = await self.server.resolver.answer(self.server.network_id, addr[0], data)
+            client = self.server.client_ip or addr[0]
+            reply = await self.server.resolver.answer(self.server.network_id, client, data)
         except Exception:  # one bad query must not take the server down
             log.exception("dns query from %s", addr[0])
             reply = error_response(data, SERVFAIL)
@@ -212,10 +213,13 @@ class _Protocol(asyncio.DatagramProtocol):
 
 
 class DNSServer:
-    """The resolver of one network, listening on its gateway address."""
+    """The resolver of one network, listening on its gateway address; or, given a socket bound inside one
+    container's namespace, of that container alone (`client_ip`: its address on the network)."""
 
-    def __init__(self, network_id: str, address: str, resolver: Resolver, port: int = 53):
+    def __init__(self, network_id: str, address: str, resolver: Resolver, port: int = 53,
+                 sock: socket.socket | None = None, client_ip: str | None = None):
         self.network_id, self.address, self.port, self.resolver = network_id, address, port, resolver
+        self.sock, self.client_ip = sock, client_ip
         self.transport = None
         self._tasks: set = set()
 
@@ -225,6 +229,10 @@ class DNSServer:
         task.add_done_callback(self._tasks.discard)
 
     async def start(self) -> None:
+        if self.sock is not None:
+            loop = asyncio.get_running_loop()
+            self.transport, _ = await loop.create_datagram_endpoint(lambda: _Protocol(self), sock=self.sock)
+            return
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_IP, 15, 1)  # IP_FREEBIND: the bridge may not have its address yet

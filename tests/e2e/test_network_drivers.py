@@ -82,6 +82,10 @@ def _two_containers_talk(daemon, net: str, subnet: str, mac: bool) -> None:
             assert daemon.docker("exec", a, "cat", "/sys/class/net/eth0/address").stdout.strip() == sa["MacAddress"]
         daemon.docker("exec", b, "ping", "-c", "1", "-W", "5", sa["IPAddress"])
         daemon.docker("exec", a, "ping", "-c", "1", "-W", "5", sb["IPAddress"])
+        # the embedded DNS answers inside the container (127.0.0.11, as dockerd's): names and aliases
+        assert "nameserver 127.0.0.11" in daemon.docker("exec", b, "cat", "/etc/resolv.conf").stdout
+        assert f"Address: {sa['IPAddress']}" in daemon.docker("exec", b, "nslookup", a).stdout
+        daemon.docker("exec", b, "ping", "-c", "1", "-W", "5", a)
         users = inspect(daemon, net)[0]["Containers"]
         assert {u["Name"] for u in users.values()} == {a, b}
         # no host-side device per endpoint (a bridge network would have a veth `dy<id>` for each)
@@ -159,3 +163,18 @@ def test_ipvlan_network_containers_reach_each_other(daemon, parent, mode):
         _two_containers_talk(daemon, net, subnet, mac=False)
     finally:
         daemon.docker("network", "rm", net)
+
+
+def test_macvlan_dns_survives_a_daemon_restart(fresh_daemon, parent):
+    d = fresh_daemon
+    net, subnet = f"mv-{secrets.token_hex(3)}", free_subnet()
+    d.docker("network", "create", "-d", "macvlan", "--subnet", subnet, "-o", f"parent={parent}", net)
+    d.docker("run", "-d", "--name", "mvdns1", "--network", net, "--network-alias", "web", "busybox", "sleep", "300")
+    d.docker("run", "-d", "--name", "mvdns2", "--network", net, "busybox", "sleep", "300")
+    ip = inspect(d, "mvdns1")[0]["NetworkSettings"]["Networks"][net]["IPAddress"]
+    assert f"Address: {ip}" in d.docker("exec", "mvdns2", "nslookup", "web").stdout
+    d.stop()
+    d.start()
+    assert f"Address: {ip}" in d.docker("exec", "mvdns2", "nslookup", "mvdns1").stdout
+    d.docker("rm", "-f", "mvdns1", "mvdns2")
+    d.docker("network", "rm", net)
