@@ -10,6 +10,7 @@ from functools import lru_cache
 from .. import __version__
 from ..api.versions import MAX_API_VERSION, MIN_API_VERSION
 from ..errors import InvalidParameter
+from ..network.driver import driver_names
 from ..registry.client.endpoints import split_insecure_registries
 from ..timefmt import now_rfc3339
 
@@ -94,7 +95,7 @@ class SystemService:
             "ContainersPaused": counts["paused"], "ContainersStopped": counts["stopped"],
             "Images": len(self.images.all_images()), "Driver": driver.name,
             "DriverStatus": [["Backing Filesystem", "extfs"], ["Supports d_type", "true"]],
-            "Plugins": {"Volume": ["local"], "Network": ["bridge", "host", "none"], "Authorization": None,
+            "Plugins": {"Volume": ["local"], "Network": sorted(driver_names()), "Authorization": None,
                         "Log": ["json-file"]},
             "MemoryLimit": True, "SwapLimit": os.path.exists("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes"),
             "CpuCfsPeriod": True, "CpuCfsQuota": True, "CPUShares": True, "CPUSet": True, "PidsLimit": True,

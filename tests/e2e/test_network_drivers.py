@@ -130,6 +130,11 @@ def test_macvlan_connect_and_disconnect_a_running_container(daemon, parent):
         daemon.docker("network", "rm", net)
 
 
+def test_docker_info_lists_the_network_drivers(daemon):
+    out = daemon.docker("info", "--format", "{{json .Plugins.Network}}").stdout
+    assert json.loads(out) == ["bridge", "host", "ipvlan", "macvlan", "null"]
+
+
 @pytest.mark.parametrize("args, message", [
     (["-d", "nosuchdriver"], 'plugin "nosuchdriver" not found'),
     (["-d", "macvlan", "-o", "parent=dynosuch"],
