@@ -1,8 +1,8 @@
 """The embedded DNS server of user-defined networks (dockerd's 127.0.0.11 resolver, here on the gateway).
 
-One UDP socket per network on <gateway>:53 in the host's namespace. The daemon answers A (and empty
-AAAA on dual-stack networks) queries for container names, short IDs and aliases, and PTR queries for their addresses, through a
-`lookup` callback; unknown single-label names get NXDOMAIN at once. Other names are relayed to the
+One UDP socket per bridge network on <gateway>:53 in the host's namespace; for macvlan/ipvlan networks,
+one per container on 127.0.0.11:53 inside its namespace. The daemon answers A and AAAA queries for
+container names, short IDs and aliases, and PTR queries for their addresses, through a `lookup` callback; unknown single-label names get NXDOMAIN at once. Other names are relayed to the
 upstream resolvers when there are any.
 
 The wire format is RFC 1035, parsed by hand: queries are one question, answers are a few A records.
