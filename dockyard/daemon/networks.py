@@ -360,11 +360,15 @@ class NetworkService:
         host_config["Links"] = [links.link_name(child, name, alias) for child, alias in parsed]
         return endpoints
 
-    def _links_of(self, c) -> list[tuple[object, str]]:
-        """(linked container, link name `/parent/alias`) of a container's default-bridge links."""
+    def _links_of(self, c, fresh=None) -> list[tuple[object, str]]:
+        """(linked container, link name `/parent/alias`) of a container's default-bridge links; `fresh` is a
+        linked container being started, newer than its saved record."""
         out = []
         for entry in c.host_config.get("Links") or []:
             child, _, name = entry.partition(":")
+            if fresh is not None and child == f"/{fresh.name}":
+                out.append((fresh, name))
+                continue
             try:
                 out.append((self.containers.get(child.lstrip("/")), name))
             except NotFound:
@@ -376,15 +380,26 @@ class NetworkService:
             if not child.state.Running:
                 raise Conflict(f"Cannot link to a non running container: /{child.name} AS {name}")
 
-    def _link_hosts(self, c) -> list[str]:
+    def _link_hosts(self, c, fresh=None) -> list[str]:
         """/etc/hosts lines of the linked containers, in --add-host form."""
         out = []
-        for child, name in self._links_of(c):
+        for child, name in self._links_of(c, fresh):
             ip = ((child.network_settings.get("Networks") or {}).get("bridge") or {}).get("IPAddress")
             if ip:
                 out.append(links.hosts_entry(name.rsplit("/", 1)[-1], child.config.get("Hostname") or child.short_id,
                                              child.name, ip))
         return out
+
+    def _update_link_parents(self, child) -> None:
+        """A linked container (re)started, maybe with a new address: its running parents' /etc/hosts follow,
+        as libnetwork's updateParentHosts does."""
+        # a LIKE narrows the search to the few records naming the child in a link (`"/child:/parent/alias"`)
+        rows = self.md.query("SELECT id FROM containers WHERE data LIKE ?", (f'%"/{child.name}:/%',))
+        for row in rows:
+            parent = self.containers.get(row["id"])
+            if parent.state.Running and any(e.partition(":")[0] == f"/{child.name}"
+                                            for e in parent.host_config.get("Links") or []):
+                self._rewrite_hosts(parent, fresh=child)
 
     def link_env(self, c) -> list[str]:
         """The variables a container gets from its links (ALIAS_PORT_..., ALIAS_NAME, ALIAS_ENV_...)."""
@@ -481,6 +496,7 @@ class NetworkService:
             await self._publish(c, primary["ip"])
             self._write_etc(c, [e["IPAddress"] for _, e in nets], dns=self._dns_network(c))
             await self._container_dns_up(c)
+            self._update_link_parents(c)
         except BaseException:
             await self.detach(c)
             raise
@@ -820,14 +836,14 @@ class NetworkService:
         return [e.replace(":host-gateway", f":{gateway}").replace("=host-gateway", f"={gateway}")
                 for e in hc.get("ExtraHosts") or []]
 
-    def _extra_and_link_hosts(self, c) -> list[str]:
-        return self._extra_hosts(c.host_config) + self._link_hosts(c)
+    def _extra_and_link_hosts(self, c, fresh=None) -> list[str]:
+        return self._extra_hosts(c.host_config) + self._link_hosts(c, fresh)
 
-    def _rewrite_hosts(self, c) -> None:
+    def _rewrite_hosts(self, c, fresh=None) -> None:
         addresses = [s["IPAddress"] for _, s in self._networks_of(c) if s.get("IPAddress")]
         hc = c.host_config
         hosts = etcfiles.hosts_file(c.config.get("Hostname") or c.id[:12], c.config.get("Domainname") or "",
-                                    addresses, self._extra_and_link_hosts(c))
+                                    addresses, self._extra_and_link_hosts(c, fresh))
         if c.hosts_path:
             etcfiles.write_in_place(c.hosts_path, hosts)
 

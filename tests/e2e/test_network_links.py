@@ -94,3 +94,22 @@ def test_links_on_a_user_network_are_aliases_for_the_linking_container_only(daem
     finally:
         daemon.docker("rm", "-f", db, web, other)
         daemon.docker("network", "rm", net)
+
+
+def test_parent_hosts_follow_a_restarted_child(daemon):
+    db, web, squatter = unique("db"), unique("web"), unique("sq")
+    daemon.docker("run", "-d", "--name", db, "busybox", "sleep", "300")
+    daemon.docker("run", "-d", "--name", web, "--link", f"{db}:db", "busybox", "sleep", "300")
+    try:
+        old_ip = inspect(daemon, db)["NetworkSettings"]["IPAddress"]
+        daemon.docker("stop", "-t", "0", db)
+        daemon.docker("run", "-d", "--name", squatter, "busybox", "sleep", "300")  # takes the freed address
+        assert inspect(daemon, squatter)["NetworkSettings"]["IPAddress"] == old_ip
+        daemon.docker("start", db)
+        new_ip = inspect(daemon, db)["NetworkSettings"]["IPAddress"]
+        assert new_ip != old_ip
+        hosts = daemon.docker("exec", web, "cat", "/etc/hosts").stdout.splitlines()
+        assert any(line.startswith(f"{new_ip}\tdb ") for line in hosts)
+        assert not any(line.startswith(f"{old_ip}\tdb ") for line in hosts)
+    finally:
+        daemon.docker("rm", "-f", web, db, squatter)
