@@ -294,7 +294,11 @@ class NetworkService:
         server = self._dns.pop(n.id, None)
         if server is not None:
             server.close()
-        await asyncio.to_thread(self._driver(n).delete, n.net_config())
+        cfg = n.net_config()
+        if cfg.created_device and any(o.id != n.id and o.driver == n.driver and o.bridge == n.bridge
+                                      for o in self.all()):
+            cfg.created_device = False  # a VLAN parent made for this network that another one uses now
+        await asyncio.to_thread(self._driver(n).delete, cfg)
 
     # ------------------------------------------------------------ containers: create-time settings
     def initial_settings(self, host_config: dict, networking_config: dict | None, name: str, cid: str,

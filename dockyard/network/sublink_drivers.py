@@ -10,7 +10,7 @@ network is internal; a parent named `eth0.10` that does not exist is made as VLA
 """
 from __future__ import annotations
 
-from ..errors import InvalidParameter
+from ..errors import InvalidParameter, SystemError_
 from . import bridge
 from .driver import Endpoint, NetConfig
 
@@ -42,7 +42,11 @@ class _SublinkDriver:
         if bridge.link_exists(net.device):
             return
         if net.device == f"{self.dummy_prefix}-{net.id[:12]}":
-            bridge.ip_batch([f"link add {net.device} type dummy", f"link set {net.device} up"])
+            try:
+                bridge.ip_batch([f"link add {net.device} type dummy", f"link set {net.device} up"])
+            except SystemError_ as err:  # e.g. a kernel built without CONFIG_DUMMY
+                raise SystemError_(f"failed to create the dummy parent {net.device} of a {self.name} network without "
+                                   f"-o parent: {err}") from None
         else:
             _create_vlan(net.device)
         net.created_device = True

@@ -49,9 +49,13 @@ def free_subnet() -> str:
     raise RuntimeError("no free /24 in 10.212.0.0/16")
 
 
-def kernel_has(kind: str) -> bool:
-    """Whether this kernel makes `kind` slave devices (ipvlan is often left out)."""
+def kernel_has(kind: str, slave: bool = True) -> bool:
+    """Whether this kernel makes `kind` devices (ipvlan and dummy are often left out); `slave`: on a parent."""
     probe = f"dyprobe{secrets.token_hex(2)}"
+    if not slave:
+        ok = _ip("link", "add", probe, "type", kind, check=False).returncode == 0
+        bridge.delete_link(probe)
+        return ok
     _ip("link", "add", probe, "type", "veth", "peer", "name", probe + "p")
     try:
         return _ip("link", "add", "link", probe, "name", probe + "s", "type", kind, check=False).returncode == 0
@@ -183,3 +187,48 @@ def test_macvlan_dns_survives_a_daemon_restart(fresh_daemon, parent):
     assert f"Address: {ip}" in d.docker("exec", "mvdns2", "nslookup", "mvdns1").stdout
     d.docker("rm", "-f", "mvdns1", "mvdns2")
     d.docker("network", "rm", net)
+
+
+def test_macvlan_without_a_parent_is_internal_on_a_dummy_of_its_own(daemon):
+    net, subnet = f"mvd-{secrets.token_hex(3)}", free_subnet()
+    p = daemon.docker("network", "create", "-d", "macvlan", "--subnet", subnet, net, check=False)
+    if not kernel_has("dummy", slave=False):  # Docker makes a dummy `dm-<id>`; this kernel cannot
+        assert p.returncode == 1 and "failed to create the dummy parent dm-" in p.stderr
+        assert net not in daemon.docker("network", "ls", "--format", "{{.Name}}").stdout.split()
+        assert not [link for link in os.listdir("/sys/class/net") if link.startswith("dm-")]
+        return
+    nid = p.stdout.strip()
+    try:
+        n = inspect(daemon, net)[0]
+        assert n["Internal"] is True and n["Options"] == {}
+        assert bridge.link_exists(f"dm-{nid[:12]}")
+        _two_containers_talk(daemon, net, subnet, mac=False)
+    finally:
+        daemon.docker("network", "rm", net)
+    assert not bridge.link_exists(f"dm-{nid[:12]}")
+
+
+def test_docker_py_macvlan_network(daemon, parent):
+    import docker
+
+    client = docker.DockerClient(base_url=daemon.host, version="1.50")
+    subnet = free_subnet()
+    prefix = subnet.rsplit(".", 1)[0]
+    ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=subnet, gateway=f"{prefix}.1")])
+    net = client.networks.create(f"mvpy-{secrets.token_hex(3)}", driver="macvlan", options={"parent": parent},
+                                 ipam=ipam)
+    try:
+        assert net.attrs["Driver"] == "macvlan" and net.attrs["Options"] == {"parent": parent}
+        c = client.containers.run("busybox", ["sleep", "300"], detach=True, network=net.name)
+        try:
+            c.reload()
+            ip = c.attrs["NetworkSettings"]["Networks"][net.name]["IPAddress"]
+            assert ip.startswith(prefix + ".")
+            assert ip in c.exec_run(["ip", "-o", "addr", "show", "eth0"]).output.decode()
+            net.reload()
+            assert list(net.attrs["Containers"]) == [c.id]
+        finally:
+            c.remove(force=True)
+    finally:
+        net.remove()
+        client.close()
