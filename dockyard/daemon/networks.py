@@ -280,7 +280,8 @@ class NetworkService:
         """The network's devices on the host (its driver's create) and its embedded DNS server."""
         cfg = n.net_config()
         await asyncio.to_thread(self._driver(n).create, cfg)
-        n.device_created = cfg.created_device
+        # a parent another network of the driver made is this one's to delete too, when the last user goes
+        n.device_created = cfg.created_device or any(o.device_created for o in self._sharing_device(n))
         s = n.subnet()
         if n.dns and n.is_bridge and n.id not in self._dns:
             server = DNSServer(n.id, str(s.gateway), self.resolver)
@@ -295,10 +296,13 @@ class NetworkService:
         if server is not None:
             server.close()
         cfg = n.net_config()
-        if cfg.created_device and any(o.id != n.id and o.driver == n.driver and o.bridge == n.bridge
-                                      for o in self.all()):
-            cfg.created_device = False  # a VLAN parent made for this network that another one uses now
+        if self._sharing_device(n):
+            cfg.created_device = False  # the made parent stays while another network uses it
         await asyncio.to_thread(self._driver(n).delete, cfg)
+
+    def _sharing_device(self, n: Network) -> list[Network]:
+        """Other networks of the same driver on the same host device (macvlan/ipvlan parents)."""
+        return [o for o in self.all() if o.id != n.id and o.driver == n.driver and o.bridge == n.bridge]
 
     # ------------------------------------------------------------ containers: create-time settings
     def initial_settings(self, host_config: dict, networking_config: dict | None, name: str, cid: str,
