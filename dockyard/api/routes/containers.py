@@ -118,9 +118,10 @@ async def remove(request: web.Request) -> web.Response:
 @routes.delete(CID + "/{alias}")
 async def remove_link(request: web.Request) -> web.Response:
     """`DELETE /containers/{parent}/{alias}?link=1`: a link's name has a slash the client does not escape."""
+    name = f"{request.match_info['id']}/{request.match_info['alias']}"
     if not qbool(request, "link"):
-        raise NotFound(f"No such container: {request.match_info['id']}/{request.match_info['alias']}")
-    await services(request).extra["networks"].remove_link(f"/{request.match_info['id']}/{request.match_info['alias']}")
+        raise NotFound(f"No such container: {name}")
+    await services(request).extra["networks"].remove_link(f"/{name}")
     return no_content()
 
 
