@@ -148,7 +148,7 @@ class NetworkService:
         subnet, user = await self._subnet_for(configs)
         subnets = [subnet.config()]
         enable6 = bool(body.get("EnableIPv6"))
-        subnet6, user6 = await self._subnet6_for(configs, enable6, nid)
+        subnet6, user6 = await self._subnet6_for(configs, enable6)
         if subnet6 is not None:
             subnets.append(subnet6.config())
         n = Network(id=nid, name=name, driver=driver_name, created=now_rfc3339(), subnets=subnets,
@@ -194,7 +194,7 @@ class NetworkService:
         subnets = (ipam.Subnet.from_config(s).network for n in self.all() for s in n.subnets)
         return [s for s in subnets if s.version == version]
 
-    async def _subnet6_for(self, configs: list[dict], enabled: bool, nid: str) -> tuple[ipam.Subnet | None, bool]:
+    async def _subnet6_for(self, configs: list[dict], enabled: bool) -> tuple[ipam.Subnet | None, bool]:
         """The IPv6 subnet of an --ipv6 network: the user's (fd00::/8 only: IPv6 never leaves this machine),
         else a /64 of the daemon's ULA pool."""
         v6 = [c for c in configs if ":" in (c.get("Subnet") or "") + (c.get("Gateway") or "")]
