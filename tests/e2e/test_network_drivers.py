@@ -232,3 +232,21 @@ def test_docker_py_macvlan_network(daemon, parent):
     finally:
         net.remove()
         client.close()
+
+
+def test_dual_stack_macvlan_network(daemon, parent):
+    net, subnet = f"mv6-{secrets.token_hex(3)}", free_subnet()
+    subnet6 = f"fd42:{secrets.token_hex(2)}:{secrets.token_hex(2)}::/64"
+    prefix6 = subnet6.split("::")[0]
+    daemon.docker("network", "create", "-d", "macvlan", "--ipv6", "--subnet", subnet, "--subnet", subnet6,
+                  "-o", f"parent={parent}", net)
+    a, b = f"mv6a-{secrets.token_hex(3)}", f"mv6b-{secrets.token_hex(3)}"
+    try:
+        daemon.docker("run", "-d", "--name", a, "--network", net, "--ip6", f"{prefix6}::a", "busybox", "sleep", "300")
+        daemon.docker("run", "-d", "--name", b, "--network", net, "busybox", "sleep", "300")
+        assert inspect(daemon, a)[0]["NetworkSettings"]["Networks"][net]["GlobalIPv6Address"] == f"{prefix6}::a"
+        daemon.docker("exec", b, "ping", "-6", "-c", "1", "-W", "5", f"{prefix6}::a")
+        assert f"{prefix6}::a" in daemon.docker("exec", b, "nslookup", "-type=AAAA", a).stdout
+    finally:
+        daemon.docker("rm", "-f", a, b)
+        daemon.docker("network", "rm", net)
