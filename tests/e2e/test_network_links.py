@@ -113,3 +113,22 @@ def test_parent_hosts_follow_a_restarted_child(daemon):
         assert not any(line.startswith(f"{old_ip}\tdb ") for line in hosts)
     finally:
         daemon.docker("rm", "-f", web, db, squatter)
+
+
+def test_docker_py_links_and_remove_link(daemon):
+    import docker
+
+    client = docker.DockerClient(base_url=daemon.host, version="1.50")
+    db, web = unique("pydb"), unique("pyweb")
+    client.containers.run("busybox", ["sleep", "300"], name=db, detach=True, environment={"ROLE": "db"})
+    parent = client.containers.run("busybox", ["sleep", "300"], name=web, detach=True, links={db: "store"})
+    try:
+        assert parent.attrs["HostConfig"]["Links"] == [f"/{db}:/{web}/store"]
+        assert "STORE_ENV_ROLE=db" in parent.exec_run("env").output.decode()
+        client.api.remove_container(f"/{web}/store", link=True)
+        parent.reload()
+        assert not parent.attrs["HostConfig"]["Links"]
+    finally:
+        for name in (web, db):
+            client.api.remove_container(name, force=True)
+        client.close()
