@@ -58,6 +58,7 @@ class NetworkService:
         self.netns_dir.mkdir(parents=True, exist_ok=True)
         self._dns: dict[str, DNSServer] = {}  # by network: bridges' servers on their gateways
         self._container_dns: dict[str, DNSServer] = {}  # by container: 127.0.0.11 inside sublink containers
+        self._linked_names: set[str] | None = None  # names some container links to (loaded on first use)
         self._proxies: dict[str, asyncio.subprocess.Process] = {}
         self._unlinking: dict[str, asyncio.Task] = {}  # veth deletions still running, by container
         self.resolver = Resolver(self._lookup, self._reverse, self._upstreams)
@@ -366,7 +367,17 @@ class NetworkService:
                                        "would result in undefined behavior")
             parsed.append((child.name, alias))
         host_config["Links"] = [links.link_name(child, name, alias) for child, alias in parsed]
+        self._linked().update(child for child, _ in parsed)
         return endpoints
+
+    def _linked(self) -> set[str]:
+        """Names of containers some container links to (a superset: stale names only cost a query), so that
+        starting a container no one links to looks at no other record."""
+        if self._linked_names is None:
+            rows = self.md.query("SELECT data FROM containers WHERE data LIKE ?", ('%"Links": ["/%',))
+            self._linked_names = {entry.partition(":")[0].lstrip("/") for r in rows
+                                  for entry in json.loads(r["data"]).get("host_config", {}).get("Links") or []}
+        return self._linked_names
 
     def _links_of(self, c, fresh=None) -> list[tuple[object, str]]:
         """(linked container, link name `/parent/alias`) of a container's default-bridge links; `fresh` is a
@@ -401,6 +412,8 @@ class NetworkService:
     def _update_link_parents(self, child) -> None:
         """A linked container (re)started, maybe with a new address: its running parents' /etc/hosts follow,
         as libnetwork's updateParentHosts does."""
+        if child.name not in self._linked():
+            return
         # a LIKE narrows the search to the few records naming the child in a link (`"/child:/parent/alias"`)
         rows = self.md.query("SELECT id FROM containers WHERE data LIKE ?", (f'%"/{child.name}:/%',))
         for row in rows:

@@ -96,10 +96,15 @@ def test_links_on_a_user_network_are_aliases_for_the_linking_container_only(daem
         daemon.docker("network", "rm", net)
 
 
-def test_parent_hosts_follow_a_restarted_child(daemon):
+@pytest.mark.parametrize("restart_daemon", [False, True])
+def test_parent_hosts_follow_a_restarted_child(request, restart_daemon):
+    daemon = request.getfixturevalue("fresh_daemon" if restart_daemon else "daemon")
     db, web, squatter = unique("db"), unique("web"), unique("sq")
     daemon.docker("run", "-d", "--name", db, "busybox", "sleep", "300")
     daemon.docker("run", "-d", "--name", web, "--link", f"{db}:db", "busybox", "sleep", "300")
+    if restart_daemon:  # the daemon finds the links in its records again
+        daemon.stop()
+        daemon.start()
     try:
         old_ip = inspect(daemon, db)["NetworkSettings"]["IPAddress"]
         daemon.docker("stop", "-t", "0", db)
