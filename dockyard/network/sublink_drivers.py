@@ -30,6 +30,8 @@ class _SublinkDriver:
         parent = net.options.get("parent", "")
         if parent == "lo":
             raise InvalidParameter(f"loopback interface is not a valid {self.name} parent link")
+        if parent and not bridge.valid_ifname(parent):  # no such device can exist (nor be made)
+            raise InvalidParameter(f"invalid subinterface vlan name {parent}, example formatting is eth0.10")
         if parent:
             net.device = parent
         else:  # only the network's own containers can talk to each other

@@ -145,6 +145,9 @@ def test_docker_info_lists_the_network_drivers(daemon):
      "invalid subinterface vlan name dynosuch, example formatting is eth0.10"),
     (["-d", "macvlan", "-o", "parent=dynosuch.10"], "-o parent interface was not found on the host: dynosuch"),
     (["-d", "macvlan", "-o", "parent=lo"], "loopback interface is not a valid macvlan parent link"),
+    (["-d", "macvlan", "-o", "parent=x\nlink del lo"],  # never reaches `ip -batch` as a second command
+     "invalid subinterface vlan name x\nlink del lo, example formatting is eth0.10"),
+    (["-o", "com.docker.network.bridge.name=a b"], "invalid bridge name 'a b'"),
     (["-d", "macvlan", "-o", "macvlan_mode=bogus"],
      "requested macvlan mode 'bogus' is not valid, 'bridge' mode is the macvlan driver default"),
     (["-d", "ipvlan", "-o", "ipvlan_mode=l4"],
