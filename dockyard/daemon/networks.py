@@ -899,13 +899,14 @@ class NetworkService:
                     ips += [ep["ip"], *([ep["ip6"]] if ep.get("ip6") else [])]
         return list(dict.fromkeys(ips)) or None
 
-    def _reverse(self, network_id: str, client_ip: str, addr: ipaddress.IPv4Address) -> str | None:
+    def _reverse(self, network_id: str, client_ip: str, addr) -> str | None:
         scope = self._scope(network_id, client_ip)
         for n in scope:
             for ep in self._endpoints(network_id=n.id):
-                if ep["ip"] == str(addr):
+                if str(addr) in (ep["ip"], ep.get("ip6")):
                     return f"{ep['name']}.{n.name}"
-        return "" if any(addr in n.subnet().network for n in scope) else None
+        subnets = [s.network for n in scope for s in (n.subnet(), n.subnet6()) if s is not None]
+        return "" if any(addr.version == net.version and addr in net for net in subnets) else None
 
     def _upstreams(self) -> list[str]:
         return list(self.config.dns) or etcfiles.host_resolv()["nameserver"]

@@ -103,8 +103,13 @@ def error_response(data: bytes, rcode: int) -> bytes | None:
     return struct.pack(">HHHHHH", qid, 0x8000 | (flags & 0x7900) | 0x0080 | rcode, 0, 0, 0, 0)
 
 
-def ptr_name(name: str) -> ipaddress.IPv4Address | None:
-    """`4.0.211.10.in-addr.arpa` -> 10.211.0.4."""
+def ptr_name(name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """`4.0.211.10.in-addr.arpa` -> 10.211.0.4; the 32 nibbles of `....ip6.arpa` -> an IPv6 address."""
+    if name.endswith(".ip6.arpa"):
+        nibbles = name[:-len(".ip6.arpa")].split(".")
+        if len(nibbles) != 32 or not all(len(x) == 1 and x in "0123456789abcdef" for x in nibbles):
+            return None
+        return ipaddress.IPv6Address(int("".join(reversed(nibbles)), 16))
     suffix = ".in-addr.arpa"
     if not name.endswith(suffix):
         return None
@@ -120,7 +125,7 @@ def ptr_name(name: str) -> ipaddress.IPv4Address | None:
 # lookup(network_id, client_ip, name) -> list of addresses (IPv4 and IPv6), or None when the name is unknown;
 # reverse(network_id, client_ip, address) -> a name, "" for an unused address of our subnets, None otherwise.
 Lookup = Callable[[str, str, str], "list[str] | None"]
-Reverse = Callable[[str, str, ipaddress.IPv4Address], "str | None"]
+Reverse = Callable[[str, str, "ipaddress.IPv4Address | ipaddress.IPv6Address"], "str | None"]
 
 
 class Resolver:

@@ -82,3 +82,9 @@ def test_dual_stack_names_answer_a_and_aaaa(qtype, records):
     _, flags, _, an = struct.unpack(">HHHH", reply[:8])
     assert (flags & 0xF, an) == (dns.NOERROR, 1)
     assert reply.endswith(records[0][1])
+
+
+def test_ipv6_ptr_names():
+    addr = ipaddress.IPv6Address("fd42::a")
+    assert dns.ptr_name(addr.reverse_pointer) == addr
+    assert dns.ptr_name("a.0.0.ip6.arpa") is None
