@@ -56,7 +56,7 @@ class Network:
     @property
     def dns(self) -> bool:
         """dockerd's embedded DNS serves user-defined networks only, never the default bridge."""
-        return self.is_bridge and not self.is_default_bridge
+        return self.addressed and not self.is_default_bridge
 
     def subnet(self) -> Subnet:
         """The IPv4 subnet."""

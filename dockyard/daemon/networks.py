@@ -29,6 +29,7 @@ from ..network.bridge_driver import BRIDGE_NAME_OPTION
 from ..network.driver import Endpoint, NetworkDriver, get_driver
 from ..network.ipam import parse_mac
 from ..network.dns import DNSServer, Resolver
+from ..network.netns_socket import udp_socket_in
 from ..store.metadata import Metadata
 from ..timefmt import now_rfc3339, parse_rfc3339, parse_time_filter
 from . import etcfiles
@@ -41,6 +42,7 @@ log = logging.getLogger("dockyard.networks")
 
 PROXY_PATH = str(Path(__file__).resolve().parents[1] / "network" / "proxy.py")
 MTU = 1500
+EMBEDDED_DNS = "127.0.0.11"  # inside a macvlan/ipvlan container, as dockerd's resolver
 DEFAULT_BRIDGE_OPTIONS = {"com.docker.network.bridge.default_bridge": "true",
                           "com.docker.network.bridge.enable_icc": "true",
                           "com.docker.network.bridge.enable_ip_masquerade": "true",
@@ -54,7 +56,9 @@ class NetworkService:
         self.containers = None  # the ContainerService, wired by app.py (names, records, locks)
         self.netns_dir = config.exec_root / "netns"
         self.netns_dir.mkdir(parents=True, exist_ok=True)
-        self._dns: dict[str, DNSServer] = {}
+        self._dns: dict[str, DNSServer] = {}  # by network: bridges' servers on their gateways
+        self._container_dns: dict[str, DNSServer] = {}  # by container: 127.0.0.11 inside sublink containers
+        self._linked_names: set[str] | None = None  # names some container links to (loaded on first use)
         self._proxies: dict[str, asyncio.subprocess.Process] = {}
         self._unlinking: dict[str, asyncio.Task] = {}  # veth deletions still running, by container
         self.resolver = Resolver(self._lookup, self._reverse, self._upstreams)
@@ -145,7 +149,7 @@ class NetworkService:
         subnet, user = await self._subnet_for(configs)
         subnets = [subnet.config()]
         enable6 = bool(body.get("EnableIPv6"))
-        subnet6, user6 = await self._subnet6_for(configs, enable6, nid)
+        subnet6, user6 = await self._subnet6_for(configs, enable6)
         if subnet6 is not None:
             subnets.append(subnet6.config())
         n = Network(id=nid, name=name, driver=driver_name, created=now_rfc3339(), subnets=subnets,
@@ -191,13 +195,11 @@ class NetworkService:
         subnets = (ipam.Subnet.from_config(s).network for n in self.all() for s in n.subnets)
         return [s for s in subnets if s.version == version]
 
-    async def _subnet6_for(self, configs: list[dict], enabled: bool, nid: str) -> tuple[ipam.Subnet | None, bool]:
+    async def _subnet6_for(self, configs: list[dict], enabled: bool) -> tuple[ipam.Subnet | None, bool]:
         """The IPv6 subnet of an --ipv6 network: the user's (fd00::/8 only: IPv6 never leaves this machine),
         else a /64 of the daemon's ULA pool."""
         v6 = [c for c in configs if ":" in (c.get("Subnet") or "") + (c.get("Gateway") or "")]
-        if v6 and not enabled:
-            raise InvalidParameter("invalid network config:\nIPv6 subnet provided but EnableIPv6 is not set")
-        if not enabled:
+        if not enabled:  # moby's ValidateIPAM skips IPv6 configs of a network without IPv6
             return None, False
         if len(v6) > 1:
             raise InvalidParameter("dockyard supports one IPv6 subnet per network")
@@ -279,9 +281,10 @@ class NetworkService:
         """The network's devices on the host (its driver's create) and its embedded DNS server."""
         cfg = n.net_config()
         await asyncio.to_thread(self._driver(n).create, cfg)
-        n.device_created = cfg.created_device
+        # a parent another network of the driver made is this one's to delete too, when the last user goes
+        n.device_created = cfg.created_device or any(o.device_created for o in self._sharing_device(n))
         s = n.subnet()
-        if n.dns and n.id not in self._dns:
+        if n.dns and n.is_bridge and n.id not in self._dns:
             server = DNSServer(n.id, str(s.gateway), self.resolver)
             try:
                 await server.start()
@@ -293,7 +296,14 @@ class NetworkService:
         server = self._dns.pop(n.id, None)
         if server is not None:
             server.close()
-        await asyncio.to_thread(self._driver(n).delete, n.net_config())
+        cfg = n.net_config()
+        if self._sharing_device(n):
+            cfg.created_device = False  # the made parent stays while another network uses it
+        await asyncio.to_thread(self._driver(n).delete, cfg)
+
+    def _sharing_device(self, n: Network) -> list[Network]:
+        """Other networks of the same driver on the same host device (macvlan/ipvlan parents)."""
+        return [o for o in self.all() if o.id != n.id and o.driver == n.driver and o.bridge == n.bridge]
 
     # ------------------------------------------------------------ containers: create-time settings
     def initial_settings(self, host_config: dict, networking_config: dict | None, name: str, cid: str,
@@ -334,9 +344,17 @@ class NetworkService:
 
     # ------------------------------------------------------------ legacy links
     def _register_links(self, host_config: dict, primary: Network, endpoints: dict, name: str) -> dict:
-        """--link at create: each linked container must exist. On the default bridge HostConfig.Links becomes
-        dockerd's `/child:/parent/alias`; on a user-defined network a link is a DNS alias that only this
-        container sees (the endpoint's Links)."""
+        """--link at create. On the default bridge each linked container must exist, and HostConfig.Links becomes
+        dockerd's `/child:/parent/alias`. On a user-defined network a link is only a DNS alias that this
+        container alone resolves (the endpoint's Links, unchecked as in moby), and HostConfig.Links stays empty
+        (moby's inspect shows legacy links only)."""
+        if not primary.is_default_bridge:
+            key = next((k for k in endpoints if k in (primary.name, primary.id)), primary.name)
+            cfg = dict(endpoints.get(key) or {})
+            cfg["Links"] = list(dict.fromkeys([*(cfg.get("Links") or []),
+                                               *(":".join(links.parse_link(x)) for x in host_config["Links"])]))
+            host_config["Links"] = None
+            return {**endpoints, key: cfg}
         parsed = []
         for spec in host_config["Links"]:
             child_ref, alias = links.parse_link(spec)
@@ -348,19 +366,28 @@ class NetworkService:
                 raise InvalidParameter("conflicting options: host type networking can't be used with links. This "
                                        "would result in undefined behavior")
             parsed.append((child.name, alias))
-        if primary.is_default_bridge:
-            host_config["Links"] = [links.link_name(child, name, alias) for child, alias in parsed]
-            return endpoints
-        key = next((k for k in endpoints if k in (primary.name, primary.id)), primary.name)
-        cfg = dict(endpoints.get(key) or {})
-        cfg["Links"] = list(dict.fromkeys([*(cfg.get("Links") or []), *(f"{c}:{a}" for c, a in parsed)]))
-        return {**endpoints, key: cfg}
+        host_config["Links"] = [links.link_name(child, name, alias) for child, alias in parsed]
+        self._linked().update(child for child, _ in parsed)
+        return endpoints
 
-    def _links_of(self, c) -> list[tuple[object, str]]:
-        """(linked container, link name `/parent/alias`) of a container's default-bridge links."""
+    def _linked(self) -> set[str]:
+        """Names of containers some container links to (a superset: stale names only cost a query), so that
+        starting a container no one links to looks at no other record."""
+        if self._linked_names is None:
+            rows = self.md.query("SELECT data FROM containers WHERE data LIKE ?", ('%"Links": ["/%',))
+            self._linked_names = {entry.partition(":")[0].lstrip("/") for r in rows
+                                  for entry in json.loads(r["data"]).get("host_config", {}).get("Links") or []}
+        return self._linked_names
+
+    def _links_of(self, c, fresh=None) -> list[tuple[object, str]]:
+        """(linked container, link name `/parent/alias`) of a container's default-bridge links; `fresh` is a
+        linked container being started, newer than its saved record."""
         out = []
         for entry in c.host_config.get("Links") or []:
             child, _, name = entry.partition(":")
+            if fresh is not None and child == f"/{fresh.name}":
+                out.append((fresh, name))
+                continue
             try:
                 out.append((self.containers.get(child.lstrip("/")), name))
             except NotFound:
@@ -372,15 +399,28 @@ class NetworkService:
             if not child.state.Running:
                 raise Conflict(f"Cannot link to a non running container: /{child.name} AS {name}")
 
-    def _link_hosts(self, c) -> list[str]:
+    def _link_hosts(self, c, fresh=None) -> list[str]:
         """/etc/hosts lines of the linked containers, in --add-host form."""
         out = []
-        for child, name in self._links_of(c):
+        for child, name in self._links_of(c, fresh):
             ip = ((child.network_settings.get("Networks") or {}).get("bridge") or {}).get("IPAddress")
             if ip:
                 out.append(links.hosts_entry(name.rsplit("/", 1)[-1], child.config.get("Hostname") or child.short_id,
                                              child.name, ip))
         return out
+
+    def _update_link_parents(self, child) -> None:
+        """A linked container (re)started, maybe with a new address: its running parents' /etc/hosts follow,
+        as libnetwork's updateParentHosts does."""
+        if child.name not in self._linked():
+            return
+        # a LIKE narrows the search to the few records naming the child in a link (`"/child:/parent/alias"`)
+        rows = self.md.query("SELECT id FROM containers WHERE data LIKE ?", (f'%"/{child.name}:/%',))
+        for row in rows:
+            parent = self.containers.get(row["id"])
+            if parent.state.Running and any(e.partition(":")[0] == f"/{child.name}"
+                                            for e in parent.host_config.get("Links") or []):
+                self._rewrite_hosts(parent, fresh=child)
 
     def link_env(self, c) -> list[str]:
         """The variables a container gets from its links (ALIAS_PORT_..., ALIAS_NAME, ALIAS_ENV_...)."""
@@ -476,6 +516,8 @@ class NetworkService:
             c.network_settings["SandboxKey"] = netns
             await self._publish(c, primary["ip"])
             self._write_etc(c, [e["IPAddress"] for _, e in nets], dns=self._dns_network(c))
+            await self._container_dns_up(c)
+            self._update_link_parents(c)
         except BaseException:
             await self.detach(c)
             raise
@@ -561,6 +603,7 @@ class NetworkService:
         deleting a network device waits for the kernel (~25 ms each) and `run --rm` would wait for it too.
         """
         await self._stop_proxy(c.id)
+        self._container_dns_down(c.id)
         eps = self._endpoints(container_id=c.id)
         if eps:
             with self.md.tx() as cur:
@@ -635,6 +678,7 @@ class NetworkService:
             nets[n.name] = settings
             if c.state.Running:
                 self._rewrite_etc(c)
+                await self._container_dns_up(c)
             self.containers.save(c)
         self.events.emit("network", "connect", n.id, {"container": c.id, "name": n.name, "type": n.driver})
 
@@ -670,6 +714,7 @@ class NetworkService:
                     c.network_settings.pop(key, None)
             if c.state.Running:
                 self._rewrite_etc(c)
+                await self._container_dns_up(c)
             self.containers.save(c)
         self.events.emit("network", "disconnect", n.id, {"container": c.id, "name": n.name, "type": n.driver})
 
@@ -759,9 +804,42 @@ class NetworkService:
         text = etcfiles.container_resolv(etcfiles.host_resolv(), hc.get("Dns") or self.config.dns,
                                          hc.get("DnsSearch") or self.config.dns_search,
                                          hc.get("DnsOptions") or self.config.dns_opts,
-                                         embedded=str(dns.subnet().gateway) if dns is not None else None,
+                                         embedded=self._dns_address(dns) if dns is not None else None,
                                          keep_loopback=host)
         etcfiles.write_in_place(c.resolv_conf_path, text)
+
+    @staticmethod
+    def _dns_address(n: Network) -> str:
+        """Where a container asks the embedded DNS of `n`: a bridge's gateway, else 127.0.0.11 in its own
+        namespace (a macvlan/ipvlan container cannot reach the host)."""
+        return str(n.subnet().gateway) if n.is_bridge else EMBEDDED_DNS
+
+    async def _container_dns_up(self, c) -> None:
+        """The 127.0.0.11 resolver of a running container whose DNS network is a macvlan/ipvlan one (made,
+        moved to another network, or closed as its networks change). Never fails a start: logs instead."""
+        n = self._dns_network(c)
+        ip = ((c.network_settings.get("Networks") or {}).get(n.name) or {}).get("IPAddress") if n else None
+        current = self._container_dns.get(c.id)
+        if n is not None and n.is_bridge or not ip:
+            self._container_dns_down(c.id)
+            return
+        if current is not None and (current.network_id, current.client_ip) == (n.id, ip):
+            return
+        self._container_dns_down(c.id)
+        netns = c.network_settings.get("SandboxKey") or self.netns_path(c.id)
+        try:
+            sock = await asyncio.to_thread(udp_socket_in, netns, EMBEDDED_DNS, 53)
+            server = DNSServer(n.id, EMBEDDED_DNS, self.resolver, sock=sock, client_ip=ip)
+            await server.start()
+        except OSError as err:
+            log.warning("embedded DNS of %s in %s: %s", n.name, c.id[:12], err)
+            return
+        self._container_dns[c.id] = server
+
+    def _container_dns_down(self, cid: str) -> None:
+        server = self._container_dns.pop(cid, None)
+        if server is not None:
+            server.close()
 
     def _dns_network(self, c) -> Network | None:
         """The network whose embedded DNS a container asks: its first DNS-served one, the NetworkMode one
@@ -779,14 +857,14 @@ class NetworkService:
         return [e.replace(":host-gateway", f":{gateway}").replace("=host-gateway", f"={gateway}")
                 for e in hc.get("ExtraHosts") or []]
 
-    def _extra_and_link_hosts(self, c) -> list[str]:
-        return self._extra_hosts(c.host_config) + self._link_hosts(c)
+    def _extra_and_link_hosts(self, c, fresh=None) -> list[str]:
+        return self._extra_hosts(c.host_config) + self._link_hosts(c, fresh)
 
-    def _rewrite_hosts(self, c) -> None:
+    def _rewrite_hosts(self, c, fresh=None) -> None:
         addresses = [s["IPAddress"] for _, s in self._networks_of(c) if s.get("IPAddress")]
         hc = c.host_config
         hosts = etcfiles.hosts_file(c.config.get("Hostname") or c.id[:12], c.config.get("Domainname") or "",
-                                    addresses, self._extra_and_link_hosts(c))
+                                    addresses, self._extra_and_link_hosts(c, fresh))
         if c.hosts_path:
             etcfiles.write_in_place(c.hosts_path, hosts)
 
@@ -821,13 +899,14 @@ class NetworkService:
                     ips += [ep["ip"], *([ep["ip6"]] if ep.get("ip6") else [])]
         return list(dict.fromkeys(ips)) or None
 
-    def _reverse(self, network_id: str, client_ip: str, addr: ipaddress.IPv4Address) -> str | None:
+    def _reverse(self, network_id: str, client_ip: str, addr) -> str | None:
         scope = self._scope(network_id, client_ip)
         for n in scope:
             for ep in self._endpoints(network_id=n.id):
-                if ep["ip"] == str(addr):
+                if str(addr) in (ep["ip"], ep.get("ip6")):
                     return f"{ep['name']}.{n.name}"
-        return "" if any(addr in n.subnet().network for n in scope) else None
+        subnets = [s.network for n in scope for s in (n.subnet(), n.subnet6()) if s is not None]
+        return "" if any(addr.version == net.version and addr in net for net in subnets) else None
 
     def _upstreams(self) -> list[str]:
         return list(self.config.dns) or etcfiles.host_resolv()["nameserver"]
@@ -856,6 +935,7 @@ class NetworkService:
             for suffix in ("", ".proxy", ".proxy.log"):
                 (self.netns_dir / (cid + suffix)).unlink(missing_ok=True)
         for c in running:
+            await self._container_dns_up(c)  # the resolvers inside macvlan/ipvlan containers
             if c.network_settings.get("Ports") and (self.netns_dir / f"{c.id}.proxy").exists() \
                     and self.proxy_pid(c.id) is None:
                 await self._respawn_proxy(c)
@@ -877,9 +957,10 @@ class NetworkService:
             ports.close_all(bound)
 
     async def shutdown(self) -> None:
-        for server in self._dns.values():
+        for server in [*self._dns.values(), *self._container_dns.values()]:
             server.close()
         self._dns.clear()
+        self._container_dns.clear()
         if self._unlinking:  # let pending veth deletions finish; sweep() catches any that do not
             await asyncio.wait(list(self._unlinking.values()), timeout=5)
 

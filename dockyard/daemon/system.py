@@ -10,6 +10,7 @@ from functools import lru_cache
 from .. import __version__
 from ..api.versions import MAX_API_VERSION, MIN_API_VERSION
 from ..errors import InvalidParameter
+from ..network.driver import driver_names
 from ..runtime import sysinfo
 from ..registry.client.endpoints import split_insecure_registries
 from ..runtime import logdrivers
@@ -104,7 +105,7 @@ class SystemService:
             "ContainersPaused": counts["paused"], "ContainersStopped": counts["stopped"],
             "Images": self.images.count(), "Driver": driver.name,
             "DriverStatus": [["Backing Filesystem", "extfs"], ["Supports d_type", "true"]],
-            "Plugins": {"Volume": ["local"], "Network": ["bridge", "host", "none"], "Authorization": None,
+            "Plugins": {"Volume": ["local"], "Network": sorted(driver_names()), "Authorization": None,
                         "Log": logdrivers.NAMES},
             "MemoryLimit": True, "SwapLimit": os.path.exists("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes"),
             "CpuCfsPeriod": True, "CpuCfsQuota": True, "CPUShares": True, "CPUSet": True, "PidsLimit": True,

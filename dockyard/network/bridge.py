@@ -40,6 +40,12 @@ def ip_batch(lines: list[str], netns: str | None = None, create_netns: bool = Fa
 
 
 # ---------------------------------------------------------------- bridges
+def valid_ifname(name: str) -> bool:
+    """A name the kernel takes for a device (and that cannot smuggle a second line into an `ip -batch`)."""
+    return 0 < len(name) <= 15 and name not in (".", "..") and \
+        all(c.isascii() and c.isprintable() and c not in " /:" for c in name)
+
+
 def link_exists(name: str) -> bool:
     return os.path.exists(f"/sys/class/net/{name}")
 

@@ -19,6 +19,8 @@ class BridgeDriver:
         net.device = net.options.get(BRIDGE_NAME_OPTION) or net.device or f"br-{net.id[:12]}"
         if len(net.device) > 15:
             raise InvalidParameter(f"bridge name {net.device} is longer than 15 characters")
+        if not bridge.valid_ifname(net.device):
+            raise InvalidParameter(f"invalid bridge name {net.device!r}")
 
     def create(self, net: NetConfig) -> None:
         s, s6 = net.subnet, net.subnet6

@@ -1,8 +1,8 @@
 """The embedded DNS server of user-defined networks (dockerd's 127.0.0.11 resolver, here on the gateway).
 
-One UDP socket per network on <gateway>:53 in the host's namespace. The daemon answers A (and empty
-AAAA on dual-stack networks) queries for container names, short IDs and aliases, and PTR queries for their addresses, through a
-`lookup` callback; unknown single-label names get NXDOMAIN at once. Other names are relayed to the
+One UDP socket per bridge network on <gateway>:53 in the host's namespace; for macvlan/ipvlan networks,
+one per container on 127.0.0.11:53 inside its namespace. The daemon answers A and AAAA queries for
+container names, short IDs and aliases, and PTR queries for their addresses, through a `lookup` callback; unknown single-label names get NXDOMAIN at once. Other names are relayed to the
 upstream resolvers when there are any.
 
 The wire format is RFC 1035, parsed by hand: queries are one question, answers are a few A records.
@@ -103,8 +103,13 @@ def error_response(data: bytes, rcode: int) -> bytes | None:
     return struct.pack(">HHHHHH", qid, 0x8000 | (flags & 0x7900) | 0x0080 | rcode, 0, 0, 0, 0)
 
 
-def ptr_name(name: str) -> ipaddress.IPv4Address | None:
-    """`4.0.211.10.in-addr.arpa` -> 10.211.0.4."""
+def ptr_name(name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """`4.0.211.10.in-addr.arpa` -> 10.211.0.4; the 32 nibbles of `....ip6.arpa` -> an IPv6 address."""
+    if name.endswith(".ip6.arpa"):
+        nibbles = name[:-len(".ip6.arpa")].split(".")
+        if len(nibbles) != 32 or not all(len(x) == 1 and x in "0123456789abcdef" for x in nibbles):
+            return None
+        return ipaddress.IPv6Address(int("".join(reversed(nibbles)), 16))
     suffix = ".in-addr.arpa"
     if not name.endswith(suffix):
         return None
@@ -120,7 +125,7 @@ def ptr_name(name: str) -> ipaddress.IPv4Address | None:
 # lookup(network_id, client_ip, name) -> list of addresses (IPv4 and IPv6), or None when the name is unknown;
 # reverse(network_id, client_ip, address) -> a name, "" for an unused address of our subnets, None otherwise.
 Lookup = Callable[[str, str, str], "list[str] | None"]
-Reverse = Callable[[str, str, ipaddress.IPv4Address], "str | None"]
+Reverse = Callable[[str, str, "ipaddress.IPv4Address | ipaddress.IPv6Address"], "str | None"]
 
 
 class Resolver:
@@ -203,7 +208,8 @@ class _Protocol(asyncio.DatagramProtocol):
 
     async def _reply(self, data, addr):
         try:
-            reply = await self.server.resolver.answer(self.server.network_id, addr[0], data)
+            client = self.server.client_ip or addr[0]
+            reply = await self.server.resolver.answer(self.server.network_id, client, data)
         except Exception:  # one bad query must not take the server down
             log.exception("dns query from %s", addr[0])
             reply = error_response(data, SERVFAIL)
@@ -212,10 +218,13 @@ class _Protocol(asyncio.DatagramProtocol):
 
 
 class DNSServer:
-    """The resolver of one network, listening on its gateway address."""
+    """The resolver of one network, listening on its gateway address; or, given a socket bound inside one
+    container's namespace, of that container alone (`client_ip`: its address on the network)."""
 
-    def __init__(self, network_id: str, address: str, resolver: Resolver, port: int = 53):
+    def __init__(self, network_id: str, address: str, resolver: Resolver, port: int = 53,
+                 sock: socket.socket | None = None, client_ip: str | None = None):
         self.network_id, self.address, self.port, self.resolver = network_id, address, port, resolver
+        self.sock, self.client_ip = sock, client_ip
         self.transport = None
         self._tasks: set = set()
 
@@ -225,6 +234,10 @@ class DNSServer:
         task.add_done_callback(self._tasks.discard)
 
     async def start(self) -> None:
+        if self.sock is not None:
+            loop = asyncio.get_running_loop()
+            self.transport, _ = await loop.create_datagram_endpoint(lambda: _Protocol(self), sock=self.sock)
+            return
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_IP, 15, 1)  # IP_FREEBIND: the bridge may not have its address yet

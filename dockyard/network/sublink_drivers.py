@@ -10,7 +10,7 @@ network is internal; a parent named `eth0.10` that does not exist is made as VLA
 """
 from __future__ import annotations
 
-from ..errors import InvalidParameter
+from ..errors import InvalidParameter, SystemError_
 from . import bridge
 from .driver import Endpoint, NetConfig
 
@@ -30,6 +30,8 @@ class _SublinkDriver:
         parent = net.options.get("parent", "")
         if parent == "lo":
             raise InvalidParameter(f"loopback interface is not a valid {self.name} parent link")
+        if parent and not bridge.valid_ifname(parent):  # no such device can exist (nor be made)
+            raise InvalidParameter(f"invalid subinterface vlan name {parent}, example formatting is eth0.10")
         if parent:
             net.device = parent
         else:  # only the network's own containers can talk to each other
@@ -42,7 +44,11 @@ class _SublinkDriver:
         if bridge.link_exists(net.device):
             return
         if net.device == f"{self.dummy_prefix}-{net.id[:12]}":
-            bridge.ip_batch([f"link add {net.device} type dummy", f"link set {net.device} up"])
+            try:
+                bridge.ip_batch([f"link add {net.device} type dummy", f"link set {net.device} up"])
+            except SystemError_ as err:  # e.g. a kernel built without CONFIG_DUMMY
+                raise SystemError_(f"failed to create the dummy parent {net.device} of a {self.name} network without "
+                                   f"-o parent: {err}") from None
         else:
             _create_vlan(net.device)
         net.created_device = True

@@ -176,13 +176,15 @@ def _network_view(daemon, name):
 def test_network_create_and_connect_flags(daemon, box):
     views = {}
     for cli, tag in ((daemon.docker, "d"), (daemon.dockyard, "o")):
-        cli("network", "create", "--scope", "local", "--ipv4=true", "--ipv6=false", f"flags{tag}")
-        cli("network", "connect", "--ip6", "fd00::5", "--link-local-ip", "169.254.1.1", "--gw-priority", "5",
+        # --ip6 needs an IPv6 subnet of the user's (moby's ErrUnsupportedNetworkAndIP otherwise)
+        cli("network", "create", "--scope", "local", "--ipv4=true", "--ipv6=true", "--subnet", "fd00:dd:5::/64",
+            f"flags{tag}")
+        cli("network", "connect", "--ip6", "fd00:dd:5::5", "--link-local-ip", "169.254.1.1", "--gw-priority", "5",
             f"flags{tag}", box)
         endpoint = json.loads(daemon.docker("inspect", box).stdout)[0]["NetworkSettings"]["Networks"][f"flags{tag}"]
         views[tag] = (_network_view(daemon, f"flags{tag}"), endpoint["IPAMConfig"], endpoint["GwPriority"])
         cli("network", "disconnect", f"flags{tag}", box)
         cli("network", "rm", f"flags{tag}")
     assert views["o"] == views["d"]
-    assert views["o"][1:] == ({"IPv6Address": "fd00::5", "LinkLocalIPs": ["169.254.1.1"]}, 5)
+    assert views["o"][1:] == ({"IPv6Address": "fd00:dd:5::5", "LinkLocalIPs": ["169.254.1.1"]}, 5)
     same(daemon, "network", "connect", "--gw-priority", "x", "bridge", box)

@@ -46,6 +46,8 @@ def test_dual_stack_network_addresses_inspect_and_dns(daemon):
         daemon.docker("exec", b, "ping", "-6", "-c", "1", "-W", "5", f"{prefix}::10")
         answer = daemon.docker("exec", b, "nslookup", "-type=AAAA", a).stdout
         assert f"{prefix}::10" in answer
+        ptr = daemon.docker("exec", b, "nslookup", f"{prefix}::10").stdout  # reverse, through ip6.arpa
+        assert f"{a}.{net}" in ptr
         users = json.loads(daemon.docker("network", "inspect", net).stdout)[0]["Containers"]
         assert sorted(u["IPv6Address"] for u in users.values())[0].startswith(prefix)
         assert iptables.rules_for(n["Options"].get("com.docker.network.bridge.name") or f"br-{n['Id'][:12]}",

@@ -88,7 +88,52 @@ def test_links_on_a_user_network_are_aliases_for_the_linking_container_only(daem
         assert f"Address: {ip}" in daemon.docker("exec", web, "nslookup", "store").stdout
         daemon.docker("exec", web, "ping", "-c", "1", "-W", "5", "store")
         assert daemon.docker("exec", other, "nslookup", "store", check=False).returncode != 0
-        assert inspect(daemon, web)["NetworkSettings"]["Networks"][net]["Links"] == [f"{db}:store"]
+        web_inspect = inspect(daemon, web)
+        assert web_inspect["NetworkSettings"]["Networks"][net]["Links"] == [f"{db}:store"]
+        assert web_inspect["HostConfig"]["Links"] is None  # moby's inspect lists legacy links only
     finally:
         daemon.docker("rm", "-f", db, web, other)
         daemon.docker("network", "rm", net)
+
+
+@pytest.mark.parametrize("restart_daemon", [False, True])
+def test_parent_hosts_follow_a_restarted_child(request, restart_daemon):
+    daemon = request.getfixturevalue("fresh_daemon" if restart_daemon else "daemon")
+    db, web, squatter = unique("db"), unique("web"), unique("sq")
+    daemon.docker("run", "-d", "--name", db, "busybox", "sleep", "300")
+    daemon.docker("run", "-d", "--name", web, "--link", f"{db}:db", "busybox", "sleep", "300")
+    if restart_daemon:  # the daemon finds the links in its records again
+        daemon.stop()
+        daemon.start()
+    try:
+        old_ip = inspect(daemon, db)["NetworkSettings"]["IPAddress"]
+        daemon.docker("stop", "-t", "0", db)
+        daemon.docker("run", "-d", "--name", squatter, "busybox", "sleep", "300")  # takes the freed address
+        assert inspect(daemon, squatter)["NetworkSettings"]["IPAddress"] == old_ip
+        daemon.docker("start", db)
+        new_ip = inspect(daemon, db)["NetworkSettings"]["IPAddress"]
+        assert new_ip != old_ip
+        hosts = daemon.docker("exec", web, "cat", "/etc/hosts").stdout.splitlines()
+        assert any(line.startswith(f"{new_ip}\tdb ") for line in hosts)
+        assert not any(line.startswith(f"{old_ip}\tdb ") for line in hosts)
+    finally:
+        daemon.docker("rm", "-f", web, db, squatter)
+
+
+def test_docker_py_links_and_remove_link(daemon):
+    import docker
+
+    client = docker.DockerClient(base_url=daemon.host, version="1.50")
+    db, web = unique("pydb"), unique("pyweb")
+    client.containers.run("busybox", ["sleep", "300"], name=db, detach=True, environment={"ROLE": "db"})
+    parent = client.containers.run("busybox", ["sleep", "300"], name=web, detach=True, links={db: "store"})
+    try:
+        assert parent.attrs["HostConfig"]["Links"] == [f"/{db}:/{web}/store"]
+        assert "STORE_ENV_ROLE=db" in parent.exec_run("env").output.decode()
+        client.api.remove_container(f"/{web}/store", link=True)
+        parent.reload()
+        assert not parent.attrs["HostConfig"]["Links"]
+    finally:
+        for name in (web, db):
+            client.api.remove_container(name, force=True)
+        client.close()

@@ -107,7 +107,7 @@ def test_create_is_idempotent_and_delete_undoes_it(world):
         assert bridge.link_exists(world.net.device)
     world.driver.delete(world.net)
     world.driver.delete(world.net)
-    assert _host_links() == before
+    assert _host_links() <= before  # (a subset: an earlier test's namespace may still be dying)
 
 
 def test_join_gives_the_namespace_its_interface_and_leave_takes_it(world):
@@ -130,7 +130,7 @@ def test_join_gives_the_namespace_its_interface_and_leave_takes_it(world):
     assert "UP" in _inside(ep.netns, "link", "show", "lo")
     world.driver.leave(world.net, ep)
     assert "eth0" not in _inside(ep.netns, "-o", "link")
-    assert _host_links() == before
+    assert _host_links() <= before
 
 
 def test_a_second_endpoint_joins_an_existing_namespace(world):
@@ -162,7 +162,7 @@ def test_a_failed_join_leaves_nothing(world):
                      address=first.address + 1, prefix_len=first.prefix_len)  # eth0 is taken
     with pytest.raises((SystemError_, InvalidParameter)):
         world.driver.join(world.net, clash)
-    assert _host_links() == before
+    assert _host_links() <= before
     assert len(_inside(first.netns, "-o", "link").splitlines()) == len(inside_before.splitlines())
     world.driver.leave(world.net, first)
 

@@ -119,12 +119,14 @@ async def remove(request: web.Request) -> web.Response:
     return no_content()
 
 
-@routes.delete(CID + "/{alias}")
+@routes.delete("/containers/{id:/?[^{}/]+}/{alias}")
 async def remove_link(request: web.Request) -> web.Response:
-    """`DELETE /containers/{parent}/{alias}?link=1`: a link's name has a slash the client does not escape."""
+    """`DELETE /containers/{parent}/{alias}?link=1`: a link's name has slashes the clients do not escape (the
+    docker CLI's path is cleaned to `/containers/web/db`, docker-py's keeps `/containers//web/db`)."""
+    name = f"{request.match_info['id'].lstrip('/')}/{request.match_info['alias']}"
     if not qbool(request, "link"):
-        raise NotFound(f"No such container: {request.match_info['id']}/{request.match_info['alias']}")
-    await services(request).extra["networks"].remove_link(f"/{request.match_info['id']}/{request.match_info['alias']}")
+        raise NotFound(f"No such container: {name}")
+    await services(request).extra["networks"].remove_link(f"/{name}")
     return no_content()
 
 
