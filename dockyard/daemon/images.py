@@ -177,11 +177,12 @@ class ImageService:
         config = json.loads(config_bytes)
         diff_ids = list((config.get("rootfs") or {}).get("diff_ids") or [])
         chains = chain_ids(diff_ids)
-        for c in chains:
-            if self.layers.get(c) is None:
-                raise NotFound(f"layer {c} is not in the layer store")
+        # a layer is only stored on its parent: the top one being there means the whole chain is
+        if chains and self.layers.get(chains[-1]) is None:
+            missing = next(c for c in chains if self.layers.get(c) is None)
+            raise NotFound(f"layer {missing} is not in the layer store")
         image_id = sha256_digest(config_bytes)
-        size = sum(self.layers.get(c).size for c in chains)
+        size = self.layers.chain_size(chains[-1]) if chains else 0
         added = time.time()
         with self.md.tx() as cur:
             cur.execute("INSERT OR IGNORE INTO images(id, config, top_chain, parent, size, added, created, labels) "
