@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from ..errors import Conflict, DockyardError, InvalidParameter, NotFound, NotModified, SystemError_
-from ..runtime.monitor_client import Monitor, StartError, read_exit
+from ..runtime.monitor_client import Monitor, StartError, read_exit, settle_monitors
 from ..runtime.oci import OCIRuntime
 from ..runtime.spec import MASKED_PATHS, READONLY_PATHS, build_spec
 from ..store.fsutil import dir_size
@@ -862,6 +862,7 @@ class ContainerService:
     # ------------------------------------------------------------ daemon restart
     async def restore(self) -> None:
         """Re-adopt containers whose monitors survived; record exits that happened while we were away."""
+        await self._settle_monitors()
         await self.networks.prepare()
         for c in self.all():
             if c.state.Running:
@@ -882,6 +883,20 @@ class ContainerService:
                 self.save(c)
                 self._spawn(self._restart_later(c.id, self._next_restart_delay(c.id, 0)))
         await self.networks.sweep([c for c in self.all() if c.state.Running])
+
+    async def _settle_monitors(self) -> None:
+        """Monitors a killed daemon left: those never told to start are ended; a container whose monitor runs
+        its process is adopted as running even if the kill came before its start was recorded (left "created",
+        its process would outlive its removal)."""
+        dirs = [d for root in (self.state_root, self.config.exec_root / "x") if root.is_dir() for d in root.iterdir()]
+        running = await settle_monitors(dirs)
+        for c in self.all():
+            pid = running.get(self.state_dir(c.id))
+            if pid and not c.state.Running:
+                log.info("adopting %s: its process runs though its start was never recorded", c.short_id)
+                c.state.set_running(pid, now_rfc3339())
+                c.has_been_started = True
+                self.save(c)
 
     async def shutdown(self) -> None:
         await self.networks.shutdown()
