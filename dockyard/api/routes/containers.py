@@ -9,7 +9,6 @@ from urllib.parse import quote_plus
 
 from aiohttp import web
 
-from ...blocking import blocking
 from ...daemon.attach import LogFollower, parse_detach_keys, relay
 from ...daemon.commit import commit
 from ...daemon.containers import check_wait_condition, merge_image_config
@@ -19,7 +18,7 @@ from ...daemon.stats import CgroupReader, stats_response
 from ...runtime.oci import cgroup_path
 from ...timefmt import parse_time_filter
 from ...errors import Conflict, InvalidParameter, NotFound, NotImplemented_
-from ..context import json_body, json_response, no_content, qbool, qint, services
+from ..context import json_body, json_response, json_response_of, no_content, qbool, qint, services
 from ..middleware import SERVER_HEADERS
 from ..router import RouteTable
 from ..streams import frame, hijack, start_stream
@@ -49,13 +48,12 @@ async def list_containers(request: web.Request) -> web.Response:
     limit = qint(request, "limit")
     if qbool(request, "latest"):
         limit = 1
-    return json_response(await blocking(_containers(request).list, qbool(request, "all"), limit, qbool(request, "size"),
-                                        filters))
+    return await json_response_of(_containers(request).list, qbool(request, "all"), limit, qbool(request, "size"), filters)
 
 
 @routes.get(CID + "/json")
 async def inspect(request: web.Request) -> web.Response:
-    return json_response(await blocking(_containers(request).inspect, request.match_info["id"], qbool(request, "size")))
+    return await json_response_of(_containers(request).inspect, request.match_info["id"], qbool(request, "size"))
 
 
 @routes.post(CID + "/start")

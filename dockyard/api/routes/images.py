@@ -12,7 +12,7 @@ from ...daemon.filters import Filters
 from ...errors import InvalidParameter
 from ...fetch import download, is_url
 from .. import image_versions
-from ..context import json_response, qbool, services
+from ..context import json_response, json_response_of, qbool, services
 from ..middleware import SERVER_HEADERS
 from ..router import RouteTable
 from ..streams import JSONStream, start_stream
@@ -27,14 +27,18 @@ async def list_images(request: web.Request) -> web.Response:
     if request.query.get("filter"):  # pre-1.28 clients
         filters.values.setdefault("reference", []).append(request.query["filter"])
     version = request["api_version"]
-    summaries = await blocking(svc.images.list, qbool(request, "all"), filters, qbool(request, "digests"))
-    return json_response([image_versions.image_summary(s, version) for s in summaries])
+
+    def listing() -> list[dict]:
+        return [image_versions.image_summary(s, version)
+                for s in svc.images.list(qbool(request, "all"), filters, qbool(request, "digests"))]
+
+    return await json_response_of(listing)
 
 
 @routes.get("/images/{name:.+}/json")
 async def inspect_image(request: web.Request) -> web.Response:
-    doc = await blocking(services(request).images.inspect, request.match_info["name"])
-    return json_response(image_versions.image_inspect(doc, request["api_version"]))
+    images, version = services(request).images, request["api_version"]
+    return await json_response_of(lambda: image_versions.image_inspect(images.inspect(request.match_info["name"]), version))
 
 
 @routes.get("/images/{name:.+}/history")
