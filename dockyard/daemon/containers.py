@@ -805,13 +805,16 @@ class ContainerService:
         if limit is not None and limit > 0:
             all_ = True
         out = []
+        shown: dict[tuple[str, str], str] = {}  # listed_image per (name, image): resolved once per list
         for c in containers:
             # a status filter lists stopped containers too; `exited` alone does not (moby: only with -a)
             if not all_ and not c.state.reported_running and not filters.has("status"):
                 continue
             if not selector.match(c):
                 continue
-            out.append(c.summary(self.listed_image(c), self._sizes(c) if size else None))
+            key = (self.image_name(c), c.image_id)
+            image = shown[key] if key in shown else shown.setdefault(key, self.listed_image(c))
+            out.append(c.summary(image, self._sizes(c) if size else None))
             if limit is not None and 0 < limit <= len(out):
                 break
         return out
