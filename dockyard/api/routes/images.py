@@ -86,7 +86,7 @@ async def _spool(request: web.Request) -> str:
     """Write the request body to a temp file so blocking tar readers can work on it in a thread."""
     async def copy_body(f) -> None:
         async for chunk in request.content.iter_chunked(1 << 20):
-            f.write(chunk)
+            await blocking(f.write, chunk)  # a disk write can block for long on a busy machine
 
     return await _fill_temp(request, copy_body)
 
@@ -181,7 +181,7 @@ async def _save(request: web.Request, names: list[str]) -> web.StreamResponse:
         resp.content_length = os.path.getsize(path)
         await start_stream(request, resp)
         with open(path, "rb") as f:
-            while chunk := f.read(1 << 20):
+            while chunk := await blocking(f.read, 1 << 20):
                 await resp.write(chunk)
         await resp.write_eof()
         return resp
