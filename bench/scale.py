@@ -83,13 +83,16 @@ def build_chain(engine, work: Path, steps: int, run_every: int) -> dict:
     t0 = time.perf_counter()
     p = subprocess.Popen([DOCKER, "build", "--rm", "-t", "chain:latest", str(ctx)],
                          env=engine.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    tail: list[str] = []
     for line in p.stdout:
         if line.startswith("Step "):
             stamps[int(line.split()[1].split("/")[0])] = time.perf_counter()
+        tail = (tail + [line])[-5:]
     rc = p.wait()
     total = time.perf_counter() - t0
     if rc:
-        raise RuntimeError(f"{engine.name}: chain build failed")
+        print(f"{engine.name}: chain build failed after {len(stamps)} steps:\n{''.join(tail)}", flush=True)
+        return {"chain_failed_at": len(stamps)}
 
     def per_step(a: int, b: int) -> float:
         return (stamps[b] - stamps[a]) / (b - a) * 1000 if a in stamps and b in stamps else float("nan")
@@ -127,8 +130,9 @@ def measure(engine, work: Path, args) -> dict:
     r["rm_300"] = timed(engine, "rm", *ids[:300])
     if args.chain_steps:
         r.update(build_chain(engine, work, args.chain_steps, args.run_every))
-        r["rmi_chain_s"] = timed(engine, "rmi", "-f", "chain:latest") / 1000
-        r["images_after_chain"] = len(engine.docker("images", "-aq").stdout.split())
+        if "build_s" in r:
+            r["rmi_chain_s"] = timed(engine, "rmi", "-f", "chain:latest") / 1000
+            r["images_after_chain"] = len(engine.docker("images", "-aq").stdout.split())
     return r
 
 
@@ -145,6 +149,7 @@ ROWS = [("`docker load` of the N-image archive (s)", "load_s", "{:.1f}"),
         ("chain build, ms per step at the start", "early_ms", "{:.1f}"),
         ("chain build, ms per step at the end", "late_ms", "{:.1f}"),
         ("`docker rmi -f` of the chain's image (s)", "rmi_chain_s", "{:.1f}"),
+        ("chain build failed at step", "chain_failed_at", "{}"),
         ("daemon RSS with the store loaded (MiB)", "rss_mib", "{:.0f}")]
 
 
@@ -153,11 +158,12 @@ def table(results: list[dict]) -> str:
     lines = ["| measurement | " + " | ".join(names) + (" | dockyard / dockerd |" if len(names) == 2 else " |"),
              "|---" * (len(names) + 1 + (len(names) == 2)) + "|"]
     for label, key, fmt in ROWS:
-        if not all(key in r for r in results):
+        if not any(key in r for r in results):
             continue
-        cells = [fmt.format(r[key]) for r in results]
+        cells = [fmt.format(r[key]) if key in r else "—" for r in results]
         if len(results) == 2:
-            cells.append(f"{results[0][key] / results[1][key]:.2f}×" if results[1][key] else "")
+            both = all(key in r for r in results) and results[1][key]
+            cells.append(f"{results[0][key] / results[1][key]:.2f}×" if both else "")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
