@@ -10,7 +10,6 @@ a running container. After each round: the daemon's RSS (VmRSS).
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import socket
 import subprocess

@@ -17,16 +17,14 @@ import argparse
 import hashlib
 import io
 import json
-import shutil
 import statistics
 import subprocess
 import tarfile
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from engines import DOCKER, busybox_tar, engines, loadavg, rss_mib
+from engines import DOCKER, busybox_tar, each_engine, loadavg, rss_mib
 
 
 def many_images_archive(src: Path, dest: Path, n: int) -> Path:
@@ -176,21 +174,11 @@ def main() -> None:
     ap.add_argument("--run-every", type=int, default=100, help="a RUN true step every N steps of the chain")
     ap.add_argument("--engine", default="both", choices=["dockyard", "dockerd", "both"])
     args = ap.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="dockyard-scale-"))
     results = []
-    try:
-        for start in engines(work, args.engine):
-            engine = start()
-            if engine is None:
-                continue
-            try:
-                print(f"# {engine.name} (load {loadavg()})", flush=True)
-                results.append(measure(engine, work, args))
-                print(json.dumps(results[-1]), flush=True)
-            finally:
-                engine.stop()
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    for engine, work in each_engine(args.engine, "dockyard-scale-"):
+        print(f"# {engine.name} (load {loadavg()})", flush=True)
+        results.append(measure(engine, work, args))
+        print(json.dumps(results[-1]), flush=True)
     print(f"\n{args.images} images, {args.containers} containers, chain of {args.chain_steps} steps; "
           f"load average at the end {loadavg()}\n")
     print(table(results))
