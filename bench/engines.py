@@ -15,7 +15,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -110,14 +110,22 @@ def start_dockerd(work: Path) -> Engine | None:
     raise RuntimeError("dockerd did not come up")
 
 
-def engines(work: Path, which: str) -> list[Callable[[], Engine | None]]:
-    """Starters for the engines named in `which` ("dockyard", "dockerd" or "both")."""
-    out = []
-    if which in ("dockyard", "both"):
-        out.append(lambda: start_dockyard(work))
-    if which in ("dockerd", "both"):
-        out.append(lambda: start_dockerd(work))
-    return out
+def each_engine(which: str, prefix: str) -> Iterator[tuple[Engine, Path]]:
+    """The engines named in `which` ("dockyard", "dockerd" or "both"), one at a time, each started on a fresh
+    temp dir and stopped when the caller moves on; dockerd is skipped where it is not installed."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    starters = {"dockyard": start_dockyard, "dockerd": start_dockerd}
+    try:
+        for name in (("dockyard", "dockerd") if which == "both" else (which,)):
+            engine = starters[name](work)
+            if engine is None:
+                continue
+            try:
+                yield engine, work
+            finally:
+                engine.stop()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def rss_mib(pid: int) -> float:

@@ -15,14 +15,12 @@ import asyncio
 import json
 import multiprocessing
 import random
-import shutil
 import socket
 import statistics
-import tempfile
 import time
 from pathlib import Path
 
-from engines import busybox_tar, engines, loadavg, rss_mib
+from engines import busybox_tar, each_engine, loadavg, rss_mib
 
 KINDS = ["containers/json", "images/json", "inspect", "lifecycle"]
 
@@ -149,22 +147,12 @@ def main() -> None:
     ap.add_argument("--procs", type=int, default=2)
     ap.add_argument("--engine", default="both", choices=["dockyard", "dockerd", "both"])
     args = ap.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="dockyard-load-"))
     out = []
-    try:
-        for start in engines(work, args.engine):
-            engine = start()
-            if engine is None:
-                continue
-            try:
-                before = loadavg()
-                r = measure(engine, work, args)
-                out.append(f"{report(r, args.duration)}\n\n(load average before {before}, after {loadavg()})")
-                print(out[-1] + "\n", flush=True)
-            finally:
-                engine.stop()
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    for engine, work in each_engine(args.engine, "dockyard-load-"):
+        before = loadavg()
+        r = measure(engine, work, args)
+        out.append(f"{report(r, args.duration)}\n\n(load average before {before}, after {loadavg()})")
+        print(out[-1] + "\n", flush=True)
     print(f"\n{args.clients} clients for {args.duration} s\n")
     print("\n\n".join(out))
 

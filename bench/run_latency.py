@@ -3,7 +3,8 @@ beside `runc run` of a prepared bundle (the floor), and `docker run -d` + `rm -f
 The networking cost: the same run on the default bridge (the default), with `--network none`, and with a
 published port (`-p 127.0.0.1::80`, which adds the port proxy), runs interleaved so drift hits all alike.
 
-Usage: python bench/run_latency.py [--runs 30] [--write bench/RESULTS.md]
+Usage: python bench/run_latency.py [--runs 30] [--no-dockerd]
+With Debian's docker.io installed, the same `run --rm` on a dockerd started by hand, interleaved.
 Starts its own daemon on a temp data root (needs root), loads busybox, prints a Markdown table.
 """
 from __future__ import annotations
@@ -23,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.e2e.daemon_harness import DOCKER, build_busybox_archive, cleanup_daemon, new_daemon  # noqa: E402
+from engines import start_dockerd  # noqa: E402
 
 
 def timed(argv, env=None) -> float:
@@ -54,6 +56,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--many", type=int, default=50)
+    ap.add_argument("--no-dockerd", dest="dockerd", action="store_false",
+                    help="skip the dockerd comparison (it runs where Debian's docker.io is installed)")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="dockyard-bench-"))
     d = new_daemon(work / "daemon")
@@ -64,9 +68,20 @@ def main() -> None:
         d.docker("run", "--rm", "busybox", "true")  # warm-up
         variants = {"bridge": [], "none": ["--network", "none"], "publish": ["-p", "127.0.0.1::80"]}
         net = {k: [] for k in variants}
-        for _ in range(args.runs):
-            for k, extra in variants.items():
-                net[k].append(timed([DOCKER, "run", "--rm", *extra, "busybox", "true"], env))
+        dockerd = start_dockerd(work) if args.dockerd else None  # the same runs on dockerd, interleaved
+        dockerd_runs = []
+        try:
+            if dockerd is not None:
+                dockerd.docker("load", "-i", str(work / "busybox.tar"))
+                dockerd.docker("run", "--rm", "busybox", "true")
+            for _ in range(args.runs):
+                for k, extra in variants.items():
+                    net[k].append(timed([DOCKER, "run", "--rm", *extra, "busybox", "true"], env))
+                if dockerd is not None:
+                    dockerd_runs.append(timed([DOCKER, "run", "--rm", "busybox", "true"], dockerd.env()))
+        finally:
+            if dockerd is not None:
+                dockerd.stop()
         run_rm = net["bridge"]
         t0 = time.perf_counter()
         ids = [d.docker("run", "-d", "busybox", "sleep", "300").stdout.strip() for _ in range(args.many)]
@@ -85,12 +100,17 @@ def main() -> None:
     print(f"| measurement ({args.runs} runs) | median ms | min ms | p90 ms |")
     print("|---|---|---|---|")
     print(row("`docker run --rm busybox true` (docker CLI → dockyard)", run_rm))
+    if dockerd_runs:
+        print(row("`docker run --rm busybox true` (docker CLI → dockerd 20.10, default bridge)", dockerd_runs))
     print(row("`runc run` of a prepared bundle (floor)", floor))
     print(row("`docker run --rm --network none busybox true`", net["none"]))
     print(row("`docker run --rm -p 127.0.0.1::80 busybox true` (bridge + port proxy)", net["publish"]))
     print(f"\nbridge networking adds {statistics.median(net['bridge']) - statistics.median(net['none']):.1f} ms "
           f"(median) over --network none; a published port adds "
           f"{statistics.median(net['publish']) - statistics.median(net['bridge']):.1f} ms more")
+    if dockerd_runs:
+        print(f"\ndockyard / dockerd (median, same run): "
+              f"{statistics.median(run_rm) / statistics.median(dockerd_runs):.2f}×")
     print(f"\n`docker run -d` × {args.many}: {started:.0f} ms ({started / args.many:.1f} ms each); "
           f"`docker rm -f` of all {args.many}: {removed:.0f} ms")
 

@@ -1,7 +1,10 @@
 """API versions: every route is served unversioned and under /v1.24 ... /v1.50."""
+import functools
+
 MIN_API_VERSION = "1.24"
 MAX_API_VERSION = "1.50"
 
 
+@functools.lru_cache(maxsize=64)  # called per listed object; a few dozen versions exist
 def as_tuple(v: str) -> tuple[int, ...]:
     return tuple(int(p) for p in v.split("."))

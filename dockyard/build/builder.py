@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Awaitable, Callable
 
+from ..blocking import blocking
 from ..daemon.commit import commit
 from ..daemon.images import canonical_json
 from ..daemon.signals import parse_signal
@@ -572,10 +573,10 @@ class _Run:
         """A metadata step's image. WORKDIR also creates its directory, in a layer of its own, as dockerd does
         (its history text has one space after #(nop), dockerd's other steps two)."""
         created_by = f"{' '.join(stage.shell)} #(nop){' ' if workdir else '  '}{text}"  # in the stage's SHELL
-        hit = self._cached(stage, cfg, created_by)
+        hit = await blocking(self._cached, stage, cfg, created_by)
         if hit:
             return await self._use_cache(hit)
-        base = self.svc.images.get(stage.image_id).config if stage.image_id else _scratch_config()
+        base = await blocking(self._base_config, stage)
         # Like the classic builder, a metadata step commits a container that never runs (none for scratch).
         containers = self.svc.containers
         cid = None
@@ -586,12 +587,16 @@ class _Run:
         if workdir:
             image_id = await self._workdir_image(stage, cid, cfg, created_by, workdir)
         else:
-            image_id = self._new_image(stage, base, cfg, created_by, None)
+            image_id = await blocking(self._new_image, stage, base, cfg, created_by, None)
         if cid and self.opts.rm:
             await containers.remove(cid, force=True, volumes=True)
             await self.say(f"Removing intermediate container {cid[:12]}\n")
         await self.say(f" ---> {image_id[7:19]}\n")
         return image_id
+
+    def _base_config(self, stage) -> dict:
+        """The stage's image config (its whole history: parsed off the loop)."""
+        return self.svc.images.get(stage.image_id).config if stage.image_id else _scratch_config()
 
     async def _workdir_image(self, stage, cid: str | None, cfg: dict, created_by: str, workdir: str) -> str:
         """The WORKDIR step's image: a layer with the directory when the image lacks it, else an empty layer."""

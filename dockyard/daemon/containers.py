@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from ..errors import Conflict, DockyardError, InvalidParameter, NotFound, NotModified, SystemError_
-from ..runtime.monitor_client import Monitor, StartError, read_exit
+from ..runtime.monitor_client import Monitor, StartError, read_exit, settle_monitors
 from ..runtime import sysinfo
 from ..runtime.oci import CGROUP_PARENT, OCIRuntime
 from ..runtime.spec import MASKED_PATHS, READONLY_PATHS, build_spec
@@ -829,13 +829,16 @@ class ContainerService:
         if limit is not None and limit > 0:
             all_ = True
         out = []
+        shown: dict[tuple[str, str], str] = {}  # listed_image per (name, image): resolved once per list
         for c in containers:
             # a status filter lists stopped containers too; `exited` alone does not (moby: only with -a)
             if not all_ and not c.state.reported_running and not filters.has("status"):
                 continue
             if not selector.match(c):
                 continue
-            out.append(c.summary(self.listed_image(c), self._sizes(c) if size else None))
+            key = (self.image_name(c), c.image_id)
+            image = shown[key] if key in shown else shown.setdefault(key, self.listed_image(c))
+            out.append(c.summary(image, self._sizes(c) if size else None))
             if limit is not None and 0 < limit <= len(out):
                 break
         return out
@@ -887,6 +890,7 @@ class ContainerService:
     # ------------------------------------------------------------ daemon restart
     async def restore(self) -> None:
         """Re-adopt containers whose monitors survived; record exits that happened while we were away."""
+        await self._settle_monitors()
         await self.networks.prepare()
         for c in self.all():
             if c.state.Running:
@@ -907,6 +911,20 @@ class ContainerService:
                 self.save(c)
                 self._spawn(self._restart_later(c.id, self._next_restart_delay(c.id, 0)))
         await self.networks.sweep([c for c in self.all() if c.state.Running])
+
+    async def _settle_monitors(self) -> None:
+        """Monitors a killed daemon left: those never told to start are ended; a container whose monitor runs
+        its process is adopted as running even if the kill came before its start was recorded (left "created",
+        its process would outlive its removal)."""
+        dirs = [d for root in (self.state_root, self.config.exec_root / "x") if root.is_dir() for d in root.iterdir()]
+        running = await settle_monitors(dirs)
+        for c in self.all():
+            pid = running.get(self.state_dir(c.id))
+            if pid and not c.state.Running:
+                log.info("adopting %s: its process runs though its start was never recorded", c.short_id)
+                c.state.set_running(pid, now_rfc3339())
+                c.has_been_started = True
+                self.save(c)
 
     async def shutdown(self) -> None:
         await self.networks.shutdown()

@@ -177,11 +177,12 @@ class ImageService:
         config = json.loads(config_bytes)
         diff_ids = list((config.get("rootfs") or {}).get("diff_ids") or [])
         chains = chain_ids(diff_ids)
-        for c in chains:
-            if self.layers.get(c) is None:
-                raise NotFound(f"layer {c} is not in the layer store")
+        # a layer is only stored on its parent: the top one being there means the whole chain is
+        if chains and self.layers.get(chains[-1]) is None:
+            missing = next(c for c in chains if self.layers.get(c) is None)
+            raise NotFound(f"layer {missing} is not in the layer store")
         image_id = sha256_digest(config_bytes)
-        size = sum(self.layers.get(c).size for c in chains)
+        size = self.layers.chain_size(chains[-1]) if chains else 0
         added = time.time()
         with self.md.tx() as cur:
             cur.execute("INSERT OR IGNORE INTO images(id, config, top_chain, parent, size, added, created, labels) "
@@ -219,10 +220,11 @@ class ImageService:
         each for tags and digests: no config is read."""
         tags: dict[str, list[str]] = {}
         for r in self.md.query("SELECT name, image_id FROM tags ORDER BY name"):
-            tags.setdefault(r["image_id"], []).append(refmod.parse(r["name"]).familiar())
+            tags.setdefault(r["image_id"], []).append(_familiar_stored(r["name"]))
         digests: dict[str, list[str]] = {}
         for r in self.md.query("SELECT name, image_id FROM repo_digests ORDER BY name"):
-            digests.setdefault(r["image_id"], []).append(_familiar_digest(r["name"]))
+            digests.setdefault(r["image_id"], []).append(_familiar_stored(r["name"]))
+        labels: dict[str, dict] = {}  # parsed once per distinct value (most images share theirs)
         out = []
         for r in self.md.query("SELECT id, parent, size, created, labels FROM images ORDER BY created DESC, added DESC"):
             out.append(({
@@ -233,7 +235,8 @@ class ImageService:
                 "Created": int(r["created"]),
                 "Size": r["size"],
                 "SharedSize": -1,
-                "Labels": json.loads(r["labels"]) if r["labels"] else {},
+                "Labels": labels[r["labels"]] if r["labels"] in labels else
+                labels.setdefault(r["labels"], json.loads(r["labels"]) if r["labels"] else {}),
                 "Containers": -1,
             }, r["parent"] or "", r["created"]))
         return out
@@ -605,6 +608,18 @@ def _is_single_reference(refs: list[str]) -> bool:
     repos = {r.split("@", 1)[0] for r in refs if "@" in r}
     repo = tags[0].rsplit(":", 1)[0] if tags else refs[0].split("@", 1)[0]
     return repos == {repo}
+
+
+def _familiar_stored(full: str) -> str:
+    """familiar() of a reference as stored (already parsed and normalised: `docker.io/library/x:1`), with
+    string operations: parsing each of ten thousand tags again made most of a listing's time."""
+    if not full.startswith(refmod.DEFAULT_DOMAIN + "/"):
+        return full
+    rest = full[len(refmod.DEFAULT_DOMAIN) + 1:]
+    name_end = min((i for i in (rest.find(":"), rest.find("@")) if i >= 0), default=len(rest))
+    if rest.startswith(refmod.OFFICIAL_REPO_PREFIX) and "/" not in rest[len(refmod.OFFICIAL_REPO_PREFIX):name_end]:
+        return rest[len(refmod.OFFICIAL_REPO_PREFIX):]
+    return rest
 
 
 def _familiar_digest(name: str) -> str:

@@ -112,15 +112,22 @@ class LayerStore:
         return Layer(row["chain_id"], row["diff_id"], row["parent"], row["cache_id"], row["size"]) if row else None
 
     def chain(self, chain_id: str | None) -> list[Layer]:
-        """Bottom layer first."""
-        out: list[Layer] = []
-        while chain_id:
-            layer = self.get(chain_id)
-            if layer is None:
-                raise NotFound(f"layer {chain_id} does not exist")
-            out.append(layer)
-            chain_id = layer.parent
+        """Bottom layer first. One recursive query: a chain can be thousands of layers deep."""
+        if not chain_id:
+            return []
+        rows = self.md.query(_CHAIN_SQL.format(columns="l.chain_id, l.diff_id, l.parent, l.cache_id, l.size"),
+                             (chain_id,))
+        out = [Layer(r["chain_id"], r["diff_id"], r["parent"], r["cache_id"], r["size"]) for r in rows]
+        missing = out[-1].parent if out else chain_id
+        if missing:
+            raise NotFound(f"layer {missing} does not exist")
         return list(reversed(out))
+
+    def chain_size(self, chain_id: str | None) -> int:
+        """The size of a layer and every layer below it."""
+        if not chain_id:
+            return 0
+        return self.md.one(_CHAIN_SQL.format(columns="COALESCE(SUM(l.size), 0) AS s"), (chain_id,))["s"]
 
     # --- registration ---
     def register(self, stream: BinaryIO, parent_chain: str | None, stored_digest: str | None = None) -> Layer:
@@ -264,6 +271,17 @@ class LayerStore:
     def total_size(self) -> int:
         row = self.md.one("SELECT COALESCE(SUM(size),0) AS s FROM layers")
         return row["s"]
+
+
+# A layer and the layers below it, top first (n counts the depth, so the order is the chain's).
+_CHAIN_SQL = """
+WITH RECURSIVE up(chain_id, n) AS (
+    SELECT ?, 0
+    UNION ALL
+    SELECT layers.parent, up.n + 1 FROM layers JOIN up ON layers.chain_id = up.chain_id WHERE layers.parent IS NOT NULL
+)
+SELECT {columns} FROM up JOIN layers l ON l.chain_id = up.chain_id ORDER BY up.n
+"""
 
 
 def _init_id(rw_id: str) -> str:

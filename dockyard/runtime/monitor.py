@@ -347,6 +347,12 @@ class Monitor:
             self.reply(c, {"ok": True})
         elif op == "status":
             self.reply(c, {"pid": self.pid, "running": self.started and self.exit_status is None})
+        elif op == "end":  # a restarted daemon found us never started: nobody will send "start" any more
+            if self.started:
+                self.reply(c, {"ok": False, "error": "the process is started"})
+            else:
+                self.reply(c, {"ok": True})
+                self.finish_without_start()
         else:
             self.reply(c, {"ok": False, "error": f"unknown op {op!r}"})
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import struct
 import subprocess
@@ -11,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..blocking import Process, spawn
+
+log = logging.getLogger("dockyard.monitor")
 
 MONITOR_PATH = str(Path(__file__).with_name("monitor.py"))
 HEADER = struct.Struct(">BxxxL")
@@ -281,3 +284,24 @@ _spares = _SparePool()
 
 async def close_spare_monitors() -> None:
     await _spares.close()
+
+
+async def settle_monitors(state_dirs: list[Path]) -> dict[Path, int]:
+    """At daemon start, before it spawns any: end the monitors in these state dirs whose process was never
+    started (their daemon was killed between spawning them and "start": nobody will send it now), and return
+    {state dir: pid} of the others, whose process runs, for the daemon to adopt (it may have been killed
+    before it recorded the start)."""
+    running = {}
+    for state_dir in state_dirs:
+        if not (state_dir / "m.sock").exists():
+            continue
+        m = Monitor(state_dir)
+        try:
+            status = await m._request({"op": "status"})
+            if status.get("running"):
+                running[state_dir] = status.get("pid") or 0
+            elif (await m._request({"op": "end"})).get("ok"):
+                log.info("ended the never-started monitor in %s", state_dir)
+        except (OSError, ConnectionError, ValueError):
+            continue  # nobody listens: a socket left by a monitor that is gone
+    return running

@@ -155,6 +155,8 @@ class Metadata:
         conn = getattr(self._local, "reader", None)
         if conn is None:
             conn = self._local.reader = self._connect()
+            # a page cache per pool thread adds up (2 MiB each by default); the OS caches the file anyway
+            conn.execute("PRAGMA cache_size=-256")
             with self._readers_lock:
                 self._readers.append(conn)
         return conn

@@ -9,18 +9,18 @@ from urllib.parse import quote_plus
 
 from aiohttp import web
 
-from ...blocking import blocking
 from ...daemon.attach import LogFollower, parse_detach_keys, relay
 from ...daemon.commit import commit
 from ...daemon.containers import check_wait_condition, merge_image_config
 from ...daemon.filters import Filters
 from ...daemon.logs import log_size, opened_log, read_logs
 from ...daemon.stats import CgroupReader, stats_response
+from ...blocking import blocking
 from ...runtime.oci import cgroup_path
 from ...timefmt import parse_time_filter
 from ...errors import Conflict, InvalidParameter, NotFound, NotImplemented_
 from .. import image_versions
-from ..context import atoi, json_body, json_response, no_content, qbool, qint, services
+from ..context import atoi, json_body, json_response, json_response_of, no_content, qbool, qint, services
 from ..middleware import SERVER_HEADERS
 from ..router import RouteTable
 from ..streams import frame, hijack, start_stream
@@ -50,14 +50,14 @@ async def list_containers(request: web.Request) -> web.Response:
     limit = qint(request, "limit")
     if qbool(request, "latest"):
         limit = 1
-    return json_response(await blocking(_containers(request).list, qbool(request, "all"), limit, qbool(request, "size"),
-                                        filters))
+    return await json_response_of(_containers(request).list, qbool(request, "all"), limit, qbool(request, "size"), filters)
 
 
 @routes.get(CID + "/json")
 async def inspect(request: web.Request) -> web.Response:
-    doc = await blocking(_containers(request).inspect, request.match_info["id"], qbool(request, "size"))
-    return json_response(image_versions.container_inspect(doc, request["api_version"]))
+    svc, api_version = _containers(request), request["api_version"]
+    return await blocking(lambda: json_response(image_versions.container_inspect(
+        svc.inspect(request.match_info["id"], qbool(request, "size")), api_version)))
 
 
 @routes.post(CID + "/start")

@@ -12,7 +12,7 @@ from ...daemon.filters import Filters
 from ...errors import InvalidParameter
 from ...fetch import download, is_url
 from .. import image_versions
-from ..context import json_response, qbool, services
+from ..context import json_response, json_response_of, qbool, services
 from ..middleware import SERVER_HEADERS
 from ..router import RouteTable
 from ..streams import JSONStream, start_stream
@@ -27,14 +27,18 @@ async def list_images(request: web.Request) -> web.Response:
     if request.query.get("filter"):  # pre-1.28 clients
         filters.values.setdefault("reference", []).append(request.query["filter"])
     version = request["api_version"]
-    summaries = await blocking(svc.images.list, qbool(request, "all"), filters, qbool(request, "digests"))
-    return json_response([image_versions.image_summary(s, version) for s in summaries])
+
+    def listing() -> list[dict]:
+        return [image_versions.image_summary(s, version)
+                for s in svc.images.list(qbool(request, "all"), filters, qbool(request, "digests"))]
+
+    return await json_response_of(listing)
 
 
 @routes.get("/images/{name:.+}/json")
 async def inspect_image(request: web.Request) -> web.Response:
-    doc = await blocking(services(request).images.inspect, request.match_info["name"])
-    return json_response(image_versions.image_inspect(doc, request["api_version"]))
+    images, version = services(request).images, request["api_version"]
+    return await json_response_of(lambda: image_versions.image_inspect(images.inspect(request.match_info["name"]), version))
 
 
 @routes.get("/images/{name:.+}/history")
@@ -82,7 +86,7 @@ async def _spool(request: web.Request) -> str:
     """Write the request body to a temp file so blocking tar readers can work on it in a thread."""
     async def copy_body(f) -> None:
         async for chunk in request.content.iter_chunked(1 << 20):
-            f.write(chunk)
+            await blocking(f.write, chunk)  # a disk write can block for long on a busy machine
 
     return await _fill_temp(request, copy_body)
 
@@ -177,7 +181,7 @@ async def _save(request: web.Request, names: list[str]) -> web.StreamResponse:
         resp.content_length = os.path.getsize(path)
         await start_stream(request, resp)
         with open(path, "rb") as f:
-            while chunk := f.read(1 << 20):
+            while chunk := await blocking(f.read, 1 << 20):
                 await resp.write(chunk)
         await resp.write_eof()
         return resp
