@@ -23,6 +23,9 @@ class DaemonConfig:
     runtimes: dict = field(default_factory=lambda: {"runc": {"path": "runc"}})
     insecure_registries: list[str] = field(default_factory=list)
     registry_mirrors: list[str] = field(default_factory=list)
+    # Where docker.io names are pulled from after the mirrors (Docker Hub itself unless set): an air-gapped
+    # site's own registry, or a local one in tests, so that nothing ever falls back to the internet.
+    docker_hub_endpoint: str = ""
     group: str = "dockyard"
     # Networking (dockerd's -b/--bridge, --bip, --iptables, --dns*, default-address-pools).
     bridge: str = "dockyard0"
@@ -41,7 +44,7 @@ class DaemonConfig:
         "hosts": "hosts", "data-root": "data_root", "exec-root": "exec_root", "pidfile": "pidfile",
         "log-level": "log_level", "storage-driver": "storage_driver", "default-runtime": "default_runtime",
         "runtimes": "runtimes", "insecure-registries": "insecure_registries",
-        "registry-mirrors": "registry_mirrors", "group": "group", "bridge": "bridge", "bip": "bip",
+        "registry-mirrors": "registry_mirrors", "docker-hub-endpoint": "docker_hub_endpoint", "group": "group", "bridge": "bridge", "bip": "bip",
         "iptables": "iptables", "dns": "dns", "dns-search": "dns_search", "dns-opts": "dns_opts",
         "default-address-pools": "default_address_pools",
     }
@@ -89,3 +92,13 @@ class DaemonConfig:
         if not self.bridge or len(self.bridge) > 15:
             raise InvalidParameter(f"invalid bridge name {self.bridge!r}: 1 to 15 characters")
         parse_bip(self.bip)
+        check_endpoint_url(self.docker_hub_endpoint)
+
+
+def check_endpoint_url(url: str) -> None:
+    """A registry endpoint setting: http(s)://host[:port], nothing after it."""
+    if not url:
+        return
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in ("http", "https") or not rest.rstrip("/") or "/" in rest.rstrip("/"):
+        raise InvalidParameter(f"invalid docker-hub-endpoint {url!r}: use https://host[:port] (or http://)")

@@ -125,7 +125,8 @@ def run_daemon(config: DaemonConfig) -> None:
 FLAG_FILE_KEYS = {
     "hosts": "hosts", "data_root": "data-root", "exec_root": "exec-root", "pidfile": "pidfile",
     "log_level": "log-level", "storage_driver": "storage-driver", "insecure": "insecure-registries",
-    "mirrors": "registry-mirrors", "default_runtime": "default-runtime", "add_runtimes": "runtimes",
+    "mirrors": "registry-mirrors", "hub_endpoint": "docker-hub-endpoint", "default_runtime": "default-runtime",
+    "add_runtimes": "runtimes",
     "group": "group", "bridge": "bridge", "bip": "bip", "iptables": "iptables", "dns": "dns",
     "dns_search": "dns-search", "dns_opts": "dns-opts",
 }
@@ -178,6 +179,8 @@ def load_config_file(ctx: click.Context, config: DaemonConfig, path: Path) -> No
 @click.option("-s", "--storage-driver", help="Storage driver (overlay2 or vfs)")
 @click.option("--insecure-registry", "insecure", multiple=True, help="Registries reachable over plain HTTP")
 @click.option("--registry-mirror", "mirrors", multiple=True, help="Mirrors tried first for docker.io")
+@click.option("--docker-hub-endpoint", "hub_endpoint", metavar="URL",
+              help="Registry that serves docker.io names after the mirrors (default https://registry-1.docker.io)")
 @click.option("--default-runtime", help="Default OCI runtime (runc)")
 @click.option("--add-runtime", "add_runtimes", multiple=True, metavar="NAME=PATH",
               help="Register an additional OCI runtime")
@@ -189,14 +192,15 @@ def load_config_file(ctx: click.Context, config: DaemonConfig, path: Path) -> No
 @click.option("--dns-search", "dns_search", multiple=True, help="DNS search domain for containers")
 @click.option("--dns-opt", "dns_opts", multiple=True, help="DNS option for containers")
 def daemon_command(ctx, hosts, data_root, exec_root, pidfile, config_file, log_level, storage_driver, insecure, mirrors,
-                   default_runtime, add_runtimes, group, bridge, bip, iptables, dns, dns_search, dns_opts):
+                   hub_endpoint, default_runtime, add_runtimes, group, bridge, bip, iptables, dns, dns_search, dns_opts):
     """Run the dockyard daemon in the foreground."""
     config = DaemonConfig()
     if config_file:
         load_config_file(ctx, config, config_file)
     for attr, value in (("data_root", data_root), ("exec_root", exec_root), ("pidfile", pidfile),
                         ("log_level", log_level), ("storage_driver", storage_driver),
-                        ("default_runtime", default_runtime), ("group", group), ("bridge", bridge), ("bip", bip),
+                        ("default_runtime", default_runtime), ("docker_hub_endpoint", hub_endpoint),
+                        ("group", group), ("bridge", bridge), ("bip", bip),
                         ("dns", list(dns)), ("dns_search", list(dns_search)), ("dns_opts", list(dns_opts))):
         if value:
             setattr(config, attr, value)

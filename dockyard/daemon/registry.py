@@ -35,7 +35,7 @@ from ..registry.client.distribution import (INDEX_TYPES, MEDIA_DOCKER_MANIFEST, 
                                              RegistryClient, new_session, sha256_of)
 from ..registry.client.errors import NoBasicAuthCredentials
 from ..registry.client.dockercfg import decode_registry_auth
-from ..registry.client.endpoints import DOCKER_HUB, RegistryHosts, normalize_registry
+from ..registry.client.endpoints import DOCKER_HUB, HUB_REGISTRY_URL, RegistryHosts, normalize_registry
 from ..registry.client.platform import Platform, host_platform, matches, parse_platform, select_manifest
 from ..image.layers import MEDIA_TAR_GZIP, chain_ids
 from .filters import Filters
@@ -75,8 +75,9 @@ class RegistryService:
     def __init__(self, images: ImageService, config):
         self.images = images
         self.config = config
+        hub_url = getattr(config, "docker_hub_endpoint", "") or HUB_REGISTRY_URL
         self.hosts = RegistryHosts(getattr(config, "insecure_registries", ()) or (),
-                                   getattr(config, "registry_mirrors", ()) or ())
+                                   getattr(config, "registry_mirrors", ()) or (), hub_url=hub_url.rstrip("/"))
         self._session = None
         self._downloads: asyncio.Semaphore | None = None
         self._uploads: asyncio.Semaphore | None = None

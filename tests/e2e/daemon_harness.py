@@ -19,6 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKER = shutil.which("docker") or "/usr/local/bin/docker"
+NO_DOCKER_HUB = "http://127.0.0.1:9"  # the discard port: nothing listens, a connection is refused at once
 
 
 @dataclass
@@ -65,8 +66,11 @@ class Daemon:
 
     def network_args(self) -> list[str]:
         # --dns 127.0.0.1: a container's resolver (and the embedded DNS's upstream) is a loopback address, so
-        # no test can ever send a DNS query off this machine.
-        return ["--bridge", self.bridge, "--bip", self.bip, "--dns", "127.0.0.1"] if self.bridge else []
+        # no test can ever send a DNS query off this machine. --docker-hub-endpoint: a pull of a docker.io name
+        # (busybox missing, a mirror failing) is refused on loopback instead of reaching Docker Hub; tests that
+        # pull docker.io names give their own local registry (a later flag wins).
+        return ["--bridge", self.bridge, "--bip", self.bip, "--dns", "127.0.0.1",
+                "--docker-hub-endpoint", NO_DOCKER_HUB] if self.bridge else []
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
         if self.proc is None:
@@ -120,6 +124,19 @@ def tar_bytes(files: dict[str, bytes]) -> bytes:
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
     return buf.getvalue()
+
+
+def wait_for(predicate, timeout: float = 30, interval: float = 0.05, what: str = ""):
+    """Poll until predicate() is truthy and return its value; fail (naming `what`) at the timeout. The timeout only
+    bounds a hang: tests wait on conditions, never on a fixed sleep."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or predicate}")
+        time.sleep(interval)
 
 
 def run(argv, env, input, check, timeout) -> subprocess.CompletedProcess:

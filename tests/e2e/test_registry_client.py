@@ -343,13 +343,21 @@ def test_search_through_dockyard_registry(docker, tmp_path):
         assert bad.returncode == 1 and "limit 101 is outside the range of [1, 100]" in bad.stderr
 
 
+def served(access_log) -> set[tuple[str, str, int]]:
+    """(method, path, status) of every request a registry server logged."""
+    lines = [line for line in access_log.read_text().splitlines() if line.startswith("{")]
+    return {(e["method"], e["path"], e["status"]) for e in map(json.loads, lines) if "path" in e}
+
+
 def test_registry_mirror_serves_docker_hub_names(tmp_path):
     """A daemon started with --registry-mirror pulls `busybox` (docker.io/library/busybox) from the mirror:
-    our registry server holding library/busybox, on loopback (Docker Hub itself is never asked)."""
+    our registry server holding library/busybox, on loopback. Its Docker Hub endpoint is another local registry
+    (--docker-hub-endpoint), so a fallback could never reach the internet: it is never asked."""
     img = Image([busybox_layer(), tar_layer({"etc/motd": b"served by the mirror\n"})], cmd=["sh"])
-    with own_registry(tmp_path / "mirror") as (host, access_log):
+    with own_registry(tmp_path / "mirror") as (host, access_log), own_registry(tmp_path / "hub") as (hub, hub_log):
         skopeo_copy(oci_layout(tmp_path / "l", "latest", [img]), "latest", f"{host}/library/busybox:latest")
-        d = new_daemon(tmp_path / "mirrored", extra_args=["--registry-mirror", f"http://{host}"])
+        d = new_daemon(tmp_path / "mirrored", extra_args=["--registry-mirror", f"http://{host}",
+                                                           "--docker-hub-endpoint", f"http://{hub}"])
         try:
             d.start()
             out = d.docker("pull", "busybox").stdout.splitlines()
@@ -361,9 +369,27 @@ def test_registry_mirror_serves_docker_hub_names(tmp_path):
             assert d.docker("run", "--rm", "busybox", "cat", "/etc/motd").stdout == "served by the mirror\n"
         finally:
             cleanup_daemon(d)
-        served = [json.loads(l) for l in access_log.read_text().splitlines() if l.startswith("{")]
-        assert ("GET", "/v2/library/busybox/manifests/latest", 200) in {(e["method"], e["path"], e["status"])
-                                                                        for e in served}
+        assert ("GET", "/v2/library/busybox/manifests/latest", 200) in served(access_log)
+        assert not [path for _, path, _ in served(hub_log) if "library/busybox" in path]
+
+
+def test_docker_hub_endpoint_serves_what_the_mirror_lacks(tmp_path):
+    """The mirror answers 404 for library/rare: the pull falls back to the Docker Hub endpoint, which is the
+    setting's local registry (as at an air-gapped site), never registry-1.docker.io."""
+    img = Image([busybox_layer(), tar_layer({"etc/motd": b"served by the hub endpoint\n"})], cmd=["sh"])
+    with own_registry(tmp_path / "mirror") as (mirror, mirror_log), own_registry(tmp_path / "hub") as (hub, hub_log):
+        skopeo_copy(oci_layout(tmp_path / "l", "latest", [img]), "latest", f"{hub}/library/rare:latest")
+        d = new_daemon(tmp_path / "d", extra_args=["--registry-mirror", f"http://{mirror}",
+                                                    "--docker-hub-endpoint", f"http://{hub}"])
+        try:
+            d.start()
+            assert d.docker("pull", "rare").stdout.splitlines()[-1] == "docker.io/library/rare:latest"
+            assert d.docker("run", "--rm", "rare", "cat", "/etc/motd").stdout == "served by the hub endpoint\n"
+        finally:
+            cleanup_daemon(d)
+        asked = {(path, status) for _, path, status in served(mirror_log)}
+        assert ("/v2/library/rare/manifests/latest", 404) in asked  # the mirror was asked first
+        assert ("GET", "/v2/library/rare/manifests/latest", 200) in served(hub_log)
 
 
 def test_token_auth_login_keeps_an_identity_token(docker, tmp_path):

@@ -89,7 +89,7 @@ class RegistryHosts:
                  resolve=socket.getaddrinfo, hub_url: str = HUB_REGISTRY_URL):
         self.configure(insecure_registries, registry_mirrors)
         self.certs_dirs = [Path(d) for d in certs_dirs]
-        self.hub_url = hub_url  # tests point this at a local registry; nothing else should
+        self.hub_url = hub_url  # the daemon's docker-hub-endpoint setting, if any
         self._resolve = resolve
         self._ssl_cache: dict[str, ssl.SSLContext] = {}
 
