@@ -474,12 +474,19 @@ def test_commit_of_a_replaced_directory_hides_the_old_contents(daemon):
         daemon.docker("rmi", "opaque:1", check=False)
 
 
+# A container's memory limit, CPU quota and pids limit as it sees them in its own cgroup (its cgroup namespace):
+# cgroup v2's unified files (Debian 12's default), else v1's per-controller ones. The same numbers either way.
+CGROUP_LIMITS = ("if [ -f /sys/fs/cgroup/cgroup.controllers ]; then cd /sys/fs/cgroup; "
+                 "cat memory.max; cut -d' ' -f1 cpu.max; cat pids.max; else "
+                 "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.cfs_quota_us "
+                 "/sys/fs/cgroup/pids/pids.max; fi")
+
+
 def test_cgroup_limits_update_oom_and_stats(daemon):
     cid = daemon.docker("run", "-d", "--name", "limited", "-m", "64m", "--cpus", "0.5", "--pids-limit", "20",
                         "busybox", "sleep", "60").stdout.strip()
     try:
-        read = ["cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/cpu/cpu.cfs_quota_us",
-                "/sys/fs/cgroup/pids/pids.max"]
+        read = ["sh", "-c", CGROUP_LIMITS]
         assert daemon.docker("exec", cid, *read).stdout.split() == ["67108864", "50000", "20"]
         row = daemon.docker("stats", "--no-stream", "--format", "{{.Name}}|{{.MemUsage}}|{{.PIDs}}", cid).stdout
         name, mem, pids = row.strip().split("|")
