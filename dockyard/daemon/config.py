@@ -44,7 +44,8 @@ class DaemonConfig:
         "hosts": "hosts", "data-root": "data_root", "exec-root": "exec_root", "pidfile": "pidfile",
         "log-level": "log_level", "storage-driver": "storage_driver", "default-runtime": "default_runtime",
         "runtimes": "runtimes", "insecure-registries": "insecure_registries",
-        "registry-mirrors": "registry_mirrors", "docker-hub-endpoint": "docker_hub_endpoint", "group": "group", "bridge": "bridge", "bip": "bip",
+        "registry-mirrors": "registry_mirrors", "docker-hub-endpoint": "docker_hub_endpoint", "group": "group",
+        "bridge": "bridge", "bip": "bip",
         "iptables": "iptables", "dns": "dns", "dns-search": "dns_search", "dns-opts": "dns_opts",
         "default-address-pools": "default_address_pools",
     }
