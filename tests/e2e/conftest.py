@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from .daemon_harness import Daemon, build_busybox_archive, cleanup_daemon, new_daemon
+from .daemon_harness import Daemon, build_busybox_archive, cleanup_daemon, new_daemon, object_ids, remove_new_objects
 
 
 @pytest.fixture(scope="session")
@@ -28,3 +28,11 @@ def fresh_daemon(tmp_path, busybox_tar) -> Daemon:
     d.docker("load", "-i", str(busybox_tar))
     yield d
     cleanup_daemon(d)
+
+
+@pytest.fixture
+def own_objects(daemon):
+    """The containers and images the test makes on the shared daemon are removed after it, and only those."""
+    before = object_ids(daemon)
+    yield
+    remove_new_objects(daemon, before)

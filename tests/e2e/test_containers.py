@@ -235,10 +235,17 @@ def test_cp_diff_export_commit(daemon, tmp_path):
 
 
 def test_container_prune(daemon):
-    cid = daemon.docker("create", "busybox", "true").stdout.strip()
-    out = daemon.docker("container", "prune", "-f").stdout
-    assert cid in out
-    assert cid[:12] not in daemon.docker("ps", "-aq").stdout
+    # Scoped by a label: the daemon is shared, and other tests' stopped containers are not this test's to prune.
+    label = f"prune-test={os.getpid()}"
+    cid = daemon.docker("create", "--label", label, "busybox", "true").stdout.strip()
+    other = daemon.docker("create", "busybox", "true").stdout.strip()
+    try:
+        out = daemon.docker("container", "prune", "-f", "--filter", f"label={label}").stdout
+        assert out.startswith(f"Deleted Containers:\n{cid}\n")
+        assert cid[:12] not in daemon.docker("ps", "-aq").stdout
+        assert other[:12] in daemon.docker("ps", "-aq").stdout
+    finally:
+        daemon.docker("rm", "-f", other)
 
 
 def test_docker_py_run_and_inspect(daemon):
