@@ -66,7 +66,7 @@ def test_images_table_and_inspect(daemon):
     data = json.loads(daemon.docker("image", "inspect", "busybox").stdout)[0]
     assert data["Config"]["Cmd"] == ["sh"]
     assert data["Os"] == "linux"
-    assert data["RepoTags"] == ["busybox:latest"]
+    assert "busybox:latest" in data["RepoTags"]  # other tests may tag busybox too: the daemon is shared
     assert len(data["RootFS"]["Layers"]) == 1
     # the ID is the digest of the config; any unique prefix finds it
     assert image_id(daemon, full[7:14]) == full
