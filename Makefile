@@ -33,6 +33,7 @@ TEST_PACKAGES += gcc
 TEST_PACKAGES += libc6-dev
 TEST_PACKAGES += podman
 TEST_PACKAGES += skopeo
+TEST_PACKAGES += systemd
 TEST_PACKAGES += wrk
 
 .PHONY: setup setup-test demo test install daemon stop-daemon images bench
