@@ -139,6 +139,27 @@ def wait_for(predicate, timeout: float = 30, interval: float = 0.05, what: str =
         time.sleep(interval)
 
 
+def api_connections(d: Daemon) -> int:
+    """Connections the daemon has accepted on its API socket and not closed (/proc/net/unix: state 03, bound to
+    the socket's path)."""
+    with open("/proc/net/unix") as f:
+        return sum(1 for line in f if line.split()[-1] == str(d.socket) and line.split()[5] == "03")
+
+
+def has_unix_connection(pid: int) -> bool:
+    """Whether process `pid` (a client) holds a connected unix socket: its fds' socket inodes in /proc/net/unix."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:["):-1])
+    with open("/proc/net/unix") as f:
+        return any(line.split()[5] == "03" and line.split()[6] in inodes for line in list(f)[1:])
+
+
 def object_ids(d: Daemon) -> tuple[set[str], set[str]]:
     """The daemon's containers and images now: remove_new_objects takes away what was made after."""
     return (set(d.docker("ps", "-aq", "--no-trunc").stdout.split()),

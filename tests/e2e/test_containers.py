@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from .daemon_harness import DOCKER
+from .daemon_harness import DOCKER, api_connections
 
 
 def inspect(d, name: str) -> dict:
@@ -630,20 +630,15 @@ def test_log_driver_none_and_unknown_drivers(daemon):
 def test_clients_that_leave_leave_no_connection_behind(fresh_daemon):
     # `docker run -d` opens a wait it never reads; once the CLI exits, the daemon must drop that connection
     d = fresh_daemon
-
-    def api_connections() -> int:  # accepted connections on the API socket (state 03, bound to its path)
-        with open("/proc/net/unix") as f:
-            return sum(1 for line in f if line.split()[-1] == str(d.socket) and line.split()[5] == "03")
-
     # The count sees a client's connection: one that a killed `docker events` leaves, until the daemon drops it.
     events = subprocess.Popen([DOCKER, "events"], env=d.env(), stdout=subprocess.DEVNULL)
     try:
-        wait_for(lambda: api_connections() >= 1)
+        wait_for(lambda: api_connections(d) >= 1)
     finally:
         events.kill()
         events.wait()
     ids = [d.docker("run", "-d", "busybox", "sleep", "60").stdout.strip() for _ in range(5)]
     try:
-        wait_for(lambda: api_connections() == 0)
+        wait_for(lambda: api_connections(d) == 0)
     finally:
         d.docker("rm", "-f", *ids)
