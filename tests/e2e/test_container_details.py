@@ -12,21 +12,11 @@ import urllib.parse
 
 import pytest
 
-from .daemon_harness import DOCKER
+from .daemon_harness import DOCKER, wait_for
 
 
 def inspect(d, name: str) -> dict:
     return json.loads(d.docker("inspect", name).stdout)[0]
-
-
-def wait_for(predicate, timeout: float = 10, interval: float = 0.1):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not reached in time")
 
 
 def unique(prefix: str) -> str:

@@ -9,21 +9,11 @@ import time
 
 import pytest
 
-from .daemon_harness import DOCKER, api_connections
+from .daemon_harness import DOCKER, api_connections, wait_for
 
 
 def inspect(d, name: str) -> dict:
     return json.loads(d.docker("inspect", name).stdout)[0]
-
-
-def wait_for(predicate, timeout: float = 10, interval: float = 0.1):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not reached in time")
 
 
 def test_run_rm_prints_and_leaves_nothing(daemon):
