@@ -36,6 +36,7 @@ TEST_PACKAGES += gcc
 TEST_PACKAGES += libc6-dev
 TEST_PACKAGES += podman
 TEST_PACKAGES += skopeo
+TEST_PACKAGES += systemd
 TEST_PACKAGES += wrk
 
 .PHONY: setup setup-test demo test install daemon stop-daemon images bench
@@ -54,8 +55,8 @@ setup:
 	ln -sfn $(VENV)/bin/dockyard $(BIN_DIR)/dockyard
 	ln -sfn $(VENV)/bin/dockyardd $(BIN_DIR)/dockyardd
 	mkdir -p $(COMPOSE_PLUGIN_DIR)
-	ln -sfn $$($(PYTHON) -c 'from dockyard.cli.compose import packaged_binary; print(packaged_binary())') \
-	  $(COMPOSE_PLUGIN_DIR)/docker-compose
+	compose=$$($(PYTHON) -c 'from dockyard.cli.compose import packaged_binary; print(packaged_binary() or "")') && \
+	  [ -n "$$compose" ] && ln -sfn "$$compose" $(COMPOSE_PLUGIN_DIR)/docker-compose
 
 setup-test: setup
 	@$(call apt_install,$(TEST_PACKAGES))

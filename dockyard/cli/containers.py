@@ -281,6 +281,8 @@ def run(detach, detach_keys, sig_proxy, image, command, **o):
                               daemon=True)
     waiter.start()
     time.sleep(0.01)
+    if sig_proxy and not o["tty"]:  # before the start, as docker does: a signal right after the start is forwarded
+        proxy_signals(c, cid)
     try:
         c.request("POST", f"/containers/{cid}/start")
     except DockyardError as err:
@@ -288,8 +290,6 @@ def run(detach, detach_keys, sig_proxy, image, command, **o):
         if o["rm"]:
             waiter.join(10)
         run_failed(err, exit_code_for(str(err)))
-    if sig_proxy and not o["tty"]:
-        proxy_signals(c, cid)
     with raw_terminal(o["tty"] and o["interactive"]):
         if o["tty"]:
             on_resize(lambda h, w: c.request("POST", f"/containers/{cid}/resize", params={"h": h, "w": w}))

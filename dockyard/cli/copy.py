@@ -76,10 +76,27 @@ def copy_from_container(c, container: str, path: str, dest: str, follow_link: bo
         if rebase and members:
             _rebased(members, rebase)
         if os.path.isdir(dest):
-            tar.extractall(dest, members=members, filter="tar")
+            extract(tar, dest, members)
         else:  # copy to a new name
             _rebased(members, os.path.basename(dest))
-            tar.extractall(os.path.dirname(os.path.abspath(dest)), members=members, filter="tar")
+            extract(tar, os.path.dirname(os.path.abspath(dest)), members)
+
+
+def extract(tar: tarfile.TarFile, dest: str, members: list) -> None:
+    """extractall with tarfile's "tar" filter. Python gained filters in 3.11.4 and Debian 12's python3 is 3.11.2:
+    there the filter's work is done here: no member lands outside dest (symlinks extracted before it included),
+    and no setuid/setgid/sticky or group/other write bits."""
+    if hasattr(tarfile, "tar_filter"):
+        tar.extractall(dest, members=members, filter="tar")
+        return
+    root = os.path.realpath(dest)
+    for m in members:  # one at a time: a symlink extracted earlier counts when resolving a later name
+        m.name = m.name.lstrip("/")
+        if os.path.commonpath([root, os.path.realpath(os.path.join(root, m.name))]) != root:
+            raise tarfile.ExtractError(f"{m.name!r} would be extracted to a path outside the destination")
+        if m.isfile() or m.isdir():
+            m.mode &= ~0o7022
+        tar.extract(m, dest)
 
 
 def _local_archive(src: str, follow_link: bool, name: str) -> bytes:

@@ -15,6 +15,7 @@ from ..runtime import sysinfo
 from ..registry.client.endpoints import split_insecure_registries
 from ..runtime import logdrivers
 from ..timefmt import now_rfc3339, rfc3339
+from .cgroup_info import cgroup_version, swap_limit
 
 # The object types of `GET /system/df?type=` (moby's DiskUsageObject values).
 DF_TYPES = frozenset({"container", "image", "volume", "build-cache"})
@@ -107,11 +108,11 @@ class SystemService:
             "DriverStatus": [["Backing Filesystem", "extfs"], ["Supports d_type", "true"]],
             "Plugins": {"Volume": ["local"], "Network": sorted(driver_names()), "Authorization": None,
                         "Log": logdrivers.NAMES},
-            "MemoryLimit": True, "SwapLimit": os.path.exists("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes"),
+            "MemoryLimit": True, "SwapLimit": swap_limit(),
             "CpuCfsPeriod": True, "CpuCfsQuota": True, "CPUShares": True, "CPUSet": True, "PidsLimit": True,
             "IPv4Forwarding": True, "Debug": self.config.log_level == "debug", "NFd": len(os.listdir("/proc/self/fd")),
             "OomKillDisable": sysinfo.host().oom_kill_disable, "NGoroutines": 0, "SystemTime": now_rfc3339(), "LoggingDriver": "json-file",
-            "CgroupDriver": "cgroupfs", "CgroupVersion": "2" if os.path.exists("/sys/fs/cgroup/cgroup.controllers") else "1",
+            "CgroupDriver": "cgroupfs", "CgroupVersion": cgroup_version(),
             "NEventsListener": 0, "KernelVersion": platform.release(), "OperatingSystem": _os_name(),
             "OSVersion": "", "OSType": "linux", "Architecture": platform.machine(),
             "IndexServerAddress": "https://index.docker.io/v1/",

@@ -103,6 +103,19 @@ class Client:
         self.stdin = self.stdout = self.stderr = False
 
 
+def oom_kills(cgroup: str) -> int:
+    """The OOM kills a memory cgroup counted: the `oom_kill N` line of memory.oom_control (cgroup v1) or
+    memory.events (v2)."""
+    for name in ("memory.oom_control", "memory.events"):
+        try:
+            with open(os.path.join(cgroup, name)) as f:
+                lines = f.read().splitlines()
+        except OSError:
+            continue
+        return sum(int(line.split()[1]) for line in lines if line.startswith("oom_kill "))
+    return 0
+
+
 class Monitor:
     def __init__(self, args: dict):
         self.args = args
@@ -457,12 +470,7 @@ class Monitor:
         cgroup = self.args.get("memory_cgroup")
         if not cgroup:
             return False
-        try:
-            with open(os.path.join(cgroup, "memory.oom_control")) as f:
-                control = f.read()
-        except OSError:
-            return False
-        return any(line.startswith("oom_kill ") and line.split()[1] != "0" for line in control.splitlines())
+        return oom_kills(cgroup) > 0
 
     # ---------------------------------------------------------------- the end
     def maybe_finish(self) -> None:

@@ -94,7 +94,11 @@ class OCIRuntime:
         if args:
             await self._run("update", *args, container_id)
 
-    def memory_cgroup(self, container_id: str) -> str | None:
-        """The v1 memory cgroup dir of a container (for OOM detection), if the v1 hierarchy is mounted."""
-        path = f"/sys/fs/cgroup/memory{cgroup_path(container_id)}"
-        return path if os.path.isdir("/sys/fs/cgroup/memory") else None
+    def memory_cgroup(self, container_id: str, root: str = "/sys/fs/cgroup") -> str | None:
+        """The cgroup dir whose memory files tell of a container's OOM kills: on cgroup v2 (unified) its own
+        cgroup, on v1 the memory controller's; None if neither is mounted."""
+        if os.path.exists(os.path.join(root, "cgroup.controllers")):
+            return f"{root}{cgroup_path(container_id)}"
+        if os.path.isdir(os.path.join(root, "memory")):
+            return f"{root}/memory{cgroup_path(container_id)}"
+        return None

@@ -3,8 +3,8 @@
 
 db: busybox with a healthcheck that passes only a moment after start, writing to a named volume, on `back` with
 the alias `database`. web: built from a Dockerfile FROM the loaded busybox, starts once db is healthy, on `front`
-and `back`, linked to db as `legacydb`. worker: busybox on `back`, with an anonymous volume, scaled.
-Nothing is pulled: `pull_policy: never`, and the harness sets DOCKER_BUILDKIT=0 (the classic builder; without it
+and `back`, linked to db as `legacydb`. worker: busybox on `back`, with an anonymous volume, scaled. All run
+with `init: true`, so stopping them needs no SIGKILL after a timeout. Nothing is pulled: `pull_policy: never`, and the harness sets DOCKER_BUILDKIT=0 (the classic builder; without it
 compose v2 boots BuildKit, which pulls moby/buildkit from Docker Hub).
 """
 from __future__ import annotations
@@ -25,6 +25,7 @@ services:
   db:
     image: busybox
     pull_policy: never
+    init: true
     command: ["sh", "-c", "sleep 1; echo kept > /data/marker; exec sleep 3600"]
     volumes:
       - dbdata:/data
@@ -40,6 +41,7 @@ services:
     build: ./web
     image: {project}-web:latest
     pull_policy: never
+    init: true
     depends_on:
       db:
         condition: service_healthy
@@ -49,6 +51,7 @@ services:
   worker:
     image: busybox
     pull_policy: never
+    init: true
     command: ["sleep", "3600"]
     volumes:
       - /cache

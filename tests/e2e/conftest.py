@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from .daemon_harness import DAEMON_LOGS, Daemon, build_busybox_archive, cleanup_daemon, loop_stalls, new_daemon
+from .daemon_harness import (DAEMON_LOGS, Daemon, build_busybox_archive, cleanup_daemon, loop_stalls, new_daemon,
+                             object_ids, remove_new_objects)
 
 
 @pytest.fixture(scope="session")
@@ -28,6 +29,14 @@ def fresh_daemon(tmp_path, busybox_tar) -> Daemon:
     d.docker("load", "-i", str(busybox_tar))
     yield d
     cleanup_daemon(d)
+
+
+@pytest.fixture
+def own_objects(daemon):
+    """The containers and images the test makes on the shared daemon are removed after it, and only those."""
+    before = object_ids(daemon)
+    yield
+    remove_new_objects(daemon, before)
 
 
 def pytest_terminal_summary(terminalreporter):

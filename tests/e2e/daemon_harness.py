@@ -164,6 +164,45 @@ def wait_for(predicate, timeout: float = 30, interval: float = 0.05, what: str =
         time.sleep(interval)
 
 
+def api_connections(d: Daemon) -> int:
+    """Connections the daemon has accepted on its API socket and not closed (/proc/net/unix: state 03, bound to
+    the socket's path)."""
+    with open("/proc/net/unix") as f:
+        return sum(1 for line in f if line.split()[-1] == str(d.socket) and line.split()[5] == "03")
+
+
+def has_unix_connection(pid: int) -> bool:
+    """Whether process `pid` (a client) holds a connected unix socket: its fds' socket inodes in /proc/net/unix."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:["):-1])
+    with open("/proc/net/unix") as f:
+        return any(line.split()[5] == "03" and line.split()[6] in inodes for line in list(f)[1:])
+
+
+def object_ids(d: Daemon) -> tuple[set[str], set[str]]:
+    """The daemon's containers and images now: remove_new_objects takes away what was made after."""
+    return (set(d.docker("ps", "-aq", "--no-trunc").stdout.split()),
+            set(d.docker("images", "-aq", "--no-trunc").stdout.split()))
+
+
+def remove_new_objects(d: Daemon, before: tuple[set[str], set[str]]) -> None:
+    """Remove the containers and images made since `before`: a test's own clean-up on the shared daemon, where
+    a prune would also take what other tests made. Images newest first (children before their parents)."""
+    containers, images = before
+    made = [c for c in d.docker("ps", "-aq", "--no-trunc").stdout.split() if c not in containers]
+    if made:
+        d.docker("rm", "-f", *made, check=False)
+    for image in dict.fromkeys(d.docker("images", "-aq", "--no-trunc").stdout.split()):
+        if image not in images:
+            d.docker("rmi", "-f", image, check=False)
+
+
 def run(argv, env, input, check, timeout) -> subprocess.CompletedProcess:
     p = subprocess.run(argv, env=env, input=input, capture_output=True, timeout=timeout,
                        text=not isinstance(input, bytes))

@@ -13,7 +13,7 @@ from urllib.parse import quote
 import pytest
 
 from . import swagger_check as sw
-from .daemon_harness import tar_bytes
+from .daemon_harness import tar_bytes, wait_for
 
 
 def conforms(schema: dict, body, moby_nulls=()) -> None:
@@ -47,10 +47,9 @@ def scene(daemon):
     paused = d.docker("run", "-d", "--name", "schema-paused", "busybox", "sleep", "300").stdout.strip()
     d.docker("pause", paused)
     made["containers"] += [running, created, exited, paused]
-    for _ in range(50):  # until the healthcheck has a result
-        if d.docker("inspect", "-f", "{{.State.Health.Status}}", running).stdout.strip() == "healthy":
-            break
-        time.sleep(0.2)
+    # the Health shapes are checked once the healthcheck has a result
+    wait_for(lambda: d.docker("inspect", "-f", "{{.State.Health.Status}}", running).stdout.strip() == "healthy",
+             what="the healthcheck's first result")
     yield {"running": running, "created": created, "exited": exited, "paused": paused}
     d.docker("unpause", paused, check=False)
     d.docker("rm", "-f", *made["containers"], check=False)
@@ -128,11 +127,12 @@ def test_exec_create_and_inspect(daemon, scene):
     conforms(sw.response_schema("/exec/{id}/json"), get_ok(daemon, f"/exec/{body['Id']}/json"), {"$.ExitCode"})
     status, _ = daemon.api("POST", f"/exec/{body['Id']}/start", {"Detach": True})
     assert status == 200
-    for _ in range(50):
-        ran = get_ok(daemon, f"/exec/{body['Id']}/json")
-        if not ran["Running"] and ran["ExitCode"] is not None:
-            break
-        time.sleep(0.1)
+
+    def finished():
+        r = get_ok(daemon, f"/exec/{body['Id']}/json")
+        return r if not r["Running"] and r["ExitCode"] is not None else None
+
+    ran = wait_for(finished, what="the exec to finish")
     conforms(sw.response_schema("/exec/{id}/json"), ran)
 
 

@@ -29,7 +29,7 @@ HELLO = {"helloworld": '#!/bin/sh\necho "Hello, World!"\n',
                        'CMD ["helloworld"]\n'}
 
 
-def test_helloworld_build_output_cache_and_dangling(daemon, tmp_path):
+def test_helloworld_build_output_cache_and_dangling(own_objects, daemon, tmp_path):
     ctx = write(tmp_path / "hello", HELLO)
     out = daemon.docker("image", "build", "-t", "helloworld:latest", str(ctx)).stdout
     assert "Step 1/4 : FROM busybox" in out and "Step 2/4 : COPY helloworld /usr/local/bin" in out
@@ -56,7 +56,6 @@ def test_helloworld_build_output_cache_and_dangling(daemon, tmp_path):
     hist = daemon.docker("history", "--no-trunc", "--format", "{{.CreatedBy}}", "helloworld").stdout
     assert '#(nop)  CMD ["helloworld"]' in hist and "chmod +x /usr/local/bin/helloworld" in hist
     daemon.docker("rmi", "helloworld:latest")
-    daemon.docker("image", "prune", "-f")
 
 
 def test_echo_server_env_expose_workdir(daemon, tmp_path):
@@ -100,7 +99,7 @@ def test_add_extracts_a_local_tar_gz(daemon, tmp_path):
     daemon.docker("rmi", "added:1")
 
 
-def test_failed_run_stops_with_its_code_and_keeps_earlier_steps_cached(daemon, tmp_path):
+def test_failed_run_stops_with_its_code_and_keeps_earlier_steps_cached(own_objects, daemon, tmp_path):
     ctx = write(tmp_path / "fail", {"Dockerfile": "FROM busybox\nRUN echo step-two > /two\nRUN exit 3\n"})
     before = set(daemon.docker("images", "-aq", "--no-trunc").stdout.split())
     p = daemon.docker("build", "-t", "broken:1", str(ctx), check=False)
@@ -111,7 +110,6 @@ def test_failed_run_stops_with_its_code_and_keeps_earlier_steps_cached(daemon, t
     p = daemon.docker("build", "-t", "broken:1", str(ctx), check=False)
     assert " ---> Using cache" in p.stdout and p.returncode == 3
     daemon.docker("image", "inspect", "broken:1", check=False).returncode == 1
-    daemon.docker("container", "prune", "-f")
 
 
 @pytest.mark.parametrize("dockerfile,message", [

@@ -33,7 +33,7 @@ def test_an_error_before_any_step_is_an_error_response_from_the_daemon(daemon, t
     assert "Error response from daemon: failed to reach build target nope in Dockerfile" in p.stderr
 
 
-def test_quiet_build_that_fails_shows_its_steps_and_the_commands_output(daemon, tmp_path):
+def test_quiet_build_that_fails_shows_its_steps_and_the_commands_output(own_objects, daemon, tmp_path):
     """-q holds the output back; when the build fails dockerd sends it all, so the failing command's own
     output is there to explain the error (the CLI prints it to stderr)."""
     ctx = write(tmp_path / "q", {"Dockerfile": "FROM busybox\nRUN echo why-it-failed; exit 3\n"})
@@ -43,7 +43,6 @@ def test_quiet_build_that_fails_shows_its_steps_and_the_commands_output(daemon, 
     assert "Step 2/2 : RUN echo why-it-failed; exit 3" in p.stderr
     assert "why-it-failed\n" in p.stderr
     assert "The command '/bin/sh -c echo why-it-failed; exit 3' returned a non-zero code: 3" in p.stderr
-    daemon.docker("container", "prune", "-f")
 
 
 # ------------------------------------------------------------------------------------ docker history texts

@@ -47,7 +47,7 @@ def test_copy_keeps_existing_dirs_and_owns_only_what_it_copies(daemon, tmp_path)
     daemon.docker("rmi", "parents:1")
 
 
-def test_copy_cache_key_covers_mode_and_empty_directories(daemon, tmp_path):
+def test_copy_cache_key_covers_mode_and_empty_directories(own_objects, daemon, tmp_path):
     ctx = write(tmp_path / "modes", {"app/run.sh": "echo run\n", "Dockerfile": "FROM busybox\nCOPY app /app/\n"})
     os.chmod(ctx / "app" / "run.sh", 0o644)
     first = daemon.docker("build", "-q", str(ctx)).stdout.strip()
@@ -60,7 +60,6 @@ def test_copy_cache_key_covers_mode_and_empty_directories(daemon, tmp_path):
     (ctx / "app" / "empty").mkdir()
     out = daemon.docker("build", str(ctx)).stdout
     assert "Using cache" not in out
-    daemon.docker("image", "prune", "-f")
 
 
 def test_wildcards_copy_from_an_image_and_compressed_archives(daemon, tmp_path):
@@ -200,7 +199,8 @@ def test_build_pulls_with_the_clis_credentials_and_pull_flag(daemon, tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------- build prune
-def test_builder_prune_removes_dangling_build_images(daemon, tmp_path):
+def test_builder_prune_removes_dangling_build_images(fresh_daemon, tmp_path):
+    daemon = fresh_daemon  # `builder prune -a` takes every build's cache: not on the shared daemon
     ctx = write(tmp_path / "prune", {"f": "one\n", "Dockerfile": "FROM busybox\nCOPY f /f\nRUN cat /f > /g\n"
                                                                  "LABEL stage=prune-test\n"})
     daemon.docker("build", "-t", "prune:1", str(ctx))
@@ -258,19 +258,17 @@ def count_containers(d) -> int:
     return len(d.docker("ps", "-aq").stdout.split())
 
 
-def test_rm_false_and_force_rm_decide_which_containers_stay(daemon, tmp_path):
+def test_rm_false_and_force_rm_decide_which_containers_stay(own_objects, daemon, tmp_path):
     ctx = write(tmp_path / "rm", {"Dockerfile": "FROM busybox\nRUN echo kept > /k\nENV X=1\n"})
     before = count_containers(daemon)
     daemon.docker("build", "--no-cache", "--rm=false", "-t", "rm:1", str(ctx))
     assert count_containers(daemon) == before + 2  # the RUN container and the ENV step's
-    daemon.docker("container", "prune", "-f")
     failing = write(tmp_path / "fail", {"Dockerfile": "FROM busybox\nRUN exit 4\n"})
     before = count_containers(daemon)
     assert daemon.docker("build", str(failing), check=False).returncode == 4
     assert count_containers(daemon) == before + 1  # a failed step's container stays by default
     assert daemon.docker("build", "--force-rm", str(failing), check=False).returncode == 4
     assert count_containers(daemon) == before + 1  # --force-rm removes it
-    daemon.docker("container", "prune", "-f")
     daemon.docker("rmi", "rm:1")
 
 
@@ -287,7 +285,7 @@ def test_source_date_epoch_gives_identical_layers(daemon, tmp_path):
     daemon.docker("rmi", "sde:1", "sde:2")
 
 
-def test_changed_base_image_leaves_the_old_child_dangling(daemon, tmp_path):
+def test_changed_base_image_leaves_the_old_child_dangling(own_objects, daemon, tmp_path):
     base = write(tmp_path / "base", {"Dockerfile": "FROM busybox\nRUN echo 1 > /base\n"})
     daemon.docker("build", "-t", "base:1", str(base))
     child = write(tmp_path / "child", {"Dockerfile": "FROM base:1\nCMD cat /base\n"})
@@ -300,7 +298,6 @@ def test_changed_base_image_leaves_the_old_child_dangling(daemon, tmp_path):
     assert old in daemon.docker("images", "-q", "--no-trunc", "-f", "dangling=true").stdout.split()
     assert daemon.docker("run", "--rm", "child:1").stdout == "2\n"
     daemon.docker("rmi", "child:1", "base:1")
-    daemon.docker("image", "prune", "-f")
 
 
 # ---------------------------------------------------------------------------------------------- docker commit

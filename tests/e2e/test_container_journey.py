@@ -6,7 +6,7 @@ import json
 import subprocess
 import time
 
-from .daemon_harness import DOCKER
+from .daemon_harness import DOCKER, has_unix_connection
 from .test_containers import inspect, wait_for
 
 
@@ -38,7 +38,7 @@ def test_a_restarting_container_is_listed_and_inspected_as_restarting(daemon):
         assert (f'cannot remove container "/{name}": container is restarting: stop the container before removing '
                 "or force remove") in refused.stderr
         waiter = subprocess.Popen([DOCKER, "wait", name], env=daemon.env(), stdout=subprocess.PIPE, text=True)
-        time.sleep(0.2)
+        wait_for(lambda: has_unix_connection(waiter.pid))  # the wait is in, while the container restarts
         daemon.docker("stop", name)  # cancels the pending restart
         assert waiter.communicate(timeout=10)[0].strip() == "0"
         state = inspect(daemon, name)["State"]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 
@@ -198,7 +199,7 @@ def _build_lines(text: str) -> list[str]:
             and not line.startswith((" ---> Running in", "Removing intermediate"))]
 
 
-def test_build_output_matches_docker(daemon, tmp_path):
+def test_build_output_matches_docker(own_objects, daemon, tmp_path):
     """The context line (the same tar size), a missing Dockerfile, a refused request, and -q's held-back
     steps on stderr when a step fails."""
     (tmp_path / "f").write_text("hi\n")
@@ -218,7 +219,6 @@ def test_build_output_matches_docker(daemon, tmp_path):
         assert sending == "Sending build context to Docker daemon  4.096kB"  # 3 files of a block each + end
     finally:  # the daemon is shared: leave its images as they were
         daemon.docker("rmi", "-f", "ctxsize", check=False)
-        daemon.docker("image", "prune", "-f")
 
 
 def test_volume_and_network_lists_in_dockers_natural_order(daemon):
@@ -286,10 +286,10 @@ def test_volume_commands_match_docker(daemon):
     finally:
         daemon.dockyard("volume", "rm", "clivol", check=False)
     assert "clivol" not in daemon.docker("volume", "ls", "-q").stdout.split()
-    anon = daemon.docker("volume", "create").stdout.strip()
-    out = daemon.dockyard("volume", "prune", "-f").stdout
-    deleted = out.split("Deleted Volumes:\n", 1)[1].split("\n\n", 1)[0].splitlines()  # others' may be there too
-    assert anon in deleted and "Total reclaimed space:" in out
+    label = f"prune-test={os.getpid()}"  # scoped: other tests' volumes on the shared daemon stay
+    anon = daemon.docker("volume", "create", "--label", label).stdout.strip()
+    out = daemon.dockyard("volume", "prune", "-f", "--filter", f"label={label}").stdout
+    assert out.startswith(f"Deleted Volumes:\n{anon}\n\n") and "Total reclaimed space:" in out
 
 
 def test_update_and_system_prune(daemon):
@@ -303,10 +303,11 @@ def test_update_and_system_prune(daemon):
         assert daemon.dockyard("update", cid, check=False).returncode == 1  # no flags: refused, as docker does
     finally:
         daemon.docker("rm", "-f", cid)
-    stopped = daemon.docker("create", "busybox", "true").stdout.strip()
-    dangling = daemon.docker("import", "-", input=_rootfs_tar()).stdout.decode().strip()
-    out = daemon.dockyard("system", "prune", "-f").stdout
-    assert f"Deleted Containers:\n{stopped}\n" in out
+    label = f"prune-test={os.getpid()}"  # scoped: other tests' objects on the shared daemon stay
+    stopped = daemon.docker("create", "--label", label, "busybox", "true").stdout.strip()
+    dangling = daemon.docker("import", "--change", f"LABEL {label}", "-", input=_rootfs_tar()).stdout.decode().strip()
+    out = daemon.dockyard("system", "prune", "-f", "--filter", f"label={label}").stdout
+    assert f"Deleted Containers:\n{stopped}\n\n" in out
     assert f"deleted: {dangling}" in out and out.rstrip().splitlines()[-1].startswith("Total reclaimed space:")
     assert stopped[:12] not in daemon.docker("ps", "-aq").stdout
 

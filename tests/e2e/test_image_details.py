@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import re
 import socket
 import subprocess
@@ -336,9 +337,10 @@ def test_dockyard_import_matches_docker(daemon):
 
 def test_dockyard_image_prune_matches_docker(daemon):
     outputs = []
-    for cli in (daemon.docker, daemon.dockyard):
-        docker_import(daemon, "-", extra=f"prune via {cli.__name__}")
-        outputs.append(cli("image", "prune", "-f").stdout)
+    for cli in (daemon.docker, daemon.dockyard):  # each prunes only its own image: the daemon is shared
+        label = f"prune-via={cli.__name__}-{os.getpid()}"
+        docker_import(daemon, "--change", f"LABEL {label}", "-", extra=f"prune via {cli.__name__}")
+        outputs.append(cli("image", "prune", "-f", "--filter", f"label={label}").stdout)
     theirs, ours = outputs
     assert theirs.startswith("Deleted Images:\n") and ours.startswith("Deleted Images:\n")
     assert normalise_ids(ours) == normalise_ids(theirs)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .daemon_harness import DOCKER
+from .daemon_harness import DOCKER, wait_for
 
 UNKNOWN_USER = "unable to find user nosuchuser: no matching entries in passwd file"
 
@@ -38,17 +38,13 @@ def small_tar() -> bytes:
     return buf.getvalue()
 
 
-def raw_request(d, method: str, path: str, body: bytes, content_length: int | None = None) -> bytes:
-    """Send a request with a raw body; with content_length larger than the body, hang up mid-upload."""
-    length = len(body) if content_length is None else content_length
+def raw_request(d, method: str, path: str, body: bytes) -> bytes:
+    """Send a request with a raw tar body; the whole raw answer."""
     with socket.socket(socket.AF_UNIX) as s:
         s.connect(str(d.socket))
         head = (f"{method} {path} HTTP/1.1\r\nHost: docker\r\nContent-Type: application/x-tar\r\n"
-                f"Connection: close\r\nContent-Length: {length}\r\n\r\n")
+                f"Connection: close\r\nContent-Length: {len(body)}\r\n\r\n")
         s.sendall(head.encode() + body)
-        if content_length is not None:
-            time.sleep(0.3)  # let the daemon start spooling, then go away
-            return b""
         data = b""
         while chunk := s.recv(65536):
             data += chunk
@@ -109,8 +105,15 @@ def test_inspect_of_an_unknown_full_id_is_no_such_object(daemon):
 # ---------------------------------------------------------------- uploads cut short
 @pytest.mark.parametrize("path", ["/v1.50/images/load", "/v1.50/images/create?fromSrc=-", "/v1.50/build"])
 def test_client_hanging_up_mid_upload_leaves_no_temp_file(daemon, path):
-    raw_request(daemon, "POST", path, b"\0" * (1 << 20), content_length=100 << 20)
-    assert wait_for_empty_tmp(daemon) == []
+    before = set(tmp_entries(daemon))
+    with socket.socket(socket.AF_UNIX) as s:
+        s.connect(str(daemon.socket))
+        s.sendall((f"POST {path} HTTP/1.1\r\nHost: docker\r\nContent-Type: application/x-tar\r\n"
+                   f"Content-Length: {100 << 20}\r\n\r\n").encode() + b"\0" * (1 << 20))
+        # The daemon is spooling the upload: its temp file exists (else there would be nothing to leave).
+        spooled = wait_for(lambda: set(tmp_entries(daemon)) - before, what=f"{path} to spool into a temp file")
+    # hung up after 1 MiB of the announced 100
+    wait_for(lambda: not spooled & set(tmp_entries(daemon)), what=f"{sorted(spooled)} to be removed")
     assert daemon.docker("version").returncode == 0  # still serving
 
 

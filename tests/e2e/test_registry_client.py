@@ -271,10 +271,8 @@ def test_registry_down_mid_pull_then_a_repeated_pull_resumes(docker, daemon, tmp
                 break
         reg.kill()
         proxy.stop()
-        t0 = time.time()
         rest, err = p.communicate(timeout=120)
         assert p.returncode == 1, seen + rest.splitlines()
-        assert time.time() - t0 < 60
         assert f"dial tcp {proxy.host}: connect: connection refused" in err
         assert docker("image", "inspect", ref, check=False).returncode == 1
         assert img.diff_ids[0] in _stored_layers(daemon)

@@ -73,11 +73,15 @@ def test_memory_limit_gets_twice_the_swap_as_docker(client, cleanup):
     c = run_sleeper(client, cleanup, mem_limit="32m")
     hc = c.attrs["HostConfig"]
     assert hc["MemorySwap"] == 2 * hc["Memory"] == 2 * 32 * 1024 * 1024
-    memsw = "/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes"
-    code, out = c.exec_run(["cat", memsw])
+    # cgroup v1 limits memory+swap together (memsw); v2 limits swap alone (memory.swap.max = the rest).
+    code, out = c.exec_run(["cat", "/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes"])
+    if code == 0:
+        assert int(out) == hc["MemorySwap"]
+        return
+    code, out = c.exec_run(["cat", "/sys/fs/cgroup/memory.swap.max"])
     if code != 0:
-        pytest.skip("no cgroup v1 swap accounting on this host")
-    assert int(out) == hc["MemorySwap"]
+        pytest.skip("no swap accounting on this host (cgroup v1 without memsw, or v2 without memory.swap.max)")
+    assert int(out) == hc["MemorySwap"] - hc["Memory"]
 
 
 def test_config_has_no_nulls_for_unset_healthcheck_fields(client, cleanup):

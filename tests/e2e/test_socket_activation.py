@@ -2,33 +2,33 @@
 over as fd 3 with LISTEN_PID/LISTEN_FDS; the daemon serves the real docker CLI on it and leaves it in place."""
 from __future__ import annotations
 
-import socket
+import os
+import shutil
 import subprocess
 import sys
 
-from .daemon_harness import ROOT, cleanup_daemon, new_daemon
+from .daemon_harness import ROOT, cleanup_daemon, new_daemon, wait_for
 
-# What systemd does before exec: the listening socket at fd 3, LISTEN_PID naming the daemon's own pid.
-ACTIVATE = 'export LISTEN_PID=$$ LISTEN_FDS=1; exec "$@" 3<&"$SOCKET_FD"'
+ACTIVATE = shutil.which("systemd-socket-activate") or "/usr/bin/systemd-socket-activate"
 
 
 def start_activated(d, *host_args):
-    sock = socket.socket(socket.AF_UNIX)
-    sock.bind(str(d.socket))
-    sock.listen(16)
+    """The daemon as systemd's dockyard.socket starts it: systemd's own socket-activation tool listens on the
+    socket and hands it over as fd 3 (LISTEN_FDS=1, LISTEN_PID)."""
     d.log_file = open(d.log_path, "ab")
     argv = [sys.executable, "-m", "dockyard.daemon", *host_args, "--data-root", str(d.data_root),
             "--exec-root", str(d.exec_root), *d.network_args()]
-    d.proc = subprocess.Popen(["bash", "-c", ACTIVATE, "activate", *argv], env=d.env(SOCKET_FD=str(sock.fileno())),
-                              pass_fds=(sock.fileno(),), stdout=d.log_file, stderr=subprocess.STDOUT, cwd=ROOT)
-    sock.close()  # the daemon holds it now, as systemd would keep holding its copy
+    passed = [f"--setenv={k}" for k in ("PATH", "PYTHONPATH") if k in os.environ]
+    d.proc = subprocess.Popen([ACTIVATE, "--listen", str(d.socket), *passed, *argv], env=d.env(),
+                              stdout=d.log_file, stderr=subprocess.STDOUT, cwd=ROOT)
+    wait_for(d.socket.exists, what="the socket (systemd's part: it listens before any client comes)")
     return d
 
 
 def test_daemon_serves_the_socket_systemd_passed(tmp_path):
     d = start_activated(new_daemon(tmp_path / "d"), "-H", "fd://")
     try:
-        # The socket accepted connections before the daemon was ready (the backlog): version waits for it.
+        # The first connection starts the daemon (as with dockyard.socket); the CLI's request waits in the backlog.
         out = d.docker("version", "--format", "{{.Server.Os}}", timeout=60).stdout
         assert out.strip() == "linux"
         assert d.docker("info", "--format", "{{.Containers}}").stdout.strip() == "0"

@@ -8,10 +8,12 @@ from regsrv_helpers import OCI_INDEX, Image, push_blob, push_image
 
 
 class Listener:
-    """A web hook receiver on 127.0.0.1: fails the first `fail` posts with 500, or hangs `hang` seconds."""
+    """A web hook receiver on 127.0.0.1: fails the first `fail` posts with 500, or (hang) holds each post
+    unanswered until `release` is set."""
 
-    def __init__(self, fail: int = 0, hang: float = 0):
+    def __init__(self, fail: int = 0, hang: bool = False):
         self.events, self.attempts, self.content_types, self.times = [], 0, [], []
+        self.release = threading.Event()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -21,7 +23,7 @@ class Listener:
                 outer.times.append(time.monotonic())
                 outer.content_types.append(self.headers["Content-Type"])
                 if hang:
-                    time.sleep(hang)
+                    outer.release.wait(60)
                 if outer.attempts <= fail:
                     self.send_response(500)
                 else:
@@ -46,6 +48,7 @@ class Listener:
         return False
 
     def close(self):
+        self.release.set()
         self.httpd.shutdown()
         self.httpd.server_close()
 
@@ -88,29 +91,34 @@ def test_failures_retry_at_once_up_to_threshold_then_back_off(make_server):
     listener = Listener(fail=4)
     try:
         srv = make_server({"notifications": {"endpoints": [
-            {"name": "flaky", "url": listener.url, "timeout": "2s", "threshold": 3, "backoff": "600ms"}]}})
+            {"name": "flaky", "url": listener.url, "timeout": "2s", "threshold": 3, "backoff": "2s"}]}})
         with srv.client() as c:
             push_blob(c, "notify/threshold", b"one event")
-        assert listener.wait_for(lambda ev: len(ev) == 1)
+        assert listener.wait_for(lambda ev: len(ev) == 1, timeout=30)
         gaps = [b - a for a, b in zip(listener.times, listener.times[1:])]
         assert len(gaps) == 4
-        assert gaps[0] < 0.3 and gaps[1] < 0.3, gaps         # failures 1 and 2: below the threshold
-        assert gaps[2] >= 0.55 and gaps[3] >= 0.55, gaps     # failures 3 and 4: backing off
+        # Measured against the configured back-off, not against a speed: a retry either waited for it or not.
+        assert gaps[0] < 2 and gaps[1] < 2, gaps              # failures 1 and 2: below the threshold, no wait
+        assert gaps[2] >= 1.9 and gaps[3] >= 1.9, gaps        # failures 3 and 4: each waited the back-off
     finally:
         listener.close()
 
 
 def test_slow_listener_does_not_block_requests(make_server):
-    listener = Listener(hang=3)
+    listener = Listener(hang=True)
     try:
         srv = make_server({"notifications": {"endpoints": [
-            {"name": "slow", "url": listener.url, "timeout": "5s", "backoff": "1s"}]}})
+            {"name": "slow", "url": listener.url, "timeout": "30s", "backoff": "1s"}]}})
         with srv.client() as c:
-            start = time.time()
             push_image(c, "notify/slow", "v1", Image([b"slow layer"]))
-            for _ in range(5):
+            # A notification is being delivered and hangs, unanswered...
+            deadline = time.monotonic() + 30
+            while listener.attempts == 0:
+                assert time.monotonic() < deadline, "no notification was sent"
+                time.sleep(0.05)
+            for _ in range(5):  # ...while requests are answered
                 assert c.get("/v2/notify/slow/manifests/v1").status_code == 200
-            assert time.time() - start < 2.5
+            assert not listener.release.is_set() and listener.events == []
         assert srv.stop() == 0      # shutdown is not held up by the hanging listener beyond its grace time
     finally:
         listener.close()

@@ -122,7 +122,7 @@ def test_round_trip(tmp_path, as_dir):
         d = tmp_path / "x"
         d.mkdir()
         with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-            tar.extractall(d, filter="tar")
+            tar.extractall(d)  # the test's own archive (Debian 12's python 3.11.2 has no filter=)
         got = read_archive(str(d))
     else:
         got = read_archive(io.BytesIO(data), str(tmp_path / "work"))
