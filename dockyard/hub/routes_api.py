@@ -139,24 +139,24 @@ def _user_json(user: dict) -> dict:
 
 
 # ---------- accounts ----------
-@_input_errors
-async def users_login(request):
+async def _sign_in(request, name_key: str, secret_key: str, answer_key: str) -> web.Response:
     body = await _body(request)
     hub = _hub(request)
-    principal = await hub.authenticate_async(_str(body, "username"), _str(body, "password"), request.remote)
+    principal = await hub.authenticate_async(_str(body, name_key), _str(body, secret_key), request.remote)
     if principal is None:
         raise hub_error(401, "Incorrect authentication credentials")
-    return web.json_response({"token": hub.sessions.issue_jwt(principal)})
+    return web.json_response({answer_key: hub.sessions.issue_jwt(principal)})
+
+
+@_input_errors
+async def users_login(request):
+    return await _sign_in(request, "username", "password", "token")
 
 
 @_input_errors
 async def auth_token(request):
-    body = await _body(request)
-    hub = _hub(request)
-    principal = await hub.authenticate_async(_str(body, "identifier"), _str(body, "secret"), request.remote)
-    if principal is None:
-        raise hub_error(401, "Incorrect authentication credentials")
-    return web.json_response({"access_token": hub.sessions.issue_jwt(principal)})
+    """Docker Hub's newer form: a personal access token (or password) as `secret`."""
+    return await _sign_in(request, "identifier", "secret", "access_token")
 
 
 @_input_errors
@@ -667,7 +667,8 @@ def _routes():
         ("POST", "/v2/users/login", users_login), ("POST", "/v2/auth/token", auth_token),
         ("POST", "/v2/users/signup", users_signup), ("GET", "/v2/user", current_user),
         ("GET", "/v2/users/{name}", user_profile),
-        ("GET", "/v2/namespaces/{ns}/repositories", repo_list), ("POST", "/v2/namespaces/{ns}/repositories", repo_create),
+        ("GET", "/v2/namespaces/{ns}/repositories", repo_list),
+        ("POST", "/v2/namespaces/{ns}/repositories", repo_create),
         ("POST", "/v2/webhook_callbacks/{token}", hook_callback),
         ("POST", "/v2/orgs", org_create), ("GET", "/v2/orgs/{org}", org_get), ("DELETE", "/v2/orgs/{org}", org_delete),
         ("GET", "/v2/orgs/{org}/members", org_members),

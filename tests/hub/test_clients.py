@@ -1,6 +1,7 @@
 """Real clients against a Hub: the docker CLI (through a dockyard daemon) with passwords and access tokens and
 the rights of owner / collaborator / outsider / anonymous; skopeo and podman with a personal access token."""
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -26,6 +27,7 @@ def _token(hub, user, scopes) -> str:
         return r.json()["token"]
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root (a dockyard daemon)")
 def test_docker_cli_login_push_pull_with_hub_rights(daemon, hub, tmp_path):
     for user in ("dora", "dan", "dirk"):
         hub.add_user(user)
