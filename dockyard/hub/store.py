@@ -42,6 +42,19 @@ CREATE TABLE IF NOT EXISTS repositories (
     star_count INTEGER NOT NULL DEFAULT 0, UNIQUE (namespace, name));
 CREATE INDEX IF NOT EXISTS repositories_popular ON repositories(star_count DESC, pull_count DESC);
 CREATE INDEX IF NOT EXISTS repositories_pushed ON repositories(last_pushed DESC);
+-- Substring search over "namespace/name description" without scanning every row (trigrams: 3+ characters).
+CREATE VIRTUAL TABLE IF NOT EXISTS repo_search USING fts5(text, tokenize = 'trigram');
+CREATE TRIGGER IF NOT EXISTS repositories_search_insert AFTER INSERT ON repositories BEGIN
+    INSERT INTO repo_search (rowid, text) VALUES (new.id, new.namespace || '/' || new.name || ' ' || new.description);
+END;
+CREATE TRIGGER IF NOT EXISTS repositories_search_update AFTER UPDATE OF namespace, name, description ON repositories
+BEGIN
+    DELETE FROM repo_search WHERE rowid = old.id;
+    INSERT INTO repo_search (rowid, text) VALUES (new.id, new.namespace || '/' || new.name || ' ' || new.description);
+END;
+CREATE TRIGGER IF NOT EXISTS repositories_search_delete AFTER DELETE ON repositories BEGIN
+    DELETE FROM repo_search WHERE rowid = old.id;
+END;
 CREATE TABLE IF NOT EXISTS tag_pushes (
     repo_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE, tag TEXT NOT NULL,
     pusher TEXT NOT NULL, pushed_at REAL NOT NULL, PRIMARY KEY (repo_id, tag));
@@ -353,7 +366,10 @@ class Store:
         """(total, one page) of the repositories `visible` (an SQL condition on `r` from rights.visible_sql)
         lets the caller see, whose namespace/name/description contain `text` (case-insensitive)."""
         where, params = [visible[0]], dict(visible[1])
-        if text:
+        if len(text) >= 3:        # the trigram index: a quoted phrase matches as a substring, any case
+            where.append("r.id IN (SELECT rowid FROM repo_search WHERE repo_search MATCH :match)")
+            params["match"] = '"' + text.replace('"', '""') + '"'
+        elif text:
             where.append("(r.namespace || '/' || r.name LIKE :text ESCAPE '\\'"
                          " OR r.description LIKE :text ESCAPE '\\')")
             params["text"] = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
