@@ -8,7 +8,8 @@ Creations answer 201 with the object; bad input 400 {"message", "detail", "errin
 Accounts   POST /v2/users/login {username, password} -> {token}; POST /v2/auth/token {identifier, secret}
            -> {access_token}; POST /v2/users/signup {username, password, email}; GET /v2/user/;
            GET /v2/users/{name}/
-Repos      GET|POST /v2/namespaces/{ns}/repositories; GET|HEAD|PATCH|DELETE .../repositories/{repo};
+Repos      GET|POST /v2/namespaces/{ns}/repositories (GET also as /v2/repositories/{ns}/);
+           GET|HEAD|PATCH|DELETE .../repositories/{repo};
            GET .../{repo}/tags; GET|DELETE .../{repo}/tags/{tag}; the same under /v2/repositories/{ns}/{repo}/
 Stars      POST|DELETE /v2/repositories/{ns}/{repo}/stars/
 People     GET|POST /v2/repositories/{ns}/{repo}/collaborators/ {user, permission};
@@ -35,6 +36,7 @@ from dockyard.hub.repos import RepoError
 from dockyard.hub.rights import LEVELS, OFFICIAL
 from dockyard.hub.store import Conflict
 from dockyard.hub.webhooks import HookError
+from dockyard.registry.server import routes_v2
 from dockyard.registry.server.auth import Identity
 from dockyard.registry.server.routes_hub import display_name, iso_time
 
@@ -188,6 +190,14 @@ def _repo(request, need: str = "read"):
     principal = _caller(request)
     repo, level = hub.repo_for(principal, request.match_info["ns"], request.match_info["repo"], need)
     return hub, principal, repo, level
+
+
+async def namespace_repos(request):
+    """GET /v2/repositories/{ns}/: Docker Hub lists a namespace's repositories here; a name that is no namespace
+    keeps the registry's older meaning (a top-level repository, e.g. an official image's info)."""
+    if _hub(request).store.namespace_kind(request.match_info["ns"]) is None:
+        return await routes_v2.dispatch(request)
+    return await repo_list(request)
 
 
 async def repo_list(request):
@@ -669,6 +679,7 @@ def _routes():
         ("GET", "/v2/users/{name}", user_profile),
         ("GET", "/v2/namespaces/{ns}/repositories", repo_list),
         ("POST", "/v2/namespaces/{ns}/repositories", repo_create),
+        ("GET", "/v2/repositories/{ns}", namespace_repos),
         ("POST", "/v2/webhook_callbacks/{token}", hook_callback),
         ("POST", "/v2/orgs", org_create), ("GET", "/v2/orgs/{org}", org_get), ("DELETE", "/v2/orgs/{org}", org_delete),
         ("GET", "/v2/orgs/{org}/members", org_members),
