@@ -28,7 +28,11 @@ The `hub` object (`request.app["hub"]`), for the API and the pages:
   hub.repo_for(principal, namespace, name, need="read") -> (repo, level)   (404 if unseen, 401/403 if too low)
   hub.level(principal, repo) -> none|read|write|admin
   hub.search(principal, text="", namespace=None, order="popular", page=1, page_size=25) -> (total, repos)
-Repository operations and JSON shapes: repos.py (create, update, delete, tag_names, tags_json, to_json).
+Operations the API and the pages share (they validate input: RepoError / AccountError / HookError = 400,
+store.Conflict = 409; check rights before calling them):
+  repos.py   create, update, delete, check_name, tag_names, tags_json, delete_tag, add_collaborator,
+             add_team, add_hook; JSON shapes to_json, summary_json
+  orgs.py    create_org, create_team, update_team, add_member
 """
 import asyncio
 import logging
