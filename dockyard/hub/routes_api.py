@@ -7,7 +7,7 @@ Creations answer 201 with the object; bad input 400 {"message", "detail", "errin
 
 Accounts   POST /v2/users/login {username, password} -> {token}; POST /v2/auth/token {identifier, secret}
            -> {access_token}; POST /v2/users/signup {username, password, email}; GET /v2/user/;
-           GET /v2/users/{name}/
+           GET /v2/users/{name}/; GET /v2/users/{name}/repositories/starred/
 Repos      GET|POST /v2/namespaces/{ns}/repositories (GET also as /v2/repositories/{ns}/);
            GET|HEAD|PATCH|DELETE .../repositories/{repo};
            GET .../{repo}/tags; GET|DELETE .../{repo}/tags/{tag}; the same under /v2/repositories/{ns}/{repo}/
@@ -181,6 +181,17 @@ async def user_profile(request):
     if user is None:
         raise not_found("user")
     return web.json_response(_user_json(user))
+
+
+async def user_starred(request):
+    """GET /v2/users/{name}/repositories/starred/: what a user starred, as far as the caller may see."""
+    hub = _hub(request)
+    principal = _caller(request)
+    if hub.store.get_user(request.match_info["name"]) is None:
+        raise not_found("user")
+    page, page_size = _paging(request)
+    total, rows = hub.search(principal, starred_by=request.match_info["name"], page=page, page_size=page_size)
+    return _paged(request, total, [repos.summary_json(r) for r in rows], page, page_size)
 
 
 # ---------- repositories ----------
@@ -642,7 +653,7 @@ def _routes():
     routes = [
         ("POST", "/v2/users/login", users_login), ("POST", "/v2/auth/token", auth_token),
         ("POST", "/v2/users/signup", users_signup), ("GET", "/v2/user", current_user),
-        ("GET", "/v2/users/{name}", user_profile),
+        ("GET", "/v2/users/{name}", user_profile), ("GET", "/v2/users/{name}/repositories/starred", user_starred),
         ("GET", "/v2/namespaces/{ns}/repositories", repo_list),
         ("POST", "/v2/namespaces/{ns}/repositories", repo_create),
         ("GET", "/v2/repositories/{ns}", namespace_repos),

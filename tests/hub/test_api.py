@@ -189,6 +189,7 @@ def test_stars(hub):
         assert c.post("/v2/repositories/stella/shiny/stars/").json()["star_count"] == 1    # once per user
         assert c.get("/v2/repositories/stella/shiny/").json()["has_starred"] is True
         assert c.get("/v2/repositories/stella/shiny/stars/").json() == {"star_count": 1, "has_starred": True}
+        assert [r["repo_name"] for r in c.get("/v2/users/stan/repositories/starred/").json()["results"]] == ["stella/shiny"]
     with hub.api() as c:
         assert c.post("/v2/repositories/stella/shiny/stars/").status_code == 401
         assert c.get("/v1/search", params={"q": "shiny"}).json()["results"][0]["star_count"] == 1
@@ -314,6 +315,30 @@ def test_access_tokens_create_list_deactivate_delete(hub):
     hub.add_user("eve")
     with hub.api("eve") as c:
         assert c.get(f"/v2/access-tokens/{uuid}").status_code == 404   # never someone else's
+
+
+def test_refresh_tokens_from_an_access_token_die_with_it(hub):
+    """docker login keeps a refresh token (its IdentityToken); revoking the access token it came from, or changing
+    the password it came from, revokes it."""
+    hub.add_user("rene")
+    with hub.api("rene") as c:
+        created = c.post("/v2/access-tokens", json={"token_label": "laptop", "scopes": ["repo:write"]}).json()
+
+    def oauth(**form):
+        return httpx.post(f"{hub.url}/token", data={"service": "dockyard-registry", "client_id": "docker", **form})
+
+    from_token = oauth(grant_type="password", username="rene", password=created["token"], access_type="offline",
+                       scope="repository:rene/app:pull,push").json()
+    from_password = oauth(grant_type="password", username="rene", password=password("rene"),
+                          access_type="offline").json()
+    r = oauth(grant_type="refresh_token", refresh_token=from_token["refresh_token"], scope="repository:rene/app:push")
+    assert r.status_code == 200 and r.json()["scope"] == "repository:rene/app:push"
+    with hub.api("rene") as c:
+        c.patch(f"/v2/access-tokens/{created['uuid']}", json={"is_active": False})
+    assert oauth(grant_type="refresh_token", refresh_token=from_token["refresh_token"]).status_code == 401
+    assert oauth(grant_type="refresh_token", refresh_token=from_password["refresh_token"]).status_code == 200
+    hub.user_cli("passwd", "rene", "--password-stdin", input="rene-new-password\n")
+    assert oauth(grant_type="refresh_token", refresh_token=from_password["refresh_token"]).status_code == 401
 
 
 def test_only_a_hash_of_secrets_is_stored(hub):
