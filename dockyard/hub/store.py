@@ -111,6 +111,8 @@ class Store:
     def __init__(self, path: str):
         self.path = path
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        # Password hashes and the JWT secret live here: owner-only (SQLite gives -wal/-shm the same mode).
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         self._local = threading.local()
         self._db().executescript(SCHEMA)        # IF NOT EXISTS: safe when several processes open it
 

@@ -2,6 +2,7 @@
 import base64
 import hashlib
 import json
+import os
 import sqlite3
 import time
 
@@ -345,6 +346,7 @@ def test_only_a_hash_of_secrets_is_stored(hub):
     hub.add_user("hashy")
     with hub.api("hashy") as c:
         secret = c.post("/v2/access-tokens", json={"token_label": "t"}).json()["token"]
+    assert os.stat(f"{hub.storage}/hub.db").st_mode & 0o077 == 0          # owner-only
     dump = "\n".join(sqlite3.connect(f"{hub.storage}/hub.db").iterdump())
     assert secret not in dump and password("hashy") not in dump
     assert hashlib.sha256(secret.encode()).hexdigest() in dump
