@@ -62,6 +62,8 @@ def test_signup_creates_an_account_unless_turned_off(hub, make_hub):
         assert r.status_code == 400 and message(r) == "password must be at least 8 characters"
         r = c.post("/v2/users/signup", json={"username": "Upper Case", "password": "long-enough"})
         assert r.status_code == 400 and message(r).startswith("username must be")
+        r = c.post("/v2/users/signup", json={"username": "repositories", "password": "long-enough"})
+        assert r.status_code == 400 and message(r) == "repositories is a reserved name"    # an API path word
     assert hub.jwt("newbie", "long-enough")
     closed = make_hub({"hub": {"signup": False}})
     with closed.api() as c:
