@@ -4,10 +4,13 @@ import hashlib
 import json
 import os
 import sqlite3
-import time
 
 import httpx
 
+from dockyard.hub import config as hub_config
+from dockyard.hub.accounts import Accounts
+from dockyard.hub.sessions import Sessions
+from dockyard.hub.store import Store
 from hub_helpers import TOKEN_RE, Image, message, password
 
 
@@ -358,12 +361,10 @@ def test_only_a_hash_of_secrets_is_stored(hub):
 def test_cookie_changes_need_the_csrf_token(hub):
     """The web UI's session cookie authenticates API calls; a change without the session's CSRF token is 403."""
     hub.add_user("cookie")
-    session_id, csrf = "test-session-" + str(time.time()), "csrf-" + str(time.time())
-    db = sqlite3.connect(f"{hub.storage}/hub.db")
-    with db:
-        db.execute("INSERT INTO sessions (id_hash, user_id, csrf, created, expires) SELECT ?, id, ?, ?, ? FROM users "
-                   "WHERE name = 'cookie'", (hashlib.sha256(session_id.encode()).hexdigest(), csrf, time.time(),
-                                             time.time() + 60))
+    # the session the sign-in page would make, made by the same code in this process (the database is shared)
+    config = hub_config.HubConfig(bcrypt_rounds=4)
+    store = Store(f"{hub.storage}/hub.db")
+    session_id, csrf = Sessions(store, Accounts(store, config), config).create("cookie")
     with httpx.Client(base_url=hub.url, cookies={"dockyard_session": session_id}) as c:
         assert c.get("/v2/user/").json()["username"] == "cookie"
         r = c.post("/v2/namespaces/cookie/repositories", json={"name": "csrf-less"})
@@ -373,6 +374,10 @@ def test_cookie_changes_need_the_csrf_token(hub):
         r = c.post("/v2/namespaces/cookie/repositories", json={"name": "with-csrf"}, headers={"X-CSRFToken": csrf})
         assert r.status_code == 201
     assert json.loads(httpx.get(f"{hub.url}/v2/namespaces/cookie/repositories").text)["count"] == 1
+    # a password change ends the user's sessions
+    hub.user_cli("passwd", "cookie", "--password-stdin", input="changed-password\n")
+    with httpx.Client(base_url=hub.url, cookies={"dockyard_session": session_id}) as c:
+        assert c.get("/v2/user/").status_code == 401
 
 
 # ---------- registry routes that were there before the Hub ----------
