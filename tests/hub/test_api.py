@@ -4,6 +4,8 @@ import hashlib
 import json
 import os
 import sqlite3
+import subprocess
+import sys
 
 import httpx
 
@@ -406,3 +408,14 @@ def test_official_images_are_pushed_by_admins_and_shown_as_library(make_hub):
         assert found == [{"name": "busybox", "description": "", "star_count": 0, "pull_count": 0,
                           "is_official": True, "is_automated": False, "is_trusted": False}]
     assert srv.registry_token("joe", "repository:busybox:pull,push")[1] == ["pull"]
+
+
+def test_bad_hub_configuration_is_refused_with_its_key(tmp_path):
+    for section, words in (({"webhook_retries": "lots"}, "hub.webhook_retries must be a whole number, not 'lots'"),
+                           ({"login_lockout": "soon"}, "hub.login_lockout must be a duration like 5s, 10m or 14d"),
+                           ({"bcrypt_rounds": 2}, "hub.bcrypt_rounds must be between 4 and 31")):
+        (tmp_path / "config.yml").write_text(json.dumps({"hub": section}))
+        p = subprocess.run([sys.executable, "-m", "dockyard", "registry", "serve", "--hub", "--listen", "127.0.0.1:1",
+                            "--storage", str(tmp_path / "st"), "--config", str(tmp_path / "config.yml")],
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 1 and f"Error: invalid hub configuration: {words}" in p.stderr, p.stderr
