@@ -114,6 +114,11 @@ def _paged(request, total: int, results: list, page: int, page_size: int) -> web
                               "previous": link(page - 1) if page > 1 else None, "results": results})
 
 
+def _whole_list(results: list) -> web.Response:
+    """A short list in Docker Hub's paged shape, all on one page."""
+    return web.json_response({"count": len(results), "next": None, "previous": None, "results": results})
+
+
 def _iso(ts) -> str | None:
     return iso_time(ts) if ts else None
 
@@ -308,7 +313,7 @@ async def star(request):
 async def collaborators(request):
     hub, principal, repo, _ = _repo(request, "admin")
     rows = hub.store.collaborators(repo["id"])
-    return web.json_response({"count": len(rows), "next": None, "previous": None, "results": rows})
+    return _whole_list(rows)
 
 
 @_input_errors
@@ -338,7 +343,7 @@ async def collaborator_delete(request):
 async def repo_groups(request):
     hub, principal, repo, _ = _repo(request, "admin")
     rows = hub.store.team_permissions(repo["id"])
-    return web.json_response({"count": len(rows), "next": None, "previous": None, "results": rows})
+    return _whole_list(rows)
 
 
 @_input_errors
@@ -374,8 +379,7 @@ def _pipeline_json(hub, hook: dict) -> dict:
 
 async def hooks_list(request):
     hub, principal, repo, _ = _repo(request, "admin")
-    results = [_pipeline_json(hub, h) for h in hub.store.hooks(repo["id"])]
-    return web.json_response({"count": len(results), "next": None, "previous": None, "results": results})
+    return _whole_list([_pipeline_json(hub, h) for h in hub.store.hooks(repo["id"])])
 
 
 @_input_errors
