@@ -419,3 +419,19 @@ def test_bad_hub_configuration_is_refused_with_its_key(tmp_path):
                             "--storage", str(tmp_path / "st"), "--config", str(tmp_path / "config.yml")],
                            capture_output=True, text=True, timeout=60)
         assert p.returncode == 1 and f"Error: invalid hub configuration: {words}" in p.stderr, p.stderr
+
+
+def test_deleting_a_repository_removes_its_tags_from_the_registry(hub):
+    hub.add_user("dana")
+    img = hub.push("dana", "dana/gone", "1")
+    with hub.api("dana") as c:
+        assert c.get("/v2/namespaces/dana/repositories/gone/tags", params={"name": "1"}).json()["count"] == 1
+        assert c.delete("/v2/repositories/dana/gone/").status_code == 202
+        assert c.get("/v1/search", params={"q": "dana/gone"}).json()["num_results"] == 0
+    with hub.v2("dana", "dana/gone") as v2:
+        r = v2.get("/v2/dana/gone/manifests/1")
+        assert r.status_code == 404 and r.json()["errors"][0]["code"] == "MANIFEST_UNKNOWN"
+    hub.push("dana", "dana/gone", "2", img)            # the owner may push it again: a new repository
+    with hub.api() as c:
+        r = c.get("/v2/repositories/dana/gone/tags/")
+        assert [t["name"] for t in r.json()["results"]] == ["2"] and r.json()["results"][0]["digest"] == img.digest
