@@ -84,9 +84,3 @@ def load(config: Config) -> HubConfig:
         bcrypt_rounds=_int(raw, "bcrypt_rounds", d.bcrypt_rounds),
     )
 
-
-def database_path(storage: str, config: Config | None = None) -> str:
-    """Where the Hub database of a storage root lives (the CLI's `user` commands find it this way)."""
-    if config is not None and (config.hub or {}).get("database"):
-        return config.hub["database"]
-    return os.path.join(storage, "hub.db")
