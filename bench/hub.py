@@ -89,7 +89,7 @@ def big_image(storage: Storage, repo: str, total_mb: int) -> str:
     a clean-up deleting a directory (so the explorer has changes, removals and waste to find)."""
     rnd = random.Random(1)
     per_file = 64 * 1024
-    n = total_mb * 1024 * 1024 // per_file // 2
+    n = int(total_mb * 1_000_000 / per_file / 1.7)     # base n + update n/5 + extra n/2 files
     blob = lambda: rnd.randbytes(per_file)   # incompressible: the compressed size is the real size
     base = {f"usr/lib/pkg{i // 100}/file{i}.so": blob() for i in range(n)}
     update = {f"usr/lib/pkg{i // 100}/file{i}.so": blob() for i in range(0, n, 5)}

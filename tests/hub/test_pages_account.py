@@ -117,3 +117,26 @@ def test_pages_fit_a_phone_screen(site):
         fits = phone.driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
         assert fits, path
     phone.screenshot("repository-phone")
+
+
+def test_official_images_live_at_underscore_urls(make_hub, tmp_path):
+    """An image a site admin pushes as `busybox` is library/busybox: official, at /_/busybox, on the home page."""
+    server = make_hub({"hub": {"admins": ["root"]}})
+    server.add_user("root")
+    server.push("root", "busybox", "1.36")
+    person = Browser(server.url, tmp_path, "visitor")
+    try:
+        person.open("/")
+        official = person.driver.find_element("xpath", "//h2[.='Official images']/following-sibling::ul[1]").text
+        assert "busybox" in official and "Docker Official Image" in official
+        person.follow("busybox")
+        assert person.path == "/_/busybox" and "Docker Official Image" in person.text()
+        assert f"docker pull {server.host}/busybox" in person.text()
+        person.follow("Tags")
+        assert person.path == "/_/busybox/tags" and "1.36" in person.text()
+        person.open("/search?q=busy")
+        assert "busybox" in person.text() and "Docker Official Image" in person.text()
+        person.open("/r/library/busybox/tags")
+        assert person.path == "/_/busybox/tags"          # official images have one address, /_/
+    finally:
+        person.close()

@@ -31,6 +31,18 @@ async def readable_repo(request: web.Request):
     return await blocking(backend(request).repo, v.user, repo_name(request), request.host)
 
 
+def repo_page(handler):
+    """A page of one repository: 404 (the same page as for no repository) unless the viewer may read it."""
+    async def wrapped(request: web.Request) -> web.Response:
+        if request.match_info.get("ns") == "library":     # official images have one address, as on Docker Hub
+            raise web.HTTPMovedPermanently("/_/" + request.path_qs[len("/r/library/"):])
+        repo = await readable_repo(request)
+        if repo is None:
+            return await not_found(request)
+        return await handler(request, repo)
+    return wrapped
+
+
 async def home(request: web.Request) -> web.Response:
     v = await viewer(request)
     b = backend(request)
@@ -48,10 +60,8 @@ async def search(request: web.Request) -> web.Response:
                                                  "has_next": page * SEARCH_PAGE < total})
 
 
-async def repository(request: web.Request) -> web.Response:
-    repo = await readable_repo(request)
-    if repo is None:
-        return await not_found(request)
+@repo_page
+async def repository(request: web.Request, repo: dict) -> web.Response:
     v = await viewer(request)
     b = backend(request)
     tags, _ = await blocking(b.tags.page, repo["storage_name"], 1, 5)
@@ -61,20 +71,16 @@ async def repository(request: web.Request) -> web.Response:
                                                "registry_host": request.host})
 
 
-async def tags(request: web.Request) -> web.Response:
-    repo = await readable_repo(request)
-    if repo is None:
-        return await not_found(request)
+@repo_page
+async def tags(request: web.Request, repo: dict) -> web.Response:
     page = _page(request)
     rows, total = await blocking(backend(request).tags_page, repo, page, TAGS_PAGE)
     return await render(request, "tags.html", {"repo": repo, "tags": rows, "total": total, "page": page,
                                                "has_next": page * TAGS_PAGE < total})
 
 
-async def tag(request: web.Request) -> web.Response:
-    repo = await readable_repo(request)
-    if repo is None:
-        return await not_found(request)
+@repo_page
+async def tag(request: web.Request, repo: dict) -> web.Response:
     b = backend(request)
     row = await blocking(b.tag_row, repo, request.match_info["tag"])
     if row is None:
