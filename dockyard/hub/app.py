@@ -85,7 +85,7 @@ class Hub:
         repo = self.store.get_repo(namespace, name)
         level = self.level(principal, repo)
         if not at_least(level, "read"):
-            raise not_found(f"repository {namespace}/{name}")
+            raise not_found("repository")
         if not at_least(level, need):
             if principal is None:
                 raise hub_error(401, "Authentication credentials were not provided.",

@@ -16,6 +16,7 @@ def hub_error(status: int, message: str, headers: dict | None = None, **errinfo)
     return cls(text=body, content_type="application/json", headers=headers)
 
 
-def not_found(what: str) -> web.HTTPException:
-    """The one answer for "no such thing" and "not yours to see": nothing private leaks through a difference."""
-    return hub_error(404, f"object not found", resource=what)
+def not_found(kind: str) -> web.HTTPException:
+    """The one answer for "no such thing" and "not yours to see" (`kind` is a word like "repository", never a
+    name): nothing private leaks through a difference."""
+    return hub_error(404, "object not found", resource=kind)

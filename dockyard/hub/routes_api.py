@@ -8,7 +8,8 @@ Creations answer 201 with the object; bad input 400 {"message", "detail", "errin
 Accounts   POST /v2/users/login {username, password} -> {token}; POST /v2/auth/token {identifier, secret}
            -> {access_token}; POST /v2/users/signup {username, password, email}; GET /v2/user/;
            GET /v2/users/{name}/
-Repos      GET|POST /v2/namespaces/{ns}/repositories; GET|HEAD|PATCH|DELETE .../repositories/{repo};
+Repos      GET|POST /v2/namespaces/{ns}/repositories (GET also as /v2/repositories/{ns}/);
+           GET|HEAD|PATCH|DELETE .../repositories/{repo};
            GET .../{repo}/tags; GET|DELETE .../{repo}/tags/{tag}; the same under /v2/repositories/{ns}/{repo}/
 Stars      POST|DELETE /v2/repositories/{ns}/{repo}/stars/
 People     GET|POST /v2/repositories/{ns}/{repo}/collaborators/ {user, permission};
@@ -35,6 +36,7 @@ from dockyard.hub.repos import RepoError
 from dockyard.hub.rights import LEVELS, OFFICIAL
 from dockyard.hub.store import Conflict
 from dockyard.hub.webhooks import HookError
+from dockyard.registry.server import routes_v2
 from dockyard.registry.server.auth import Identity
 from dockyard.registry.server.routes_hub import display_name, iso_time
 
@@ -139,24 +141,24 @@ def _user_json(user: dict) -> dict:
 
 
 # ---------- accounts ----------
-@_input_errors
-async def users_login(request):
+async def _sign_in(request, name_key: str, secret_key: str, answer_key: str) -> web.Response:
     body = await _body(request)
     hub = _hub(request)
-    principal = await hub.authenticate_async(_str(body, "username"), _str(body, "password"), request.remote)
+    principal = await hub.authenticate_async(_str(body, name_key), _str(body, secret_key), request.remote)
     if principal is None:
         raise hub_error(401, "Incorrect authentication credentials")
-    return web.json_response({"token": hub.sessions.issue_jwt(principal)})
+    return web.json_response({answer_key: hub.sessions.issue_jwt(principal)})
+
+
+@_input_errors
+async def users_login(request):
+    return await _sign_in(request, "username", "password", "token")
 
 
 @_input_errors
 async def auth_token(request):
-    body = await _body(request)
-    hub = _hub(request)
-    principal = await hub.authenticate_async(_str(body, "identifier"), _str(body, "secret"), request.remote)
-    if principal is None:
-        raise hub_error(401, "Incorrect authentication credentials")
-    return web.json_response({"access_token": hub.sessions.issue_jwt(principal)})
+    """Docker Hub's newer form: a personal access token (or password) as `secret`."""
+    return await _sign_in(request, "identifier", "secret", "access_token")
 
 
 @_input_errors
@@ -190,12 +192,20 @@ def _repo(request, need: str = "read"):
     return hub, principal, repo, level
 
 
+async def namespace_repos(request):
+    """GET /v2/repositories/{ns}/: Docker Hub lists a namespace's repositories here; a name that is no namespace
+    keeps the registry's older meaning (a top-level repository, e.g. an official image's info)."""
+    if _hub(request).store.namespace_kind(request.match_info["ns"]) is None:
+        return await routes_v2.dispatch(request)
+    return await repo_list(request)
+
+
 async def repo_list(request):
     hub = _hub(request)
     principal = _caller(request)
     ns = request.match_info["ns"]
     if ns != OFFICIAL and hub.store.namespace_kind(ns) is None:
-        raise not_found(f"namespace {ns}")
+        raise not_found("namespace")
     page, page_size = _paging(request)
     order = request.query.get("ordering", "updated").lstrip("-")
     order = {"last_updated": "updated", "name": "name", "updated": "updated", "pull_count": "popular",
@@ -216,7 +226,7 @@ async def repo_create(request):
     if body.get("namespace") not in (None, ns):
         raise hub_error(400, f"namespace in the body ({body.get('namespace')}) differs from the path ({ns})")
     if ns != OFFICIAL and hub.store.namespace_kind(ns) is None:
-        raise not_found(f"namespace {ns}")
+        raise not_found("namespace")
     if not hub.rights.can_create(principal.user, ns) or principal.cap != "admin":
         raise hub_error(403, f"you cannot create repositories in {ns}")
     repo = repos.create(hub, ns, _str(body, "name"), body)
@@ -260,7 +270,7 @@ async def tag_get(request):
     tag = repos.check_tag(request.match_info["tag"])
     found = repos.tags_json(hub, repo, [tag]) if hub.registry.storage.get_tag(repo["path"], tag) else []
     if not found:
-        raise not_found(f"tag {tag}")
+        raise not_found("tag")
     return web.json_response(found[0])
 
 
@@ -268,7 +278,7 @@ async def tag_get(request):
 async def tag_delete(request):
     hub, principal, repo, _ = _repo(request, "write")
     if not repos.delete_tag(hub, repo, request.match_info["tag"]):
-        raise not_found(f"tag {request.match_info['tag']}")
+        raise not_found("tag")
     return web.Response(status=204)
 
 
@@ -667,7 +677,9 @@ def _routes():
         ("POST", "/v2/users/login", users_login), ("POST", "/v2/auth/token", auth_token),
         ("POST", "/v2/users/signup", users_signup), ("GET", "/v2/user", current_user),
         ("GET", "/v2/users/{name}", user_profile),
-        ("GET", "/v2/namespaces/{ns}/repositories", repo_list), ("POST", "/v2/namespaces/{ns}/repositories", repo_create),
+        ("GET", "/v2/namespaces/{ns}/repositories", repo_list),
+        ("POST", "/v2/namespaces/{ns}/repositories", repo_create),
+        ("GET", "/v2/repositories/{ns}", namespace_repos),
         ("POST", "/v2/webhook_callbacks/{token}", hook_callback),
         ("POST", "/v2/orgs", org_create), ("GET", "/v2/orgs/{org}", org_get), ("DELETE", "/v2/orgs/{org}", org_delete),
         ("GET", "/v2/orgs/{org}/members", org_members),

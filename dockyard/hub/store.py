@@ -42,6 +42,19 @@ CREATE TABLE IF NOT EXISTS repositories (
     star_count INTEGER NOT NULL DEFAULT 0, UNIQUE (namespace, name));
 CREATE INDEX IF NOT EXISTS repositories_popular ON repositories(star_count DESC, pull_count DESC);
 CREATE INDEX IF NOT EXISTS repositories_pushed ON repositories(last_pushed DESC);
+-- Substring search over "namespace/name description" without scanning every row (trigrams: 3+ characters).
+CREATE VIRTUAL TABLE IF NOT EXISTS repo_search USING fts5(text, tokenize = 'trigram');
+CREATE TRIGGER IF NOT EXISTS repositories_search_insert AFTER INSERT ON repositories BEGIN
+    INSERT INTO repo_search (rowid, text) VALUES (new.id, new.namespace || '/' || new.name || ' ' || new.description);
+END;
+CREATE TRIGGER IF NOT EXISTS repositories_search_update AFTER UPDATE OF namespace, name, description ON repositories
+BEGIN
+    DELETE FROM repo_search WHERE rowid = old.id;
+    INSERT INTO repo_search (rowid, text) VALUES (new.id, new.namespace || '/' || new.name || ' ' || new.description);
+END;
+CREATE TRIGGER IF NOT EXISTS repositories_search_delete AFTER DELETE ON repositories BEGIN
+    DELETE FROM repo_search WHERE rowid = old.id;
+END;
 CREATE TABLE IF NOT EXISTS tag_pushes (
     repo_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE, tag TEXT NOT NULL,
     pusher TEXT NOT NULL, pushed_at REAL NOT NULL, PRIMARY KEY (repo_id, tag));
@@ -124,6 +137,11 @@ class Store:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
+
+    def write(self, sql: str, params=()) -> int:
+        """One statement in its own transaction; how many rows it changed."""
+        with self.tx() as db:
+            return db.execute(sql, params).rowcount
 
     def one(self, sql: str, params=()) -> dict | None:
         row = self._db().execute(sql, params).fetchone()
@@ -211,8 +229,7 @@ class Store:
         return self.one("SELECT * FROM orgs WHERE name = ?", (name,))
 
     def delete_org(self, name: str) -> bool:
-        with self.tx() as db:
-            return bool(db.execute("DELETE FROM orgs WHERE name = ?", (name,)).rowcount)
+        return bool(self.write("DELETE FROM orgs WHERE name = ?", (name,)))
 
     def org_owners(self, org: str) -> list[str]:
         return [r["name"] for r in self.all(
@@ -276,14 +293,12 @@ class Store:
             db.execute("DELETE FROM teams WHERE id = ?", (team_id,))
 
     def add_team_member(self, team_id: int, user: str) -> bool:
-        with self.tx() as db:
-            return bool(db.execute("INSERT OR IGNORE INTO team_members (team_id, user_id) SELECT ?, id FROM users "
-                                   "WHERE name = ?", (team_id, user)).rowcount)
+        return bool(self.write("INSERT OR IGNORE INTO team_members (team_id, user_id) SELECT ?, id FROM users "
+                               "WHERE name = ?", (team_id, user)))
 
     def remove_team_member(self, team_id: int, user: str) -> bool:
-        with self.tx() as db:
-            return bool(db.execute("DELETE FROM team_members WHERE team_id = ? AND user_id = "
-                                   "(SELECT id FROM users WHERE name = ?)", (team_id, user)).rowcount)
+        return bool(self.write("DELETE FROM team_members WHERE team_id = ? AND user_id = "
+                               "(SELECT id FROM users WHERE name = ?)", (team_id, user)))
 
     def team_members(self, team_id: int) -> list[dict]:
         return self.all("SELECT u.id, u.name, u.full_name FROM users u JOIN team_members tm ON tm.user_id = u.id "
@@ -351,8 +366,12 @@ class Store:
         """(total, one page) of the repositories `visible` (an SQL condition on `r` from rights.visible_sql)
         lets the caller see, whose namespace/name/description contain `text` (case-insensitive)."""
         where, params = [visible[0]], dict(visible[1])
-        if text:
-            where.append("(r.namespace || '/' || r.name LIKE :text ESCAPE '\\' OR r.description LIKE :text ESCAPE '\\')")
+        if len(text) >= 3:        # the trigram index: a quoted phrase matches as a substring, any case
+            where.append("r.id IN (SELECT rowid FROM repo_search WHERE repo_search MATCH :match)")
+            params["match"] = '"' + text.replace('"', '""') + '"'
+        elif text:
+            where.append("(r.namespace || '/' || r.name LIKE :text ESCAPE '\\'"
+                         " OR r.description LIKE :text ESCAPE '\\')")
             params["text"] = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         if namespace is not None:
             where.append("r.namespace = :namespace")
@@ -383,9 +402,8 @@ class Store:
                        (repo_id, permission, user))
 
     def remove_collaborator(self, repo_id: int, user: str) -> bool:
-        with self.tx() as db:
-            return bool(db.execute("DELETE FROM collaborators WHERE repo_id = ? AND user_id = "
-                                   "(SELECT id FROM users WHERE name = ?)", (repo_id, user)).rowcount)
+        return bool(self.write("DELETE FROM collaborators WHERE repo_id = ? AND user_id = "
+                               "(SELECT id FROM users WHERE name = ?)", (repo_id, user)))
 
     def collaborators(self, repo_id: int) -> list[dict]:
         return self.all("SELECT u.name AS user, u.full_name, c.permission FROM collaborators c "
@@ -398,9 +416,8 @@ class Store:
                        (team_id, repo_id, permission))
 
     def remove_team_permission(self, team_id: int, repo_id: int) -> bool:
-        with self.tx() as db:
-            return bool(db.execute("DELETE FROM team_repos WHERE team_id = ? AND repo_id = ?",
-                                   (team_id, repo_id)).rowcount)
+        return bool(self.write("DELETE FROM team_repos WHERE team_id = ? AND repo_id = ?",
+                               (team_id, repo_id)))
 
     def team_permissions(self, repo_id: int) -> list[dict]:
         return self.all("SELECT t.id AS group_id, t.name AS group_name, tr.permission FROM team_repos tr "
@@ -453,8 +470,7 @@ class Store:
             db.execute("UPDATE access_tokens SET last_used = ? WHERE uuid = ?", (when, token_uuid))
 
     def delete_token(self, token_uuid: str) -> bool:
-        with self.tx() as db:
-            return bool(db.execute("DELETE FROM access_tokens WHERE uuid = ?", (token_uuid,)).rowcount)
+        return bool(self.write("DELETE FROM access_tokens WHERE uuid = ?", (token_uuid,)))
 
     # ---- web hooks and their deliveries ----
     def create_hook(self, repo_id: int, name: str, hook_url: str, creator: str) -> dict:
@@ -470,19 +486,18 @@ class Store:
         return self.all("SELECT * FROM webhooks WHERE repo_id = ? ORDER BY name", (repo_id,))
 
     def delete_hook(self, repo_id: int, name: str) -> bool:
-        with self.tx() as db:
-            return bool(db.execute("DELETE FROM webhooks WHERE repo_id = ? AND name = ?", (repo_id, name)).rowcount)
+        return bool(self.write("DELETE FROM webhooks WHERE repo_id = ? AND name = ?", (repo_id, name)))
 
     def add_delivery(self, webhook_id: int, tag: str, callback_token: str) -> int:
         now = time.time()
         with self.tx() as db:
-            return db.execute("INSERT INTO deliveries (webhook_id, created, updated, status, tag, callback_token) "
-                              "VALUES (?, ?, ?, 'pending', ?, ?)", (webhook_id, now, now, tag, callback_token)).lastrowid
+            cur = db.execute("INSERT INTO deliveries (webhook_id, created, updated, status, tag, callback_token) "
+                             "VALUES (?, ?, ?, 'pending', ?, ?)", (webhook_id, now, now, tag, callback_token))
+            return cur.lastrowid
 
     def set_callback_state(self, callback_token: str, state: str, description: str) -> bool:
-        with self.tx() as db:
-            return bool(db.execute("UPDATE deliveries SET callback_state = ?, callback_description = ? "
-                                   "WHERE callback_token = ?", (state, description[:500], callback_token)).rowcount)
+        return bool(self.write("UPDATE deliveries SET callback_state = ?, callback_description = ? "
+                               "WHERE callback_token = ?", (state, description[:500], callback_token)))
 
     def update_delivery(self, delivery_id: int, status: str, response_code: int | None, attempts: int,
                         message: str) -> None:

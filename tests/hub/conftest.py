@@ -1,5 +1,5 @@
 """Hub fixtures: a `dockyard registry serve --hub` per module (or per test with make_hub), and, for the tests
-that use the real docker CLI, a dockyard daemon (tests/e2e's harness) with busybox loaded."""
+that use the real docker CLI, `daemon`: a dockyard daemon with busybox loaded (tests/e2e's, needs root)."""
 import os
 import sys
 
@@ -7,6 +7,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from hub_helpers import HUB_CONFIG, HubServer  # noqa: E402
+from tests.e2e.conftest import busybox_tar, daemon  # noqa: E402,F401  (the e2e harness: a daemon with busybox)
 
 
 def _config(extra: dict | None) -> dict:
@@ -42,17 +43,3 @@ def make_hub(tmp_path):
     yield make
     for server in started:
         server.stop()
-
-
-@pytest.fixture(scope="session")
-def daemon(tmp_path_factory):
-    """A real dockyard daemon (docker CLI 28 talks to it) with busybox loaded; needs root."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root (a dockyard daemon)")
-    from tests.e2e.daemon_harness import build_busybox_archive, cleanup_daemon, new_daemon
-    busybox = build_busybox_archive(tmp_path_factory.mktemp("images") / "busybox.tar")
-    d = new_daemon(tmp_path_factory.mktemp("daemon"))
-    d.start()
-    d.docker("load", "-i", str(busybox))
-    yield d
-    cleanup_daemon(d)

@@ -14,7 +14,7 @@ import httpx
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "registry_server"))
 from regsrv_helpers import (OCI_MANIFEST, Image, Server, error_code, oci_layout, push_blob,  # noqa: E402,F401
-                            push_image, skopeo)
+                            push_image, skopeo, tar_layer)
 
 HUB_CONFIG = {"hub": {"enabled": True, "webhook_allowlist": ["127.0.0.1"], "bcrypt_rounds": 4,
                       "webhook_backoff": "100ms", "webhook_timeout": "2s"}}

@@ -127,6 +127,7 @@ def test_repository_create_get_patch_delete(hub):
         r = c.patch("/v2/namespaces/rita/repositories/web", json={"full_description": "# Web\nREADME", "is_private": False})
         assert r.status_code == 200 and r.json()["full_description"] == "# Web\nREADME" and r.json()["is_private"] is False
         assert c.get("/v2/namespaces/rita/repositories?ordering=name").json()["results"][0]["name"] == "web"
+        assert c.get("/v2/repositories/rita/").json()["results"][0]["repo_name"] == "rita/web"
     with hub.api("sam") as c:
         r = c.post("/v2/namespaces/rita/repositories", json={"name": "other"})
         assert r.status_code == 403 and message(r) == "you cannot create repositories in rita"
@@ -354,3 +355,20 @@ def test_old_hub_routes_still_answer(hub):
         r = c.patch("/v2/repositories/olduser/legacy/", json={"description": "short"})
         assert r.status_code == 200 and r.json()["description"] == "short"
         assert c.get("/v2/repositories/olduser/legacy/tags/").json()["results"][0]["digest"] == img.digest
+
+
+def test_official_images_are_pushed_by_admins_and_shown_as_library(make_hub):
+    srv = make_hub({"hub": {"admins": ["root"]}})
+    srv.add_user("root")
+    srv.add_user("joe")
+    assert srv.registry_token("joe", "repository:busybox:pull,push")[1] == []
+    img = srv.push("root", "busybox", "1")
+    with srv.api() as c:
+        r = c.get("/v2/repositories/library/busybox/")
+        assert r.status_code == 200 and r.json()["is_official"] is True and r.json()["namespace"] == "library"
+        assert c.get("/v2/repositories/library/busybox/tags/1/").json()["digest"] == img.digest
+        assert c.get("/v2/repositories/busybox/").status_code == 200        # the registry's older top-level form
+        found = c.get("/v1/search", params={"q": "busybox"}).json()["results"]
+        assert found == [{"name": "busybox", "description": "", "star_count": 0, "pull_count": 0,
+                          "is_official": True, "is_automated": False, "is_trusted": False}]
+    assert srv.registry_token("joe", "repository:busybox:pull,push")[1] == ["pull"]
