@@ -104,7 +104,12 @@ def _analyse_layers(layer_paths: list[str], layers: list[dict]) -> list[dict]:
         layer = layers[i]
         added, changed, removed = [], [], []
         content = 0
-        for name, size, is_dir in _iter_entries(path):
+        try:
+            entries = list(_iter_entries(path))
+        except (tarfile.TarError, OSError, EOFError, zstandard.ZstdError):
+            layer["unreadable"] = True       # a corrupt or foreign blob: shown as such, never a server error
+            entries = []
+        for name, size, is_dir in entries:
             parent, _, base = name.rpartition("/")
             if base == OPAQUE:            # the directory's earlier contents are hidden
                 removed += tree.remove_under(parent, layers, i, include_self=False)
@@ -155,6 +160,7 @@ def explore_image(storage, manifest: dict) -> dict:
         steps.append({"command": "", "created": "", "comment": "", "layer": j})
     total = sum(layer["size"] for layer in layers)
     wasted = sum(layer["wasted"] for layer in layers)
+    missing += [layer["digest"] for layer in layers if layer.get("unreadable")]
     return {"version": FORMAT_VERSION, "platform": _platform(config), "config": _config_summary(config),
             "steps": steps, "layers": layers, "missing": missing,
             "total_size": total, "compressed_size": sum(layer["compressed_size"] for layer in layers),

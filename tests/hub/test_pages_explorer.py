@@ -121,3 +121,13 @@ def test_step_command_shows_instructions_like_docker_hub():
     assert step_command("/bin/sh -c #(nop)  CMD [\"sh\"]") == 'CMD ["sh"]'
     assert step_command("/bin/sh -c apk add x") == "RUN /bin/sh -c apk add x"
     assert step_command("COPY . / # buildkit") == "COPY . / # buildkit"
+
+
+def test_a_corrupt_layer_is_reported_not_a_crash(tmp_path):
+    storage = Storage(str(tmp_path / "reg"))
+    bad = b"\x1f\x8b" + b"not really gzip" * 10
+    digest = _image(storage, [_tar([("a", b"1")]), bad], [{"created_by": "x"}, {"created_by": "y"}])
+    result = Explorer(storage, str(tmp_path / "cache")).compute(digest)
+    assert result["layers"][0]["size"] == 1 and result["layers"][1].get("unreadable")
+    assert result["missing"] == [result["layers"][1]["digest"]]
+    assert Explorer(storage, str(tmp_path / "cache")).load_cached(digest) is None   # tried again next time
