@@ -9,7 +9,7 @@ pages answer 404 exactly as for a missing one. Failures a person can fix raise P
 from __future__ import annotations
 
 from dockyard.hub import repos
-from dockyard.hub.accounts import AccountError, LoginThrottled
+from dockyard.hub.accounts import AccountError, LoginThrottled, check_username
 from dockyard.hub.explorer import Explorer
 from dockyard.hub.pages.tags import TagReader
 from dockyard.hub.rights import OFFICIAL, at_least
@@ -118,7 +118,8 @@ class PagesBackend:
         if kind is None:
             return None
         repos, _ = self._list(user, host, namespace=ns, order="updated", limit=100)
-        info = {"kind": kind, "repos": repos, "teams": [], "members": [], "full_name": ""}
+        info = {"kind": kind, "repos": repos, "teams": [], "members": [], "full_name": "",
+                "can_manage": kind == "org" and self.rights.can_manage_org(user, ns)}
         if kind == "org":
             info["full_name"] = (self.store.get_org(ns) or {}).get("full_name", "")
             # Who is in an organization is for its members (and site admins) to see, as on Docker Hub.
@@ -130,6 +131,37 @@ class PagesBackend:
         else:
             info["full_name"] = (self.store.get_user(ns) or {}).get("full_name", "")
         return info
+
+    # ---- organizations and teams (callers of the team methods checked can_manage_org) ----
+    def can_manage_org(self, user: str | None, org: str) -> bool:
+        return self.store.namespace_kind(org) == "org" and self.rights.can_manage_org(user, org)
+
+    def create_org(self, user: str, name: str, full_name: str) -> None:
+        try:
+            self.store.create_org(check_username(name), user, full_name[:255])
+        except AccountError as e:
+            raise PageError(str(e).replace("username", "organization name").capitalize() + ".") from None
+        except Conflict:
+            raise PageError(f"The name {name} is already taken.", 409) from None
+
+    def create_team(self, org: str, name: str, description: str) -> None:
+        try:
+            self.store.create_team(org, check_username(name), description[:500])
+        except AccountError as e:
+            raise PageError(str(e).replace("username", "team name").capitalize() + ".") from None
+        except Conflict:
+            raise PageError(f"There is already a team {name} in {org}.", 409) from None
+
+    def add_member(self, org: str, team: str, member: str) -> None:
+        row = self.store.get_team(org, team)
+        if row is None or self.store.get_user(member) is None:
+            raise PageError(f"There is no user {member}." if row else f"There is no team {team}.", 404)
+        self.store.add_team_member(row["id"], member)
+
+    def remove_member(self, org: str, team: str, member: str) -> None:
+        row = self.store.get_team(org, team)
+        if row is not None:
+            self.store.remove_team_member(row["id"], member)
 
     def namespaces_for(self, user: str) -> list[str]:
         """Namespaces `user` may create repositories in: their own and organizations they own."""

@@ -93,17 +93,20 @@ async def tag(request: web.Request, repo: dict) -> web.Response:
 
 
 async def user_page(request: web.Request) -> web.Response:
-    return await _namespace_page(request, request.match_info["user"], "user", "repos")
+    return await namespace_page(request, request.match_info["user"], "user", "repos")
 
 
 async def org_page(request: web.Request) -> web.Response:
     active = request.match_info.get("tab", "repos")
-    return await _namespace_page(request, request.match_info["org"], "org", active)
+    return await namespace_page(request, request.match_info["org"], "org", active)
 
 
-async def _namespace_page(request: web.Request, name: str, kind: str, active: str) -> web.Response:
+async def namespace_page(request: web.Request, name: str, kind: str, active: str, error: str | None = None,
+                         status: int = 200) -> web.Response:
+    """A user's or organization's page (tab `active`: repos, teams, members)."""
     v = await viewer(request)
     info = await blocking(backend(request).namespace, v.user, name, request.host)
     if info is None or info["kind"] != kind:
         return await not_found(request)
-    return await render(request, "profile.html", {**info, "name": name, "is_org": kind == "org", "active": active})
+    return await render(request, "profile.html", {**info, "name": name, "is_org": kind == "org", "active": active,
+                                                  "flashes": [("error", error)] if error else []}, status=status)
