@@ -162,7 +162,8 @@ def test_private_repository_journey(world):
     bob.press("Star (0)")
     assert "Unstar (1)" in [b.text for b in bob.driver.find_elements("tag name", "button")]
     bob.open("/")
-    bob.fill("Search repositories", "app").press("Search")
+    bob.fill("Search for images", "app").press("Search")
+    assert bob.heading() == "Results for “app”"
     results = bob.text()
     assert "alice/app" in results and "1 star" in results and "Alice's app" in results
     assert re.search(r"\b[1-9]\d* pulls?\b", results)      # bob's pull was counted
