@@ -23,6 +23,10 @@ from dockyard.registry.server.errors import RegistryError
 from dockyard.hub.rights import ACTIONS, rank
 
 USERNAME_RE = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")    # a registry path component, so it is a namespace
+# Names the Hub API uses as the first path segment under /v2/ (a namespace called so would make its repositories'
+# registry paths ambiguous with the API's), and the official images' namespace.
+RESERVED_NAMES = {"library", "repositories", "namespaces", "orgs", "users", "user", "auth", "access-tokens",
+                  "search", "webhook_callbacks"}
 MIN_PASSWORD = 8
 TOKEN_PREFIX = "dckr_pat_"
 SCOPES = {"repo:read": "read", "repo:write": "write", "repo:admin": "admin", "repo:public_read": "read"}
@@ -58,6 +62,8 @@ class Principal:
 def check_username(name: str) -> str:
     if not isinstance(name, str) or not 2 <= len(name) <= 30 or not USERNAME_RE.match(name):
         raise AccountError("username must be 2 to 30 characters: lowercase letters, digits, and . _ - between them")
+    if name in RESERVED_NAMES:
+        raise AccountError(f"{name} is a reserved name")
     return name
 
 

@@ -27,8 +27,13 @@ The `hub` object (`request.app["hub"]`), for the API and the pages:
   hub.check_csrf(request, principal, form_token=None)   (403 unless a cookie caller's change carries it)
   hub.repo_for(principal, namespace, name, need="read") -> (repo, level)   (404 if unseen, 401/403 if too low)
   hub.level(principal, repo) -> none|read|write|admin
-  hub.search(principal, text="", namespace=None, order="popular", page=1, page_size=25) -> (total, repos)
-Repository operations and JSON shapes: repos.py (create, update, delete, tag_names, tags_json, to_json).
+  hub.search(principal, text="", namespace=None, order="popular", page=1, page_size=25, starred_by=None)
+                  -> (total, repos)    (only what the caller may read)
+Operations the API and the pages share (they validate input: RepoError / AccountError / HookError = 400,
+store.Conflict = 409; check rights before calling them):
+  repos.py   create, update, delete, check_name, tag_names, tags_json, delete_tag, add_collaborator,
+             add_team, add_hook; JSON shapes to_json, summary_json
+  orgs.py    create_org, create_team, update_team, add_member
 """
 import asyncio
 import logging
@@ -94,11 +99,13 @@ class Hub:
         return repo, level
 
     def search(self, principal: Principal | None, text: str = "", namespace: str | None = None,
-               order: str = "popular", page: int = 1, page_size: int = 25) -> tuple[int, list[dict]]:
-        """Repositories the caller may read (public ones, and private ones they have rights on)."""
+               order: str = "popular", page: int = 1, page_size: int = 25,
+               starred_by: str | None = None) -> tuple[int, list[dict]]:
+        """Repositories the caller may read (public ones, and private ones they have rights on); order is
+        popular (stars, pulls) | updated | name."""
         visible = self.rights.visible_sql(principal.user if principal else None)
-        return self.store.query_repos(visible, text=text, namespace=namespace, order=order, limit=page_size,
-                                      offset=(page - 1) * page_size)
+        return self.store.query_repos(visible, text=text, namespace=namespace, starred_by=starred_by, order=order,
+                                      limit=page_size, offset=(page - 1) * page_size)
 
     # ---- registry events ----
     def on_registry_event(self, event: dict) -> None:

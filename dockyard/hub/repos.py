@@ -1,5 +1,5 @@
-"""Repository operations shared by the Hub API and the pages: create, change, delete, tags, and the JSON shapes
-Docker Hub answers with. Callers check rights first (Hub.repo_for / Hub.require); these functions only
+"""Repository operations shared by the Hub API and the pages: create, change, delete, tags, collaborators, teams,
+web hooks, and the JSON shapes Docker Hub answers with. Callers check rights first (Hub.repo_for / Hub.require); these functions only
 validate input (RepoError = HTTP 400 with the message) and act.
 """
 import re
@@ -139,3 +139,49 @@ def record_push(hub, path: str, tag: str | None, pusher: str | None, when: float
     repo = hub.store.get_repo(*split) or hub.store.ensure_repo(*split, path, hub.config.default_private)
     hub.store.record_push(repo["id"], pusher or "", when or time.time(), tag)
     return hub.store.get_repo_by_id(repo["id"])
+
+
+# ---- who else has rights on a repository; its web hooks ----
+PERMISSIONS = ("read", "write", "admin")
+
+
+def _check_permission(permission) -> str:
+    if permission not in PERMISSIONS:
+        raise RepoError("permission must be read, write or admin")
+    return permission
+
+
+def add_collaborator(hub, repo: dict, user, permission) -> None:
+    """Give `user` `permission` on a personal repository (or change it)."""
+    _check_permission(permission)
+    if hub.store.namespace_kind(repo["namespace"]) != "user":
+        raise RepoError("organization repositories give rights to teams, not collaborators")
+    if not isinstance(user, str) or hub.store.get_user(user) is None:
+        raise RepoError(f"user {user} does not exist")
+    if user == repo["namespace"]:
+        raise RepoError(f"{user} owns {repo['full_name']}")
+    hub.store.set_collaborator(repo["id"], user, permission)
+
+
+def add_team(hub, repo: dict, team_ref, permission) -> dict:
+    """Give a team of the repository's organization `permission` on it; `team_ref` is its id or name."""
+    _check_permission(permission)
+    if hub.store.namespace_kind(repo["namespace"]) != "org":
+        raise RepoError("only organization repositories give rights to teams")
+    if isinstance(team_ref, int) or (isinstance(team_ref, str) and team_ref.isdigit()):
+        team = hub.store.get_team_by_id(int(team_ref))
+    elif isinstance(team_ref, str):
+        team = hub.store.get_team(repo["namespace"], team_ref)
+    else:
+        team = None
+    if team is None or team["org"] != repo["namespace"]:
+        raise RepoError(f"no such team in {repo['namespace']}")
+    hub.store.set_team_permission(team["id"], repo["id"], permission)
+    return team
+
+
+def add_hook(hub, repo: dict, name, url, creator: str) -> dict:
+    """A web hook on the repository; HookError if the URL is not allowed, Conflict if the name is taken."""
+    if not isinstance(name, str) or not name.strip() or len(name) > 100:
+        raise RepoError("name is required (at most 100 characters)")
+    return hub.store.create_hook(repo["id"], name.strip(), hub.webhooks.check_url(url), creator)

@@ -106,6 +106,11 @@ class Rights:
         return ACTIONS[self.permission(user, repo)]
 
     # ---- lists, search, counts ----
+    def visible_paths(self, user: str | None) -> set[str]:
+        """Registry names of every repository `user` may read."""
+        clause, params = self.visible_sql(user)
+        return {r["path"] for r in self.store.all(f"SELECT r.path FROM repositories r WHERE {clause}", params)}
+
     def visible_sql(self, user: str | None) -> tuple[str, dict]:
         """An SQL condition on repositories `r`: those `user` may read (the same rule as permission())."""
         if self.is_admin(user):
@@ -135,6 +140,11 @@ class RegistryPolicy:
 
     def can_pull(self, user: str | None, repo: str) -> bool:
         return "pull" in self.actions(user, repo)
+
+    def pullable(self, user: str | None, repos: list[str]) -> list[str]:
+        """The catalog's filter in one query (the same rule as visible_sql) instead of a check per repository."""
+        visible = self.rights.visible_paths(user)
+        return [r for r in repos if r in visible]
 
     def is_public(self, repo: str) -> bool:
         row = self.rights.repo_for_path(repo)

@@ -7,7 +7,7 @@ Creations answer 201 with the object; bad input 400 {"message", "detail", "errin
 
 Accounts   POST /v2/users/login {username, password} -> {token}; POST /v2/auth/token {identifier, secret}
            -> {access_token}; POST /v2/users/signup {username, password, email}; GET /v2/user/;
-           GET /v2/users/{name}/
+           GET /v2/users/{name}/; GET /v2/users/{name}/repositories/starred/
 Repos      GET|POST /v2/namespaces/{ns}/repositories (GET also as /v2/repositories/{ns}/);
            GET|HEAD|PATCH|DELETE .../repositories/{repo};
            GET .../{repo}/tags; GET|DELETE .../{repo}/tags/{tag}; the same under /v2/repositories/{ns}/{repo}/
@@ -29,18 +29,17 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from dockyard.hub import repos
-from dockyard.hub.accounts import AccountError, LoginThrottled, check_username
+from dockyard.hub import orgs, repos
+from dockyard.hub.accounts import AccountError, LoginThrottled
 from dockyard.hub.errors import hub_error, not_found
 from dockyard.hub.repos import RepoError
-from dockyard.hub.rights import LEVELS, OFFICIAL
+from dockyard.hub.rights import OFFICIAL
 from dockyard.hub.store import Conflict
 from dockyard.hub.webhooks import HookError
 from dockyard.registry.server import routes_v2
 from dockyard.registry.server.auth import Identity
 from dockyard.registry.server.routes_hub import display_name, iso_time
 
-PERMISSIONS = LEVELS[1:]       # read, write, admin
 SAFE = {"GET", "HEAD", "OPTIONS"}
 
 
@@ -184,6 +183,17 @@ async def user_profile(request):
     return web.json_response(_user_json(user))
 
 
+async def user_starred(request):
+    """GET /v2/users/{name}/repositories/starred/: what a user starred, as far as the caller may see."""
+    hub = _hub(request)
+    principal = _caller(request)
+    if hub.store.get_user(request.match_info["name"]) is None:
+        raise not_found("user")
+    page, page_size = _paging(request)
+    total, rows = hub.search(principal, starred_by=request.match_info["name"], page=page, page_size=page_size)
+    return _paged(request, total, [repos.summary_json(r) for r in rows], page, page_size)
+
+
 # ---------- repositories ----------
 def _repo(request, need: str = "read"):
     hub = _hub(request)
@@ -295,30 +305,18 @@ async def star(request):
 
 
 # ---------- collaborators and teams on a repository ----------
-def _permission(body: dict) -> str:
-    permission = _str(body, "permission")
-    if permission not in PERMISSIONS:
-        raise hub_error(400, "permission must be read, write or admin", field="permission")
-    return permission
-
-
 async def collaborators(request):
     hub, principal, repo, _ = _repo(request, "admin")
     rows = hub.store.collaborators(repo["id"])
     return web.json_response({"count": len(rows), "next": None, "previous": None, "results": rows})
 
 
+@_input_errors
 async def collaborator_add(request):
     hub, principal, repo, _ = _repo(request, "admin")
     body = await _body(request)
-    user, permission = _str(body, "user"), _permission(body)
-    if hub.store.namespace_kind(repo["namespace"]) != "user":
-        raise hub_error(400, "organization repositories give rights to teams, not collaborators")
-    if hub.store.get_user(user) is None:
-        raise hub_error(400, f"user {user} does not exist", field="user")
-    if user == repo["namespace"]:
-        raise hub_error(400, f"{user} owns {repo['full_name']}", field="user")
-    hub.store.set_collaborator(repo["id"], user, permission)
+    user, permission = _str(body, "user"), _str(body, "permission")
+    repos.add_collaborator(hub, repo, user, permission)
     return web.json_response({"user": user, "permission": permission}, status=201)
 
 
@@ -343,24 +341,16 @@ async def repo_groups(request):
     return web.json_response({"count": len(rows), "next": None, "previous": None, "results": rows})
 
 
+@_input_errors
 async def repo_group_add(request):
     hub, principal, repo, _ = _repo(request, "admin")
     body = await _body(request)
-    permission = _permission(body)
-    if hub.store.namespace_kind(repo["namespace"]) != "org":
-        raise hub_error(400, "only organization repositories give rights to teams")
-    team = None
-    if isinstance(body.get("group_id"), (int, str)) and str(body["group_id"]).isdigit():
-        team = hub.store.get_team_by_id(int(body["group_id"]))
-    elif isinstance(body.get("group_name"), str):
-        team = hub.store.get_team(repo["namespace"], body["group_name"])
-    else:
+    group = body.get("group_id", body.get("group_name"))
+    if group is None:
         raise hub_error(400, "group_id (or group_name) is required", field="group_id")
-    if team is None or team["org"] != repo["namespace"]:
-        raise hub_error(400, f"no such team in {repo['namespace']}", field="group_id")
-    hub.store.set_team_permission(team["id"], repo["id"], permission)
-    return web.json_response({"group_id": team["id"], "group_name": team["name"], "permission": permission},
-                             status=201)
+    team = repos.add_team(hub, repo, group, _str(body, "permission"))
+    return web.json_response({"group_id": team["id"], "group_name": team["name"],
+                              "permission": body["permission"]}, status=201)
 
 
 async def repo_group_delete(request):
@@ -392,14 +382,10 @@ async def hooks_list(request):
 async def hook_create(request):
     hub, principal, repo, _ = _repo(request, "admin")
     body = await _body(request)
-    name = _str(body, "name").strip()
-    if not name or len(name) > 100:
-        raise hub_error(400, "name is required (at most 100 characters)", field="name")
     hooks = body.get("webhooks")
     if not isinstance(hooks, list) or len(hooks) != 1 or not isinstance(hooks[0], dict):
         raise hub_error(400, "webhooks must be a list of one {name, hook_url}", field="webhooks")
-    url = hub.webhooks.check_url(hooks[0].get("hook_url"))
-    hook = hub.store.create_hook(repo["id"], name, url, principal.user)
+    hook = repos.add_hook(hub, repo, _str(body, "name"), hooks[0].get("hook_url"), principal.user)
     return web.json_response(_pipeline_json(hub, hook), status=201)
 
 
@@ -468,8 +454,7 @@ async def org_create(request):
     hub = _hub(request)
     principal = _signed_in(request)
     body = await _body(request)
-    name = check_username(_str(body, "orgname"))
-    org = hub.store.create_org(name, principal.user, _str(body, "full_name", False)[:255])
+    org = orgs.create_org(hub, principal.user, _str(body, "orgname"), body.get("full_name"))
     return web.json_response(_org_json(hub, org, principal), status=201)
 
 
@@ -507,8 +492,7 @@ async def groups_list(request):
 async def group_create(request):
     hub, principal, org = _org(request, manage=True)
     body = await _body(request)
-    name = check_username(_str(body, "name"))
-    team = hub.store.create_team(org["name"], name, _str(body, "description", False)[:500])
+    team = orgs.create_team(hub, org["name"], _str(body, "name"), body.get("description"))
     return web.json_response(_team_json(team), status=201)
 
 
@@ -529,13 +513,7 @@ async def group_get(request):
 async def group_patch(request):
     hub, principal, org, team = _team(request, manage=True)
     body = await _body(request)
-    fields = {}
-    if "name" in body:
-        fields["name"] = check_username(_str(body, "name"))
-    if "description" in body:
-        fields["description"] = _str(body, "description")[:500]
-    hub.store.update_team(team["id"], **fields)
-    return web.json_response(_team_json(hub.store.get_team_by_id(team["id"])))
+    return web.json_response(_team_json(orgs.update_team(hub, team, body.get("name"), body.get("description"))))
 
 
 async def group_delete(request):
@@ -552,13 +530,12 @@ async def group_members(request):
     return _paged(request, len(rows), rows[(page - 1) * page_size: page * page_size], page, page_size)
 
 
+@_input_errors
 async def group_member_add(request):
     hub, principal, org, team = _team(request, manage=True)
     body = await _body(request)
     member = _str(body, "member")
-    if hub.store.get_user(member) is None:
-        raise hub_error(400, f"user {member} does not exist", field="member")
-    hub.store.add_team_member(team["id"], member)
+    orgs.add_member(hub, team, member)
     return web.json_response({"username": member, "group": team["name"]}, status=201)
 
 
@@ -676,7 +653,7 @@ def _routes():
     routes = [
         ("POST", "/v2/users/login", users_login), ("POST", "/v2/auth/token", auth_token),
         ("POST", "/v2/users/signup", users_signup), ("GET", "/v2/user", current_user),
-        ("GET", "/v2/users/{name}", user_profile),
+        ("GET", "/v2/users/{name}", user_profile), ("GET", "/v2/users/{name}/repositories/starred", user_starred),
         ("GET", "/v2/namespaces/{ns}/repositories", repo_list),
         ("POST", "/v2/namespaces/{ns}/repositories", repo_create),
         ("GET", "/v2/repositories/{ns}", namespace_repos),

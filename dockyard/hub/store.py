@@ -111,6 +111,8 @@ class Store:
     def __init__(self, path: str):
         self.path = path
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        # Password hashes and the JWT secret live here: owner-only (SQLite gives -wal/-shm the same mode).
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         self._local = threading.local()
         self._db().executescript(SCHEMA)        # IF NOT EXISTS: safe when several processes open it
 
@@ -362,9 +364,11 @@ class Store:
         return {r[0] for r in self._db().execute("SELECT path FROM repositories")}
 
     def query_repos(self, visible: tuple[str, dict], *, text: str = "", namespace: str | None = None,
-                    order: str = "popular", limit: int = 25, offset: int = 0) -> tuple[int, list[dict]]:
+                    starred_by: str | None = None, order: str = "popular", limit: int = 25,
+                    offset: int = 0) -> tuple[int, list[dict]]:
         """(total, one page) of the repositories `visible` (an SQL condition on `r` from rights.visible_sql)
-        lets the caller see, whose namespace/name/description contain `text` (case-insensitive)."""
+        lets the caller see, whose namespace/name/description contain `text` (case-insensitive), in
+        `namespace`, starred by `starred_by`."""
         where, params = [visible[0]], dict(visible[1])
         if len(text) >= 3:        # the trigram index: a quoted phrase matches as a substring, any case
             where.append("r.id IN (SELECT rowid FROM repo_search WHERE repo_search MATCH :match)")
@@ -376,6 +380,10 @@ class Store:
         if namespace is not None:
             where.append("r.namespace = :namespace")
             params["namespace"] = namespace
+        if starred_by is not None:
+            where.append("r.id IN (SELECT s.repo_id FROM stars s JOIN users u ON u.id = s.user_id "
+                         "WHERE u.name = :starred_by)")
+            params["starred_by"] = starred_by
         sql_where = " AND ".join(f"({w})" for w in where)
         orders = {"popular": "r.star_count DESC, r.pull_count DESC, r.namespace, r.name",
                   "updated": "COALESCE(r.last_pushed, r.created) DESC, r.namespace, r.name",

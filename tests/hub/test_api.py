@@ -2,11 +2,15 @@
 import base64
 import hashlib
 import json
+import os
 import sqlite3
-import time
 
 import httpx
 
+from dockyard.hub import config as hub_config
+from dockyard.hub.accounts import Accounts
+from dockyard.hub.sessions import Sessions
+from dockyard.hub.store import Store
 from hub_helpers import TOKEN_RE, Image, message, password
 
 
@@ -61,6 +65,8 @@ def test_signup_creates_an_account_unless_turned_off(hub, make_hub):
         assert r.status_code == 400 and message(r) == "password must be at least 8 characters"
         r = c.post("/v2/users/signup", json={"username": "Upper Case", "password": "long-enough"})
         assert r.status_code == 400 and message(r).startswith("username must be")
+        r = c.post("/v2/users/signup", json={"username": "repositories", "password": "long-enough"})
+        assert r.status_code == 400 and message(r) == "repositories is a reserved name"    # an API path word
     assert hub.jwt("newbie", "long-enough")
     closed = make_hub({"hub": {"signup": False}})
     with closed.api() as c:
@@ -189,6 +195,7 @@ def test_stars(hub):
         assert c.post("/v2/repositories/stella/shiny/stars/").json()["star_count"] == 1    # once per user
         assert c.get("/v2/repositories/stella/shiny/").json()["has_starred"] is True
         assert c.get("/v2/repositories/stella/shiny/stars/").json() == {"star_count": 1, "has_starred": True}
+        assert [r["repo_name"] for r in c.get("/v2/users/stan/repositories/starred/").json()["results"]] == ["stella/shiny"]
     with hub.api() as c:
         assert c.post("/v2/repositories/stella/shiny/stars/").status_code == 401
         assert c.get("/v1/search", params={"q": "shiny"}).json()["results"][0]["star_count"] == 1
@@ -316,10 +323,35 @@ def test_access_tokens_create_list_deactivate_delete(hub):
         assert c.get(f"/v2/access-tokens/{uuid}").status_code == 404   # never someone else's
 
 
+def test_refresh_tokens_from_an_access_token_die_with_it(hub):
+    """docker login keeps a refresh token (its IdentityToken); revoking the access token it came from, or changing
+    the password it came from, revokes it."""
+    hub.add_user("rene")
+    with hub.api("rene") as c:
+        created = c.post("/v2/access-tokens", json={"token_label": "laptop", "scopes": ["repo:write"]}).json()
+
+    def oauth(**form):
+        return httpx.post(f"{hub.url}/token", data={"service": "dockyard-registry", "client_id": "docker", **form})
+
+    from_token = oauth(grant_type="password", username="rene", password=created["token"], access_type="offline",
+                       scope="repository:rene/app:pull,push").json()
+    from_password = oauth(grant_type="password", username="rene", password=password("rene"),
+                          access_type="offline").json()
+    r = oauth(grant_type="refresh_token", refresh_token=from_token["refresh_token"], scope="repository:rene/app:push")
+    assert r.status_code == 200 and r.json()["scope"] == "repository:rene/app:push"
+    with hub.api("rene") as c:
+        c.patch(f"/v2/access-tokens/{created['uuid']}", json={"is_active": False})
+    assert oauth(grant_type="refresh_token", refresh_token=from_token["refresh_token"]).status_code == 401
+    assert oauth(grant_type="refresh_token", refresh_token=from_password["refresh_token"]).status_code == 200
+    hub.user_cli("passwd", "rene", "--password-stdin", input="rene-new-password\n")
+    assert oauth(grant_type="refresh_token", refresh_token=from_password["refresh_token"]).status_code == 401
+
+
 def test_only_a_hash_of_secrets_is_stored(hub):
     hub.add_user("hashy")
     with hub.api("hashy") as c:
         secret = c.post("/v2/access-tokens", json={"token_label": "t"}).json()["token"]
+    assert os.stat(f"{hub.storage}/hub.db").st_mode & 0o077 == 0          # owner-only
     dump = "\n".join(sqlite3.connect(f"{hub.storage}/hub.db").iterdump())
     assert secret not in dump and password("hashy") not in dump
     assert hashlib.sha256(secret.encode()).hexdigest() in dump
@@ -329,12 +361,10 @@ def test_only_a_hash_of_secrets_is_stored(hub):
 def test_cookie_changes_need_the_csrf_token(hub):
     """The web UI's session cookie authenticates API calls; a change without the session's CSRF token is 403."""
     hub.add_user("cookie")
-    session_id, csrf = "test-session-" + str(time.time()), "csrf-" + str(time.time())
-    db = sqlite3.connect(f"{hub.storage}/hub.db")
-    with db:
-        db.execute("INSERT INTO sessions (id_hash, user_id, csrf, created, expires) SELECT ?, id, ?, ?, ? FROM users "
-                   "WHERE name = 'cookie'", (hashlib.sha256(session_id.encode()).hexdigest(), csrf, time.time(),
-                                             time.time() + 60))
+    # the session the sign-in page would make, made by the same code in this process (the database is shared)
+    config = hub_config.HubConfig(bcrypt_rounds=4)
+    store = Store(f"{hub.storage}/hub.db")
+    session_id, csrf = Sessions(store, Accounts(store, config), config).create("cookie")
     with httpx.Client(base_url=hub.url, cookies={"dockyard_session": session_id}) as c:
         assert c.get("/v2/user/").json()["username"] == "cookie"
         r = c.post("/v2/namespaces/cookie/repositories", json={"name": "csrf-less"})
@@ -344,6 +374,10 @@ def test_cookie_changes_need_the_csrf_token(hub):
         r = c.post("/v2/namespaces/cookie/repositories", json={"name": "with-csrf"}, headers={"X-CSRFToken": csrf})
         assert r.status_code == 201
     assert json.loads(httpx.get(f"{hub.url}/v2/namespaces/cookie/repositories").text)["count"] == 1
+    # a password change ends the user's sessions
+    hub.user_cli("passwd", "cookie", "--password-stdin", input="changed-password\n")
+    with httpx.Client(base_url=hub.url, cookies={"dockyard_session": session_id}) as c:
+        assert c.get("/v2/user/").status_code == 401
 
 
 # ---------- registry routes that were there before the Hub ----------

@@ -44,6 +44,10 @@ class Policy:
     def can_pull(self, user: str | None, repo: str) -> bool:
         return "pull" in self.actions(user, repo)
 
+    def pullable(self, user: str | None, repos: list[str]) -> list[str]:
+        """The repositories of `repos` the user may pull (the catalog's filter), in order."""
+        return [r for r in repos if self.can_pull(user, r)]
+
 
 def _listed(user: str, users: list[str]) -> bool:
     return "*" in users or user in users

@@ -66,7 +66,7 @@ async def catalog(request, reg: Registry):
     ident = request["identity"]
     reg.auth.require_login(request, ident)
     repos = await asyncio.get_running_loop().run_in_executor(None, reg.storage.list_repos)
-    repos = [r for r in repos if reg.policy.can_pull(ident.user, r)]
+    repos = reg.policy.pullable(ident.user, repos)
     page, nxt = _page(repos, request)
     headers = {"Link": _link("/v2/_catalog", request.query["n"], nxt)} if nxt else {}
     return web.json_response({"repositories": page}, headers=headers)
