@@ -84,7 +84,7 @@ def test_organizations_teams_and_members_in_the_pages(site):
     assert owner.path == "/orgs/initech/teams" and "No teams to show." in owner.text()
     owner.fill("Team name", "printers").fill("Team description", "Fixes the printers").press("Create team")
     owner.fill("Add a member to printers", "nobody-here").press("Add member to printers")
-    assert "There is no user nobody-here." in owner.text()
+    assert "User nobody-here does not exist." in owner.text()
     owner.fill("Add a member to printers", "mia").press("Add member to printers")
     assert "mia" in owner.driver.find_element("css selector", '[aria-label="Team printers"]').text
     owner.screenshot("org-teams")
