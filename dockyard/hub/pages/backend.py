@@ -25,6 +25,16 @@ def _sentence(error: Exception) -> str:
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
+def _named(create, args: tuple, what: str, taken: str) -> None:
+    """Create an organization or team; its name follows the username rule, so say which name was wrong."""
+    try:
+        create(*args)
+    except AccountError as e:
+        raise PageError(_sentence(e).replace("Username", what)) from None
+    except Conflict:
+        raise PageError(taken, 409) from None
+
+
 class PageError(Exception):
     def __init__(self, message: str, status: int = 400):
         super().__init__(message)
@@ -142,20 +152,12 @@ class PagesBackend:
         return self.store.namespace_kind(org) == "org" and self.rights.can_manage_org(user, org)
 
     def create_org(self, user: str, name: str, full_name: str) -> None:
-        try:
-            orgs.create_org(self.hub, user, name, full_name)
-        except AccountError as e:
-            raise PageError(_sentence(e).replace("Username", "Organization name")) from None
-        except Conflict:
-            raise PageError(f"The name {name} is already taken.", 409) from None
+        _named(orgs.create_org, (self.hub, user, name, full_name), "Organization name",
+               f"The name {name} is already taken.")
 
     def create_team(self, org: str, name: str, description: str) -> None:
-        try:
-            orgs.create_team(self.hub, org, name, description)
-        except AccountError as e:
-            raise PageError(_sentence(e).replace("Username", "Team name")) from None
-        except Conflict:
-            raise PageError(f"There is already a team {name} in {org}.", 409) from None
+        _named(orgs.create_team, (self.hub, org, name, description), "Team name",
+               f"There is already a team {name} in {org}.")
 
     def add_member(self, org: str, team: str, member: str) -> None:
         row = self.store.get_team(org, team)
