@@ -67,5 +67,6 @@ def setup(app: web.Application, hub) -> None:
     env = aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(os.path.join(HERE, "templates")),
                                autoescape=True, filters=FILTERS, default_helpers=False)
     env.globals["static"] = lambda name: f"{STATIC_PREFIX}/{name}"
-    app["hub_pages_backend"] = PagesBackend(hub, app["registry"])
+    backend = app["hub_pages_backend"] = PagesBackend(hub, app["registry"])
+    app["registry"].notifier.listeners.append(backend.explorer.on_registry_event)
     _routes(app.router)
