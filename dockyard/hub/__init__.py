@@ -12,7 +12,9 @@ rights -> store):
   orgs.py        organization and team operations
   webhooks.py    Docker Hub web hook payloads, delivery with retries, history
   errors.py      Hub API error bodies
-  routes_api.py  the Hub API (Docker Hub's paths and shapes)
+  routes_api.py  the Hub API (Docker Hub's paths and shapes): accounts, repositories, search, the route table;
+  routes_hooks.py, routes_orgs.py, routes_tokens.py  web hooks, organizations/teams, access tokens
+  api_common.py  the API modules' shared helpers (caller + CSRF, body fields, paging, input errors)
   cli.py         `dockyard registry user add|rm|passwd|ls`
   app.py         setup_hub(): wires it all into the registry app; the `hub` object the pages use
   pages/         the web UI

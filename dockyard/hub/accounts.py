@@ -29,7 +29,7 @@ RESERVED_NAMES = {"library", "repositories", "namespaces", "orgs", "users", "use
                   "search", "webhook_callbacks"}
 MIN_PASSWORD = 8
 TOKEN_PREFIX = "dckr_pat_"
-SCOPES = {"repo:read": "read", "repo:write": "write", "repo:admin": "admin", "repo:public_read": "read"}
+SCOPES = {"repo:read": "read", "repo:write": "write", "repo:admin": "admin"}
 CACHE_SECONDS = 300          # a push makes dozens of token requests; bcrypt costs ~50-200 ms each
 
 

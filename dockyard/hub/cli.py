@@ -11,9 +11,12 @@ from dockyard.registry.server import config as config_mod
 
 
 def _accounts(storage, config_path) -> Accounts:
-    cfg = config_mod.load(config_path, storage=storage)
-    store = Store(hub_config.database_path(cfg.storage, cfg))
-    return Accounts(store, hub_config.load(cfg))
+    try:
+        cfg = config_mod.load(config_path, storage=storage)
+        hub_cfg = hub_config.load(cfg)
+    except (OSError, ValueError, KeyError) as e:
+        raise click.ClickException(f"invalid configuration: {e}")
+    return Accounts(Store(hub_cfg.database), hub_cfg)
 
 
 def _read_password(password_stdin: bool) -> str:

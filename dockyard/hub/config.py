@@ -21,13 +21,24 @@ import os
 
 from dockyard.registry.server.config import Config, parse_duration
 
-def _duration(value, default: float) -> float:
+def _duration(raw: dict, key: str, default: float) -> float:
+    value = raw.get(key)
     if value is None:
         return default
     text = str(value).strip()
     if text.endswith("d") and text[:-1].isdigit():     # Go has no "d"; a session lifetime wants one
         return int(text[:-1]) * 86400.0
-    return parse_duration(text)
+    try:
+        return parse_duration(text)
+    except ValueError:
+        raise ValueError(f"hub.{key} must be a duration like 5s, 10m or 14d, not {value!r}") from None
+
+
+def _int(raw: dict, key: str, default: int) -> int:
+    value = raw.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"hub.{key} must be a whole number, not {value!r}")
+    return value
 
 
 @dataclass
@@ -52,6 +63,10 @@ def load(config: Config) -> HubConfig:
     """HubConfig from the registry Config's raw `hub` section (and its storage root and access.admins)."""
     raw = config.hub or {}
     d = HubConfig()
+    if not 4 <= _int(raw, "bcrypt_rounds", d.bcrypt_rounds) <= 31:
+        raise ValueError("hub.bcrypt_rounds must be between 4 and 31")
+    if _int(raw, "login_max_failures", d.login_max_failures) < 1:
+        raise ValueError("hub.login_max_failures must be at least 1")
     return HubConfig(
         enabled=bool(raw.get("enabled", False)),
         signup=bool(raw.get("signup", d.signup)),
@@ -59,19 +74,13 @@ def load(config: Config) -> HubConfig:
         admins=sorted(set(raw.get("admins") or []) | set(config.access.admins)),
         database=raw.get("database") or os.path.join(config.storage, "hub.db"),
         webhook_allowlist=[str(h).lower() for h in raw.get("webhook_allowlist") or []],
-        webhook_timeout=_duration(raw.get("webhook_timeout"), d.webhook_timeout),
-        webhook_retries=int(raw.get("webhook_retries", d.webhook_retries)),
-        webhook_backoff=_duration(raw.get("webhook_backoff"), d.webhook_backoff),
-        login_max_failures=int(raw.get("login_max_failures", d.login_max_failures)),
-        login_lockout=_duration(raw.get("login_lockout"), d.login_lockout),
-        session_ttl=_duration(raw.get("session_ttl"), d.session_ttl),
-        jwt_ttl=_duration(raw.get("jwt_ttl"), d.jwt_ttl),
-        bcrypt_rounds=int(raw.get("bcrypt_rounds", d.bcrypt_rounds)),
+        webhook_timeout=_duration(raw, "webhook_timeout", d.webhook_timeout),
+        webhook_retries=_int(raw, "webhook_retries", d.webhook_retries),
+        webhook_backoff=_duration(raw, "webhook_backoff", d.webhook_backoff),
+        login_max_failures=_int(raw, "login_max_failures", d.login_max_failures),
+        login_lockout=_duration(raw, "login_lockout", d.login_lockout),
+        session_ttl=_duration(raw, "session_ttl", d.session_ttl),
+        jwt_ttl=_duration(raw, "jwt_ttl", d.jwt_ttl),
+        bcrypt_rounds=_int(raw, "bcrypt_rounds", d.bcrypt_rounds),
     )
 
-
-def database_path(storage: str, config: Config | None = None) -> str:
-    """Where the Hub database of a storage root lives (the CLI's `user` commands find it this way)."""
-    if config is not None and (config.hub or {}).get("database"):
-        return config.hub["database"]
-    return os.path.join(storage, "hub.db")

@@ -1,6 +1,6 @@
 """Repository operations shared by the Hub API and the pages: create, change, delete, tags, collaborators, teams,
-web hooks, and the JSON shapes Docker Hub answers with. Callers check rights first (Hub.repo_for / Hub.require); these functions only
-validate input (RepoError = HTTP 400 with the message) and act.
+web hooks, and the JSON shapes Docker Hub answers with. Callers check rights first (Hub.repo_for); these
+functions only validate input (RepoError = HTTP 400 with the message) and act.
 """
 import re
 import time

@@ -4,6 +4,8 @@ import hashlib
 import json
 import os
 import sqlite3
+import subprocess
+import sys
 
 import httpx
 
@@ -406,3 +408,30 @@ def test_official_images_are_pushed_by_admins_and_shown_as_library(make_hub):
         assert found == [{"name": "busybox", "description": "", "star_count": 0, "pull_count": 0,
                           "is_official": True, "is_automated": False, "is_trusted": False}]
     assert srv.registry_token("joe", "repository:busybox:pull,push")[1] == ["pull"]
+
+
+def test_bad_hub_configuration_is_refused_with_its_key(tmp_path):
+    for section, words in (({"webhook_retries": "lots"}, "hub.webhook_retries must be a whole number, not 'lots'"),
+                           ({"login_lockout": "soon"}, "hub.login_lockout must be a duration like 5s, 10m or 14d"),
+                           ({"bcrypt_rounds": 2}, "hub.bcrypt_rounds must be between 4 and 31")):
+        (tmp_path / "config.yml").write_text(json.dumps({"hub": section}))
+        p = subprocess.run([sys.executable, "-m", "dockyard", "registry", "serve", "--hub", "--listen", "127.0.0.1:1",
+                            "--storage", str(tmp_path / "st"), "--config", str(tmp_path / "config.yml")],
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 1 and f"Error: invalid hub configuration: {words}" in p.stderr, p.stderr
+
+
+def test_deleting_a_repository_removes_its_tags_from_the_registry(hub):
+    hub.add_user("dana")
+    img = hub.push("dana", "dana/gone", "1")
+    with hub.api("dana") as c:
+        assert c.get("/v2/namespaces/dana/repositories/gone/tags", params={"name": "1"}).json()["count"] == 1
+        assert c.delete("/v2/repositories/dana/gone/").status_code == 202
+        assert c.get("/v1/search", params={"q": "dana/gone"}).json()["num_results"] == 0
+    with hub.v2("dana", "dana/gone") as v2:
+        r = v2.get("/v2/dana/gone/manifests/1")
+        assert r.status_code == 404 and r.json()["errors"][0]["code"] == "MANIFEST_UNKNOWN"
+    hub.push("dana", "dana/gone", "2", img)            # the owner may push it again: a new repository
+    with hub.api() as c:
+        r = c.get("/v2/repositories/dana/gone/tags/")
+        assert [t["name"] for t in r.json()["results"]] == ["2"] and r.json()["results"][0]["digest"] == img.digest

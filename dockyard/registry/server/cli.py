@@ -28,7 +28,12 @@ def serve_cmd(listen, storage, config_path, hub):
         cfg.hub["enabled"] = True
     extensions = []
     if cfg.hub.get("enabled"):
-        from dockyard.hub.app import setup_hub      # the Hub sits on top of the registry; loaded only when on
+        from dockyard.hub import config as hub_config   # the Hub sits on top of the registry; loaded only when on
+        from dockyard.hub.app import setup_hub
+        try:
+            hub_config.load(cfg)
+        except (ValueError, TypeError) as e:
+            raise click.ClickException(f"invalid hub configuration: {e}")
         extensions.append(setup_hub)
     serve(cfg, extensions)
 
