@@ -7,7 +7,8 @@ the image but nobody sees them). A multi-platform tag is explored per platform.
 
 Reading a layer means decompressing the whole blob (gzip, zstd or plain tar), so results are cached on disk
 as JSON keyed by the image manifest digest (content-addressed: an entry never goes stale) and in a small
-in-memory LRU, so a second view costs a dictionary lookup.
+in-memory LRU, so a second view costs a dictionary lookup. With the Hub, each pushed image is explored in the
+background right after its push (on_registry_event), so the first view is usually cached too.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from collections import OrderedDict
 
 import zstandard
 
-from dockyard.registry.server.manifests import INDEX_TYPES
+from dockyard.registry.server.manifests import IMAGE_TYPES, INDEX_TYPES
 from dockyard.registry.server.names import split_digest
 from dockyard.registry.server.storage import write_atomic
 
@@ -104,7 +105,12 @@ def _analyse_layers(layer_paths: list[str], layers: list[dict]) -> list[dict]:
         layer = layers[i]
         added, changed, removed = [], [], []
         content = 0
-        for name, size, is_dir in _iter_entries(path):
+        try:
+            entries = list(_iter_entries(path))
+        except (tarfile.TarError, OSError, EOFError, zstandard.ZstdError):
+            layer["unreadable"] = True       # a corrupt or foreign blob: shown as such, never a server error
+            entries = []
+        for name, size, is_dir in entries:
             parent, _, base = name.rpartition("/")
             if base == OPAQUE:            # the directory's earlier contents are hidden
                 removed += tree.remove_under(parent, layers, i, include_self=False)
@@ -155,6 +161,7 @@ def explore_image(storage, manifest: dict) -> dict:
         steps.append({"command": "", "created": "", "comment": "", "layer": j})
     total = sum(layer["size"] for layer in layers)
     wasted = sum(layer["wasted"] for layer in layers)
+    missing += [layer["digest"] for layer in layers if layer.get("unreadable")]
     return {"version": FORMAT_VERSION, "platform": _platform(config), "config": _config_summary(config),
             "steps": steps, "layers": layers, "missing": missing,
             "total_size": total, "compressed_size": sum(layer["compressed_size"] for layer in layers),
@@ -206,6 +213,7 @@ class Explorer:
         self.memory: OrderedDict[str, dict] = OrderedDict()
         self.memory_entries = memory_entries
         self.pending: dict[str, asyncio.Future] = {}
+        self.warming: set[asyncio.Task] = set()
 
     def _cache_path(self, digest: str) -> str:
         algo, hexpart = split_digest(digest)
@@ -244,6 +252,21 @@ class Explorer:
         if not result["missing"]:  # a half-pushed image is explored again once its blobs are there
             write_atomic(self._cache_path(digest), json.dumps(result).encode(), fsync=False)
         return self._remember(digest, result)
+
+    def on_registry_event(self, event: dict) -> None:
+        """A registry notifier listener: explore an image as soon as its manifest is pushed (in the background),
+        so even the first view of its tag page is a cache hit, as Docker Hub shows layers right after a push."""
+        target = event.get("target") or {}
+        if event.get("action") != "push" or "/manifests/" not in target.get("url", "") \
+                or target.get("mediaType") not in IMAGE_TYPES:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        task = loop.create_task(self.get(target["digest"]))
+        self.warming.add(task)
+        task.add_done_callback(self.warming.discard)
 
     async def get(self, digest: str) -> dict | None:
         """The result for `digest`, computed in a thread at most once at a time per digest."""

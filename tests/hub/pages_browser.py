@@ -38,7 +38,7 @@ class Browser:
         opts.binary_location = CHROMIUM
         for flag in CHROMIUM_FLAGS + [f"--user-data-dir={self.profile}", "--window-size=1280,1000"]:
             opts.add_argument(flag)
-        self.log_path = shots / f"chromedriver-{name}.log"
+        self.log_path = self.shots / f"chromedriver-{name}.log"
         self.driver = webdriver.Chrome(service=Service(CHROMEDRIVER, log_output=str(self.log_path)), options=opts)
         self.driver.set_page_load_timeout(60)
 
@@ -85,10 +85,11 @@ class Browser:
     # ---- acting ----
     def field(self, label: str):
         """The form control whose <label> reads `label` (a person finds fields by their label)."""
-        for el in self.driver.find_elements(By.TAG_NAME, "label"):
-            if el.text.strip() == label and el.get_attribute("for"):
-                return self.driver.find_element(By.ID, el.get_attribute("for"))
-        raise NoSuchElementException(f"no field labelled {label!r} on {self.path}")
+        found = [el.get_attribute("for") for el in self.driver.find_elements(By.TAG_NAME, "label")
+                 if el.text.strip() == label and el.get_attribute("for")]
+        if len(found) != 1:     # none, or ambiguous: a person could not tell which field is meant either
+            raise NoSuchElementException(f"{len(found)} fields labelled {label!r} on {self.path}")
+        return self.driver.find_element(By.ID, found[0])
 
     def fill(self, label: str, value: str) -> "Browser":
         el = self.field(label)

@@ -7,12 +7,14 @@ import gzip
 import hashlib
 import io
 import json
+import os
 import tarfile
 
 import zstandard
 
 from dockyard.hub.explorer import Explorer, platforms, step_command
 from dockyard.registry.server.storage import Storage
+from hub_helpers import Image, wait_until
 
 
 def _tar(entries: list[tuple[str, bytes | None]]) -> bytes:
@@ -121,3 +123,23 @@ def test_step_command_shows_instructions_like_docker_hub():
     assert step_command("/bin/sh -c #(nop)  CMD [\"sh\"]") == 'CMD ["sh"]'
     assert step_command("/bin/sh -c apk add x") == "RUN /bin/sh -c apk add x"
     assert step_command("COPY . / # buildkit") == "COPY . / # buildkit"
+
+
+def test_a_corrupt_layer_is_reported_not_a_crash(tmp_path):
+    storage = Storage(str(tmp_path / "reg"))
+    bad = b"\x1f\x8b" + b"not really gzip" * 10
+    digest = _image(storage, [_tar([("a", b"1")]), bad], [{"created_by": "x"}, {"created_by": "y"}])
+    result = Explorer(storage, str(tmp_path / "cache")).compute(digest)
+    assert result["layers"][0]["size"] == 1 and result["layers"][1].get("unreadable")
+    assert result["missing"] == [result["layers"][1]["digest"]]
+    assert Explorer(storage, str(tmp_path / "cache")).load_cached(digest) is None   # tried again next time
+
+
+def test_a_pushed_image_is_explored_before_anyone_opens_its_page(make_hub):
+    """Through a real `serve --hub`: the push alone fills the explorer's cache (keyed by the manifest digest)."""
+    server = make_hub()
+    server.add_user("pusher")
+    digest = server.push("pusher", "pusher/app", "1", Image([_tar([("etc/motd", b"hello")])])).digest
+    cache = Explorer(Storage(server.storage), os.path.join(server.storage, "dockyard", "explorer"))
+    wait_until(lambda: cache.load_cached(digest), what="the explorer's cache entry")
+    assert cache.load_cached(digest)["layers"][0]["added"]["files"] == [{"path": "etc/motd", "size": 5}]

@@ -112,6 +112,7 @@ def test_private_repository_journey(world):
     assert alice.path == "/r/alice/app/tags/1"
     text = alice.text()
     assert f"docker pull {host}/alice/app:1" in text and "Image layers (linux/amd64)" in text
+    assert "Copy" in [b.text for b in alice.driver.find_elements("tag name", "button")]   # hub.js ran (CSP allows it)
     assert "RUN /bin/sh -c mkdir /data" in text and "RUN /bin/sh -c echo changed > /data/a && rm /data/big" in text
     assert "Wasted space by file" in text and "data/big" in text
     alice.driver.find_element("xpath", "//summary[contains(., 'echo changed')]").click()   # open that layer
@@ -162,7 +163,8 @@ def test_private_repository_journey(world):
     bob.press("Star (0)")
     assert "Unstar (1)" in [b.text for b in bob.driver.find_elements("tag name", "button")]
     bob.open("/")
-    bob.fill("Search repositories", "app").press("Search")
+    bob.fill("Search for images", "app").press("Search")
+    assert bob.heading() == "Results for “app”"
     results = bob.text()
     assert "alice/app" in results and "1 star" in results and "Alice's app" in results
     assert re.search(r"\b[1-9]\d* pulls?\b", results)      # bob's pull was counted

@@ -176,3 +176,19 @@ def test_user_text_is_never_markup(site, tmp_path):
         assert "<b>hook</b>" in browser.text()
     finally:
         browser.close()
+
+
+def test_only_organization_owners_change_teams(site):
+    server, clients = site
+    for role in ("teammate", "outsider"):
+        c = clients[role]
+        r = c.post("/orgs/acme/teams", {"name": f"by-{role}", "description": ""}, c.token("/"))
+        assert r.status_code == 404
+        r = c.post("/orgs/acme/teams/members", {"team": "devs", "member": role}, c.token("/"))
+        assert r.status_code == 404
+    teams = clients["owner"].http.get("/orgs/acme/teams").text
+    assert "by-teammate" not in teams and "by-outsider" not in teams and "outsider" not in teams
+    owner = clients["owner"]
+    r = owner.post("/orgs/acme/teams", {"name": "ops", "description": "<i>night shift</i>"}, owner.token("/"))
+    assert r.status_code == 303
+    assert "&lt;i&gt;night shift&lt;/i&gt;" in owner.http.get("/orgs/acme/teams").text

@@ -2,8 +2,8 @@
 
 `setup(app, hub)` is called by dockyard.hub.app.setup_hub: it adds the templates, the static files and the
 routes below to the registry's aiohttp application. Handlers live in views_public (reading), views_account
-(sign-in, tokens, create), views_settings (star, repository settings); web.py has the shared session/CSRF/
-rendering helpers; backend.py adapts the Hub store and rights to what the pages need.
+(sign-in, tokens, create), views_settings (star, repository settings), views_orgs (organizations, teams);
+web.py has the shared session/CSRF/rendering helpers; backend.py adapts the Hub to what the pages need.
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import jinja2
 from aiohttp import web
 
 from dockyard.hub.pages import views_account as acct
+from dockyard.hub.pages import views_orgs as orgs
 from dockyard.hub.pages import views_public as pub
 from dockyard.hub.pages import views_settings as sett
 from dockyard.hub.pages.backend import PagesBackend
@@ -40,7 +41,12 @@ def _routes(r: web.UrlDispatcher) -> None:
         r.add_post(prefix + "/settings/webhooks/remove", sett.remove_hook)
         r.add_post(prefix + "/settings/delete", sett.delete)
     r.add_get("/u/{user}", pub.user_page)
+    r.add_get("/orgs/create", orgs.create_form)
+    r.add_post("/orgs/create", orgs.create)
     r.add_get("/orgs/{org}", pub.org_page)
+    r.add_post("/orgs/{org}/teams", orgs.team_create)
+    r.add_post("/orgs/{org}/teams/members", orgs.member_add)
+    r.add_post("/orgs/{org}/teams/members/remove", orgs.member_remove)
     r.add_get("/orgs/{org}/{tab:teams|members}", pub.org_page)
     r.add_get("/login", acct.login_form)
     r.add_post("/login", acct.login)
@@ -61,5 +67,6 @@ def setup(app: web.Application, hub) -> None:
     env = aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(os.path.join(HERE, "templates")),
                                autoescape=True, filters=FILTERS, default_helpers=False)
     env.globals["static"] = lambda name: f"{STATIC_PREFIX}/{name}"
-    app["hub_pages_backend"] = PagesBackend(hub, app["registry"])
+    backend = app["hub_pages_backend"] = PagesBackend(hub, app["registry"])
+    app["registry"].notifier.listeners.append(backend.explorer.on_registry_event)
     _routes(app.router)

@@ -8,7 +8,7 @@ pages answer 404 exactly as for a missing one. Failures a person can fix raise P
 """
 from __future__ import annotations
 
-from dockyard.hub import repos
+from dockyard.hub import orgs, repos
 from dockyard.hub.accounts import AccountError, LoginThrottled
 from dockyard.hub.explorer import Explorer
 from dockyard.hub.pages.tags import TagReader
@@ -16,8 +16,23 @@ from dockyard.hub.rights import OFFICIAL, at_least
 from dockyard.hub.store import Conflict
 from dockyard.hub.webhooks import HookError
 
-PERMISSIONS = ("read", "write", "admin")
 LIST_LIMIT = 8
+
+
+def _sentence(error: Exception) -> str:
+    """The Hub's error text ("user x does not exist") as a sentence for a page."""
+    text = str(error)
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
+def _named(create, args: tuple, what: str, taken: str) -> None:
+    """Create an organization or team; its name follows the username rule, so say which name was wrong."""
+    try:
+        create(*args)
+    except AccountError as e:
+        raise PageError(_sentence(e).replace("Username", what)) from None
+    except Conflict:
+        raise PageError(taken, 409) from None
 
 
 class PageError(Exception):
@@ -61,7 +76,7 @@ class PagesBackend:
         try:
             self.hub.accounts.create_user(username, password, email=email)
         except AccountError as e:
-            raise PageError(str(e).capitalize() + ".") from None
+            raise PageError(_sentence(e)) from None
         except Conflict:
             raise PageError("This username is already taken.", 409) from None
         return self.hub.sessions.create(username)[0]
@@ -73,7 +88,7 @@ class PagesBackend:
         except LoginThrottled as e:
             raise PageError(f"Too many failed attempts. Try again in {e.retry_after} seconds.", 429) from None
         except AccountError as e:
-            raise PageError(str(e).capitalize() + ".", 403 if "incorrect" in str(e) else 400) from None
+            raise PageError(_sentence(e), 403 if "incorrect" in str(e) else 400) from None
         return self.hub.sessions.create(user)[0]
 
     # ---- repositories as pages show them ----
@@ -118,7 +133,8 @@ class PagesBackend:
         if kind is None:
             return None
         repos, _ = self._list(user, host, namespace=ns, order="updated", limit=100)
-        info = {"kind": kind, "repos": repos, "teams": [], "members": [], "full_name": ""}
+        info = {"kind": kind, "repos": repos, "teams": [], "members": [], "full_name": "",
+                "can_manage": kind == "org" and self.rights.can_manage_org(user, ns)}
         if kind == "org":
             info["full_name"] = (self.store.get_org(ns) or {}).get("full_name", "")
             # Who is in an organization is for its members (and site admins) to see, as on Docker Hub.
@@ -130,6 +146,32 @@ class PagesBackend:
         else:
             info["full_name"] = (self.store.get_user(ns) or {}).get("full_name", "")
         return info
+
+    # ---- organizations and teams (callers of the team methods checked can_manage_org) ----
+    def can_manage_org(self, user: str | None, org: str) -> bool:
+        return self.store.namespace_kind(org) == "org" and self.rights.can_manage_org(user, org)
+
+    def create_org(self, user: str, name: str, full_name: str) -> None:
+        _named(orgs.create_org, (self.hub, user, name, full_name), "Organization name",
+               f"The name {name} is already taken.")
+
+    def create_team(self, org: str, name: str, description: str) -> None:
+        _named(orgs.create_team, (self.hub, org, name, description), "Team name",
+               f"There is already a team {name} in {org}.")
+
+    def add_member(self, org: str, team: str, member: str) -> None:
+        row = self.store.get_team(org, team)
+        if row is None:
+            raise PageError(f"There is no team {team}.", 404)
+        try:
+            orgs.add_member(self.hub, row, member)
+        except AccountError as e:
+            raise PageError(_sentence(e)) from None
+
+    def remove_member(self, org: str, team: str, member: str) -> None:
+        row = self.store.get_team(org, team)
+        if row is not None:
+            self.store.remove_team_member(row["id"], member)
 
     def namespaces_for(self, user: str) -> list[str]:
         """Namespaces `user` may create repositories in: their own and organizations they own."""
@@ -166,7 +208,7 @@ class PagesBackend:
         try:
             repos.create(self.hub, ns, name, {"description": description, "is_private": private})
         except repos.RepoError as e:
-            raise PageError(str(e).capitalize() + ".") from None
+            raise PageError(_sentence(e)) from None
         except Conflict:
             raise PageError(f"The repository {ns}/{name} already exists.", 409) from None
         return f"{ns}/{name}"
@@ -177,7 +219,7 @@ class PagesBackend:
         try:
             repos.update(self.hub, self._row(full_name), fields)
         except repos.RepoError as e:
-            raise PageError(str(e).capitalize() + ".") from None
+            raise PageError(_sentence(e)) from None
 
     def grants(self, full_name: str) -> list[dict]:
         row = self._row(full_name)
@@ -187,20 +229,15 @@ class PagesBackend:
         return [{"name": c["user"], "permission": c["permission"]} for c in self.store.collaborators(row["id"])]
 
     def grant(self, user: str, full_name: str, who: str, permission: str) -> None:
-        if permission not in PERMISSIONS:
-            raise PageError("Permission must be read, write or admin.")
+        """A collaborator (personal repository) or a team (organization repository) gets `permission`."""
         row = self._row(full_name)
-        if self.store.namespace_kind(row["namespace"]) == "org":
-            team = self.store.get_team(row["namespace"], who)
-            if team is None:
-                raise PageError(f"There is no team {who} in {row['namespace']}.", 404)
-            self.store.set_team_permission(team["id"], row["id"], permission)
-        else:
-            if self.store.get_user(who) is None:
-                raise PageError(f"There is no user {who}.", 404)
-            if who == row["namespace"]:
-                raise PageError("The owner already has every right.")
-            self.store.set_collaborator(row["id"], who, permission)
+        try:
+            if self.store.namespace_kind(row["namespace"]) == "org":
+                repos.add_team(self.hub, row, who, permission)
+            else:
+                repos.add_collaborator(self.hub, row, who, permission)
+        except repos.RepoError as e:
+            raise PageError(_sentence(e)) from None
 
     def revoke(self, user: str, full_name: str, who: str) -> None:
         row = self._row(full_name)
@@ -219,15 +256,10 @@ class PagesBackend:
                 for h in self.store.hooks(row["id"])]
 
     def add_hook(self, user: str, full_name: str, name: str, url: str) -> None:
-        if not name or not url:
-            raise PageError("A web hook needs a name and a URL.")
-        row = self._row(full_name)
         try:
-            self.hub.webhooks.check_url(url)
-        except HookError as e:
-            raise PageError(str(e).capitalize() + ".") from None
-        try:
-            self.store.create_hook(row["id"], name, url, user)
+            repos.add_hook(self.hub, self._row(full_name), name, url, user)
+        except (repos.RepoError, HookError) as e:
+            raise PageError(_sentence(e)) from None
         except Conflict:
             raise PageError(f"A web hook named {name} already exists.", 409) from None
 
@@ -249,7 +281,7 @@ class PagesBackend:
         try:
             return self.hub.accounts.create_token(user, label, scopes, remote, agent)[1]
         except AccountError as e:
-            raise PageError(str(e).capitalize() + ".") from None
+            raise PageError(_sentence(e)) from None
 
     def revoke_token(self, user: str, token_id: str) -> None:
         token = self.store.get_token(token_id)

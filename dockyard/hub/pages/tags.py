@@ -4,6 +4,7 @@ are cached in memory for good; only the tag -> digest links are read on each vie
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -49,8 +50,19 @@ class TagReader:
         return sum(r[2] for r in rows), tuple(rows)
 
     def names_by_recency(self, repo: str) -> list[tuple[str, float]]:
-        """All tag names with their last push time, newest first (cheap: links and mtimes only)."""
-        tags = [(t, self.storage.tag_mtime(repo, t)) for t in self.storage.list_tags(repo)]
+        """All tag names with their last push time, newest first: one directory scan and one stat per tag (the
+        mtime of the tag's current/link, storage.tag_mtime's answer), so 1,000 tags cost a few milliseconds."""
+        tags_dir = os.path.join(self.storage.repo_dir(repo), "_manifests", "tags")
+        tags = []
+        try:
+            entries = list(os.scandir(tags_dir))
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        for entry in entries:
+            try:
+                tags.append((entry.name, os.stat(os.path.join(entry.path, "current", "link")).st_mtime))
+            except (FileNotFoundError, NotADirectoryError):
+                continue          # a tag being deleted
         tags.sort(key=lambda t: (-t[1], t[0]))
         return tags
 

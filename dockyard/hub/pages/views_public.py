@@ -31,6 +31,18 @@ async def readable_repo(request: web.Request):
     return await blocking(backend(request).repo, v.user, repo_name(request), request.host)
 
 
+def repo_page(handler):
+    """A page of one repository: 404 (the same page as for no repository) unless the viewer may read it."""
+    async def wrapped(request: web.Request) -> web.Response:
+        if request.match_info.get("ns") == "library":     # official images have one address, as on Docker Hub
+            raise web.HTTPMovedPermanently("/_/" + request.path_qs[len("/r/library/"):])
+        repo = await readable_repo(request)
+        if repo is None:
+            return await not_found(request)
+        return await handler(request, repo)
+    return wrapped
+
+
 async def home(request: web.Request) -> web.Response:
     v = await viewer(request)
     b = backend(request)
@@ -48,10 +60,8 @@ async def search(request: web.Request) -> web.Response:
                                                  "has_next": page * SEARCH_PAGE < total})
 
 
-async def repository(request: web.Request) -> web.Response:
-    repo = await readable_repo(request)
-    if repo is None:
-        return await not_found(request)
+@repo_page
+async def repository(request: web.Request, repo: dict) -> web.Response:
     v = await viewer(request)
     b = backend(request)
     tags, _ = await blocking(b.tags.page, repo["storage_name"], 1, 5)
@@ -61,20 +71,16 @@ async def repository(request: web.Request) -> web.Response:
                                                "registry_host": request.host})
 
 
-async def tags(request: web.Request) -> web.Response:
-    repo = await readable_repo(request)
-    if repo is None:
-        return await not_found(request)
+@repo_page
+async def tags(request: web.Request, repo: dict) -> web.Response:
     page = _page(request)
     rows, total = await blocking(backend(request).tags_page, repo, page, TAGS_PAGE)
     return await render(request, "tags.html", {"repo": repo, "tags": rows, "total": total, "page": page,
                                                "has_next": page * TAGS_PAGE < total})
 
 
-async def tag(request: web.Request) -> web.Response:
-    repo = await readable_repo(request)
-    if repo is None:
-        return await not_found(request)
+@repo_page
+async def tag(request: web.Request, repo: dict) -> web.Response:
     b = backend(request)
     row = await blocking(b.tag_row, repo, request.match_info["tag"])
     if row is None:
@@ -87,17 +93,20 @@ async def tag(request: web.Request) -> web.Response:
 
 
 async def user_page(request: web.Request) -> web.Response:
-    return await _namespace_page(request, request.match_info["user"], "user", "repos")
+    return await namespace_page(request, request.match_info["user"], "user", "repos")
 
 
 async def org_page(request: web.Request) -> web.Response:
     active = request.match_info.get("tab", "repos")
-    return await _namespace_page(request, request.match_info["org"], "org", active)
+    return await namespace_page(request, request.match_info["org"], "org", active)
 
 
-async def _namespace_page(request: web.Request, name: str, kind: str, active: str) -> web.Response:
+async def namespace_page(request: web.Request, name: str, kind: str, active: str, error: str | None = None,
+                         status: int = 200) -> web.Response:
+    """A user's or organization's page (tab `active`: repos, teams, members)."""
     v = await viewer(request)
     info = await blocking(backend(request).namespace, v.user, name, request.host)
     if info is None or info["kind"] != kind:
         return await not_found(request)
-    return await render(request, "profile.html", {**info, "name": name, "is_org": kind == "org", "active": active})
+    return await render(request, "profile.html", {**info, "name": name, "is_org": kind == "org", "active": active,
+                                                  "flashes": [("error", error)] if error else []}, status=status)
