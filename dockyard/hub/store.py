@@ -99,6 +99,7 @@ CREATE TABLE IF NOT EXISTS login_failures (
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
+KEEP_DELIVERIES = 100      # per web hook: the history shows recent ones; older ones go
 REPO_COLUMNS = ("id, namespace, name, path, is_private, description, full_description, created, last_pushed, "
                 "last_pusher, pull_count, star_count")
 
@@ -501,6 +502,8 @@ class Store:
         with self.tx() as db:
             cur = db.execute("INSERT INTO deliveries (webhook_id, created, updated, status, tag, callback_token) "
                              "VALUES (?, ?, ?, 'pending', ?, ?)", (webhook_id, now, now, tag, callback_token))
+            db.execute("DELETE FROM deliveries WHERE webhook_id = ? AND id NOT IN (SELECT id FROM deliveries "
+                       "WHERE webhook_id = ? ORDER BY id DESC LIMIT ?)", (webhook_id, webhook_id, KEEP_DELIVERIES))
             return cur.lastrowid
 
     def set_callback_state(self, callback_token: str, state: str, description: str) -> bool:
@@ -542,6 +545,7 @@ class Store:
         """Count a failure in the window that started with the first one; at `limit`, lock until the window ends
         from now."""
         with self.tx() as db:
+            db.execute("DELETE FROM login_failures WHERE first < ? AND locked_until < ?", (now - window, now))
             row = db.execute("SELECT count, first FROM login_failures WHERE key = ?", (key,)).fetchone()
             count, first = (1, now) if row is None or now - row[1] > window else (row[0] + 1, row[1])
             locked = now + window if count >= limit else 0

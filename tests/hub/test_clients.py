@@ -29,7 +29,7 @@ def _token(hub, user, scopes) -> str:
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root (a dockyard daemon)")
 def test_docker_cli_login_push_pull_with_hub_rights(daemon, hub, tmp_path):
-    for user in ("dora", "dan", "dirk"):
+    for user in ("dora", "dan", "dirk", "wes", "tess"):
         hub.add_user(user)
     ref = f"{hub.host}/dora/app:1"
     try:
@@ -62,6 +62,23 @@ def test_docker_cli_login_push_pull_with_hub_rights(daemon, hub, tmp_path):
             assert real.stderr.replace("dora/app", "dora/ghost") == ghost.stderr, (real.stderr, ghost.stderr)
             assert "app" not in ghost.stderr
 
+        # wes (collaborator, write) and tess (team member with write on an organization's repository) push
+        with hub.api("dora") as c:
+            c.post("/v2/repositories/dora/app/collaborators/", json={"user": "wes", "permission": "write"})
+            c.post("/v2/orgs/", json={"orgname": "dorg"})
+            team = c.post("/v2/orgs/dorg/groups", json={"name": "pushers"}).json()
+            c.post("/v2/orgs/dorg/groups/pushers/members", json={"member": "tess"})
+            c.post("/v2/namespaces/dorg/repositories", json={"name": "svc", "is_private": True})
+            c.post("/v2/repositories/dorg/svc/groups/", json={"group_id": team["id"], "permission": "write"})
+        for who, target in (("wes", f"{hub.host}/dora/app:wes"), ("tess", f"{hub.host}/dorg/svc:tess")):
+            assert _login(daemon, hub.host, who, password(who), tmp_path).returncode == 0
+            daemon.docker("tag", "busybox", target)
+            pushed = daemon.docker("push", target, env=_env(tmp_path, who))
+            assert pushed.stdout.splitlines()[-1].startswith(f"{target.rsplit(':', 1)[1]}: digest: sha256:")
+            daemon.docker("rmi", target)
+        denied = daemon.docker("pull", f"{hub.host}/dorg/svc:tess", env=_env(tmp_path, "wes"), check=False)
+        assert denied.returncode == 1 and "denied: requested access to the resource is denied" in denied.stderr
+
         # an access token is a password for docker login; a repo:write token pushes
         token = _token(hub, "dora", ["repo:write"])
         assert "Login Succeeded" in _login(daemon, hub.host, "dora", token, tmp_path, who="dora-pat").stdout
@@ -71,9 +88,10 @@ def test_docker_cli_login_push_pull_with_hub_rights(daemon, hub, tmp_path):
             assert c.get("/v2/repositories/dora/app/tags/").status_code == 404          # still private
         with hub.api("dan") as c:
             tags = {t["name"]: t for t in c.get("/v2/repositories/dora/app/tags/").json()["results"]}
-            assert set(tags) == {"1", "2"} and tags["2"]["last_updater_username"] == "dora"
+            assert set(tags) == {"1", "2", "wes"} and tags["2"]["last_updater_username"] == "dora"
+            assert tags["wes"]["last_updater_username"] == "wes"
     finally:
-        for r in (ref, f"{hub.host}/dora/app:2"):
+        for r in (ref, f"{hub.host}/dora/app:2", f"{hub.host}/dora/app:wes", f"{hub.host}/dorg/svc:tess"):
             daemon.docker("rmi", r, check=False)
 
 
