@@ -75,8 +75,6 @@ CLIENTS = {
     "docker-compose-plugin": [DOCKER, "compose"],
     "docker-compose-1.29": ["/usr/bin/docker-compose"],
 }
-CONTAINER_CONFIG_MISSING = ("docker-compose 1.29 reads ContainerConfig from image inspect when it recreates a "
-                            "container (KeyError: 'ContainerConfig'): helper fida adds the key")
 
 
 @dataclass
@@ -181,8 +179,6 @@ class TestComposeProject:
         for service in ("web", "worker"):
             assert resolved_ip(project.exec(service, "ping", "-c1", "-W2", "database").stdout) == db_ip
 
-    @pytest.mark.xfail(strict=True, reason="links: on user-defined networks must become DNS aliases: helper net "
-                                           "implements legacy links")
     def test_links_alias_resolves_in_web(self, project):
         db_ip = back_ip(project, project.one("db"))
         assert resolved_ip(project.exec("web", "ping", "-c1", "-W2", "legacydb").stdout) == db_ip
@@ -200,9 +196,7 @@ class TestComposeProject:
         assert p.returncode == 3 and "out" in p.stdout, p.stderr
         assert len(project.containers("worker", all=True)) == 1  # the one-off container went with --rm
 
-    def test_up_build_after_change_recreates_web(self, project, request):
-        if project.client == "docker-compose-1.29":
-            request.applymarker(pytest.mark.xfail(strict=True, reason=CONTAINER_CONFIG_MISSING))
+    def test_up_build_after_change_recreates_web(self, project):
         old = project.one("web")["Id"]
         project.write_web("v2")
         project.compose("up", "-d", "--build")
