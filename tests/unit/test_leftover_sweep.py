@@ -46,7 +46,7 @@ def store(request, tmp_path):
 def half_extracted_layer(store: LayerStore, parent_cache_id=None) -> str:
     """A layer dir as a register() killed mid-extraction leaves it: on disk, in no layers row."""
     cache_id = secrets.token_hex(32)
-    d = store.driver.create_layer(cache_id, parent_cache_id)
+    d = store.driver.prepare(cache_id, parent_cache_id)
     (d / "big").write_bytes(b"x" * 4096)
     return cache_id
 
@@ -63,7 +63,7 @@ def test_sweep_removes_only_dirs_nobody_knows(store):
     removed = store.remove_orphans([container])
 
     assert removed == [orphan]
-    left = store.driver.known_ids()
+    left = store.driver.keys()
     assert orphan not in left
     assert {base.cache_id, container, f"{container}-init", "not-ours"} <= left
     assert store.driver.layer_dir(base.cache_id).joinpath("base.txt").read_bytes() == b"base"
@@ -78,7 +78,7 @@ def test_sweep_without_the_container_row_removes_its_layers(store):
     store.mount_rw(unsaved, base.chain_id)  # still mounted after the SIGKILL (overlay)
 
     assert sorted(store.remove_orphans([])) == sorted([unsaved, f"{unsaved}-init"])
-    assert store.driver.known_ids() == {base.cache_id}
+    assert store.driver.keys() == {base.cache_id}
     assert store.driver.layer_dir(base.cache_id).joinpath("base.txt").read_bytes() == b"base"
 
 
