@@ -22,7 +22,7 @@ from typing import BinaryIO, Iterable
 from ..errors import NotFound
 from ..store.content import ContentStore
 from ..store.metadata import Metadata
-from ..store.snapshots.mount import is_mountpoint, lower_dirs, mount_all, unmount_all, upper_dir
+from ..store.snapshots.mount import is_mountpoint, mount_all, unmount_all
 from ..store.snapshots.snapshotter import Snapshotter
 from . import layertar
 from .unpack import apply_layer, compression_of, open_decompressed, resolve_in_root
@@ -257,11 +257,9 @@ class LayerStore:
         return layertar.write_changes_tar(base, str(self.driver.upper(rw_id)), out)
 
     def rw_changes(self, rw_id: str, chain_id: str | None) -> list[dict]:
-        chain = self._rw_chain(rw_id, chain_id)
-        mounts = self.driver.mounts(rw_id, chain)
-        # overlay: the lower dirs of its spec; vfs (a bind of a full copy): the copied parent to compare with
-        lowers = lower_dirs(mounts) or [str(self.driver.upper(c)) for c in reversed(chain)]
-        return layertar.changes(lowers, upper_dir(mounts), mode=self.driver.apply_mode)
+        # the layers' own dirs, not the spec's lowerdir (a deep chain's spec names short links instead)
+        lowers = [str(self.driver.upper(c)) for c in reversed(self._rw_chain(rw_id, chain_id))]
+        return layertar.changes(lowers, str(self.driver.upper(rw_id)), mode=self.driver.apply_mode)
 
     # --- start-up sweep ---
     def remove_orphans(self, container_ids: Iterable[str]) -> list[str]:

@@ -60,19 +60,6 @@ def unmount_all(target: str) -> None:
         unmount(target)
 
 
-def upper_dir(mounts: list[Mount]) -> str:
-    """The directory holding the mounted snapshot's own changes: an overlay's upperdir, a bind's source."""
-    m = mounts[-1]
-    return m.option("upperdir") if m.type == "overlay" else m.source
-
-
-def lower_dirs(mounts: list[Mount]) -> list[str]:
-    """An overlay's lower dirs, top first (a bind has none)."""
-    m = mounts[-1]
-    lower = m.option("lowerdir") if m.type == "overlay" else None
-    return lower.split(":") if lower else []
-
-
 def _relative_overlay_options(options: tuple[str, ...]) -> tuple[str, str]:
     paths = [p for o in options if o.split("=", 1)[0] in ("lowerdir", "upperdir", "workdir")
              for p in o.split("=", 1)[1].split(":")]
