@@ -84,6 +84,14 @@ class Container:
                                    state_dir=self.path, log=None, tty=self.tty, open_stdin=False,
                                    stdin_once=False)
 
+    async def start_looping(self):
+        """Spawn the monitor, attach, start the LOOP command and wait until it says it is ready."""
+        m = await self.spawn()
+        out = await m.attach(stdin=False, stdout=True, stderr=True)
+        pid = await m.start()
+        await read_until(out, b"ready\n")
+        return m, pid
+
     async def cleanup(self) -> None:
         try:
             await self.runtime.delete(self.id, force=True)
@@ -114,11 +122,8 @@ def test_a_container_runs_is_inspected_paused_signalled_and_deleted(runtime, tmp
     c = Container(runtime, tmp_path / "c", ["sh", "-c", LOOP])
 
     async def scenario():
-        m = await c.spawn()
-        out = await m.attach(stdin=False, stdout=True, stderr=True)
         try:
-            pid = await m.start()
-            await read_until(out, b"ready\n")
+            m, pid = await c.start_looping()
             state = await runtime.state(c.id)
             assert state["status"] == "running" and state["pid"] == pid
             assert pid in await runtime.ps(c.id)
@@ -142,11 +147,8 @@ def test_the_monitor_execs_and_kills_through_the_runtime(runtime, tmp_path):
     c = Container(runtime, tmp_path / "c", ["sh", "-c", LOOP])
 
     async def scenario():
-        m = await c.spawn()
-        out = await m.attach(stdin=False, stdout=True, stderr=True)
         try:
-            await m.start()
-            await read_until(out, b"ready\n")
+            m, _ = await c.start_looping()
             process = exec_process(c.spec, {"Cmd": ["sh", "-c", "echo exec-out; echo exec-err >&2; exit 7"]},
                                    c.spec["root"]["path"])
             e = await Monitor.spawn_exec(runtime=runtime, container_id=c.id, exec_id="e1", process=process,

@@ -17,8 +17,9 @@ from dockyard.image.unpack import apply_layer
 from dockyard.store.content import ContentStore
 from dockyard.store.fsutil import mounts_under
 from dockyard.store.metadata import Metadata
-from dockyard.store.snapshots import OverlayDriver, VfsDriver, overlay_supported
 from dockyard.store.snapshots.mount import is_mountpoint, mount_all, unmount_all
+
+from .snapshotters import NAMES, snapshotter_for
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for mounts")
 
@@ -40,15 +41,9 @@ def layer_tar(files: dict[str, bytes] = {}, whiteouts=(), opaque=()) -> bytes:
     return buf.getvalue()
 
 
-@pytest.fixture(params=["overlay2", "vfs"])
+@pytest.fixture(params=NAMES)
 def snapshotter(request, tmp_path):
-    if request.param == "overlay2":
-        if not overlay_supported(tmp_path / "probe"):
-            pytest.skip("overlayfs does not mount here")
-        snap = OverlayDriver(tmp_path / "overlay")
-    else:
-        snap = VfsDriver(tmp_path / "vfs")
-    yield snap
+    yield snapshotter_for(request.param, tmp_path)
     for point in mounts_under(tmp_path):
         subprocess.run(["umount", "-l", point], capture_output=True)
 

@@ -12,7 +12,8 @@ from dockyard.image.layers import LayerStore
 from dockyard.store.content import ContentStore
 from dockyard.store.fsutil import mounts_under, wipe_dir
 from dockyard.store.metadata import Metadata
-from dockyard.store.snapshots import OverlayDriver, VfsDriver, overlay_supported
+from dockyard.store.snapshots import OverlayDriver
+from tests.store.snapshotters import NAMES, snapshotter_for
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for mounts")
 
@@ -27,16 +28,11 @@ def one_file_tar(name: str, data: bytes) -> io.BytesIO:
     return buf
 
 
-@pytest.fixture(params=["overlay2", "vfs"])
+@pytest.fixture(params=NAMES)
 def store(request, tmp_path):
     if os.geteuid() != 0:
         pytest.skip("needs root for mounts")
-    if request.param == "overlay2":
-        if not overlay_supported(tmp_path / "probe"):
-            pytest.skip("overlayfs unavailable")
-        driver = OverlayDriver(tmp_path / "overlay")
-    else:
-        driver = VfsDriver(tmp_path / "vfs")
+    driver = snapshotter_for(request.param, tmp_path)
     s = LayerStore(Metadata(tmp_path / "db"), ContentStore(tmp_path / "content"), driver)
     yield s
     for point in mounts_under(tmp_path):
