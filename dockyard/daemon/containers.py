@@ -790,7 +790,7 @@ class ContainerService:
                 continue
             if until is not None and parse_rfc3339(c.created) > until:
                 continue
-            reclaimed += dir_size(self.layers.driver.rw_upper(c.id))
+            reclaimed += dir_size(self.layers.driver.upper(c.id))
             await self.remove(c.id)
             deleted.append(c.id)
         self.events.emit("container", "prune", "", {"reclaimed": str(reclaimed)})
@@ -799,7 +799,7 @@ class ContainerService:
     # ------------------------------------------------------------ inspect / list
     def inspect(self, ref: str, size: bool = False) -> dict:
         c = self.get(ref)
-        rw_upper = self.layers.driver.rw_upper(c.id)
+        rw_upper = self.layers.driver.upper(c.id)
         graph = {"Name": self.layers.driver.name,
                  "Data": {"UpperDir": str(rw_upper), "MergedDir": str(self.layers.rw_root(c.id)),
                           "WorkDir": str(rw_upper.parent / "work")}}
@@ -812,7 +812,7 @@ class ContainerService:
         return ids or None  # docker shows null, not [], when there are none
 
     def _sizes(self, c: Container) -> dict:
-        rw = dir_size(self.layers.driver.rw_upper(c.id))
+        rw = dir_size(self.layers.driver.upper(c.id))
         try:
             image_size = self.images.get(c.image_id).size
         except NotFound:

@@ -3,7 +3,8 @@
 Every layer's tar stream is also kept in the content store (compressed as received, or plain), mapped in
 `layer_blobs`, so save and push reproduce the exact bytes behind each diff ID. A layer is referenced by
 the images whose top layer it is (`image_layers`) and by the layers stacked on it (their `parent`);
-unreferenced layers are removed with the last image.
+unreferenced layers are removed with the last image. Layer contents live in a Snapshotter
+(store/snapshots/); a container's root is mounted here, from the mount specs it returns.
 """
 from __future__ import annotations
 
@@ -20,8 +21,9 @@ from typing import BinaryIO, Iterable
 
 from ..errors import NotFound
 from ..store.content import ContentStore
-from ..store.fsutil import dir_size
 from ..store.metadata import Metadata
+from ..store.snapshots.mount import is_mountpoint, mount_all, unmount_all
+from ..store.snapshots.snapshotter import Snapshotter
 from . import layertar
 from .unpack import apply_layer, compression_of, open_decompressed, resolve_in_root
 
@@ -101,7 +103,7 @@ MEDIA_BY_COMPRESSION = {"gzip": MEDIA_TAR_GZIP, "bzip2": MEDIA_TAR + "+bzip2", "
 
 
 class LayerStore:
-    def __init__(self, md: Metadata, content: ContentStore, driver):
+    def __init__(self, md: Metadata, content: ContentStore, driver: Snapshotter):
         self.md = md
         self.content = content
         self.driver = driver
@@ -150,19 +152,20 @@ class LayerStore:
             raw = io.BufferedReader(_Tap(stream, blob.write), 1 << 16)  # the bytes as received go to the blob
             media_type = MEDIA_BY_COMPRESSION[compression_of(raw.peek(6)[:6])]
             tar = _Tap(open_decompressed(raw), on_tar_bytes)  # the uncompressed tar gives the diff ID
-            layer_dir = self.driver.create_layer(cache_id, parent.cache_id if parent else None)
+            layer_dir = self.driver.prepare(cache_id, parent.cache_id if parent else None)
             try:
                 apply_layer(io.BufferedReader(tar, 1 << 16), str(layer_dir), mode=self.driver.apply_mode)
                 tar.drain()
                 while raw.read(1 << 20):  # trailing bytes after the tar end still belong to the blob
                     pass
                 blob_digest = blob.commit()
+                self.driver.commit(cache_id)
             except BaseException:
-                self.driver.remove_layer(cache_id)
+                self.driver.remove(cache_id)
                 raise
         diff_id = "sha256:" + diff_hash.hexdigest()
         chain_id = chain_id_of(parent_chain, diff_id)
-        size = dir_size(layer_dir) if self.driver.apply_mode == "overlay" else tar_size
+        size = self.driver.usage(cache_id) if self.driver.apply_mode == "overlay" else tar_size
         with self.md.tx() as cur:
             existing = cur.execute("SELECT 1 FROM layers WHERE chain_id=?", (chain_id,)).fetchone()
             if not existing:
@@ -171,7 +174,7 @@ class LayerStore:
             cur.execute("INSERT OR IGNORE INTO layer_blobs(diff_id, blob_digest, media_type, size) VALUES (?,?,?,?)",
                         (diff_id, blob_digest, media_type, self.content.size(blob_digest)))
         if existing:
-            self.driver.remove_layer(cache_id)
+            self.driver.remove(cache_id)
         return self.get(chain_id)
 
     def open_tar(self, diff_id: str) -> BinaryIO:
@@ -201,7 +204,7 @@ class LayerStore:
                     "SELECT blob_digest FROM layer_blobs WHERE diff_id=?", (diff_id,)).fetchall()
                 if not still_used:
                     cur.execute("DELETE FROM layer_blobs WHERE diff_id=?", (diff_id,))
-            self.driver.remove_layer(row["cache_id"])
+            self.driver.remove(row["cache_id"])
             for b in blobs:
                 self.content.delete(b["blob_digest"])
 
@@ -211,41 +214,59 @@ class LayerStore:
     # writes them into the RW layer, and diff, commit and export of the RW layer never show them.
     def create_rw(self, rw_id: str, chain_id: str | None) -> None:
         chain = [l.cache_id for l in self.chain(chain_id)]
-        init_dir = self.driver.create_layer(_init_id(rw_id), chain[-1] if chain else None)
+        init_dir = self.driver.prepare(_init_id(rw_id), chain[-1] if chain else None)
         _write_mount_points(str(init_dir))
-        self.driver.create_rw(rw_id, chain + [_init_id(rw_id)])
+        self.driver.commit(_init_id(rw_id))
+        self.driver.prepare(rw_id, _init_id(rw_id))
 
     def _rw_chain(self, rw_id: str, chain_id: str | None) -> list[str]:
         chain = [l.cache_id for l in self.chain(chain_id)]
-        if self.driver.layer_dir(_init_id(rw_id)).exists():  # containers made before init layers have none
+        if self.driver.upper(_init_id(rw_id)).exists():  # containers made before init layers have none
             chain.append(_init_id(rw_id))
         return chain
 
+    def rw_mounts(self, rw_id: str, chain_id: str | None):
+        """The mount specs of a container's root: its RW layer over the init layer and the image's."""
+        return self.driver.mounts(rw_id, self._rw_chain(rw_id, chain_id))
+
     def mount_rw(self, rw_id: str, chain_id: str | None) -> Path:
-        return self.driver.mount_rw(rw_id, self._rw_chain(rw_id, chain_id))
+        """Mount the container's root (once) where inspect says it is; returns that path."""
+        target = self.driver.mountpoint(rw_id)
+        if not is_mountpoint(str(target)):
+            mount_all(self.rw_mounts(rw_id, chain_id), str(target))
+        return target
 
     def unmount_rw(self, rw_id: str) -> None:
-        self.driver.unmount_rw(rw_id)
+        unmount_all(str(self.driver.mountpoint(rw_id)))
 
     def remove_rw(self, rw_id: str) -> None:
-        self.driver.remove_rw(rw_id)
-        self.driver.remove_layer(_init_id(rw_id))
+        self._remove_snapshot(rw_id)
+        self.driver.remove(_init_id(rw_id))
+
+    def _remove_snapshot(self, key: str) -> None:
+        """Unmount a snapshot and delete it; a mount that will not go keeps the dir (never reach below)."""
+        target = str(self.driver.mountpoint(key))
+        unmount_all(target)
+        if is_mountpoint(target):
+            raise OSError(f"{target} is still mounted")
+        self.driver.remove(key)
 
     def rw_root(self, rw_id: str) -> Path:
-        return self.driver.rw_root(rw_id)
+        return self.driver.mountpoint(rw_id)
 
     def write_rw_diff(self, rw_id: str, chain_id: str | None, out: BinaryIO, source_date_epoch=None):
         """Write the container's changes as a layer tar; returns (diff_id, size)."""
         if self.driver.apply_mode == "overlay":
-            return layertar.write_dir_tar(str(self.driver.rw_upper(rw_id)), out, mode="overlay",
+            return layertar.write_dir_tar(str(self.driver.upper(rw_id)), out, mode="overlay",
                                           source_date_epoch=source_date_epoch)
         below = self._rw_chain(rw_id, chain_id)
-        base = str(self.driver.layer_dir(below[-1])) if below else None
-        return layertar.write_changes_tar(base, str(self.driver.rw_root(rw_id)), out)
+        base = str(self.driver.upper(below[-1])) if below else None
+        return layertar.write_changes_tar(base, str(self.driver.upper(rw_id)), out)
 
     def rw_changes(self, rw_id: str, chain_id: str | None) -> list[dict]:
-        lowers = [str(self.driver.layer_dir(c)) for c in reversed(self._rw_chain(rw_id, chain_id))]
-        return layertar.changes(lowers, str(self.driver.rw_upper(rw_id)), mode=self.driver.apply_mode)
+        # the layers' own dirs, not the spec's lowerdir (a deep chain's spec names short links instead)
+        lowers = [str(self.driver.upper(c)) for c in reversed(self._rw_chain(rw_id, chain_id))]
+        return layertar.changes(lowers, str(self.driver.upper(rw_id)), mode=self.driver.apply_mode)
 
     # --- start-up sweep ---
     def remove_orphans(self, container_ids: Iterable[str]) -> list[str]:
@@ -256,16 +277,16 @@ class LayerStore:
         for cid in container_ids:
             known.update((cid, _init_id(cid)))
         removed = []
-        for dir_id in sorted(self.driver.known_ids() - known):
+        for dir_id in sorted(self.driver.keys() - known):
             if not _OUR_DIR_NAME.fullmatch(dir_id):  # never a name we did not make
                 continue
             try:
-                self.driver.remove_orphan(dir_id)
+                self._remove_snapshot(dir_id)
             except OSError as err:
                 log.warning("left orphaned layer dir %s: %s", dir_id, err)
                 continue
             removed.append(dir_id)
-        self.driver.remove_dangling_links()
+        self.driver.cleanup()
         return removed
 
     def total_size(self) -> int:

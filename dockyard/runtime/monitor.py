@@ -4,18 +4,21 @@ Started by the daemon as `python3 -I -S monitor.py <state_dir>/args.json READY_F
 ahead of need as `monitor.py --spare CONTROL_FD READY_FD`, which waits for that path on CONTROL_FD. Standard
 library only. It
 
-- becomes a child subreaper, so the container's init (started by `runc run -d`) is reparented to it and
-  its exact exit status can be reaped;
+- runs the command lines it is given in its args (`commands`: start, delete, kill), which the daemon's
+  Runtime (runtime/oci.py) renders for the configured OCI runtime CLI; it builds none itself;
+- becomes a child subreaper, so the container's init (started by the runtime's `run -d`) is reparented to it
+  and its exact exit status can be reaped;
 - holds the container's stdio: pipes, or a pty master received from runc over a console socket;
 - copies output to every attached client and, for containers, to its log driver (runtime/logdrivers: the
   json-file log, and syslog/journald/fluentd/gelf, connected at start);
-- writes `exit.json` atomically when the process exits, runs `runc delete`, then tells clients and exits.
+- writes `exit.json` atomically when the process exits, runs the delete command, then tells clients and exits.
 
 Protocol on `<state_dir>/m.sock` (unix stream). Each connection sends one JSON line first:
   {"op": "start"}                        -> {"ok": true, "pid": N} | {"ok": false, "error": "...", "exit_code": 127}
   {"op": "wait"}                         -> {"exit_code": N, "finished_at": "...", "oom_killed": false} once exited
   {"op": "resize", "height": H, "width": W} -> {"ok": true}
   {"op": "status"}                       -> {"pid": N, "running": bool}
+  {"op": "kill", "signal": N}            -> {"ok": true} | {"ok": false, "error": "..."} (the kill command)
   {"op": "attach", "stdin": b, "stdout": b, "stderr": b}
       then monitor -> client: Docker stdcopy frames, 8-byte header [stream, 0, 0, 0, uint32 BE length] + data
       (stream 1 stdout, 2 stderr; a tty's output is stream 1); client -> monitor: raw stdin bytes;
@@ -78,8 +81,8 @@ def classify_start_error(message: str, command: str) -> int:
     return 125
 
 
-def runc_error(log_path: str, fallback: str) -> str:
-    """The last error runc logged (json log format), cleaned of runc's timestamps."""
+def runtime_error(log_path: str, fallback: str) -> str:
+    """The last error the runtime logged (runc's json log format, which crun and youki share)."""
     message = ""
     try:
         with open(log_path) as f:
@@ -119,6 +122,7 @@ def oom_kills(cgroup: str) -> int:
 class Monitor:
     def __init__(self, args: dict):
         self.args = args
+        self.commands = args["commands"]  # from the daemon's Runtime: start, delete, kill argv; the error log
         self.state_dir = args["state_dir"]
         self.mode = args.get("mode", "run")
         self.tty = bool(args.get("tty"))
@@ -159,19 +163,6 @@ class Monitor:
             f.write(str(os.getpid()))
 
     # ---------------------------------------------------------------- starting the process
-    def runc_argv(self, console_socket: str | None) -> list[str]:
-        a = self.args
-        argv = [a["runtime"], "--root", a["runtime_root"], "--log", os.path.join(self.state_dir, "runc.log"),
-                "--log-format", "json"]
-        pid_file = os.path.join(self.state_dir, "pid")
-        if self.mode == "run":
-            argv += ["run", "-d", "--pid-file", pid_file, "--bundle", a["bundle"]]
-        else:
-            argv += ["exec", "-d", "--pid-file", pid_file, "--process", a["process_path"]]
-        if console_socket:
-            argv += ["--console-socket", console_socket]
-        return argv + [a["container_id"]]
-
     def command(self) -> str:
         """The program the process runs (args[0] of the exec's process or of the bundle's)."""
         try:
@@ -194,7 +185,7 @@ class Monitor:
             return {"ok": False, "error": f"failed to initialize logging driver: {getattr(err, 'strerror', None) or err}",
                     "exit_code": 128, "stage": "logger"}
         try:
-            open(os.path.join(self.state_dir, "runc.log"), "w").close()
+            open(self.commands["log"], "w").close()
             if self.tty:
                 pid = self._start_tty()
             else:
@@ -211,9 +202,9 @@ class Monitor:
         self.reap()  # it may already have exited
         return {"ok": True, "pid": pid}
 
-    def _run_runc(self, argv, stdin, stdout, stderr) -> int:
+    def _run_runtime(self, argv, stdin, stdout, stderr) -> int:
         proc = subprocess.Popen(argv, stdin=stdin, stdout=stdout, stderr=stderr, close_fds=True)
-        while True:  # runc is our child; reap only it here (the container init is reaped by reap())
+        while True:  # the runtime is our child; reap only it here (the container init is reaped by reap())
             try:
                 _, status = os.waitpid(proc.pid, 0)
                 proc.returncode = os.waitstatus_to_exitcode(status)
@@ -232,7 +223,7 @@ class Monitor:
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         try:
-            code = self._run_runc(self.runc_argv(None), in_r, out_w, err_w)
+            code = self._run_runtime(self.commands["start"], in_r, out_w, err_w)
         finally:
             for fd in (in_r, out_w, err_w):
                 os.close(fd)
@@ -245,7 +236,7 @@ class Monitor:
                 printed = ""
             for fd in (out_r, err_r) + ((in_w,) if in_w is not None else ()):
                 os.close(fd)
-            raise StartFailure(runc_error(os.path.join(self.state_dir, "runc.log"), printed))
+            raise StartFailure(runtime_error(self.commands["log"], printed))
         self.stdin_w = in_w
         for fd, name in ((out_r, "stdout"), (err_r, "stderr")):
             os.set_blocking(fd, False)
@@ -254,13 +245,13 @@ class Monitor:
         return self._read_pid()
 
     def _start_tty(self) -> int:
-        path = os.path.join(self.state_dir, "console.sock")
+        path = self.args["console_socket"]  # named in the start command
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(path)
         listener.listen(1)
         err_path = os.path.join(self.state_dir, "runc.stderr")
         with open(os.devnull, "rb") as devnull, open(err_path, "wb") as err:
-            proc = subprocess.Popen(self.runc_argv(path), stdin=devnull, stdout=err, stderr=err, close_fds=True)
+            proc = subprocess.Popen(self.commands["start"], stdin=devnull, stdout=err, stderr=err, close_fds=True)
         listener.settimeout(0.05)
         master = None
         while master is None:
@@ -280,7 +271,7 @@ class Monitor:
                 os.close(master)
             with open(err_path, errors="replace") as f:
                 printed = f.read()
-            raise StartFailure(runc_error(os.path.join(self.state_dir, "runc.log"), printed))
+            raise StartFailure(runtime_error(self.commands["log"], printed))
         size = self.args.get("console_size")
         if size and size[0] and size[1]:
             set_winsize(master, size[0], size[1])
@@ -358,6 +349,8 @@ class Monitor:
             else:  # the pty does not exist yet: it gets this size when it does
                 self.args["console_size"] = size
             self.reply(c, {"ok": True})
+        elif op == "kill":
+            self.reply(c, self.kill(int(req.get("signal", signal.SIGKILL))))
         elif op == "status":
             self.reply(c, {"pid": self.pid, "running": self.started and self.exit_status is None})
         elif op == "end":  # a restarted daemon found us never started: nobody will send "start" any more
@@ -472,6 +465,16 @@ class Monitor:
             return False
         return oom_kills(cgroup) > 0
 
+    def kill(self, sig: int) -> dict:
+        """Signal the container's processes through the runtime (its kill command, the signal appended)."""
+        if self.mode != "run" or not self.pid or self.exit_status is not None:
+            return {"ok": False, "error": "container not running"}
+        proc = subprocess.run(self.commands["kill"] + [str(sig)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE)
+        if proc.returncode != 0:
+            return {"ok": False, "error": proc.stderr.decode("utf-8", "replace").strip()}
+        return {"ok": True}
+
     # ---------------------------------------------------------------- the end
     def maybe_finish(self) -> None:
         """Finish once the process exited and its output is drained (or after a grace period)."""
@@ -487,8 +490,7 @@ class Monitor:
         self.log.close()
         write_atomic(os.path.join(self.state_dir, "exit.json"), json.dumps(self.exit_status).encode())
         if self.mode == "run":
-            subprocess.run([self.args["runtime"], "--root", self.args["runtime_root"], "delete", "-f",
-                            self.args["container_id"]], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            subprocess.run(self.commands["delete"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for c in list(self.clients):
             if c.kind == "attach":
                 self.drop(c)

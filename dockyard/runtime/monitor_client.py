@@ -110,8 +110,8 @@ class Monitor:
                     stdin_once, console_size=None) -> "Monitor":
         """`log`: the log drivers' spec (runtime/logdrivers.spec), None to keep no log."""
         return await cls._spawn(state_dir, {
-            "mode": "run", "runtime": runtime.binary, "runtime_root": runtime.root, "container_id": container_id,
-            "bundle": str(bundle), "log": log, "tty": tty,
+            "mode": "run", "container_id": container_id, "bundle": str(bundle), "log": log, "tty": tty,
+            **_commands(runtime, container_id, state_dir, tty, bundle=str(bundle)),
             "open_stdin": open_stdin, "stdin_once": stdin_once, "console_size": list(console_size or []),
             "memory_cgroup": runtime.memory_cgroup(container_id),
         })
@@ -124,8 +124,9 @@ class Monitor:
         process_path = state_dir / "process.json"
         process_path.write_text(json.dumps(process))
         return await cls._spawn(state_dir, {
-            "mode": "exec", "runtime": runtime.binary, "runtime_root": runtime.root, "container_id": container_id,
-            "process_path": str(process_path), "tty": tty, "open_stdin": open_stdin, "stdin_once": True,
+            "mode": "exec", "container_id": container_id, "process_path": str(process_path), "tty": tty,
+            "open_stdin": open_stdin, "stdin_once": True,
+            **_commands(runtime, container_id, state_dir, tty, process_path=str(process_path)),
         })
 
     @classmethod
@@ -193,6 +194,14 @@ class Monitor:
                 await asyncio.wait_for(self.proc.wait(), 0.01)
             except asyncio.TimeoutError:
                 pass
+
+
+def _commands(runtime, container_id: str, state_dir, tty: bool, **what) -> dict:
+    """The monitor's command lines, rendered by the Runtime (the monitor knows no runtime CLI itself)."""
+    console = str(Path(state_dir) / "console.sock") if tty else None
+    return {"commands": runtime.monitor_commands(container_id, state_dir=str(state_dir), console_socket=console,
+                                                 **what),
+            "console_socket": console}
 
 
 async def _read_when_ready(fd: int) -> bytes:

@@ -1,4 +1,12 @@
-"""OCI runtime driver: the runc command line (crun and other runc-compatible CLIs plug in by name/path)."""
+"""The Runtime interface: how the daemon and the container monitors drive an OCI runtime.
+
+Two sides use it. The daemon calls the async methods (`kill`, `pause`, `state`, `ps`, `update`, ...). The
+per-container monitor (runtime/monitor.py, standard library only, outliving the daemon) cannot import a
+driver, so the daemon-side Runtime renders the command lines the monitor runs (`monitor_commands`): start
+(`run -d` of a bundle, or `exec -d` of a process), delete and kill. Whatever CLI daemon.json `runtimes` /
+`--add-runtime` names works through this one seam; `OCIRuntime` is the implementation for runc-compatible
+CLIs (runc, crun, youki). One contract suite, tests/runtime/test_runtime_contract.py, runs against each.
+"""
 from __future__ import annotations
 
 import json
@@ -16,16 +24,26 @@ def cgroup_path(container_id: str) -> str:
 
 
 class Runtime(Protocol):
-    name: str
-    binary: str
-    root: str
+    name: str  # the name containers ask for (`--runtime NAME`)
 
+    # --- command lines, for the monitor: lists of strings it runs as they are ---
+    def monitor_commands(self, container_id: str, *, state_dir: str, bundle: str | None = None,
+                         process_path: str | None = None, console_socket: str | None = None) -> dict:
+        """{"start": argv, "delete": argv, "kill": argv (the signal number is appended), "log": path}.
+        `start` creates and starts the bundle's container detached (or, given `process_path`, execs that
+        process in it), writes the process's pid to `<state_dir>/pid`, logs errors as JSON lines to `log`,
+        and with `console_socket` sends the pty master there."""
+        ...
+
+    # --- operations, for the daemon ---
     async def kill(self, container_id: str, sig: int) -> None: ...
     async def pause(self, container_id: str) -> None: ...
     async def resume(self, container_id: str) -> None: ...
     async def delete(self, container_id: str, force: bool = False) -> None: ...
     async def state(self, container_id: str) -> dict | None: ...
     async def ps(self, container_id: str) -> list[int]: ...
+    async def update(self, container_id: str, resources: dict) -> None: ...
+    def memory_cgroup(self, container_id: str) -> str | None: ...
 
 
 class OCIRuntime:
@@ -34,8 +52,26 @@ class OCIRuntime:
     def __init__(self, name: str = "runc", binary: str = "runc", root: str = "/run/dockyard/runc"):
         self.name, self.binary, self.root = name, binary, root
 
+    def _argv(self, *args: str) -> list[str]:
+        return [self.binary, "--root", self.root, *args]
+
+    def monitor_commands(self, container_id: str, *, state_dir: str, bundle: str | None = None,
+                         process_path: str | None = None, console_socket: str | None = None) -> dict:
+        log = os.path.join(state_dir, "runc.log")
+        pid_file = os.path.join(state_dir, "pid")
+        start = self._argv("--log", log, "--log-format", "json")
+        if process_path is None:
+            start += ["run", "-d", "--pid-file", pid_file, "--bundle", str(bundle)]
+        else:
+            start += ["exec", "-d", "--pid-file", pid_file, "--process", str(process_path)]
+        if console_socket:
+            start += ["--console-socket", console_socket]
+        return {"start": start + [container_id], "log": log,
+                "delete": self._argv("delete", "-f", container_id),
+                "kill": self._argv("kill", container_id)}
+
     async def _run(self, *args: str) -> bytes:
-        proc = await run([self.binary, "--root", self.root, *args], capture_output=True)
+        proc = await run(self._argv(*args), capture_output=True)
         out, err = proc.stdout, proc.stderr
         if proc.returncode != 0:
             message = err.decode(errors="replace").strip()

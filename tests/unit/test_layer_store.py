@@ -8,7 +8,7 @@ import pytest
 from dockyard.store.content import ContentStore
 from dockyard.image.layers import LayerStore, chain_id_of
 from dockyard.store.metadata import Metadata
-from dockyard.store.snapshots import OverlayDriver, VfsDriver, overlay_supported
+from tests.store.snapshotters import NAMES, snapshotter_for
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for mounts")
 
@@ -32,17 +32,11 @@ def layer_tar(files: dict[str, bytes], whiteouts=()) -> bytes:
     return buf.getvalue()
 
 
-@pytest.fixture(params=["overlay2", "vfs"])
+@pytest.fixture(params=NAMES)
 def store(request, tmp_path):
     md = Metadata(tmp_path / "db")
     content = ContentStore(tmp_path / "content")
-    if request.param == "overlay2":
-        if not overlay_supported(tmp_path / "probe"):
-            pytest.skip("overlayfs unavailable")
-        driver = OverlayDriver(tmp_path / "overlay")
-    else:
-        driver = VfsDriver(tmp_path / "vfs")
-    s = LayerStore(md, content, driver)
+    s = LayerStore(md, content, snapshotter_for(request.param, tmp_path))
     yield s
     for row in md.query("SELECT 1"):
         pass

@@ -12,7 +12,8 @@ from dockyard.image.layers import LayerStore
 from dockyard.store.content import ContentStore
 from dockyard.store.fsutil import mounts_under, wipe_dir
 from dockyard.store.metadata import Metadata
-from dockyard.store.snapshots import OverlayDriver, VfsDriver, overlay_supported
+from dockyard.store.snapshots import OverlayDriver
+from tests.store.snapshotters import NAMES, snapshotter_for
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for mounts")
 
@@ -27,16 +28,11 @@ def one_file_tar(name: str, data: bytes) -> io.BytesIO:
     return buf
 
 
-@pytest.fixture(params=["overlay2", "vfs"])
+@pytest.fixture(params=NAMES)
 def store(request, tmp_path):
     if os.geteuid() != 0:
         pytest.skip("needs root for mounts")
-    if request.param == "overlay2":
-        if not overlay_supported(tmp_path / "probe"):
-            pytest.skip("overlayfs unavailable")
-        driver = OverlayDriver(tmp_path / "overlay")
-    else:
-        driver = VfsDriver(tmp_path / "vfs")
+    driver = snapshotter_for(request.param, tmp_path)
     s = LayerStore(Metadata(tmp_path / "db"), ContentStore(tmp_path / "content"), driver)
     yield s
     for point in mounts_under(tmp_path):
@@ -46,7 +42,7 @@ def store(request, tmp_path):
 def half_extracted_layer(store: LayerStore, parent_cache_id=None) -> str:
     """A layer dir as a register() killed mid-extraction leaves it: on disk, in no layers row."""
     cache_id = secrets.token_hex(32)
-    d = store.driver.create_layer(cache_id, parent_cache_id)
+    d = store.driver.prepare(cache_id, parent_cache_id)
     (d / "big").write_bytes(b"x" * 4096)
     return cache_id
 
@@ -63,7 +59,7 @@ def test_sweep_removes_only_dirs_nobody_knows(store):
     removed = store.remove_orphans([container])
 
     assert removed == [orphan]
-    left = store.driver.known_ids()
+    left = store.driver.keys()
     assert orphan not in left
     assert {base.cache_id, container, f"{container}-init", "not-ours"} <= left
     assert store.driver.layer_dir(base.cache_id).joinpath("base.txt").read_bytes() == b"base"
@@ -78,7 +74,7 @@ def test_sweep_without_the_container_row_removes_its_layers(store):
     store.mount_rw(unsaved, base.chain_id)  # still mounted after the SIGKILL (overlay)
 
     assert sorted(store.remove_orphans([])) == sorted([unsaved, f"{unsaved}-init"])
-    assert store.driver.known_ids() == {base.cache_id}
+    assert store.driver.keys() == {base.cache_id}
     assert store.driver.layer_dir(base.cache_id).joinpath("base.txt").read_bytes() == b"base"
 
 

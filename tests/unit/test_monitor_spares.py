@@ -10,8 +10,14 @@ import pytest
 
 from dockyard.runtime import monitor_client
 from dockyard.runtime.monitor_client import Monitor, _SparePool
+from dockyard.runtime.oci import OCIRuntime
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("runc"), reason="needs root and runc")
+
+
+def run_commands(tmp_path, container_id, bundle) -> dict:
+    return monitor_client._commands(OCIRuntime(root=str(tmp_path / "r")), container_id, bundle, False,
+                                    bundle=str(bundle))
 
 
 def test_a_spare_runs_the_next_job_and_a_new_spare_replaces_it(tmp_path, monkeypatch):
@@ -22,8 +28,8 @@ def test_a_spare_runs_the_next_job_and_a_new_spare_replaces_it(tmp_path, monkeyp
         pool.take()  # the first job starts a fresh monitor; a spare starts behind it
         spare = await pool._task
         bundle = tmp_path / "state"
-        m = await Monitor._spawn(bundle, {"mode": "run", "runtime": "runc", "runtime_root": str(tmp_path / "r"),
-                                          "container_id": "spare-test", "bundle": str(bundle), "log_path": None})
+        m = await Monitor._spawn(bundle, {"mode": "run", "container_id": "spare-test", "bundle": str(bundle),
+                                          "log_path": None, **run_commands(tmp_path, "spare-test", bundle)})
         assert m.proc is spare.proc  # the job went to the spare
         assert (await m._request({"op": "status"})) == {"pid": 0, "running": False}
         assert pool._task is not None  # and another spare is on its way
@@ -43,9 +49,9 @@ def test_a_monitor_never_told_to_start_goes_away(tmp_path, monkeypatch):
 
     async def scenario():
         bundle = tmp_path / "state"
-        m = await Monitor._spawn(bundle, {"mode": "run", "runtime": "runc", "runtime_root": str(tmp_path / "r"),
-                                          "container_id": "never-started", "bundle": str(bundle), "log_path": None,
-                                          "start_deadline": 1})
+        m = await Monitor._spawn(bundle, {"mode": "run", "container_id": "never-started", "bundle": str(bundle),
+                                          "log_path": None, "start_deadline": 1,
+                                          **run_commands(tmp_path, "never-started", bundle)})
         assert await asyncio.wait_for(m.proc.wait(), 10) == 0
         await monitor_client._spares.close()
 

@@ -1,4 +1,5 @@
-"""Snapshot drivers: where layer contents live on disk and how a container's root is assembled.
+"""Snapshot drivers (the Snapshotter interface, snapshotter.py): where layer contents live on disk, and the
+mount specs that assemble a container's root from them (mount.py mounts them).
 
 `overlay` stacks read-only layer dirs under a per-container upper dir (copy-on-write, like overlay2);
 `vfs` keeps a full copy per layer and per container (slow, works anywhere). Without a `--storage-driver`
@@ -11,13 +12,14 @@ from pathlib import Path
 
 from ...errors import InvalidParameter
 from .overlay import OverlayDriver, overlay_supported
+from .snapshotter import Snapshotter
 from .vfs import VfsDriver
 
 OVERLAY_NAMES = ("overlay2", "overlay")
 DRIVER_DIRS = {"overlay2": "overlay", "vfs": "vfs"}
 
 
-def choose_driver(root: Path, name: str | None = None):
+def choose_driver(root: Path, name: str | None = None) -> Snapshotter:
     name = name or prior_driver(root) or ("overlay2" if overlay_supported(root) else "vfs")
     if name in OVERLAY_NAMES:
         if not overlay_supported(root):

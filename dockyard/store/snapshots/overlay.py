@@ -1,4 +1,7 @@
-"""overlay2-like driver: <root>/<id>/diff holds a layer; a container adds upper/work/merged."""
+"""overlay2-like snapshotter: <root>/<id>/diff holds a snapshot's own changes; a writable one adds work/
+and merged/ (its mountpoint). Its mount spec is one overlay: the parents' diff dirs as lowerdir, its own
+diff as upperdir. Each snapshot also gets a short l/<ID> link to its diff, as overlay2's, so a deep chain's
+lowerdir still fits in the one page of mount options."""
 from __future__ import annotations
 
 import os
@@ -7,9 +10,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .mount import is_mountpoint, mount, unmount
-
-MAX_MOUNT_DATA = 3800  # the kernel takes one page of mount options
+from ..fsutil import dir_size
+from .mount import MAX_MOUNT_DATA, Mount, mount, unmount
 
 
 def overlay_supported(root: Path) -> bool:
@@ -36,76 +38,53 @@ class OverlayDriver:
         self.root = root
         (root / "l").mkdir(parents=True, exist_ok=True)
 
-    def layer_dir(self, cache_id: str) -> Path:
-        return self.root / cache_id / "diff"
+    def upper(self, key: str) -> Path:
+        return self.root / key / "diff"
 
-    def create_layer(self, cache_id: str, parent_cache_id: str | None) -> Path:
-        d = self.layer_dir(cache_id)
-        d.mkdir(parents=True)
-        short = secrets.token_hex(13).upper()
-        os.symlink(f"../{cache_id}/diff", self.root / "l" / short)
-        (self.root / cache_id / "link").write_text(short)
-        return d
+    layer_dir = upper  # inspect's GraphDriver data names the layer dirs
 
-    def remove_layer(self, cache_id: str) -> None:
-        link = self.root / cache_id / "link"
-        short = link.read_text().strip() if link.exists() else ""
-        if short and "/" not in short:  # a crash may have left the file empty
-            (self.root / "l" / short).unlink(missing_ok=True)
-        shutil.rmtree(self.root / cache_id, ignore_errors=True)
-
-    # --- container read-write layers ---
-    def create_rw(self, rw_id: str, chain_cache_ids: list[str]) -> None:
-        base = self.root / rw_id
+    def prepare(self, key: str, parent: str | None) -> Path:
+        base = self.root / key
         for d in ("diff", "work", "merged"):
             (base / d).mkdir(parents=True, exist_ok=True)
+        if not (base / "link").exists():
+            short = secrets.token_hex(13).upper()
+            os.symlink(f"../{key}/diff", self.root / "l" / short)
+            (base / "link").write_text(short)
+        return base / "diff"
 
-    def mount_rw(self, rw_id: str, chain_cache_ids: list[str]) -> Path:
-        """chain_cache_ids: bottom layer first. Returns the merged root."""
-        base = self.root / rw_id
-        merged = base / "merged"
-        if is_mountpoint(str(merged)):
-            return merged
-        lowers = [str(self.layer_dir(c)) for c in reversed(chain_cache_ids)]
-        if not lowers:  # an image with no layers: overlay still needs one lower dir
+    def commit(self, key: str) -> None:
+        for d in ("work", "merged"):  # a read-only layer is only ever a lower dir
+            shutil.rmtree(self.root / key / d, ignore_errors=True)
+
+    def mounts(self, key: str, parents: list[str]) -> list[Mount]:
+        lowers = [str(self.upper(p)) for p in reversed(parents)]
+        if not lowers:  # a snapshot on nothing: overlay still needs one lower dir
             empty = self.root / "empty"
             empty.mkdir(exist_ok=True)
             lowers = [str(empty)]
-        opts = f"lowerdir={':'.join(lowers)},upperdir={base/'diff'},workdir={base/'work'}"
-        if len(opts) <= MAX_MOUNT_DATA:
-            mount("overlay", str(merged), "overlay", opts)
-        else:  # many layers: use the short l/ links relative to root, as overlay2 does
-            links = ["l/" + (self.root / c / "link").read_text() for c in reversed(chain_cache_ids)]
-            rel = f"lowerdir={':'.join(links)},upperdir={rw_id}/diff,workdir={rw_id}/work"
-            mount("overlay", str(merged), "overlay", rel, cwd=str(self.root))
-        return merged
+        upper = [f"upperdir={self.upper(key)}", f"workdir={self.root / key / 'work'}"]
+        if len(",".join([f"lowerdir={':'.join(lowers)}", *upper])) > MAX_MOUNT_DATA:
+            lowers = [str(self.root / "l" / (self.root / p / "link").read_text()) for p in reversed(parents)]
+        return [Mount("overlay", "overlay", (f"lowerdir={':'.join(lowers)}", *upper))]
 
-    def unmount_rw(self, rw_id: str) -> None:
-        unmount(str(self.root / rw_id / "merged"))
+    def mountpoint(self, key: str) -> Path:
+        return self.root / key / "merged"
 
-    def remove_rw(self, rw_id: str) -> None:
-        self.unmount_rw(rw_id)
-        shutil.rmtree(self.root / rw_id, ignore_errors=True)
+    def usage(self, key: str) -> int:
+        return dir_size(self.upper(key))
 
-    def rw_upper(self, rw_id: str) -> Path:
-        return self.root / rw_id / "diff"
+    def remove(self, key: str) -> None:
+        link = self.root / key / "link"
+        short = link.read_text().strip() if link.exists() else ""
+        if short and "/" not in short:  # a crash may have left the file empty
+            (self.root / "l" / short).unlink(missing_ok=True)
+        shutil.rmtree(self.root / key, ignore_errors=True)
 
-    def rw_root(self, rw_id: str) -> Path:
-        return self.root / rw_id / "merged"
-
-    def known_ids(self) -> set[str]:
+    def keys(self) -> set[str]:
         return {p.name for p in self.root.iterdir() if p.name not in ("l", "empty")}
 
-    def remove_orphan(self, dir_id: str) -> None:
-        """Remove a layer or container dir nothing refers to (left by a crash). Its merged dir may still
-        be mounted: detach it first, and leave the dir alone if that fails, so removal never reaches into
-        the lower layers."""
-        self.unmount_rw(dir_id)
-        if is_mountpoint(str(self.root / dir_id / "merged")):
-            raise OSError(f"{self.root / dir_id / 'merged'} is still mounted")
-        self.remove_layer(dir_id)
-
-    def remove_dangling_links(self) -> list[str]:
+    def cleanup(self) -> list[str]:
         """l/ links whose layer dir is gone (a crash between the link and the layer's `link` file)."""
         gone = [p for p in (self.root / "l").iterdir() if p.is_symlink() and not p.exists()]
         for p in gone:

@@ -1,9 +1,13 @@
-"""vfs driver: every layer and container root is a full copy. Slow, but needs nothing from the kernel."""
+"""vfs snapshotter: every snapshot is a full copy of its parent plus its changes. Slow, but needs nothing from
+the kernel but a bind mount; its mount spec is a bind of the snapshot's dir."""
 from __future__ import annotations
 
 import shutil
 import subprocess
 from pathlib import Path
+
+from ..fsutil import dir_size
+from .mount import Mount
 
 
 def _copy_tree(src: Path, dst: Path) -> None:
@@ -18,46 +22,35 @@ class VfsDriver:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
 
-    def layer_dir(self, cache_id: str) -> Path:
-        return self.root / cache_id
+    def upper(self, key: str) -> Path:
+        return self.root / key
 
-    def create_layer(self, cache_id: str, parent_cache_id: str | None) -> Path:
-        d = self.layer_dir(cache_id)
-        d.mkdir(parents=True)
-        if parent_cache_id:
-            _copy_tree(self.layer_dir(parent_cache_id), d)
+    layer_dir = upper  # inspect's GraphDriver data names the layer dirs
+
+    def prepare(self, key: str, parent: str | None) -> Path:
+        d = self.upper(key)
+        d.mkdir(parents=True, exist_ok=True)
+        if parent:
+            _copy_tree(self.upper(parent), d)
         return d
 
-    def remove_layer(self, cache_id: str) -> None:
-        shutil.rmtree(self.layer_dir(cache_id), ignore_errors=True)
+    def commit(self, key: str) -> None:
+        pass  # a vfs layer is a plain directory: nothing to seal
 
-    def create_rw(self, rw_id: str, chain_cache_ids: list[str]) -> None:
-        d = self.layer_dir(rw_id)
-        d.mkdir(parents=True, exist_ok=True)
-        if chain_cache_ids:
-            _copy_tree(self.layer_dir(chain_cache_ids[-1]), d)
+    def mounts(self, key: str, parents: list[str]) -> list[Mount]:
+        return [Mount("bind", str(self.upper(key)), ("rbind", "rw"))]
 
-    def mount_rw(self, rw_id: str, chain_cache_ids: list[str]) -> Path:
-        return self.layer_dir(rw_id)
+    def mountpoint(self, key: str) -> Path:
+        return self.upper(key)  # bound onto itself: the container's root is its copy
 
-    def unmount_rw(self, rw_id: str) -> None:
-        pass
+    def usage(self, key: str) -> int:
+        return dir_size(self.upper(key))
 
-    def remove_rw(self, rw_id: str) -> None:
-        self.remove_layer(rw_id)
+    def remove(self, key: str) -> None:
+        shutil.rmtree(self.upper(key), ignore_errors=True)
 
-    def rw_upper(self, rw_id: str) -> Path:
-        return self.layer_dir(rw_id)
-
-    def rw_root(self, rw_id: str) -> Path:
-        return self.layer_dir(rw_id)
-
-    def known_ids(self) -> set[str]:
+    def keys(self) -> set[str]:
         return {p.name for p in self.root.iterdir()}
 
-    def remove_orphan(self, dir_id: str) -> None:
-        """Remove a layer or container dir nothing refers to (left by a crash); vfs mounts nothing."""
-        self.remove_layer(dir_id)
-
-    def remove_dangling_links(self) -> list[str]:
+    def cleanup(self) -> list[str]:
         return []

@@ -1,0 +1,14 @@
+"""The snapshotters a test can use here, by Docker's driver name (overlay skipped where it does not mount)."""
+import pytest
+
+from dockyard.store.snapshots import OverlayDriver, VfsDriver, overlay_supported
+
+NAMES = ["overlay2", "vfs"]
+
+
+def snapshotter_for(name: str, tmp_path):
+    if name == "overlay2":
+        if not overlay_supported(tmp_path / "probe"):
+            pytest.skip("overlayfs does not mount here")
+        return OverlayDriver(tmp_path / "overlay")
+    return VfsDriver(tmp_path / "vfs")
