@@ -397,7 +397,7 @@ class ImageService:
             image_id, force, quiet = parent, False, True
 
     def _parent_of(self, image_id: str) -> str:
-        row = self.md.one("SELECT parent FROM images WHERE id=?", (image_id,)) or \
+        row = self.md.one("SELECT parent FROM images INDEXED BY images_links WHERE id=?", (image_id,)) or \
             self.md.one("SELECT parent FROM retained_images WHERE id=?", (image_id,))
         if row is None:
             raise NotFound(f"No such image: {image_id}")
@@ -465,7 +465,7 @@ class ImageService:
 
     def _top_chain_of(self, image_id: str) -> str | None:
         """The stored top layer (the images table keeps it: no config read)."""
-        row = self.md.one("SELECT top_chain FROM images WHERE id=?", (image_id,)) or \
+        row = self.md.one("SELECT top_chain FROM images INDEXED BY images_links WHERE id=?", (image_id,)) or \
             self.md.one("SELECT top_chain FROM retained_images WHERE id=?", (image_id,))
         if row is None:
             raise NotFound(f"No such image: {image_id}")
@@ -503,7 +503,7 @@ class ImageService:
 
     def labels_of(self, image_id: str) -> dict:
         """The image's config Labels, from the summary column."""
-        row = self.md.one("SELECT labels FROM images WHERE id=?", (image_id,)) or \
+        row = self.md.one("SELECT labels FROM images INDEXED BY images_links WHERE id=?", (image_id,)) or \
             self.md.one("SELECT labels FROM retained_images WHERE id=?", (image_id,))
         return json.loads(row["labels"]) if row and row["labels"] else {}
 
