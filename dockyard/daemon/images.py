@@ -6,12 +6,15 @@ qualified references (`docker.io/library/busybox:latest`) and shown in familiar 
 from __future__ import annotations
 
 import fnmatch
+import itertools
 import json
 import re
+import sqlite3
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from ..errors import Conflict, InvalidParameter, NotFound
 from ..image import reference as refmod
@@ -80,7 +83,20 @@ class ImageService:
         # Set by the composition root: which containers use an image -> [(container_id, running)].
         self.container_users: Callable[[str], list[tuple[str, bool]]] = lambda image_id: []
         events.add_listener(self._on_event)
+        # every write of images/tags/digests goes through _changing(), which moves this on; the list's
+        # summaries are kept until it does (`docker images` on an unchanged store of thousands is a copy)
+        self._generations = itertools.count(1)  # next() is atomic: writes in several threads never share one
+        self._generation = 0
+        self._listed: tuple[int, list] | None = None
         self._fill_summaries()
+
+    @contextmanager
+    def _changing(self) -> Iterator[sqlite3.Cursor]:
+        try:
+            with self.md.tx() as cur:
+                yield cur
+        finally:
+            self._generation = next(self._generations)
 
     def _fill_summaries(self) -> None:
         """Summary columns of images stored before they existed (read once from their configs)."""
@@ -88,7 +104,7 @@ class ImageService:
             rows = self.md.query(f"SELECT id, config, added FROM {table} WHERE created IS NULL")
             if not rows:
                 continue
-            with self.md.tx() as cur:
+            with self._changing() as cur:
                 for row in rows:
                     config = json.loads(bytes(row["config"]))
                     cur.execute(f"UPDATE {table} SET created=?, labels=? WHERE id=?",
@@ -184,7 +200,7 @@ class ImageService:
         image_id = sha256_digest(config_bytes)
         size = self.layers.chain_size(chains[-1]) if chains else 0
         added = time.time()
-        with self.md.tx() as cur:
+        with self._changing() as cur:
             cur.execute("INSERT OR IGNORE INTO images(id, config, top_chain, parent, size, added, created, labels) "
                         "VALUES (?,?,?,?,?,?,?,?)",
                         (image_id, config_bytes, chains[-1] if chains else None, parent, size, added,
@@ -207,7 +223,7 @@ class ImageService:
             raise InvalidParameter("refusing to create a tag with a digest reference")
         if ref.path.split("/")[-1] == "" or target.startswith("sha256:"):
             raise InvalidParameter("invalid reference format")
-        with self.md.tx() as cur:
+        with self._changing() as cur:
             old = cur.execute("SELECT image_id FROM tags WHERE name=?", (ref.full(),)).fetchone()
             cur.execute("INSERT OR REPLACE INTO tags VALUES (?,?)", (ref.full(), image_id))
         if old and old["image_id"] != image_id:
@@ -216,8 +232,14 @@ class ImageService:
 
     # ---------------------------------------------------------------- shapes
     def _summaries(self) -> list[tuple[dict, str, float]]:
-        """(summary, parent, created) of every image, newest first, from the summary columns and one query
-        each for tags and digests: no config is read."""
+        """(summary, parent, created) of every image, newest first (copies the caller may change)."""
+        generation, listed = self._generation, self._listed
+        if listed is None or listed[0] != generation:
+            listed = self._listed = (generation, self._read_summaries())
+        return [(dict(s), parent, created) for s, parent, created in listed[1]]
+
+    def _read_summaries(self) -> list[tuple[dict, str, float]]:
+        """From the summary columns and one query each for tags and digests: no config is read."""
         tags: dict[str, list[str]] = {}
         for r in self.md.query("SELECT name, image_id FROM tags ORDER BY name"):
             tags.setdefault(r["image_id"], []).append(_familiar_stored(r["name"]))
@@ -399,7 +421,7 @@ class ImageService:
             image_id, force, quiet = parent, False, True
 
     def _parent_of(self, image_id: str) -> str:
-        row = self.md.one("SELECT parent FROM images WHERE id=?", (image_id,)) or \
+        row = self.md.one("SELECT parent FROM images INDEXED BY images_links WHERE id=?", (image_id,)) or \
             self.md.one("SELECT parent FROM retained_images WHERE id=?", (image_id,))
         if row is None:
             raise NotFound(f"No such image: {image_id}")
@@ -439,7 +461,7 @@ class ImageService:
         return [self._untag(image_id, d) for d in self.digests_of(image_id) if d.startswith(repo)]
 
     def _untag(self, image_id: str, name: str) -> dict:
-        with self.md.tx() as cur:
+        with self._changing() as cur:
             cur.execute("DELETE FROM tags WHERE name=? AND image_id=?", (name, image_id))
             cur.execute("DELETE FROM repo_digests WHERE name=? AND image_id=?", (name, image_id))
         shown = _familiar_digest(name) if "@" in name else refmod.parse(name).familiar()
@@ -451,7 +473,7 @@ class ImageService:
         (stopped) container still stands on them."""
         top = self._top_chain_of(image_id)
         retain = bool(self.container_users(image_id))
-        with self.md.tx() as cur:
+        with self._changing() as cur:
             if retain:
                 cur.execute("INSERT OR REPLACE INTO retained_images SELECT * FROM images WHERE id=?", (image_id,))
             else:
@@ -467,7 +489,7 @@ class ImageService:
 
     def _top_chain_of(self, image_id: str) -> str | None:
         """The stored top layer (the images table keeps it: no config read)."""
-        row = self.md.one("SELECT top_chain FROM images WHERE id=?", (image_id,)) or \
+        row = self.md.one("SELECT top_chain FROM images INDEXED BY images_links WHERE id=?", (image_id,)) or \
             self.md.one("SELECT top_chain FROM retained_images WHERE id=?", (image_id,))
         if row is None:
             raise NotFound(f"No such image: {image_id}")
@@ -479,7 +501,7 @@ class ImageService:
             if self.container_users(row["id"]):
                 continue
             top = self._top_chain_of(row["id"])
-            with self.md.tx() as cur:
+            with self._changing() as cur:
                 cur.execute("DELETE FROM retained_images WHERE id=?", (row["id"],))
                 cur.execute("DELETE FROM image_layers WHERE image_id=?", (row["id"],))
             self._release_layers(top)
@@ -505,7 +527,7 @@ class ImageService:
 
     def labels_of(self, image_id: str) -> dict:
         """The image's config Labels, from the summary column."""
-        row = self.md.one("SELECT labels FROM images WHERE id=?", (image_id,)) or \
+        row = self.md.one("SELECT labels FROM images INDEXED BY images_links WHERE id=?", (image_id,)) or \
             self.md.one("SELECT labels FROM retained_images WHERE id=?", (image_id,))
         return json.loads(row["labels"]) if row and row["labels"] else {}
 

@@ -107,7 +107,12 @@ COLUMNS = [
 # An index for every lookup the services make, so their cost does not grow with the store.
 INDEXES = """
 CREATE INDEX IF NOT EXISTS images_parent ON images(parent);
-CREATE INDEX IF NOT EXISTS images_created ON images(created);
+-- Covering indexes: an image row holds its config (a deep build's carries its whole history, up to megabytes)
+-- before these columns, and SQLite walks a blob's overflow pages to reach the columns after it. The list and
+-- the parent/top-layer lookups read the index alone.
+CREATE INDEX IF NOT EXISTS images_summary ON images(created, added, id, parent, size, labels);
+CREATE INDEX IF NOT EXISTS images_links ON images(id, parent, top_chain, labels);
+DROP INDEX IF EXISTS images_created;
 CREATE INDEX IF NOT EXISTS tags_image ON tags(image_id);
 CREATE INDEX IF NOT EXISTS repo_digests_image ON repo_digests(image_id);
 CREATE INDEX IF NOT EXISTS layers_parent ON layers(parent);
