@@ -9,6 +9,7 @@ gets what dockerd of that API version sent:
 - every version: image inspect keeps `Container` and `ContainerConfig` (gone from dockerd's 1.45 on) as a
   deliberate extra: docker-compose 1.x reads `ContainerConfig` on every `up` that recreates a container
   (KeyError without it); see docs/CONTRACTS.md;
+- before 1.45: an endpoint's Aliases on a user-defined network include the short container ID;
 - before 1.42: HostConfig `KernelMemory`/`KernelMemoryTCP` in container inspect, `BuilderSize` in
   /system/df (and `BuildCache` null, as 20.10's empty BuildKit cache), `KernelMemory`/`KernelMemoryTCP`
   in /info;
@@ -68,9 +69,21 @@ def disk_usage(usage: dict, version: str) -> dict:
 
 
 def container_inspect(doc: dict, version: str) -> dict:
-    if as_tuple(version) < (1, 42) and doc.get("HostConfig") is not None:
+    v = as_tuple(version)
+    if v < (1, 42) and doc.get("HostConfig") is not None:
         doc = {**doc, "HostConfig": {"KernelMemory": 0, "KernelMemoryTCP": 0, **doc["HostConfig"]}}
+    networks = (doc.get("NetworkSettings") or {}).get("Networks")
+    if v < (1, 45) and networks:
+        # before 1.45 an endpoint on a user-defined network lists the short container ID among its Aliases
+        short_id = doc["Id"][:12]
+        networks = {name: ({**ep, "Aliases": list(dict.fromkeys([*(ep.get("Aliases") or []), short_id]))}
+                           if name not in BUILTIN_NETWORKS and ep is not None else ep)
+                    for name, ep in networks.items()}
+        doc = {**doc, "NetworkSettings": {**doc["NetworkSettings"], "Networks": networks}}
     return doc
+
+
+BUILTIN_NETWORKS = {"bridge", "host", "none", "default"}
 
 
 def info(doc: dict, version: str) -> dict:

@@ -18,12 +18,10 @@ class Filters:
             data = json.loads(raw)
         except ValueError:
             raise InvalidParameter(f"invalid filter: {raw}") from None
-        if not isinstance(data, dict):
+        if not isinstance(data, dict) or not all(_well_typed(v) for v in data.values()):
+            # moby's FromJSON takes map[string]map[string]bool or the legacy map[string][]string, nothing else
             raise InvalidParameter(f"invalid filter: {raw}")
-        values = {}
-        for k, v in data.items():
-            values[k] = [x for x, on in v.items() if on] if isinstance(v, dict) else [str(x) for x in v]
-        return cls(values)
+        return cls({k: [x for x, on in v.items() if on] if isinstance(v, dict) else list(v or []) for k, v in data.items()})
 
     def validate(self, accepted: set[str]) -> None:
         for k in self.values:
@@ -57,3 +55,11 @@ class Filters:
             if k in labels and (not eq or labels[k] == v):
                 return False
         return True
+
+
+def _well_typed(values) -> bool:
+    if values is None:  # Go decodes null as an empty set
+        return True
+    if isinstance(values, dict):
+        return all(isinstance(on, bool) for on in values.values())
+    return isinstance(values, list) and all(isinstance(x, str) for x in values)

@@ -103,3 +103,17 @@ def test_container_and_container_config_are_the_only_undocumented_image_keys(dae
     schema = sw.response_schema("/images/{name}/json")
     assert sw.check(schema, image) == []
     assert sw.undocumented(schema, image) == sw.DELIBERATE_EXTRAS["/images/{name}/json"]
+
+
+def test_aliases_before_1_45_include_the_short_id_on_user_defined_networks(daemon):
+    daemon.docker("network", "create", "legacy-aliases")
+    cid = daemon.docker("run", "-d", "--network", "legacy-aliases", "--network-alias", "web", "busybox",
+                        "sleep", "60").stdout.strip()
+    try:
+        old = daemon.api("GET", f"/v1.41/containers/{cid}/json")[1]["NetworkSettings"]["Networks"]
+        assert old["legacy-aliases"]["Aliases"] == ["web", cid[:12]]
+        new = daemon.api("GET", f"/containers/{cid}/json")[1]["NetworkSettings"]["Networks"]
+        assert new["legacy-aliases"]["Aliases"] == ["web"]
+    finally:
+        daemon.docker("rm", "-f", cid)
+        daemon.docker("network", "rm", "legacy-aliases")

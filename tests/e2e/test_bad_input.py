@@ -154,3 +154,16 @@ def test_build_resource_numbers_dockerd_ignores(daemon):
     context = tar_bytes({"Dockerfile": b"FROM busybox\nRUN true\n"})
     status, body = raw_call(daemon, "POST", "/build?memory=1e9&cpushares=99999999999999999999&rm=1", context)
     assert status == 200 and b"Successfully built" in body
+
+
+@pytest.mark.parametrize("path", ["/images/json", "/containers/json", "/volumes", "/networks", "/images/prune",
+                                  "/containers/prune", "/volumes/prune", "/networks/prune", "/build/prune"])
+def test_filters_of_the_wrong_json_types_are_400(daemon, path):
+    """moby's filters.FromJSON takes {key: {value: bool}} or {key: [string]}; anything else is an invalid filter."""
+    method = "POST" if path.endswith("prune") else "GET"
+    for filters in ('{"label":5}', '{"label":[5]}', '{"label":{"a":"yes"}}'):
+        status, body = daemon.api(method, f"{path}?filters={quote(filters)}")
+        assert status == 400 and body["message"].startswith("invalid filter"), (filters, body)
+    if method == "GET":  # (never an unfiltered prune of the shared daemon)
+        no_labels = quote('{"label": null}')  # Go decodes null as an empty set of values
+        assert daemon.api(method, f"{path}?filters={no_labels}")[0] == 200

@@ -304,6 +304,8 @@ def test_changed_base_image_leaves_the_old_child_dangling(own_objects, daemon, t
 def test_commit_with_changes_and_without_pausing(daemon):
     daemon.docker("run", "-d", "--name", "commit-src", "busybox", "sh", "-c", "echo made > /made; sleep 300")
     try:
+        # the file is there before the commit (the container's shell may not have run yet under load)
+        daemon.docker("exec", "commit-src", "sh", "-c", "until [ -s /made ]; do sleep 0.05; done", timeout=60)
         image = daemon.docker("commit", "--pause=false", "-c", 'CMD ["cat", "/made"]', "-c", "ENV MODE=committed",
                               "-c", "LABEL origin=commit", "commit-src", "committed:1").stdout.strip()
         assert image.startswith("sha256:")
