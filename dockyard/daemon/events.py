@@ -56,7 +56,10 @@ class EventBus:
             if _running_loop() is self._loop:
                 self._deliver(event)
             else:
-                self._loop.call_soon_threadsafe(self._deliver, event)
+                try:
+                    self._loop.call_soon_threadsafe(self._deliver, event)
+                except RuntimeError:  # the loop is closed (shutting down): nobody to deliver to
+                    pass
         for listener in self._listeners:
             try:
                 listener(event)

@@ -1,0 +1,72 @@
+"""The daemon core's pieces for a loop that never waits: per-thread SQLite readers, blocking(), stallwatch."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+
+from dockyard import stallwatch
+from dockyard.blocking import blocking, spawn
+from dockyard.store.metadata import Metadata
+
+
+def test_a_read_never_waits_for_a_write_transaction_in_another_thread(tmp_path):
+    md = Metadata(tmp_path / "db")
+    with md.tx() as cur:
+        cur.execute("INSERT INTO kv VALUES ('k', 'old')")
+    inside, release = threading.Event(), threading.Event()
+
+    def long_write():
+        with md.tx() as cur:
+            cur.execute("UPDATE kv SET value='new' WHERE key='k'")
+            inside.set()
+            release.wait(30)
+
+    writer = threading.Thread(target=long_write)
+    writer.start()
+    assert inside.wait(10)
+    try:
+        assert md.one("SELECT value FROM kv WHERE key='k'")["value"] == "old"  # the last committed state
+    finally:
+        release.set()
+        writer.join()
+    assert md.one("SELECT value FROM kv WHERE key='k'")["value"] == "new"
+    md.close()
+
+
+def test_reads_inside_a_transaction_see_its_own_writes(tmp_path):
+    md = Metadata(tmp_path / "db")
+    with md.tx() as cur:
+        cur.execute("INSERT INTO kv VALUES ('k', 'v')")
+        assert md.one("SELECT value FROM kv WHERE key='k'")["value"] == "v"
+    md.close()
+
+
+def test_blocking_runs_off_the_loop_thread_and_spawn_awaits_the_exit():
+    async def scenario():
+        loop_thread = threading.get_ident()
+        assert await blocking(threading.get_ident) != loop_thread
+        proc = await spawn(["sh", "-c", "exit 3"])
+        return await asyncio.wait_for(proc.wait(), 10)
+
+    assert asyncio.run(scenario()) == 3
+
+
+def test_a_stall_is_reported_with_the_stack_that_caused_it(caplog, monkeypatch):
+    monkeypatch.setenv("DOCKYARD_STALL_MS", "50")
+
+    def hog_the_loop():
+        time.sleep(0.3)  # a blocking call on the loop thread
+
+    async def scenario():
+        watch = stallwatch.start("info")
+        await asyncio.sleep(0.05)
+        hog_the_loop()
+        await asyncio.sleep(0.1)  # the loop runs again: the watchdog reports
+        watch.stop()
+
+    with caplog.at_level(logging.INFO, logger="dockyard.stall"):
+        asyncio.run(scenario())
+    reports = [r.getMessage() for r in caplog.records if stallwatch.STALL_MARK in r.getMessage()]
+    assert reports and "hog_the_loop" in reports[0]
