@@ -10,6 +10,7 @@ from pathlib import Path
 
 from dockyard.runtime import monitor_client
 from dockyard.runtime.monitor_client import Monitor
+from dockyard.runtime.oci import OCIRuntime
 
 from .daemon_harness import DOCKER
 
@@ -51,8 +52,9 @@ def test_restart_ends_a_monitor_the_killed_daemon_never_started(fresh_daemon, mo
     state_dir = d.exec_root / "c" / cid
 
     async def spawn():
-        return await Monitor._spawn(state_dir, {"mode": "run", "runtime": "runc", "runtime_root": str(d.exec_root / "runc"),
-                                                "container_id": cid, "bundle": str(state_dir), "log_path": None})
+        runtime = OCIRuntime("runc", "runc", str(d.exec_root / "runc"))
+        return await Monitor.spawn(runtime=runtime, container_id=cid, bundle=state_dir, state_dir=state_dir, log=None,
+                                   tty=False, open_stdin=False, stdin_once=False)
 
     asyncio.run(spawn())
     wait_until(lambda: monitors_under(state_dir), 10, "the monitor to run")
