@@ -1,8 +1,7 @@
 """API versions: every route is served unversioned and under /v1.24 ... /v1.50."""
 import functools
 
-MIN_API_VERSION = "1.24"
-MAX_API_VERSION = "1.50"
+from ..apiversion import MAX_API_VERSION, MIN_API_VERSION  # noqa: F401 (the API layer's names for them)
 
 
 @functools.lru_cache(maxsize=64)  # called per listed object; a few dozen versions exist

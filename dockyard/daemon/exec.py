@@ -11,6 +11,7 @@ import signal
 from dataclasses import dataclass, field
 
 from ..errors import Conflict, InvalidParameter, NotFound, SystemError_
+from ..stdcopy import frame
 from ..runtime.monitor_client import Monitor, StartError
 from .attach import parse_detach_keys, relay
 
@@ -140,7 +141,6 @@ class ExecService:
             message = await self._failed(rec, state_dir, err)
             if hijacked is None:  # detached: the error is the response, 400 for a bad command as in moby
                 raise (InvalidParameter if err.exit_code in (126, 127) else SystemError_)(message) from None
-            from ..api.streams import frame
             data = (message + "\r\n").encode()
             await hijacked.write(data if raw_stream else frame(1, data))
             return

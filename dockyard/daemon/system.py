@@ -8,7 +8,7 @@ import subprocess
 from functools import lru_cache
 
 from .. import __version__
-from ..api.versions import MAX_API_VERSION, MIN_API_VERSION
+from ..apiversion import MAX_API_VERSION, MIN_API_VERSION
 from ..errors import InvalidParameter
 from ..network.driver import driver_names
 from ..runtime import sysinfo

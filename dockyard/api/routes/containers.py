@@ -23,7 +23,8 @@ from .. import image_versions
 from ..context import atoi, json_body, json_response, json_response_of, no_content, qbool, qint, services
 from ..middleware import SERVER_HEADERS
 from ..router import RouteTable
-from ..streams import frame, hijack, start_stream
+from ...stdcopy import frame
+from ..streams import hijack, start_stream
 from ..versions import as_tuple
 from .images import _spool
 

@@ -10,26 +10,26 @@ from typing import Any
 
 from aiohttp import web
 
-from ..api import middleware, router
-from ..api.context import SERVICES
-from ..api.streams import install_hijack_support
-from ..runtime.monitor_client import close_spare_monitors
-from ..store.content import ContentStore
-from ..store.fsutil import wipe_dir
-from ..image.layers import LayerStore
-from ..store.metadata import Metadata
-from ..store.snapshots import choose_driver
-from ..volume.store import VolumeStore
-from .archives import ArchiveService
-from .config import DaemonConfig
-from .containers import ContainerService
-from .events import EventBus
-from .exec import ExecService
-from .health import HealthMonitor
-from .images import ImageService
-from .networks import NetworkService
-from .system import SystemService
-from .volumes import VolumeService
+from ...api import middleware, router
+from ...api.context import SERVICES
+from ...api.streams import install_hijack_support
+from ...runtime.monitor_client import close_spare_monitors
+from ...store.content import ContentStore
+from ...store.fsutil import wipe_dir
+from ...image.layers import LayerStore
+from ...store.metadata import Metadata
+from ...store.snapshots import choose_driver
+from ...volume.store import VolumeStore
+from ...daemon.archives import ArchiveService
+from ...daemon.config import DaemonConfig
+from ...daemon.containers import ContainerService
+from ...daemon.events import EventBus
+from ...daemon.exec import ExecService
+from ...daemon.health import HealthMonitor
+from ...daemon.images import ImageService
+from ...daemon.networks import NetworkService
+from ...daemon.system import SystemService
+from ...daemon.volumes import VolumeService
 
 log = logging.getLogger("dockyard.daemon")
 
@@ -104,13 +104,13 @@ def build_services(config: DaemonConfig) -> Services:
 def _attach_optional(svc: Services) -> None:
     """Registry and build services, wired in when their packages are present."""
     try:
-        from .registry import RegistryService
+        from ...daemon.registry import RegistryService
     except ImportError:
         pass
     else:
         svc.registry = RegistryService(svc.images, svc.config)
     try:
-        from ..build.builder import Builder
+        from ...build.builder import Builder
     except ImportError:
         pass
     else:
