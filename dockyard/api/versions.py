@@ -1,7 +1,5 @@
-"""API versions: every route is served unversioned and under /v1.24 ... /v1.50."""
+"""API versions: every route is served unversioned and under /v1.24 ... /v1.50 (the bounds: dockyard/apiversion.py)."""
 import functools
-
-from ..apiversion import MAX_API_VERSION, MIN_API_VERSION  # noqa: F401 (the API layer's names for them)
 
 
 @functools.lru_cache(maxsize=64)  # called per listed object; a few dozen versions exist

@@ -7,7 +7,7 @@ is removed; `all` also removes the step images below tagged images, so the next 
 """
 from __future__ import annotations
 
-from ..daemon.filters import Filters
+from ..filters import Filters
 from ..timefmt import parse_time_filter
 
 ACCEPTED_FILTERS = {"until", "label", "label!", "id", "parent"}

@@ -10,7 +10,7 @@ import tempfile
 from ..errors import DockyardError
 from .archives import target_name
 from .changes import apply_changes
-from .images import canonical_json
+from ..image.configjson import canonical_json
 from ..timefmt import now_rfc3339
 
 

@@ -6,7 +6,7 @@ import re
 
 from ..errors import InvalidParameter, NotFound
 from .container_record import Container
-from .filters import Filters
+from ..filters import Filters
 
 ACCEPTED = {"ancestor", "status", "name", "id", "label", "label!", "exited", "before", "since", "volume", "network",
             "health", "is-task", "publish", "expose"}

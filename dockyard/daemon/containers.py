@@ -35,12 +35,12 @@ from .config import DaemonConfig
 from .container_record import Container, healthcheck_shape
 from .create_types import check_create_body, check_update_body
 from .events import EventBus
-from .filters import Filters
+from ..filters import Filters
 from .images import ImageService
 from .names import random_name, validate_name
 from .platform_checks import validate_platform_resources, validate_platform_settings
 from .storage_opts import check_storage_opts
-from .signals import parse_signal
+from ..signals import parse_signal
 from .log_config import log_spec, validate as validate_log_config
 from ..timefmt import now_rfc3339, parse_rfc3339, parse_time_filter
 

@@ -19,7 +19,7 @@ from ..store.content import ContentStore, sha256_digest
 from ..image.layers import LayerStore, chain_ids
 from ..store.metadata import Metadata
 from .events import EventBus
-from .filters import Filters
+from ..filters import Filters
 from ..timefmt import now_rfc3339, parse_rfc3339, parse_time_filter
 
 _FULL_HEX_ID = re.compile(r"[0-9a-f]{64}")
@@ -27,10 +27,6 @@ _FULL_HEX_ID = re.compile(r"[0-9a-f]{64}")
 
 def short_id(image_id: str) -> str:
     return image_id.split(":", 1)[-1][:12]
-
-
-def canonical_json(obj) -> bytes:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 @dataclass

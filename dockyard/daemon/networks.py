@@ -35,7 +35,7 @@ from ..timefmt import now_rfc3339, parse_rfc3339, parse_time_filter
 from . import etcfiles
 from .config import DaemonConfig
 from .events import EventBus
-from .filters import Filters
+from ..filters import Filters
 from .network_record import DRIVER_OF, PREDEFINED, Network, clear_runtime, endpoint_settings
 
 log = logging.getLogger("dockyard.networks")

@@ -1,7 +1,7 @@
 """Volume service: docker volume create/ls/inspect/rm/prune over the volume store and its drivers."""
 from __future__ import annotations
 
-from .filters import Filters
+from ..filters import Filters
 
 
 class VolumeService:

@@ -3,11 +3,11 @@ import pytest
 
 from dockyard.daemon.attach import EscapeProxy, parse_detach_keys
 from dockyard.daemon.container_record import State
-from dockyard.daemon.filters import Filters
+from dockyard.filters import Filters
 from dockyard.daemon.health import probe_command
 from dockyard.units import human_duration, parse_duration
 from dockyard.daemon.names import random_name, validate_name
-from dockyard.daemon.signals import parse_signal
+from dockyard.signals import parse_signal
 from dockyard.timefmt import parse_rfc3339, parse_time_filter, rfc3339
 from dockyard.errors import InvalidParameter
 

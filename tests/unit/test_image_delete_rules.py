@@ -5,7 +5,7 @@ import json
 import pytest
 
 from dockyard.daemon.events import EventBus
-from dockyard.daemon.filters import Filters
+from dockyard.filters import Filters
 from dockyard.daemon.images import ImageService, _is_single_reference
 from dockyard.errors import Conflict, NotFound
 from dockyard.store.metadata import Metadata

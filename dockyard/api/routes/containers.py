@@ -12,7 +12,7 @@ from aiohttp import web
 from ...daemon.attach import LogFollower, parse_detach_keys, relay
 from ...daemon.commit import commit
 from ...daemon.containers import check_wait_condition, merge_image_config
-from ...daemon.filters import Filters
+from ...filters import Filters
 from ...daemon.logs import log_size, opened_log, read_logs
 from ...daemon.stats import CgroupReader, stats_response
 from ...blocking import blocking

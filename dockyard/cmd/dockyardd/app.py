@@ -111,10 +111,12 @@ def _attach_optional(svc: Services) -> None:
         svc.registry = RegistryService(svc.images, svc.config)
     try:
         from ...build.builder import Builder
+        from ...daemon.build_backend import DaemonBuildBackend
     except ImportError:
         pass
     else:
-        svc.builder = Builder(svc)
+        svc.builder = Builder(DaemonBuildBackend(svc.config, svc.images, svc.layers, svc.containers, svc.events,
+                                                 svc.registry))
 
 
 def build_app(svc: Services) -> web.Application:
