@@ -49,7 +49,7 @@ class DaemonBuildBackend:
         return (await self.containers.create(config))["Id"]
 
     async def container_root(self, container_id: str) -> str:
-        return await self.containers._root(self.containers.get(container_id))
+        return await self.containers._root(self.containers.store.get(container_id))
 
     async def run_container(self, container_id: str, output: Output) -> int:
         done = asyncio.get_running_loop().create_future()

@@ -6,8 +6,8 @@ from ..filters import Filters
 
 class VolumeService:
     def __init__(self, store, containers, events):
-        self.store = store
-        self.containers = containers
+        self.store = store  # the VolumeStore
+        self.containers = containers  # the ContainerStore: who uses a volume
         self.events = events
 
     def create(self, body: dict) -> dict:

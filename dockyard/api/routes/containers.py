@@ -100,7 +100,7 @@ async def unpause(request: web.Request) -> web.Response:
 @routes.post(CID + "/wait")
 async def wait(request: web.Request) -> web.StreamResponse:
     svc = _containers(request)
-    svc.get(request.match_info["id"])  # 404 or 400 before the headers go out
+    svc.store.get(request.match_info["id"])  # 404 or 400 before the headers go out
     condition = request.query.get("condition") or "not-running"
     check_wait_condition(condition)
     resp = web.StreamResponse(headers={**SERVER_HEADERS, "Content-Type": "application/json"})
@@ -147,22 +147,22 @@ async def stats(request: web.Request) -> web.StreamResponse:
     """Samples every second while streaming; `stream=false` waits for a second sample so CPU % has a base,
     `one-shot=true` answers at once without one (Docker's semantics)."""
     svc = _containers(request)
-    cid = svc.get(request.match_info["id"]).id
+    cid = svc.store.get(request.match_info["id"]).id
     reader = CgroupReader(cgroup_path(cid))
     stream, one_shot = qbool(request, "stream", True), qbool(request, "one-shot")
     if not stream:
         previous = None
-        if svc.get(cid).state.Running and not one_shot:
+        if svc.store.get(cid).state.Running and not one_shot:
             previous = await asyncio.to_thread(reader.sample)
             await asyncio.sleep(1)
-        current = await asyncio.to_thread(reader.sample) if svc.get(cid).state.Running else None
-        return json_response(image_versions.stats(stats_response(svc.get(cid), current, previous),
+        current = await asyncio.to_thread(reader.sample) if svc.store.get(cid).state.Running else None
+        return json_response(image_versions.stats(stats_response(svc.store.get(cid), current, previous),
                                                   request["api_version"]))
     resp = web.StreamResponse(headers={**SERVER_HEADERS, "Content-Type": "application/json"})
     await start_stream(request, resp)
     previous = None
     while True:
-        c = svc.get(cid)
+        c = svc.store.get(cid)
         current = await asyncio.to_thread(reader.sample) if c.state.Running else None
         sample = image_versions.stats(stats_response(c, current, previous), request["api_version"])
         await resp.write(json.dumps(sample).encode() + b"\n")
@@ -178,7 +178,7 @@ async def stats(request: web.Request) -> web.StreamResponse:
 async def resize(request: web.Request) -> web.Response:
     svc = _containers(request)
     height, width = qint(request, "h", 0), qint(request, "w", 0)  # moby parses them first: a bad one is a 400
-    c = svc.get(request.match_info["id"])
+    c = svc.store.get(request.match_info["id"])
     monitor = svc.monitor(c.id)
     if monitor is None:
         raise Conflict(f"Container {c.id} is not running")
@@ -226,7 +226,7 @@ def _log_attrs(attrs: dict) -> bytes:
 @routes.get(CID + "/logs")
 async def logs(request: web.Request) -> web.StreamResponse:
     svc = _containers(request)
-    c = svc.get(request.match_info["id"])
+    c = svc.store.get(request.match_info["id"])
     if not c.keeps_logs:
         raise NotImplemented_("configured logging driver does not support reading")
     q = request.query
@@ -245,7 +245,7 @@ async def logs(request: web.Request) -> web.StreamResponse:
 
     def running() -> bool:
         try:
-            return svc.get(c.id).state.Running
+            return svc.store.get(c.id).state.Running
         except NotFound:
             return False
 
@@ -265,7 +265,7 @@ LOGS_AFTER_UPGRADE = 0.05  # seconds between the 101 answer and the first log by
 @routes.post(CID + "/attach")
 async def attach(request: web.Request) -> web.StreamResponse:
     svc = _containers(request)
-    c = svc.get(request.match_info["id"])
+    c = svc.store.get(request.match_info["id"])
     use_stdin, stdout, stderr = qbool(request, "stdin"), qbool(request, "stdout"), qbool(request, "stderr")
     logs, stream = qbool(request, "logs"), qbool(request, "stream")
     detach_keys = parse_detach_keys(request.query.get("detachKeys"))
@@ -293,7 +293,7 @@ async def attach(request: web.Request) -> web.StreamResponse:
             if logs:
                 async for entry in read_logs(log, stdout=stdout, stderr=stderr, end=replay_end):
                     await hijacked.write(_log_bytes(entry, c.tty, False))
-            svc.events.emit("container", "attach", c.id, {"image": svc.image_name(c), "name": c.name})
+            svc.events.emit("container", "attach", c.id, {"image": c.image_ref, "name": c.name})
             if attaching is not None:  # moby's attach event comes after the logs, before the stream
                 attachment = await attaching
                 relayed = True  # relay closes it
@@ -312,14 +312,14 @@ async def _attach_following_log(svc, c, log, hijacked, use_stdin: bool, stdout: 
     """logs=1&stream=1 on a running container: its output from the log, followed (see LogFollower)."""
     def running() -> bool:
         try:
-            return svc.get(c.id).state.Running
+            return svc.store.get(c.id).state.Running
         except NotFound:
             return False
 
     monitor = svc.monitor(c.id)
     stdin = await monitor.attach(stdin=True, stdout=False, stderr=False) if use_stdin and monitor else None
     follower = LogFollower(read_logs(log, stdout=stdout, stderr=stderr, follow=True, is_running=running), stdin)
-    svc.events.emit("container", "attach", c.id, {"image": svc.image_name(c), "name": c.name})
+    svc.events.emit("container", "attach", c.id, {"image": c.image_ref, "name": c.name})
     await relay(hijacked, follower, tty=c.tty, use_stdin=use_stdin, multiplexed=True, detach_keys=detach_keys)
 
 
@@ -418,7 +418,7 @@ async def commit_container(request: web.Request) -> web.Response:
     ref = q.get("container", "")
     if not ref:
         raise InvalidParameter("container name or ID is required")
-    c = svc.containers.get(ref)
+    c = svc.containers.store.get(ref)
     body = await json_body(request)
     config = merge_image_config(body, c.config) if body else dict(c.config)
     image_id = await commit(svc, c.id, repo=q.get("repo", ""), tag=q.get("tag", ""), comment=q.get("comment", ""),
