@@ -49,7 +49,7 @@ class DaemonBuildBackend:
         return (await self.containers.create(config))["Id"]
 
     async def container_root(self, container_id: str) -> str:
-        return await self.containers._root(self.containers.store.get(container_id))
+        return await self.containers.files.root(self.containers.store.get(container_id))
 
     async def run_container(self, container_id: str, output: Output) -> int:
         done = asyncio.get_running_loop().create_future()
@@ -57,7 +57,7 @@ class DaemonBuildBackend:
         async def connect(monitor):
             done.set_result(await monitor.attach(stdin=False, stdout=True, stderr=True))
 
-        self.containers.add_pending_attach(container_id, connect)
+        self.containers.monitors.add_pending_attach(container_id, connect)
         waiter = asyncio.create_task(self.containers.wait(container_id, "next-exit"))
         await self.containers.start(container_id)
         attachment = await done

@@ -6,7 +6,6 @@ status, so the daemon can die and come back: restore() re-adopts every monitor s
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
@@ -25,7 +24,7 @@ from ..store.fsutil import dir_size
 from ..store.snapshots.mount import (MS_NODEV, MS_NOEXEC, MS_NOSUID, is_mountpoint, mount as mount_fs,
                                      unmount as unmount_fs)
 from ..image.layers import LayerStore
-from . import container_fs, etcfiles, mounts
+from . import etcfiles, mounts
 from .container_checks import (UPDATE_RESOURCE_KEYS, check_image_platform, parse_create_platform, update_conflict,
                                validate_config, validate_exposed_ports, validate_host_config_settings,
                                validate_net_mode, validate_port_bindings, validate_resources)
@@ -39,6 +38,9 @@ from .exec_store import ExecStore
 from ..filters import Filters
 from .images import ImageService
 from .names import random_name, validate_name
+from .container_files import ContainerFiles
+from .monitors import MonitorTable
+from .restart import RestartManager, restarts_with_daemon
 from .platform_checks import validate_platform_resources, validate_platform_settings
 from .storage_opts import check_storage_opts
 from ..signals import parse_signal
@@ -71,15 +73,14 @@ class ContainerService:
         self.state_root = config.exec_root / "c"
         self.data_dir = config.data_root / "containers"
         self.state_root.mkdir(parents=True, exist_ok=True)
-        self._monitors: dict[str, Monitor] = {}
+        self.monitors = MonitorTable()  # attach, logs and the builder find a running container's monitor here
         self._exit_waiters: dict[str, list[asyncio.Future]] = {}
-        self._restart_backoff: dict[str, float] = {}  # seconds before the next restart, per container
         self._remove_waiters: dict[str, list[asyncio.Future]] = {}
-        self._pending_attach: dict[str, list] = {}
         self._removing: set[str] = set()  # a second rm of one of these is a conflict, as in moby
-        self._fs_users: dict[str, int] = {}  # cp/export holding a stopped container's rootfs mounted
         self._tasks: set[asyncio.Task] = set()
         self.execs = execs  # a container's execs end with its process
+        self.files = ContainerFiles(config.data_root / "tmp", store, layers, images, events)
+        self.restarts = RestartManager(store, start=self._start, exited=self._resolve_exit, spawn=self._spawn)
         # moby copies a container's labels into each of its events (an image's into image events), so
         # `events --filter label=...` finds them, whichever service emits the event
         events.add_attribute_source("container", store.labels_of)
@@ -226,12 +227,12 @@ class ContainerService:
         except BaseException:
             await self._release(c)
             self.store.save(c)
-            await asyncio.shield(self._unmount_if_stopped(c.id))
+            await asyncio.shield(self.files.unmount_if_stopped(c.id))
             raise
         c.state.set_running(pid, now_rfc3339())
         c.has_been_started = True
         self.store.save(c)
-        self._monitors[c.id] = monitor
+        self.monitors.set(c.id, monitor)
         self.events.emit("container", "start", c.id, {"image": c.image_ref, "name": c.name})
         self._spawn(self._watch(c.id, monitor))
 
@@ -260,7 +261,7 @@ class ContainerService:
                                       log=log, tty=c.tty, open_stdin=bool(c.config.get("OpenStdin")),
                                       stdin_once=bool(c.config.get("StdinOnce")),
                                       console_size=tuple(size) if size and size[0] else None)
-        for connect in self._pending_attach.pop(c.id, []):
+        for connect in self.monitors.take_pending(c.id):
             await connect(monitor)
         try:
             pid = await monitor.start()
@@ -354,7 +355,7 @@ class ContainerService:
         await self._on_exit(cid, status.exit_code, status.finished_at, status.oom_killed, status.error)
 
     async def _on_exit(self, cid: str, exit_code: int, finished_at: str, oom: bool = False, error: str = "") -> None:
-        monitor = self._monitors.pop(cid, None)
+        monitor = self.monitors.pop(cid)
         if monitor is not None:
             await monitor.close()
         try:
@@ -366,9 +367,9 @@ class ContainerService:
         await self._release(c)
         c.state.set_exited(exit_code, finished_at or now_rfc3339(), oom, error)
         self._spawn(self._unmount_after_exit(cid))  # as dockerd: a stopped container's rootfs is unmounted
-        restart = self._should_restart(c)
+        restart = self.restarts.should_restart(c)
         if restart:
-            delay = self._next_restart_delay(cid, ran_for)
+            delay = self.restarts.next_delay(cid, ran_for)
             c.restart_count += 1  # counted when scheduled, as moby's handleContainerExit does
             c.state.set_restarting()
         self.store.save(c)
@@ -376,7 +377,7 @@ class ContainerService:
                                                      "exitCode": str(exit_code), "execDuration": str(ran_for)})
         self._resolve_exit(cid, exit_code)  # `docker wait` returns on each exit, restart or not (moby)
         if restart:
-            self._spawn(self._restart_later(cid, delay))
+            self.restarts.schedule(cid, delay)
         elif c.host_config.get("AutoRemove"):
             try:  # moby's autoRemove: RemoveVolume too, so `run --rm -v /data` leaves no volume
                 await self.remove(cid, force=True, volumes=True)
@@ -385,43 +386,10 @@ class ContainerService:
 
     async def _unmount_after_exit(self, cid: str) -> None:
         async with self.store.lock(cid):  # never while a start (which holds the lock) mounts it again
-            if not await self._unmount_if_stopped(cid):
+            if not await self.files.unmount_if_stopped(cid):
                 return
         if not self.store.exists(cid):
             self.store.forget_lock(cid)  # removed meanwhile: its lock goes too
-
-    async def _unmount_if_stopped(self, cid: str) -> bool:
-        """Unmount the rootfs of a container that is not running and that no cp or export is reading (the
-        caller holds the container's lock). False if the container is gone."""
-        try:
-            c = self.store.get(cid)
-        except NotFound:
-            return False
-        if not c.state.Running and not self._fs_users.get(cid):
-            try:
-                await asyncio.to_thread(self.layers.unmount_rw, cid)
-            except OSError as err:
-                log.warning("could not unmount the rootfs of %s: %s", cid[:12], err)
-        return True
-
-    @contextlib.asynccontextmanager
-    async def _mounted(self, c: Container):
-        """The container's rootfs for cp and export: a stopped container's is mounted for the while."""
-        async with self.store.lock(c.id):
-            root = await self._root(c)
-            self._fs_users[c.id] = self._fs_users.get(c.id, 0) + 1
-        try:
-            yield root
-        finally:
-            await asyncio.shield(self._done_with_root(c.id))
-
-    async def _done_with_root(self, cid: str) -> None:
-        async with self.store.lock(cid):
-            left = self._fs_users.pop(cid, 1) - 1
-            if left > 0:
-                self._fs_users[cid] = left
-            else:
-                await self._unmount_if_stopped(cid)
 
     async def _release(self, c: Container) -> None:
         """Undo what start set up, with moby's events: the network endpoints, then the volumes."""
@@ -472,55 +440,6 @@ class ContainerService:
                               "propagation": mp.get("Propagation") or ""})
             self.events.emit("volume", action, mp["Name"], attrs)
 
-    def _should_restart(self, c: Container) -> bool:
-        if c.manual_stop:
-            return False
-        policy, max_retries = c.restart_policy()
-        if policy in ("always", "unless-stopped"):
-            return True
-        if policy == "on-failure":
-            return c.state.ExitCode != 0 and (max_retries == 0 or c.restart_count < max_retries)
-        return False
-
-    def _next_restart_delay(self, cid: str, ran_for: float) -> float:
-        """moby's restart manager: 100 ms, doubling up to a minute; back to 100 ms after a run of 10 s or more."""
-        previous = 0.0 if ran_for >= 10 else self._restart_backoff.get(cid, 0.0)
-        delay = min(previous * 2, 60.0) if previous else 0.1
-        self._restart_backoff[cid] = delay
-        return delay
-
-    async def _restart_later(self, cid: str, delay: float) -> None:
-        await asyncio.sleep(delay)
-        async with self.store.lock(cid):
-            try:
-                c = self.store.get(cid)
-            except NotFound:
-                return
-            if not c.state.Restarting or c.state.Running:  # stopped, killed or started meanwhile
-                return
-            try:
-                await self._start(c)
-            except Exception as err:
-                log.warning("restart of %s failed: %s", c.short_id, err)
-                self._cancel_restart(self.store.get(cid))
-
-    async def _cancel_pending_restart(self, cid: str) -> bool:
-        """stop/kill/rm of a container waiting to restart: it stays down (moby's ExitOnNext). False if the
-        restart has already brought it back (then it is stopped like any running container)."""
-        async with self.store.lock(cid):  # not while _restart_later is starting it
-            c = self.store.get(cid)
-            if c.state.Running or not c.state.Restarting:
-                return False
-            c.manual_stop = True
-            self._cancel_restart(c)
-            return True
-
-    def _cancel_restart(self, c: Container) -> None:
-        """A pending restart that will not happen: the container is plainly exited, its waiters answered."""
-        c.state.Restarting, c.state.Status = False, "exited"
-        self.store.save(c)
-        self._resolve_exit(c.id, c.state.ExitCode)
-
     def _resolve_exit(self, cid: str, code: int) -> None:
         for fut in self._exit_waiters.pop(cid, []):
             if not fut.done():
@@ -557,7 +476,7 @@ class ContainerService:
 
     async def stop(self, ref: str, timeout: int | None = None, signal: str | None = None) -> None:
         c = self.store.get(ref)
-        if c.state.Restarting and await self._cancel_pending_restart(c.id):
+        if c.state.Restarting and await self.restarts.cancel_pending(c.id):
             self.events.emit("container", "stop", c.id, {"image": c.image_ref, "name": c.name})
             return
         c = self.store.get(c.id)
@@ -595,7 +514,7 @@ class ContainerService:
     async def kill(self, ref: str, signal: str | None = None) -> None:
         sig = parse_signal(signal or "SIGKILL")  # moby's route refuses a bad signal before it looks anything up
         c = self.store.get(ref)
-        if c.state.Restarting and await self._cancel_pending_restart(c.id):
+        if c.state.Restarting and await self.restarts.cancel_pending(c.id):
             return  # nothing to signal, as in moby's killWithSignal
         c = self.store.get(c.id)
         if not c.state.Running:
@@ -684,7 +603,7 @@ class ContainerService:
                                    f"removing or force remove")
                 c.manual_stop = True
                 if c.state.Restarting and not c.state.Running:  # a pending restart: it stays down
-                    self._cancel_restart(c)
+                    self.restarts.cancel(c)
                 self.store.save(c)
                 if c.state.Running:
                     rt = self.runtime_for(c)
@@ -701,7 +620,7 @@ class ContainerService:
             if volumes:  # rm -v, --rm, build steps: the anonymous volumes go with it; named ones stay
                 self._remove_anonymous_volumes(c)
         self.store.forget_lock(c.id)
-        self._restart_backoff.pop(c.id, None)
+        self.restarts.forget(c.id)
         # the record is gone already: the labels come from here, not from the event bus's lookup
         self.events.emit("container", "destroy", c.id, {**(c.config.get("Labels") or {}),
                                                           "image": c.image_ref, "name": c.name})
@@ -851,14 +770,14 @@ class ContainerService:
                     finished = status.finished_at if status else now_rfc3339()
                     await self._on_exit(c.id, code, finished)
                     continue
-                self._monitors[c.id] = monitor
+                self.monitors.set(c.id, monitor)
                 self._spawn(self._watch(c.id, monitor))
             elif c.state.Restarting or (c.has_been_started and restarts_with_daemon(c)):
                 if not c.state.Restarting:  # moby starts it with a fresh restart manager: count and stop forgotten
                     c.manual_stop, c.restart_count = False, 0
                 c.state.set_restarting()
                 self.store.save(c)
-                self._spawn(self._restart_later(c.id, self._next_restart_delay(c.id, 0)))
+                self.restarts.schedule(c.id, self.restarts.next_delay(c.id, 0))
         await self.networks.sweep([c for c in self.store.all() if c.state.Running])
 
     async def _settle_monitors(self) -> None:
@@ -879,78 +798,8 @@ class ContainerService:
         await self.networks.shutdown()
         for task in list(self._tasks):
             task.cancel()
-        for monitor in list(self._monitors.values()):
+        for monitor in self.monitors.all():
             await monitor.close()
-
-    # ------------------------------------------------------------ monitors for attach/exec
-    def monitor(self, cid: str) -> Monitor | None:
-        return self._monitors.get(cid)
-
-    def add_pending_attach(self, cid: str, connect) -> None:
-        """`connect(monitor)` runs when the container starts, before its process does."""
-        self._pending_attach.setdefault(cid, []).append(connect)
-
-    def drop_pending_attach(self, cid: str, connect) -> None:
-        pending = self._pending_attach.get(cid, [])
-        if connect in pending:
-            pending.remove(connect)
-
-
-    # ------------------------------------------------------------ files: cp, export, diff
-    async def _root(self, c: Container) -> str:
-        image = self.images.get(c.image_id)
-        return str(await asyncio.to_thread(self.layers.mount_rw, c.id, image.top_chain))
-
-    async def changes(self, ref: str) -> list[dict]:
-        c = self.store.get(ref)
-        return await asyncio.to_thread(self.layers.rw_changes, c.id, self.images.get(c.image_id).top_chain)
-
-    async def export(self, ref: str):
-        from ..image.layertar import write_dir_tar
-
-        c = self.store.get(ref)
-        path = container_fs.temp_tar(self.config.data_root / "tmp")
-        try:
-            async with self._mounted(c) as root:
-                with open(path, "wb") as f:
-                    await asyncio.to_thread(write_dir_tar, root, f, mode="plain")
-        except BaseException:
-            os.unlink(path)
-            raise
-        self.events.emit("container", "export", c.id, {"image": c.image_ref, "name": c.name})
-        async for chunk in container_fs.file_chunks(path):
-            yield chunk
-
-    @contextlib.asynccontextmanager
-    async def _view(self, c: Container, ref: str):
-        """What cp sees: the rootfs with the container's volumes, binds and /etc files over it."""
-        async with self._mounted(c) as root:
-            # a volume-subpath mount shows that directory of the volume, as in the container
-            yield container_fs.ContainerView(root, mounts.with_subpaths(c.mount_points) + etc_mounts(c), ref)
-
-    async def path_stat(self, ref: str, path: str) -> dict:
-        c = self.store.get(ref)
-        async with self._view(c, ref) as view:
-            return await asyncio.to_thread(container_fs.path_stat, view, path)
-
-    async def get_archive(self, ref: str, path: str):
-        c = self.store.get(ref)
-        tar_path = container_fs.temp_tar(self.config.data_root / "tmp")
-        try:
-            async with self._view(c, ref) as view:
-                stat = await asyncio.to_thread(container_fs.path_stat, view, path)
-                await asyncio.to_thread(container_fs.write_path_tar, view, path, tar_path)
-        except BaseException:
-            os.unlink(tar_path)
-            raise
-        return stat, container_fs.file_chunks(tar_path)
-
-    async def put_archive(self, ref: str, path: str, tar_path: str, no_overwrite_dir: bool = False,
-                          copy_uid_gid: bool = False) -> None:
-        c = self.store.get(ref)
-        async with self._view(c, ref) as view:
-            await asyncio.to_thread(container_fs.extract_into, view, path, tar_path,
-                                    bool(c.host_config.get("ReadonlyRootfs")))
 
     async def update(self, ref: str, body: dict) -> dict:
         c = self.store.get(ref)
@@ -978,15 +827,6 @@ class ContainerService:
         self.store.save(c)
         self.events.emit("container", "update", c.id, {"image": c.image_ref, "name": c.name})
         return {"Warnings": warnings}
-
-
-def etc_mounts(c: Container) -> list[dict]:
-    """The hostname, hosts and resolv.conf files bind-mounted into every container (moby's NetworkMounts:
-    writable unless the rootfs is read-only), except where the user mounted something of their own."""
-    taken = {mp["Destination"] for mp in c.mount_points}
-    files = (("/etc/hostname", c.hostname_path), ("/etc/hosts", c.hosts_path), ("/etc/resolv.conf", c.resolv_conf_path))
-    return [{"Type": "bind", "Source": source, "Destination": dest, "RW": not c.host_config.get("ReadonlyRootfs")}
-            for dest, source in files if source and dest not in taken and os.path.exists(source)]
 
 
 def merge_image_config(config: dict, image_config: dict) -> dict:
@@ -1040,20 +880,6 @@ def ends_container(c: Container, sig: int) -> bool:
     meant to end it: restart policies stay out (ExitOnNext) and a paused container is resumed to take it."""
     stop_signal = c.config.get("StopSignal")
     return sig == 9 or not stop_signal or parse_signal(stop_signal) == sig
-
-
-def restarts_with_daemon(c: Container) -> bool:
-    """Whether a stopped container starts again when the daemon does: moby's ShouldRestart as restore calls
-    it. A user's stop keeps only `unless-stopped` down; `always` comes back (as Docker's documentation says),
-    and so does `on-failure` whose last exit, a stop's 137 included, was non-zero with retries left."""
-    policy, max_retries = c.restart_policy()
-    if policy == "always":
-        return True
-    if policy == "unless-stopped":
-        return not c.manual_stop
-    if policy == "on-failure":
-        return c.state.ExitCode != 0 and (max_retries == 0 or c.restart_count < max_retries)
-    return False
 
 
 def _validate_host_config(hc: dict) -> None:

@@ -179,7 +179,7 @@ async def resize(request: web.Request) -> web.Response:
     svc = _containers(request)
     height, width = qint(request, "h", 0), qint(request, "w", 0)  # moby parses them first: a bad one is a 400
     c = svc.store.get(request.match_info["id"])
-    monitor = svc.monitor(c.id)
+    monitor = svc.monitors.get(c.id)
     if monitor is None:
         raise Conflict(f"Container {c.id} is not running")
     try:
@@ -269,7 +269,7 @@ async def attach(request: web.Request) -> web.StreamResponse:
     use_stdin, stdout, stderr = qbool(request, "stdin"), qbool(request, "stdout"), qbool(request, "stderr")
     logs, stream = qbool(request, "logs"), qbool(request, "stream")
     detach_keys = parse_detach_keys(request.query.get("detachKeys"))
-    follow_log = logs and stream and c.keeps_logs and svc.monitor(c.id) is not None
+    follow_log = logs and stream and c.keeps_logs and svc.monitors.get(c.id) is not None
     with opened_log(c.log_path) as log:
         # Everything is decided now, as the request arrives: a start racing the answer (docker-py starts
         # the container as soon as it has the 101) finds this attach waiting, and the log replayed is what
@@ -316,7 +316,7 @@ async def _attach_following_log(svc, c, log, hijacked, use_stdin: bool, stdout: 
         except NotFound:
             return False
 
-    monitor = svc.monitor(c.id)
+    monitor = svc.monitors.get(c.id)
     stdin = await monitor.attach(stdin=True, stdout=False, stderr=False) if use_stdin and monitor else None
     follower = LogFollower(read_logs(log, stdout=stdout, stderr=stderr, follow=True, is_running=running), stdin)
     svc.events.emit("container", "attach", c.id, {"image": c.image_ref, "name": c.name})
@@ -325,7 +325,7 @@ async def _attach_following_log(svc, c, log, hijacked, use_stdin: bool, stdout: 
 
 def _attach_when_running(svc, cid: str, use_stdin: bool, stdout: bool, stderr: bool) -> asyncio.Future:
     """The attachment, now if the container runs, else once it starts (before its process does)."""
-    monitor = svc.monitor(cid)
+    monitor = svc.monitors.get(cid)
     if monitor is not None:
         return asyncio.ensure_future(monitor.attach(stdin=use_stdin, stdout=stdout, stderr=stderr))
     fut = asyncio.get_running_loop().create_future()
@@ -342,8 +342,8 @@ def _attach_when_running(svc, cid: str, use_stdin: bool, stdout: bool, stderr: b
         else:
             fut.set_result(attachment)
 
-    svc.add_pending_attach(cid, connect)
-    fut.add_done_callback(lambda _: svc.drop_pending_attach(cid, connect))
+    svc.monitors.add_pending_attach(cid, connect)
+    fut.add_done_callback(lambda _: svc.monitors.drop_pending_attach(cid, connect))
     return fut
 
 
@@ -359,14 +359,14 @@ async def _drop(attaching: asyncio.Future | None, relayed: bool) -> None:
 
 @routes.get(CID + "/changes")
 async def changes(request: web.Request) -> web.Response:
-    return json_response(await _containers(request).changes(request.match_info["id"]))
+    return json_response(await _containers(request).files.changes(request.match_info["id"]))
 
 
 @routes.get(CID + "/export")
 async def export(request: web.Request) -> web.StreamResponse:
     svc = _containers(request)
     resp = web.StreamResponse(headers={**SERVER_HEADERS, "Content-Type": "application/x-tar"})
-    async for chunk in svc.export(request.match_info["id"]):
+    async for chunk in svc.files.export(request.match_info["id"]):
         if not resp.prepared:
             await start_stream(request, resp)
         await resp.write(chunk)
@@ -382,14 +382,14 @@ def _stat_header(stat: dict) -> str:
 
 @routes.head(CID + "/archive")
 async def archive_head(request: web.Request) -> web.Response:
-    stat = await _containers(request).path_stat(request.match_info["id"], request.query.get("path", ""))
+    stat = await _containers(request).files.path_stat(request.match_info["id"], request.query.get("path", ""))
     return web.Response(headers={**SERVER_HEADERS, "X-Docker-Container-Path-Stat": _stat_header(stat)})
 
 
 @routes.get(CID + "/archive")
 async def archive_get(request: web.Request) -> web.StreamResponse:
     svc = _containers(request)
-    stat, chunks = await svc.get_archive(request.match_info["id"], request.query.get("path", ""))
+    stat, chunks = await svc.files.get_archive(request.match_info["id"], request.query.get("path", ""))
     resp = web.StreamResponse(headers={**SERVER_HEADERS, "Content-Type": "application/x-tar",
                                        "X-Docker-Container-Path-Stat": _stat_header(stat)})
     await start_stream(request, resp)
@@ -404,7 +404,7 @@ async def archive_put(request: web.Request) -> web.Response:
     svc = _containers(request)
     path = await _spool(request)  # the body is a tar: spool it and extract in a thread
     try:
-        await svc.put_archive(request.match_info["id"], request.query.get("path", ""), path,
+        await svc.files.put_archive(request.match_info["id"], request.query.get("path", ""), path,
                               qbool(request, "noOverwriteDirNonDir"), qbool(request, "copyUIDGID"))
     finally:
         os.unlink(path)
