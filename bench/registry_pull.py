@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from dockyard.daemon.config import DaemonConfig  # noqa: E402
+from dockyard.daemon.container_store import ContainerStore  # noqa: E402
 from dockyard.daemon.events import EventBus  # noqa: E402
 from dockyard.daemon.images import ImageService  # noqa: E402
 from dockyard.daemon.registry import RegistryService  # noqa: E402
@@ -47,7 +48,7 @@ class Engine:
         self.md = Metadata(root / "dockyard.db")
         self.content = ContentStore(root / "content")
         self.layers = LayerStore(self.md, self.content, choose_driver(root / "layers"))
-        self.images = ImageService(self.md, self.content, self.layers, EventBus())
+        self.images = ImageService(self.md, self.content, self.layers, EventBus(), ContainerStore(self.md))
         self.registry = RegistryService(self.images, DaemonConfig(data_root=root))
 
     async def run(self, fn, *args, **kw):

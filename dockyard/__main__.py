@@ -1,3 +1,3 @@
-from .cli.main import main
+from .cmd.dockyard import main
 
 main()

@@ -7,6 +7,7 @@ from typing import BinaryIO
 from urllib.parse import urlsplit
 
 from .errors import InvalidParameter
+from .gonet import lookup_error
 
 
 def is_url(text: str) -> bool:
@@ -38,7 +39,6 @@ def go_network_error(url: str, err: BaseException) -> str:
     `dial tcp 127.0.0.1:1: connect: connection refused`; Python's own text when no OS error is behind it."""
     cause = _os_error_behind(err)
     if isinstance(cause, socket.gaierror):
-        from .registry.client.errors import lookup_error
         return f"dial tcp: {lookup_error(urlsplit(url).hostname or '', cause)}"
     if cause is not None and cause.errno:
         return f"dial tcp {_host_port(url)}: connect: {_go_errno_text(cause.errno)}"

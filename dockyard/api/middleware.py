@@ -8,7 +8,8 @@ from aiohttp import web
 
 from .. import __version__
 from ..errors import DockyardError, http_status
-from .versions import MAX_API_VERSION, MIN_API_VERSION, as_tuple
+from ..apiversion import MAX_API_VERSION, MIN_API_VERSION
+from .versions import as_tuple
 
 log = logging.getLogger("dockyard.api")
 

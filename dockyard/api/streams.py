@@ -3,13 +3,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import struct
 
 from aiohttp import web
 
 from .middleware import SERVER_HEADERS
 
-STDIN, STDOUT, STDERR, SYSTEM = 0, 1, 2, 3
 
 
 async def start_stream(request: web.Request, resp: web.StreamResponse) -> web.StreamResponse:
@@ -18,11 +16,6 @@ async def start_stream(request: web.Request, resp: web.StreamResponse) -> web.St
     request["streaming"] = resp  # the middleware hands it back if the client leaves mid-stream
     await resp.prepare(request)
     return resp
-
-
-def frame(stream: int, data: bytes) -> bytes:
-    """Docker's stdcopy frame: [stream, 0, 0, 0, uint32 big-endian length] + payload."""
-    return struct.pack(">BxxxL", stream, len(data)) + data
 
 
 class JSONStream:

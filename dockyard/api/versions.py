@@ -1,8 +1,5 @@
-"""API versions: every route is served unversioned and under /v1.24 ... /v1.50."""
+"""API versions: every route is served unversioned and under /v1.24 ... /v1.50 (the bounds: dockyard/apiversion.py)."""
 import functools
-
-MIN_API_VERSION = "1.24"
-MAX_API_VERSION = "1.50"
 
 
 @functools.lru_cache(maxsize=64)  # called per listed object; a few dozen versions exist

@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import Awaitable, Callable
 
 from ..blocking import blocking
-from ..daemon.commit import commit
-from ..daemon.images import canonical_json
-from ..daemon.signals import parse_signal
+from ..signals import parse_signal
 from ..errors import InvalidParameter, NotFound
+from ..image.configjson import canonical_json
 from ..image.layertar import write_dir_tar
 from ..image.unpack import resolve_in_root
 from ..timefmt import now_rfc3339
@@ -26,6 +25,7 @@ from ..units import parse_duration
 from .. import gofmt
 from . import copier, parser
 from .auth import auth_for_image
+from .backend import BuildBackend
 from .dockerignore import Matcher, read_patterns
 
 DEFAULT_SHELL = ["/bin/sh", "-c"]
@@ -72,8 +72,8 @@ class Stage:
 
 
 class Builder:
-    def __init__(self, services):
-        self.svc = services
+    def __init__(self, backend: BuildBackend):
+        self.backend = backend
 
     # ------------------------------------------------------------------ entry point
     async def build(self, context_dir: Path, opts: BuildOptions, emit: Emit) -> str:
@@ -109,7 +109,7 @@ class _Run:
     """One build: the steps, their stages, the step counter and the output."""
 
     def __init__(self, builder: Builder, context: Path, opts: BuildOptions, emit: Emit, df, ignore: Matcher):
-        self.b, self.svc = builder, builder.svc
+        self.b, self.be = builder, builder.backend
         self.context, self.opts, self.emit, self.df, self.ignore = context, opts, emit, df, ignore
         self.stages: list[Stage] = []
         self.global_args: dict = {}
@@ -165,7 +165,7 @@ class _Run:
         await self.emit({"aux": {"ID": final.image_id}})
         await self.say(f"Successfully built {final.image_id[7:19]}\n")
         for t in self.opts.tags:
-            self.svc.images.tag(final.image_id, t)
+            self.be.tag_image(final.image_id, t)
             await self.say(f"Successfully tagged {_familiar(t)}\n")
         return final.image_id
 
@@ -191,7 +191,7 @@ class _Run:
             stage = Stage(stage_name, "", {})
         else:
             image_id = await self._base_image(name)
-            cfg = copy.deepcopy(self.svc.images.get(image_id).config.get("config") or {})
+            cfg = copy.deepcopy(self.be.get_image(image_id).config.get("config") or {})
             stage = Stage(stage_name, image_id, cfg)
         _set_default_path(stage.config)
         stage.shell = list(stage.config.get("Shell") or DEFAULT_SHELL)  # a base image's SHELL carries over
@@ -206,22 +206,18 @@ class _Run:
             await self.dispatch(stage, trig)
 
     async def _base_image(self, name: str) -> str:
-        images = self.svc.images
         if not self.opts.pull:
             try:
-                return images.resolve(name)[0]
+                return self.be.resolve_image(name)
             except NotFound:
                 pass
-        if self.svc.registry is None:
-            raise NotFound(f"No such image: {name}")
 
         async def progress(msg):
             if msg.get("status") and not msg.get("id"):
                 await self.say(msg["status"] + "\n")
 
-        auth = auth_for_image(name, self.opts.registry_auth)
-        await self.svc.registry.pull(name, auth=auth, progress=progress)
-        return images.resolve(name)[0]
+        await self.be.pull(name, auth_for_image(name, self.opts.registry_auth), progress)
+        return self.be.resolve_image(name)
 
     # ------------------------------------------------------------------ instructions
     def env_of(self, stage: Stage) -> dict:
@@ -392,21 +388,19 @@ class _Run:
                            "AttachStdout": True, "AttachStderr": True, "Tty": False, "OpenStdin": False,
                            "HostConfig": {**self.opts.run_host_config,
                                           "NetworkMode": self.opts.network_mode or "default"}})
-        containers = self.svc.containers
-        cid = (await containers.create(run_config))["Id"]
+        cid = await self.be.create_container(run_config)
         await self.say(f" ---> Running in {cid[:12]}\n")
         try:
             code = await self._run_container(cid)
             if code != 0:
                 raise BuildError(f"The command '{' '.join(cmd)}' returned a non-zero code: {code}", code)
-            image_id = await commit(self.svc, cid, pause=False, config_override=stage.config, author=stage.maintainer,
-                                    created_by=created_by, source_date_epoch=self._sde())
+            image_id = await self.be.commit(cid, stage.config, stage.maintainer, created_by, self._sde())
         except BaseException:
             if self.opts.force_rm:  # like Docker, a failed step's container stays unless --force-rm
-                await containers.remove(cid, force=True, volumes=True)
+                await self.be.remove_container(cid)
             raise
         if self.opts.rm:
-            await containers.remove(cid, force=True, volumes=True)
+            await self.be.remove_container(cid)
             await self.say(f"Removing intermediate container {cid[:12]}\n")
         stage.image_id = image_id
         await self.say(f" ---> {image_id[7:19]}\n")
@@ -434,22 +428,12 @@ class _Run:
 
     async def _run_container(self, cid: str) -> int:
         """Start the step's container, streaming its output into the build output; returns the exit code."""
-        containers = self.svc.containers
-        done = asyncio.get_running_loop().create_future()
-
-        async def connect(monitor):
-            done.set_result(await monitor.attach(stdin=False, stdout=True, stderr=True))
-
-        containers.add_pending_attach(cid, connect)
-        waiter = asyncio.create_task(containers.wait(cid, "next-exit"))
-        await containers.start(cid)
-        attachment = await done
-        while (item := await attachment.read()) is not None:
-            text = item[1].decode("utf-8", "replace")
+        async def output(stream: int, data: bytes) -> None:
+            text = data.decode("utf-8", "replace")
             # dockerd's stderr writer wraps each chunk in bright red (ESC[91m ... ESC[0m); stdout goes as is
-            await self.say(f"\x1b[91m{text}\x1b[0m" if item[0] == 2 else text)
-        await attachment.close()
-        return (await waiter)["StatusCode"]
+            await self.say(f"\x1b[91m{text}\x1b[0m" if stream == 2 else text)
+
+        return await self.be.run_container(cid, output)
 
     def _sde(self) -> int | None:
         value = self.opts.build_args.get("SOURCE_DATE_EPOCH") or os.environ.get("SOURCE_DATE_EPOCH")
@@ -465,7 +449,7 @@ class _Run:
     async def _copy_or_add(self, stage, inst, add: bool):
         words = [self.x(stage, w) for w in (inst.json if inst.json is not None else inst.words)]
         sources = words[:-1]
-        staging = Path(tempfile.mkdtemp(prefix="build-", dir=self.svc.config.data_root / "tmp"))
+        staging = Path(tempfile.mkdtemp(prefix="build-", dir=self.be.tmp_dir))
         cleanups = []  # undone whatever fails: a --from image that cannot be pulled, a missing source, ...
         try:
             image_root, cleanup_image = await self._mounted_image(stage.image_id) if stage.image_id else (None, None)
@@ -510,12 +494,11 @@ class _Run:
 
     async def _mounted_image(self, image_id: str):
         """A mounted view of an image's filesystem (a container that is never started) and its cleanup."""
-        containers = self.svc.containers
-        cid = (await containers.create({"Image": image_id, "Cmd": ["true"], "Entrypoint": []}))["Id"]
-        root = await containers._root(containers.get(cid))
+        cid = await self.be.create_container({"Image": image_id, "Cmd": ["true"], "Entrypoint": []})
+        root = await self.be.container_root(cid)
 
         async def cleanup():
-            await containers.remove(cid, force=True, volumes=True)
+            await self.be.remove_container(cid)
 
         return root, cleanup
 
@@ -543,16 +526,15 @@ class _Run:
 
     def _commit_layer(self, stage, staging: Path, created_by: str, config: dict | None = None) -> str:
         """A layer made of the staged files on top of the stage's image; returns the new image ID."""
-        images = self.svc.images
         tar_path = staging / "layer.tar"
         with open(tar_path, "wb") as f:
             # Source mtimes are kept, as Docker's classic builder does; SOURCE_DATE_EPOCH clamps them.
             write_dir_tar(str(staging / "root"), f, mode="plain", source_date_epoch=self._sde())
-        base = images.get(stage.image_id).config if stage.image_id else _scratch_config()
-        parent_chain = images.get(stage.image_id).top_chain if stage.image_id else None
+        base = self.be.get_image(stage.image_id).config if stage.image_id else _scratch_config()
+        parent_chain = self.be.get_image(stage.image_id).top_chain if stage.image_id else None
         with open(tar_path, "rb") as f:
-            layer = self.svc.layers.register(f, parent_chain)
-        return self._new_image(stage, base, stage.config if config is None else config, created_by, layer.diff_id)
+            diff_id = self.be.register_layer(f, parent_chain)
+        return self._new_image(stage, base, stage.config if config is None else config, created_by, diff_id)
 
     # ------------------------------------------------------------------ images and cache
     def _new_image(self, stage, base: dict, config: dict, created_by: str, diff_id: str | None) -> str:
@@ -567,7 +549,7 @@ class _Run:
                "docker_version": "dockyard", "history": history, "rootfs": {"type": "layers", "diff_ids": diff_ids}}
         if stage.maintainer:
             cfg["author"] = entry["author"] = stage.maintainer
-        return self.svc.images.add_image(canonical_json(cfg), parent=stage.image_id)
+        return self.be.add_image(canonical_json(cfg), parent=stage.image_id)
 
     async def _nop(self, stage, cfg: dict, text: str, workdir: str | None = None) -> str:
         """A metadata step's image. WORKDIR also creates its directory, in a layer of its own, as dockerd does
@@ -578,34 +560,32 @@ class _Run:
             return await self._use_cache(hit)
         base = await blocking(self._base_config, stage)
         # Like the classic builder, a metadata step commits a container that never runs (none for scratch).
-        containers = self.svc.containers
         cid = None
         if stage.image_id:
-            cid = (await containers.create({"Image": stage.image_id, "Cmd": [*stage.shell, f"#(nop) {text}"],
-                                            "Entrypoint": []}))["Id"]
+            cid = await self.be.create_container({"Image": stage.image_id, "Cmd": [*stage.shell, f"#(nop) {text}"],
+                                                  "Entrypoint": []})
             await self.say(f" ---> Running in {cid[:12]}\n")
         if workdir:
             image_id = await self._workdir_image(stage, cid, cfg, created_by, workdir)
         else:
             image_id = await blocking(self._new_image, stage, base, cfg, created_by, None)
         if cid and self.opts.rm:
-            await containers.remove(cid, force=True, volumes=True)
+            await self.be.remove_container(cid)
             await self.say(f"Removing intermediate container {cid[:12]}\n")
         await self.say(f" ---> {image_id[7:19]}\n")
         return image_id
 
     def _base_config(self, stage) -> dict:
         """The stage's image config (its whole history: parsed off the loop)."""
-        return self.svc.images.get(stage.image_id).config if stage.image_id else _scratch_config()
+        return self.be.get_image(stage.image_id).config if stage.image_id else _scratch_config()
 
     async def _workdir_image(self, stage, cid: str | None, cfg: dict, created_by: str, workdir: str) -> str:
         """The WORKDIR step's image: a layer with the directory when the image lacks it, else an empty layer."""
-        containers = self.svc.containers
-        root = await containers._root(containers.get(cid)) if cid else None
-        staging = Path(tempfile.mkdtemp(prefix="build-", dir=self.svc.config.data_root / "tmp"))
+        root = await self.be.container_root(cid) if cid else None
+        staging = Path(tempfile.mkdtemp(prefix="build-", dir=self.be.tmp_dir))
         try:
             if not await asyncio.to_thread(copier.stage_directory, root, workdir, staging):
-                base = self.svc.images.get(stage.image_id).config
+                base = self.be.get_image(stage.image_id).config
                 return self._new_image(stage, base, cfg, created_by, None)
             return await asyncio.to_thread(self._commit_layer, stage, staging, created_by, cfg)
         finally:
@@ -621,12 +601,9 @@ class _Run:
         only inside a --cache-from image's ancestry, and those images' histories are cache too."""
         if self.opts.no_cache:
             return None
-        images = self.svc.images
-        parent = stage.image_id
-        children = images.children_of(parent) if parent else [i.id for i in images.all_images() if not i.parent]
         local = None
-        for child_id in children:
-            child = images.get(child_id).config
+        for child_id in self.be.image_children(stage.image_id):
+            child = self.be.get_image(child_id).config
             hist = child.get("history") or []
             if hist and hist[-1].get("created_by") == created_by and (child.get("config") or {}) == cfg:
                 local = child_id
@@ -644,7 +621,7 @@ class _Run:
             self._sources = []
             for name in self.opts.cache_from:
                 try:
-                    self._sources.append(self.svc.images.resolve(name)[0])
+                    self._sources.append(self.be.resolve_image(name))
                 except NotFound:
                     pass  # Docker skips --cache-from images it does not have
         return self._sources
@@ -653,18 +630,17 @@ class _Run:
         seen = set()
         while image_id and image_id not in seen:
             seen.add(image_id)
-            image_id = self.svc.images.get(image_id).parent
+            image_id = self.be.get_image(image_id).parent
         return seen
 
     def _from_cache_sources(self, stage, cfg: dict, created_by: str, sources: list[str]) -> str | None:
         """A --cache-from image whose history continues the current image's with this step: that image itself
         when the step is its last, else an image restored from its history prefix and layers."""
-        images = self.svc.images
-        base = images.get(stage.image_id).config if stage.image_id else _scratch_config()
+        base = self.be.get_image(stage.image_id).config if stage.image_id else _scratch_config()
         hist, diffs = base.get("history") or [], (base.get("rootfs") or {}).get("diff_ids") or []
         n = len(hist)
         for source in sources:
-            target = images.get(source).config
+            target = self.be.get_image(source).config
             t_hist, t_diffs = target.get("history") or [], (target.get("rootfs") or {}).get("diff_ids") or []
             if len(t_hist) <= n or t_hist[:n] != hist or t_diffs[:len(diffs)] != diffs:
                 continue
@@ -676,7 +652,7 @@ class _Run:
             restored = {"architecture": target.get("architecture") or _arch(), "os": target.get("os") or "linux",
                         "config": cfg, "created": t_hist[n].get("created"), "docker_version": "dockyard",
                         "history": t_hist[:n + 1], "rootfs": {"type": "layers", "diff_ids": layers}}
-            return images.add_image(canonical_json(restored), parent=stage.image_id or "")
+            return self.be.add_image(canonical_json(restored), parent=stage.image_id or "")
         return None
 
 

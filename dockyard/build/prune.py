@@ -7,7 +7,7 @@ is removed; `all` also removes the step images below tagged images, so the next 
 """
 from __future__ import annotations
 
-from ..daemon.filters import Filters
+from ..filters import Filters
 from ..timefmt import parse_time_filter
 
 ACCEPTED_FILTERS = {"until", "label", "label!", "id", "parent"}
@@ -41,7 +41,7 @@ def prune_build_cache(images, all_: bool = False, filters: Filters | None = None
 
 
 def _is_cache(images, img, filters: Filters, until: float | None) -> bool:
-    if not img.parent or images.tags_of(img.id) or images.digests_of(img.id) or images.container_users(img.id):
+    if not img.parent or images.tags_of(img.id) or images.digests_of(img.id) or images.containers.users_of_image(img.id):
         return False
     if until is not None and img.created > until:
         return False

@@ -548,7 +548,7 @@ def logs(container, follow, tail, since, until, timestamps, details):
                 sys.stdout.buffer.write(chunk)
                 sys.stdout.buffer.flush()
             return
-        from ..client.api import demux
+        from ..stdcopy import demux
         it = resp.iter_raw()
         buf = bytearray()
 

@@ -1,4 +1,5 @@
-"""`dockyard`: the command line. Each area's commands live in their own module and register here."""
+"""`dockyard`: the command line. Each area's commands live in their own module and register here
+(dockyard/cmd/dockyard.py adds the daemon and registry subcommands on top)."""
 from __future__ import annotations
 
 import click
@@ -17,24 +18,6 @@ def cli(ctx, host):
     ctx.obj = {"host": host}
 
 
-def _attach_optional(group: click.Group) -> None:
-    """The daemon and the registry server are other packages' commands; the CLI works without them."""
-    try:
-        from ..daemon.main import daemon_command
-        group.add_command(daemon_command, "daemon")
-    except ImportError:
-        pass
-    try:
-        from ..registry.server.cli import registry as registry_group
-        group.add_command(registry_group, "registry")
-    except ImportError:
-        pass
-
-
 for module in (system, images, containers, networks, volumes, resources, registry, build, compose, kube):
     module.register(cli)
-_attach_optional(cli)
 
-
-def main() -> None:
-    cli(prog_name="dockyard")

@@ -11,7 +11,7 @@ import threading
 import tty as ttymod
 from contextlib import contextmanager
 
-from ..client.api import demux
+from ..stdcopy import demux
 
 
 def terminal_size() -> tuple[int, int]:

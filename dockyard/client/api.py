@@ -5,7 +5,6 @@ import base64
 import json
 import os
 import socket
-import struct
 from typing import Iterator
 from urllib.parse import urlencode
 
@@ -150,25 +149,6 @@ def _clean(params):
         return None
     pairs = params.items() if isinstance(params, dict) else params
     return [(k, ("1" if v else "0") if isinstance(v, bool) else v) for k, v in pairs if v is not None]
-
-
-def demux(read) -> Iterator[tuple[int, bytes]]:
-    """Docker's stdcopy frames from a read(n) callable: (stream, payload)."""
-    buf = b""
-    while True:
-        while len(buf) < 8:
-            chunk = read(65536)
-            if not chunk:
-                return
-            buf += chunk
-        stream, size = struct.unpack(">BxxxL", buf[:8])
-        while len(buf) < 8 + size:
-            chunk = read(65536)
-            if not chunk:
-                return
-            buf += chunk
-        yield stream, buf[8:8 + size]
-        buf = buf[8 + size:]
 
 
 def encode_auth(auth: dict) -> str:

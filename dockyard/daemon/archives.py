@@ -10,7 +10,8 @@ from ..errors import InvalidParameter, NotFound
 from ..image import archive
 from ..image import reference as refmod
 from .changes import apply_changes
-from .images import ImageService, canonical_json, new_config
+from ..image.configjson import canonical_json
+from .images import ImageService, new_config
 
 
 class ArchiveService:

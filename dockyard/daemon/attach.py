@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from ..api.streams import frame
+from ..stdcopy import frame
 from ..errors import InvalidParameter
 
 log = logging.getLogger("dockyard.attach")

@@ -10,7 +10,7 @@ import tempfile
 from ..errors import DockyardError
 from .archives import target_name
 from .changes import apply_changes
-from .images import canonical_json
+from ..image.configjson import canonical_json
 from ..timefmt import now_rfc3339
 
 
@@ -46,7 +46,7 @@ async def commit(svc, container_ref: str, *, repo: str = "", tag: str = "", comm
                  created_by: str | None = None, empty_layer: bool = False,
                  source_date_epoch: int | None = None) -> str:
     containers, images = svc.containers, svc.images
-    c = containers.get(container_ref)
+    c = containers.store.get(container_ref)
     tags = [target_name(repo, tag)] if repo else []  # a bad name fails before anything is written
     image = images.get(c.image_id)
     paused_here = False
@@ -93,7 +93,7 @@ async def commit(svc, container_ref: str, *, repo: str = "", tag: str = "", comm
         cfg["variant"] = base["variant"]
     image_id = images.add_image(canonical_json(cfg), parent=image.id, tags=tags)
     # moby's attributes: the new image as imageID/imageRef; `image` stays the container's own image
-    svc.events.emit("container", "commit", c.id, {"image": containers.image_name(c), "name": c.name,
+    svc.events.emit("container", "commit", c.id, {"image": c.image_ref, "name": c.name,
                                                    "comment": comment, "imageID": image_id,
                                                    "imageRef": tags[0] if tags else ""})
     return image_id

@@ -11,7 +11,7 @@ import re
 from ..errors import InvalidParameter, NotFound
 from ..registry.client.platform import Platform, matches, parse_platform
 from ..runtime.spec import CAP_NAMES, security_options
-from .signals import parse_signal
+from ..signals import parse_signal
 
 UPDATE_RESOURCE_KEYS = ("Memory", "MemorySwap", "MemoryReservation", "CpuShares", "CpuPeriod", "CpuQuota",
                         "NanoCpus", "CpusetCpus", "CpusetMems", "PidsLimit", "BlkioWeight", "CpuRealtimePeriod",

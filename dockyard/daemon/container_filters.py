@@ -6,7 +6,7 @@ import re
 
 from ..errors import InvalidParameter, NotFound
 from .container_record import Container
-from .filters import Filters
+from ..filters import Filters
 
 ACCEPTED = {"ancestor", "status", "name", "id", "label", "label!", "exited", "before", "since", "volume", "network",
             "health", "is-task", "publish", "expose"}
@@ -57,7 +57,7 @@ class ContainerFilter:
     def _created_of(self, key: str) -> str | None:
         if not self.f.has(key):
             return None
-        return self.svc.get(self.f.one(key)).created
+        return self.svc.store.get(self.f.one(key)).created
 
     def _descends_from(self, image_id: str) -> bool:
         """The container's image is an ancestor image or was built on one."""

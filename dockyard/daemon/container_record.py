@@ -103,6 +103,11 @@ class Container:
         return cls(**data)
 
     @property
+    def image_ref(self) -> str:
+        """The image as the container names it (what it was created from), or its ID."""
+        return self.config.get("Image") or self.image_id
+
+    @property
     def short_id(self) -> str:
         return self.id[:12]
 

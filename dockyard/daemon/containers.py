@@ -6,7 +6,6 @@ status, so the daemon can die and come back: restore() re-adopts every monitor s
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
@@ -25,22 +24,26 @@ from ..store.fsutil import dir_size
 from ..store.snapshots.mount import (MS_NODEV, MS_NOEXEC, MS_NOSUID, is_mountpoint, mount as mount_fs,
                                      unmount as unmount_fs)
 from ..image.layers import LayerStore
-from ..store.metadata import Metadata
-from . import container_fs, etcfiles, mounts
+from . import etcfiles, mounts
 from .container_checks import (UPDATE_RESOURCE_KEYS, check_image_platform, parse_create_platform, update_conflict,
                                validate_config, validate_exposed_ports, validate_host_config_settings,
                                validate_net_mode, validate_port_bindings, validate_resources)
 from ..volume.store import VolumeStore
 from .config import DaemonConfig
 from .container_record import Container, healthcheck_shape
+from .container_store import ContainerStore
 from .create_types import check_create_body, check_update_body
 from .events import EventBus
-from .filters import Filters
+from .exec_store import ExecStore
+from ..filters import Filters
 from .images import ImageService
 from .names import random_name, validate_name
+from .container_files import ContainerFiles
+from .monitors import MonitorTable
+from .restart import RestartManager, restarts_with_daemon
 from .platform_checks import validate_platform_resources, validate_platform_settings
 from .storage_opts import check_storage_opts
-from .signals import parse_signal
+from ..signals import parse_signal
 from .log_config import log_spec, validate as validate_log_config
 from ..timefmt import now_rfc3339, parse_rfc3339, parse_time_filter
 
@@ -57,12 +60,12 @@ def check_wait_condition(condition: str) -> None:
 
 
 class ContainerService:
-    def __init__(self, config: DaemonConfig, md: Metadata, layers: LayerStore, images: ImageService,
-                 events: EventBus, volumes: VolumeStore, networks=None):
+    def __init__(self, config: DaemonConfig, store: ContainerStore, layers: LayerStore, images: ImageService,
+                 events: EventBus, volumes: VolumeStore, networks, execs: ExecStore):
         self.config = config
+        self.store = store
         self.networks = networks  # NetworkService: attach() before runc starts a container, detach() after
         self.volumes = volumes
-        self.md = md
         self.layers = layers
         self.images = images
         self.events = events
@@ -70,19 +73,17 @@ class ContainerService:
         self.state_root = config.exec_root / "c"
         self.data_dir = config.data_root / "containers"
         self.state_root.mkdir(parents=True, exist_ok=True)
-        self._monitors: dict[str, Monitor] = {}
+        self.monitors = MonitorTable()  # attach, logs and the builder find a running container's monitor here
         self._exit_waiters: dict[str, list[asyncio.Future]] = {}
-        self._restart_backoff: dict[str, float] = {}  # seconds before the next restart, per container
         self._remove_waiters: dict[str, list[asyncio.Future]] = {}
-        self._pending_attach: dict[str, list] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
         self._removing: set[str] = set()  # a second rm of one of these is a conflict, as in moby
-        self._fs_users: dict[str, int] = {}  # cp/export holding a stopped container's rootfs mounted
         self._tasks: set[asyncio.Task] = set()
-        self.execs = None  # the ExecService registers itself: a container's execs end with its process
+        self.execs = execs  # a container's execs end with its process
+        self.files = ContainerFiles(config.data_root / "tmp", store, layers, images, events)
+        self.restarts = RestartManager(store, start=self._start, exited=self._resolve_exit, spawn=self._spawn)
         # moby copies a container's labels into each of its events (an image's into image events), so
         # `events --filter label=...` finds them, whichever service emits the event
-        events.add_attribute_source("container", self._event_labels)
+        events.add_attribute_source("container", store.labels_of)
         events.add_attribute_source("image", self._image_event_labels)
 
     # ------------------------------------------------------------ records
@@ -93,30 +94,6 @@ class ContainerService:
             raise InvalidParameter(f"unknown or invalid runtime name: {name}")
         return OCIRuntime(name=name, binary=spec.get("path", name), root=str(self.config.exec_root / name))
 
-    def save(self, c: Container) -> None:
-        with self.md.tx() as cur:
-            cur.execute("INSERT OR REPLACE INTO containers(id, name, image_id, data, created) VALUES (?,?,?,?,?)",
-                        (c.id, c.name, c.image_id, c.to_json(), parse_rfc3339(c.created)))
-
-    def all(self) -> list[Container]:
-        return [Container.from_json(r["data"]) for r in self.md.query("SELECT data FROM containers ORDER BY created DESC")]
-
-    def get(self, ref: str) -> Container:
-        ref = ref.lstrip("/") if ref.startswith("/") else ref
-        row = self.md.one("SELECT data FROM containers WHERE id=? OR name=?", (ref, ref))
-        if row is None and ref and all(c in "0123456789abcdef" for c in ref):
-            rows = self.md.query("SELECT data FROM containers WHERE id LIKE ?", (ref + "%",))
-            if len(rows) > 1:
-                raise InvalidParameter(f"multiple IDs found with provided prefix: {ref}")
-            row = rows[0] if rows else None
-        if row is None:
-            raise NotFound(f"No such container: {ref}")
-        return Container.from_json(row["data"])
-
-    def _event_labels(self, cid: str) -> dict:
-        row = self.md.one("SELECT data FROM containers WHERE id=?", (cid,)) if cid else None
-        return (Container.from_json(row["data"]).config.get("Labels") or {}) if row else {}
-
     def _image_event_labels(self, ref: str) -> dict:
         """Labels of the image an event names (by ID or reference); none once it is deleted."""
         if not ref:
@@ -126,32 +103,10 @@ class ContainerService:
         except DockyardError:
             return {}
 
-    def _lock(self, cid: str) -> asyncio.Lock:
-        return self._locks.setdefault(cid, asyncio.Lock())
-
-    def users_of_image(self, image_id: str) -> list[tuple[str, bool]]:
-        # State.reported_running read by SQLite: no record is parsed (an image can have thousands of users)
-        rows = self.md.query("SELECT id, json_extract(data, '$.state.Running') OR json_extract(data, '$.state.Restarting') "
-                             "AS running FROM containers WHERE image_id=?", (image_id,))
-        return [(r["id"], bool(r["running"])) for r in rows]
-
-    def users_of_volume(self, name: str) -> list[str]:
-        return [c.id for c in self.all() if any(m.get("Name") == name for m in c.mount_points)]
-
-    def counts(self) -> dict:
-        out = {"running": 0, "paused": 0, "stopped": 0}
-        for c in self.all():
-            key = "paused" if c.state.Paused else "running" if c.state.Running else "stopped"
-            out[key] += 1
-        return out
-
-    def image_name(self, c: Container) -> str:
-        return c.config.get("Image") or c.image_id
-
     def listed_image(self, c: Container) -> str:
         """What `ps` shows: the name the container was created from while it still names its image, else
         the image ID (the tag moved to a rebuilt image, or the image was deleted), as moby's list does."""
-        name = self.image_name(c)
+        name = c.image_ref
         try:
             return name if self.images.resolve(name)[0] == c.image_id else c.image_id
         except DockyardError:
@@ -183,11 +138,11 @@ class ContainerService:
         argv = [*(merged.get("Entrypoint") or []), *(merged.get("Cmd") or [])]
         if not argv:
             raise InvalidParameter("No command specified")
-        taken = {r["name"] for r in self.md.query("SELECT name FROM containers")}
+        taken = self.store.names()
         if name:
             name = validate_name(name)
             if name in taken:
-                other = self.md.one("SELECT id FROM containers WHERE name=?", (name,))["id"]
+                other = self.store.id_named(name)
                 raise Conflict(f'Conflict. The container name "/{name}" is already in use by container "{other}". '
                                f"You have to remove (or rename) that container to be able to reuse that name.")
         else:
@@ -199,7 +154,7 @@ class ContainerService:
         pid_mode = host_config.get("PidMode") or ""
         if pid_mode.startswith("container:"):  # moby names the container by its ID from create on
             try:
-                host_config["PidMode"] = "container:" + self.get(pid_mode.split(":", 1)[1]).id
+                host_config["PidMode"] = "container:" + self.store.get(pid_mode.split(":", 1)[1]).id
             except NotFound as err:
                 raise InvalidParameter(str(err)) from None  # not a 404: the CLI would go and pull the image
         validate_exposed_ports(config.get("ExposedPorts") or {})
@@ -215,7 +170,7 @@ class ContainerService:
             raise InvalidParameter(f"unknown or invalid runtime name: {host_config['Runtime']}")
         network_settings = self.networks.initial_settings(host_config, body.get("NetworkingConfig"), name, cid,
                                                           merged["Hostname"], config.get("MacAddress") or "")
-        inherited = mounts.volumes_from(host_config.get("VolumesFrom") or [], self.get)
+        inherited = mounts.volumes_from(host_config.get("VolumesFrom") or [], self.store.get)
         points = mounts.requested_mounts(merged, host_config, inherited)  # bad mounts fail before anything exists
         c = Container(id=cid, name=name, created=now_rfc3339(), image_id=image.id, config=merged,
                       host_config=host_config, path=argv[0], args=argv[1:], driver=self.layers.driver.name)
@@ -233,7 +188,7 @@ class ContainerService:
                     c.mount_points = await asyncio.to_thread(mounts.resolve, points, self.volumes, str(rootfs))
                 finally:  # only a started container keeps its rootfs mounted
                     await asyncio.to_thread(self.layers.unmount_rw, cid)
-            self.save(c)
+            self.store.save(c)
         except BaseException:  # nothing of a container that was not created stays behind
             await asyncio.shield(asyncio.to_thread(self._remove_files, c))
             raise
@@ -242,9 +197,9 @@ class ContainerService:
 
     # ------------------------------------------------------------ start
     async def start(self, ref: str) -> None:
-        c = self.get(ref)
-        async with self._lock(c.id):
-            c = self.get(c.id)
+        c = self.store.get(ref)
+        async with self.store.lock(c.id):
+            c = self.store.get(c.id)
             if c.state.reported_running:  # a pending restart too, as in moby
                 raise NotModified("container already started")
             c.manual_stop = False
@@ -271,14 +226,14 @@ class ContainerService:
             pid, monitor = await self._launch(c, image, rootfs, sdir, netns)
         except BaseException:
             await self._release(c)
-            self.save(c)
-            await asyncio.shield(self._unmount_if_stopped(c.id))
+            self.store.save(c)
+            await asyncio.shield(self.files.unmount_if_stopped(c.id))
             raise
         c.state.set_running(pid, now_rfc3339())
         c.has_been_started = True
-        self.save(c)
-        self._monitors[c.id] = monitor
-        self.events.emit("container", "start", c.id, {"image": self.image_name(c), "name": c.name})
+        self.store.save(c)
+        self.monitors.set(c.id, monitor)
+        self.events.emit("container", "start", c.id, {"image": c.image_ref, "name": c.name})
         self._spawn(self._watch(c.id, monitor))
 
     async def _launch(self, c: Container, image, rootfs, sdir: Path, netns: str | None) -> tuple[int, Monitor]:
@@ -298,7 +253,7 @@ class ContainerService:
         except ValueError as err:  # checked when the logger starts, as moby's json-file New() does
             message = f"failed to create task for container: failed to initialize logging driver: {err}"
             c.state.ExitCode, c.state.Error = 128, message
-            self.save(c)
+            self.store.save(c)
             self._resolve_exit(c.id, 128)
             raise SystemError_(message) from None
         size = c.host_config.get("ConsoleSize") or [0, 0]
@@ -306,14 +261,14 @@ class ContainerService:
                                       log=log, tty=c.tty, open_stdin=bool(c.config.get("OpenStdin")),
                                       stdin_once=bool(c.config.get("StdinOnce")),
                                       console_size=tuple(size) if size and size[0] else None)
-        for connect in self._pending_attach.pop(c.id, []):
+        for connect in self.monitors.take_pending(c.id):
             await connect(monitor)
         try:
             pid = await monitor.start()
         except StartError as err:
             await monitor.close()
             c.state.ExitCode, c.state.Error = err.exit_code, err.message
-            self.save(c)
+            self.store.save(c)
             self._resolve_exit(c.id, err.exit_code)
             if err.stage == "logger":  # moby creates the logger with the task: its error comes first
                 raise SystemError_(f"failed to create task for container: {err.message}") from None
@@ -375,7 +330,7 @@ class ContainerService:
         """The running container whose namespace a `container:<ref>` mode joins (moby's errNotRunning and
         errContainerIsRestarting name it as the mode does)."""
         try:
-            donor = self.get(ref)
+            donor = self.store.get(ref)
         except NotFound as err:
             raise InvalidParameter(f"{what}: {err}") from None
         if not donor.state.Running:
@@ -400,29 +355,29 @@ class ContainerService:
         await self._on_exit(cid, status.exit_code, status.finished_at, status.oom_killed, status.error)
 
     async def _on_exit(self, cid: str, exit_code: int, finished_at: str, oom: bool = False, error: str = "") -> None:
-        monitor = self._monitors.pop(cid, None)
+        monitor = self.monitors.pop(cid)
         if monitor is not None:
             await monitor.close()
         try:
-            c = self.get(cid)
+            c = self.store.get(cid)
         except NotFound:
             return
-        self._forget_execs(cid)  # as moby does on exit: they died with the container's PID namespace
+        self.execs.forget_container(cid)  # as moby does on exit: they died with the container's PID namespace
         ran_for = _seconds_since(c.state.StartedAt)
         await self._release(c)
         c.state.set_exited(exit_code, finished_at or now_rfc3339(), oom, error)
         self._spawn(self._unmount_after_exit(cid))  # as dockerd: a stopped container's rootfs is unmounted
-        restart = self._should_restart(c)
+        restart = self.restarts.should_restart(c)
         if restart:
-            delay = self._next_restart_delay(cid, ran_for)
+            delay = self.restarts.next_delay(cid, ran_for)
             c.restart_count += 1  # counted when scheduled, as moby's handleContainerExit does
             c.state.set_restarting()
-        self.save(c)
-        self.events.emit("container", "die", cid, {"image": self.image_name(c), "name": c.name,
+        self.store.save(c)
+        self.events.emit("container", "die", cid, {"image": c.image_ref, "name": c.name,
                                                      "exitCode": str(exit_code), "execDuration": str(ran_for)})
         self._resolve_exit(cid, exit_code)  # `docker wait` returns on each exit, restart or not (moby)
         if restart:
-            self._spawn(self._restart_later(cid, delay))
+            self.restarts.schedule(cid, delay)
         elif c.host_config.get("AutoRemove"):
             try:  # moby's autoRemove: RemoveVolume too, so `run --rm -v /data` leaves no volume
                 await self.remove(cid, force=True, volumes=True)
@@ -430,44 +385,11 @@ class ContainerService:
                 pass
 
     async def _unmount_after_exit(self, cid: str) -> None:
-        async with self._lock(cid):  # never while a start (which holds the lock) mounts it again
-            if not await self._unmount_if_stopped(cid):
+        async with self.store.lock(cid):  # never while a start (which holds the lock) mounts it again
+            if not await self.files.unmount_if_stopped(cid):
                 return
-        if not self.md.one("SELECT id FROM containers WHERE id=?", (cid,)):
-            self._locks.pop(cid, None)  # removed meanwhile: its lock goes too
-
-    async def _unmount_if_stopped(self, cid: str) -> bool:
-        """Unmount the rootfs of a container that is not running and that no cp or export is reading (the
-        caller holds the container's lock). False if the container is gone."""
-        try:
-            c = self.get(cid)
-        except NotFound:
-            return False
-        if not c.state.Running and not self._fs_users.get(cid):
-            try:
-                await asyncio.to_thread(self.layers.unmount_rw, cid)
-            except OSError as err:
-                log.warning("could not unmount the rootfs of %s: %s", cid[:12], err)
-        return True
-
-    @contextlib.asynccontextmanager
-    async def _mounted(self, c: Container):
-        """The container's rootfs for cp and export: a stopped container's is mounted for the while."""
-        async with self._lock(c.id):
-            root = await self._root(c)
-            self._fs_users[c.id] = self._fs_users.get(c.id, 0) + 1
-        try:
-            yield root
-        finally:
-            await asyncio.shield(self._done_with_root(c.id))
-
-    async def _done_with_root(self, cid: str) -> None:
-        async with self._lock(cid):
-            left = self._fs_users.pop(cid, 1) - 1
-            if left > 0:
-                self._fs_users[cid] = left
-            else:
-                await self._unmount_if_stopped(cid)
+        if not self.store.exists(cid):
+            self.store.forget_lock(cid)  # removed meanwhile: its lock goes too
 
     async def _release(self, c: Container) -> None:
         """Undo what start set up, with moby's events: the network endpoints, then the volumes."""
@@ -491,7 +413,7 @@ class ContainerService:
         for mp in c.mount_points:
             if mp["Type"] != "volume" or not self.volumes.exists(mp["Name"]) or not self.volumes.needs_mount(mp["Name"]):
                 continue
-            last_user = not any(other.id != c.id and other.state.Running for other in self.all()
+            last_user = not any(other.id != c.id and other.state.Running for other in self.store.all()
                                 if any(m.get("Name") == mp["Name"] for m in other.mount_points))
             try:
                 self.volumes.unmount(mp["Name"], c.id, last_user)
@@ -518,59 +440,6 @@ class ContainerService:
                               "propagation": mp.get("Propagation") or ""})
             self.events.emit("volume", action, mp["Name"], attrs)
 
-    def _forget_execs(self, cid: str) -> None:
-        if self.execs is not None:
-            self.execs.forget_container(cid)
-
-    def _should_restart(self, c: Container) -> bool:
-        if c.manual_stop:
-            return False
-        policy, max_retries = c.restart_policy()
-        if policy in ("always", "unless-stopped"):
-            return True
-        if policy == "on-failure":
-            return c.state.ExitCode != 0 and (max_retries == 0 or c.restart_count < max_retries)
-        return False
-
-    def _next_restart_delay(self, cid: str, ran_for: float) -> float:
-        """moby's restart manager: 100 ms, doubling up to a minute; back to 100 ms after a run of 10 s or more."""
-        previous = 0.0 if ran_for >= 10 else self._restart_backoff.get(cid, 0.0)
-        delay = min(previous * 2, 60.0) if previous else 0.1
-        self._restart_backoff[cid] = delay
-        return delay
-
-    async def _restart_later(self, cid: str, delay: float) -> None:
-        await asyncio.sleep(delay)
-        async with self._lock(cid):
-            try:
-                c = self.get(cid)
-            except NotFound:
-                return
-            if not c.state.Restarting or c.state.Running:  # stopped, killed or started meanwhile
-                return
-            try:
-                await self._start(c)
-            except Exception as err:
-                log.warning("restart of %s failed: %s", c.short_id, err)
-                self._cancel_restart(self.get(cid))
-
-    async def _cancel_pending_restart(self, cid: str) -> bool:
-        """stop/kill/rm of a container waiting to restart: it stays down (moby's ExitOnNext). False if the
-        restart has already brought it back (then it is stopped like any running container)."""
-        async with self._lock(cid):  # not while _restart_later is starting it
-            c = self.get(cid)
-            if c.state.Running or not c.state.Restarting:
-                return False
-            c.manual_stop = True
-            self._cancel_restart(c)
-            return True
-
-    def _cancel_restart(self, c: Container) -> None:
-        """A pending restart that will not happen: the container is plainly exited, its waiters answered."""
-        c.state.Restarting, c.state.Status = False, "exited"
-        self.save(c)
-        self._resolve_exit(c.id, c.state.ExitCode)
-
     def _resolve_exit(self, cid: str, code: int) -> None:
         for fut in self._exit_waiters.pop(cid, []):
             if not fut.done():
@@ -578,7 +447,7 @@ class ContainerService:
 
     # ------------------------------------------------------------ wait / stop / kill
     async def wait(self, ref: str, condition: str = "not-running") -> dict:
-        c = self.get(ref)
+        c = self.store.get(ref)
         check_wait_condition(condition)
         loop = asyncio.get_running_loop()
         if condition == "removed":
@@ -594,7 +463,7 @@ class ContainerService:
         return {"StatusCode": code, "Error": None}
 
     async def _await_exit(self, cid: str, timeout: float | None) -> bool:
-        c = self.get(cid)
+        c = self.store.get(cid)
         if not c.state.Running:
             return True
         fut = asyncio.get_running_loop().create_future()
@@ -606,15 +475,15 @@ class ContainerService:
             return False
 
     async def stop(self, ref: str, timeout: int | None = None, signal: str | None = None) -> None:
-        c = self.get(ref)
-        if c.state.Restarting and await self._cancel_pending_restart(c.id):
-            self.events.emit("container", "stop", c.id, {"image": self.image_name(c), "name": c.name})
+        c = self.store.get(ref)
+        if c.state.Restarting and await self.restarts.cancel_pending(c.id):
+            self.events.emit("container", "stop", c.id, {"image": c.image_ref, "name": c.name})
             return
-        c = self.get(c.id)
+        c = self.store.get(c.id)
         if not c.state.Running:
             raise NotModified("container already stopped")
         c.manual_stop = True
-        self.save(c)
+        self.store.save(c)
         sig = parse_signal(signal or c.config.get("StopSignal") or "SIGTERM")
         if timeout is None:
             timeout = c.config.get("StopTimeout")
@@ -627,7 +496,7 @@ class ContainerService:
         if not await self._await_exit(c.id, None if timeout < 0 else timeout):
             await self._signal(rt, c, 9)
             await self._await_exit(c.id, 30)
-        self.events.emit("container", "stop", c.id, {"image": self.image_name(c), "name": c.name})
+        self.events.emit("container", "stop", c.id, {"image": c.image_ref, "name": c.name})
 
     async def _signal(self, rt: OCIRuntime, c: Container, sig: int) -> None:
         """stop's and rm -f's signals, each with its `kill` event as in moby (even if it raced the exit)."""
@@ -639,21 +508,21 @@ class ContainerService:
 
     def _emit_kill(self, c: Container, sig: int) -> None:
         # before the signal: the exit it causes (and its `die`) can be handled before `runc kill` returns
-        self.events.emit("container", "kill", c.id, {"image": self.image_name(c), "name": c.name,
+        self.events.emit("container", "kill", c.id, {"image": c.image_ref, "name": c.name,
                                                        "signal": str(sig)})
 
     async def kill(self, ref: str, signal: str | None = None) -> None:
         sig = parse_signal(signal or "SIGKILL")  # moby's route refuses a bad signal before it looks anything up
-        c = self.get(ref)
-        if c.state.Restarting and await self._cancel_pending_restart(c.id):
+        c = self.store.get(ref)
+        if c.state.Restarting and await self.restarts.cancel_pending(c.id):
             return  # nothing to signal, as in moby's killWithSignal
-        c = self.get(c.id)
+        c = self.store.get(c.id)
         if not c.state.Running:
             raise Conflict(f"Cannot kill container: {ref}: Container {c.id} is not running")
         ends_it = ends_container(c, sig)
         if ends_it:
             c.manual_stop = True  # a user stop for restart policies (moby's ExitOnNext)
-            self.save(c)
+            self.store.save(c)
         self._emit_kill(c, sig)
         rt = self.runtime_for(c)
         await rt.kill(c.id, sig)
@@ -671,48 +540,48 @@ class ContainerService:
         except Exception as err:
             log.debug("resume %s: %s", cid[:12], err)
         try:
-            c = self.get(cid)
+            c = self.store.get(cid)
         except NotFound:
             return
         if c.state.Running and c.state.Paused:
             c.state.Paused, c.state.Status = False, "running"
-            self.save(c)
-            self.events.emit("container", "unpause", cid, {"image": self.image_name(c), "name": c.name})
+            self.store.save(c)
+            self.events.emit("container", "unpause", cid, {"image": c.image_ref, "name": c.name})
 
     async def restart(self, ref: str, timeout: int | None = None, signal: str | None = None) -> None:
-        c = self.get(ref)
+        c = self.store.get(ref)
         if c.state.reported_running:  # stop also cancels a pending restart
             await self.stop(c.id, timeout, signal)
-        async with self._lock(c.id):
-            c = self.get(c.id)
+        async with self.store.lock(c.id):
+            c = self.store.get(c.id)
             c.manual_stop = False
             if not c.state.Running:
                 await self._start(c)
-        self.events.emit("container", "restart", c.id, {"image": self.image_name(c), "name": c.name})
+        self.events.emit("container", "restart", c.id, {"image": c.image_ref, "name": c.name})
 
     async def pause(self, ref: str) -> None:
-        c = self.get(ref)
+        c = self.store.get(ref)
         if not c.state.Running:
             raise Conflict(f"Container {c.id} is not running")
         if c.state.Paused:
             raise Conflict(f"Container {c.id} is already paused")
         await self.runtime_for(c).pause(c.id)
         c.state.Paused, c.state.Status = True, "paused"
-        self.save(c)
-        self.events.emit("container", "pause", c.id, {"image": self.image_name(c), "name": c.name})
+        self.store.save(c)
+        self.events.emit("container", "pause", c.id, {"image": c.image_ref, "name": c.name})
 
     async def unpause(self, ref: str) -> None:
-        c = self.get(ref)
+        c = self.store.get(ref)
         if not c.state.Paused:
             raise Conflict(f"Container {c.id} is not paused")
         await self.runtime_for(c).resume(c.id)
         c.state.Paused, c.state.Status = False, "running"
-        self.save(c)
-        self.events.emit("container", "unpause", c.id, {"image": self.image_name(c), "name": c.name})
+        self.store.save(c)
+        self.events.emit("container", "unpause", c.id, {"image": c.image_ref, "name": c.name})
 
     # ------------------------------------------------------------ remove
     async def remove(self, ref: str, force: bool = False, volumes: bool = False) -> None:
-        c = self.get(ref)
+        c = self.store.get(ref)
         if c.id in self._removing:
             raise Conflict(f"removal of container {ref} is already in progress")
         self._removing.add(c.id)
@@ -724,8 +593,8 @@ class ContainerService:
     async def _remove(self, c: Container, force: bool, volumes: bool) -> None:
         # Under the container's lock, with its state read again there: a start that raced this removal has
         # either finished (the container is running and is killed here) or will find no record.
-        async with self._lock(c.id):
-            c = self.get(c.id)
+        async with self.store.lock(c.id):
+            c = self.store.get(c.id)
             if c.state.reported_running:
                 if not force:
                     what = "container is restarting" if c.state.Restarting else \
@@ -734,28 +603,27 @@ class ContainerService:
                                    f"removing or force remove")
                 c.manual_stop = True
                 if c.state.Restarting and not c.state.Running:  # a pending restart: it stays down
-                    self._cancel_restart(c)
-                self.save(c)
+                    self.restarts.cancel(c)
+                self.store.save(c)
                 if c.state.Running:
                     rt = self.runtime_for(c)
                     await self._signal(rt, c, 9)
                     if c.state.Paused:
                         await self._thaw(rt, c.id)
                     await self._await_exit(c.id, 30)
-                c = self.get(c.id)
+                c = self.store.get(c.id)
             exit_code = c.state.ExitCode
-            self._forget_execs(c.id)
+            self.execs.forget_container(c.id)
             await self.networks.detach(c)
             await asyncio.to_thread(self._remove_files, c)
-            with self.md.tx() as cur:
-                cur.execute("DELETE FROM containers WHERE id=?", (c.id,))
+            self.store.delete(c.id)
             if volumes:  # rm -v, --rm, build steps: the anonymous volumes go with it; named ones stay
                 self._remove_anonymous_volumes(c)
-        self._locks.pop(c.id, None)
-        self._restart_backoff.pop(c.id, None)
+        self.store.forget_lock(c.id)
+        self.restarts.forget(c.id)
         # the record is gone already: the labels come from here, not from the event bus's lookup
         self.events.emit("container", "destroy", c.id, {**(c.config.get("Labels") or {}),
-                                                          "image": self.image_name(c), "name": c.name})
+                                                          "image": c.image_ref, "name": c.name})
         for fut in self._remove_waiters.pop(c.id, []):
             if not fut.done():
                 fut.set_result(exit_code)
@@ -763,7 +631,7 @@ class ContainerService:
     def _remove_anonymous_volumes(self, c: Container) -> None:
         for mp in c.mount_points:
             name = mp.get("Name") or ""
-            if mp["Type"] != "volume" or not self.volumes.is_anonymous(name) or self.users_of_volume(name):
+            if mp["Type"] != "volume" or not self.volumes.is_anonymous(name) or self.store.users_of_volume(name):
                 continue
             try:
                 self.volumes.remove(name, [])
@@ -783,7 +651,7 @@ class ContainerService:
         if filters.has("until"):
             until = parse_time_filter(filters.one("until"))
         deleted, reclaimed = [], 0
-        for c in self.all():
+        for c in self.store.all():
             if c.state.Running or c.state.Restarting:
                 continue
             if not filters.match_labels(c.config.get("Labels") or {}):
@@ -798,17 +666,17 @@ class ContainerService:
 
     # ------------------------------------------------------------ inspect / list
     def inspect(self, ref: str, size: bool = False) -> dict:
-        c = self.get(ref)
+        c = self.store.get(ref)
         rw_upper = self.layers.driver.upper(c.id)
         graph = {"Name": self.layers.driver.name,
                  "Data": {"UpperDir": str(rw_upper), "MergedDir": str(self.layers.rw_root(c.id)),
                           "WorkDir": str(rw_upper.parent / "work")}}
-        data = c.inspect(self.image_name(c), graph, self._sizes(c) if size else None)
+        data = c.inspect(c.image_ref, graph, self._sizes(c) if size else None)
         data["ExecIDs"] = self._running_exec_ids(c.id)
         return data
 
     def _running_exec_ids(self, cid: str) -> list[str] | None:
-        ids = self.execs.running_ids(cid) if self.execs is not None else []
+        ids = self.execs.running_ids(cid)
         return ids or None  # docker shows null, not [], when there are none
 
     def _sizes(self, c: Container) -> dict:
@@ -825,7 +693,7 @@ class ContainerService:
 
         filters = filters or Filters({})
         selector = ContainerFilter(filters, self)
-        containers = self.all()
+        containers = self.store.all()
         if limit is not None and limit > 0:
             all_ = True
         out = []
@@ -836,7 +704,7 @@ class ContainerService:
                 continue
             if not selector.match(c):
                 continue
-            key = (self.image_name(c), c.image_id)
+            key = (c.image_ref, c.image_id)
             image = shown[key] if key in shown else shown.setdefault(key, self.listed_image(c))
             out.append(c.summary(image, self._sizes(c) if size else None))
             if limit is not None and 0 < limit <= len(out):
@@ -844,27 +712,27 @@ class ContainerService:
         return out
 
     def disk_usage(self) -> list[dict]:
-        return [c.summary(self.listed_image(c), self._sizes(c)) for c in self.all()]
+        return [c.summary(self.listed_image(c), self._sizes(c)) for c in self.store.all()]
 
     async def rename(self, ref: str, new_name: str) -> None:
-        c = self.get(ref)
+        c = self.store.get(ref)
         new_name = validate_name(new_name)
         if new_name == c.name:
             raise InvalidParameter("Renaming a container with the same name as its current name")
-        other = self.md.one("SELECT id FROM containers WHERE name=?", (new_name,))
+        other = self.store.id_named(new_name)
         if other:
             raise Conflict(f'Error when allocating new name: Conflict. The container name "/{new_name}" is already '
-                           f'in use by container "{other["id"]}". You have to remove (or rename) that container to '
+                           f'in use by container "{other}". You have to remove (or rename) that container to '
                            f"be able to reuse that name.")
         old = c.name
         c.name = new_name
         self.networks.renamed(c, old)  # the embedded DNS answers to the new name
-        self.save(c)
-        self.events.emit("container", "rename", c.id, {"image": self.image_name(c), "name": new_name,
+        self.store.save(c)
+        self.events.emit("container", "rename", c.id, {"image": c.image_ref, "name": new_name,
                                                          "oldName": "/" + old})
 
     async def top(self, ref: str, ps_args: str = "-ef") -> dict:
-        c = self.get(ref)
+        c = self.store.get(ref)
         if not c.state.Running:
             raise Conflict(f"Container {c.id} is not running")
         pids = await self.runtime_for(c).ps(c.id)
@@ -884,7 +752,7 @@ class ContainerService:
             fields = line.split(None, len(titles) - 1)
             if len(fields) > pid_col and fields[pid_col].isdigit() and int(fields[pid_col]) in pids:
                 procs.append(fields)
-        self.events.emit("container", "top", c.id, {"image": self.image_name(c), "name": c.name})  # as moby
+        self.events.emit("container", "top", c.id, {"image": c.image_ref, "name": c.name})  # as moby
         return {"Titles": titles, "Processes": procs}
 
     # ------------------------------------------------------------ daemon restart
@@ -892,7 +760,7 @@ class ContainerService:
         """Re-adopt containers whose monitors survived; record exits that happened while we were away."""
         await self._settle_monitors()
         await self.networks.prepare()
-        for c in self.all():
+        for c in self.store.all():
             if c.state.Running:
                 try:
                     monitor = await Monitor.connect(self.state_dir(c.id))
@@ -902,15 +770,15 @@ class ContainerService:
                     finished = status.finished_at if status else now_rfc3339()
                     await self._on_exit(c.id, code, finished)
                     continue
-                self._monitors[c.id] = monitor
+                self.monitors.set(c.id, monitor)
                 self._spawn(self._watch(c.id, monitor))
             elif c.state.Restarting or (c.has_been_started and restarts_with_daemon(c)):
                 if not c.state.Restarting:  # moby starts it with a fresh restart manager: count and stop forgotten
                     c.manual_stop, c.restart_count = False, 0
                 c.state.set_restarting()
-                self.save(c)
-                self._spawn(self._restart_later(c.id, self._next_restart_delay(c.id, 0)))
-        await self.networks.sweep([c for c in self.all() if c.state.Running])
+                self.store.save(c)
+                self.restarts.schedule(c.id, self.restarts.next_delay(c.id, 0))
+        await self.networks.sweep([c for c in self.store.all() if c.state.Running])
 
     async def _settle_monitors(self) -> None:
         """Monitors a killed daemon left: those never told to start are ended; a container whose monitor runs
@@ -918,93 +786,23 @@ class ContainerService:
         its process would outlive its removal)."""
         dirs = [d for root in (self.state_root, self.config.exec_root / "x") if root.is_dir() for d in root.iterdir()]
         running = await settle_monitors(dirs)
-        for c in self.all():
+        for c in self.store.all():
             pid = running.get(self.state_dir(c.id))
             if pid and not c.state.Running:
                 log.info("adopting %s: its process runs though its start was never recorded", c.short_id)
                 c.state.set_running(pid, now_rfc3339())
                 c.has_been_started = True
-                self.save(c)
+                self.store.save(c)
 
     async def shutdown(self) -> None:
         await self.networks.shutdown()
         for task in list(self._tasks):
             task.cancel()
-        for monitor in list(self._monitors.values()):
+        for monitor in self.monitors.all():
             await monitor.close()
 
-    # ------------------------------------------------------------ monitors for attach/exec
-    def monitor(self, cid: str) -> Monitor | None:
-        return self._monitors.get(cid)
-
-    def add_pending_attach(self, cid: str, connect) -> None:
-        """`connect(monitor)` runs when the container starts, before its process does."""
-        self._pending_attach.setdefault(cid, []).append(connect)
-
-    def drop_pending_attach(self, cid: str, connect) -> None:
-        pending = self._pending_attach.get(cid, [])
-        if connect in pending:
-            pending.remove(connect)
-
-
-    # ------------------------------------------------------------ files: cp, export, diff
-    async def _root(self, c: Container) -> str:
-        image = self.images.get(c.image_id)
-        return str(await asyncio.to_thread(self.layers.mount_rw, c.id, image.top_chain))
-
-    async def changes(self, ref: str) -> list[dict]:
-        c = self.get(ref)
-        return await asyncio.to_thread(self.layers.rw_changes, c.id, self.images.get(c.image_id).top_chain)
-
-    async def export(self, ref: str):
-        from ..image.layertar import write_dir_tar
-
-        c = self.get(ref)
-        path = container_fs.temp_tar(self.config.data_root / "tmp")
-        try:
-            async with self._mounted(c) as root:
-                with open(path, "wb") as f:
-                    await asyncio.to_thread(write_dir_tar, root, f, mode="plain")
-        except BaseException:
-            os.unlink(path)
-            raise
-        self.events.emit("container", "export", c.id, {"image": self.image_name(c), "name": c.name})
-        async for chunk in container_fs.file_chunks(path):
-            yield chunk
-
-    @contextlib.asynccontextmanager
-    async def _view(self, c: Container, ref: str):
-        """What cp sees: the rootfs with the container's volumes, binds and /etc files over it."""
-        async with self._mounted(c) as root:
-            # a volume-subpath mount shows that directory of the volume, as in the container
-            yield container_fs.ContainerView(root, mounts.with_subpaths(c.mount_points) + etc_mounts(c), ref)
-
-    async def path_stat(self, ref: str, path: str) -> dict:
-        c = self.get(ref)
-        async with self._view(c, ref) as view:
-            return await asyncio.to_thread(container_fs.path_stat, view, path)
-
-    async def get_archive(self, ref: str, path: str):
-        c = self.get(ref)
-        tar_path = container_fs.temp_tar(self.config.data_root / "tmp")
-        try:
-            async with self._view(c, ref) as view:
-                stat = await asyncio.to_thread(container_fs.path_stat, view, path)
-                await asyncio.to_thread(container_fs.write_path_tar, view, path, tar_path)
-        except BaseException:
-            os.unlink(tar_path)
-            raise
-        return stat, container_fs.file_chunks(tar_path)
-
-    async def put_archive(self, ref: str, path: str, tar_path: str, no_overwrite_dir: bool = False,
-                          copy_uid_gid: bool = False) -> None:
-        c = self.get(ref)
-        async with self._view(c, ref) as view:
-            await asyncio.to_thread(container_fs.extract_into, view, path, tar_path,
-                                    bool(c.host_config.get("ReadonlyRootfs")))
-
     async def update(self, ref: str, body: dict) -> dict:
-        c = self.get(ref)
+        c = self.store.get(ref)
         body = check_update_body(body)
         resources = {k: body[k] for k in UPDATE_RESOURCE_KEYS if body.get(k) not in (None, 0, "")}
         validate_resources(resources, update=True)  # the request alone, as moby's verifyContainerSettings
@@ -1026,18 +824,9 @@ class ContainerService:
                 await self.runtime_for(c).update(c.id, resources)
             except SystemError_ as err:  # the record keeps the limits the container still has
                 raise SystemError_(f"Cannot update container {c.id}: {err}") from None
-        self.save(c)
-        self.events.emit("container", "update", c.id, {"image": self.image_name(c), "name": c.name})
+        self.store.save(c)
+        self.events.emit("container", "update", c.id, {"image": c.image_ref, "name": c.name})
         return {"Warnings": warnings}
-
-
-def etc_mounts(c: Container) -> list[dict]:
-    """The hostname, hosts and resolv.conf files bind-mounted into every container (moby's NetworkMounts:
-    writable unless the rootfs is read-only), except where the user mounted something of their own."""
-    taken = {mp["Destination"] for mp in c.mount_points}
-    files = (("/etc/hostname", c.hostname_path), ("/etc/hosts", c.hosts_path), ("/etc/resolv.conf", c.resolv_conf_path))
-    return [{"Type": "bind", "Source": source, "Destination": dest, "RW": not c.host_config.get("ReadonlyRootfs")}
-            for dest, source in files if source and dest not in taken and os.path.exists(source)]
 
 
 def merge_image_config(config: dict, image_config: dict) -> dict:
@@ -1091,20 +880,6 @@ def ends_container(c: Container, sig: int) -> bool:
     meant to end it: restart policies stay out (ExitOnNext) and a paused container is resumed to take it."""
     stop_signal = c.config.get("StopSignal")
     return sig == 9 or not stop_signal or parse_signal(stop_signal) == sig
-
-
-def restarts_with_daemon(c: Container) -> bool:
-    """Whether a stopped container starts again when the daemon does: moby's ShouldRestart as restore calls
-    it. A user's stop keeps only `unless-stopped` down; `always` comes back (as Docker's documentation says),
-    and so does `on-failure` whose last exit, a stop's 137 included, was non-zero with retries left."""
-    policy, max_retries = c.restart_policy()
-    if policy == "always":
-        return True
-    if policy == "unless-stopped":
-        return not c.manual_stop
-    if policy == "on-failure":
-        return c.state.ExitCode != 0 and (max_retries == 0 or c.restart_count < max_retries)
-    return False
 
 
 def _validate_host_config(hc: dict) -> None:

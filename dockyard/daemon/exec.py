@@ -11,8 +11,10 @@ import signal
 from dataclasses import dataclass, field
 
 from ..errors import Conflict, InvalidParameter, NotFound, SystemError_
+from ..stdcopy import frame
 from ..runtime.monitor_client import Monitor, StartError
 from .attach import parse_detach_keys, relay
+from .exec_store import ExecStore
 
 log = logging.getLogger("dockyard.exec")
 
@@ -39,28 +41,20 @@ class ExecSetupError(StartError):
 
 
 class ExecService:
-    def __init__(self, containers, events):
-        self.containers = containers
+    def __init__(self, store, containers, events, records: ExecStore):
+        self.store = store  # the ContainerStore
+        self.containers = containers  # the ContainerService: a container's runtime and bundle
         self.events = events
-        self._execs: dict[str, ExecRecord] = {}
-        containers.execs = self  # so a container's exit or removal drops its records
-
-    def forget_container(self, container_id: str) -> None:
-        """Drop every exec record of a container that stopped or went away."""
-        for exec_id in [r.id for r in self._execs.values() if r.container_id == container_id]:
-            del self._execs[exec_id]
-
-    def running_ids(self, container_id: str) -> list[str]:
-        return [r.id for r in self._execs.values() if r.container_id == container_id and r.running]
+        self.records = records  # shared with the ContainerService, which drops a container's on its exit
 
     def get(self, exec_id: str) -> ExecRecord:
-        rec = self._execs.get(exec_id)
+        rec = self.records.find(exec_id)
         if rec is None:
             raise NotFound(f"No such exec instance: {exec_id}")
         return rec
 
     def create(self, container_ref: str, body: dict) -> dict:
-        c = self.containers.get(container_ref)
+        c = self.store.get(container_ref)
         if c.state.Restarting:
             raise Conflict(f"Container {c.id} is restarting, wait until the container is running")
         if not c.state.Running:
@@ -70,9 +64,9 @@ class ExecService:
         if not body.get("Cmd"):
             raise InvalidParameter("No exec command specified")
         exec_id = secrets.token_hex(32)
-        self._execs[exec_id] = ExecRecord(exec_id, c.id, body)
+        self.records.add(ExecRecord(exec_id, c.id, body))
         self.events.emit("container", f"exec_create: {' '.join(body['Cmd'])}", c.id,
-                         {"image": self.containers.image_name(c), "name": c.name, "execID": exec_id})
+                         {"image": c.image_ref, "name": c.name, "execID": exec_id})
         return {"Id": exec_id}
 
     def _process(self, rec: ExecRecord, c) -> dict:
@@ -89,7 +83,7 @@ class ExecService:
         rec = self.get(exec_id)
         if rec.started:
             raise Conflict(f"Error: Exec command {exec_id} has already run")
-        c = self.containers.get(rec.container_id)
+        c = self.store.get(rec.container_id)
         if not c.state.Running:
             raise Conflict(f"Container {c.id} is not running")
         rec.started = True
@@ -107,7 +101,7 @@ class ExecService:
     def _started(self, rec: ExecRecord, c, state_dir) -> asyncio.Task:
         rec.running = True
         self.events.emit("container", f"exec_start: {' '.join(rec.config['Cmd'])}", c.id,
-                         {"image": self.containers.image_name(c), "name": c.name, "execID": rec.id})
+                         {"image": c.image_ref, "name": c.name, "execID": rec.id})
         return asyncio.create_task(self._wait(rec, c, state_dir))
 
     async def _failed(self, rec: ExecRecord, state_dir, err: StartError) -> str:
@@ -140,7 +134,6 @@ class ExecService:
             message = await self._failed(rec, state_dir, err)
             if hijacked is None:  # detached: the error is the response, 400 for a bad command as in moby
                 raise (InvalidParameter if err.exit_code in (126, 127) else SystemError_)(message) from None
-            from ..api.streams import frame
             data = (message + "\r\n").encode()
             await hijacked.write(data if raw_stream else frame(1, data))
             return
@@ -178,7 +171,7 @@ class ExecService:
         try:
             monitor = await self._spawn(rec, c, state_dir, tty=False, use_stdin=False)
         except StartError as err:
-            self._execs.pop(exec_id, None)
+            self.records.discard(exec_id)
             return err.exit_code, await self._failed(rec, state_dir, err)
         attachment = await monitor.attach(stdin=False, stdout=True, stderr=True)
         try:
@@ -205,7 +198,7 @@ class ExecService:
             return None, output.decode("utf-8", "replace")
         finally:
             await attachment.close()
-            self._execs.pop(exec_id, None)  # nobody inspects a probe; do not keep one record per probe
+            self.records.discard(exec_id)  # nobody inspects a probe; do not keep one record per probe
         return rec.exit_code, output.decode("utf-8", "replace")
 
     async def _wait(self, rec: ExecRecord, c, state_dir) -> None:
@@ -219,12 +212,12 @@ class ExecService:
         rec.done.set()
         await rec.monitor.close()
         shutil.rmtree(state_dir, ignore_errors=True)
-        self.events.emit("container", "exec_die", c.id, {"image": self.containers.image_name(c), "name": c.name,
+        self.events.emit("container", "exec_die", c.id, {"image": c.image_ref, "name": c.name,
                                                           "execID": rec.id, "exitCode": str(rec.exit_code)})
 
     async def resize(self, exec_id: str, height: int, width: int) -> None:
         rec = self.get(exec_id)
-        c = self.containers.get(rec.container_id)
+        c = self.store.get(rec.container_id)
         if not c.state.Running:
             raise Conflict(f"Container {c.id} is not running")
         if not rec.running:

@@ -38,14 +38,14 @@ def probe_command(config: dict) -> list[str] | None:
 
 
 class HealthMonitor:
-    def __init__(self, containers, execs, events):
-        self.containers, self.execs, self.events = containers, execs, events
+    def __init__(self, store, execs, events):
+        self.store, self.execs, self.events = store, execs, events  # store: the ContainerStore
         self._probes: dict[str, asyncio.Task] = {}
         self._listener: asyncio.Task | None = None
 
     async def start(self) -> None:
         """Probe the containers already running (adopted after a daemon restart), then follow events."""
-        for c in self.containers.all():
+        for c in self.store.all():
             if c.state.Running and probe_command(c.config):
                 self._begin(c.id, reset=c.state.Health is None)
         self._listener = asyncio.create_task(self._follow())
@@ -62,7 +62,7 @@ class HealthMonitor:
             cid, action = ev["Actor"]["ID"], ev["Action"]
             if action == "start":
                 try:
-                    c = self.containers.get(cid)
+                    c = self.store.get(cid)
                 except DockyardError:
                     continue
                 if probe_command(c.config):
@@ -86,7 +86,7 @@ class HealthMonitor:
     async def _probe_loop(self, cid: str) -> None:
         started = time.monotonic()
         while True:
-            c = self.containers.get(cid)
+            c = self.store.get(cid)
             check = c.config.get("Healthcheck") or {}
             start_period = (check.get("StartPeriod") or 0) / SECOND
             in_start_period = time.monotonic() - started < start_period
@@ -94,7 +94,7 @@ class HealthMonitor:
             wait = (check.get("StartInterval") or DEFAULT_START_INTERVAL) if in_start_period and starting \
                 else (check.get("Interval") or DEFAULT_INTERVAL)
             await asyncio.sleep(wait / SECOND)
-            c = self.containers.get(cid)
+            c = self.store.get(cid)
             if not c.state.Running:
                 return
             if c.state.Paused:
@@ -128,13 +128,13 @@ class HealthMonitor:
     def _update(self, cid: str, change) -> None:
         """Read, change and save in one step (no await between): other writers' state is not lost."""
         try:
-            c = self.containers.get(cid)
+            c = self.store.get(cid)
         except DockyardError:
             return
         before = (c.state.Health or {}).get("Status")
         c.state.Health = change(c.state.Health)
-        self.containers.save(c)
+        self.store.save(c)
         after = (c.state.Health or {}).get("Status")
         if after and after != before and after != "starting":
             self.events.emit("container", f"health_status: {after}", cid,
-                             {"image": self.containers.image_name(c), "name": c.name})
+                             {"image": c.image_ref, "name": c.name})

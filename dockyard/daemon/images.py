@@ -14,15 +14,16 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Callable, Iterable, Iterator
+from typing import Iterable, Iterator
 
 from ..errors import Conflict, InvalidParameter, NotFound
 from ..image import reference as refmod
 from ..store.content import ContentStore, sha256_digest
 from ..image.layers import LayerStore, chain_ids
 from ..store.metadata import Metadata
+from .container_store import ContainerStore
 from .events import EventBus
-from .filters import Filters
+from ..filters import Filters
 from ..timefmt import now_rfc3339, parse_rfc3339, parse_time_filter
 
 _FULL_HEX_ID = re.compile(r"[0-9a-f]{64}")
@@ -30,10 +31,6 @@ _FULL_HEX_ID = re.compile(r"[0-9a-f]{64}")
 
 def short_id(image_id: str) -> str:
     return image_id.split(":", 1)[-1][:12]
-
-
-def canonical_json(obj) -> bytes:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 @dataclass
@@ -75,13 +72,13 @@ def config_labels(config: dict) -> dict:
 
 
 class ImageService:
-    def __init__(self, md: Metadata, content: ContentStore, layers: LayerStore, events: EventBus):
+    def __init__(self, md: Metadata, content: ContentStore, layers: LayerStore, events: EventBus,
+                 containers: ContainerStore):
         self.md = md
         self.content = content
         self.layers = layers
         self.events = events
-        # Set by the composition root: which containers use an image -> [(container_id, running)].
-        self.container_users: Callable[[str], list[tuple[str, bool]]] = lambda image_id: []
+        self.containers = containers  # which containers use an image (a delete must not pull it from under them)
         events.add_listener(self._on_event)
         # every write of images/tags/digests goes through _changing(), which moves this on; the list's
         # summaries are kept until it does (`docker images` on an unchanged store of thousands is a copy)
@@ -378,7 +375,8 @@ class ImageService:
 
     def _remove_reference(self, name: str, image_id: str, ref, force: bool, prune: bool) -> list[dict]:
         # the users only matter for the last reference (reading them costs a query per container)
-        users = [] if force or not _is_single_reference(self._references(image_id)) else self.container_users(image_id)
+        users = [] if force or not _is_single_reference(self._references(image_id)) else \
+            self.containers.users_of_image(image_id)
         if users:
             # untagging would leave a dangling image a container needs: the user must say so
             raise Conflict(f'conflict: unable to remove repository reference "{name}" (must force) - '
@@ -433,7 +431,7 @@ class ImageService:
             return (f"conflict: unable to delete {short_id(image_id)} "
                     f"({'cannot be forced' if hard else 'must be forced'}) - {message}")
 
-        users = self.container_users(image_id)
+        users = self.containers.users_of_image(image_id)
         running = [cid for cid, is_running in users if is_running]
         stopped = [cid for cid, is_running in users if not is_running]
         if mask & _CHILD and self.children_of(image_id):
@@ -472,7 +470,7 @@ class ImageService:
         """Remove the image record, with no conflict checks (the caller made them); its layers go too unless a
         (stopped) container still stands on them."""
         top = self._top_chain_of(image_id)
-        retain = bool(self.container_users(image_id))
+        retain = bool(self.containers.users_of_image(image_id))
         with self._changing() as cur:
             if retain:
                 cur.execute("INSERT OR REPLACE INTO retained_images SELECT * FROM images WHERE id=?", (image_id,))
@@ -498,7 +496,7 @@ class ImageService:
     def release_retained(self) -> None:
         """Free the layers of deleted images kept for containers, once no container uses them."""
         for row in self.md.query("SELECT id FROM retained_images"):
-            if self.container_users(row["id"]):
+            if self.containers.users_of_image(row["id"]):
                 continue
             top = self._top_chain_of(row["id"])
             with self._changing() as cur:
@@ -546,7 +544,7 @@ class ImageService:
                 tags = self.tags_of(img.id)
                 if tags and not all_:
                     continue
-                if self.container_users(img.id):
+                if self.containers.users_of_image(img.id):
                     continue
                 children = self.children_of(img.id)
                 if children and not tags:

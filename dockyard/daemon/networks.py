@@ -34,8 +34,9 @@ from ..store.metadata import Metadata
 from ..timefmt import now_rfc3339, parse_rfc3339, parse_time_filter
 from . import etcfiles
 from .config import DaemonConfig
+from .container_store import ContainerStore
 from .events import EventBus
-from .filters import Filters
+from ..filters import Filters
 from .network_record import DRIVER_OF, PREDEFINED, Network, clear_runtime, endpoint_settings
 
 log = logging.getLogger("dockyard.networks")
@@ -51,9 +52,9 @@ DEFAULT_BRIDGE_OPTIONS = {"com.docker.network.bridge.default_bridge": "true",
 
 
 class NetworkService:
-    def __init__(self, config: DaemonConfig, md: Metadata, events: EventBus):
+    def __init__(self, config: DaemonConfig, md: Metadata, events: EventBus, containers: ContainerStore):
         self.config, self.md, self.events = config, md, events
-        self.containers = None  # the ContainerService, wired by app.py (names, records, locks)
+        self.containers = containers  # their records and locks: connect/disconnect change a container's record
         self.netns_dir = config.exec_root / "netns"
         self.netns_dir.mkdir(parents=True, exist_ok=True)
         self._dns: dict[str, DNSServer] = {}  # by network: bridges' servers on their gateways
@@ -120,7 +121,7 @@ class NetworkService:
                 v6 = f"{ep['ip6']}/{ep['prefix_len6']}" if ep.get("ip6") else ""
                 out[ep["container_id"]] = {"Name": ep["name"], "EndpointID": ep["id"], "MacAddress": ep["mac"],
                                            "IPv4Address": f"{ep['ip']}/{ep['prefix_len']}", "IPv6Address": v6}
-        elif self.containers is not None:
+        else:
             for c in self.containers.all():
                 if c.state.Running and (c.host_config.get("NetworkMode") or "bridge") == n.name:
                     eid = hashlib.sha256((n.id + c.id).encode()).hexdigest()
@@ -374,9 +375,7 @@ class NetworkService:
         """Names of containers some container links to (a superset: stale names only cost a query), so that
         starting a container no one links to looks at no other record."""
         if self._linked_names is None:
-            rows = self.md.query("SELECT data FROM containers WHERE data LIKE ?", ('%"Links": ["/%',))
-            self._linked_names = {entry.partition(":")[0].lstrip("/") for r in rows
-                                  for entry in json.loads(r["data"]).get("host_config", {}).get("Links") or []}
+            self._linked_names = self.containers.link_targets()
         return self._linked_names
 
     def _links_of(self, c, fresh=None) -> list[tuple[object, str]]:
@@ -414,10 +413,8 @@ class NetworkService:
         as libnetwork's updateParentHosts does."""
         if child.name not in self._linked():
             return
-        # a LIKE narrows the search to the few records naming the child in a link (`"/child:/parent/alias"`)
-        rows = self.md.query("SELECT id FROM containers WHERE data LIKE ?", (f'%"/{child.name}:/%',))
-        for row in rows:
-            parent = self.containers.get(row["id"])
+        for parent_id in self.containers.ids_linking_to(child.name):
+            parent = self.containers.get(parent_id)
             if parent.state.Running and any(e.partition(":")[0] == f"/{child.name}"
                                             for e in parent.host_config.get("Links") or []):
                 self._rewrite_hosts(parent, fresh=child)
@@ -439,7 +436,7 @@ class NetworkService:
             c = self.containers.get(parent)
         except NotFound:
             raise NotFound(f"Cannot get parent /{parent} for link name {name}") from None
-        async with self.containers._lock(c.id):
+        async with self.containers.lock(c.id):
             c = self.containers.get(c.id)
             wanted = f"/{c.name}/{alias}"
             kept = [e for e in c.host_config.get("Links") or [] if e.partition(":")[2] != wanted]
@@ -657,7 +654,7 @@ class NetworkService:
         n = self.get(ref)
         c = self.containers.get(body.get("Container") or "")
         cfg = body.get("EndpointConfig") or {}
-        async with self.containers._lock(c.id):
+        async with self.containers.lock(c.id):
             c = self.containers.get(c.id)
             mode = c.host_config.get("NetworkMode") or "bridge"
             if mode == "host" or not n.addressed and n.name == "host":
@@ -691,7 +688,7 @@ class NetworkService:
                 await self._drop_stale(n, body.get("Container") or "")
                 return
             raise
-        async with self.containers._lock(c.id):
+        async with self.containers.lock(c.id):
             c = self.containers.get(c.id)
             mode = c.host_config.get("NetworkMode") or "bridge"
             if mode == "host" and n.name == "host":

@@ -38,7 +38,7 @@ from ..registry.client.dockercfg import decode_registry_auth
 from ..registry.client.endpoints import DOCKER_HUB, HUB_REGISTRY_URL, RegistryHosts, normalize_registry
 from ..registry.client.platform import Platform, host_platform, matches, parse_platform, select_manifest
 from ..image.layers import MEDIA_TAR_GZIP, chain_ids
-from .filters import Filters
+from ..filters import Filters
 from .images import (ImageService, blob_repositories, compressed_layer_blob, register_verified_layer,
                      remember_layer_blob)
 from .push_manifest import manifest_for

@@ -8,7 +8,7 @@ import subprocess
 from functools import lru_cache
 
 from .. import __version__
-from ..api.versions import MAX_API_VERSION, MIN_API_VERSION
+from ..apiversion import MAX_API_VERSION, MIN_API_VERSION
 from ..errors import InvalidParameter
 from ..network.driver import driver_names
 from ..runtime import sysinfo
@@ -59,10 +59,12 @@ def _os_name() -> str:
 
 
 class SystemService:
-    def __init__(self, config, images, containers, layers, daemon_id: str):
+    def __init__(self, config, images, store, containers, volumes, layers, daemon_id: str):
         self.config = config
         self.images = images
-        self.containers = containers
+        self.store = store  # ContainerStore: counts and the users of images and volumes
+        self.containers = containers  # ContainerService: its disk usage
+        self.volumes = volumes
         self.layers = layers
         self.daemon_id = daemon_id
 
@@ -97,7 +99,7 @@ class SystemService:
                 "IndexConfigs": index, "Mirrors": self.config.registry_mirrors}
 
     def info(self) -> dict:
-        counts = self.containers.counts() if self.containers else {"running": 0, "paused": 0, "stopped": 0}
+        counts = self.store.counts()
         total = sum(counts.values())
         mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
         driver = self.layers.driver
@@ -142,7 +144,7 @@ class SystemService:
         if "image" in types:
             usage["LayersSize"], usage["Images"] = self.layers.total_size(), self.image_usage()
         if "container" in types:
-            usage["Containers"] = self.containers.disk_usage() if self.containers else []
+            usage["Containers"] = self.containers.disk_usage()
         if "volume" in types:
             usage["Volumes"] = self.volume_usage()
         if "build-cache" in types:
@@ -163,18 +165,15 @@ class SystemService:
         for s in summaries:
             shared = [self.layers.get(c) for c in chains[s["Id"]] if users[c] > 1]
             s["SharedSize"] = sum(layer.size for layer in shared if layer)
-            s["Containers"] = len(self.images.container_users(s["Id"]))
+            s["Containers"] = len(self.store.users_of_image(s["Id"]))
             images.append(s)
         return images
 
     def volume_usage(self) -> list[dict]:
         """Every volume with UsageData: its size on disk and how many containers use it."""
-        if self.containers is None:
-            return []
-        store = self.containers.volumes
-        return [{**vol, "UsageData": {"Size": store.size(vol["Name"]),
-                                      "RefCount": len(self.containers.users_of_volume(vol["Name"]))}}
-                for vol in store.list()]
+        return [{**vol, "UsageData": {"Size": self.volumes.size(vol["Name"]),
+                                      "RefCount": len(self.store.users_of_volume(vol["Name"]))}}
+                for vol in self.volumes.list()]
 
 
 def _chain_of(top: str | None, parents: dict[str, str | None]) -> list[str]:

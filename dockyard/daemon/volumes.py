@@ -1,13 +1,13 @@
 """Volume service: docker volume create/ls/inspect/rm/prune over the volume store and its drivers."""
 from __future__ import annotations
 
-from .filters import Filters
+from ..filters import Filters
 
 
 class VolumeService:
     def __init__(self, store, containers, events):
-        self.store = store
-        self.containers = containers
+        self.store = store  # the VolumeStore
+        self.containers = containers  # the ContainerStore: who uses a volume
         self.events = events
 
     def create(self, body: dict) -> dict:

@@ -12,7 +12,7 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 import httpx
 
 from .. import errors
-from ..client.api import demux
+from ..stdcopy import demux
 from . import labels as L
 from .manifests import WORKLOADS, Manifest, namespace_of
 from .pods import PodPlan, network_name

@@ -66,7 +66,7 @@ class Daemon:
         return env
 
     def start(self, timeout: float = 20) -> None:
-        args = [sys.executable, "-m", "dockyard.daemon", "-H", self.host, "--data-root", str(self.data_root),
+        args = [sys.executable, "-m", "dockyard.cmd.dockyardd", "-H", self.host, "--data-root", str(self.data_root),
                 "--exec-root", str(self.exec_root), "--log-level", "debug", *self.network_args(), *self.extra_args]
         self.log_file = open(self.log_path, "ab")
         # every test daemon reports event-loop stalls over 50 ms to its log; the session lists them at the end

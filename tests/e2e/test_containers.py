@@ -442,7 +442,7 @@ def test_pluggable_runtime_add_runtime_and_unknown_name(tmp_path, busybox_tar):
 
 def test_daemon_refuses_a_missing_default_runtime(tmp_path):
     import sys
-    out = subprocess.run([sys.executable, "-m", "dockyard.daemon", "--data-root", str(tmp_path / "d"),
+    out = subprocess.run([sys.executable, "-m", "dockyard.cmd.dockyardd", "--data-root", str(tmp_path / "d"),
                           "--exec-root", str(tmp_path / "x"), "-H", f"unix://{tmp_path}/s.sock",
                           "--default-runtime", "crun-missing"], capture_output=True, text=True, timeout=30)
     assert out.returncode != 0

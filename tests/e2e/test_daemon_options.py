@@ -37,7 +37,7 @@ def own_daemon(tmp_path, busybox_tar):
 
 def run_daemon_briefly(tmp_path, *args: str) -> subprocess.CompletedProcess:
     """Start a daemon that is expected to refuse to start; returns how it exited."""
-    base = [sys.executable, "-m", "dockyard.daemon", "-H", f"unix://{tmp_path}/refused.sock",
+    base = [sys.executable, "-m", "dockyard.cmd.dockyardd", "-H", f"unix://{tmp_path}/refused.sock",
             "--data-root", str(tmp_path / "data"), "--exec-root", str(tmp_path / "exec")]
     return subprocess.run([*base, *args], capture_output=True, text=True, timeout=30, cwd=ROOT)
 

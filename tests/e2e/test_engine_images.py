@@ -278,7 +278,7 @@ def test_docker_py_reads_the_shapes(daemon):
 def test_second_daemon_on_same_data_root_refuses(daemon):
     import sys
 
-    p = subprocess.run([sys.executable, "-m", "dockyard.daemon", "-H", f"unix://{daemon.exec_root}/other.sock",
+    p = subprocess.run([sys.executable, "-m", "dockyard.cmd.dockyardd", "-H", f"unix://{daemon.exec_root}/other.sock",
                         "--data-root", str(daemon.data_root), "--exec-root", str(daemon.exec_root)],
                        capture_output=True, text=True, timeout=30)
     assert p.returncode == 1

@@ -16,7 +16,7 @@ def start_activated(d, *host_args):
     """The daemon as systemd's dockyard.socket starts it: systemd's own socket-activation tool listens on the
     socket and hands it over as fd 3 (LISTEN_FDS=1, LISTEN_PID)."""
     d.log_file = open(d.log_path, "ab")
-    argv = [sys.executable, "-m", "dockyard.daemon", *host_args, "--data-root", str(d.data_root),
+    argv = [sys.executable, "-m", "dockyard.cmd.dockyardd", *host_args, "--data-root", str(d.data_root),
             "--exec-root", str(d.exec_root), *d.network_args()]
     passed = [f"--setenv={k}" for k in ("PATH", "PYTHONPATH") if k in os.environ]
     d.proc = subprocess.Popen([ACTIVATE, "--listen", str(d.socket), *passed, *argv], env=d.env(),
@@ -40,7 +40,7 @@ def test_daemon_serves_the_socket_systemd_passed(tmp_path):
 
 def test_fd_host_without_activation_exits_with_dockerds_message(tmp_path):
     d = new_daemon(tmp_path / "d")
-    p = subprocess.run([sys.executable, "-m", "dockyard.daemon", "-H", "fd://", "--data-root", str(d.data_root),
+    p = subprocess.run([sys.executable, "-m", "dockyard.cmd.dockyardd", "-H", "fd://", "--data-root", str(d.data_root),
                         "--exec-root", str(d.exec_root), *d.network_args()], capture_output=True, text=True,
                        cwd=ROOT, timeout=60)
     try:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from dockyard.daemon.config import DaemonConfig
+from dockyard.daemon.container_store import ContainerStore
 from dockyard.daemon.events import EventBus
 from dockyard.daemon.images import ImageService
 from dockyard.daemon.registry import RegistryService, split_search_term
@@ -31,7 +32,7 @@ class Engine:
         self.md = Metadata(root / "dockyard.db")
         self.content = ContentStore(root / "content")
         self.layers = LayerStore(self.md, self.content, VfsDriver(root / "layers" / "vfs"))
-        self.images = ImageService(self.md, self.content, self.layers, EventBus())
+        self.images = ImageService(self.md, self.content, self.layers, EventBus(), ContainerStore(self.md))
         self.registry = RegistryService(self.images, DaemonConfig(data_root=root))
 
     def call(self, fn, *args, **kw) -> tuple[list[dict], object]:

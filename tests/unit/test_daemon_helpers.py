@@ -3,11 +3,11 @@ import pytest
 
 from dockyard.daemon.attach import EscapeProxy, parse_detach_keys
 from dockyard.daemon.container_record import State
-from dockyard.daemon.filters import Filters
+from dockyard.filters import Filters
 from dockyard.daemon.health import probe_command
 from dockyard.units import human_duration, parse_duration
 from dockyard.daemon.names import random_name, validate_name
-from dockyard.daemon.signals import parse_signal
+from dockyard.signals import parse_signal
 from dockyard.timefmt import parse_rfc3339, parse_time_filter, rfc3339
 from dockyard.errors import InvalidParameter
 
@@ -111,12 +111,12 @@ def test_health_probe_commands():
 
 
 def test_restart_back_off_doubles_to_a_minute_and_resets_after_a_long_run():
-    from types import SimpleNamespace
+    from dockyard.daemon.restart import RestartManager
 
-    from dockyard.daemon.containers import ContainerService
-
-    svc = SimpleNamespace(_restart_backoff={})
-    delays = [ContainerService._next_restart_delay(svc, "c", ran_for=1) for _ in range(12)]
+    restarts = RestartManager(store=None, start=None, exited=None, spawn=None)  # the back-off needs none of them
+    delays = [restarts.next_delay("c", ran_for=1) for _ in range(12)]
     assert delays[:4] == [0.1, 0.2, 0.4, 0.8] and delays[-1] == 60.0  # moby: 100 ms doubling, at most 1 min
-    assert ContainerService._next_restart_delay(svc, "c", ran_for=10) == 0.1  # ran 10 s: back to 100 ms
-    assert ContainerService._next_restart_delay(svc, "c", ran_for=0) == 0.2
+    assert restarts.next_delay("c", ran_for=10) == 0.1  # ran 10 s: back to 100 ms
+    assert restarts.next_delay("c", ran_for=0) == 0.2
+    restarts.forget("c")
+    assert restarts.next_delay("c", ran_for=1) == 0.1  # a removed container's back-off goes with it

@@ -5,7 +5,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from dockyard.daemon import main as daemon_main
+from dockyard.cmd.dockyardd import daemon_command
 from dockyard.daemon.config import DaemonConfig
 from dockyard.daemon.registry import RegistryService
 from dockyard.errors import InvalidParameter
@@ -41,7 +41,7 @@ def test_bad_endpoint_is_refused(bad):
 def test_flag_and_file_both_set_is_dockerds_conflict(tmp_path):
     cfg = tmp_path / "daemon.json"
     cfg.write_text(json.dumps({"docker-hub-endpoint": "https://a"}))
-    out = CliRunner().invoke(daemon_main.daemon_command, ["--config-file", str(cfg), "--docker-hub-endpoint",
+    out = CliRunner().invoke(daemon_command, ["--config-file", str(cfg), "--docker-hub-endpoint",
                                                            "https://b", "--data-root", str(tmp_path / "d")])
     assert out.exit_code == 1
     assert "directives are specified both as a flag and in the configuration file: docker-hub-endpoint" in out.output

@@ -5,6 +5,7 @@ from types import SimpleNamespace
 import pytest
 
 from dockyard.daemon.exec import ExecService
+from dockyard.daemon.exec_store import ExecStore
 from dockyard.errors import Conflict, SystemError_
 
 
@@ -12,16 +13,13 @@ class FakeContainers:
     """Just what ExecService asks of the container service, for one running container."""
 
     def __init__(self, tmp_path):
-        self.container = SimpleNamespace(id="c" * 64, name="/fake", state=SimpleNamespace(
+        self.container = SimpleNamespace(id="c" * 64, name="/fake", image_ref="busybox", state=SimpleNamespace(
             Running=True, Restarting=False, Paused=False))
         self.config = SimpleNamespace(exec_root=tmp_path / "exec")
         self.tmp_path = tmp_path
 
     def get(self, ref):
         return self.container
-
-    def image_name(self, c):
-        return "busybox"
 
     def state_dir(self, container_id):
         return self.tmp_path / "gone"  # no config.json: the container's state went away
@@ -37,7 +35,8 @@ class GoneMonitor:
 
 @pytest.fixture
 def service(tmp_path):
-    return ExecService(FakeContainers(tmp_path), SimpleNamespace(emit=lambda *a, **k: None))
+    fake = FakeContainers(tmp_path)  # the container store and the container service in one
+    return ExecService(fake, fake, SimpleNamespace(emit=lambda *a, **k: None), ExecStore())
 
 
 def test_resize_racing_the_exit_is_a_conflict(service):

@@ -6,6 +6,7 @@ from types import SimpleNamespace
 import pytest
 
 from dockyard.daemon.exec import ExecService
+from dockyard.daemon.exec_store import ExecStore
 from dockyard.errors import InvalidParameter
 
 MESSAGE = "unable to find user nosuchuser: no matching entries in passwd file"
@@ -15,7 +16,7 @@ class OneContainer:
     """Just what ExecService asks of the container service: a running container with a bundle."""
 
     def __init__(self, tmp_path):
-        self.container = SimpleNamespace(id="c" * 64, name="/fake", state=SimpleNamespace(
+        self.container = SimpleNamespace(id="c" * 64, name="/fake", image_ref="busybox", state=SimpleNamespace(
             Running=True, Restarting=False, Paused=False))
         self.config = SimpleNamespace(exec_root=tmp_path / "exec")
         rootfs = tmp_path / "rootfs"
@@ -30,9 +31,6 @@ class OneContainer:
 
     def get(self, ref):
         return self.container
-
-    def image_name(self, c):
-        return "busybox"
 
     def state_dir(self, container_id):
         return self.state
@@ -51,7 +49,8 @@ class Hijacked:
 
 @pytest.fixture
 def service(tmp_path):
-    return ExecService(OneContainer(tmp_path), SimpleNamespace(emit=lambda *a, **k: None))
+    fake = OneContainer(tmp_path)  # the container store and the container service in one
+    return ExecService(fake, fake, SimpleNamespace(emit=lambda *a, **k: None), ExecStore())
 
 
 def test_attached_exec_as_unknown_user_prints_moby_message_and_exits_126(service, tmp_path):

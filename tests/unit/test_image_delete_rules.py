@@ -1,11 +1,12 @@
 """ImageService removal and listing rules (moby's image_delete.go and images list), on a real SQLite store
 with images that have no layers, so no mounts are needed."""
 import json
+from types import SimpleNamespace
 
 import pytest
 
 from dockyard.daemon.events import EventBus
-from dockyard.daemon.filters import Filters
+from dockyard.filters import Filters
 from dockyard.daemon.images import ImageService, _is_single_reference
 from dockyard.errors import Conflict, NotFound
 from dockyard.store.metadata import Metadata
@@ -23,9 +24,10 @@ class NoLayers:
 @pytest.fixture
 def images(tmp_path):
     events = EventBus()
-    svc = ImageService(Metadata(tmp_path / "md.db"), None, NoLayers(), events)
-    svc.users = {}  # image ID -> [(container ID, running)]
-    svc.container_users = lambda image_id: svc.users.get(image_id, [])
+    users = {}  # image ID -> [(container ID, running)]
+    containers = SimpleNamespace(users_of_image=lambda image_id: users.get(image_id, []))
+    svc = ImageService(Metadata(tmp_path / "md.db"), None, NoLayers(), events, containers)
+    svc.users = users
     return svc
 
 

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import aiohttp
 
 from dockyard.registry.client.distribution import _describe
-from dockyard.registry.client.errors import lookup_error
+from dockyard.gonet import lookup_error
 
 
 def _dns_failure(host: str, code: int, text: str) -> aiohttp.ClientConnectorError:

@@ -10,6 +10,7 @@ import pytest
 
 from dockyard.api.context import SERVICES
 from dockyard.api.routes import images as image_routes
+from dockyard.daemon.container_store import ContainerStore
 from dockyard.daemon.events import EventBus
 from dockyard.daemon.images import ImageService
 from dockyard.errors import InvalidParameter, NotFound
@@ -65,7 +66,8 @@ def test_connection_refused_in_go_words():
 
 
 def test_unknown_full_image_id_is_not_found(tmp_path):
-    images = ImageService(Metadata(tmp_path / "md.db"), None, None, EventBus())
+    md = Metadata(tmp_path / "md.db")
+    images = ImageService(md, None, None, EventBus(), ContainerStore(md))
     missing = "ab" * 32
     with pytest.raises(NotFound) as info:
         images.resolve(missing)
@@ -75,7 +77,8 @@ def test_unknown_full_image_id_is_not_found(tmp_path):
 
 
 def test_full_image_id_of_an_image_resolves(tmp_path):
-    images = ImageService(Metadata(tmp_path / "md.db"), None, SimpleNamespace(get=lambda c: None), EventBus())
+    md = Metadata(tmp_path / "md.db")
+    images = ImageService(md, None, SimpleNamespace(get=lambda c: None), EventBus(), ContainerStore(md))
     cfg = {"created": "2024-01-01T00:00:00Z", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}
     image_id = images.add_image(json.dumps(cfg).encode())
     assert images.resolve(image_id.split(":", 1)[1])[0] == image_id

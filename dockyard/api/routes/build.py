@@ -15,7 +15,7 @@ from ...build.auth import decode_registry_config
 from ...build.builder import BuildError, BuildOptions
 from ...build.context import fetch_remote, unpack_context
 from ...build.prune import prune_build_cache
-from ...daemon.filters import Filters
+from ...filters import Filters
 from ...errors import DockyardError, InvalidParameter
 from ... import gojson
 from ..body_schemas import BUILD_QUERY_JSON

@@ -12,7 +12,7 @@ from aiohttp import web
 from ...daemon.attach import LogFollower, parse_detach_keys, relay
 from ...daemon.commit import commit
 from ...daemon.containers import check_wait_condition, merge_image_config
-from ...daemon.filters import Filters
+from ...filters import Filters
 from ...daemon.logs import log_size, opened_log, read_logs
 from ...daemon.stats import CgroupReader, stats_response
 from ...blocking import blocking
@@ -23,7 +23,8 @@ from .. import image_versions
 from ..context import atoi, json_body, json_response, json_response_of, no_content, qbool, qint, services
 from ..middleware import SERVER_HEADERS
 from ..router import RouteTable
-from ..streams import frame, hijack, start_stream
+from ...stdcopy import frame
+from ..streams import hijack, start_stream
 from ..versions import as_tuple
 from .images import _spool
 
@@ -99,7 +100,7 @@ async def unpause(request: web.Request) -> web.Response:
 @routes.post(CID + "/wait")
 async def wait(request: web.Request) -> web.StreamResponse:
     svc = _containers(request)
-    svc.get(request.match_info["id"])  # 404 or 400 before the headers go out
+    svc.store.get(request.match_info["id"])  # 404 or 400 before the headers go out
     condition = request.query.get("condition") or "not-running"
     check_wait_condition(condition)
     resp = web.StreamResponse(headers={**SERVER_HEADERS, "Content-Type": "application/json"})
@@ -146,22 +147,22 @@ async def stats(request: web.Request) -> web.StreamResponse:
     """Samples every second while streaming; `stream=false` waits for a second sample so CPU % has a base,
     `one-shot=true` answers at once without one (Docker's semantics)."""
     svc = _containers(request)
-    cid = svc.get(request.match_info["id"]).id
+    cid = svc.store.get(request.match_info["id"]).id
     reader = CgroupReader(cgroup_path(cid))
     stream, one_shot = qbool(request, "stream", True), qbool(request, "one-shot")
     if not stream:
         previous = None
-        if svc.get(cid).state.Running and not one_shot:
+        if svc.store.get(cid).state.Running and not one_shot:
             previous = await asyncio.to_thread(reader.sample)
             await asyncio.sleep(1)
-        current = await asyncio.to_thread(reader.sample) if svc.get(cid).state.Running else None
-        return json_response(image_versions.stats(stats_response(svc.get(cid), current, previous),
+        current = await asyncio.to_thread(reader.sample) if svc.store.get(cid).state.Running else None
+        return json_response(image_versions.stats(stats_response(svc.store.get(cid), current, previous),
                                                   request["api_version"]))
     resp = web.StreamResponse(headers={**SERVER_HEADERS, "Content-Type": "application/json"})
     await start_stream(request, resp)
     previous = None
     while True:
-        c = svc.get(cid)
+        c = svc.store.get(cid)
         current = await asyncio.to_thread(reader.sample) if c.state.Running else None
         sample = image_versions.stats(stats_response(c, current, previous), request["api_version"])
         await resp.write(json.dumps(sample).encode() + b"\n")
@@ -177,8 +178,8 @@ async def stats(request: web.Request) -> web.StreamResponse:
 async def resize(request: web.Request) -> web.Response:
     svc = _containers(request)
     height, width = qint(request, "h", 0), qint(request, "w", 0)  # moby parses them first: a bad one is a 400
-    c = svc.get(request.match_info["id"])
-    monitor = svc.monitor(c.id)
+    c = svc.store.get(request.match_info["id"])
+    monitor = svc.monitors.get(c.id)
     if monitor is None:
         raise Conflict(f"Container {c.id} is not running")
     try:
@@ -225,7 +226,7 @@ def _log_attrs(attrs: dict) -> bytes:
 @routes.get(CID + "/logs")
 async def logs(request: web.Request) -> web.StreamResponse:
     svc = _containers(request)
-    c = svc.get(request.match_info["id"])
+    c = svc.store.get(request.match_info["id"])
     if not c.keeps_logs:
         raise NotImplemented_("configured logging driver does not support reading")
     q = request.query
@@ -244,7 +245,7 @@ async def logs(request: web.Request) -> web.StreamResponse:
 
     def running() -> bool:
         try:
-            return svc.get(c.id).state.Running
+            return svc.store.get(c.id).state.Running
         except NotFound:
             return False
 
@@ -264,11 +265,11 @@ LOGS_AFTER_UPGRADE = 0.05  # seconds between the 101 answer and the first log by
 @routes.post(CID + "/attach")
 async def attach(request: web.Request) -> web.StreamResponse:
     svc = _containers(request)
-    c = svc.get(request.match_info["id"])
+    c = svc.store.get(request.match_info["id"])
     use_stdin, stdout, stderr = qbool(request, "stdin"), qbool(request, "stdout"), qbool(request, "stderr")
     logs, stream = qbool(request, "logs"), qbool(request, "stream")
     detach_keys = parse_detach_keys(request.query.get("detachKeys"))
-    follow_log = logs and stream and c.keeps_logs and svc.monitor(c.id) is not None
+    follow_log = logs and stream and c.keeps_logs and svc.monitors.get(c.id) is not None
     with opened_log(c.log_path) as log:
         # Everything is decided now, as the request arrives: a start racing the answer (docker-py starts
         # the container as soon as it has the 101) finds this attach waiting, and the log replayed is what
@@ -292,7 +293,7 @@ async def attach(request: web.Request) -> web.StreamResponse:
             if logs:
                 async for entry in read_logs(log, stdout=stdout, stderr=stderr, end=replay_end):
                     await hijacked.write(_log_bytes(entry, c.tty, False))
-            svc.events.emit("container", "attach", c.id, {"image": svc.image_name(c), "name": c.name})
+            svc.events.emit("container", "attach", c.id, {"image": c.image_ref, "name": c.name})
             if attaching is not None:  # moby's attach event comes after the logs, before the stream
                 attachment = await attaching
                 relayed = True  # relay closes it
@@ -311,20 +312,20 @@ async def _attach_following_log(svc, c, log, hijacked, use_stdin: bool, stdout: 
     """logs=1&stream=1 on a running container: its output from the log, followed (see LogFollower)."""
     def running() -> bool:
         try:
-            return svc.get(c.id).state.Running
+            return svc.store.get(c.id).state.Running
         except NotFound:
             return False
 
-    monitor = svc.monitor(c.id)
+    monitor = svc.monitors.get(c.id)
     stdin = await monitor.attach(stdin=True, stdout=False, stderr=False) if use_stdin and monitor else None
     follower = LogFollower(read_logs(log, stdout=stdout, stderr=stderr, follow=True, is_running=running), stdin)
-    svc.events.emit("container", "attach", c.id, {"image": svc.image_name(c), "name": c.name})
+    svc.events.emit("container", "attach", c.id, {"image": c.image_ref, "name": c.name})
     await relay(hijacked, follower, tty=c.tty, use_stdin=use_stdin, multiplexed=True, detach_keys=detach_keys)
 
 
 def _attach_when_running(svc, cid: str, use_stdin: bool, stdout: bool, stderr: bool) -> asyncio.Future:
     """The attachment, now if the container runs, else once it starts (before its process does)."""
-    monitor = svc.monitor(cid)
+    monitor = svc.monitors.get(cid)
     if monitor is not None:
         return asyncio.ensure_future(monitor.attach(stdin=use_stdin, stdout=stdout, stderr=stderr))
     fut = asyncio.get_running_loop().create_future()
@@ -341,8 +342,8 @@ def _attach_when_running(svc, cid: str, use_stdin: bool, stdout: bool, stderr: b
         else:
             fut.set_result(attachment)
 
-    svc.add_pending_attach(cid, connect)
-    fut.add_done_callback(lambda _: svc.drop_pending_attach(cid, connect))
+    svc.monitors.add_pending_attach(cid, connect)
+    fut.add_done_callback(lambda _: svc.monitors.drop_pending_attach(cid, connect))
     return fut
 
 
@@ -358,14 +359,14 @@ async def _drop(attaching: asyncio.Future | None, relayed: bool) -> None:
 
 @routes.get(CID + "/changes")
 async def changes(request: web.Request) -> web.Response:
-    return json_response(await _containers(request).changes(request.match_info["id"]))
+    return json_response(await _containers(request).files.changes(request.match_info["id"]))
 
 
 @routes.get(CID + "/export")
 async def export(request: web.Request) -> web.StreamResponse:
     svc = _containers(request)
     resp = web.StreamResponse(headers={**SERVER_HEADERS, "Content-Type": "application/x-tar"})
-    async for chunk in svc.export(request.match_info["id"]):
+    async for chunk in svc.files.export(request.match_info["id"]):
         if not resp.prepared:
             await start_stream(request, resp)
         await resp.write(chunk)
@@ -381,14 +382,14 @@ def _stat_header(stat: dict) -> str:
 
 @routes.head(CID + "/archive")
 async def archive_head(request: web.Request) -> web.Response:
-    stat = await _containers(request).path_stat(request.match_info["id"], request.query.get("path", ""))
+    stat = await _containers(request).files.path_stat(request.match_info["id"], request.query.get("path", ""))
     return web.Response(headers={**SERVER_HEADERS, "X-Docker-Container-Path-Stat": _stat_header(stat)})
 
 
 @routes.get(CID + "/archive")
 async def archive_get(request: web.Request) -> web.StreamResponse:
     svc = _containers(request)
-    stat, chunks = await svc.get_archive(request.match_info["id"], request.query.get("path", ""))
+    stat, chunks = await svc.files.get_archive(request.match_info["id"], request.query.get("path", ""))
     resp = web.StreamResponse(headers={**SERVER_HEADERS, "Content-Type": "application/x-tar",
                                        "X-Docker-Container-Path-Stat": _stat_header(stat)})
     await start_stream(request, resp)
@@ -403,7 +404,7 @@ async def archive_put(request: web.Request) -> web.Response:
     svc = _containers(request)
     path = await _spool(request)  # the body is a tar: spool it and extract in a thread
     try:
-        await svc.put_archive(request.match_info["id"], request.query.get("path", ""), path,
+        await svc.files.put_archive(request.match_info["id"], request.query.get("path", ""), path,
                               qbool(request, "noOverwriteDirNonDir"), qbool(request, "copyUIDGID"))
     finally:
         os.unlink(path)
@@ -417,7 +418,7 @@ async def commit_container(request: web.Request) -> web.Response:
     ref = q.get("container", "")
     if not ref:
         raise InvalidParameter("container name or ID is required")
-    c = svc.containers.get(ref)
+    c = svc.containers.store.get(ref)
     body = await json_body(request)
     config = merge_image_config(body, c.config) if body else dict(c.config)
     image_id = await commit(svc, c.id, repo=q.get("repo", ""), tag=q.get("tag", ""), comment=q.get("comment", ""),

@@ -32,7 +32,7 @@ async def start_exec(request: web.Request) -> web.StreamResponse:
     # Whether the process gets a pty is the exec's create config; the start body's Tty only says how the
     # stream is framed (raw, or stdcopy frames), as in moby's exec start route.
     raw_stream = bool(body.get("Tty", rec.config.get("Tty")))
-    svc.containers.get(rec.container_id)  # 404/409 before the hijack
+    svc.store.get(rec.container_id)  # 404/409 before the hijack
     hijacked = await hijack(request, _stream_content_type(request, raw_stream))
     try:
         await svc.start(rec.id, hijacked, raw_stream)

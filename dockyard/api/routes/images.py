@@ -8,7 +8,7 @@ from aiohttp import web
 
 from ...blocking import blocking
 from ...daemon.archives import target_name
-from ...daemon.filters import Filters
+from ...filters import Filters
 from ...errors import InvalidParameter
 from ...fetch import download, is_url
 from .. import image_versions

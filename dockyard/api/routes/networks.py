@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ...daemon.filters import Filters
+from ...filters import Filters
 from ..context import json_body, json_response, no_content, services
 from ..router import RouteTable
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ...daemon.filters import Filters
+from ...filters import Filters
 from ...errors import InvalidParameter
 from ..context import json_body, json_response, qint, services
 from ..router import RouteTable

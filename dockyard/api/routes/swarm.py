@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ...daemon.filters import Filters
+from ...filters import Filters
 from ...errors import NotFound, NotImplemented_, Unavailable
 from ..context import json_response
 from ..router import RouteTable

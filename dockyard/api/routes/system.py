@@ -5,7 +5,7 @@ import json
 
 from aiohttp import web
 
-from ...daemon.filters import Filters
+from ...filters import Filters
 from ...errors import InvalidParameter
 from ...timefmt import parse_time_filter
 from ..context import json_response, services

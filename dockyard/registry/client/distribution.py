@@ -22,9 +22,10 @@ import aiohttp
 
 from ... import __version__ as _version
 from ...errors import DockyardError, InvalidParameter, NotFound, SystemError_, Unauthorized, Unavailable
+from ...gonet import lookup_error
 from .auth import Authorizer, Credentials, repository_scope
 from .endpoints import Endpoint, RegistryHosts
-from .errors import NoBasicAuthCredentials, code_words, lookup_error, registry_error
+from .errors import NoBasicAuthCredentials, code_words, registry_error
 
 log = logging.getLogger("dockyard.registry.client")
 

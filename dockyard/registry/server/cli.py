@@ -1,44 +1,18 @@
-"""`dockyard registry serve|garbage-collect` (a click group; the main dockyard CLI attaches it)."""
+"""`dockyard registry serve|garbage-collect`: a click group the command layer (dockyard/cmd/registry.py) extends
+with the Hub; `python -m dockyard.registry.server` runs the registry alone."""
 import sys
+from typing import Callable, Iterable
 
 import click
 
 from dockyard.registry.server import config as config_mod
 
-
-@click.group("registry")
-def registry():
-    """Run dockyard's own image registry (OCI distribution spec, like registry:2)."""
-
-
-@registry.command("serve")
-@click.option("--listen", default=None, help="HOST:PORT to listen on (default 127.0.0.1:5000 or http.addr).")
-@click.option("--storage", default=None, type=click.Path(file_okay=False), help="Storage root directory.")
-@click.option("--config", "config_path", default=None, type=click.Path(exists=True, dir_okay=False),
-              help="YAML configuration (auth, access rules, TLS, notifications, log, hub).")
-@click.option("--hub", is_flag=True, help="Also run the Hub: accounts, organizations, rights, web hooks, web UI.")
-def serve_cmd(listen, storage, config_path, hub):
-    """Serve the registry API until SIGTERM/SIGINT."""
-    from dockyard.registry.server.app import serve
-    try:
-        cfg = config_mod.load(config_path, listen=listen, storage=storage)
-    except (OSError, ValueError, KeyError) as e:
-        raise click.ClickException(f"invalid configuration: {e}")
-    if hub:
-        cfg.hub["enabled"] = True
-    extensions = []
-    if cfg.hub.get("enabled"):
-        from dockyard.hub import config as hub_config   # the Hub sits on top of the registry; loaded only when on
-        from dockyard.hub.app import setup_hub
-        try:
-            hub_config.load(cfg)
-        except (ValueError, TypeError) as e:
-            raise click.ClickException(f"invalid hub configuration: {e}")
-        extensions.append(setup_hub)
-    serve(cfg, extensions)
+# An extension of `serve`: given the loaded configuration, the app set-up callable of a part built on top of the
+# registry (the Hub), or None when that part is off. The registry never imports those parts itself.
+ServeExtension = Callable[[config_mod.Config], Callable | None]
 
 
-@registry.command("garbage-collect")
+@click.command("garbage-collect")
 @click.option("--storage", default=None, type=click.Path(file_okay=False))
 @click.option("--config", "config_path", default=None, type=click.Path(exists=True, dir_okay=False))
 @click.option("--dry-run", "-d", is_flag=True, help="Only print what would be deleted.")
@@ -59,9 +33,37 @@ def gc_cmd(storage, config_path, dry_run, delete_untagged):
     sys.exit(0)
 
 
-def _add_hub_commands() -> None:
-    from dockyard.hub.cli import user
-    registry.add_command(user, "user")
+def make_group(serve_extensions: Iterable[ServeExtension] = (), extra_commands: Iterable[click.Command] = ()):
+    serve_extensions = list(serve_extensions)
+
+    @click.group("registry")
+    def registry():
+        """Run dockyard's own image registry (OCI distribution spec, like registry:2)."""
+
+    @registry.command("serve")
+    @click.option("--listen", default=None, help="HOST:PORT to listen on (default 127.0.0.1:5000 or http.addr).")
+    @click.option("--storage", default=None, type=click.Path(file_okay=False), help="Storage root directory.")
+    @click.option("--config", "config_path", default=None, type=click.Path(exists=True, dir_okay=False),
+                  help="YAML configuration (auth, access rules, TLS, notifications, log, hub).")
+    @click.option("--hub", is_flag=True, help="Also run the Hub: accounts, organizations, rights, web hooks, web UI.")
+    def serve_cmd(listen, storage, config_path, hub):
+        """Serve the registry API until SIGTERM/SIGINT."""
+        from dockyard.registry.server.app import serve
+        try:
+            cfg = config_mod.load(config_path, listen=listen, storage=storage)
+        except (OSError, ValueError, KeyError) as e:
+            raise click.ClickException(f"invalid configuration: {e}")
+        if hub:
+            cfg.hub["enabled"] = True
+        extensions = [ext for ext in (load(cfg) for load in serve_extensions) if ext is not None]
+        if cfg.hub.get("enabled") and not extensions:
+            raise click.ClickException("the Hub is not part of this command: run `dockyard registry serve --hub`")
+        serve(cfg, extensions)
+
+    registry.add_command(gc_cmd)
+    for command in extra_commands:
+        registry.add_command(command)
+    return registry
 
 
-_add_hub_commands()
+registry = make_group()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import signal as _signal
 
-from ..errors import InvalidParameter
+from .errors import InvalidParameter
 
 
 def parse_signal(value) -> int:

@@ -10,26 +10,28 @@ from typing import Any
 
 from aiohttp import web
 
-from ..api import middleware, router
-from ..api.context import SERVICES
-from ..api.streams import install_hijack_support
-from ..runtime.monitor_client import close_spare_monitors
-from ..store.content import ContentStore
-from ..store.fsutil import wipe_dir
-from ..image.layers import LayerStore
-from ..store.metadata import Metadata
-from ..store.snapshots import choose_driver
-from ..volume.store import VolumeStore
-from .archives import ArchiveService
-from .config import DaemonConfig
-from .containers import ContainerService
-from .events import EventBus
-from .exec import ExecService
-from .health import HealthMonitor
-from .images import ImageService
-from .networks import NetworkService
-from .system import SystemService
-from .volumes import VolumeService
+from ...api import middleware, router
+from ...api.context import SERVICES
+from ...api.streams import install_hijack_support
+from ...runtime.monitor_client import close_spare_monitors
+from ...store.content import ContentStore
+from ...store.fsutil import wipe_dir
+from ...image.layers import LayerStore
+from ...store.metadata import Metadata
+from ...store.snapshots import choose_driver
+from ...volume.store import VolumeStore
+from ...daemon.archives import ArchiveService
+from ...daemon.config import DaemonConfig
+from ...daemon.container_store import ContainerStore
+from ...daemon.containers import ContainerService
+from ...daemon.events import EventBus
+from ...daemon.exec import ExecService
+from ...daemon.exec_store import ExecStore
+from ...daemon.health import HealthMonitor
+from ...daemon.images import ImageService
+from ...daemon.networks import NetworkService
+from ...daemon.system import SystemService
+from ...daemon.volumes import VolumeService
 
 log = logging.getLogger("dockyard.daemon")
 
@@ -47,6 +49,7 @@ class Services:
     images: ImageService
     archives: ArchiveService
     system: SystemService
+    container_store: ContainerStore
     containers: Any = None
     registry: Any = None
     builder: Any = None
@@ -63,13 +66,12 @@ def _daemon_id(md: Metadata) -> str:
     return value
 
 
-def sweep_leftovers(root: Path, md: Metadata, layers: LayerStore) -> None:
+def sweep_leftovers(root: Path, store: ContainerStore, layers: LayerStore) -> None:
     """What a daemon killed mid-request left behind: temp files (uploads, saves, commit tars) and
     half-extracted layer dirs. Only safe before serving, under the data-root lock: nothing is in
     flight then. dockerd empties its tmp dir at start the same way."""
     wipe_dir(root / "tmp")
-    container_ids = [row["id"] for row in md.query("SELECT id FROM containers")]
-    removed = layers.remove_orphans(container_ids)
+    removed = layers.remove_orphans(store.ids())
     if removed:
         log.info("removed %d orphaned layer dir(s): %s", len(removed), ", ".join(r[:12] for r in removed))
 
@@ -81,21 +83,21 @@ def build_services(config: DaemonConfig) -> Services:
     md = Metadata(root / "dockyard.db")
     content = ContentStore(root / "content")
     layers = LayerStore(md, content, choose_driver(root / "layers", config.storage_driver))
-    sweep_leftovers(root, md, layers)
+    store = ContainerStore(md)
+    sweep_leftovers(root, store, layers)
     events = EventBus()
-    images = ImageService(md, content, layers, events)
+    images = ImageService(md, content, layers, events, store)
     images.collect_garbage()
     archives = ArchiveService(images, root / "tmp")
     volumes = VolumeStore(md, root / "volumes")
-    networks = NetworkService(config, md, events)
-    containers = ContainerService(config, md, layers, images, events, volumes, networks)
-    networks.containers = containers
-    images.container_users = containers.users_of_image
-    system = SystemService(config, images, containers, layers, _daemon_id(md))
-    svc = Services(config, md, content, layers, events, images, archives, system, containers)
-    svc.extra["exec"] = ExecService(containers, events)
-    svc.extra["health"] = HealthMonitor(containers, svc.extra["exec"], events)
-    svc.extra["volumes"] = VolumeService(volumes, containers, events)
+    networks = NetworkService(config, md, events, store)
+    execs = ExecStore()
+    containers = ContainerService(config, store, layers, images, events, volumes, networks, execs)
+    system = SystemService(config, images, store, containers, volumes, layers, _daemon_id(md))
+    svc = Services(config, md, content, layers, events, images, archives, system, store, containers)
+    svc.extra["exec"] = ExecService(store, containers, events, execs)
+    svc.extra["health"] = HealthMonitor(store, svc.extra["exec"], events)
+    svc.extra["volumes"] = VolumeService(volumes, store, events)
     svc.extra["networks"] = networks
     _attach_optional(svc)
     return svc
@@ -104,17 +106,19 @@ def build_services(config: DaemonConfig) -> Services:
 def _attach_optional(svc: Services) -> None:
     """Registry and build services, wired in when their packages are present."""
     try:
-        from .registry import RegistryService
+        from ...daemon.registry import RegistryService
     except ImportError:
         pass
     else:
         svc.registry = RegistryService(svc.images, svc.config)
     try:
-        from ..build.builder import Builder
+        from ...build.builder import Builder
+        from ...daemon.build_backend import DaemonBuildBackend
     except ImportError:
         pass
     else:
-        svc.builder = Builder(svc)
+        svc.builder = Builder(DaemonBuildBackend(svc.config, svc.images, svc.layers, svc.containers, svc.events,
+                                                 svc.registry))
 
 
 def build_app(svc: Services) -> web.Application:

@@ -15,11 +15,11 @@ from pathlib import Path
 import click
 from aiohttp import web
 
-from .. import blocking, stallwatch
-from ..errors import DockyardError
-from .config import DEFAULT_SOCKET, DaemonConfig
-from .reload import reload_config
-from .socket_activation import fds_for_host, take_listen_fds
+from ... import blocking, stallwatch
+from ...errors import DockyardError
+from ...daemon.config import DEFAULT_SOCKET, DaemonConfig
+from ...daemon.reload import reload_config
+from ...daemon.socket_activation import fds_for_host, take_listen_fds
 
 log = logging.getLogger("dockyard.daemon")
 
@@ -46,7 +46,7 @@ def acquire_lock(data_root: Path):
 
 
 async def serve(config: DaemonConfig, activated: list[int]) -> None:
-    from ..api.middleware import REQUEST_LIMITS
+    from ...api.middleware import REQUEST_LIMITS
     from .app import build_app, build_services
 
     blocking.install(asyncio.get_running_loop())

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from ..errors import InvalidParameter
+from .errors import InvalidParameter
 
 
 class Filters:
