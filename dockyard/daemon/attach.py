@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Protocol
 
 from ..stdcopy import frame
 from ..errors import InvalidParameter
@@ -62,7 +63,16 @@ class EscapeProxy:
         return bytes(out), False
 
 
-async def relay(hijacked, attachment, *, tty: bool, use_stdin: bool, multiplexed: bool,
+class AttachSink(Protocol):
+    """The client's end of an attach or exec stream (moby's ContainerAttachConfig streams). The route provides
+    it (api/streams.Hijacked: the hijacked HTTP connection); the daemon writes the output to it and reads stdin
+    from it, and never sees HTTP."""
+    reader: asyncio.StreamReader  # the client's stdin; b"" once it is closed
+
+    async def write(self, data: bytes) -> None: ...
+
+
+async def relay(hijacked: AttachSink, attachment, *, tty: bool, use_stdin: bool, multiplexed: bool,
                 detach_keys: bytes) -> None:
     """Copy both ways until the container's output ends, the client leaves, or it types the detach keys."""
     detached = asyncio.Event()

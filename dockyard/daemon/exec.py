@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from ..errors import Conflict, InvalidParameter, NotFound, SystemError_
 from ..stdcopy import frame
 from ..runtime.monitor_client import Monitor, StartError
-from .attach import parse_detach_keys, relay
+from .attach import AttachSink, parse_detach_keys, relay
 from .exec_store import ExecStore
 
 log = logging.getLogger("dockyard.exec")
@@ -115,7 +115,7 @@ class ExecService:
             return err.message
         return f"OCI runtime exec failed: {err.message}: unknown"  # runc's message starts "exec failed: "
 
-    async def start(self, exec_id: str, hijacked=None, raw_stream: bool | None = None) -> None:
+    async def start(self, exec_id: str, hijacked: AttachSink | None = None, raw_stream: bool | None = None) -> None:
         """Run the exec: detached (hijacked None; its monitor holds the stdio, a pty too) or attached.
         The pty comes from the create config's Tty; raw_stream (the start request's Tty) only decides
         whether the attached stream is raw or stdcopy-framed."""
