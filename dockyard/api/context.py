@@ -88,10 +88,10 @@ def json_response(data, status: int = 200, headers: dict | None = None) -> web.R
                         headers={**(headers or {}), "Content-Type": "application/json"})
 
 
-async def json_response_of(fn, *args) -> web.Response:
+async def json_response_of(fn, *args, status: int = 200) -> web.Response:
     """json_response(fn(*args)), with both the call and the encoding run through blocking(): a list of
     thousands of objects is tens of milliseconds of work the loop must not wait on."""
-    return await blocking(lambda: json_response(fn(*args)))
+    return await blocking(lambda: json_response(fn(*args), status=status))
 
 
 def no_content() -> web.Response:

@@ -618,7 +618,7 @@ class ContainerService:
             await asyncio.to_thread(self._remove_files, c)
             self.store.delete(c.id)
             if volumes:  # rm -v, --rm, build steps: the anonymous volumes go with it; named ones stay
-                self._remove_anonymous_volumes(c)
+                await asyncio.to_thread(self._remove_anonymous_volumes, c)
         self.store.forget_lock(c.id)
         self.restarts.forget(c.id)
         # the record is gone already: the labels come from here, not from the event bus's lookup

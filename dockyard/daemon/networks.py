@@ -859,7 +859,6 @@ class NetworkService:
 
     def _rewrite_hosts(self, c, fresh=None) -> None:
         addresses = [s["IPAddress"] for _, s in self._networks_of(c) if s.get("IPAddress")]
-        hc = c.host_config
         hosts = etcfiles.hosts_file(c.config.get("Hostname") or c.id[:12], c.config.get("Domainname") or "",
                                     addresses, self._extra_and_link_hosts(c, fresh))
         if c.hosts_path:

@@ -5,6 +5,7 @@ import json
 
 from aiohttp import web
 
+from ...blocking import blocking
 from ...filters import Filters
 from ...errors import InvalidParameter
 from ...timefmt import parse_time_filter
@@ -12,6 +13,7 @@ from ..context import json_response, services
 from ..middleware import SERVER_HEADERS
 from .. import image_versions
 from ..router import RouteTable
+from ..versions import as_tuple
 from ..streams import start_stream
 
 routes = RouteTable()
@@ -43,12 +45,10 @@ async def info(request: web.Request) -> web.Response:
 
 @routes.get("/system/df")
 async def system_df(request: web.Request) -> web.Response:
-    from ..versions import as_tuple  # local: this handler's edit stays out of the module's shared imports
-
     # `type` selects what to compute from API 1.42 on; before that (or without it) everything is.
     types = request.query.getall("type", [])
     selected = set(types) if types and as_tuple(request["api_version"]) >= (1, 42) else None
-    usage = services(request).system.disk_usage(selected)
+    usage = await blocking(services(request).system.disk_usage, selected)  # walks every layer and volume
     return json_response(image_versions.disk_usage(usage, request["api_version"]))
 
 

@@ -1,10 +1,12 @@
-"""Volume routes."""
+"""Volume routes. Every service call runs through blocking(): SQLite, directory walks and removals, and a
+volume plugin's HTTP answers must not hold the event loop."""
 from __future__ import annotations
 
 from aiohttp import web
 
 from ...filters import Filters
-from ..context import json_body, json_response, no_content, qbool, services
+from ...blocking import blocking
+from ..context import json_body, json_response_of, no_content, qbool, services
 from ..router import RouteTable
 from ..versions import as_tuple
 
@@ -17,12 +19,12 @@ def _volumes(request):
 
 @routes.get("/volumes")
 async def list_volumes(request: web.Request) -> web.Response:
-    return json_response(_volumes(request).list(Filters.parse(request.query.get("filters"))))
+    return await json_response_of(_volumes(request).list, Filters.parse(request.query.get("filters")))
 
 
 @routes.post("/volumes/create")
 async def create_volume(request: web.Request) -> web.Response:
-    return json_response(_volumes(request).create(await json_body(request)), status=201)
+    return await json_response_of(_volumes(request).create, await json_body(request), status=201)
 
 
 @routes.post("/volumes/prune")
@@ -30,15 +32,15 @@ async def prune_volumes(request: web.Request) -> web.Response:
     filters = Filters.parse(request.query.get("filters"))
     if as_tuple(request["api_version"]) < (1, 42):  # before 1.42 a prune took named volumes too (moby adds all=true)
         filters.values["all"] = ["true"]
-    return json_response(_volumes(request).prune(filters))
+    return await json_response_of(_volumes(request).prune, filters)
 
 
 @routes.get("/volumes/{name}")
 async def inspect_volume(request: web.Request) -> web.Response:
-    return json_response(_volumes(request).inspect(request.match_info["name"]))
+    return await json_response_of(_volumes(request).inspect, request.match_info["name"])
 
 
 @routes.delete("/volumes/{name}")
 async def remove_volume(request: web.Request) -> web.Response:
-    _volumes(request).remove(request.match_info["name"], qbool(request, "force"))
+    await blocking(_volumes(request).remove, request.match_info["name"], qbool(request, "force"))
     return no_content()
