@@ -91,6 +91,8 @@ class Pipeline:
         self.file = (jsonfile.JsonFile(path, self.spec.get("max_size", -1), self.spec.get("max_file", 1),
                                        self.spec.get("attrs")) if path else None)
         self.remote: LogDriver | None = None
+        # an exec's output, or a container logging to `none` with no cache, is not split into lines at all
+        self.active = self.file is not None or self.spec.get("driver") in REMOTE
 
     def open(self) -> None:
         """Connects the remote driver; OSError/ValueError when it cannot (the start fails with it)."""
@@ -99,7 +101,8 @@ class Pipeline:
             self.remote = REMOTE[driver][0](self.spec.get("opts") or {}, ContainerInfo.from_dict(self.spec["info"]))
 
     def write(self, stream: str, data: bytes) -> None:
-        self._send(self.splitter.feed(stream, data))
+        if self.active:
+            self._send(self.splitter.feed(stream, data))
 
     def flush(self) -> None:
         self._send(self.splitter.flush())
