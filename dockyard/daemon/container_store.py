@@ -13,9 +13,21 @@ from .container_record import Container
 
 
 class ContainerStore:
+    """SQLite holds the records; a copy of each record's JSON is kept in memory, written through on every save,
+    so lookups (every request that names a container) read no database on the event loop."""
+
     def __init__(self, md: Metadata):
         self.md = md
         self._locks: dict[str, asyncio.Lock] = {}
+        self._json: dict[str, str] = {}  # id -> the record as stored
+        self._by_name: dict[str, str] = {}  # name -> id
+        self._name_of: dict[str, str] = {}  # id -> name
+        self._created: dict[str, float] = {}  # id -> creation time, for newest-first listings
+        for r in md.query("SELECT id, name, data, created FROM containers"):
+            self._remember(r["id"], r["name"], r["data"], r["created"])
+
+    def _remember(self, cid: str, name: str, data: str, created: float) -> None:
+        self._json[cid], self._by_name[name], self._name_of[cid], self._created[cid] = data, cid, name, created
 
     # ------------------------------------------------------------ locks
     def lock(self, cid: str) -> asyncio.Lock:
@@ -27,48 +39,57 @@ class ContainerStore:
 
     # ------------------------------------------------------------ records
     def save(self, c: Container) -> None:
+        data, created = c.to_json(), parse_rfc3339(c.created)
         with self.md.tx() as cur:
             cur.execute("INSERT OR REPLACE INTO containers(id, name, image_id, data, created) VALUES (?,?,?,?,?)",
-                        (c.id, c.name, c.image_id, c.to_json(), parse_rfc3339(c.created)))
+                        (c.id, c.name, c.image_id, data, created))
+        self._by_name.pop(self._name_of.get(c.id), None)  # a rename
+        self._remember(c.id, c.name, data, created)
 
     def delete(self, cid: str) -> None:
         with self.md.tx() as cur:
             cur.execute("DELETE FROM containers WHERE id=?", (cid,))
+        self._by_name.pop(self._name_of.pop(cid, None), None)
+        self._json.pop(cid, None)
+        self._created.pop(cid, None)
 
     def get(self, ref: str) -> Container:
         """By full ID, name (with or without its leading /) or unique ID prefix, as docker resolves them."""
         ref = ref.lstrip("/") if ref.startswith("/") else ref
-        row = self.md.one("SELECT data FROM containers WHERE id=? OR name=?", (ref, ref))
-        if row is None and ref and all(c in "0123456789abcdef" for c in ref):
-            rows = self.md.query("SELECT data FROM containers WHERE id LIKE ?", (ref + "%",))
-            if len(rows) > 1:
+        cid = ref if ref in self._json else self._by_name.get(ref)
+        if cid is None and ref and all(c in "0123456789abcdef" for c in ref):
+            matches = [i for i in list(self._json) if i.startswith(ref)]
+            if len(matches) > 1:
                 raise InvalidParameter(f"multiple IDs found with provided prefix: {ref}")
-            row = rows[0] if rows else None
-        if row is None:
+            cid = matches[0] if matches else None
+        data = self._json.get(cid) if cid else None  # None too if removed since the lookup (a pool thread's get)
+        if data is None:
             raise NotFound(f"No such container: {ref}")
-        return Container.from_json(row["data"])
+        return Container.from_json(data)
 
     def find(self, cid: str) -> Container | None:
         """The container with this full ID, or None."""
-        row = self.md.one("SELECT data FROM containers WHERE id=?", (cid,)) if cid else None
-        return Container.from_json(row["data"]) if row else None
+        data = self._json.get(cid) if cid else None
+        return Container.from_json(data) if data else None
 
     def exists(self, cid: str) -> bool:
-        return self.md.one("SELECT id FROM containers WHERE id=?", (cid,)) is not None
+        return cid in self._json
 
     def all(self) -> list[Container]:
         """Newest first, as `docker ps` lists them."""
-        return [Container.from_json(r["data"]) for r in self.md.query("SELECT data FROM containers ORDER BY created DESC")]
+        # copies first: listings run on pool threads while the loop saves and deletes (a dict copy is atomic)
+        records, created = dict(self._json), dict(self._created)
+        newest_first = sorted(records, key=lambda cid: created.get(cid, 0), reverse=True)
+        return [Container.from_json(records[cid]) for cid in newest_first]
 
     def ids(self) -> list[str]:
-        return [r["id"] for r in self.md.query("SELECT id FROM containers")]
+        return list(self._json)  # list(dict) is atomic too
 
     def names(self) -> set[str]:
-        return {r["name"] for r in self.md.query("SELECT name FROM containers")}
+        return set(self._by_name)
 
     def id_named(self, name: str) -> str | None:
-        row = self.md.one("SELECT id FROM containers WHERE name=?", (name,))
-        return row["id"] if row else None
+        return self._by_name.get(name)
 
     # ------------------------------------------------------------ queries of other resources' users
     def users_of_image(self, image_id: str) -> list[tuple[str, bool]]:

@@ -63,6 +63,10 @@ class ContainerService:
     def __init__(self, config: DaemonConfig, store: ContainerStore, layers: LayerStore, images: ImageService,
                  events: EventBus, volumes: VolumeStore, networks, execs: ExecStore):
         self.config = config
+        # runc launches at once: one per core. Unbounded, a hundred clients' starts ran ~50 runc processes at
+        # a time, every process on the machine (the daemon's loop and its clients included) got a sliver of
+        # CPU, and the starts finished no sooner (bench/RESULTS.md, "Concurrency").
+        self._launch_slots = asyncio.Semaphore(os.cpu_count() or 1)
         self.store = store
         self.networks = networks  # NetworkService: attach() before runc starts a container, detach() after
         self.volumes = volumes
@@ -240,14 +244,19 @@ class ContainerService:
         joined, shm_source = await asyncio.to_thread(self._pid_ipc_setup, c)
         if c.host_config.get("CpuRealtimeRuntime") or c.host_config.get("CpuRealtimePeriod"):
             await asyncio.to_thread(self._init_rt_parent)
-        spec = build_spec(image_config=image.config.get("config") or {}, config=c.config, host_config=c.host_config,
-                          rootfs=str(rootfs), hostname=c.config.get("Hostname") or c.short_id, container_id=c.id,
-                          etc_hosts=c.hosts_path, etc_hostname=c.hostname_path, resolv_conf=c.resolv_conf_path,
-                          extra_mounts=mounts.oci_mounts(mounts.with_subpaths(c.mount_points)), netns_path=netns,
-                          joined_ns=joined,
-                          shm_source=shm_source)
-        _add_link_env(spec, self.networks.link_env(c))
-        (sdir / "config.json").write_text(json.dumps(spec))
+        link_env = self.networks.link_env(c)
+
+        def write_bundle_config() -> None:  # off the loop: the spec (seccomp profile included) is ~100 kB of JSON
+            spec = build_spec(image_config=image.config.get("config") or {}, config=c.config,
+                              host_config=c.host_config, rootfs=str(rootfs),
+                              hostname=c.config.get("Hostname") or c.short_id, container_id=c.id,
+                              etc_hosts=c.hosts_path, etc_hostname=c.hostname_path, resolv_conf=c.resolv_conf_path,
+                              extra_mounts=mounts.oci_mounts(mounts.with_subpaths(c.mount_points)), netns_path=netns,
+                              joined_ns=joined, shm_source=shm_source)
+            _add_link_env(spec, link_env)
+            (sdir / "config.json").write_text(json.dumps(spec))
+
+        await asyncio.to_thread(write_bundle_config)
         try:
             log = log_spec(c)
         except ValueError as err:  # checked when the logger starts, as moby's json-file New() does
@@ -264,7 +273,8 @@ class ContainerService:
         for connect in self.monitors.take_pending(c.id):
             await connect(monitor)
         try:
-            pid = await monitor.start()
+            async with self._launch_slots:
+                pid = await monitor.start()
         except StartError as err:
             await monitor.close()
             c.state.ExitCode, c.state.Error = err.exit_code, err.message

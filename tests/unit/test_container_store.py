@@ -55,3 +55,15 @@ def test_delete_and_one_lock_per_container(store):
     store.forget_lock(cid)
     assert not store.exists(cid) and store.lock(cid) is not lock
     assert cid not in store.ids()
+
+
+def test_a_rename_moves_the_name_and_a_new_store_reads_what_was_saved(store, tmp_path):
+    c = store.get("web")
+    c.name = "front"
+    store.save(c)
+    assert store.get("front").id == c.id and store.id_named("web") is None and "web" not in store.names()
+    with pytest.raises(NotFound):
+        store.get("web")
+    reopened = ContainerStore(Metadata(tmp_path / "md.db"))  # the daemon's next start
+    assert [r.name for r in reopened.all()] == ["old", "db", "front"]
+    assert reopened.get("front").state.Running is True
