@@ -37,6 +37,7 @@ class StallWatch:
         self.threshold = threshold_ms / 1000
         self._beat = time.monotonic()
         self._loop_thread = threading.get_ident()
+        self._loop_tid = threading.get_native_id()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="stallwatch", daemon=True)
         self._handle: asyncio.TimerHandle | None = None
@@ -62,17 +63,32 @@ class StallWatch:
             if late > self.threshold and since != beat:
                 frame = sys._current_frames().get(self._loop_thread)
                 sample, since = (traceback.format_stack(frame) if frame else []), beat
+                kernel = self._kernel_state()
             elif sample is not None and beat != since:  # the loop ran again: report the whole stall
-                self._report(beat - since - BEAT, sample)
+                self._report(beat - since - BEAT, sample, kernel)
                 sample = since = None
 
-    def _report(self, seconds: float, stack: list[str]) -> None:
+    def _kernel_state(self) -> str:
+        """What the kernel says the loop thread is doing: R (runnable: waiting for a CPU), S in futex_wait
+        (waiting for the GIL or a lock), D or S elsewhere (a syscall waiting in the kernel)."""
+        task = f"/proc/self/task/{self._loop_tid}"
+        try:
+            with open(f"{task}/stat") as f:
+                state = f.read().rpartition(")")[2].split()[0]
+            with open(f"{task}/wchan") as f:
+                wchan = f.read().strip()
+        except OSError:
+            return "?"
+        return f"{state} {wchan}" if wchan not in ("", "0") else state
+
+    def _report(self, seconds: float, stack: list[str], kernel: str = "?") -> None:
         idle = bool(stack) and "select" in stack[-1]
         # The loop waiting in select() while late means the process was not scheduled (a busy machine),
         # not that anything blocked it: worth knowing, not worth a warning.
         level = logging.INFO if idle else logging.WARNING
-        log.log(level, "%s for %.0f ms%s; loop thread was at:\n%s", STALL_MARK, seconds * 1000,
-                " (idle in select: the process was not scheduled)" if idle else "", "".join(stack[-12:]).rstrip())
+        log.log(level, "%s for %.0f ms%s (thread state %s); loop thread was at:\n%s", STALL_MARK, seconds * 1000,
+                " (idle in select: the process was not scheduled)" if idle else "", kernel,
+                "".join(stack[-12:]).rstrip())
 
 
 def start(log_level: str) -> StallWatch | None:

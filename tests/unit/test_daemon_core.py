@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import logging
 import threading
 import time
@@ -70,3 +71,4 @@ def test_a_stall_is_reported_with_the_stack_that_caused_it(caplog, monkeypatch):
         asyncio.run(scenario())
     reports = [r.getMessage() for r in caplog.records if stallwatch.STALL_MARK in r.getMessage()]
     assert reports and "hog_the_loop" in reports[0]
+    assert re.search(r"\(thread state S( \w*sleep\w*)?\)", reports[0])  # the kernel's view: asleep in a syscall
