@@ -5,6 +5,8 @@ import asyncio
 import json
 import logging
 import os
+import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -85,11 +87,10 @@ class Monitor:
         state_dir.mkdir(parents=True, exist_ok=True)
         args_path = state_dir / "args.json"
         args_path.write_text(json.dumps({**args, "state_dir": str(state_dir)}))
-        spare = _spares.take()
-        ready_r = spare.hand_over(str(args_path)) if spare else None
-        if ready_r is not None:
-            proc = spare.proc
-        else:
+        try:
+            proc, ready_r = await _zygote.fork(str(args_path))
+        except OSError as err:  # no zygote (it died, or could not start): a monitor of its own
+            log.warning("monitor zygote unavailable (%s): starting a monitor process", err)
             ready_r, ready_w = os.pipe()
             try:
                 proc = await _start_monitor([str(args_path), str(ready_w)], (ready_w,))
@@ -222,77 +223,111 @@ async def _start_monitor(argv: list[str], pass_fds: tuple[int, ...]) -> Process:
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, pass_fds=pass_fds)
 
 
-class _Spare:
-    """A monitor started ahead of need. It has paid the interpreter start and its imports (about 15 ms, most
-    of a monitor's start-up) and waits on a pipe for the path of its args; it exits if the daemon goes away."""
+class ForkedProcess:
+    """A monitor the zygote forked: not our child, so its exit is seen through a pidfd and its status is its
+    parent's to reap (the kernel does: the zygote ignores SIGCHLD). returncode is 0 once it is gone."""
 
-    def __init__(self, proc: Process, control_w: int, ready_r: int):
-        self.proc, self.control_w, self.ready_r = proc, control_w, ready_r
+    def __init__(self, pid: int):
+        self.pid = pid
 
-    @classmethod
-    async def start(cls) -> "_Spare":
-        control_r, control_w = os.pipe()
-        ready_r, ready_w = os.pipe()
+    @property
+    def returncode(self) -> int | None:
         try:
-            proc = await _start_monitor(["--spare", str(control_r), str(ready_w)], (control_r, ready_w))
-        except BaseException:
-            os.close(control_w)
-            os.close(ready_r)
-            raise
-        finally:
-            os.close(control_r)
-            os.close(ready_w)
-        return cls(proc, control_w, ready_r)
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return 0
+        return None
 
-    def hand_over(self, args_path: str) -> int | None:
-        """Give the spare its job; the fd on which it will say `ready`, or None if it died meanwhile."""
+    def send_signal(self, sig: int) -> None:
         try:
-            os.write(self.control_w, args_path.encode() + b"\n")
-        except OSError:
-            os.close(self.ready_r)
-            return None
-        finally:
-            os.close(self.control_w)
-        return self.ready_r
-
-    def discard(self) -> None:
-        os.close(self.control_w)  # EOF: the spare exits
-        os.close(self.ready_r)
-
-
-class _SparePool:
-    """At most one spare monitor, replaced in the background each time one is taken."""
-
-    def __init__(self):
-        self._task: asyncio.Task | None = None
-
-    def take(self) -> _Spare | None:
-        loop = asyncio.get_running_loop()
-        task, spare = self._task, None
-        if task is not None and task.get_loop() is not loop:
-            task = None  # left over from another event loop (tests): its process is not ours to use
-        if task is not None and not task.done():
-            return None  # still starting: keep it for the next container, start this one afresh
-        if task is not None and not task.cancelled() and task.exception() is None:
-            spare = task.result()
-        self._task = loop.create_task(_Spare.start())
-        return spare
-
-    async def close(self) -> None:
-        task, self._task = self._task, None
-        if task is None or task.get_loop() is not asyncio.get_running_loop():
-            return
-        try:
-            (await task).discard()
-        except Exception:
+            os.kill(self.pid, sig)
+        except ProcessLookupError:
             pass
 
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
 
-_spares = _SparePool()
+    async def wait(self) -> int:
+        try:
+            fd = os.pidfd_open(self.pid)
+        except ProcessLookupError:
+            return 0
+        loop = asyncio.get_running_loop()
+        exited = loop.create_future()
+        loop.add_reader(fd, lambda: exited.done() or exited.set_result(None))
+        try:
+            await exited
+        finally:
+            loop.remove_reader(fd)
+            os.close(fd)
+        return 0
 
 
-async def close_spare_monitors() -> None:
-    await _spares.close()
+class _Zygote:
+    """The daemon's handle on the monitor zygote (monitor.py serve_as_zygote): started on first use, started
+    again if it died, and ended (EOF on its socket) when the daemon stops."""
+
+    def __init__(self):
+        self._proc: Process | None = None
+        self._sock: socket.socket | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock: asyncio.Lock | None = None
+
+    async def fork(self, args_path: str) -> tuple[ForkedProcess, int]:
+        """A new monitor for this job, and the fd on which it will say `ready`."""
+        if self._loop is not asyncio.get_running_loop():  # first use, or left from another loop (tests)
+            self._forget()
+            self._loop, self._lock = asyncio.get_running_loop(), asyncio.Lock()
+        async with self._lock:
+            for attempt in (1, 2):  # a zygote that died is replaced once
+                if self._sock is None:
+                    await self._start()
+                ready_r, ready_w = os.pipe()
+                try:
+                    socket.send_fds(self._sock, [args_path.encode()], [ready_w])
+                    reply = await self._loop.sock_recv(self._sock, 4)
+                except OSError:
+                    reply = b""
+                finally:
+                    os.close(ready_w)
+                if len(reply) == 4:
+                    return ForkedProcess(struct.unpack("=i", reply)[0]), ready_r
+                os.close(ready_r)
+                self._forget()
+        raise OSError("the monitor zygote exited")
+
+    async def _start(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            self._proc = await _start_monitor(["--zygote", str(theirs.fileno())], (theirs.fileno(),))
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        ours.setblocking(False)
+        self._sock = ours
+
+    def _forget(self) -> None:
+        if self._sock is not None:
+            self._sock.close()  # EOF: the zygote exits
+        self._sock = self._proc = None
+
+    async def close(self) -> None:
+        proc = self._proc
+        self._forget()
+        if proc is not None and self._loop is asyncio.get_running_loop():
+            try:
+                await asyncio.wait_for(proc.wait(), 5)
+            except asyncio.TimeoutError:
+                proc.kill()
+
+
+_zygote = _Zygote()
+
+
+async def close_monitor_zygote() -> None:
+    await _zygote.close()
 
 
 async def settle_monitors(state_dirs: list[Path]) -> dict[Path, int]:

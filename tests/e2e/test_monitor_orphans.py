@@ -15,13 +15,6 @@ from dockyard.runtime.oci import OCIRuntime
 from .daemon_harness import DOCKER
 
 
-class NoSpares:
-    """The test spawns one monitor the way the daemon does, without leaving a spare behind."""
-
-    def take(self):
-        return None
-
-
 def monitors_under(root: Path) -> list[int]:
     """PIDs of monitor processes whose log (their stderr, in their state dir) is under `root`."""
     pids = []
@@ -45,7 +38,7 @@ def wait_until(condition, timeout: float = 60, what: str = "") -> None:
 
 def test_restart_ends_a_monitor_the_killed_daemon_never_started(fresh_daemon, monkeypatch):
     d = fresh_daemon
-    monkeypatch.setattr(monitor_client, "_spares", NoSpares())
+    monkeypatch.setattr(monitor_client, "_zygote", monitor_client._Zygote())  # the test's own, ended below
     cid = d.docker("create", "busybox", "true").stdout.strip()
     d.kill()
     # What a daemon killed between spawning a container's monitor and sending it "start" leaves behind.
@@ -53,8 +46,10 @@ def test_restart_ends_a_monitor_the_killed_daemon_never_started(fresh_daemon, mo
 
     async def spawn():
         runtime = OCIRuntime("runc", "runc", str(d.exec_root / "runc"))
-        return await Monitor.spawn(runtime=runtime, container_id=cid, bundle=state_dir, state_dir=state_dir, log=None,
-                                   tty=False, open_stdin=False, stdin_once=False)
+        m = await Monitor.spawn(runtime=runtime, container_id=cid, bundle=state_dir, state_dir=state_dir, log=None,
+                                tty=False, open_stdin=False, stdin_once=False)
+        await monitor_client.close_monitor_zygote()
+        return m
 
     asyncio.run(spawn())
     wait_until(lambda: monitors_under(state_dir), 10, "the monitor to run")

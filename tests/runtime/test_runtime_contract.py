@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from dockyard.runtime import monitor_client
-from dockyard.runtime.monitor_client import Monitor, _SparePool
+from dockyard.runtime.monitor_client import Monitor, _Zygote
 from dockyard.runtime.oci import OCIRuntime, Runtime
 from dockyard.runtime.spec import build_spec, exec_process
 
@@ -69,8 +69,11 @@ def runtime(request, tmp_path_factory) -> Runtime:
 
 
 @pytest.fixture(autouse=True)
-def own_spares(monkeypatch):
-    monkeypatch.setattr(monitor_client, "_spares", _SparePool())
+def own_zygote(monkeypatch):
+    zygote = _Zygote()
+    monkeypatch.setattr(monitor_client, "_zygote", zygote)
+    yield
+    zygote._forget()  # EOF: it exits
 
 
 class Container:

@@ -13,7 +13,7 @@ from aiohttp import web
 from ...api import middleware, router
 from ...api.context import SERVICES
 from ...api.streams import install_hijack_support
-from ...runtime.monitor_client import close_spare_monitors
+from ...runtime.monitor_client import close_monitor_zygote
 from ...store.content import ContentStore
 from ...store.fsutil import wipe_dir
 from ...image.layers import LayerStore
@@ -136,7 +136,7 @@ def build_app(svc: Services) -> web.Application:
 
     app.on_startup.append(start_health)
     app.on_cleanup.append(stop_health)
-    app.on_cleanup.append(lambda _app: close_spare_monitors())
+    app.on_cleanup.append(lambda _app: close_monitor_zygote())
     tables = []
     for name in ROUTE_MODULES:
         try:

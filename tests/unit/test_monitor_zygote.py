@@ -1,0 +1,81 @@
+"""The monitor zygote: one interpreter, started ahead of need, forks a monitor per job; the monitors outlive it,
+it never outlives the daemon, and one that died is replaced."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+
+import pytest
+
+from dockyard.runtime import monitor_client
+from dockyard.runtime.monitor_client import Monitor, _Zygote
+from dockyard.runtime.oci import OCIRuntime
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("runc"), reason="needs root and runc")
+
+
+@pytest.fixture
+def zygote(monkeypatch):
+    z = _Zygote()
+    monkeypatch.setattr(monitor_client, "_zygote", z)
+    yield z
+    z._forget()
+
+
+def parent_of(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as f:
+        return int(f.read().rpartition(")")[2].split()[1])
+
+
+async def spawn(tmp_path, name: str, **extra) -> Monitor:
+    state = tmp_path / name
+    commands = monitor_client._commands(OCIRuntime(root=str(tmp_path / "r")), name, state, False, bundle=str(state))
+    return await Monitor._spawn(state, {"mode": "run", "container_id": name, "bundle": str(state), "log_path": None,
+                                        **commands, **extra})
+
+
+def test_one_zygote_forks_every_monitor_and_they_outlive_it(tmp_path, zygote):
+    async def scenario():
+        first, second = await spawn(tmp_path, "one"), await spawn(tmp_path, "two")
+        zygote_pid = zygote._proc.pid
+        assert parent_of(first.proc.pid) == parent_of(second.proc.pid) == zygote_pid  # forked, not started
+        assert os.getsid(first.proc.pid) == first.proc.pid  # each in its own session
+        assert await first._request({"op": "status"}) == {"pid": 0, "running": False}
+        await zygote.close()  # the daemon stops: the zygote goes ...
+        assert not os.path.exists(f"/proc/{zygote_pid}") or parent_of(zygote_pid) != os.getpid()
+        assert await second._request({"op": "status"}) == {"pid": 0, "running": False}  # ... its monitors stay
+        for m in (first, second):
+            assert (await m._request({"op": "end"})).get("ok")
+            assert await asyncio.wait_for(m.proc.wait(), 10) == 0
+
+    asyncio.run(scenario())
+    assert json.loads((tmp_path / "one" / "args.json").read_text())["container_id"] == "one"
+
+
+def test_a_zygote_that_died_is_replaced(tmp_path, zygote):
+    async def scenario():
+        m = await spawn(tmp_path, "before")
+        dead = zygote._proc
+        dead.send_signal(signal.SIGKILL)
+        await dead.wait()
+        after = await spawn(tmp_path, "after")
+        assert zygote._proc.pid != dead.pid and parent_of(after.proc.pid) == zygote._proc.pid
+        for mon in (m, after):
+            await mon._request({"op": "end"})
+            await asyncio.wait_for(mon.proc.wait(), 10)
+
+    asyncio.run(scenario())
+
+
+def test_a_monitor_never_told_to_start_goes_away(tmp_path, zygote):
+    """Its daemon died between spawning it and sending "start" (a SIGKILL): it must not wait for ever."""
+    async def scenario():
+        m = await spawn(tmp_path, "never-started", start_deadline=1)
+        await asyncio.wait_for(m.proc.wait(), 10)
+        assert m.proc.returncode == 0
+
+    asyncio.run(scenario())
+    assert not (tmp_path / "never-started" / "m.sock").exists()
