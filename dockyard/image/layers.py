@@ -246,8 +246,7 @@ class LayerStore:
     def _remove_snapshot(self, key: str) -> None:
         """Unmount a snapshot and delete it; a mount that will not go keeps the dir (never reach below)."""
         target = str(self.driver.mountpoint(key))
-        unmount_all(target)
-        if is_mountpoint(target):
+        if not unmount_all(target):
             raise OSError(f"{target} is still mounted")
         self.driver.remove(key)
 
