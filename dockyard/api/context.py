@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 from aiohttp import web
 
@@ -16,11 +17,8 @@ from .router import VERSION_PREFIX
 MAX_JSON_BODY = 16 << 20   # bytes of a JSON request body (dockerd's largest real ones are a few KiB)
 MAX_JSON_DEPTH = 100       # nesting of arrays/objects; no Engine API body comes near it
 
-SERVICES = web.AppKey("services", object)
-
-
-def services(request: web.Request):
-    return request.app[SERVICES]
+# Where routes spool request bodies and archives (<data-root>/tmp, emptied at daemon start).
+TEMP_DIR = web.AppKey("temp dir", Path)
 
 
 def qbool(request: web.Request, name: str, default: bool = False) -> bool:

@@ -9,18 +9,19 @@ from aiohttp import web
 
 from ...filters import Filters
 from ...errors import InvalidParameter
-from ..context import json_body, json_response, qint, services
+from ..context import json_body, json_response, qint
 from ..router import RouteTable
 from ..streams import JSONStream
+from .registry_backend import REGISTRY, RegistryBackend
 
 routes = RouteTable()
 
 
-def _registry(request: web.Request):
-    svc = services(request)
-    if svc.registry is None:
+def _registry(request: web.Request) -> RegistryBackend:
+    registry = request.app.get(REGISTRY)
+    if registry is None:
         raise InvalidParameter("registry access is not available in this daemon")
-    return svc.registry
+    return registry
 
 
 @routes.post("/auth")
