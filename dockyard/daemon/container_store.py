@@ -38,15 +38,9 @@ class ContainerStore:
     def get(self, ref: str) -> Container:
         """By full ID, name (with or without its leading /) or unique ID prefix, as docker resolves them."""
         ref = ref.lstrip("/") if ref.startswith("/") else ref
-        row = self.md.one("SELECT data FROM containers WHERE id=? OR name=?", (ref, ref))
-        if row is None and ref and all(c in "0123456789abcdef" for c in ref):
-            rows = self.md.query("SELECT data FROM containers WHERE id LIKE ?", (ref + "%",))
-            if len(rows) > 1:
-                raise InvalidParameter(f"multiple IDs found with provided prefix: {ref}")
-            row = rows[0] if rows else None
-        if row is None:
-            raise NotFound(f"No such container: {ref}")
-        return Container.from_json(row["data"])
+        return Container.from_json(self.md.data_by_ref(
+            "containers", ref, missing=lambda: NotFound(f"No such container: {ref}"),
+            ambiguous=lambda _: InvalidParameter(f"multiple IDs found with provided prefix: {ref}")))
 
     def find(self, cid: str) -> Container | None:
         """The container with this full ID, or None."""

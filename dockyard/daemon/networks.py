@@ -88,16 +88,9 @@ class NetworkService:
 
     def get(self, ref: str) -> Network:
         """By full ID, then name, then unique ID prefix, as dockerd looks networks up."""
-        row = self.md.one("SELECT data FROM networks WHERE id=?", (ref,)) or \
-            self.md.one("SELECT data FROM networks WHERE name=?", (ref,))
-        if row is None and ref and all(ch in "0123456789abcdef" for ch in ref):
-            rows = self.md.query("SELECT data FROM networks WHERE id LIKE ?", (ref + "%",))
-            if len(rows) > 1:
-                raise NotFound(f"network {ref} is ambiguous ({len(rows)} matches found based on ID prefix)")
-            row = rows[0] if rows else None
-        if row is None:
-            raise NotFound(f"network {ref} not found")
-        return Network.from_json(row["data"])
+        return Network.from_json(self.md.data_by_ref(
+            "networks", ref, missing=lambda: NotFound(f"network {ref} not found"),
+            ambiguous=lambda n: NotFound(f"network {ref} is ambiguous ({n} matches found based on ID prefix)")))
 
     def _endpoints(self, network_id: str | None = None, container_id: str | None = None) -> list[dict]:
         sql, args = "SELECT * FROM endpoints", []
