@@ -15,7 +15,7 @@ from ..client import DockerClient
 from ..errors import DockyardError, NotFound
 from ..network.portspec import parse_expose, parse_port_key, parse_publish_all
 from .group import DockerGroup
-from .common import (client, confirm_or_exit, each_name, fail, inspect_objects, parse_filters, path_error,
+from .common import (client, confirm_or_exit, copy_to_file, each_name, fail, inspect_objects, parse_filters, path_error,
                      print_deleted, print_reclaimed, short)
 from ..units import human_size
 from .copy import cp
@@ -715,15 +715,7 @@ def diff(container):
 @click.option("-o", "--output")
 def export(container, output):
     """Export a container's filesystem as a tar archive"""
-    resp = client().stream("GET", f"/containers/{container}/export")
-    out = open(output, "wb") if output else sys.stdout.buffer
-    try:
-        for chunk in resp.iter_bytes():
-            out.write(chunk)
-    finally:
-        resp.close()
-        if output:
-            out.close()
+    copy_to_file(client().stream("GET", f"/containers/{container}/export"), output)
 
 
 @click.command("commit")

@@ -121,14 +121,8 @@ async def create_image(request: web.Request) -> web.StreamResponse:
     if puller is None:
         raise InvalidParameter("pulling is not available in this daemon")
     stream = JSONStream(request)
-    try:
-        await puller.pull(ref, platform=q.get("platform") or None, all_tags=all_tags,
-                                auth=request.headers.get("X-Registry-Auth"), progress=stream.send)
-    except Exception as err:  # once streaming, errors travel inside the stream
-        if not stream.started:
-            raise
-        await stream.error(str(err))
-    return await stream.finish()
+    return await stream.run(puller.pull(ref, platform=q.get("platform") or None, all_tags=all_tags,
+                                        auth=request.headers.get("X-Registry-Auth"), progress=stream.send))
 
 
 async def _import(request: web.Request) -> web.StreamResponse:

@@ -45,14 +45,8 @@ async def search(request: web.Request) -> web.Response:
 async def push(request: web.Request) -> web.StreamResponse:
     registry = _registry(request)
     stream = JSONStream(request)
-    try:
-        await registry.push(request.match_info["name"], request.query.get("tag") or None,
-                            auth=request.headers.get("X-Registry-Auth"), progress=stream.send)
-    except Exception as err:  # once streaming, errors travel inside the stream
-        if not stream.started:
-            raise
-        await stream.error(str(err))
-    return await stream.finish()
+    return await stream.run(registry.push(request.match_info["name"], request.query.get("tag") or None,
+                                          auth=request.headers.get("X-Registry-Auth"), progress=stream.send))
 
 
 @routes.get("/distribution/{name:.+}/json")
