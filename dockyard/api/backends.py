@@ -15,6 +15,7 @@ T = TypeVar("T")
 
 # app key -> the Protocol its backend must satisfy (filled as the routes' backend modules are imported)
 PROTOCOLS: dict[web.AppKey, type] = {}
+OPTIONAL: set[web.AppKey] = set()  # keys a daemon built without some part (registry access, builder) leaves unset
 
 
 def backend_key(protocol: type[T], optional: bool = False) -> web.AppKey[T]:
@@ -25,6 +26,3 @@ def backend_key(protocol: type[T], optional: bool = False) -> web.AppKey[T]:
     if optional:
         OPTIONAL.add(key)
     return key
-
-
-OPTIONAL: set[web.AppKey] = set()
