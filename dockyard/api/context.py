@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import overload
 
 from aiohttp import web
 
@@ -39,6 +40,12 @@ def atoi(v: str) -> int:
     if not gojson.INT64[0] <= value <= gojson.INT64[1]:
         raise InvalidParameter(f'strconv.Atoi: parsing "{v}": value out of range')
     return value
+
+
+@overload
+def qint(request: web.Request, name: str, default: int) -> int: ...
+@overload
+def qint(request: web.Request, name: str, default: None = None) -> int | None: ...
 
 
 def qint(request: web.Request, name: str, default: int | None = None) -> int | None:

@@ -1,16 +1,19 @@
-"""The seam between the routes and the daemon (api/backends.py): every backend key a routes module declares
-gets a service in the composition root, and that service has every member of the key's Protocol, with the
-same parameters (names, kinds, defaults) and the same sync/async kind, so a renamed or re-shaped service
-method fails here instead of as a 500 on the route that calls it."""
+"""The seam between the routes and the daemon (api/backends.py), checked from both sides: every backend key a
+routes module declares gets a service in the composition root, and that service has every member of the key's
+Protocol, with the same parameters (names, kinds, defaults) and the same sync/async kind, so a renamed or
+re-shaped service method fails here instead of as a 500 on the route that calls it; and the routes call only
+what their Protocols declare, as declared (mypy over api/routes, where the test dependencies are installed)."""
 from __future__ import annotations
 
 import importlib
 import inspect
 import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
+import dockyard.api.routes
 from dockyard.api.backends import OPTIONAL, PROTOCOLS
 from dockyard.cmd.dockyardd.app import ROUTE_MODULES, build_services, route_backends
 from dockyard.daemon.config import DaemonConfig
@@ -128,3 +131,19 @@ def test_unmet_names_what_differs():
     problems = unmet(ContainerBackend, partial)
     assert "ContainerBackend.monitors: missing" in problems and "ContainerBackend.files: missing" in problems
     assert "ContainerBackend.store.get: missing" not in problems and "ContainerBackend.start: missing" in problems
+
+
+def test_routes_call_only_what_their_protocols_declare(tmp_path):
+    """A route calling a method its Protocol lacks, or with arguments the Protocol does not take, would find it
+    on today's service and so pass the test above: the type checker sees it. Only the findings about a backend
+    Protocol count here; the routes' other typing is not this test's business."""
+    mypy = pytest.importorskip("mypy.api")
+    routes_dir = Path(dockyard.api.routes.__file__).parent
+    out, err, _ = mypy.run([*map(str, sorted(routes_dir.glob("*.py"))), "--follow-imports=silent",
+                            "--ignore-missing-imports", "--disable-error-code=type-abstract", "--no-error-summary",
+                            "--cache-dir", str(tmp_path)])
+    names = {f'"{name}"' for module_name, module in list(sys.modules.items())
+             if module_name.startswith("dockyard.api.routes.") and module_name.endswith("_backend")
+             for name, value in vars(module).items() if getattr(value, "_is_protocol", False)}
+    assert '"ContainerLookup"' in names and '"ContainerBackend"' in names
+    assert [line for line in out.splitlines() if any(name in line for name in names)] == [], err

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Awaitable, BinaryIO, Callable, Protocol
+from typing import TYPE_CHECKING, Awaitable, BinaryIO, Callable, Protocol, Sequence
 
 from ..backends import backend_key
 
@@ -10,18 +10,19 @@ if TYPE_CHECKING:
     from ...filters import Filters
 
 Progress = Callable[[dict], Awaitable[None]]
+Rows = list[dict]  # spelled here: inside a class with a `list` method, `list` names the method
 
 
 class ImageBackend(Protocol):
-    def list(self, all_: bool = False, filters: Filters | None = None, digests: bool = False) -> list[dict]: ...
+    def list(self, all_: bool = False, filters: Filters | None = None, digests: bool = False) -> Rows: ...
 
     def inspect(self, name: str) -> dict: ...
 
-    def history(self, name: str) -> list[dict]: ...
+    def history(self, name: str) -> Rows: ...
 
     def tag(self, source: str, target: str) -> None: ...
 
-    def remove(self, name: str, force: bool = False, prune: bool = True) -> list[dict]: ...
+    def remove(self, name: str, force: bool = False, prune: bool = True) -> Rows: ...
 
     def prune(self, all_: bool = False, filters: Filters | None = None) -> dict: ...
 
@@ -30,7 +31,7 @@ class ImageArchiveBackend(Protocol):
     """docker import, load and save."""
 
     def import_rootfs(self, tar: BinaryIO, repo: str = "", tag: str = "", message: str = "",
-                      changes: list[str] = (), source: str = "-", platform: str = "") -> str: ...
+                      changes: Sequence[str] = (), source: str = "-", platform: str = "") -> str: ...
 
     def load(self, tar_path: Path) -> list[str]: ...
 
