@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
+from typing import overload
 
 from aiohttp import web
 
@@ -16,11 +18,8 @@ from .router import VERSION_PREFIX
 MAX_JSON_BODY = 16 << 20   # bytes of a JSON request body (dockerd's largest real ones are a few KiB)
 MAX_JSON_DEPTH = 100       # nesting of arrays/objects; no Engine API body comes near it
 
-SERVICES = web.AppKey("services", object)
-
-
-def services(request: web.Request):
-    return request.app[SERVICES]
+# Where routes spool request bodies and archives (<data-root>/tmp, emptied at daemon start).
+TEMP_DIR = web.AppKey("temp dir", Path)
 
 
 def qbool(request: web.Request, name: str, default: bool = False) -> bool:
@@ -41,6 +40,12 @@ def atoi(v: str) -> int:
     if not gojson.INT64[0] <= value <= gojson.INT64[1]:
         raise InvalidParameter(f'strconv.Atoi: parsing "{v}": value out of range')
     return value
+
+
+@overload
+def qint(request: web.Request, name: str, default: int) -> int: ...
+@overload
+def qint(request: web.Request, name: str, default: None = None) -> int | None: ...
 
 
 def qint(request: web.Request, name: str, default: int | None = None) -> int | None:

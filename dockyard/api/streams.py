@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Awaitable
 
 from aiohttp import web
 
@@ -42,6 +43,17 @@ class JSONStream:
         await self.start()
         await self.resp.write_eof()
         return self.resp
+
+    async def run(self, work: Awaitable) -> web.StreamResponse:
+        """Await `work`, which sends its progress here, and finish. An error before anything was sent is the
+        request's own (a plain HTTP error); once streaming, errors travel inside the stream, as dockerd's."""
+        try:
+            await work
+        except Exception as err:
+            if not self.started:
+                raise
+            await self.error(str(err))
+        return await self.finish()
 
 
 class _RawParser:

@@ -1,7 +1,10 @@
 """Helpers the command modules share: the client of the current invocation, errors, short IDs."""
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import sys
 
 import click
 
@@ -31,6 +34,28 @@ def fail(message: str, code: int = 1):
 def path_error(err: OSError) -> str:
     """An OSError on a file the user named, as Go's os.PathError prints it: `open /x: no such file or directory`."""
     return f"open {err.filename}: {err.strerror[0].lower()}{err.strerror[1:]}"
+
+
+def copy_to_file(resp, output: str | None) -> None:
+    """A streamed answer (an export's or a save's tar) to stdout, or to `output` whole or not at all: written
+    beside it, then renamed, as the docker CLI's CopyToFile does."""
+    try:
+        if not output:
+            for chunk in resp.iter_bytes():
+                sys.stdout.buffer.write(chunk)
+            return
+        tmp = output + ".tmp"
+        try:
+            with open(tmp, "wb") as out:
+                for chunk in resp.iter_bytes():
+                    out.write(chunk)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        os.replace(tmp, output)
+    finally:
+        resp.close()
 
 
 def parse_filters(values) -> str | None:

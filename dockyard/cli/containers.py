@@ -15,7 +15,7 @@ from ..client import DockerClient
 from ..errors import DockyardError, NotFound
 from ..network.portspec import parse_expose, parse_port_key, parse_publish_all
 from .group import DockerGroup
-from .common import (client, confirm_or_exit, each_name, fail, inspect_objects, parse_filters, path_error,
+from .common import (client, confirm_or_exit, copy_to_file, each_name, fail, inspect_objects, parse_filters, path_error,
                      print_deleted, print_reclaimed, short)
 from ..units import human_size
 from .copy import cp
@@ -345,15 +345,20 @@ def start(containers, attach, interactive, detach_keys):
         click.echo(name)
 
 
+def _post_each(containers, action: str, **params) -> None:
+    """POST /containers/{name}/{action} for each name, echoing those that worked, as docker's stop, restart,
+    kill, pause and unpause do (errors as each_name prints them)."""
+    for name in each_name(containers, lambda n: client().request("POST", f"/containers/{n}/{action}", params=params)):
+        click.echo(name)
+
+
 @click.command("stop")
 @click.argument("containers", nargs=-1, required=True)
 @click.option("-t", "--time", "--timeout", "timeout", type=GoInt())
 @click.option("-s", "--signal")
 def stop(containers, timeout, signal):
     """Stop one or more running containers"""
-    for name in each_name(containers, lambda n: client().request("POST", f"/containers/{n}/stop",
-                                                             params={"t": timeout, "signal": signal})):
-        click.echo(name)
+    _post_each(containers, "stop", t=timeout, signal=signal)
 
 
 @click.command("restart")
@@ -362,9 +367,7 @@ def stop(containers, timeout, signal):
 @click.option("-s", "--signal")
 def restart(containers, timeout, signal):
     """Restart one or more containers"""
-    for name in each_name(containers, lambda n: client().request("POST", f"/containers/{n}/restart",
-                                                             params={"t": timeout, "signal": signal})):
-        click.echo(name)
+    _post_each(containers, "restart", t=timeout, signal=signal)
 
 
 @click.command("kill")
@@ -372,25 +375,21 @@ def restart(containers, timeout, signal):
 @click.option("-s", "--signal")
 def kill(containers, signal):
     """Kill one or more running containers"""
-    for name in each_name(containers, lambda n: client().request("POST", f"/containers/{n}/kill",
-                                                             params={"signal": signal})):
-        click.echo(name)
+    _post_each(containers, "kill", signal=signal)
 
 
 @click.command("pause")
 @click.argument("containers", nargs=-1, required=True)
 def pause(containers):
     """Pause all processes within one or more containers"""
-    for name in each_name(containers, lambda n: client().request("POST", f"/containers/{n}/pause")):
-        click.echo(name)
+    _post_each(containers, "pause")
 
 
 @click.command("unpause")
 @click.argument("containers", nargs=-1, required=True)
 def unpause(containers):
     """Unpause all processes within one or more containers"""
-    for name in each_name(containers, lambda n: client().request("POST", f"/containers/{n}/unpause")):
-        click.echo(name)
+    _post_each(containers, "unpause")
 
 
 @click.command("rm")
@@ -715,15 +714,7 @@ def diff(container):
 @click.option("-o", "--output")
 def export(container, output):
     """Export a container's filesystem as a tar archive"""
-    resp = client().stream("GET", f"/containers/{container}/export")
-    out = open(output, "wb") if output else sys.stdout.buffer
-    try:
-        for chunk in resp.iter_bytes():
-            out.write(chunk)
-    finally:
-        resp.close()
-        if output:
-            out.close()
+    copy_to_file(client().stream("GET", f"/containers/{container}/export"), output)
 
 
 @click.command("commit")

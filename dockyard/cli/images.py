@@ -9,8 +9,8 @@ from urllib.parse import quote
 import click
 
 from .group import DockerGroup
-from .common import (client, confirm_or_exit, fail, image_prune_lines, inspect_objects, parse_filters, print_deleted,
-                     print_reclaimed, short)
+from .common import (client, confirm_or_exit, copy_to_file, fail, image_prune_lines, inspect_objects, parse_filters,
+                     print_deleted, print_reclaimed, short)
 from ..units import human_size
 from .platform_flag import platform_json
 from .format import ago, local_time, render_rows, table
@@ -214,15 +214,7 @@ def save(images, output, platform):
         fail(f"failed to save image: invalid output path: stat {folder}: no such file or directory")
     resp = client().stream("GET", "/images/get", [("names", n) for n in images]
                              + [("platform", platform_json(platform, "invalid platform: "))])
-    out = open(output + ".tmp", "wb") if output else sys.stdout.buffer
-    try:
-        for chunk in resp.iter_bytes():
-            out.write(chunk)
-    finally:
-        resp.close()
-        if output:
-            out.close()
-            os.replace(output + ".tmp", output)
+    copy_to_file(resp, output)
 
 
 @click.command("load")

@@ -97,3 +97,16 @@ async def commit(svc, container_ref: str, *, repo: str = "", tag: str = "", comm
                                                    "comment": comment, "imageID": image_id,
                                                    "imageRef": tags[0] if tags else ""})
     return image_id
+
+
+class Committer:
+    """`docker commit` for the commit route (api/routes/containers_backend.CommitBackend): the services
+    commit() reads, held together."""
+
+    def __init__(self, config, layers, containers, images, events):
+        self.config, self.layers, self.containers, self.images, self.events = config, layers, containers, images, events
+
+    async def commit(self, container_ref: str, *, repo: str = "", tag: str = "", comment: str = "",
+                     author: str = "", pause: bool = True, changes=(), config_override: dict | None = None) -> str:
+        return await commit(self, container_ref, repo=repo, tag=tag, comment=comment, author=author, pause=pause,
+                            changes=changes, config_override=config_override)

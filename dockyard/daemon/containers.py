@@ -40,6 +40,7 @@ from .images import ImageService
 from .names import random_name, validate_name
 from .container_files import ContainerFiles
 from .monitors import MonitorTable
+from .orphans import end_orphans
 from .restart import RestartManager, restarts_with_daemon
 from .platform_checks import validate_platform_resources, validate_platform_settings
 from .storage_opts import check_storage_opts
@@ -92,7 +93,9 @@ class ContainerService:
 
     # ------------------------------------------------------------ records
     def runtime_for(self, c: Container) -> OCIRuntime:
-        name = c.host_config.get("Runtime") or self.config.default_runtime
+        return self._runtime(c.host_config.get("Runtime") or self.config.default_runtime)
+
+    def _runtime(self, name: str) -> OCIRuntime:
         spec = self.config.runtimes.get(name)
         if spec is None:
             raise InvalidParameter(f"unknown or invalid runtime name: {name}")
@@ -194,7 +197,7 @@ class ContainerService:
                     await asyncio.to_thread(self.layers.unmount_rw, cid)
             self.store.save(c)
         except BaseException:  # nothing of a container that was not created stays behind
-            await asyncio.shield(asyncio.to_thread(self._remove_files, c))
+            await asyncio.shield(asyncio.to_thread(self._remove_files, c.id))
             raise
         self.events.emit("container", "create", cid, {"image": image_ref, "name": name})
         return {"Id": cid, "Warnings": warnings}
@@ -625,7 +628,7 @@ class ContainerService:
             exit_code = c.state.ExitCode
             self.execs.forget_container(c.id)
             await self.networks.detach(c)
-            await asyncio.to_thread(self._remove_files, c)
+            await asyncio.to_thread(self._remove_files, c.id)
             self.store.delete(c.id)
             if volumes:  # rm -v, --rm, build steps: the anonymous volumes go with it; named ones stay
                 await asyncio.to_thread(self._remove_anonymous_volumes, c)
@@ -650,10 +653,10 @@ class ContainerService:
                 continue
             self.events.emit("volume", "destroy", name, {"driver": mp.get("Driver") or "local"})
 
-    def _remove_files(self, c: Container) -> None:
-        self.layers.remove_rw(c.id)
-        shutil.rmtree(self.data_dir / c.id, ignore_errors=True)
-        shutil.rmtree(self.state_dir(c.id), ignore_errors=True)
+    def _remove_files(self, cid: str) -> None:
+        self.layers.remove_rw(cid)
+        shutil.rmtree(self.data_dir / cid, ignore_errors=True)
+        shutil.rmtree(self.state_dir(cid), ignore_errors=True)
 
     async def prune(self, filters: Filters) -> dict:
         filters.validate({"until", "label", "label!"})
@@ -769,6 +772,7 @@ class ContainerService:
     async def restore(self) -> None:
         """Re-adopt containers whose monitors survived; record exits that happened while we were away."""
         await self._settle_monitors()
+        await self._end_orphans()
         await self.networks.prepare()
         for c in self.store.all():
             if c.state.Running:
@@ -803,6 +807,16 @@ class ContainerService:
                 c.state.set_running(pid, now_rfc3339())
                 c.has_been_started = True
                 self.store.save(c)
+
+    async def _end_orphans(self) -> None:
+        """Containers the runtimes run that no record knows (a daemon killed mid-`rm`): ended, their files
+        removed; their network endpoints go in restore's network sweep."""
+        runtimes = [self._runtime(name) for name in self.config.runtimes]
+        for cid in await end_orphans(runtimes, set(self.store.ids()), self.state_root):
+            try:
+                await asyncio.to_thread(self._remove_files, cid)
+            except OSError as err:
+                log.warning("files of orphaned container %s: %s", cid[:12], err)
 
     async def shutdown(self) -> None:
         await self.networks.shutdown()

@@ -88,16 +88,9 @@ class NetworkService:
 
     def get(self, ref: str) -> Network:
         """By full ID, then name, then unique ID prefix, as dockerd looks networks up."""
-        row = self.md.one("SELECT data FROM networks WHERE id=?", (ref,)) or \
-            self.md.one("SELECT data FROM networks WHERE name=?", (ref,))
-        if row is None and ref and all(ch in "0123456789abcdef" for ch in ref):
-            rows = self.md.query("SELECT data FROM networks WHERE id LIKE ?", (ref + "%",))
-            if len(rows) > 1:
-                raise NotFound(f"network {ref} is ambiguous ({len(rows)} matches found based on ID prefix)")
-            row = rows[0] if rows else None
-        if row is None:
-            raise NotFound(f"network {ref} not found")
-        return Network.from_json(row["data"])
+        return Network.from_json(self.md.data_by_ref(
+            "networks", ref, missing=lambda: NotFound(f"network {ref} not found"),
+            ambiguous=lambda n: NotFound(f"network {ref} is ambiguous ({n} matches found based on ID prefix)")))
 
     def _endpoints(self, network_id: str | None = None, container_id: str | None = None) -> list[dict]:
         sql, args = "SELECT * FROM endpoints", []
@@ -147,10 +140,11 @@ class NetworkService:
         if (ipam_body.get("Driver") or "default") != "default":
             raise NotFound(f'plugin "{ipam_body["Driver"]}" not found')
         configs = ipam_body.get("Config") or []
-        subnet, user = await self._subnet_for(configs)
+        subnet, user = await self._subnet_for(configs, 4)
         subnets = [subnet.config()]
         enable6 = bool(body.get("EnableIPv6"))
-        subnet6, user6 = await self._subnet6_for(configs, enable6)
+        # moby's ValidateIPAM skips the IPv6 configs of a network without IPv6
+        subnet6, user6 = await self._subnet_for(configs, 6) if enable6 else (None, False)
         if subnet6 is not None:
             subnets.append(subnet6.config())
         n = Network(id=nid, name=name, driver=driver_name, created=now_rfc3339(), subnets=subnets,
@@ -170,23 +164,34 @@ class NetworkService:
         self.events.emit("network", "create", n.id, {"name": n.name, "type": n.driver})
         return {"Id": n.id, "Warning": ""}
 
-    async def _subnet_for(self, configs: list[dict]) -> tuple[ipam.Subnet, bool]:
-        v4 = [c for c in configs if ":" not in (c.get("Subnet") or "") + (c.get("Gateway") or "")]
-        if len(v4) > 1:
-            raise InvalidParameter("dockyard supports one IPv4 subnet per network")
-        ours = self._taken(4)
-        if v4 and v4[0].get("Subnet"):
-            cfg = v4[0]
+    async def _subnet_for(self, configs: list[dict], version: int) -> tuple[ipam.Subnet, bool]:
+        """(subnet, given by the user) of one IP version: the user's IPAM config, else the next free subnet of
+        the daemon's pools. A user's IPv6 subnet must be unique local (fd00::/8): IPv6 never leaves this machine."""
+        mine = [c for c in configs if (":" in (c.get("Subnet") or "") + (c.get("Gateway") or "")) == (version == 6)]
+        if len(mine) > 1:
+            raise InvalidParameter(f"dockyard supports one IPv{version} subnet per network")
+        cfg = mine[0] if mine else {}
+        ours = self._taken(version)
+        if cfg.get("Subnet"):
             subnet = ipam.user_subnet(cfg["Subnet"], cfg.get("Gateway"), cfg.get("IPRange"))
+            if version == 6 and not subnet.network.subnet_of(ipaddress.IPv6Network("fd00::/8")):
+                raise InvalidParameter(f"invalid subnet {cfg['Subnet']}: dockyard's IPv6 networks are unique local "
+                                       f"(fd00::/8) subnets")
             if ipam.overlaps(subnet.network, ours):
                 raise Forbidden("Pool overlaps with other one on this address space")
             return subnet, True
-        if v4 and (v4[0].get("Gateway") or v4[0].get("IPRange")):
+        if version == 4 and (cfg.get("Gateway") or cfg.get("IPRange")):
             raise InvalidParameter("invalid network config: a gateway or ip-range needs a subnet")
-        taken = ours + await asyncio.to_thread(bridge.host_networks)
+        taken = ours + await asyncio.to_thread(bridge.host_networks, version)
+        return self._free_subnet(taken, version), False
+
+    def _free_subnet(self, taken: list, version: int) -> ipam.Subnet:
+        """IPv4: the first default address pool with room; IPv6: a /64 of the daemon's ULA pool."""
+        if version == 6:
+            return ipam.next_subnet6(taken, ipam.ula_pool(str(self.config.data_root)))
         for pool in self.config.default_address_pools:
             try:
-                return ipam.next_subnet(taken, pool["base"], int(pool.get("size", 24))), False
+                return ipam.next_subnet(taken, pool["base"], int(pool.get("size", 24)))
             except Forbidden:
                 continue
         raise Forbidden(ipam.NO_POOL)
@@ -195,27 +200,6 @@ class NetworkService:
         """Subnets of our networks of one IP version (address pools must avoid them)."""
         subnets = (ipam.Subnet.from_config(s).network for n in self.all() for s in n.subnets)
         return [s for s in subnets if s.version == version]
-
-    async def _subnet6_for(self, configs: list[dict], enabled: bool) -> tuple[ipam.Subnet | None, bool]:
-        """The IPv6 subnet of an --ipv6 network: the user's (fd00::/8 only: IPv6 never leaves this machine),
-        else a /64 of the daemon's ULA pool."""
-        v6 = [c for c in configs if ":" in (c.get("Subnet") or "") + (c.get("Gateway") or "")]
-        if not enabled:  # moby's ValidateIPAM skips IPv6 configs of a network without IPv6
-            return None, False
-        if len(v6) > 1:
-            raise InvalidParameter("dockyard supports one IPv6 subnet per network")
-        ours = self._taken(6)
-        if v6 and v6[0].get("Subnet"):
-            cfg = v6[0]
-            subnet = ipam.user_subnet(cfg["Subnet"], cfg.get("Gateway"), cfg.get("IPRange"))
-            if not subnet.network.subnet_of(ipaddress.IPv6Network("fd00::/8")):
-                raise InvalidParameter(f"invalid subnet {cfg['Subnet']}: dockyard's IPv6 networks are unique local "
-                                       f"(fd00::/8) subnets")
-            if ipam.overlaps(subnet.network, ours):
-                raise Forbidden("Pool overlaps with other one on this address space")
-            return subnet, True
-        taken = ours + await asyncio.to_thread(bridge.host_networks, 6)
-        return ipam.next_subnet6(taken, ipam.ula_pool(str(self.config.data_root))), False
 
     def inspect(self, ref: str) -> dict:
         n = self.get(ref)
@@ -673,10 +657,7 @@ class NetworkService:
                 await self._add_endpoint(c, n, settings, netns, create_netns=False, ifname=ifname,
                                          default_route=False)
             nets[n.name] = settings
-            if c.state.Running:
-                self._rewrite_etc(c)
-                await self._container_dns_up(c)
-            self.containers.save(c)
+            await self._save_networks(c)
         self.events.emit("network", "connect", n.id, {"container": c.id, "name": n.name, "type": n.driver})
 
     async def disconnect(self, ref: str, body: dict) -> None:
@@ -709,11 +690,15 @@ class NetworkService:
                 for key in ("EndpointID", "Gateway", "IPAddress", "MacAddress", "IPPrefixLen", "IPv6Gateway",
                             "GlobalIPv6Address", "GlobalIPv6PrefixLen"):
                     c.network_settings.pop(key, None)
-            if c.state.Running:
-                self._rewrite_etc(c)
-                await self._container_dns_up(c)
-            self.containers.save(c)
+            await self._save_networks(c)
         self.events.emit("network", "disconnect", n.id, {"container": c.id, "name": n.name, "type": n.driver})
+
+    async def _save_networks(self, c) -> None:
+        """After a connect or disconnect: a running container's /etc files and DNS follow, its record is saved."""
+        if c.state.Running:
+            self._rewrite_etc(c)
+            await self._container_dns_up(c)
+        self.containers.save(c)
 
     async def _drop_stale(self, n: Network, ref: str) -> None:
         eps = [e for e in self._endpoints(network_id=n.id) if e["name"] == ref or e["container_id"].startswith(ref)]

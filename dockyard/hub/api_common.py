@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from dockyard.hub.accounts import AccountError, LoginThrottled
-from dockyard.hub.errors import hub_error
+from dockyard.hub.errors import hub_error, not_found
 from dockyard.hub.repos import RepoError
 from dockyard.hub.store import Conflict
 from dockyard.hub.webhooks import HookError
@@ -88,6 +88,21 @@ def paged(request, total: int, results: list, page: int, page_size: int) -> web.
 def whole_list(results: list) -> web.Response:
     """A short list in Docker Hub's paged shape, all on one page."""
     return web.json_response({"count": len(results), "next": None, "previous": None, "results": results})
+
+
+def row_where(rows, key: str, value, kind: str) -> dict:
+    """The row whose `key` is `value` (a repository's collaborator, web hook, ...), else the 404 for `kind`."""
+    for row in rows:
+        if row[key] == value:
+            return row
+    raise not_found(kind)
+
+
+def removed_or_404(removed: bool, kind: str) -> web.Response:
+    """204 once a child object (tag, collaborator, hook, member) was removed; the 404 for `kind` if none was."""
+    if not removed:
+        raise not_found(kind)
+    return web.Response(status=204)
 
 
 def iso(ts) -> str | None:

@@ -32,7 +32,7 @@ from aiohttp import web
 
 from dockyard.hub import repos, routes_hooks, routes_orgs, routes_tokens
 from dockyard.hub.api_common import (caller, field, hub_of, input_errors, int_query, iso, paging, paged, read_body,
-                                     repo_of, signed_in, whole_list)
+                                     removed_or_404, repo_of, row_where, signed_in, whole_list)
 from dockyard.hub.errors import hub_error, not_found
 from dockyard.hub.rights import OFFICIAL
 from dockyard.registry.server import routes_v2
@@ -187,9 +187,7 @@ async def tag_get(request):
 @input_errors
 async def tag_delete(request):
     hub, principal, repo, _ = repo_of(request, "write")
-    if not repos.delete_tag(hub, repo, request.match_info["tag"]):
-        raise not_found("tag")
-    return web.Response(status=204)
+    return removed_or_404(repos.delete_tag(hub, repo, request.match_info["tag"]), "tag")
 
 
 # ---------- stars ----------
@@ -207,8 +205,7 @@ async def star(request):
 # ---------- collaborators and teams on a repository ----------
 async def collaborators(request):
     hub, principal, repo, _ = repo_of(request, "admin")
-    rows = hub.store.collaborators(repo["id"])
-    return whole_list(rows)
+    return whole_list(hub.store.collaborators(repo["id"]))
 
 
 @input_errors
@@ -222,23 +219,18 @@ async def collaborator_add(request):
 
 async def collaborator_get(request):
     hub, principal, repo, _ = repo_of(request, "admin")
-    for row in hub.store.collaborators(repo["id"]):
-        if row["user"] == request.match_info["user"]:
-            return web.json_response(row)
-    raise not_found("collaborator")
+    return web.json_response(row_where(hub.store.collaborators(repo["id"]), "user", request.match_info["user"],
+                                       "collaborator"))
 
 
 async def collaborator_delete(request):
     hub, principal, repo, _ = repo_of(request, "admin")
-    if not hub.store.remove_collaborator(repo["id"], request.match_info["user"]):
-        raise not_found("collaborator")
-    return web.Response(status=204)
+    return removed_or_404(hub.store.remove_collaborator(repo["id"], request.match_info["user"]), "collaborator")
 
 
 async def repo_groups(request):
     hub, principal, repo, _ = repo_of(request, "admin")
-    rows = hub.store.team_permissions(repo["id"])
-    return whole_list(rows)
+    return whole_list(hub.store.team_permissions(repo["id"]))
 
 
 @input_errors
@@ -256,9 +248,7 @@ async def repo_group_add(request):
 async def repo_group_delete(request):
     hub, principal, repo, _ = repo_of(request, "admin")
     group_id = request.match_info["group_id"]
-    if not group_id.isdigit() or not hub.store.remove_team_permission(int(group_id), repo["id"]):
-        raise not_found("group")
-    return web.Response(status=204)
+    return removed_or_404(group_id.isdigit() and hub.store.remove_team_permission(int(group_id), repo["id"]), "group")
 
 
 # ---------- search ----------

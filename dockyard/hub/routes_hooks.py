@@ -4,7 +4,8 @@ GET|DELETE .../webhook_pipeline/{name}/) with their recent deliveries, and the r
 from aiohttp import web
 
 from dockyard.hub import repos
-from dockyard.hub.api_common import field, hub_of, input_errors, iso, read_body, repo_of, whole_list
+from dockyard.hub.api_common import (field, hub_of, input_errors, iso, read_body, removed_or_404, repo_of, row_where,
+                                     whole_list)
 from dockyard.hub.errors import hub_error, not_found
 
 
@@ -34,23 +35,15 @@ async def hook_create(request):
     return web.json_response(_pipeline_json(hub, hook), status=201)
 
 
-def _hook(hub, repo, name):
-    for hook in hub.store.hooks(repo["id"]):
-        if hook["name"] == name:
-            return hook
-    raise not_found("webhook")
-
-
 async def hook_get(request):
     hub, principal, repo, _ = repo_of(request, "admin")
-    return web.json_response(_pipeline_json(hub, _hook(hub, repo, request.match_info["name"])))
+    hook = row_where(hub.store.hooks(repo["id"]), "name", request.match_info["name"], "webhook")
+    return web.json_response(_pipeline_json(hub, hook))
 
 
 async def hook_delete(request):
     hub, principal, repo, _ = repo_of(request, "admin")
-    if not hub.store.delete_hook(repo["id"], request.match_info["name"]):
-        raise not_found("webhook")
-    return web.Response(status=204)
+    return removed_or_404(hub.store.delete_hook(repo["id"], request.match_info["name"]), "webhook")
 
 
 async def hook_callback(request):

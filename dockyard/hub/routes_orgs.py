@@ -5,7 +5,8 @@ changes for its owners."""
 from aiohttp import web
 
 from dockyard.hub import orgs
-from dockyard.hub.api_common import caller, field, hub_of, input_errors, iso, paging, paged, read_body, signed_in
+from dockyard.hub.api_common import (caller, field, hub_of, input_errors, iso, paging, paged, read_body, removed_or_404,
+                                     signed_in)
 from dockyard.hub.errors import hub_error, not_found
 
 
@@ -129,6 +130,4 @@ async def group_member_add(request):
 
 async def group_member_delete(request):
     hub, principal, org, team = _team(request, manage=True)
-    if not hub.store.remove_team_member(team["id"], request.match_info["user"]):
-        raise not_found("member")
-    return web.Response(status=204)
+    return removed_or_404(hub.store.remove_team_member(team["id"], request.match_info["user"]), "member")

@@ -129,6 +129,7 @@ def test_a_container_runs_is_inspected_paused_signalled_and_deleted(runtime, tmp
             m, pid = await c.start_looping()
             state = await runtime.state(c.id)
             assert state["status"] == "running" and state["pid"] == pid
+            assert await runtime.list() == [c.id]
             assert pid in await runtime.ps(c.id)
             await runtime.pause(c.id)
             assert (await runtime.state(c.id))["status"] == "paused"
@@ -139,7 +140,7 @@ def test_a_container_runs_is_inspected_paused_signalled_and_deleted(runtime, tmp
             status = await m.wait()
             assert status.exit_code == 3
             # the monitor deleted the container with the Runtime's delete command
-            assert await runtime.state(c.id) is None
+            assert await runtime.state(c.id) is None and await runtime.list() == []
         finally:
             await c.cleanup()
 

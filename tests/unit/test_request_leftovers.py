@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from dockyard.api.context import SERVICES
+from dockyard.api.context import TEMP_DIR
 from dockyard.api.routes import images as image_routes
 from dockyard.daemon.container_store import ContainerStore
 from dockyard.daemon.events import EventBus
@@ -30,8 +30,7 @@ class CutShortBody:
 
 
 def fake_request(tmp_path, content) -> SimpleNamespace:
-    config = SimpleNamespace(data_root=tmp_path)
-    return SimpleNamespace(app={SERVICES: SimpleNamespace(config=config)}, content=content)
+    return SimpleNamespace(app={TEMP_DIR: tmp_path / "tmp"}, content=content)
 
 
 @pytest.mark.parametrize("error", [asyncio.CancelledError(), ConnectionResetError("reset"), ValueError("bad")])

@@ -14,14 +14,14 @@ from aiohttp import web
 from ...build.auth import decode_registry_config
 from ...build.builder import BuildError, BuildOptions
 from ...build.context import fetch_remote, unpack_context
-from ...build.prune import prune_build_cache
 from ...filters import Filters
 from ...errors import DockyardError, InvalidParameter
 from ... import gojson
 from ..body_schemas import BUILD_QUERY_JSON
-from ..context import json_response, qbool, qint, services
+from ..context import TEMP_DIR, json_response, qbool, qint
 from ..router import RouteTable
 from ..streams import JSONStream
+from .build_backend import BUILD_CACHE, BUILDER
 from .images import _spool
 
 routes = RouteTable()
@@ -106,13 +106,12 @@ class BuildOutput:
 
 @routes.post("/build")
 async def build(request: web.Request) -> web.StreamResponse:
-    svc = services(request)
     reject_squash(request)
     opts = build_options(request)
     for t in opts.tags:
         from ...image import reference
         reference.parse(t)  # a bad -t fails before any work
-    work = Path(tempfile.mkdtemp(prefix="context-", dir=svc.config.data_root / "tmp"))
+    work = Path(tempfile.mkdtemp(prefix="context-", dir=request.app[TEMP_DIR]))
     stream = JSONStream(request)
     out = BuildOutput(stream, opts.quiet)
     try:
@@ -125,7 +124,7 @@ async def build(request: web.Request) -> web.StreamResponse:
                     await asyncio.to_thread(unpack_context, body, work)
                 finally:
                     os.unlink(body)
-            image_id = await svc.builder.build(work, opts, out.send)
+            image_id = await request.app[BUILDER].build(work, opts, out.send)
         finally:  # gone before the last message: a client stops reading at an error
             await asyncio.to_thread(shutil.rmtree, work, ignore_errors=True)
         if opts.quiet:  # dockerd's -q: the image ID is all a successful build shows
@@ -144,6 +143,5 @@ async def build(request: web.Request) -> web.StreamResponse:
 @routes.post("/build/prune")
 async def build_prune(request: web.Request) -> web.Response:
     # The classic builder's cache is the images its steps commit (see build/prune.py).
-    svc = services(request)
     filters = Filters.parse(request.query.get("filters"))
-    return json_response(prune_build_cache(svc.images, qbool(request, "all"), filters))
+    return json_response(request.app[BUILD_CACHE](qbool(request, "all"), filters))

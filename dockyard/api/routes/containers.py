@@ -10,7 +10,6 @@ from urllib.parse import quote_plus
 from aiohttp import web
 
 from ...daemon.attach import LogFollower, parse_detach_keys, relay
-from ...daemon.commit import commit
 from ...daemon.containers import check_wait_condition, merge_image_config
 from ...filters import Filters
 from ...daemon.logs import log_size, opened_log, read_logs
@@ -20,20 +19,21 @@ from ...runtime.oci import cgroup_path
 from ...timefmt import parse_time_filter
 from ...errors import Conflict, InvalidParameter, NotFound, NotImplemented_
 from .. import image_versions
-from ..context import atoi, json_body, json_response, json_response_of, no_content, qbool, qint, services
+from ..context import atoi, json_body, json_response, json_response_of, no_content, qbool, qint
 from ..middleware import SERVER_HEADERS
 from ..router import RouteTable
 from ...stdcopy import frame
 from ..streams import hijack, start_stream
 from ..versions import as_tuple
+from .containers_backend import COMMIT, CONTAINERS, LINKS, ContainerBackend
 from .images import _spool
 
 routes = RouteTable()
 CID = "/containers/{id}"
 
 
-def _containers(request):
-    return services(request).containers
+def _containers(request: web.Request) -> ContainerBackend:
+    return request.app[CONTAINERS]
 
 
 @routes.post("/containers/create")
@@ -114,7 +114,7 @@ async def wait(request: web.Request) -> web.StreamResponse:
 @routes.delete(CID)
 async def remove(request: web.Request) -> web.Response:
     if qbool(request, "link"):  # `docker rm --link`: forget a legacy link, remove nothing
-        await services(request).extra["networks"].remove_link(request.match_info["id"])
+        await request.app[LINKS].remove_link(request.match_info["id"])
         return no_content()
     await _containers(request).remove(request.match_info["id"], qbool(request, "force"), qbool(request, "v"))
     return no_content()
@@ -127,7 +127,7 @@ async def remove_link(request: web.Request) -> web.Response:
     name = f"{request.match_info['id'].lstrip('/')}/{request.match_info['alias']}"
     if not qbool(request, "link"):
         raise NotFound(f"No such container: {name}")
-    await services(request).extra["networks"].remove_link(f"/{name}")
+    await request.app[LINKS].remove_link(f"/{name}")
     return no_content()
 
 
@@ -307,7 +307,7 @@ async def attach(request: web.Request) -> web.StreamResponse:
     return hijacked.resp
 
 
-async def _attach_following_log(svc, c, log, hijacked, use_stdin: bool, stdout: bool, stderr: bool,
+async def _attach_following_log(svc: ContainerBackend, c, log, hijacked, use_stdin: bool, stdout: bool, stderr: bool,
                                 detach_keys: bytes) -> None:
     """logs=1&stream=1 on a running container: its output from the log, followed (see LogFollower)."""
     def running() -> bool:
@@ -323,7 +323,7 @@ async def _attach_following_log(svc, c, log, hijacked, use_stdin: bool, stdout: 
     await relay(hijacked, follower, tty=c.tty, use_stdin=use_stdin, multiplexed=True, detach_keys=detach_keys)
 
 
-def _attach_when_running(svc, cid: str, use_stdin: bool, stdout: bool, stderr: bool) -> asyncio.Future:
+def _attach_when_running(svc: ContainerBackend, cid: str, use_stdin: bool, stdout: bool, stderr: bool) -> asyncio.Future:
     """The attachment, now if the container runs, else once it starts (before its process does)."""
     monitor = svc.monitors.get(cid)
     if monitor is not None:
@@ -413,15 +413,14 @@ async def archive_put(request: web.Request) -> web.Response:
 
 @routes.post("/commit")
 async def commit_container(request: web.Request) -> web.Response:
-    svc = services(request)
     q = request.query
     ref = q.get("container", "")
     if not ref:
         raise InvalidParameter("container name or ID is required")
-    c = svc.containers.store.get(ref)
+    c = _containers(request).store.get(ref)
     body = await json_body(request)
     config = merge_image_config(body, c.config) if body else dict(c.config)
-    image_id = await commit(svc, c.id, repo=q.get("repo", ""), tag=q.get("tag", ""), comment=q.get("comment", ""),
+    image_id = await request.app[COMMIT].commit(c.id, repo=q.get("repo", ""), tag=q.get("tag", ""), comment=q.get("comment", ""),
                             author=q.get("author", ""), pause=qbool(request, "pause", True),
                             changes=q.getall("changes", []), config_override=config)
     return json_response({"Id": image_id}, status=201)

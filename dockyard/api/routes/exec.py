@@ -3,16 +3,17 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..context import json_body, json_response, qint, services
+from ..context import json_body, json_response, qint
 from ..router import RouteTable
 from ..streams import hijack
 from .containers import _stream_content_type
+from .exec_backend import EXECS, ExecBackend
 
 routes = RouteTable()
 
 
-def _execs(request):
-    return services(request).extra["exec"]
+def _execs(request: web.Request) -> ExecBackend:
+    return request.app[EXECS]
 
 
 @routes.post("/containers/{id}/exec")

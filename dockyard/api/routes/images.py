@@ -12,17 +12,22 @@ from ...filters import Filters
 from ...errors import InvalidParameter
 from ...fetch import download, is_url
 from .. import image_versions
-from ..context import json_response, json_response_of, qbool, services
+from ..context import TEMP_DIR, json_response, json_response_of, qbool
 from ..middleware import SERVER_HEADERS
 from ..router import RouteTable
 from ..streams import JSONStream, start_stream
+from .images_backend import ARCHIVES, IMAGES, PULL, ImageBackend
 
 routes = RouteTable()
 
 
+def _images(request: web.Request) -> ImageBackend:
+    return request.app[IMAGES]
+
+
 @routes.get("/images/json")
 async def list_images(request: web.Request) -> web.Response:
-    svc = services(request)
+    images = _images(request)
     filters = Filters.parse(request.query.get("filters"))
     if request.query.get("filter"):  # pre-1.28 clients
         filters.values.setdefault("reference", []).append(request.query["filter"])
@@ -30,20 +35,20 @@ async def list_images(request: web.Request) -> web.Response:
 
     def listing() -> list[dict]:
         return [image_versions.image_summary(s, version)
-                for s in svc.images.list(qbool(request, "all"), filters, qbool(request, "digests"))]
+                for s in images.list(qbool(request, "all"), filters, qbool(request, "digests"))]
 
     return await json_response_of(listing)
 
 
 @routes.get("/images/{name:.+}/json")
 async def inspect_image(request: web.Request) -> web.Response:
-    images, version = services(request).images, request["api_version"]
+    images, version = _images(request), request["api_version"]
     return await json_response_of(lambda: image_versions.image_inspect(images.inspect(request.match_info["name"]), version))
 
 
 @routes.get("/images/{name:.+}/history")
 async def image_history(request: web.Request) -> web.Response:
-    return json_response(await blocking(services(request).images.history, request.match_info["name"]))
+    return json_response(await blocking(_images(request).history, request.match_info["name"]))
 
 
 @routes.post("/images/{name:.+}/tag")
@@ -52,13 +57,13 @@ async def tag_image(request: web.Request) -> web.Response:
     if not repo:
         raise InvalidParameter("repository name must have at least one component")
     tag = request.query.get("tag") or "latest"
-    await blocking(services(request).images.tag, request.match_info["name"], f"{repo}:{tag}")
+    await blocking(_images(request).tag, request.match_info["name"], f"{repo}:{tag}")
     return web.Response(status=201)
 
 
 @routes.delete("/images/{name:.+}")
 async def remove_image(request: web.Request) -> web.Response:
-    records = await blocking(services(request).images.remove, request.match_info["name"], qbool(request, "force"),
+    records = await blocking(_images(request).remove, request.match_info["name"], qbool(request, "force"),
                              not qbool(request, "noprune"))
     return json_response(records)
 
@@ -66,13 +71,13 @@ async def remove_image(request: web.Request) -> web.Response:
 @routes.post("/images/prune")
 async def prune_images(request: web.Request) -> web.Response:
     filters = Filters.parse(request.query.get("filters"))
-    return json_response(await blocking(services(request).images.prune, False, filters))
+    return json_response(await blocking(_images(request).prune, False, filters))
 
 
 async def _fill_temp(request: web.Request, fill) -> str:
     """A new `upload-*` temp file under <data-root>/tmp, written by `await fill(f)`. Removed again when
     filling fails in any way, a client hanging up mid-upload (CancelledError) included."""
-    fd, path = tempfile.mkstemp(prefix="upload-", dir=services(request).config.data_root / "tmp")
+    fd, path = tempfile.mkstemp(prefix="upload-", dir=request.app[TEMP_DIR])
     try:
         with os.fdopen(fd, "wb") as f:
             await fill(f)
@@ -101,10 +106,9 @@ async def _download(request: web.Request, url: str) -> str:
 
 @routes.post("/images/create")
 async def create_image(request: web.Request) -> web.StreamResponse:
-    svc = services(request)
     q = request.query
     if q.get("fromSrc"):
-        return await _import(request, svc)
+        return await _import(request)
     if not q.get("fromImage"):
         raise InvalidParameter("either fromImage or fromSrc must be given")
     ref = q["fromImage"]
@@ -113,20 +117,15 @@ async def create_image(request: web.Request) -> web.StreamResponse:
         ref = f"{ref}@{tag}" if tag.startswith("sha256:") else f"{ref}:{tag}"
     # No tag on a name without one means every tag (`docker pull -a`), as the API defines.
     all_tags = not tag and ":" not in ref.rsplit("/", 1)[-1] and "@" not in ref
-    if svc.registry is None:
+    puller = request.app.get(PULL)
+    if puller is None:
         raise InvalidParameter("pulling is not available in this daemon")
     stream = JSONStream(request)
-    try:
-        await svc.registry.pull(ref, platform=q.get("platform") or None, all_tags=all_tags,
-                                auth=request.headers.get("X-Registry-Auth"), progress=stream.send)
-    except Exception as err:  # once streaming, errors travel inside the stream
-        if not stream.started:
-            raise
-        await stream.error(str(err))
-    return await stream.finish()
+    return await stream.run(puller.pull(ref, platform=q.get("platform") or None, all_tags=all_tags,
+                                        auth=request.headers.get("X-Registry-Auth"), progress=stream.send))
 
 
-async def _import(request: web.Request, svc) -> web.StreamResponse:
+async def _import(request: web.Request) -> web.StreamResponse:
     q = request.query
     src = q["fromSrc"]
     if src != "-" and not is_url(src):
@@ -140,7 +139,7 @@ async def _import(request: web.Request, svc) -> web.StreamResponse:
             await stream.send({"status": f"Downloading from {src}"})  # dockerd says so once the URL answered
         with open(path, "rb") as f:
             image_id = await blocking(
-                svc.archives.import_rootfs, f, q.get("repo", ""), q.get("tag", ""), q.get("message", ""),
+                request.app[ARCHIVES].import_rootfs, f, q.get("repo", ""), q.get("tag", ""), q.get("message", ""),
                 q.getall("changes", []), src, q.get("platform", ""))
         await stream.send({"status": image_id})
     except Exception as err:
@@ -156,11 +155,10 @@ async def _import(request: web.Request, svc) -> web.StreamResponse:
 
 @routes.post("/images/load")
 async def load_images(request: web.Request) -> web.StreamResponse:
-    svc = services(request)
     path = await _spool(request)
     stream = JSONStream(request)
     try:
-        lines = await blocking(svc.archives.load, path)
+        lines = await blocking(request.app[ARCHIVES].load, path)
         for line in lines:
             await stream.send({"stream": line + "\n"})
     except Exception as err:
@@ -171,12 +169,11 @@ async def load_images(request: web.Request) -> web.StreamResponse:
 
 
 async def _save(request: web.Request, names: list[str]) -> web.StreamResponse:
-    svc = services(request)
     # The archive is written to a file before anything is sent, so a name save() cannot find is a 404.
-    fd, path = tempfile.mkstemp(prefix="save-", dir=svc.config.data_root / "tmp")
+    fd, path = tempfile.mkstemp(prefix="save-", dir=request.app[TEMP_DIR])
     try:
         with os.fdopen(fd, "wb") as f:
-            await blocking(svc.archives.save, names, f)
+            await blocking(request.app[ARCHIVES].save, names, f)
         resp = web.StreamResponse(headers={**SERVER_HEADERS, "Content-Type": "application/x-tar"})
         resp.content_length = os.path.getsize(path)
         await start_stream(request, resp)

@@ -4,14 +4,15 @@ from __future__ import annotations
 from aiohttp import web
 
 from ...filters import Filters
-from ..context import json_body, json_response, no_content, services
+from ..context import json_body, json_response, no_content
 from ..router import RouteTable
+from .networks_backend import NETWORKS, NetworkBackend
 
 routes = RouteTable()
 
 
-def _networks(request):
-    return services(request).extra["networks"]
+def _networks(request: web.Request) -> NetworkBackend:
+    return request.app[NETWORKS]
 
 
 @routes.get("/networks")

@@ -9,18 +9,19 @@ from aiohttp import web
 
 from ...filters import Filters
 from ...errors import InvalidParameter
-from ..context import json_body, json_response, qint, services
+from ..context import json_body, json_response, qint
 from ..router import RouteTable
 from ..streams import JSONStream
+from .registry_backend import REGISTRY, RegistryBackend
 
 routes = RouteTable()
 
 
-def _registry(request: web.Request):
-    svc = services(request)
-    if svc.registry is None:
+def _registry(request: web.Request) -> RegistryBackend:
+    registry = request.app.get(REGISTRY)
+    if registry is None:
         raise InvalidParameter("registry access is not available in this daemon")
-    return svc.registry
+    return registry
 
 
 @routes.post("/auth")
@@ -44,14 +45,8 @@ async def search(request: web.Request) -> web.Response:
 async def push(request: web.Request) -> web.StreamResponse:
     registry = _registry(request)
     stream = JSONStream(request)
-    try:
-        await registry.push(request.match_info["name"], request.query.get("tag") or None,
-                            auth=request.headers.get("X-Registry-Auth"), progress=stream.send)
-    except Exception as err:  # once streaming, errors travel inside the stream
-        if not stream.started:
-            raise
-        await stream.error(str(err))
-    return await stream.finish()
+    return await stream.run(registry.push(request.match_info["name"], request.query.get("tag") or None,
+                                          auth=request.headers.get("X-Registry-Auth"), progress=stream.send))
 
 
 @routes.get("/distribution/{name:.+}/json")

@@ -9,12 +9,13 @@ from ...blocking import blocking
 from ...filters import Filters
 from ...errors import InvalidParameter
 from ...timefmt import parse_time_filter
-from ..context import json_response, services
+from ..context import json_response
 from ..middleware import SERVER_HEADERS
 from .. import image_versions
 from ..router import RouteTable
 from ..versions import as_tuple
 from ..streams import start_stream
+from .system_backend import EVENTS, SYSTEM
 
 routes = RouteTable()
 
@@ -35,12 +36,12 @@ async def ping_head(request: web.Request) -> web.Response:
 
 @routes.get("/version")
 async def version(request: web.Request) -> web.Response:
-    return json_response(services(request).system.version())
+    return json_response(request.app[SYSTEM].version())
 
 
 @routes.get("/info")
 async def info(request: web.Request) -> web.Response:
-    return json_response(image_versions.info(services(request).system.info(), request["api_version"]))
+    return json_response(image_versions.info(request.app[SYSTEM].info(), request["api_version"]))
 
 
 @routes.get("/system/df")
@@ -48,7 +49,7 @@ async def system_df(request: web.Request) -> web.Response:
     # `type` selects what to compute from API 1.42 on; before that (or without it) everything is.
     types = request.query.getall("type", [])
     selected = set(types) if types and as_tuple(request["api_version"]) >= (1, 42) else None
-    usage = await blocking(services(request).system.disk_usage, selected)  # walks every layer and volume
+    usage = await blocking(request.app[SYSTEM].disk_usage, selected)  # walks every layer and volume
     return json_response(image_versions.disk_usage(usage, request["api_version"]))
 
 
@@ -68,7 +69,7 @@ async def events(request: web.Request) -> web.StreamResponse:
                                f"({request.query['until']})")
     resp = web.StreamResponse(headers={**SERVER_HEADERS, "Content-Type": "application/json"})
     await start_stream(request, resp)
-    async for ev in services(request).events.stream(since, until):
+    async for ev in request.app[EVENTS].stream(since, until):
         if _matches(ev, filters):
             await resp.write(json.dumps(ev).encode() + b"\n")
     await resp.write_eof()

@@ -6,15 +6,16 @@ from aiohttp import web
 
 from ...filters import Filters
 from ...blocking import blocking
-from ..context import json_body, json_response_of, no_content, qbool, services
+from ..context import json_body, json_response_of, no_content, qbool
 from ..router import RouteTable
 from ..versions import as_tuple
+from .volumes_backend import VOLUMES, VolumeBackend
 
 routes = RouteTable()
 
 
-def _volumes(request):
-    return services(request).extra["volumes"]
+def _volumes(request: web.Request) -> VolumeBackend:
+    return request.app[VOLUMES]
 
 
 @routes.get("/volumes")

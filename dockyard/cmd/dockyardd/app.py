@@ -1,6 +1,7 @@
 """Composition root: builds the stores and services once, with constructor injection, and the API app."""
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 import secrets
@@ -11,7 +12,9 @@ from typing import Any
 from aiohttp import web
 
 from ...api import middleware, router
-from ...api.context import SERVICES
+from ...api.context import TEMP_DIR
+from ...api.routes import (build_backend, containers_backend, exec_backend, images_backend, networks_backend,
+                           registry_backend, system_backend, volumes_backend)
 from ...api.streams import install_hijack_support
 from ...runtime.monitor_client import close_monitor_zygote
 from ...store.content import ContentStore
@@ -21,6 +24,7 @@ from ...store.metadata import Metadata
 from ...store.snapshots import choose_driver
 from ...volume.store import VolumeStore
 from ...daemon.archives import ArchiveService
+from ...daemon.commit import Committer
 from ...daemon.config import DaemonConfig
 from ...daemon.container_store import ContainerStore
 from ...daemon.containers import ContainerService
@@ -121,11 +125,40 @@ def _attach_optional(svc: Services) -> None:
                                                  svc.registry))
 
 
+def route_backends(svc: Services) -> dict[web.AppKey, object]:
+    """The service behind each routes module's backend key (api/backends.py): a missing optional part's
+    key stays unset, and its routes say the part is not available."""
+    networks = svc.extra["networks"]
+    backends = {
+        containers_backend.CONTAINERS: svc.containers,
+        containers_backend.LINKS: networks,
+        containers_backend.COMMIT: Committer(svc.config, svc.layers, svc.containers, svc.images, svc.events),
+        exec_backend.EXECS: svc.extra["exec"],
+        images_backend.IMAGES: svc.images,
+        images_backend.ARCHIVES: svc.archives,
+        networks_backend.NETWORKS: networks,
+        volumes_backend.VOLUMES: svc.extra["volumes"],
+        system_backend.SYSTEM: svc.system,
+        system_backend.EVENTS: svc.events,
+    }
+    if svc.registry is not None:
+        backends[images_backend.PULL] = svc.registry
+        backends[registry_backend.REGISTRY] = svc.registry
+    if svc.builder is not None:
+        from ...build.prune import prune_build_cache
+
+        backends[build_backend.BUILDER] = svc.builder
+        backends[build_backend.BUILD_CACHE] = functools.partial(prune_build_cache, svc.images)
+    return backends
+
+
 def build_app(svc: Services) -> web.Application:
     install_hijack_support()
     app = web.Application(middlewares=[middleware.version_middleware, middleware.error_middleware],
                           client_max_size=0)
-    app[SERVICES] = svc
+    app[TEMP_DIR] = svc.config.data_root / "tmp"
+    for key, backend in route_backends(svc).items():
+        app[key] = backend
     health = svc.extra["health"]
 
     async def start_health(_app):

@@ -15,7 +15,7 @@ import uuid as uuidlib
 
 from dockyard.registry.server.errors import RegistryError
 from dockyard.registry.server.names import UUID_RE, split_digest
-from dockyard.registry.server.storage import Storage, write_atomic
+from dockyard.registry.server.storage import Storage, fsync_dir, write_atomic
 
 FLUSH_BYTES = 4 * 1024 * 1024   # write to disk in big pieces, off the event loop
 
@@ -40,14 +40,6 @@ def _hash_file(path: str, algo: str) -> str:
         while chunk := f.read(1 << 20):
             h.update(chunk)
     return h.hexdigest()
-
-
-def _fsync(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class Uploads:
@@ -138,7 +130,7 @@ class Uploads:
             self.cancel(s)
             raise RegistryError("DIGEST_INVALID", detail={"expected": digest, "actual": f"{algo}:{actual}"})
         size = s.size
-        await loop.run_in_executor(None, _fsync, s.path)
+        await loop.run_in_executor(None, fsync_dir, s.path)
         await loop.run_in_executor(None, self.storage.adopt_blob_file, digest, s.path)
         self.storage.link_layer(s.repo, digest)
         self._remove(s)
