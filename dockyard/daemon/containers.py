@@ -21,6 +21,7 @@ from ..runtime import sysinfo
 from ..runtime.oci import CGROUP_PARENT, OCIRuntime
 from ..runtime.spec import MASKED_PATHS, READONLY_PATHS, build_spec
 from ..store.fsutil import dir_size
+from ..store.trash import Trash, remove_tree
 from ..store.snapshots.mount import (MS_NODEV, MS_NOEXEC, MS_NOSUID, is_mountpoint, mount as mount_fs,
                                      unmount as unmount_fs)
 from ..image.layers import LayerStore
@@ -61,7 +62,7 @@ def check_wait_condition(condition: str) -> None:
 
 class ContainerService:
     def __init__(self, config: DaemonConfig, store: ContainerStore, layers: LayerStore, images: ImageService,
-                 events: EventBus, volumes: VolumeStore, networks, execs: ExecStore):
+                 events: EventBus, volumes: VolumeStore, networks, execs: ExecStore, trash: Trash | None = None):
         self.config = config
         self.store = store
         self.networks = networks  # NetworkService: attach() before runc starts a container, detach() after
@@ -69,6 +70,7 @@ class ContainerService:
         self.layers = layers
         self.images = images
         self.events = events
+        self.trash = trash  # a removed container's dir goes there, to be deleted in the background
         # Short paths: monitor sockets live here and unix socket paths are limited to 108 bytes.
         self.state_root = config.exec_root / "c"
         self.data_dir = config.data_root / "containers"
@@ -77,6 +79,7 @@ class ContainerService:
         self._exit_waiters: dict[str, list[asyncio.Future]] = {}
         self._remove_waiters: dict[str, list[asyncio.Future]] = {}
         self._removing: set[str] = set()  # a second rm of one of these is a conflict, as in moby
+        self._deleting: dict[str, Monitor] = {}  # exited; the runtime may still be deleting their container
         self._tasks: set[asyncio.Task] = set()
         self.execs = execs  # a container's execs end with its process
         self.files = ContainerFiles(config.data_root / "tmp", store, layers, images, events)
@@ -221,8 +224,9 @@ class ContainerService:
         self._emit_network_events(c, "connect")
         self._emit_volume_events(c, "mount")
         try:
-            await asyncio.to_thread(mounts.check_propagation, c.mount_points)
-            await asyncio.to_thread(self._mount_volumes, c)
+            if c.mount_points:  # (a thread hop costs ms on a busy machine: none when there is nothing to do)
+                await asyncio.to_thread(mounts.check_propagation, c.mount_points)
+                await asyncio.to_thread(self._mount_volumes, c)
             pid, monitor = await self._launch(c, image, rootfs, sdir, netns)
         except BaseException:
             await self._release(c)
@@ -257,6 +261,7 @@ class ContainerService:
             self._resolve_exit(c.id, 128)
             raise SystemError_(message) from None
         size = c.host_config.get("ConsoleSize") or [0, 0]
+        await self._runtime_deleted(c.id)
         monitor = await Monitor.spawn(runtime=self.runtime_for(c), container_id=c.id, bundle=sdir, state_dir=sdir,
                                       log=log, tty=c.tty, open_stdin=bool(c.config.get("OpenStdin")),
                                       stdin_once=bool(c.config.get("StdinOnce")),
@@ -346,13 +351,31 @@ class ContainerService:
 
     async def _watch(self, cid: str, monitor: Monitor) -> None:
         try:
-            status = await monitor.wait()
+            status = await monitor.wait_exited()
         except Exception as err:  # the monitor vanished without an exit record
             log.warning("lost monitor of %s: %s", cid[:12], err)
             status = read_exit(self.state_dir(cid))
             if status is None:
                 return
+        self._deleting[cid] = monitor
+        self._spawn(self._forget_when_deleted(cid, monitor))
         await self._on_exit(cid, status.exit_code, status.finished_at, status.oom_killed, status.error)
+
+    async def _forget_when_deleted(self, cid: str, monitor: Monitor) -> None:
+        await monitor.deleted()
+        if self._deleting.get(cid) is monitor:
+            del self._deleting[cid]
+
+    async def _runtime_deleted(self, cid: str) -> None:
+        """Wait for the runtime's delete of the container's last run (its monitor runs it after the exit,
+        while the daemon cleans up): a start reuses the ID, and a removal leaves nothing behind."""
+        monitor = self._deleting.get(cid)
+        if monitor is None:
+            return
+        try:
+            await asyncio.wait_for(monitor.deleted(), 30)
+        except asyncio.TimeoutError:
+            log.warning("the runtime has not deleted %s after 30 s", cid[:12])
 
     async def _on_exit(self, cid: str, exit_code: int, finished_at: str, oom: bool = False, error: str = "") -> None:
         monitor = self.monitors.pop(cid)
@@ -398,7 +421,8 @@ class ContainerService:
         if shm.is_dir():
             await asyncio.to_thread(unmount_fs, str(shm))
         self._emit_network_events(c, "disconnect")
-        await asyncio.to_thread(self._unmount_volumes, c)
+        if c.mount_points:
+            await asyncio.to_thread(self._unmount_volumes, c)
         self._emit_volume_events(c, "unmount")
 
     def _mount_volumes(self, c: Container) -> None:
@@ -616,8 +640,9 @@ class ContainerService:
             self.execs.forget_container(c.id)
             await self.networks.detach(c)
             await asyncio.to_thread(self._remove_files, c)
+            await self._runtime_deleted(c.id)
             self.store.delete(c.id)
-            if volumes:  # rm -v, --rm, build steps: the anonymous volumes go with it; named ones stay
+            if volumes and c.mount_points:  # rm -v, --rm, build steps: its anonymous volumes go; named ones stay
                 await asyncio.to_thread(self._remove_anonymous_volumes, c)
         self.store.forget_lock(c.id)
         self.restarts.forget(c.id)
@@ -642,8 +667,8 @@ class ContainerService:
 
     def _remove_files(self, c: Container) -> None:
         self.layers.remove_rw(c.id)
-        shutil.rmtree(self.data_dir / c.id, ignore_errors=True)
-        shutil.rmtree(self.state_dir(c.id), ignore_errors=True)
+        remove_tree(self.data_dir / c.id, self.trash)
+        shutil.rmtree(self.state_dir(c.id), ignore_errors=True)  # under the exec root: another filesystem
 
     async def prune(self, filters: Filters) -> dict:
         filters.validate({"until", "label", "label!"})

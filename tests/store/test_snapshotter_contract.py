@@ -113,6 +113,8 @@ def test_removal_leaves_nothing_mounted_or_on_disk(snapshotter, tmp_path):
     assert snapshotter.cleanup() == []  # and the snapshotter's own bookkeeping went with them
     left = [p for p in snapshotter.root.rglob("*") if not p.is_dir()]
     assert left == []
+    snapshotter.trash.drain()  # and the trash deleted what it was given
+    assert list(snapshotter.trash.root.iterdir()) == []
 
 
 def test_a_deep_chain_still_mounts(snapshotter, tmp_path):
