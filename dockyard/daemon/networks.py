@@ -928,6 +928,7 @@ class NetworkService:
         for cid in stale:
             log.info("cleaning up the network of %s", cid[:12])
             await self.detach(_Stub(cid))
+            await self._unlinked(cid)  # its namespace is unmounted in the background
             for suffix in ("", ".proxy", ".proxy.log"):
                 (self.netns_dir / (cid + suffix)).unlink(missing_ok=True)
         for c in running:
