@@ -215,20 +215,36 @@ class ContainerService:
 
     async def _start(self, c: Container) -> None:
         image = self.images.get(c.image_id)
-        rootfs = await asyncio.to_thread(self.layers.mount_rw, c.id, image.top_chain)
-        sdir = self.state_dir(c.id)
-        if sdir.exists():
-            shutil.rmtree(sdir, ignore_errors=True)
-        sdir.mkdir(parents=True)
-        netns = await self.networks.attach(c)  # may point c's /etc files at another container's
+        # The network (veths, addresses: the slowest step but runc's) comes up while the rootfs is mounted and
+        # the monitor readied; the spec, which names the network namespace, is written once all three are.
+        network = asyncio.ensure_future(self.networks.attach(c))  # may point c's /etc files at another's
+        monitor = None
+        try:
+            rootfs = await asyncio.to_thread(self.layers.mount_rw, c.id, image.top_chain)
+            sdir = self.state_dir(c.id)
+            if sdir.exists():
+                shutil.rmtree(sdir, ignore_errors=True)
+            sdir.mkdir(parents=True)
+            log, log_error = _log_spec_of(c)
+            if log_error is None:
+                monitor = await self._spawn_monitor(c, sdir, log)
+            netns = await network
+        except BaseException:
+            if monitor is not None:
+                await monitor.end()
+            await self._undo_attach(c, network)
+            await asyncio.shield(self.files.unmount_if_stopped(c.id))
+            raise
         self._emit_network_events(c, "connect")
         self._emit_volume_events(c, "mount")
         try:
             if c.mount_points:  # (a thread hop costs ms on a busy machine: none when there is nothing to do)
                 await asyncio.to_thread(mounts.check_propagation, c.mount_points)
                 await asyncio.to_thread(self._mount_volumes, c)
-            pid, monitor = await self._launch(c, image, rootfs, sdir, netns)
+            pid = await self._launch(c, image, rootfs, sdir, netns, monitor, log_error)
         except BaseException:
+            if monitor is not None:
+                await monitor.end()  # never told to start
             await self._release(c)
             self.store.save(c)
             await asyncio.shield(self.files.unmount_if_stopped(c.id))
@@ -240,8 +256,27 @@ class ContainerService:
         self.events.emit("container", "start", c.id, {"image": c.image_ref, "name": c.name})
         self._spawn(self._watch(c.id, monitor))
 
-    async def _launch(self, c: Container, image, rootfs, sdir: Path, netns: str | None) -> tuple[int, Monitor]:
-        joined, shm_source = await asyncio.to_thread(self._pid_ipc_setup, c)
+    async def _undo_attach(self, c: Container, network: asyncio.Future) -> None:
+        """A start failed before its network events: undo the attach if it succeeded (it undoes itself if not)."""
+        await asyncio.wait([network])
+        if not network.cancelled() and network.exception() is None:
+            await self.networks.detach(c)
+
+    async def _spawn_monitor(self, c: Container, sdir: Path, log: dict | None) -> Monitor:
+        """The container's monitor, waiting for "start" (the spec need not be written yet)."""
+        await self._runtime_deleted(c.id)
+        size = c.host_config.get("ConsoleSize") or [0, 0]
+        return await Monitor.spawn(runtime=self.runtime_for(c), container_id=c.id, bundle=sdir, state_dir=sdir,
+                                   log=log, tty=c.tty, open_stdin=bool(c.config.get("OpenStdin")),
+                                   stdin_once=bool(c.config.get("StdinOnce")),
+                                   console_size=tuple(size) if size and size[0] else None)
+
+    async def _launch(self, c: Container, image, rootfs, sdir: Path, netns: str | None, monitor: Monitor | None,
+                      log_error: ValueError | None) -> int:
+        if c.host_config.get("IpcMode") == "shareable":  # mounts its /dev/shm: off the loop
+            joined, shm_source = await asyncio.to_thread(self._pid_ipc_setup, c)
+        else:
+            joined, shm_source = self._pid_ipc_setup(c)
         if c.host_config.get("CpuRealtimeRuntime") or c.host_config.get("CpuRealtimePeriod"):
             await asyncio.to_thread(self._init_rt_parent)
         spec = build_spec(image_config=image.config.get("config") or {}, config=c.config, host_config=c.host_config,
@@ -252,20 +287,12 @@ class ContainerService:
                           shm_source=shm_source)
         _add_link_env(spec, self.networks.link_env(c))
         (sdir / "config.json").write_text(json.dumps(spec))
-        try:
-            log = log_spec(c)
-        except ValueError as err:  # checked when the logger starts, as moby's json-file New() does
-            message = f"failed to create task for container: failed to initialize logging driver: {err}"
+        if log_error is not None or monitor is None:  # checked when the logger starts, as moby's json-file New()
+            message = f"failed to create task for container: failed to initialize logging driver: {log_error}"
             c.state.ExitCode, c.state.Error = 128, message
             self.store.save(c)
             self._resolve_exit(c.id, 128)
             raise SystemError_(message) from None
-        size = c.host_config.get("ConsoleSize") or [0, 0]
-        await self._runtime_deleted(c.id)
-        monitor = await Monitor.spawn(runtime=self.runtime_for(c), container_id=c.id, bundle=sdir, state_dir=sdir,
-                                      log=log, tty=c.tty, open_stdin=bool(c.config.get("OpenStdin")),
-                                      stdin_once=bool(c.config.get("StdinOnce")),
-                                      console_size=tuple(size) if size and size[0] else None)
         for connect in self.monitors.take_pending(c.id):
             await connect(monitor)
         try:
@@ -282,7 +309,7 @@ class ContainerService:
             if err.exit_code in (126, 127):
                 raise InvalidParameter(message) from None
             raise SystemError_(message) from None
-        return pid, monitor
+        return pid
 
     def _init_rt_parent(self) -> None:
         """The containers' parent cgroup gets the daemon's real-time budget (cgroup v1, as moby)."""
@@ -888,6 +915,14 @@ def merge_image_config(config: dict, image_config: dict) -> dict:
                          ("AttachStdout", False), ("AttachStderr", False), ("Domainname", ""), ("Hostname", "")):
         merged.setdefault(key, default)
     return merged
+
+
+def _log_spec_of(c: Container) -> tuple[dict | None, ValueError | None]:
+    """The log drivers' spec, or the error that fails the start once its network is up (as before)."""
+    try:
+        return log_spec(c), None
+    except ValueError as err:
+        return None, err
 
 
 def reset_empty_entrypoint(merged: dict) -> dict:

@@ -79,6 +79,7 @@ class Monitor:
         self.proc = proc
         self.pid: int | None = None
         self._deleted: asyncio.Task | None = None  # see wait_exited()
+        self._start_sent = False
 
     @classmethod
     async def _spawn(cls, state_dir: Path, args: dict) -> "Monitor":
@@ -163,6 +164,7 @@ class Monitor:
         return Attachment(reader, writer)
 
     async def start(self) -> int:
+        self._start_sent = True
         reply = await self._request({"op": "start"})
         if not reply.get("ok"):
             if self.proc is not None:
@@ -211,6 +213,17 @@ class Monitor:
         tell the exit early, or the monitor is gone)."""
         if self._deleted is not None:
             await asyncio.shield(self._deleted)
+
+    async def end(self) -> None:
+        """A monitor that will not be told to start (the start failed before) goes; one that started or is
+        gone already is left as it is."""
+        if self._start_sent:
+            return
+        try:
+            await self._request({"op": "end"})
+        except (OSError, ConnectionError, ValueError):
+            pass
+        await self.close()
 
     async def resize(self, height: int, width: int) -> None:
         await self._request({"op": "resize", "height": height, "width": width})
