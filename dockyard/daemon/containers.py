@@ -296,7 +296,7 @@ class ContainerService:
         for connect in self.monitors.take_pending(c.id):
             await connect(monitor)
         try:
-            pid = await monitor.start()
+            pid = await monitor.start(wait=True)  # and _watch() learns of the exit on that connection
         except StartError as err:
             await monitor.close()
             c.state.ExitCode, c.state.Error = err.exit_code, err.message

@@ -15,6 +15,8 @@ library only. It
 
 Protocol on `<state_dir>/m.sock` (unix stream). Each connection sends one JSON line first:
   {"op": "start"}                        -> {"ok": true, "pid": N} | {"ok": false, "error": "...", "exit_code": 127}
+  {"op": "start", "wait": true}          -> the same; once started, the connection goes on as an early wait (below),
+                                            so a process that exits at once cannot end before its waiter is known
   {"op": "wait"}                         -> {"exit_code": N, "finished_at": "...", "oom_killed": false} once exited
                                             and the runtime deleted its container
   {"op": "wait", "early": true}          -> the same line as soon as the process exited (output drained, exit.json
@@ -338,7 +340,12 @@ class Monitor:
             if rest and c.stdin:
                 self.write_stdin(rest)
         elif op == "start":
-            self.reply(c, self.start())
+            reply = self.start()
+            if req.get("wait") and reply.get("ok"):
+                self.reply(c, reply, close=False)
+                self.handle(c, {"op": "wait", "early": True}, b"")
+            else:
+                self.reply(c, reply)
         elif op == "wait":
             c.kind = "early-wait" if req.get("early") else "wait"
             if c.kind == "early-wait" and self.done:

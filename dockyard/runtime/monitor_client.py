@@ -80,6 +80,7 @@ class Monitor:
         self.pid: int | None = None
         self._deleted: asyncio.Task | None = None  # see wait_exited()
         self._start_sent = False
+        self._exit_conn: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None  # see start(wait=True)
 
     @classmethod
     async def _spawn(cls, state_dir: Path, args: dict) -> "Monitor":
@@ -163,9 +164,29 @@ class Monitor:
         await writer.drain()
         return Attachment(reader, writer)
 
-    async def start(self) -> int:
+    async def start(self, wait: bool = False) -> int:
+        """Start the process; its pid. `wait`: the connection stays open for wait_exited(), which then hears of
+        an exit that happens at once too (a later connection might only be served after the runtime's delete)."""
         self._start_sent = True
-        reply = await self._request({"op": "start"})
+        if wait:
+            reader, writer = await self._open()
+            try:
+                writer.write(json.dumps({"op": "start", "wait": True}).encode() + b"\n")
+                await writer.drain()
+                line = await reader.readline()
+            except BaseException:
+                writer.close()
+                raise
+            if not line:
+                writer.close()
+                raise ConnectionError("monitor closed the connection")
+            reply = json.loads(line)
+            if reply.get("ok"):
+                self._exit_conn = reader, writer
+            else:
+                writer.close()
+        else:
+            reply = await self._request({"op": "start"})
         if not reply.get("ok"):
             if self.proc is not None:
                 await self.proc.wait()
@@ -191,12 +212,17 @@ class Monitor:
         """The exit, as soon as the process is gone and its output drained, while the runtime may still be
         deleting its container (runc's `delete`: tens of ms on a busy machine). `deleted()` waits for that;
         a container must not start again, nor its removal end, before."""
+        if self._exit_conn is not None:  # start(wait=True) asked already
+            (reader, writer), self._exit_conn = self._exit_conn, None
+            request = b""
+        else:
+            try:
+                reader, writer = await self._open()
+            except OSError:
+                return await self.wait()  # finished already: its record is on disk
+            request = json.dumps({"op": "wait", "early": True}).encode() + b"\n"
         try:
-            reader, writer = await self._open()
-        except OSError:
-            return await self.wait()  # finished already: its record is on disk
-        try:
-            writer.write(json.dumps({"op": "wait", "early": True}).encode() + b"\n")
+            writer.write(request)
             await writer.drain()
             line = await reader.readline()
         except (OSError, ConnectionError):

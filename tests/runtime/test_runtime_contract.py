@@ -228,7 +228,8 @@ def test_the_monitor_runs_whatever_cli_the_runtime_is_configured_with(tmp_path):
 
 def test_the_exit_is_told_early_while_the_runtime_still_deletes(tmp_path):
     """wait_exited() answers once the process exited and its output is drained, before the runtime's delete
-    (which the daemon's clean-up overlaps); deleted() answers once that delete is done."""
+    (which the daemon's clean-up overlaps); deleted() answers once that delete is done. start(wait=True)
+    makes the start's connection the waiter, so a process that ends at once is no exception."""
     real = shutil.which("runc")
     if real is None:
         pytest.skip("runc is not installed")
@@ -241,11 +242,11 @@ def test_the_exit_is_told_early_while_the_runtime_still_deletes(tmp_path):
     c = Container(runtime, tmp_path / "c", ["sh", "-c", "echo bye; exit 5"])
 
     async def scenario():
-        m = await c.spawn()
+        m = await c.spawn()  # (its wait_exited() times out below if the exit is only told after the delete)
         out = await m.attach(stdin=False, stdout=True, stderr=True)
         try:
-            await m.start()
-            status = await m.wait_exited()
+            await m.start(wait=True)
+            status = await asyncio.wait_for(m.wait_exited(), 60)
             assert status.exit_code == 5
             assert await read_all(out) == b"bye\n"  # the attached client has all the output and is let go
             assert (await runtime.state(c.id))["status"] == "stopped"  # not deleted yet
