@@ -80,6 +80,7 @@ class Trash:
     def _work(self) -> None:
         while True:
             batch = [self._queue.get()]
+            _unmount_below(batch)  # at once (a syscall, the GIL let go): mounts stay out of sight briefly
             time.sleep(PAUSE)
             while not self._queue.empty():
                 batch.append(self._queue.get_nowait())
@@ -103,14 +104,7 @@ def remove_tree(path: Path | str, trash: Trash | None) -> None:
 def _delete_many(paths: list[Path]) -> None:
     """Detach the mounts below each tree, then `rm` in a process of its own, never crossing into a mount (one
     that would not go waits for the next start's empty()); rmtree where there is no rm."""
-    from .snapshots.mount import unmount
-
-    for path in paths:
-        for point in mounts_under(path):
-            try:
-                unmount(point)
-            except OSError as err:
-                log.warning("could not unmount %s: %s", point, err)
+    _unmount_below(paths)
     try:
         subprocess.run(["rm", "-rf", "--one-file-system", "--", *map(str, paths)], stdin=subprocess.DEVNULL,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -118,6 +112,17 @@ def _delete_many(paths: list[Path]) -> None:
         for path in paths:
             if not mounts_under(path):
                 _delete(path)
+
+
+def _unmount_below(paths: list[Path]) -> None:
+    from .snapshots.mount import unmount  # (the snapshotters import this module)
+
+    for path in paths:
+        for point in mounts_under(path):
+            try:
+                unmount(point)
+            except OSError as err:
+                log.warning("could not unmount %s: %s", point, err)
 
 
 def _delete(path: Path) -> None:
