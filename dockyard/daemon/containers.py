@@ -21,6 +21,7 @@ from ..runtime import sysinfo
 from ..runtime.oci import CGROUP_PARENT, OCIRuntime
 from ..runtime.spec import MASKED_PATHS, READONLY_PATHS, build_spec
 from ..store.fsutil import dir_size
+from ..store.trash import Trash, remove_tree
 from ..store.snapshots.mount import (MS_NODEV, MS_NOEXEC, MS_NOSUID, is_mountpoint, mount as mount_fs,
                                      unmount as unmount_fs)
 from ..image.layers import LayerStore
@@ -62,7 +63,7 @@ def check_wait_condition(condition: str) -> None:
 
 class ContainerService:
     def __init__(self, config: DaemonConfig, store: ContainerStore, layers: LayerStore, images: ImageService,
-                 events: EventBus, volumes: VolumeStore, networks, execs: ExecStore):
+                 events: EventBus, volumes: VolumeStore, networks, execs: ExecStore, trash: Trash | None = None):
         self.config = config
         # runc launches at once: one per core. Unbounded, a hundred clients' starts ran ~50 runc processes at
         # a time, every process on the machine (the daemon's loop and its clients included) got a sliver of
@@ -74,6 +75,7 @@ class ContainerService:
         self.layers = layers
         self.images = images
         self.events = events
+        self.trash = trash  # a removed container's dir goes there, to be deleted in the background
         # Short paths: monitor sockets live here and unix socket paths are limited to 108 bytes.
         self.state_root = config.exec_root / "c"
         self.data_dir = config.data_root / "containers"
@@ -82,6 +84,7 @@ class ContainerService:
         self._exit_waiters: dict[str, list[asyncio.Future]] = {}
         self._remove_waiters: dict[str, list[asyncio.Future]] = {}
         self._removing: set[str] = set()  # a second rm of one of these is a conflict, as in moby
+        self._deleting: dict[str, Monitor] = {}  # exited; the runtime may still be deleting their container
         self._tasks: set[asyncio.Task] = set()
         self.execs = execs  # a container's execs end with its process
         self.files = ContainerFiles(config.data_root / "tmp", store, layers, images, events)
@@ -219,19 +222,36 @@ class ContainerService:
 
     async def _start(self, c: Container) -> None:
         image = self.images.get(c.image_id)
-        rootfs = await asyncio.to_thread(self.layers.mount_rw, c.id, image.top_chain)
-        sdir = self.state_dir(c.id)
-        if sdir.exists():
-            shutil.rmtree(sdir, ignore_errors=True)
-        sdir.mkdir(parents=True)
-        netns = await self.networks.attach(c)  # may point c's /etc files at another container's
+        # The network (veths, addresses: the slowest step but runc's) comes up while the rootfs is mounted and
+        # the monitor readied; the spec, which names the network namespace, is written once all three are.
+        network = asyncio.ensure_future(self.networks.attach(c))  # may point c's /etc files at another's
+        monitor = None
+        try:
+            rootfs = await asyncio.to_thread(self.layers.mount_rw, c.id, image.top_chain)
+            sdir = self.state_dir(c.id)
+            if sdir.exists():
+                shutil.rmtree(sdir, ignore_errors=True)
+            sdir.mkdir(parents=True)
+            log, log_error = _log_spec_of(c)
+            if log_error is None:
+                monitor = await self._spawn_monitor(c, sdir, log)
+            netns = await network
+        except BaseException:
+            if monitor is not None:
+                await monitor.end()
+            await self._undo_attach(c, network)
+            await asyncio.shield(self.files.unmount_if_stopped(c.id))
+            raise
         self._emit_network_events(c, "connect")
         self._emit_volume_events(c, "mount")
         try:
-            await asyncio.to_thread(mounts.check_propagation, c.mount_points)
-            await asyncio.to_thread(self._mount_volumes, c)
-            pid, monitor = await self._launch(c, image, rootfs, sdir, netns)
+            if c.mount_points:  # (a thread hop costs ms on a busy machine: none when there is nothing to do)
+                await asyncio.to_thread(mounts.check_propagation, c.mount_points)
+                await asyncio.to_thread(self._mount_volumes, c)
+            pid = await self._launch(c, image, rootfs, sdir, netns, monitor, log_error)
         except BaseException:
+            if monitor is not None:
+                await monitor.end()  # never told to start
             await self._release(c)
             self.store.save(c)
             await asyncio.shield(self.files.unmount_if_stopped(c.id))
@@ -243,8 +263,27 @@ class ContainerService:
         self.events.emit("container", "start", c.id, {"image": c.image_ref, "name": c.name})
         self._spawn(self._watch(c.id, monitor))
 
-    async def _launch(self, c: Container, image, rootfs, sdir: Path, netns: str | None) -> tuple[int, Monitor]:
-        joined, shm_source = await asyncio.to_thread(self._pid_ipc_setup, c)
+    async def _undo_attach(self, c: Container, network: asyncio.Future) -> None:
+        """A start failed before its network events: undo the attach if it succeeded (it undoes itself if not)."""
+        await asyncio.wait([network])
+        if not network.cancelled() and network.exception() is None:
+            await self.networks.detach(c)
+
+    async def _spawn_monitor(self, c: Container, sdir: Path, log: dict | None) -> Monitor:
+        """The container's monitor, waiting for "start" (the spec need not be written yet)."""
+        await self._runtime_deleted(c.id)
+        size = c.host_config.get("ConsoleSize") or [0, 0]
+        return await Monitor.spawn(runtime=self.runtime_for(c), container_id=c.id, bundle=sdir, state_dir=sdir,
+                                   log=log, tty=c.tty, open_stdin=bool(c.config.get("OpenStdin")),
+                                   stdin_once=bool(c.config.get("StdinOnce")),
+                                   console_size=tuple(size) if size and size[0] else None)
+
+    async def _launch(self, c: Container, image, rootfs, sdir: Path, netns: str | None, monitor: Monitor | None,
+                      log_error: ValueError | None) -> int:
+        if c.host_config.get("IpcMode") == "shareable":  # mounts its /dev/shm: off the loop
+            joined, shm_source = await asyncio.to_thread(self._pid_ipc_setup, c)
+        else:
+            joined, shm_source = self._pid_ipc_setup(c)
         if c.host_config.get("CpuRealtimeRuntime") or c.host_config.get("CpuRealtimePeriod"):
             await asyncio.to_thread(self._init_rt_parent)
         link_env = self.networks.link_env(c)
@@ -260,24 +299,17 @@ class ContainerService:
             (sdir / "config.json").write_text(json.dumps(spec))
 
         await asyncio.to_thread(write_bundle_config)
-        try:
-            log = log_spec(c)
-        except ValueError as err:  # checked when the logger starts, as moby's json-file New() does
-            message = f"failed to create task for container: failed to initialize logging driver: {err}"
+        if log_error is not None or monitor is None:  # checked when the logger starts, as moby's json-file New()
+            message = f"failed to create task for container: failed to initialize logging driver: {log_error}"
             c.state.ExitCode, c.state.Error = 128, message
             self.store.save(c)
             self._resolve_exit(c.id, 128)
             raise SystemError_(message) from None
-        size = c.host_config.get("ConsoleSize") or [0, 0]
-        monitor = await Monitor.spawn(runtime=self.runtime_for(c), container_id=c.id, bundle=sdir, state_dir=sdir,
-                                      log=log, tty=c.tty, open_stdin=bool(c.config.get("OpenStdin")),
-                                      stdin_once=bool(c.config.get("StdinOnce")),
-                                      console_size=tuple(size) if size and size[0] else None)
         for connect in self.monitors.take_pending(c.id):
             await connect(monitor)
         try:
             async with self._launch_slots:
-                pid = await monitor.start()
+                pid = await monitor.start(wait=True)  # and _watch() learns of the exit on that connection
         except StartError as err:
             await monitor.close()
             c.state.ExitCode, c.state.Error = err.exit_code, err.message
@@ -290,7 +322,7 @@ class ContainerService:
             if err.exit_code in (126, 127):
                 raise InvalidParameter(message) from None
             raise SystemError_(message) from None
-        return pid, monitor
+        return pid
 
     def _init_rt_parent(self) -> None:
         """The containers' parent cgroup gets the daemon's real-time budget (cgroup v1, as moby)."""
@@ -359,13 +391,31 @@ class ContainerService:
 
     async def _watch(self, cid: str, monitor: Monitor) -> None:
         try:
-            status = await monitor.wait()
+            status = await monitor.wait_exited()
         except Exception as err:  # the monitor vanished without an exit record
             log.warning("lost monitor of %s: %s", cid[:12], err)
             status = read_exit(self.state_dir(cid))
             if status is None:
                 return
+        self._deleting[cid] = monitor
+        self._spawn(self._forget_when_deleted(cid, monitor))
         await self._on_exit(cid, status.exit_code, status.finished_at, status.oom_killed, status.error)
+
+    async def _forget_when_deleted(self, cid: str, monitor: Monitor) -> None:
+        await monitor.deleted()
+        if self._deleting.get(cid) is monitor:
+            del self._deleting[cid]
+
+    async def _runtime_deleted(self, cid: str) -> None:
+        """Wait for the runtime's delete of the container's last run (its monitor runs it after the exit,
+        while the daemon cleans up): a start reuses the ID, and a removal leaves nothing behind."""
+        monitor = self._deleting.get(cid)
+        if monitor is None:
+            return
+        try:
+            await asyncio.wait_for(monitor.deleted(), 30)
+        except asyncio.TimeoutError:
+            log.warning("the runtime has not deleted %s after 30 s", cid[:12])
 
     async def _on_exit(self, cid: str, exit_code: int, finished_at: str, oom: bool = False, error: str = "") -> None:
         monitor = self.monitors.pop(cid)
@@ -411,7 +461,8 @@ class ContainerService:
         if shm.is_dir():
             await asyncio.to_thread(unmount_fs, str(shm))
         self._emit_network_events(c, "disconnect")
-        await asyncio.to_thread(self._unmount_volumes, c)
+        if c.mount_points:
+            await asyncio.to_thread(self._unmount_volumes, c)
         self._emit_volume_events(c, "unmount")
 
     def _mount_volumes(self, c: Container) -> None:
@@ -629,8 +680,9 @@ class ContainerService:
             self.execs.forget_container(c.id)
             await self.networks.detach(c)
             await asyncio.to_thread(self._remove_files, c.id)
+            await self._runtime_deleted(c.id)
             self.store.delete(c.id)
-            if volumes:  # rm -v, --rm, build steps: the anonymous volumes go with it; named ones stay
+            if volumes and c.mount_points:  # rm -v, --rm, build steps: its anonymous volumes go; named ones stay
                 await asyncio.to_thread(self._remove_anonymous_volumes, c)
         self.store.forget_lock(c.id)
         self.restarts.forget(c.id)
@@ -655,8 +707,8 @@ class ContainerService:
 
     def _remove_files(self, cid: str) -> None:
         self.layers.remove_rw(cid)
-        shutil.rmtree(self.data_dir / cid, ignore_errors=True)
-        shutil.rmtree(self.state_dir(cid), ignore_errors=True)
+        remove_tree(self.data_dir / cid, self.trash)
+        shutil.rmtree(self.state_dir(cid), ignore_errors=True)  # under the exec root: another filesystem
 
     async def prune(self, filters: Filters) -> dict:
         filters.validate({"until", "label", "label!"})
@@ -887,6 +939,14 @@ def merge_image_config(config: dict, image_config: dict) -> dict:
                          ("AttachStdout", False), ("AttachStderr", False), ("Domainname", ""), ("Hostname", "")):
         merged.setdefault(key, default)
     return merged
+
+
+def _log_spec_of(c: Container) -> tuple[dict | None, ValueError | None]:
+    """The log drivers' spec, or the error that fails the start once its network is up (as before)."""
+    try:
+        return log_spec(c), None
+    except ValueError as err:
+        return None, err
 
 
 def reset_empty_entrypoint(merged: dict) -> dict:

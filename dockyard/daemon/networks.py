@@ -580,8 +580,9 @@ class NetworkService:
     async def detach(self, c) -> None:
         """Undo attach(): proxy, veths, addresses, namespace. Safe to call on anything, any number of times.
 
-        The host ports and the addresses are free when this returns; the veths go in the background, because
-        deleting a network device waits for the kernel (~25 ms each) and `run --rm` would wait for it too.
+        The host ports and the addresses are free when this returns; the namespace and the veths go in the
+        background, because deleting a network device waits for the kernel (~25 ms each), unmounting the
+        namespace costs a thread hop, and `run --rm` would wait for them too. A next attach() waits for them.
         """
         await self._stop_proxy(c.id)
         self._container_dns_down(c.id)
@@ -590,10 +591,9 @@ class NetworkService:
             with self.md.tx() as cur:
                 cur.execute("DELETE FROM endpoints WHERE container_id=?", (c.id,))
         netns = self.netns_path(c.id)
-        if os.path.exists(netns):
-            await asyncio.to_thread(bridge.release_netns, netns)
-        if eps:
-            self._unlink_later(c.id, [e["host_veth"] for e in eps if e["host_veth"]])
+        links = [e["host_veth"] for e in eps if e["host_veth"]]
+        if links or os.path.exists(netns):
+            self._unlink_later(c.id, links, netns)
         ns = c.network_settings
         for settings in (ns.get("Networks") or {}).values():
             clear_runtime(settings)
@@ -603,13 +603,13 @@ class NetworkService:
         ns.pop("IPPrefixLen", None)
         ns["Ports"] = {}
 
-    def _unlink_later(self, cid: str, links: list[str]) -> None:
+    def _unlink_later(self, cid: str, links: list[str], netns: str) -> None:
         previous = self._unlinking.get(cid)
 
         async def unlink() -> None:
             if previous is not None:
                 await previous
-            await asyncio.to_thread(bridge.remove_links, links)
+            await asyncio.to_thread(_release_netns_and_links, netns, links)
 
         task = asyncio.get_running_loop().create_task(unlink())
         self._unlinking[cid] = task
@@ -913,6 +913,7 @@ class NetworkService:
         for cid in stale:
             log.info("cleaning up the network of %s", cid[:12])
             await self.detach(_Stub(cid))
+            await self._unlinked(cid)  # its namespace is unmounted in the background
             for suffix in ("", ".proxy", ".proxy.log"):
                 (self.netns_dir / (cid + suffix)).unlink(missing_ok=True)
         for c in running:
@@ -968,3 +969,10 @@ def _is_zombie(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] == "Z"
     except OSError:
         return True
+
+
+def _release_netns_and_links(netns: str, links: list[str]) -> None:
+    if os.path.exists(netns):
+        bridge.release_netns(netns)
+    if links:
+        bridge.remove_links(links)

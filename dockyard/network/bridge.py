@@ -1,15 +1,19 @@
 """Linux bridges, veth pairs and persistent network namespaces, through iproute2's `ip` (and util-linux).
 
-Synchronous and stateless: the daemon calls these from a worker thread. Each endpoint costs two `ip -batch`
-runs (one inside the container's namespace, one on the host) so starting a container stays cheap.
+Synchronous and stateless: the daemon calls these from a worker thread. Each endpoint costs one `ip -batch`
+run inside the container's namespace and two ioctls on the host (enslave to the bridge, up), so starting a
+container stays cheap.
 """
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
 import errno
+import fcntl
 import ipaddress
 import os
+import socket
+import struct
 import subprocess
 from pathlib import Path
 
@@ -153,10 +157,27 @@ def add_veth_endpoint(ep, bridge: str) -> None:
               f"netns {os.getpid()}", *interface_lines(ep)]
     try:
         run_inside(ep, inside, ipv6_sysctls(ep))
-        ip_batch([f"link set {ep.host_link} master {bridge} up"])
+        enslave_and_up(ep.host_link, bridge)
     except SystemError_:
         delete_link(ep.host_link)
         raise
+
+
+SIOCGIFFLAGS, SIOCSIFFLAGS, SIOCBRADDIF, IFF_UP = 0x8913, 0x8914, 0x89A2, 0x1
+IFREQ = struct.Struct("16sH22x")  # struct ifreq: the name, then (here) ifr_flags in its 24-byte union
+IFREQ_INDEX = struct.Struct("16si20x")  # the same, with ifr_ifindex
+
+
+def enslave_and_up(link: str, bridge: str) -> None:
+    """`ip link set LINK master BRIDGE up` as brctl does it, with two ioctls instead of a process (a fork and
+    exec of `ip` costs milliseconds on every container start)."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            fcntl.ioctl(s, SIOCBRADDIF, IFREQ_INDEX.pack(bridge.encode(), socket.if_nametoindex(link)))
+            flags = IFREQ.unpack(fcntl.ioctl(s, SIOCGIFFLAGS, IFREQ.pack(link.encode(), 0)))[1]
+            fcntl.ioctl(s, SIOCSIFFLAGS, IFREQ.pack(link.encode(), flags | IFF_UP))
+    except OSError:  # say it in ip's words
+        ip_batch([f"link set {link} master {bridge} up"])
 
 
 def move_into(ep, link: str) -> None:

@@ -14,7 +14,12 @@ as `python3 -I -S monitor.py <state_dir>/args.json READY_FD`, in its own session
 
 Protocol on `<state_dir>/m.sock` (unix stream). Each connection sends one JSON line first:
   {"op": "start"}                        -> {"ok": true, "pid": N} | {"ok": false, "error": "...", "exit_code": 127}
+  {"op": "start", "wait": true}          -> the same; once started, the connection goes on as an early wait (below),
+                                            so a process that exits at once cannot end before its waiter is known
   {"op": "wait"}                         -> {"exit_code": N, "finished_at": "...", "oom_killed": false} once exited
+                                            and the runtime deleted its container
+  {"op": "wait", "early": true}          -> the same line as soon as the process exited (output drained, exit.json
+                                            written), then {"deleted": true} once the runtime deleted its container
   {"op": "resize", "height": H, "width": W} -> {"ok": true}
   {"op": "status"}                       -> {"pid": N, "running": bool}
   {"op": "kill", "signal": N}            -> {"ok": true} | {"ok": false, "error": "..."} (the kill command)
@@ -335,12 +340,20 @@ class Monitor:
             if rest and c.stdin:
                 self.write_stdin(rest)
         elif op == "start":
-            self.reply(c, self.start())
-        elif op == "wait":
-            c.kind = "wait"
-            if self.exit_status is not None:
-                self.reply(c, self.exit_status)
+            reply = self.start()
+            if req.get("wait") and reply.get("ok"):
+                self.reply(c, reply, close=False)
+                self.handle(c, {"op": "wait", "early": True}, b"")
             else:
+                self.reply(c, reply)
+        elif op == "wait":
+            c.kind = "early-wait" if req.get("early") else "wait"
+            if c.kind == "early-wait" and self.done:
+                self.reply(c, self.exit_status, close=False)
+                self.reply(c, {"deleted": True})
+            elif c.kind == "wait" and self.exit_status is not None:
+                self.reply(c, self.exit_status)
+            else:  # an early waiter hears of the exit when finish() tells them all
                 self.waiters.append(c)
         elif op == "resize":
             size = [int(req.get("height", 0)), int(req.get("width", 0))]
@@ -489,13 +502,18 @@ class Monitor:
         self.log.flush()
         self.log.close()
         write_atomic(os.path.join(self.state_dir, "exit.json"), json.dumps(self.exit_status).encode())
-        if self.mode == "run":
-            subprocess.run(self.commands["delete"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # Attached clients have all the output and early waiters learn of the exit now: the daemon's
+        # clean-up (network, rootfs, removal) runs while the runtime deletes its container.
         for c in list(self.clients):
             if c.kind == "attach":
                 self.drop(c)
         for c in self.waiters:
-            self.reply(c, self.exit_status)
+            if c.kind == "early-wait":
+                self.reply(c, self.exit_status, close=False)
+        if self.mode == "run":
+            subprocess.run(self.commands["delete"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for c in self.waiters:
+            self.reply(c, {"deleted": True} if c.kind == "early-wait" else self.exit_status)
         self.waiters.clear()
         self.done = True
 

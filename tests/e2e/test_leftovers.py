@@ -175,3 +175,36 @@ def test_daemon_start_empties_its_tmp_dir(fresh_daemon):
     d.start()
     assert tmp_entries(d) == []
     assert d.docker("run", "--rm", "busybox", "true").returncode == 0
+
+
+# ---------------------------------------------------------------- removal through the trash
+def trash_entries(d) -> list[str]:
+    return sorted(p.name for p in (d.data_root / "trash").iterdir())
+
+
+def test_daemon_start_empties_its_trash(fresh_daemon):
+    # removed dirs are renamed into the trash and deleted in the background: a daemon killed before that
+    # finished leaves them there, and the next start deletes them
+    d = fresh_daemon
+    d.kill()
+    (d.data_root / "trash" / "stale-rw-layer" / "diff" / "etc").mkdir(parents=True)
+    (d.data_root / "trash" / "stale-rw-layer" / "diff" / "etc" / "passwd").write_text("x")
+    (d.data_root / "trash" / "stale-file").write_bytes(b"x")
+    d.start()
+    assert trash_entries(d) == []
+    assert d.docker("run", "--rm", "busybox", "true").returncode == 0
+
+
+def test_run_rm_leaves_nothing_behind_once_it_returns(daemon, tmp_path):
+    cidfile = tmp_path / "cid"
+    out = daemon.docker("run", "--rm", "--cidfile", str(cidfile), "busybox", "sh", "-c", "echo hi > /f; echo out")
+    assert out.stdout == "out\n"
+    cid = cidfile.read_text().strip()
+    # when the CLI returns (its wait for "removed" answered), every trace of the container is gone already
+    assert daemon.docker("ps", "-aq", "--no-trunc", "--filter", f"id={cid}").stdout == ""
+    assert not (daemon.data_root / "containers" / cid).exists()
+    assert not {cid, f"{cid}-init"} & layer_dirs(daemon)
+    assert not (daemon.exec_root / "c" / cid).exists()  # the monitor's state dir
+    assert not (daemon.exec_root / "runc" / cid).exists()  # the runtime deleted its container too
+    # and what went to the trash is deleted soon after
+    wait_for(lambda: trash_entries(daemon) == [], what="the trash to be emptied")

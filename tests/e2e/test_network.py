@@ -522,3 +522,27 @@ def test_published_port_and_dns_survive_a_daemon_restart(fresh_daemon):
     finally:
         d.docker("rm", "-f", cid, short, check=False)
         d.docker("network", "rm", net, check=False)
+
+
+def test_a_start_whose_network_fails_ends_the_monitor_readied_meanwhile(daemon):
+    # the monitor is spawned while the network is attached; when the attach fails it is never told to start
+    # and must not wait there for its deadline (nor keep the container's state)
+    from .test_monitor_orphans import monitors_under, wait_until
+
+    n = bridge_index(daemon)
+    net = unique("failnet")
+    daemon.docker("network", "create", "--subnet", f"10.214.{n}.0/24", net)
+    first = daemon.docker("run", "-d", "--network", net, "--ip", f"10.214.{n}.9", "busybox", "sleep", "60").stdout.strip()
+    try:
+        cid = daemon.docker("create", "--network", net, "--ip", f"10.214.{n}.9", "busybox", "true").stdout.strip()
+        p = daemon.docker("start", cid, check=False)
+        assert p.returncode == 1 and "Address already in use" in p.stderr
+        wait_until(lambda: not monitors_under(daemon.exec_root / "c" / cid), 30, "the unused monitor to end")
+        assert inspect(daemon, cid)["State"]["Status"] == "created"
+        assert_no_leaks(daemon, cid)
+        daemon.docker("rm", "-f", first)
+        assert daemon.docker("start", "-a", cid).returncode == 0  # its address is free now: it starts
+        daemon.docker("rm", cid)
+    finally:
+        daemon.docker("rm", "-f", first, check=False)
+        daemon.docker("network", "rm", net)

@@ -228,3 +228,40 @@ def test_the_monitor_runs_whatever_cli_the_runtime_is_configured_with(tmp_path):
     commands = calls.read_text()
     assert f"run -d --pid-file {c.path}/pid --bundle {c.path} {c.id}" in commands
     assert f"delete -f {c.id}" in commands
+
+
+def test_the_exit_is_told_early_while_the_runtime_still_deletes(tmp_path):
+    """wait_exited() answers once the process exited and its output is drained, before the runtime's delete
+    (which the daemon's clean-up overlaps); deleted() answers once that delete is done. start(wait=True)
+    makes the start's connection the waiter, so a process that ends at once is no exception."""
+    real = shutil.which("runc")
+    if real is None:
+        pytest.skip("runc is not installed")
+    gate = tmp_path / "gate"
+    wrapper = tmp_path / "gated-runtime"  # its delete waits until the test opens the gate
+    wrapper.write_text(f'#!/bin/sh\ncase " $* " in *" delete "*) while [ ! -e {gate} ]; do sleep 0.01; done;; esac\n'
+                       f'exec {real} "$@"\n')
+    wrapper.chmod(0o755)
+    runtime = OCIRuntime(name="gated", binary=str(wrapper), root=str(tmp_path / "root"))
+    c = Container(runtime, tmp_path / "c", ["sh", "-c", "echo bye; exit 5"])
+
+    async def scenario():
+        m = await c.spawn()  # (its wait_exited() times out below if the exit is only told after the delete)
+        out = await m.attach(stdin=False, stdout=True, stderr=True)
+        try:
+            await m.start(wait=True)
+            status = await asyncio.wait_for(m.wait_exited(), 60)
+            assert status.exit_code == 5
+            assert await read_all(out) == b"bye\n"  # the attached client has all the output and is let go
+            assert (await runtime.state(c.id))["status"] == "stopped"  # not deleted yet
+            deleted = asyncio.ensure_future(m.deleted())
+            await asyncio.sleep(0)
+            assert not deleted.done()
+            gate.touch()
+            await deleted
+            assert await runtime.state(c.id) is None
+        finally:
+            gate.touch()
+            await c.cleanup()
+
+    asyncio.run(scenario())

@@ -113,6 +113,8 @@ def test_removal_leaves_nothing_mounted_or_on_disk(snapshotter, tmp_path):
     assert snapshotter.cleanup() == []  # and the snapshotter's own bookkeeping went with them
     left = [p for p in snapshotter.root.rglob("*") if not p.is_dir()]
     assert left == []
+    snapshotter.trash.drain()  # and the trash deleted what it was given
+    assert list(snapshotter.trash.root.iterdir()) == []
 
 
 def test_a_deep_chain_still_mounts(snapshotter, tmp_path):
@@ -155,7 +157,10 @@ def test_the_layer_store_mounts_container_roots_from_the_specs(snapshotter, tmp_
     store.unmount_rw(cid)
     assert not is_mountpoint(str(root))
     store.mount_rw(cid, top.chain_id)
-    store.remove_rw(cid)  # removing a mounted container's layer unmounts it first
+    store.remove_rw(cid)  # removing a mounted container's layer: gone at once, unmounted in the background
+    assert not (snapshotter.keys() & {cid, f"{cid}-init"})
     store.release([top.chain_id, base.chain_id])
+    snapshotter.trash.drain()
     assert not mounts_under(str(tmp_path))
+    assert list(snapshotter.trash.root.iterdir()) == []
     assert snapshotter.keys() == set()

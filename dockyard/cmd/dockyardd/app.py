@@ -22,6 +22,7 @@ from ...store.fsutil import wipe_dir
 from ...image.layers import LayerStore
 from ...store.metadata import Metadata
 from ...store.snapshots import choose_driver
+from ...store.trash import Trash
 from ...volume.store import VolumeStore
 from ...daemon.archives import ArchiveService
 from ...daemon.commit import Committer
@@ -70,11 +71,12 @@ def _daemon_id(md: Metadata) -> str:
     return value
 
 
-def sweep_leftovers(root: Path, store: ContainerStore, layers: LayerStore) -> None:
-    """What a daemon killed mid-request left behind: temp files (uploads, saves, commit tars) and
-    half-extracted layer dirs. Only safe before serving, under the data-root lock: nothing is in
-    flight then. dockerd empties its tmp dir at start the same way."""
+def sweep_leftovers(root: Path, store: ContainerStore, layers: LayerStore, trash: Trash) -> None:
+    """What a daemon killed mid-request left behind: temp files (uploads, saves, commit tars), what the
+    trash had not deleted yet, and half-extracted layer dirs. Only safe before serving, under the data-root
+    lock: nothing is in flight then. dockerd empties its tmp dir at start the same way."""
     wipe_dir(root / "tmp")
+    trash.empty()
     removed = layers.remove_orphans(store.ids())
     if removed:
         log.info("removed %d orphaned layer dir(s): %s", len(removed), ", ".join(r[:12] for r in removed))
@@ -86,9 +88,10 @@ def build_services(config: DaemonConfig) -> Services:
         (root / d).mkdir(parents=True, exist_ok=True)
     md = Metadata(root / "dockyard.db")
     content = ContentStore(root / "content")
-    layers = LayerStore(md, content, choose_driver(root / "layers", config.storage_driver))
+    trash = Trash(root / "trash")  # removed layers and container dirs, deleted in the background
+    layers = LayerStore(md, content, choose_driver(root / "layers", config.storage_driver, trash))
     store = ContainerStore(md)
-    sweep_leftovers(root, store, layers)
+    sweep_leftovers(root, store, layers, trash)
     events = EventBus()
     images = ImageService(md, content, layers, events, store)
     images.collect_garbage()
@@ -96,7 +99,7 @@ def build_services(config: DaemonConfig) -> Services:
     volumes = VolumeStore(md, root / "volumes")
     networks = NetworkService(config, md, events, store)
     execs = ExecStore()
-    containers = ContainerService(config, store, layers, images, events, volumes, networks, execs)
+    containers = ContainerService(config, store, layers, images, events, volumes, networks, execs, trash)
     system = SystemService(config, images, store, containers, volumes, layers, _daemon_id(md))
     svc = Services(config, md, content, layers, events, images, archives, system, store, containers)
     svc.extra["exec"] = ExecService(store, containers, events, execs)

@@ -13,21 +13,23 @@ from pathlib import Path
 from ...errors import InvalidParameter
 from .overlay import OverlayDriver, overlay_supported
 from .snapshotter import Snapshotter
+from ..trash import Trash
 from .vfs import VfsDriver
 
 OVERLAY_NAMES = ("overlay2", "overlay")
 DRIVER_DIRS = {"overlay2": "overlay", "vfs": "vfs"}
 
 
-def choose_driver(root: Path, name: str | None = None) -> Snapshotter:
+def choose_driver(root: Path, name: str | None = None, trash: Trash | None = None) -> Snapshotter:
+    """`trash`: where removed snapshots go to be deleted in the background (None: deleted in place)."""
     name = name or prior_driver(root) or ("overlay2" if overlay_supported(root) else "vfs")
     if name in OVERLAY_NAMES:
         if not overlay_supported(root):
             raise InvalidParameter(f"error initializing graphdriver: driver not supported: {name} "
                                    f"(overlay mounts fail on {root})")
-        return OverlayDriver(root / DRIVER_DIRS["overlay2"])
+        return OverlayDriver(root / DRIVER_DIRS["overlay2"], trash)
     if name == "vfs":
-        return VfsDriver(root / DRIVER_DIRS["vfs"])
+        return VfsDriver(root / DRIVER_DIRS["vfs"], trash)
     raise InvalidParameter(f"error initializing graphdriver: driver not supported: {name}")
 
 

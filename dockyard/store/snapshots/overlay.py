@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 from ..fsutil import dir_size
+from ..trash import Trash, remove_tree
 from .mount import MAX_MOUNT_DATA, Mount, mount, unmount
 
 
@@ -34,8 +35,9 @@ class OverlayDriver:
     name = "overlay2"
     apply_mode = "overlay"  # layers keep whiteouts as 0/0 char devices, as overlayfs reads them
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, trash: Trash | None = None):
         self.root = root
+        self.trash = trash
         (root / "l").mkdir(parents=True, exist_ok=True)
 
     def upper(self, key: str) -> Path:
@@ -79,7 +81,7 @@ class OverlayDriver:
         short = link.read_text().strip() if link.exists() else ""
         if short and "/" not in short:  # a crash may have left the file empty
             (self.root / "l" / short).unlink(missing_ok=True)
-        shutil.rmtree(self.root / key, ignore_errors=True)
+        remove_tree(self.root / key, self.trash)
 
     def keys(self) -> set[str]:
         return {p.name for p in self.root.iterdir() if p.name not in ("l", "empty")}

@@ -11,14 +11,18 @@ runs against both.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from .mount import Mount
+
+if TYPE_CHECKING:
+    from ..trash import Trash
 
 
 class Snapshotter(Protocol):
     name: str        # Docker's storage driver name ("overlay2", "vfs"): `docker info`, inspect GraphDriver
     apply_mode: str  # how a layer tar's whiteouts are written into a snapshot (image/unpack.apply_layer)
+    trash: "Trash | None"  # where remove() puts a snapshot, mounted or not, to be unmounted and deleted later
 
     def prepare(self, key: str, parent: str | None) -> Path:
         """A new writable snapshot on top of `parent` (a committed snapshot, or None); returns the dir
@@ -46,7 +50,7 @@ class Snapshotter(Protocol):
         ...
 
     def remove(self, key: str) -> None:
-        """Delete the snapshot's dirs (the caller has unmounted it)."""
+        """Delete the snapshot's dirs: the caller has unmounted it, unless the snapshotter has a trash."""
         ...
 
     def keys(self) -> set[str]:

@@ -2,11 +2,11 @@
 the kernel but a bind mount; its mount spec is a bind of the snapshot's dir."""
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 from ..fsutil import dir_size
+from ..trash import Trash, remove_tree
 from .mount import Mount
 
 
@@ -18,8 +18,9 @@ class VfsDriver:
     name = "vfs"
     apply_mode = "vfs"  # whiteouts delete from the copied parent
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, trash: Trash | None = None):
         self.root = root
+        self.trash = trash
         root.mkdir(parents=True, exist_ok=True)
 
     def upper(self, key: str) -> Path:
@@ -47,7 +48,7 @@ class VfsDriver:
         return dir_size(self.upper(key))
 
     def remove(self, key: str) -> None:
-        shutil.rmtree(self.upper(key), ignore_errors=True)
+        remove_tree(self.upper(key), self.trash)
 
     def keys(self) -> set[str]:
         return {p.name for p in self.root.iterdir()}
