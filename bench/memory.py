@@ -50,10 +50,12 @@ def start_registry(work: Path) -> tuple[subprocess.Popen, str]:
 KEPT_TRACES = Path(tempfile.gettempdir()) / "dockyard-memtrace"
 
 
-def threads_and_fds(pid: int) -> tuple[int, int]:
-    status = Path(f"/proc/{pid}/status").read_text()
-    threads = int(status.split("Threads:")[1].split()[0])
-    return threads, len(os.listdir(f"/proc/{pid}/fd"))
+def anon_file_threads_fds(pid: int) -> tuple[float, float, int, int]:
+    """RSS split into anonymous memory (heaps: what a leak grows) and mapped files (code paged in), thread and
+    open-fd counts."""
+    status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
+    return (int(status["RssAnon"].split()[0]) / 1024, int(status["RssFile"].split()[0]) / 1024,
+            int(status["Threads"]), len(os.listdir(f"/proc/{pid}/fd")))
 
 
 def traced_mib(pid: int, trace_dir: Path | None, n: int) -> float | None:
@@ -123,7 +125,7 @@ def main() -> None:
 
     def row(label: str, n: int, secs: float) -> None:
         traced = traced_mib(engine.pid, trace_dir, n)
-        rows.append((label, rss_mib(engine.pid), *threads_and_fds(engine.pid), traced, secs))
+        rows.append((label, rss_mib(engine.pid), *anon_file_threads_fds(engine.pid), traced, secs))
         print(rows[-1], flush=True)
 
     try:
@@ -140,11 +142,11 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
     print(f"\nround = {args.runs} × run --rm, a {args.steps}-step build, {args.pulls} push+pull, {args.streams} × "
           f"(logs, exec, exec -i, attach); load average at the end {loadavg()}\n")
-    print("| point | daemon RSS (MiB) | threads | open fds | Python heap traced (MiB) | round time (s) |\n"
-          "|---|---|---|---|---|---|")
-    for label, rss, threads, fds, traced, secs in rows:
+    print("| point | daemon RSS (MiB) | anonymous | files | threads | open fds | Python heap traced (MiB) "
+          "| round time (s) |\n|---|---|---|---|---|---|---|---|")
+    for label, rss, anon, files, threads, fds, traced, secs in rows:
         heap = "—" if traced is None else f"{traced:.2f}"
-        print(f"| {label} | {rss:.1f} | {threads} | {fds} | {heap} | {secs:.0f} |")
+        print(f"| {label} | {rss:.1f} | {anon:.1f} | {files:.1f} | {threads} | {fds} | {heap} | {secs:.0f} |")
     if trace_dir:
         print(f"\nwhat grew, round by round: {KEPT_TRACES}/memtrace-N.txt")
 

@@ -9,7 +9,9 @@ Costs CPU and memory while on; off (and free) by default.
 from __future__ import annotations
 
 import collections
+import ctypes
 import gc
+import linecache
 import logging
 import os
 import signal
@@ -37,7 +39,8 @@ class MemTrace:
         types = collections.Counter(type(o).__qualname__ for o in gc.get_objects())
         current, peak = tracemalloc.get_traced_memory()
         lines = [f"traced {current / 2**20:.2f} MiB (peak {peak / 2**20:.2f} MiB), "
-                 f"{sum(types.values())} gc objects"]
+                 f"{sum(types.values())} gc objects; tracemalloc's own "
+                 f"{tracemalloc.get_tracemalloc_memory() / 2**20:.1f} MiB", native_memory()]
         if self.previous is not None:
             lines.append(f"\n# top {TOP} growth by line since dump {self.count - 1}")
             for stat in snapshot.compare_to(self.previous, "lineno")[:TOP]:
@@ -54,9 +57,33 @@ class MemTrace:
         path = self.directory / f"memtrace-{self.count}.txt"
         path.write_text("\n".join(lines) + "\n")
         self.previous, self.previous_types = snapshot, types
+        linecache.clearcache()  # formatting tracebacks filled it: not the daemon's growth, so not in the next dump
         self.count += 1
         log.info("memtrace: wrote %s", path)
         return path
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in
+                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks",
+                 "keepcost")]
+
+
+def native_memory() -> str:
+    """What tracemalloc cannot see: the process's resident pages by kind, and glibc malloc's heap (in use vs
+    free but kept), so growth in RSS with a flat Python heap points at native allocations or fragmentation."""
+    status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
+    rss = ", ".join(f"{key} {int(status[key].split()[0]) / 1024:.1f}" for key in ("VmRSS", "RssAnon", "RssFile")
+                    if key in status)
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallinfo2.restype = _MallInfo2
+        info = libc.mallinfo2()
+    except (OSError, AttributeError):
+        return f"MiB: {rss}"
+    heap = info.arena + info.hblkhd
+    return (f"MiB: {rss}; malloc: {heap / 2**20:.1f} from the system, {info.uordblks / 2**20:.1f} in use, "
+            f"{info.fordblks / 2**20:.1f} free in the heap")
 
 
 def start(loop) -> MemTrace | None:
