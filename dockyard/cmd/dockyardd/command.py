@@ -86,14 +86,12 @@ async def serve(config: DaemonConfig, activated: list[int]) -> None:
             raise DockyardError(f"invalid host {host!r}: use unix:///path, tcp://host:port or fd://")
         log.info("API listening on %s", host)
     watch = stallwatch.start(config.log_level)  # once serving: start-up work is not a client's wait
-    trimmer = asyncio.create_task(trim_malloc_periodically())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     loop.add_signal_handler(signal.SIGHUP, reload_config, svc)  # dockerd's live reload of daemon.json
     await stop.wait()
-    trimmer.cancel()
     log.info("shutting down; containers keep running under their monitors")
     await svc.containers.shutdown()
     if svc.registry is not None:
@@ -112,23 +110,6 @@ def limit_malloc_arenas(arenas: int = 2) -> None:
         ctypes.CDLL("libc.so.6").mallopt(-8, arenas)  # M_ARENA_MAX
     except (OSError, AttributeError):
         pass  # not glibc
-
-
-TRIM_EVERY = 30.0  # seconds
-
-
-async def trim_malloc_periodically() -> None:
-    """glibc keeps the pages of freed heap memory for reuse, and a heap fragmented by a workload's mix of sizes
-    keeps more after each repetition: measured with tracemalloc (bench/memory.py --trace), the memory in use
-    stayed flat from round to round while RSS rose by the free part. malloc_trim(0) hands the free pages back
-    (madvise), in a pool thread: it walks the heap under the arena lock."""
-    try:
-        trim = ctypes.CDLL("libc.so.6").malloc_trim
-    except (OSError, AttributeError):
-        return  # not glibc
-    while True:
-        await asyncio.sleep(TRIM_EVERY)
-        await blocking.blocking(trim, 0)
 
 
 def remove_unix_sockets(hosts: list[str]) -> None:
