@@ -5,12 +5,17 @@
 One dockyard daemon, one registry of our own on 127.0.0.1; each round runs, through the docker CLI:
 `docker run --rm busybox true` × runs (4 at a time), a build of `steps` metadata steps, pushes and pulls × pulls
 (a small image to and from the registry, removed locally in between), and attach/logs/exec streams × streams on
-a running container. After each round: the daemon's RSS (VmRSS).
+a running container. After each round: the daemon's RSS (VmRSS), threads and open fds; with --trace the daemon
+runs under tracemalloc (DOCKYARD_TRACEMALLOC, see dockyard/memtrace.py) and each row adds the Python heap it
+traced, with the dumps (what grew since the previous round, by line and by object type) kept in
+/tmp/dockyard-memtrace/.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -40,6 +45,31 @@ def start_registry(work: Path) -> tuple[subprocess.Popen, str]:
         except OSError:
             time.sleep(0.05)
     raise RuntimeError("registry did not start")
+
+
+KEPT_TRACES = Path(tempfile.gettempdir()) / "dockyard-memtrace"
+
+
+def anon_file_threads_fds(pid: int) -> tuple[float, float, int, int]:
+    """RSS split into anonymous memory (heaps: what a leak grows) and mapped files (code paged in), thread and
+    open-fd counts."""
+    status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
+    return (int(status["RssAnon"].split()[0]) / 1024, int(status["RssFile"].split()[0]) / 1024,
+            int(status["Threads"]), len(os.listdir(f"/proc/{pid}/fd")))
+
+
+def traced_mib(pid: int, trace_dir: Path | None, n: int) -> float | None:
+    """Ask the daemon for memtrace dump n (SIGUSR2) and read the Python heap it traced from its first line."""
+    if trace_dir is None:
+        return None
+    os.kill(pid, signal.SIGUSR2)
+    path = trace_dir / f"memtrace-{n}.txt"
+    for _ in range(1200):
+        if path.exists() and path.read_text().endswith("\n"):
+            shutil.copy(path, KEPT_TRACES / path.name)
+            return float(path.read_text().split()[1])
+        time.sleep(0.1)
+    raise RuntimeError(f"the daemon wrote no {path}")
 
 
 def round_(engine, work: Path, registry: str, args) -> None:
@@ -81,19 +111,30 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--pulls", type=int, default=50)
     ap.add_argument("--streams", type=int, default=20)
+    ap.add_argument("--trace", action="store_true", help="run the daemon under tracemalloc (slower) and dump "
+                    "what grew after each round")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="dockyard-memory-"))
+    trace_dir = work / "memtrace" if args.trace else None
+    if trace_dir:
+        shutil.rmtree(KEPT_TRACES, ignore_errors=True)
+        KEPT_TRACES.mkdir()
     registry, addr = start_registry(work)
-    engine = start_dockyard(work)
+    engine = start_dockyard(work, {"DOCKYARD_TRACEMALLOC": str(trace_dir)} if trace_dir else None)
     rows = []
+
+    def row(label: str, n: int, secs: float) -> None:
+        traced = traced_mib(engine.pid, trace_dir, n)
+        rows.append((label, rss_mib(engine.pid), *anon_file_threads_fds(engine.pid), traced, secs))
+        print(rows[-1], flush=True)
+
     try:
         engine.docker("load", "-i", str(busybox_tar(work)))
-        rows.append(("fresh, busybox loaded", rss_mib(engine.pid), 0.0))
+        row("fresh, busybox loaded", 0, 0.0)
         for n in range(1, args.rounds + 1):
             t0 = time.perf_counter()
             round_(engine, work, addr, args)
-            rows.append((f"after round {n}", rss_mib(engine.pid), time.perf_counter() - t0))
-            print(rows[-1], flush=True)
+            row(f"after round {n}", n, time.perf_counter() - t0)
     finally:
         engine.stop()
         registry.terminate()
@@ -101,9 +142,13 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
     print(f"\nround = {args.runs} × run --rm, a {args.steps}-step build, {args.pulls} push+pull, {args.streams} × "
           f"(logs, exec, exec -i, attach); load average at the end {loadavg()}\n")
-    print("| point | daemon RSS (MiB) | round time (s) |\n|---|---|---|")
-    for label, rss, secs in rows:
-        print(f"| {label} | {rss:.1f} | {secs:.0f} |")
+    print("| point | daemon RSS (MiB) | anonymous | files | threads | open fds | Python heap traced (MiB) "
+          "| round time (s) |\n|---|---|---|---|---|---|---|---|")
+    for label, rss, anon, files, threads, fds, traced, secs in rows:
+        heap = "—" if traced is None else f"{traced:.2f}"
+        print(f"| {label} | {rss:.1f} | {anon:.1f} | {files:.1f} | {threads} | {fds} | {heap} | {secs:.0f} |")
+    if trace_dir:
+        print(f"\nwhat grew, round by round: {KEPT_TRACES}/memtrace-N.txt")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ log = logging.getLogger("dockyard.stall")
 
 DEFAULT_MS = 50
 BEAT = 0.01  # heartbeat period, seconds
+FRAMES = 12  # innermost frames a report shows
 STALL_MARK = "event loop stalled"  # tests/e2e/conftest.py looks for this in daemon logs
 
 
@@ -62,7 +63,7 @@ class StallWatch:
             late = time.monotonic() - beat - BEAT
             if late > self.threshold and since != beat:
                 frame = sys._current_frames().get(self._loop_thread)
-                sample, since = (traceback.format_stack(frame) if frame else []), beat
+                sample, since = (format_stack(frame) if frame else []), beat
                 kernel = self._kernel_state()
             elif sample is not None and beat != since:  # the loop ran again: report the whole stall
                 self._report(beat - since - BEAT, sample, kernel)
@@ -87,8 +88,28 @@ class StallWatch:
         # not that anything blocked it: worth knowing, not worth a warning.
         level = logging.INFO if idle else logging.WARNING
         log.log(level, "%s for %.0f ms%s (thread state %s); loop thread was at:\n%s", STALL_MARK, seconds * 1000,
-                " (idle in select: the process was not scheduled)" if idle else "", kernel,
-                "".join(stack[-12:]).rstrip())
+                " (idle in select: the process was not scheduled)" if idle else "", kernel, "".join(stack).rstrip())
+
+
+def format_stack(frame, limit: int = FRAMES) -> list[str]:
+    """The innermost frames as traceback.format_stack shows them, with their source lines read afresh:
+    traceback reads them through linecache, which keeps every file it ever read for the life of the process,
+    so a watch reporting stalls for days came to hold the source of every module a stall passed through."""
+    summary = traceback.StackSummary.extract(traceback.walk_stack(frame), limit=limit, lookup_lines=False)
+    summary.reverse()
+    return [f'  File "{f.filename}", line {f.lineno}, in {f.name}\n' + (f"    {line}\n" if line else "")
+            for f in summary for line in [source_line(f.filename, f.lineno)]]
+
+
+def source_line(filename: str, lineno: int) -> str:
+    try:
+        with open(filename, encoding="utf-8", errors="replace") as f:
+            for n, line in enumerate(f, 1):
+                if n == lineno:
+                    return line.strip()
+    except OSError:
+        pass
+    return ""
 
 
 def start(log_level: str) -> StallWatch | None:

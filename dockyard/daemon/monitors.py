@@ -35,6 +35,8 @@ class MonitorTable:
         pending = self._pending.get(cid, [])
         if connect in pending:
             pending.remove(connect)
+        if not pending:  # no entry kept for a container nobody waits on (it may never start)
+            self._pending.pop(cid, None)
 
     def take_pending(self, cid: str) -> list[Connect]:
         """The attaches waiting for this container's start, handed over once."""

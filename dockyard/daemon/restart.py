@@ -51,7 +51,8 @@ class RestartManager:
         async with self.store.lock(cid):
             try:
                 c = self.store.get(cid)
-            except NotFound:
+            except NotFound:  # removed while the restart waited: the lock this made for it goes too
+                self.store.forget_lock(cid)
                 return
             if not c.state.Restarting or c.state.Running:  # stopped, killed or started meanwhile
                 return

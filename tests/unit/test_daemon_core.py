@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import linecache
 import logging
 import re
 import threading
@@ -72,3 +73,23 @@ def test_a_stall_is_reported_with_the_stack_that_caused_it(caplog, monkeypatch):
     reports = [r.getMessage() for r in caplog.records if stallwatch.STALL_MARK in r.getMessage()]
     assert reports and "hog_the_loop" in reports[0]
     assert re.search(r"\(thread state S( \w*sleep\w*)?\)", reports[0])  # the kernel's view: asleep in a syscall
+
+
+def test_a_stall_report_shows_source_lines_without_keeping_the_files_in_memory(caplog, monkeypatch):
+    """linecache keeps every file it reads for the life of the process: a daemon reporting stalls for days grew
+    by the source of every module a stall went through (MiBs, round after round of bench/memory.py)."""
+    monkeypatch.setenv("DOCKYARD_STALL_MS", "50")
+    linecache.cache.pop(__file__, None)
+
+    async def scenario():
+        watch = stallwatch.start("info")
+        await asyncio.sleep(0.05)
+        time.sleep(0.3)  # stalled right here
+        await asyncio.sleep(0.1)
+        watch.stop()
+
+    with caplog.at_level(logging.INFO, logger="dockyard.stall"):
+        asyncio.run(scenario())
+    reports = [r.getMessage() for r in caplog.records if stallwatch.STALL_MARK in r.getMessage()]
+    assert reports and "time.sleep(0.3)  # stalled right here" in reports[0]
+    assert __file__ not in linecache.cache

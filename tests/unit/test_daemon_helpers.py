@@ -1,4 +1,6 @@
 """Small daemon helpers whose output users read: durations, statuses, filters, detach keys, signals."""
+import asyncio
+
 import pytest
 
 from dockyard.daemon.attach import EscapeProxy, parse_detach_keys
@@ -120,3 +122,36 @@ def test_restart_back_off_doubles_to_a_minute_and_resets_after_a_long_run():
     assert restarts.next_delay("c", ran_for=0) == 0.2
     restarts.forget("c")
     assert restarts.next_delay("c", ran_for=1) == 0.1  # a removed container's back-off goes with it
+
+
+def test_a_restart_that_finds_its_container_removed_leaves_no_lock_behind(tmp_path):
+    """`rm -f` of a container waiting to restart: the wait ends without a record and, before this, left one
+    lock per such container in the store's map for the life of the daemon."""
+    from dockyard.daemon.container_store import ContainerStore
+    from dockyard.daemon.restart import RestartManager
+    from dockyard.store.metadata import Metadata
+
+    store = ContainerStore(Metadata(tmp_path / "md.db"))
+    started = []
+
+    async def scenario():
+        waits = []
+        restarts = RestartManager(store, start=started.append, exited=None,
+                                  spawn=lambda coro: waits.append(asyncio.ensure_future(coro)))
+        restarts.schedule("f" * 64, 0)  # its container is gone by the time the back-off ends
+        await asyncio.gather(*waits)
+
+    asyncio.run(scenario())
+    assert started == [] and store._locks == {}
+
+
+def test_an_attach_that_left_before_its_container_started_leaves_no_entry():
+    from dockyard.daemon.monitors import MonitorTable
+
+    async def connect(monitor):
+        pass
+
+    table = MonitorTable()
+    table.add_pending_attach("c1", connect)
+    table.drop_pending_attach("c1", connect)  # the client hung up; c1 may never start (or be removed)
+    assert table._pending == {}

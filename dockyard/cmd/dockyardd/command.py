@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 from aiohttp import web
 
-from ... import blocking, stallwatch
+from ... import blocking, memtrace, stallwatch
 from ...errors import DockyardError
 from ...daemon.config import DEFAULT_SOCKET, DaemonConfig
 from ...daemon.reload import reload_config
@@ -54,6 +54,7 @@ async def serve(config: DaemonConfig, activated: list[int]) -> None:
     # of 5 keeps it answering within a few ms while list/inspect work runs in the pool.
     sys.setswitchinterval(0.001)
     limit_malloc_arenas()
+    memtrace.start(asyncio.get_running_loop())  # DOCKYARD_TRACEMALLOC=dir: SIGUSR2 dumps what grew
     svc = build_services(config)
     await svc.containers.restore()
     app = build_app(svc)
