@@ -133,7 +133,7 @@ class ContainerService:
         image = self.images.get(self.images.resolve(image_ref)[0])
         if want is not None:
             check_image_platform(image_ref, image.config, want)
-        image_config = image.config.get("config") or {}
+        image_config = image.container_config
         merged = reset_empty_entrypoint(merge_image_config(config, image_config))
         argv = [*(merged.get("Entrypoint") or []), *(merged.get("Cmd") or [])]
         if not argv:
@@ -240,7 +240,7 @@ class ContainerService:
         joined, shm_source = await asyncio.to_thread(self._pid_ipc_setup, c)
         if c.host_config.get("CpuRealtimeRuntime") or c.host_config.get("CpuRealtimePeriod"):
             await asyncio.to_thread(self._init_rt_parent)
-        spec = build_spec(image_config=image.config.get("config") or {}, config=c.config, host_config=c.host_config,
+        spec = build_spec(image_config=image.container_config, config=c.config, host_config=c.host_config,
                           rootfs=str(rootfs), hostname=c.config.get("Hostname") or c.short_id, container_id=c.id,
                           etc_hosts=c.hosts_path, etc_hostname=c.hostname_path, resolv_conf=c.resolv_conf_path,
                           extra_mounts=mounts.oci_mounts(mounts.with_subpaths(c.mount_points)), netns_path=netns,
