@@ -100,12 +100,19 @@ def build_chain(engine, work: Path, steps: int, run_every: int, window: int = 0)
     def per_step(a: int, b: int) -> float:
         return (stamps[b] - stamps[a]) / (b - a) * 1000 if a in stamps and b in stamps else float("nan")
 
+    def median_step(a: int, b: int) -> float:
+        """The median step's time: on a shared machine a few steps stalled by others skew the mean."""
+        return statistics.median((stamps[i + 1] - stamps[i]) * 1000 for i in range(a, b))
+
     window = window or max(steps // 100, 30)
     early = per_step(2, 2 + window)
     late = per_step(steps + 1 - window, steps + 1)
-    print(f"{engine.name}: {steps} steps in {total:.1f} s; ms per step over steps 2-{2 + window}: {early:.1f}, "
-          f"over the last {window}: {late:.1f}", flush=True)
-    return {"build_s": total, "early_ms": early, "late_ms": late, "window": window}
+    r = {"build_s": total, "early_ms": early, "late_ms": late, "window": window,
+         "early_median_ms": median_step(2, 2 + window), "late_median_ms": median_step(steps + 1 - window, steps + 1)}
+    print(f"{engine.name}: {steps} steps in {total:.1f} s; ms per step over steps 2-{2 + window}: {early:.1f} "
+          f"(median {r['early_median_ms']:.1f}), over the last {window}: {late:.1f} (median {r['late_median_ms']:.1f})",
+          flush=True)
+    return r
 
 
 def measure(engine, work: Path, args) -> dict:
@@ -161,6 +168,8 @@ ROWS = [("`docker load` of the N-image archive (s)", "load_s", "{:.1f}"),
         ("chain build, total (s)", "build_s", "{:.1f}"),
         ("chain build, ms per step at the start", "early_ms", "{:.1f}"),
         ("chain build, ms per step at the end", "late_ms", "{:.1f}"),
+        ("chain build, median step at the start (ms)", "early_median_ms", "{:.1f}"),
+        ("chain build, median step at the end (ms)", "late_median_ms", "{:.1f}"),
         ("`docker rmi -f` of the chain's image (s)", "rmi_chain_s", "{:.1f}"),
         ("images left after that `rmi -f`", "images_after_chain", "{}"),
         ("chain build failed at step", "chain_failed_at", "{}"),
