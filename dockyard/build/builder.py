@@ -544,6 +544,10 @@ class _Run:
         image_id = self.be.add_image(child.data, parent=stage.image_id, parsed=child.summary)
         self._parents.pop(stage.image_id, None)
         self._parents[image_id] = child.parent
+        # only the stages' current images: one a RUN or a cache hit moved on from is a megabyte for nothing
+        current = {s.image_id for s in self.stages} | {image_id}
+        for stale in self._parents.keys() - current:
+            del self._parents[stale]
         return image_id
 
     def _parent(self, stage) -> chain.Parent:
