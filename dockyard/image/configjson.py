@@ -8,6 +8,7 @@ container create needs `config`) take it without decoding the rest (`member`). B
 `canonical_json` and `json.loads` give."""
 from __future__ import annotations
 
+import codecs
 import json
 import re
 
@@ -25,7 +26,7 @@ def history_items(history: list) -> bytes:
 
 
 def append_history(items: bytes, entry: dict) -> bytes:
-    return items + b"," + canonical_json(entry) if items else canonical_json(entry)
+    return b"".join((items, b",", canonical_json(entry))) if items else canonical_json(entry)
 
 
 def encode_with_history(cfg: dict, items: bytes) -> bytes:
@@ -35,12 +36,19 @@ def encode_with_history(cfg: dict, items: bytes) -> bytes:
     at = keys.index("history")
     head = canonical_json({k: cfg[k] for k in keys[:at]})[:-1] + b"," if at else b"{"
     rest = canonical_json({k: cfg[k] for k in keys[at + 1:]})
-    return head + b'"history":[' + items + b"]" + (b"," + rest[1:] if len(keys) > at + 1 else b"}")
+    tail = b"]," + rest[1:] if len(keys) > at + 1 else b"]}"
+    return b"".join((head, b'"history":[', items, tail))  # one copy of the megabyte, not one per +
 
 
-def member(data: bytes, key: str):
+def member(data: bytes, key: str, prefix: int = 65536):
     """json.loads(data).get(key) of a JSON object, decoding only the members up to `key` (the first one of
-    that name: duplicate keys, which no engine writes, would give the last with json.loads)."""
+    that name: duplicate keys, which no engine writes, would give the last with json.loads). The text is
+    decoded from the first `prefix` bytes when the member ends within them."""
+    if len(data) > prefix:
+        try:  # strict UTF-8; a character cut at the end waits for bytes that never come: the scan stops first
+            return _member(codecs.getincrementaldecoder("utf-8")().decode(data[:prefix]), key)
+        except (ValueError, IndexError):
+            pass  # past the prefix (or broken): the whole text
     text = data.decode()
     try:
         return _member(text, key)

@@ -83,3 +83,11 @@ def test_member_of_broken_or_other_json(data):
             member(data, "config")
     else:
         assert member(data, "config") is (expected.get("config") if isinstance(expected, dict) else None)
+
+
+@pytest.mark.parametrize("prefix", [1, 5, 12, 13, 14, 15, 40, 1000])
+def test_member_decoded_from_a_prefix_is_the_same(prefix):
+    """Whether `config` ends within the decoded prefix or not, and a multi-byte character cut at its end."""
+    data = canonical_json({"os": "ü", "config": {"Env": ["A=ééé"]}, "history": [{"x": "ü" * 50}]})
+    assert member(data, "config", prefix=prefix) == json.loads(data)["config"]
+    assert member(data, "missing", prefix=prefix) is None
