@@ -23,7 +23,7 @@ from ..image.unpack import resolve_in_root
 from ..timefmt import now_rfc3339
 from ..units import parse_duration
 from .. import gofmt
-from . import copier, parser
+from . import chain, copier, parser
 from .auth import auth_for_image
 from .backend import BuildBackend
 from .dockerignore import Matcher, read_patterns
@@ -118,6 +118,9 @@ class _Run:
         self.total = len(self._steps())
         self.escape = df.escape
         self._sources: list[str] | None = None  # --cache-from images, resolved on first use
+        # what the children of the images this build just made take from them (build/chain.py): one entry per
+        # stage's last image, so no step decodes its parent's config
+        self._parents: dict[str, chain.Parent] = {}
 
     def _steps(self) -> list[parser.Instruction]:
         """Instructions up to the end of the target stage (all of them without --target), then one LABEL
@@ -378,7 +381,7 @@ class _Run:
         declared, proxies = self._run_args(stage)
         created_by = ((f"|{len(declared)} " + " ".join(f"{k}={v}" for k, v in declared) + " ")
                       if declared else "") + " ".join(cmd)
-        hit = self._cached(stage, stage.config, created_by)
+        hit = await blocking(self._cached, stage, stage.config, created_by)
         if hit:
             stage.image_id = await self._use_cache(hit)
             return
@@ -469,14 +472,14 @@ class _Run:
                 raise BuildError(str(err)) from None
             kind = "file" if len(sources) == 1 and not os.path.isdir(os.path.join(src_root, sources[0])) else "dir"
             created_by = f"{' '.join(stage.shell)} #(nop) {inst.cmd} {kind}:{digest} in {spec.dest} "
-            hit = self._cached(stage, stage.config, created_by)
+            hit = await blocking(self._cached, stage, stage.config, created_by)
             if hit:
                 stage.image_id = await self._use_cache(hit)
                 return
             stage.image_id = await asyncio.to_thread(self._commit_layer, stage, staging, created_by)
             await self.say(f" ---> {stage.image_id[7:19]}\n")
         finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            await blocking(shutil.rmtree, staging, ignore_errors=True)
             for cleanup in reversed(cleanups):
                 if cleanup:
                     await cleanup()
@@ -530,26 +533,30 @@ class _Run:
         with open(tar_path, "wb") as f:
             # Source mtimes are kept, as Docker's classic builder does; SOURCE_DATE_EPOCH clamps them.
             write_dir_tar(str(staging / "root"), f, mode="plain", source_date_epoch=self._sde())
-        base = self.be.get_image(stage.image_id).config if stage.image_id else _scratch_config()
-        parent_chain = self.be.get_image(stage.image_id).top_chain if stage.image_id else None
         with open(tar_path, "rb") as f:
-            diff_id = self.be.register_layer(f, parent_chain)
-        return self._new_image(stage, base, stage.config if config is None else config, created_by, diff_id)
+            diff_id = self.be.register_layer(f, self._parent(stage).top_chain)
+        return self._new_image(stage, stage.config if config is None else config, created_by, diff_id)
 
     # ------------------------------------------------------------------ images and cache
-    def _new_image(self, stage, base: dict, config: dict, created_by: str, diff_id: str | None) -> str:
-        now = now_rfc3339()
-        history = list(base.get("history") or [])
-        entry = {"created": now, "created_by": created_by}
-        if diff_id is None:
-            entry["empty_layer"] = True
-        history.append(entry)
-        diff_ids = list((base.get("rootfs") or {}).get("diff_ids") or []) + ([diff_id] if diff_id else [])
-        cfg = {"architecture": base.get("architecture") or _arch(), "os": "linux", "config": config, "created": now,
-               "docker_version": "dockyard", "history": history, "rootfs": {"type": "layers", "diff_ids": diff_ids}}
-        if stage.maintainer:
-            cfg["author"] = entry["author"] = stage.maintainer
-        return self.be.add_image(canonical_json(cfg), parent=stage.image_id)
+    def _new_image(self, stage, config: dict, created_by: str, diff_id: str | None) -> str:
+        """Commit the step's image on the stage's; called off the loop (a first step reads its parent)."""
+        child = chain.child_config(self._parent(stage), config, now_rfc3339(), created_by, diff_id, stage.maintainer)
+        image_id = self.be.add_image(child.data, parent=stage.image_id, parsed=child.summary)
+        self._parents.pop(stage.image_id, None)
+        self._parents[image_id] = child.parent
+        # only the stages' current images: one a RUN or a cache hit moved on from is a megabyte for nothing
+        current = {s.image_id for s in self.stages} | {image_id}
+        for stale in self._parents.keys() - current:
+            del self._parents[stale]
+        return image_id
+
+    def _parent(self, stage) -> chain.Parent:
+        """What the stage's next image takes from its current one: kept from the step that made it, else read
+        from its config (a base image, a cache hit)."""
+        if not stage.image_id:
+            return chain.SCRATCH
+        parent = self._parents.get(stage.image_id)
+        return parent or chain.Parent.of_config(self.be.get_image(stage.image_id).config)
 
     async def _nop(self, stage, cfg: dict, text: str, workdir: str | None = None) -> str:
         """A metadata step's image. WORKDIR also creates its directory, in a layer of its own, as dockerd does
@@ -558,7 +565,6 @@ class _Run:
         hit = await blocking(self._cached, stage, cfg, created_by)
         if hit:
             return await self._use_cache(hit)
-        base = await blocking(self._base_config, stage)
         # Like the classic builder, a metadata step commits a container that never runs (none for scratch).
         cid = None
         if stage.image_id:
@@ -568,16 +574,12 @@ class _Run:
         if workdir:
             image_id = await self._workdir_image(stage, cid, cfg, created_by, workdir)
         else:
-            image_id = await blocking(self._new_image, stage, base, cfg, created_by, None)
+            image_id = await blocking(self._new_image, stage, cfg, created_by, None)
         if cid and self.opts.rm:
             await self.be.remove_container(cid)
             await self.say(f"Removing intermediate container {cid[:12]}\n")
         await self.say(f" ---> {image_id[7:19]}\n")
         return image_id
-
-    def _base_config(self, stage) -> dict:
-        """The stage's image config (its whole history: parsed off the loop)."""
-        return self.be.get_image(stage.image_id).config if stage.image_id else _scratch_config()
 
     async def _workdir_image(self, stage, cid: str | None, cfg: dict, created_by: str, workdir: str) -> str:
         """The WORKDIR step's image: a layer with the directory when the image lacks it, else an empty layer."""
@@ -585,11 +587,10 @@ class _Run:
         staging = Path(tempfile.mkdtemp(prefix="build-", dir=self.be.tmp_dir))
         try:
             if not await asyncio.to_thread(copier.stage_directory, root, workdir, staging):
-                base = self.be.get_image(stage.image_id).config
-                return self._new_image(stage, base, cfg, created_by, None)
+                return await blocking(self._new_image, stage, cfg, created_by, None)
             return await asyncio.to_thread(self._commit_layer, stage, staging, created_by, cfg)
         finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            await blocking(shutil.rmtree, staging, ignore_errors=True)
 
     async def _use_cache(self, image_id: str) -> str:
         await self.say(f" ---> Using cache\n ---> {image_id[7:19]}\n")
@@ -649,7 +650,7 @@ class _Run:
             if len(t_hist) == n + 1:
                 return source
             layers = diffs + ([] if t_hist[n].get("empty_layer") else [t_diffs[len(diffs)]])
-            restored = {"architecture": target.get("architecture") or _arch(), "os": target.get("os") or "linux",
+            restored = {"architecture": target.get("architecture") or chain.arch(), "os": target.get("os") or "linux",
                         "config": cfg, "created": t_hist[n].get("created"), "docker_version": "dockyard",
                         "history": t_hist[:n + 1], "rootfs": {"type": "layers", "diff_ids": layers}}
             return self.be.add_image(canonical_json(restored), parent=stage.image_id or "")
@@ -667,12 +668,7 @@ def _set_default_path(config: dict) -> None:
 
 
 def _scratch_config() -> dict:
-    return {"architecture": _arch(), "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}, "history": []}
-
-
-def _arch() -> str:
-    import platform
-    return {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+    return {"architecture": chain.arch(), "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}, "history": []}
 
 
 def _familiar(name: str) -> str:

@@ -30,8 +30,8 @@ class DaemonBuildBackend:
             return self.images.children_of(image_id)
         return [i.id for i in self.images.all_images() if not i.parent]
 
-    def add_image(self, config: bytes, parent: str) -> str:
-        return self.images.add_image(config, parent=parent)
+    def add_image(self, config: bytes, parent: str, parsed: dict | None = None) -> str:
+        return self.images.add_image(config, parent=parent, parsed=parsed)
 
     def tag_image(self, image_id: str, ref: str) -> None:
         self.images.tag(image_id, ref)

@@ -91,7 +91,7 @@ async def commit(svc, container_ref: str, *, repo: str = "", tag: str = "", comm
         cfg["comment"] = comment
     if base.get("variant"):
         cfg["variant"] = base["variant"]
-    image_id = images.add_image(canonical_json(cfg), parent=image.id, tags=tags)
+    image_id = images.add_image(canonical_json(cfg), parent=image.id, tags=tags, parsed=cfg)  # no re-parse
     # moby's attributes: the new image as imageID/imageRef; `image` stays the container's own image
     svc.events.emit("container", "commit", c.id, {"image": c.image_ref, "name": c.name,
                                                    "comment": comment, "imageID": image_id,

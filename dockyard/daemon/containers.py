@@ -143,7 +143,7 @@ class ContainerService:
         image = self.images.get(self.images.resolve(image_ref)[0])
         if want is not None:
             check_image_platform(image_ref, image.config, want)
-        image_config = image.config.get("config") or {}
+        image_config = image.container_config
         merged = reset_empty_entrypoint(merge_image_config(config, image_config))
         argv = [*(merged.get("Entrypoint") or []), *(merged.get("Cmd") or [])]
         if not argv:
@@ -289,7 +289,7 @@ class ContainerService:
         link_env = self.networks.link_env(c)
 
         def write_bundle_config() -> None:  # off the loop: the spec (seccomp profile included) is ~100 kB of JSON
-            spec = build_spec(image_config=image.config.get("config") or {}, config=c.config,
+            spec = build_spec(image_config=image.container_config, config=c.config,
                               host_config=c.host_config, rootfs=str(rootfs),
                               hostname=c.config.get("Hostname") or c.short_id, container_id=c.id,
                               etc_hosts=c.hosts_path, etc_hostname=c.hostname_path, resolv_conf=c.resolv_conf_path,

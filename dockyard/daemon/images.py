@@ -17,7 +17,7 @@ from functools import cached_property
 from typing import Iterable, Iterator
 
 from ..errors import Conflict, InvalidParameter, NotFound
-from ..image import reference as refmod
+from ..image import configjson, reference as refmod
 from ..store.content import ContentStore, sha256_digest
 from ..image.layers import LayerStore, chain_ids
 from ..store.metadata import Metadata
@@ -45,6 +45,14 @@ class Image:
     @cached_property
     def config(self) -> dict:
         return json.loads(self.config_bytes)
+
+    @cached_property
+    def container_config(self) -> dict:
+        """The config's `config` (Cmd, Env, ...), without decoding its history when the whole config has not
+        been decoded yet: a container create on a deep build's image needs a few hundred bytes of a megabyte."""
+        if "config" in self.__dict__:
+            return self.config.get("config") or {}
+        return configjson.member(self.config_bytes, "config") or {}
 
     @property
     def diff_ids(self) -> list[str]:
@@ -185,9 +193,11 @@ class ImageService:
 
     # ---------------------------------------------------------------- creation
     def add_image(self, config_bytes: bytes, parent: str = "", tags: Iterable[str] = (),
-                  repo_digest: str | None = None) -> str:
-        """Record an image whose layers are already registered; returns its ID. Idempotent."""
-        config = json.loads(config_bytes)
+                  repo_digest: str | None = None, parsed: dict | None = None) -> str:
+        """Record an image whose layers are already registered; returns its ID. Idempotent. `parsed`: the
+        config's members other than history, from a caller that has them (a build step; the history of a deep
+        chain is a megabyte to decode for nothing)."""
+        config = parsed if parsed is not None else json.loads(config_bytes)
         diff_ids = list((config.get("rootfs") or {}).get("diff_ids") or [])
         chains = chain_ids(diff_ids)
         # a layer is only stored on its parent: the top one being there means the whole chain is
