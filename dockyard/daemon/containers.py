@@ -185,11 +185,11 @@ class ContainerService:
         c = Container(id=cid, name=name, created=now_rfc3339(), image_id=image.id, config=merged,
                       host_config=host_config, path=argv[0], args=argv[1:], driver=self.layers.driver.name)
         cdir = self.data_dir / cid
-        cdir.mkdir(parents=True)
+        await asyncio.to_thread(cdir.mkdir, parents=True)
         try:
             c.log_path = str(cdir / f"{cid}-json.log")
-            c.hostname_path, c.hosts_path, c.resolv_conf_path = etcfiles.write(cdir, merged["Hostname"],
-                                                                               merged.get("Domainname", ""))
+            c.hostname_path, c.hosts_path, c.resolv_conf_path = await asyncio.to_thread(
+                etcfiles.write, cdir, merged["Hostname"], merged.get("Domainname", ""))
             c.network_settings = network_settings
             await asyncio.to_thread(self.layers.create_rw, cid, image.top_chain)
             if points:

@@ -94,6 +94,9 @@ class ImageService:
         self._generation = 0
         self._listed: tuple[int, list] | None = None
         self._fill_summaries()
+        # whether retained_images may hold a row: every container removal asks, almost always of an empty table
+        self._maybe_retained = md.one("SELECT 1 FROM retained_images LIMIT 1") is not None
+        self._retains = 0  # images retained so far: a release that raced one must not clear the flag
 
     @contextmanager
     def _changing(self) -> Iterator[sqlite3.Cursor]:
@@ -483,6 +486,7 @@ class ImageService:
         retain = bool(self.containers.users_of_image(image_id))
         with self._changing() as cur:
             if retain:
+                self._maybe_retained, self._retains = True, self._retains + 1
                 cur.execute("INSERT OR REPLACE INTO retained_images SELECT * FROM images WHERE id=?", (image_id,))
             else:
                 cur.execute("DELETE FROM image_layers WHERE image_id=?", (image_id,))
@@ -505,14 +509,20 @@ class ImageService:
 
     def release_retained(self) -> None:
         """Free the layers of deleted images kept for containers, once no container uses them."""
+        if not self._maybe_retained:
+            return
+        kept, retains = False, self._retains
         for row in self.md.query("SELECT id FROM retained_images"):
             if self.containers.users_of_image(row["id"]):
+                kept = True
                 continue
             top = self._top_chain_of(row["id"])
             with self._changing() as cur:
                 cur.execute("DELETE FROM retained_images WHERE id=?", (row["id"],))
                 cur.execute("DELETE FROM image_layers WHERE image_id=?", (row["id"],))
             self._release_layers(top)
+        if not kept and retains == self._retains:
+            self._maybe_retained = False
 
     def _on_event(self, event: dict) -> None:
         if event["Type"] == "container" and event["Action"] == "destroy":

@@ -208,3 +208,16 @@ def test_run_rm_leaves_nothing_behind_once_it_returns(daemon, tmp_path):
     assert not (daemon.exec_root / "runc" / cid).exists()  # the runtime deleted its container too
     # and what went to the trash is deleted soon after
     wait_for(lambda: trash_entries(daemon) == [], what="the trash to be emptied")
+
+
+def test_a_force_removed_image_keeps_its_layers_for_its_container_until_that_goes(daemon, tmp_path):
+    (tmp_path / "Dockerfile").write_text("FROM busybox\nRUN echo kept > /kept\n")
+    daemon.docker("build", "-q", "-t", "retained-image", str(tmp_path))
+    top = Path(daemon.docker("image", "inspect", "-f", "{{.GraphDriver.Data.UpperDir}}", "retained-image")
+               .stdout.strip()).parent  # the RUN step's layer dir
+    cid = daemon.docker("create", "retained-image", "cat", "/kept").stdout.strip()
+    daemon.docker("rmi", "-f", "retained-image")
+    assert "retained-image" not in daemon.docker("images").stdout
+    assert daemon.docker("start", "-a", cid).stdout == "kept\n" and top.exists()  # kept for the container
+    daemon.docker("rm", cid)
+    wait_for(lambda: not top.exists(), what="the image's layer to go with its last container")
