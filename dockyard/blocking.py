@@ -63,19 +63,31 @@ class Process:
     async def wait(self) -> int:
         if self.popen.poll() is not None:
             return self.popen.returncode
-        loop = asyncio.get_running_loop()
-        try:
-            fd = os.pidfd_open(self.pid)
-        except ProcessLookupError:  # already reaped by someone
-            return self.popen.wait()
-        exited = loop.create_future()
-        loop.add_reader(fd, lambda: exited.done() or exited.set_result(None))
-        try:
-            await exited
-        finally:
-            loop.remove_reader(fd)
-            os.close(fd)
+        await process_gone(self.pid)
         return self.popen.wait()
+
+
+async def readable(fd: int) -> None:
+    """Until `fd` is readable (data, EOF, or a pidfd's process gone), with no thread blocked on it."""
+    loop = asyncio.get_running_loop()
+    ready = loop.create_future()
+    loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
+    try:
+        await ready
+    finally:
+        loop.remove_reader(fd)
+
+
+async def process_gone(pid: int) -> None:
+    """Until process `pid` has exited (ours or not: a pidfd tells of any process's end)."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:  # gone, and reaped already
+        return
+    try:
+        await readable(fd)
+    finally:
+        os.close(fd)
 
 
 async def spawn(argv: list[str], **popen_kwargs) -> Process:

@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..blocking import Process, spawn
+from ..blocking import Process, process_gone, readable, spawn
 
 log = logging.getLogger("dockyard.monitor")
 
@@ -288,13 +288,7 @@ def _commands(runtime, container_id: str, state_dir, tty: bool, **what) -> dict:
 
 async def _read_when_ready(fd: int) -> bytes:
     """os.read of a pipe once it has data (or EOF), without a thread blocked in read."""
-    loop = asyncio.get_running_loop()
-    readable = loop.create_future()
-    loop.add_reader(fd, lambda: readable.done() or readable.set_result(None))
-    try:
-        await readable
-    finally:
-        loop.remove_reader(fd)
+    await readable(fd)
     return os.read(fd, 16)
 
 
@@ -329,18 +323,7 @@ class ForkedProcess:
         self.send_signal(signal.SIGKILL)
 
     async def wait(self) -> int:
-        try:
-            fd = os.pidfd_open(self.pid)
-        except ProcessLookupError:
-            return 0
-        loop = asyncio.get_running_loop()
-        exited = loop.create_future()
-        loop.add_reader(fd, lambda: exited.done() or exited.set_result(None))
-        try:
-            await exited
-        finally:
-            loop.remove_reader(fd)
-            os.close(fd)
+        await process_gone(self.pid)
         return 0
 
 
