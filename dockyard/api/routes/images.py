@@ -1,6 +1,7 @@
 """Image routes: list, inspect, history, tag, remove, prune, import/pull (create), load, save."""
 from __future__ import annotations
 
+import asyncio
 import os
 import tempfile
 
@@ -164,7 +165,7 @@ async def load_images(request: web.Request) -> web.StreamResponse:
     except Exception as err:
         await stream.error(str(err))
     finally:
-        os.unlink(path)
+        await asyncio.shield(blocking(os.unlink, path))  # a loaded archive of hundreds of MB: off the loop too
     return await stream.finish()
 
 
@@ -182,8 +183,8 @@ async def _save(request: web.Request, names: list[str]) -> web.StreamResponse:
                 await resp.write(chunk)
         await resp.write_eof()
         return resp
-    finally:
-        os.unlink(path)
+    finally:  # off the loop: unlinking a saved archive of hundreds of MB frees its blocks there and then
+        await asyncio.shield(blocking(os.unlink, path))
 
 
 @routes.get("/images/get")
