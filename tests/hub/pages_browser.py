@@ -14,10 +14,9 @@ from pathlib import Path
 
 import httpx
 from selenium import webdriver
-from selenium.common.exceptions import NoSuchElementException
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 CHROMIUM = "/usr/bin/chromium"
@@ -126,7 +125,7 @@ class Browser:
         """Do `action` (a click that loads a page) and wait until the new page replaced the old one."""
         old = self.driver.find_element(By.TAG_NAME, "html")
         action()
-        WebDriverWait(self.driver, 60).until(expected_conditions.staleness_of(old))
+        WebDriverWait(self.driver, 60).until(lambda _d: _gone(old))
         WebDriverWait(self.driver, 60).until(
             lambda d: d.execute_script("return document.readyState") == "complete")
 
@@ -173,3 +172,17 @@ class FormClient:
     def sign_in(self, user: str, password: str) -> None:
         r = self.post("/login", {"username": user, "password": password, "next": "/"}, self.token("/login"))
         assert r.status_code == 303, r.text[:500]
+
+
+def _gone(element) -> bool:
+    """The element left the document (expected_conditions.staleness_of, plus Chrome's other word for it: an
+    element caught mid-navigation answers "Node with given id does not belong to the document")."""
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as err:
+        if "does not belong to the document" in str(err):
+            return True
+        raise
+    return False

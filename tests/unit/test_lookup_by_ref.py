@@ -39,10 +39,13 @@ def test_container_full_id_then_name_then_prefix(md):
 
 def test_network_words_for_missing_and_ambiguous(md, tmp_path):
     networks = NetworkService(DaemonConfig(data_root=tmp_path, exec_root=tmp_path), md, EventBus(), ContainerStore(md))
-    for nid, name in ((A, "front"), (B, "back")):
+    # long shared prefixes: the predefined networks (bridge, host, none) have random IDs of their own
+    front, back = "abcdef0" + "0" * 57, "abcdef1" + "1" * 57
+    for nid, name in ((front, "front"), (back, "back")):
         networks._save(Network(id=nid, name=name, driver="bridge", created="2024-01-01T00:00:00Z"))
-    assert networks.get("front").id == A and networks.get("ac").name == "back" and networks.get(B).name == "back"
-    with pytest.raises(NotFound, match=r"^network a is ambiguous \(2 matches found based on ID prefix\)$"):
-        networks.get("a")
+    assert networks.get("front").id == front and networks.get("abcdef1").name == "back"
+    assert networks.get(back).name == "back"
+    with pytest.raises(NotFound, match=r"^network abcdef is ambiguous \(2 matches found based on ID prefix\)$"):
+        networks.get("abcdef")
     with pytest.raises(NotFound, match="^network nothere not found$"):
         networks.get("nothere")
