@@ -7,7 +7,7 @@ import asyncio
 import json
 
 from ..errors import InvalidParameter, NotFound
-from ..store.metadata import Metadata
+from ..store.metadata import Metadata, is_id_prefix
 from ..timefmt import parse_rfc3339
 from .container_record import Container
 
@@ -57,7 +57,7 @@ class ContainerStore:
         """By full ID, name (with or without its leading /) or unique ID prefix, as docker resolves them."""
         ref = ref.lstrip("/") if ref.startswith("/") else ref
         cid = ref if ref in self._json else self._by_name.get(ref)
-        if cid is None and ref and all(c in "0123456789abcdef" for c in ref):
+        if cid is None and is_id_prefix(ref):
             matches = [i for i in list(self._json) if i.startswith(ref)]
             if len(matches) > 1:
                 raise InvalidParameter(f"multiple IDs found with provided prefix: {ref}")

@@ -229,9 +229,7 @@ class ContainerService:
         try:
             rootfs = await asyncio.to_thread(self.layers.mount_rw, c.id, image.top_chain)
             sdir = self.state_dir(c.id)
-            if sdir.exists():
-                shutil.rmtree(sdir, ignore_errors=True)
-            sdir.mkdir(parents=True)
+            await asyncio.to_thread(_empty_dir, sdir)  # (a previous run's state: off the loop)
             log, log_error = _log_spec_of(c)
             if log_error is None:
                 monitor = await self._spawn_monitor(c, sdir, log)
@@ -1042,3 +1040,8 @@ def _add_link_env(spec: dict, env: list[str]) -> None:
     """Legacy links' variables go under the container's own: a variable the container sets wins (moby)."""
     own = {e.partition("=")[0] for e in spec["process"]["env"]}
     spec["process"]["env"] = [e for e in env if e.partition("=")[0] not in own] + spec["process"]["env"]
+
+
+def _empty_dir(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)

@@ -5,7 +5,6 @@ import asyncio
 import json
 import logging
 import os
-import signal
 import socket
 import struct
 import subprocess
@@ -313,15 +312,6 @@ class ForkedProcess:
             return 0
         return None
 
-    def send_signal(self, sig: int) -> None:
-        try:
-            os.kill(self.pid, sig)
-        except ProcessLookupError:
-            pass
-
-    def kill(self) -> None:
-        self.send_signal(signal.SIGKILL)
-
     async def wait(self) -> int:
         await process_gone(self.pid)
         return 0
@@ -343,7 +333,7 @@ class _Zygote:
             self._forget()
             self._loop, self._lock = asyncio.get_running_loop(), asyncio.Lock()
         async with self._lock:
-            for attempt in (1, 2):  # a zygote that died is replaced once
+            for _ in range(2):  # a zygote that died is replaced once
                 if self._sock is None:
                     await self._start()
                 ready_r, ready_w = os.pipe()

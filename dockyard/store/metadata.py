@@ -204,7 +204,7 @@ class Metadata:
         row = self.one(f"SELECT data FROM {table} WHERE id=? OR name=? ORDER BY id=? DESC LIMIT 1", (ref, ref, ref))
         if row is not None:
             return row["data"]
-        rows = self.query(f"SELECT data FROM {table} WHERE id LIKE ?", (ref + "%",)) if _is_hex(ref) else []
+        rows = self.query(f"SELECT data FROM {table} WHERE id LIKE ?", (ref + "%",)) if is_id_prefix(ref) else []
         if len(rows) > 1:
             raise ambiguous(len(rows))
         if not rows:
@@ -219,6 +219,6 @@ class Metadata:
         self._conn.close()
 
 
-def _is_hex(ref: str) -> bool:
-    """A non-empty lower-case hex string: an ID prefix (nothing LIKE would read as a wildcard)."""
+def is_id_prefix(ref: str) -> bool:
+    """A non-empty lower-case hex string: an ID prefix (nothing LIKE would read as a wildcard, no case folding)."""
     return bool(ref) and all(c in "0123456789abcdef" for c in ref)
