@@ -16,6 +16,8 @@ import pytest
 
 from dockyard.network import bridge
 
+from .test_network_ipv6 import ula_subnet
+
 pytestmark = pytest.mark.timeout(180)
 
 
@@ -239,7 +241,7 @@ def test_docker_py_macvlan_network(daemon, parent):
 
 def test_dual_stack_macvlan_network(daemon, parent):
     net, subnet = f"mv6-{secrets.token_hex(3)}", free_subnet()
-    subnet6 = f"fd42:{secrets.token_hex(2)}:{secrets.token_hex(2)}::/64"
+    subnet6 = ula_subnet()
     prefix6 = subnet6.split("::")[0]
     daemon.docker("network", "create", "-d", "macvlan", "--ipv6", "--subnet", subnet, "--subnet", subnet6,
                   "-o", f"parent={parent}", net)

@@ -22,7 +22,12 @@ def unique(prefix: str) -> str:
 
 
 def ula_subnet() -> str:
-    return f"fd42:{secrets.token_hex(2)}:{secrets.token_hex(2)}::/64"
+    """A random fd42:xxxx:xxxx::/64, its groups written as docker prints them (no leading zeros)."""
+    return f"fd42:{_group()}:{_group()}::/64"
+
+
+def _group() -> str:
+    return format(0x1000 + secrets.randbelow(0xf000), "x")  # four hex digits, the first never 0
 
 
 def test_dual_stack_network_addresses_inspect_and_dns(daemon):
