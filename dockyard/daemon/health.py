@@ -10,7 +10,7 @@ import asyncio
 import logging
 import time
 
-from ..errors import DockyardError
+from ..errors import DockyardError, NotFound
 from ..gofmt import duration
 from ..timefmt import now_rfc3339
 
@@ -84,6 +84,12 @@ class HealthMonitor:
                 self._update(cid, lambda h: {**h, "Status": "unhealthy"} if h else h)
 
     async def _probe_loop(self, cid: str) -> None:
+        try:
+            await self._probe_until_stopped(cid)
+        except NotFound:  # removed between two probes (its exit cancels this loop, but may come later)
+            pass
+
+    async def _probe_until_stopped(self, cid: str) -> None:
         started = time.monotonic()
         while True:
             c = self.store.get(cid)

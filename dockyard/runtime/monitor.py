@@ -576,7 +576,8 @@ def set_winsize(fd: int, height: int, width: int) -> None:
 def serve_as_zygote(control: socket.socket) -> None:
     """`monitor.py --zygote CONTROL_FD`: started once, ahead of need, this process forks a monitor per job.
     Each job is one message on CONTROL_FD (a SOCK_SEQPACKET socket): the path of its args, with the fd on which
-    the monitor says `ready`; the reply is the new monitor's PID. A fork of an interpreter whose imports are
+    the monitor says `ready`; the reply is the new monitor's PID followed by the job (so a reply its waiter
+    was cancelled before reading is never taken for the next job's). A fork of an interpreter whose imports are
     done costs about a millisecond; a fresh `python3 monitor.py` ~40 ms of CPU, which a hundred clients'
     starts paid over and over. The zygote exits on EOF (its daemon went away); the monitors it forked live on
     in their own sessions, and the kernel reaps them (SIGCHLD ignored)."""
@@ -595,7 +596,7 @@ def serve_as_zygote(control: socket.socket) -> None:
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             os._exit(run_forked(message.decode(), fds[0]))
         os.close(fds[0])
-        control.send(struct.pack("=i", pid))
+        control.send(struct.pack("=i", pid) + message)
 
 
 def run_forked(args_path: str, ready_fd: int) -> int:

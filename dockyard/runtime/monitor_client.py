@@ -18,6 +18,7 @@ log = logging.getLogger("dockyard.monitor")
 
 MONITOR_PATH = str(Path(__file__).with_name("monitor.py"))
 HEADER = struct.Struct(">BxxxL")
+ZYGOTE_JOB_MAX = 4096  # bytes of a job (the path of its args) the zygote reads
 
 
 @dataclass
@@ -337,18 +338,30 @@ class _Zygote:
                 if self._sock is None:
                     await self._start()
                 ready_r, ready_w = os.pipe()
+                pid = None
                 try:
                     socket.send_fds(self._sock, [args_path.encode()], [ready_w])
-                    reply = await self._loop.sock_recv(self._sock, 4)
+                    pid = await self._pid_forked_for(args_path.encode())
                 except OSError:
-                    reply = b""
+                    pass
                 finally:
                     os.close(ready_w)
-                if len(reply) == 4:
-                    return ForkedProcess(struct.unpack("=i", reply)[0]), ready_r
-                os.close(ready_r)
+                    if pid is None:  # the zygote died, or our caller was cancelled
+                        os.close(ready_r)
+                if pid is not None:
+                    return ForkedProcess(pid), ready_r
                 self._forget()
         raise OSError("the monitor zygote exited")
+
+    async def _pid_forked_for(self, job: bytes) -> int:
+        """The PID of the monitor forked for `job` (the zygote echoes each job with its PID). A caller cancelled
+        while waiting (its client went away) left its reply unread: skipped here, not taken for ours."""
+        while True:
+            reply = await self._loop.sock_recv(self._sock, 4 + ZYGOTE_JOB_MAX)
+            if len(reply) < 4:
+                raise OSError("the monitor zygote exited")
+            if reply[4:] == job:
+                return struct.unpack("=i", reply[:4])[0]
 
     async def _start(self) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)

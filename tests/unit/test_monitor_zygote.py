@@ -79,3 +79,28 @@ def test_a_monitor_never_told_to_start_goes_away(tmp_path, zygote):
 
     asyncio.run(scenario())
     assert not (tmp_path / "never-started" / "m.sock").exists()
+
+
+def test_a_fork_whose_caller_was_cancelled_does_not_shift_the_next_ones_pid(tmp_path, zygote):
+    """A request cancelled while the zygote was forking for it (its client went away) leaves the zygote's reply
+    unread: the next fork must not take that reply's PID for its own monitor (it then waited on another
+    monitor's end: a failed `docker exec` hung until the container exited, and its record went with it)."""
+    async def scenario():
+        await spawn(tmp_path, "warm-up")  # the zygote runs: the fork below waits for its reply only
+        (tmp_path / "cancelled").mkdir()
+        args = tmp_path / "cancelled" / "args.json"
+        args.write_text(json.dumps({"mode": "run", "container_id": "cancelled", "state_dir": str(args.parent),
+                                    "start_deadline": 1,
+                                    **monitor_client._commands(OCIRuntime(root=str(tmp_path / "r")), "cancelled",
+                                                               args.parent, False, bundle=str(args.parent))}))
+        fork = asyncio.ensure_future(zygote.fork(str(args)))
+        await asyncio.sleep(0)  # sent, and waiting for the reply
+        fork.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await fork
+        m = await spawn(tmp_path, "next")
+        assert m.proc.pid == int((tmp_path / "next" / "monitor.pid").read_text())
+        await m._request({"op": "end"})
+        await asyncio.wait_for(m.proc.wait(), 10)
+
+    asyncio.run(scenario())
