@@ -52,6 +52,7 @@ KEPT_LOG = Path(tempfile.gettempdir()) / "dockyard-bench-daemon.log"  # the last
 
 def start_dockyard(work: Path, extra_env: dict | None = None) -> Engine:
     d = new_daemon(work / "dockyard")
+    d.own_session = True  # as dockerd below and `make daemon`: not in the load generator's session
     extra_env = {"DOCKYARD_STALL_MS": "50", **(extra_env or {})}
     old = dict(os.environ)
     os.environ.update(extra_env or {})

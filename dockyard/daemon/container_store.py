@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import json
 
-from ..errors import InvalidParameter, NotFound
-from ..store.metadata import Metadata, is_id_prefix
+from ..errors import Conflict, InvalidParameter, NotFound
+from ..store.metadata import Metadata
+from ..store.record_index import AmbiguousPrefix, RecordIndex
 from ..timefmt import parse_rfc3339
 from .container_record import Container
 
@@ -19,15 +20,15 @@ class ContainerStore:
     def __init__(self, md: Metadata):
         self.md = md
         self._locks: dict[str, asyncio.Lock] = {}
-        self._json: dict[str, str] = {}  # id -> the record as stored
-        self._by_name: dict[str, str] = {}  # name -> id
-        self._name_of: dict[str, str] = {}  # id -> name
+        self._records = RecordIndex()  # id, name -> the record as stored
         self._created: dict[str, float] = {}  # id -> creation time, for newest-first listings
+        self._reserved: dict[str, str] = {}  # name -> id of a container being created (moby's reserveName)
         for r in md.query("SELECT id, name, data, created FROM containers"):
             self._remember(r["id"], r["name"], r["data"], r["created"])
 
     def _remember(self, cid: str, name: str, data: str, created: float) -> None:
-        self._json[cid], self._by_name[name], self._name_of[cid], self._created[cid] = data, cid, name, created
+        self._records.put(cid, name, data)
+        self._created[cid] = created
 
     # ------------------------------------------------------------ locks
     def lock(self, cid: str) -> asyncio.Lock:
@@ -43,53 +44,61 @@ class ContainerStore:
         with self.md.tx() as cur:
             cur.execute("INSERT OR REPLACE INTO containers(id, name, image_id, data, created) VALUES (?,?,?,?,?)",
                         (c.id, c.name, c.image_id, data, created))
-        self._by_name.pop(self._name_of.get(c.id), None)  # a rename
         self._remember(c.id, c.name, data, created)
 
     def delete(self, cid: str) -> None:
         with self.md.tx() as cur:
             cur.execute("DELETE FROM containers WHERE id=?", (cid,))
-        self._by_name.pop(self._name_of.pop(cid, None), None)
-        self._json.pop(cid, None)
+        self._records.drop(cid)
         self._created.pop(cid, None)
 
     def get(self, ref: str) -> Container:
         """By full ID, name (with or without its leading /) or unique ID prefix, as docker resolves them."""
         ref = ref.lstrip("/") if ref.startswith("/") else ref
-        cid = ref if ref in self._json else self._by_name.get(ref)
-        if cid is None and is_id_prefix(ref):
-            matches = [i for i in list(self._json) if i.startswith(ref)]
-            if len(matches) > 1:
-                raise InvalidParameter(f"multiple IDs found with provided prefix: {ref}")
-            cid = matches[0] if matches else None
-        data = self._json.get(cid) if cid else None  # None too if removed since the lookup (a pool thread's get)
+        try:
+            cid = self._records.resolve(ref)
+        except AmbiguousPrefix:
+            raise InvalidParameter(f"multiple IDs found with provided prefix: {ref}") from None
+        data = self._records.data(cid)  # None too if removed since the lookup (a pool thread's get)
         if data is None:
             raise NotFound(f"No such container: {ref}")
         return Container.from_json(data)
 
     def find(self, cid: str) -> Container | None:
         """The container with this full ID, or None."""
-        data = self._json.get(cid) if cid else None
+        data = self._records.data(cid)
         return Container.from_json(data) if data else None
 
     def exists(self, cid: str) -> bool:
-        return cid in self._json
+        return cid in self._records
 
     def all(self) -> list[Container]:
         """Newest first, as `docker ps` lists them."""
         # copies first: listings run on pool threads while the loop saves and deletes (a dict copy is atomic)
-        records, created = dict(self._json), dict(self._created)
+        records, created = self._records.snapshot(), dict(self._created)
         newest_first = sorted(records, key=lambda cid: created.get(cid, 0), reverse=True)
         return [Container.from_json(records[cid]) for cid in newest_first]
 
     def ids(self) -> list[str]:
-        return list(self._json)  # list(dict) is atomic too
+        return self._records.ids()
 
     def names(self) -> set[str]:
-        return set(self._by_name)
+        return self._records.names() | set(self._reserved)
 
     def id_named(self, name: str) -> str | None:
-        return self._by_name.get(name)
+        return self._records.id_named(name) or self._reserved.get(name)
+
+    def reserve_name(self, name: str, cid: str) -> None:
+        """Hold `name` for a container being created (its record is saved later, after awaits): a second create
+        of the same name meanwhile gets the Conflict, not a database error. save() or release_name() ends it."""
+        other = self.id_named(name)
+        if other:
+            raise Conflict(f'Conflict. The container name "/{name}" is already in use by container "{other}". '
+                           f"You have to remove (or rename) that container to be able to reuse that name.")
+        self._reserved[name] = cid
+
+    def release_name(self, name: str) -> None:
+        self._reserved.pop(name, None)
 
     # ------------------------------------------------------------ queries of other resources' users
     def users_of_image(self, image_id: str) -> list[tuple[str, bool]]:

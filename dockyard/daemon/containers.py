@@ -140,7 +140,7 @@ class ContainerService:
         if not image_ref:
             raise InvalidParameter("No command specified" if not config.get("Cmd") else "image name is required")
         want = parse_create_platform(platform) if platform else None
-        image = self.images.get(self.images.resolve(image_ref)[0])
+        image = await asyncio.to_thread(lambda: self.images.get(self.images.resolve(image_ref)[0]))  # SQLite
         if want is not None:
             check_image_platform(image_ref, image.config, want)
         image_config = image.container_config
@@ -148,15 +148,7 @@ class ContainerService:
         argv = [*(merged.get("Entrypoint") or []), *(merged.get("Cmd") or [])]
         if not argv:
             raise InvalidParameter("No command specified")
-        taken = self.store.names()
-        if name:
-            name = validate_name(name)
-            if name in taken:
-                other = self.store.id_named(name)
-                raise Conflict(f'Conflict. The container name "/{name}" is already in use by container "{other}". '
-                               f"You have to remove (or rename) that container to be able to reuse that name.")
-        else:
-            name = random_name(taken)
+        name = validate_name(name) if name else random_name(self.store.names())
         _validate_host_config(host_config)
         validate_resources(host_config)
         warnings = validate_platform_settings(host_config)  # drops what this kernel cannot apply
@@ -169,41 +161,51 @@ class ContainerService:
                 raise InvalidParameter(str(err)) from None  # not a 404: the CLI would go and pull the image
         validate_exposed_ports(config.get("ExposedPorts") or {})
         cid = secrets.token_hex(32)
-        if host_config.get("NetworkMode") == "host" and not merged.get("Hostname"):
-            merged["Hostname"] = socket.gethostname()  # --network host: the host's name, as dockerd does
-        merged.setdefault("Hostname", cid[:12])
-        if not merged.get("Hostname"):
-            merged["Hostname"] = cid[:12]
-        host_config = _host_config_defaults(host_config)
-        host_config["Runtime"] = host_config.get("Runtime") or self.config.default_runtime
-        if host_config["Runtime"] not in self.config.runtimes:
-            raise InvalidParameter(f"unknown or invalid runtime name: {host_config['Runtime']}")
-        network_settings = self.networks.initial_settings(host_config, body.get("NetworkingConfig"), name, cid,
-                                                          merged["Hostname"], config.get("MacAddress") or "")
-        inherited = mounts.volumes_from(host_config.get("VolumesFrom") or [], self.store.get)
-        points = mounts.requested_mounts(merged, host_config, inherited)  # bad mounts fail before anything exists
-        c = Container(id=cid, name=name, created=now_rfc3339(), image_id=image.id, config=merged,
-                      host_config=host_config, path=argv[0], args=argv[1:], driver=self.layers.driver.name)
-        cdir = self.data_dir / cid
-        await asyncio.to_thread(cdir.mkdir, parents=True)
+        self.store.reserve_name(name, cid)  # until the record is saved, or the create failed
         try:
+            if host_config.get("NetworkMode") == "host" and not merged.get("Hostname"):
+                merged["Hostname"] = socket.gethostname()  # --network host: the host's name, as dockerd does
+            merged.setdefault("Hostname", cid[:12])
+            if not merged.get("Hostname"):
+                merged["Hostname"] = cid[:12]
+            host_config = _host_config_defaults(host_config)
+            host_config["Runtime"] = host_config.get("Runtime") or self.config.default_runtime
+            if host_config["Runtime"] not in self.config.runtimes:
+                raise InvalidParameter(f"unknown or invalid runtime name: {host_config['Runtime']}")
+            network_settings = self.networks.initial_settings(host_config, body.get("NetworkingConfig"), name, cid,
+                                                              merged["Hostname"], config.get("MacAddress") or "")
+            inherited = mounts.volumes_from(host_config.get("VolumesFrom") or [], self.store.get)
+            points = mounts.requested_mounts(merged, host_config, inherited)  # bad mounts fail before anything exists
+            c = Container(id=cid, name=name, created=now_rfc3339(), image_id=image.id, config=merged,
+                          host_config=host_config, path=argv[0], args=argv[1:], driver=self.layers.driver.name)
+            cdir = self.data_dir / cid
             c.log_path = str(cdir / f"{cid}-json.log")
-            c.hostname_path, c.hosts_path, c.resolv_conf_path = await asyncio.to_thread(
-                etcfiles.write, cdir, merged["Hostname"], merged.get("Domainname", ""))
             c.network_settings = network_settings
-            await asyncio.to_thread(self.layers.create_rw, cid, image.top_chain)
-            if points:
-                rootfs = await asyncio.to_thread(self.layers.mount_rw, cid, image.top_chain)
-                try:
-                    c.mount_points = await asyncio.to_thread(mounts.resolve, points, self.volumes, str(rootfs))
-                finally:  # only a started container keeps its rootfs mounted
-                    await asyncio.to_thread(self.layers.unmount_rw, cid)
-            self.store.save(c)
-        except BaseException:  # nothing of a container that was not created stays behind
-            await asyncio.shield(asyncio.to_thread(self._remove_files, c.id))
-            raise
-        self.events.emit("container", "create", cid, {"image": image_ref, "name": name})
-        return {"Id": cid, "Warnings": warnings}
+
+            def make_files() -> None:  # one thread hop: the loop only hands over and takes back
+                cdir.mkdir(parents=True)
+                c.hostname_path, c.hosts_path, c.resolv_conf_path = etcfiles.write(cdir, merged["Hostname"],
+                                                                                   merged.get("Domainname", ""))
+                self.layers.create_rw(cid, image.top_chain)
+                if points:
+                    rootfs = self.layers.mount_rw(cid, image.top_chain)
+                    try:
+                        c.mount_points = mounts.resolve(points, self.volumes, str(rootfs))
+                    finally:  # only a started container keeps its rootfs mounted
+                        self.layers.unmount_rw(cid)
+                self.store.save(c)  # a new record: nobody else reads or writes it before create returns
+
+            work = asyncio.ensure_future(asyncio.to_thread(make_files))
+            try:
+                await asyncio.shield(work)
+            except BaseException:  # nothing of a container that was not created stays behind
+                await asyncio.wait([work])  # a cancelled request's thread still runs: clean up after it
+                await asyncio.shield(asyncio.to_thread(self._undo_create, c.id))
+                raise
+            self.events.emit("container", "create", cid, {"image": image_ref, "name": name})
+            return {"Id": cid, "Warnings": warnings}
+        finally:
+            self.store.release_name(name)
 
     # ------------------------------------------------------------ start
     async def start(self, ref: str) -> None:
@@ -707,6 +709,11 @@ class ContainerService:
         self.layers.remove_rw(cid)
         remove_tree(self.data_dir / cid, self.trash)
         shutil.rmtree(self.state_dir(cid), ignore_errors=True)  # under the exec root: another filesystem
+
+    def _undo_create(self, cid: str) -> None:
+        if self.store.exists(cid):  # saved just before the request was cancelled
+            self.store.delete(cid)
+        self._remove_files(cid)
 
     async def prune(self, filters: Filters) -> dict:
         filters.validate({"until", "label", "label!"})

@@ -31,6 +31,7 @@ from ..network.ipam import parse_mac
 from ..network.dns import DNSServer, Resolver
 from ..network.netns_socket import udp_socket_in
 from ..store.metadata import Metadata
+from ..store.record_index import AmbiguousPrefix, RecordIndex
 from ..timefmt import now_rfc3339, parse_rfc3339, parse_time_filter
 from . import etcfiles
 from .config import DaemonConfig
@@ -63,34 +64,42 @@ class NetworkService:
         self._proxies: dict[str, asyncio.subprocess.Process] = {}
         self._unlinking: dict[str, asyncio.Task] = {}  # veth deletions still running, by container
         self.resolver = Resolver(self._lookup, self._reverse, self._upstreams)
+        self._records = RecordIndex()  # the networks table in memory: lookups read no database on the loop
+        for r in md.query("SELECT id, name, data FROM networks"):
+            self._records.put(r["id"], r["name"], r["data"])
         self._ensure_predefined()
 
     # ------------------------------------------------------------ records
     def _ensure_predefined(self) -> None:
         default = ipam.parse_bip(self.config.bip)
         for name in PREDEFINED:
-            row = self.md.one("SELECT data FROM networks WHERE name=?", (name,))
-            n = Network.from_json(row["data"]) if row else Network(secrets.token_hex(32), name, DRIVER_OF[name],
+            data = self._records.data(self._records.id_named(name))
+            n = Network.from_json(data) if data else Network(secrets.token_hex(32), name, DRIVER_OF[name],
                                                                    now_rfc3339())
             if name == "bridge":  # follows the daemon's -b/--bip, which may change between runs
                 n.bridge, n.subnets = self.config.bridge, [default.config()]
                 n.options = {**DEFAULT_BRIDGE_OPTIONS, BRIDGE_NAME_OPTION: self.config.bridge}
-            if row is None or row["data"] != n.to_json():
+            if data is None or data != n.to_json():
                 self._save(n)
 
     def _save(self, n: Network) -> None:
         with self.md.tx() as cur:
             cur.execute("INSERT OR REPLACE INTO networks(id, name, driver, data, created) VALUES (?,?,?,?,?)",
                         (n.id, n.name, n.driver, n.to_json(), n.created))
+        self._records.put(n.id, n.name, n.to_json())
 
     def all(self) -> list[Network]:
-        return [Network.from_json(r["data"]) for r in self.md.query("SELECT data FROM networks ORDER BY name")]
+        return sorted((Network.from_json(data) for data in self._records.snapshot().values()), key=lambda n: n.name)
 
     def get(self, ref: str) -> Network:
         """By full ID, then name, then unique ID prefix, as dockerd looks networks up."""
-        return Network.from_json(self.md.data_by_ref(
-            "networks", ref, missing=lambda: NotFound(f"network {ref} not found"),
-            ambiguous=lambda n: NotFound(f"network {ref} is ambiguous ({n} matches found based on ID prefix)")))
+        try:
+            data = self._records.data(self._records.resolve(ref))
+        except AmbiguousPrefix as err:
+            raise NotFound(f"network {ref} is ambiguous ({err.matches} matches found based on ID prefix)") from None
+        if data is None:
+            raise NotFound(f"network {ref} not found")
+        return Network.from_json(data)
 
     def _endpoints(self, network_id: str | None = None, container_id: str | None = None) -> list[dict]:
         sql, args = "SELECT * FROM endpoints", []
@@ -129,7 +138,7 @@ class NetworkService:
             raise InvalidParameter("network name is required")
         if name in PREDEFINED:
             raise Forbidden(f"operation is not permitted on predefined {name} network ")
-        if self.md.one("SELECT id FROM networks WHERE name=?", (name,)):
+        if self._records.id_named(name):
             raise Conflict(f"network with name {name} already exists")
         driver_name = body.get("Driver") or "bridge"
         if driver_name in ("host", "null"):
@@ -242,6 +251,7 @@ class NetworkService:
         await self._teardown_network(n)
         with self.md.tx() as cur:
             cur.execute("DELETE FROM networks WHERE id=?", (n.id,))
+        self._records.drop(n.id)
         self.events.emit("network", "destroy", n.id, {"name": n.name, "type": n.driver})
 
     async def prune(self, filters: Filters) -> dict:
@@ -475,13 +485,13 @@ class NetworkService:
         makes a fresh one with only lo, or shares the host's). On failure nothing is left behind."""
         mode = c.host_config.get("NetworkMode") or "bridge"
         if mode == "host":
-            self._write_etc(c, [], host=True)
+            await asyncio.to_thread(self._write_etc, c, [], host=True)
             return None
         if mode.startswith("container:"):
             return self._join(c, mode.split(":", 1)[1])
         nets = self._networks_of(c)
         if not any(n.addressed for n, _ in nets):  # none
-            self._write_etc(c, [])
+            await asyncio.to_thread(self._write_etc, c, [])
             return None
         self._check_links(c)
         netns = self.netns_path(c.id)
@@ -496,7 +506,7 @@ class NetworkService:
             c.network_settings["SandboxID"] = secrets.token_hex(32)
             c.network_settings["SandboxKey"] = netns
             await self._publish(c, primary["ip"])
-            self._write_etc(c, [e["IPAddress"] for _, e in nets], dns=self._dns_network(c))
+            await asyncio.to_thread(self._write_etc, c, [e["IPAddress"] for _, e in nets], dns=self._dns_network(c))
             await self._container_dns_up(c)
             self._update_link_parents(c)
         except BaseException:
@@ -769,6 +779,7 @@ class NetworkService:
 
     # ------------------------------------------------------------ /etc/hosts and resolv.conf
     def _write_etc(self, c, addresses: list[str], host: bool = False, dns: Network | None = None) -> None:
+        """A starting container's /etc/hosts and resolv.conf (a pool thread's job: it reads the host's files)."""
         hc = c.host_config
         hostname, domain = c.config.get("Hostname") or c.id[:12], c.config.get("Domainname") or ""
         base = etcfiles.host_hosts() if host else None

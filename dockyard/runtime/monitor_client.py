@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..blocking import Process, process_gone, readable, spawn
+from ..blocking import Process, blocking, process_gone, readable, spawn
 
 log = logging.getLogger("dockyard.monitor")
 
@@ -85,11 +85,18 @@ class Monitor:
         self._exit_conn: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None  # see start(wait=True)
 
     @classmethod
-    async def _spawn(cls, state_dir: Path, args: dict) -> "Monitor":
+    async def _spawn(cls, state_dir: Path, args: dict, files: dict[str, str] | None = None) -> "Monitor":
+        """A monitor for `args`, with `files` (name: text) written beside its args in `state_dir` first."""
         state_dir = Path(state_dir)
-        state_dir.mkdir(parents=True, exist_ok=True)
         args_path = state_dir / "args.json"
-        args_path.write_text(json.dumps({**args, "state_dir": str(state_dir)}))
+
+        def write_args() -> None:  # off the loop: a burst of starts waited on these writes
+            state_dir.mkdir(parents=True, exist_ok=True)
+            for name, text in (files or {}).items():
+                (state_dir / name).write_text(text)
+            args_path.write_text(json.dumps({**args, "state_dir": str(state_dir)}))
+
+        await blocking(write_args)
         try:
             proc, ready_r = await _zygote.fork(str(args_path))
         except OSError as err:  # no zygote (it died, or could not start): a monitor of its own
@@ -123,15 +130,12 @@ class Monitor:
     @classmethod
     async def spawn_exec(cls, *, runtime, container_id, exec_id, process: dict, state_dir, tty,
                          open_stdin) -> "Monitor":
-        state_dir = Path(state_dir)
-        state_dir.mkdir(parents=True, exist_ok=True)
-        process_path = state_dir / "process.json"
-        process_path.write_text(json.dumps(process))
+        process_path = Path(state_dir) / "process.json"
         return await cls._spawn(state_dir, {
             "mode": "exec", "container_id": container_id, "process_path": str(process_path), "tty": tty,
             "open_stdin": open_stdin, "stdin_once": True,
             **_commands(runtime, container_id, state_dir, tty, process_path=str(process_path)),
-        })
+        }, files={"process.json": json.dumps(process)})
 
     @classmethod
     async def connect(cls, state_dir) -> "Monitor":

@@ -9,6 +9,7 @@ CLIs (runc, crun, youki). One contract suite, tests/runtime/test_runtime_contrac
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 from typing import Protocol
@@ -137,8 +138,15 @@ class OCIRuntime:
     def memory_cgroup(self, container_id: str, root: str = "/sys/fs/cgroup") -> str | None:
         """The cgroup dir whose memory files tell of a container's OOM kills: on cgroup v2 (unified) its own
         cgroup, on v1 the memory controller's; None if neither is mounted."""
-        if os.path.exists(os.path.join(root, "cgroup.controllers")):
-            return f"{root}{cgroup_path(container_id)}"
-        if os.path.isdir(os.path.join(root, "memory")):
-            return f"{root}/memory{cgroup_path(container_id)}"
-        return None
+        hierarchy = _memory_hierarchy(root)
+        return f"{hierarchy}{cgroup_path(container_id)}" if hierarchy is not None else None
+
+
+@functools.lru_cache(maxsize=None)
+def _memory_hierarchy(root: str) -> str | None:
+    """Where the memory controller is mounted (the host's, read once: every container start asks)."""
+    if os.path.exists(os.path.join(root, "cgroup.controllers")):
+        return root
+    if os.path.isdir(os.path.join(root, "memory")):
+        return f"{root}/memory"
+    return None

@@ -5,7 +5,7 @@ import sqlite3
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS layers (
@@ -196,29 +196,9 @@ class Metadata:
         rows = self.query(sql, args)
         return rows[0] if rows else None
 
-    def data_by_ref(self, table: str, ref: str, missing: Callable[[], Exception],
-                    ambiguous: Callable[[int], Exception]) -> str:
-        """The `data` of the row of `table` (one with id, name and data columns: containers, networks) that
-        `ref` names, as dockerd resolves them: its full ID, else its name, else a unique hex prefix of its ID.
-        Raises missing() when nothing matches, ambiguous(n) when n IDs start with the prefix."""
-        row = self.one(f"SELECT data FROM {table} WHERE id=? OR name=? ORDER BY id=? DESC LIMIT 1", (ref, ref, ref))
-        if row is not None:
-            return row["data"]
-        rows = self.query(f"SELECT data FROM {table} WHERE id LIKE ?", (ref + "%",)) if is_id_prefix(ref) else []
-        if len(rows) > 1:
-            raise ambiguous(len(rows))
-        if not rows:
-            raise missing()
-        return rows[0]["data"]
-
     def close(self) -> None:
         with self._readers_lock:
             for conn in self._readers:
                 conn.close()
             self._readers.clear()
         self._conn.close()
-
-
-def is_id_prefix(ref: str) -> bool:
-    """A non-empty lower-case hex string: an ID prefix (nothing LIKE would read as a wildcard, no case folding)."""
-    return bool(ref) and all(c in "0123456789abcdef" for c in ref)

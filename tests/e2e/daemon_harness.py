@@ -54,6 +54,9 @@ class Daemon:
     extra_args: list = field(default_factory=list)
     bridge: str = ""  # each test daemon has its own default bridge and subnet (see new_daemon)
     bip: str = ""
+    # Benchmarks run the daemon as `make daemon` and dockerd's service do, in a session of its own: the kernel's
+    # autogroup then shares CPU between it and the load generator as between two services.
+    own_session: bool = False
 
     @property
     def host(self) -> str:
@@ -71,7 +74,8 @@ class Daemon:
         self.log_file = open(self.log_path, "ab")
         # every test daemon reports event-loop stalls over 50 ms to its log; the session lists them at the end
         env = {**os.environ, "DOCKYARD_STALL_MS": os.environ.get("DOCKYARD_STALL_MS", "50")}
-        self.proc = subprocess.Popen(args, stdout=self.log_file, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
+        self.proc = subprocess.Popen(args, stdout=self.log_file, stderr=subprocess.STDOUT, cwd=ROOT, env=env,
+                                     start_new_session=self.own_session)
         DAEMON_LOGS.add(self.log_path)
         deadline = time.time() + timeout
         while time.time() < deadline:

@@ -83,6 +83,28 @@ def test_concurrent_start_and_force_remove_leave_nothing_running(daemon):
     assert not [m for m in mounts if any(i in m for i in ids)], mounts
 
 
+def test_concurrent_creates_of_one_name_make_one_container_and_conflicts(daemon):
+    """The name is held from the create's checks to its saved record (moby's reserveName): the others get
+    Docker's Conflict, not a database error, and leave no files behind."""
+    name = unique("same-name")
+    env = daemon.env()
+    creates = [subprocess.Popen([DOCKER, "create", "--name", name, "busybox", "true"], env=env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(6)]
+    results = [(p.wait(60), *p.communicate()) for p in creates]
+    made = [out.strip() for code, out, _ in results if code == 0]
+    assert len(made) == 1, results
+    for code, _, err in results:
+        if code:
+            assert code == 1 and (f'Conflict. The container name "/{name}" is already in use by container '
+                                    f'"{made[0]}"') in err, err
+    try:
+        assert daemon.docker("ps", "-aq", "--no-trunc", "--filter", f"name=^{name}$").stdout.split() == made
+        listed = daemon.docker("ps", "-aq", "--no-trunc").stdout.split()
+        assert [d for d in os.listdir(daemon.data_root / "containers") if d not in listed] == []
+    finally:
+        daemon.docker("rm", made[0])
+
+
 def test_a_second_force_remove_while_the_first_runs_is_a_conflict(daemon):
     """moby: "removal of container X is already in progress" (409), not a wait ending in No such container."""
     import threading

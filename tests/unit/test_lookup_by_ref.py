@@ -1,4 +1,4 @@
-"""Containers and networks are named as dockerd names them (Metadata.data_by_ref): the full ID first, then
+"""Containers and networks are named as dockerd names them (store/record_index.py): the full ID first, then
 the name, then a unique ID prefix; each with its resource's own words for "not found" and "ambiguous"."""
 import pytest
 
@@ -49,3 +49,6 @@ def test_network_words_for_missing_and_ambiguous(md, tmp_path):
         networks.get("abcdef")
     with pytest.raises(NotFound, match="^network nothere not found$"):
         networks.get("nothere")
+    again = NetworkService(DaemonConfig(data_root=tmp_path, exec_root=tmp_path), md, EventBus(), ContainerStore(md))
+    assert again.get("abcdef1").name == "back" and [n.name for n in again.all()] == ["back", "bridge", "front",
+                                                                                       "host", "none"]
