@@ -1,7 +1,8 @@
 """The per-container monitor: one small process per container (or exec) that outlives the daemon.
 
-Forked by the monitor zygote (`monitor.py --zygote CONTROL_FD`, see serve_as_zygote) or started by the daemon
-as `python3 -I -S monitor.py <state_dir>/args.json READY_FD`, in its own session. Standard library only. It
+Forked by the monitor zygote (`monitor.py --zygote CONTROL_FD`, see serve_as_zygote; in the zygote's session,
+a process group of its own) or started by the daemon as `python3 -I -S monitor.py <state_dir>/args.json
+READY_FD` (in its own session). Standard library only. It
 
 - runs the command lines it is given in its args (`commands`: start, delete, kill), which the daemon's
   Runtime (runtime/oci.py) renders for the configured OCI runtime CLI; it builds none itself;
@@ -579,8 +580,13 @@ def serve_as_zygote(control: socket.socket) -> None:
     the monitor says `ready`; the reply is the new monitor's PID followed by the job (so a reply its waiter
     was cancelled before reading is never taken for the next job's). A fork of an interpreter whose imports are
     done costs about a millisecond; a fresh `python3 monitor.py` ~40 ms of CPU, which a hundred clients'
-    starts paid over and over. The zygote exits on EOF (its daemon went away); the monitors it forked live on
-    in their own sessions, and the kernel reaps them (SIGCHLD ignored)."""
+    starts paid over and over. The zygote exits on EOF (its daemon went away); the monitors it forked live on,
+    and the kernel reaps them (SIGCHLD ignored).
+
+    The monitors stay in the zygote's session, each in a process group of its own (signals to the daemon's or
+    the zygote's group never reach them), as containerd's shims stay in containerd's session. A session of
+    each made the kernel's autogroup scheduler give every monitor, with the runtime it runs, as much CPU as
+    the whole daemon: a hundred clients starting containers at once starved the daemon's API for 100+ ms."""
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     while True:
         try:
@@ -592,7 +598,7 @@ def serve_as_zygote(control: socket.socket) -> None:
         pid = os.fork()
         if pid == 0:
             control.close()
-            os.setsid()
+            os.setpgid(0, 0)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             os._exit(run_forked(message.decode(), fds[0]))
         os.close(fds[0])

@@ -42,7 +42,10 @@ def test_one_zygote_forks_every_monitor_and_they_outlive_it(tmp_path, zygote):
         first, second = await spawn(tmp_path, "one"), await spawn(tmp_path, "two")
         zygote_pid = zygote._proc.pid
         assert parent_of(first.proc.pid) == parent_of(second.proc.pid) == zygote_pid  # forked, not started
-        assert os.getsid(first.proc.pid) == first.proc.pid  # each in its own session
+        # one scheduling group (the zygote's session, as containerd's shims share containerd's), and each in a
+        # process group of its own: signals to the daemon's or the zygote's group never reach a monitor
+        assert os.getsid(first.proc.pid) == os.getsid(second.proc.pid) == zygote_pid != os.getsid(0)
+        assert os.getpgid(first.proc.pid) == first.proc.pid and os.getpgid(second.proc.pid) == second.proc.pid
         assert await first._request({"op": "status"}) == {"pid": 0, "running": False}
         await zygote.close()  # the daemon stops: the zygote goes ...
         assert not os.path.exists(f"/proc/{zygote_pid}") or parent_of(zygote_pid) != os.getpid()
