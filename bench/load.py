@@ -77,7 +77,8 @@ def pinger(sock: str, deadline: float, q) -> None:
     generator's session the kernel's autogroup would share one slice of CPU between it and the 100 clients,
     and the ping would also time how long the pinger waited to run)."""
     os.setsid()
-    times = []
+    times, offsets = [], []  # each ping's ms, and when it was sent (s since the pinger began)
+    began = time.perf_counter()
     s = socket.socket(socket.AF_UNIX)
     s.connect(sock)
     f = s.makefile("rb")
@@ -90,8 +91,9 @@ def pinger(sock: str, deadline: float, q) -> None:
                 length = int(line.split(b":")[1])
         f.read(length)
         times.append((time.perf_counter() - t0) * 1000)
+        offsets.append(t0 - began)
         time.sleep(max(0.0, 0.02 - (time.perf_counter() - t0)))
-    q.put(times)
+    q.put(("ping", times, offsets))
 
 
 def pct(values: list[float], p: float) -> float:
@@ -118,8 +120,9 @@ def measure(engine, work: Path, args) -> dict:
         p.join()
     r = {"engine": engine.name, "lat": {k: [] for k in KINDS}, "errors": {}, "ping": []}
     for res in results:
-        if isinstance(res, list):
-            r["ping"] = res
+        if isinstance(res, tuple):
+            _, r["ping"], offsets = res
+            r["slowest_ping_at"] = offsets[r["ping"].index(max(r["ping"]))]
             continue
         for k in KINDS:
             r["lat"][k] += res["lat"][k]
@@ -131,8 +134,10 @@ def measure(engine, work: Path, args) -> dict:
 
 
 def report(r: dict, duration: int) -> str:
+    ping = r["ping"]
     lines = [f"**{r['engine']}** — daemon RSS after the run {r['rss_mib']:.0f} MiB; `/_ping` every 20 ms: "
-             f"max {max(r['ping']):.1f} ms, p99 {pct(r['ping'], 99):.1f} ms over {len(r['ping'])} pings",
+             f"max {max(ping):.1f} ms ({r['slowest_ping_at']:.1f} s into the run), p99 {pct(ping, 99):.1f} ms "
+             f"over {len(ping)} pings",
              "", "| kind | ops | ops/s | errors | median ms | p90 ms | p99 ms | max ms |", "|---|---|---|---|---|---|---|---|"]
     for k in KINDS:
         lat = r["lat"][k]

@@ -9,7 +9,7 @@ from typing import overload
 
 from aiohttp import web
 
-from ..blocking import blocking
+from ..blocking import blocking, computing
 from ..errors import InvalidParameter, TooLarge
 from .. import gojson
 from .body_schemas import SCHEMAS
@@ -97,6 +97,12 @@ async def json_response_of(fn, *args, status: int = 200) -> web.Response:
     """json_response(fn(*args)), with both the call and the encoding run through blocking(): a list of
     thousands of objects is tens of milliseconds of work the loop must not wait on."""
     return await blocking(lambda: json_response(fn(*args), status=status))
+
+
+async def json_rendered(fn, *args) -> web.Response:
+    """json_response(fn(*args)) for an `fn` that only reads records in memory or SQLite and renders them (lists,
+    inspects): in blocking.computing's few threads, not the big pool (see there)."""
+    return await computing(lambda: json_response(fn(*args)))
 
 
 def no_content() -> web.Response:

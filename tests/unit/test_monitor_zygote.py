@@ -107,3 +107,18 @@ def test_a_fork_whose_caller_was_cancelled_does_not_shift_the_next_ones_pid(tmp_
         await asyncio.wait_for(m.proc.wait(), 10)
 
     asyncio.run(scenario())
+
+
+def test_the_zygote_can_be_started_ahead_of_the_first_monitor(tmp_path, zygote):
+    """The daemon starts it at start-up (start_monitor_zygote), so the first container start, often one of a
+    burst, does not also pay for an interpreter's start."""
+    async def scenario():
+        await monitor_client.start_monitor_zygote()
+        started = zygote._proc
+        assert started is not None and started.returncode is None
+        m = await spawn(tmp_path, "first")
+        assert zygote._proc is started and parent_of(m.proc.pid) == started.pid
+        await m._request({"op": "end"})
+        await asyncio.wait_for(m.proc.wait(), 10)
+
+    asyncio.run(scenario())

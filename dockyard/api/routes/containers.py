@@ -14,12 +14,11 @@ from ...daemon.containers import check_wait_condition, merge_image_config
 from ...filters import Filters
 from ...daemon.logs import log_size, opened_log, read_logs
 from ...daemon.stats import CgroupReader, stats_response
-from ...blocking import blocking
 from ...runtime.oci import cgroup_path
 from ...timefmt import parse_time_filter
 from ...errors import Conflict, InvalidParameter, NotFound, NotImplemented_
 from .. import image_versions
-from ..context import atoi, json_body, json_response, json_response_of, no_content, qbool, qint
+from ..context import atoi, json_body, json_rendered, json_response, json_response_of, no_content, qbool, qint
 from ..middleware import SERVER_HEADERS
 from ..router import RouteTable
 from ...stdcopy import frame
@@ -51,14 +50,17 @@ async def list_containers(request: web.Request) -> web.Response:
     limit = qint(request, "limit")
     if qbool(request, "latest"):
         limit = 1
-    return await json_response_of(_containers(request).list, qbool(request, "all"), limit, qbool(request, "size"), filters)
+    size = qbool(request, "size")  # sizes walk the filesystem: the big pool's job
+    return await (json_response_of if size else json_rendered)(_containers(request).list, qbool(request, "all"), limit,
+                                                                size, filters)
 
 
 @routes.get(CID + "/json")
 async def inspect(request: web.Request) -> web.Response:
     svc, api_version = _containers(request), request["api_version"]
-    return await blocking(lambda: json_response(image_versions.container_inspect(
-        svc.inspect(request.match_info["id"], qbool(request, "size")), api_version)))
+    size = qbool(request, "size")
+    return await (json_response_of if size else json_rendered)(lambda: image_versions.container_inspect(
+        svc.inspect(request.match_info["id"], size), api_version))
 
 
 @routes.post(CID + "/start")

@@ -13,7 +13,7 @@ from ...filters import Filters
 from ...errors import InvalidParameter
 from ...fetch import download, is_url
 from .. import image_versions
-from ..context import TEMP_DIR, json_response, json_response_of, qbool
+from ..context import TEMP_DIR, json_rendered, json_response, qbool
 from ..middleware import SERVER_HEADERS
 from ..router import RouteTable
 from ..streams import JSONStream, start_stream
@@ -38,13 +38,13 @@ async def list_images(request: web.Request) -> web.Response:
         return [image_versions.image_summary(s, version)
                 for s in images.list(qbool(request, "all"), filters, qbool(request, "digests"))]
 
-    return await json_response_of(listing)
+    return await json_rendered(listing)
 
 
 @routes.get("/images/{name:.+}/json")
 async def inspect_image(request: web.Request) -> web.Response:
     images, version = _images(request), request["api_version"]
-    return await json_response_of(lambda: image_versions.image_inspect(images.inspect(request.match_info["name"]), version))
+    return await json_rendered(lambda: image_versions.image_inspect(images.inspect(request.match_info["name"]), version))
 
 
 @routes.get("/images/{name:.+}/history")

@@ -20,6 +20,7 @@ from ...errors import DockyardError
 from ...daemon.config import DEFAULT_SOCKET, DaemonConfig
 from ...daemon.reload import reload_config
 from ...daemon.socket_activation import fds_for_host, take_listen_fds
+from ...runtime.monitor_client import start_monitor_zygote
 
 log = logging.getLogger("dockyard.daemon")
 
@@ -56,6 +57,7 @@ async def serve(config: DaemonConfig, activated: list[int]) -> None:
     limit_malloc_arenas()
     memtrace.start(asyncio.get_running_loop())  # DOCKYARD_TRACEMALLOC=dir: SIGUSR2 dumps what grew
     svc = build_services(config)
+    await start_monitor_zygote()  # ready before the first start, not during it
     await svc.containers.restore()
     app = build_app(svc)
     # handler_cancellation: a client that hangs up (docker events, wait, logs -f) ends its handler;
