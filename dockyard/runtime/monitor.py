@@ -576,11 +576,11 @@ def set_winsize(fd: int, height: int, width: int) -> None:
 
 def serve_as_zygote(control: socket.socket) -> None:
     """`monitor.py --zygote CONTROL_FD`: started once, ahead of need, this process forks a monitor per job.
-    Each job is one message on CONTROL_FD (a SOCK_SEQPACKET socket): the path of its args, with the fd on which
-    the monitor says `ready`; the reply is the new monitor's PID followed by the job (so a reply its waiter
-    was cancelled before reading is never taken for the next job's). A fork of an interpreter whose imports are
-    done costs about a millisecond; a fresh `python3 monitor.py` ~40 ms of CPU, which a hundred clients'
-    starts paid over and over. The zygote exits on EOF (its daemon went away); the monitors it forked live on,
+    Each job is one message on CONTROL_FD (a SOCK_SEQPACKET socket): the path of its args and, on a second line,
+    the job's number, with the fd on which the monitor says `ready`; the reply is the new monitor's PID followed
+    by the job (so a reply its waiter was cancelled before reading is never taken for a later job's). A fork of
+    an interpreter whose imports are done costs about a millisecond; a fresh `python3 monitor.py` ~40 ms of CPU,
+    which a hundred clients' starts paid over and over. The zygote exits on EOF (its daemon went away); the monitors it forked live on,
     and the kernel reaps them (SIGCHLD ignored).
 
     The monitors stay in the zygote's session, each in a process group of its own (signals to the daemon's or
@@ -600,7 +600,7 @@ def serve_as_zygote(control: socket.socket) -> None:
             control.close()
             os.setpgid(0, 0)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            os._exit(run_forked(message.decode(), fds[0]))
+            os._exit(run_forked(message.decode().split("\n", 1)[0], fds[0]))
         os.close(fds[0])
         control.send(struct.pack("=i", pid) + message)
 

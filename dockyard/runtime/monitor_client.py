@@ -18,7 +18,7 @@ log = logging.getLogger("dockyard.monitor")
 
 MONITOR_PATH = str(Path(__file__).with_name("monitor.py"))
 HEADER = struct.Struct(">BxxxL")
-ZYGOTE_JOB_MAX = 4096  # bytes of a job (the path of its args) the zygote reads
+ZYGOTE_JOB_MAX = 4096  # bytes of a job (its args path and number) the zygote reads
 
 
 @dataclass
@@ -331,6 +331,7 @@ class _Zygote:
         self._sock: socket.socket | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock: asyncio.Lock | None = None
+        self._jobs = 0
 
     def _bind_to_loop(self) -> None:
         if self._loop is not asyncio.get_running_loop():  # first use, or left from another loop (tests)
@@ -353,9 +354,11 @@ class _Zygote:
                     await self._start()
                 ready_r, ready_w = os.pipe()
                 pid = None
+                self._jobs += 1  # the number makes the job unique: a restart forks again for the same args path
+                job = f"{args_path}\n{self._jobs}".encode()
                 try:
-                    socket.send_fds(self._sock, [args_path.encode()], [ready_w])
-                    pid = await self._pid_forked_for(args_path.encode())
+                    socket.send_fds(self._sock, [job], [ready_w])
+                    pid = await self._pid_forked_for(job)
                 except OSError:
                     pass
                 finally:

@@ -86,25 +86,40 @@ def test_a_monitor_never_told_to_start_goes_away(tmp_path, zygote):
 
 def test_a_fork_whose_caller_was_cancelled_does_not_shift_the_next_ones_pid(tmp_path, zygote):
     """A request cancelled while the zygote was forking for it (its client went away) leaves the zygote's reply
-    unread: the next fork must not take that reply's PID for its own monitor (it then waited on another
-    monitor's end: a failed `docker exec` hung until the container exited, and its record went with it)."""
+    unread: the next forks must not take that reply's PID for their monitor's (it then waited on another
+    monitor's end: a failed `docker exec` hung until the container exited, and its record went with it), not
+    even a fork for the same args path (the same container started again)."""
     async def scenario():
         await spawn(tmp_path, "warm-up")  # the zygote runs: the fork below waits for its reply only
-        (tmp_path / "cancelled").mkdir()
-        args = tmp_path / "cancelled" / "args.json"
-        args.write_text(json.dumps({"mode": "run", "container_id": "cancelled", "state_dir": str(args.parent),
-                                    "start_deadline": 1,
-                                    **monitor_client._commands(OCIRuntime(root=str(tmp_path / "r")), "cancelled",
-                                                               args.parent, False, bundle=str(args.parent))}))
-        fork = asyncio.ensure_future(zygote.fork(str(args)))
-        await asyncio.sleep(0)  # sent, and waiting for the reply
-        fork.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await fork
-        m = await spawn(tmp_path, "next")
-        assert m.proc.pid == int((tmp_path / "next" / "monitor.pid").read_text())
-        await m._request({"op": "end"})
-        await asyncio.wait_for(m.proc.wait(), 10)
+        for attempt in range(20):
+            state = tmp_path / f"again-{attempt}"
+            state.mkdir()
+            args = {"mode": "run", "container_id": state.name, "start_deadline": 1,
+                    **monitor_client._commands(OCIRuntime(root=str(tmp_path / "r")), state.name, state, False,
+                                               bundle=str(state))}
+            (state / "args.json").write_text(json.dumps({**args, "state_dir": str(state)}))
+            fork = asyncio.ensure_future(zygote.fork(str(state / "args.json")))
+            await asyncio.sleep(0)  # sent, and waiting for the reply
+            fork.cancel()
+            try:
+                _, ready = await fork
+            except asyncio.CancelledError:
+                break
+            os.close(ready)  # the reply came before the cancel (a busy machine): again, in a fresh dir
+        else:
+            pytest.fail("every fork was answered before it could be cancelled")
+        for _ in range(100):  # the abandoned monitor is up (it wrote its pid), then forget its pid file
+            if (state / "monitor.pid").exists():
+                break
+            await asyncio.sleep(0.05)
+        (state / "monitor.pid").unlink()
+        again = await Monitor._spawn(state, args)  # the same args path
+        assert again.proc.pid == int((state / "monitor.pid").read_text())
+        other = await spawn(tmp_path, "other")
+        assert other.proc.pid == int((tmp_path / "other" / "monitor.pid").read_text())
+        for m in (again, other):
+            await m._request({"op": "end"})
+            await asyncio.wait_for(m.proc.wait(), 10)
 
     asyncio.run(scenario())
 
