@@ -75,18 +75,19 @@ class NetworkService:
         for name in PREDEFINED:
             data = self._records.data(self._records.id_named(name))
             n = Network.from_json(data) if data else Network(secrets.token_hex(32), name, DRIVER_OF[name],
-                                                                   now_rfc3339())
+                                                             now_rfc3339())
             if name == "bridge":  # follows the daemon's -b/--bip, which may change between runs
                 n.bridge, n.subnets = self.config.bridge, [default.config()]
                 n.options = {**DEFAULT_BRIDGE_OPTIONS, BRIDGE_NAME_OPTION: self.config.bridge}
-            if data is None or data != n.to_json():
+            if data != n.to_json():
                 self._save(n)
 
     def _save(self, n: Network) -> None:
+        data = n.to_json()
         with self.md.tx() as cur:
             cur.execute("INSERT OR REPLACE INTO networks(id, name, driver, data, created) VALUES (?,?,?,?,?)",
-                        (n.id, n.name, n.driver, n.to_json(), n.created))
-        self._records.put(n.id, n.name, n.to_json())
+                        (n.id, n.name, n.driver, data, n.created))
+        self._records.put(n.id, n.name, data)
 
     def all(self) -> list[Network]:
         return sorted((Network.from_json(data) for data in self._records.snapshot().values()), key=lambda n: n.name)

@@ -580,8 +580,8 @@ def serve_as_zygote(control: socket.socket) -> None:
     the job's number, with the fd on which the monitor says `ready`; the reply is the new monitor's PID followed
     by the job (so a reply its waiter was cancelled before reading is never taken for a later job's). A fork of
     an interpreter whose imports are done costs about a millisecond; a fresh `python3 monitor.py` ~40 ms of CPU,
-    which a hundred clients' starts paid over and over. The zygote exits on EOF (its daemon went away); the monitors it forked live on,
-    and the kernel reaps them (SIGCHLD ignored).
+    which a hundred clients' starts paid over and over. The zygote exits on EOF (its daemon went away); the
+    monitors it forked live on, and the kernel reaps them (SIGCHLD ignored).
 
     The monitors stay in the zygote's session, each in a process group of its own (signals to the daemon's or
     the zygote's group never reach them), as containerd's shims stay in containerd's session. A session of

@@ -4,7 +4,6 @@ database on the event loop. Single-statement dict operations only: pool threads 
 from __future__ import annotations
 
 
-
 def is_id_prefix(ref: str) -> bool:
     """A non-empty lower-case hex string: an ID prefix (no case folding, as dockerd)."""
     return bool(ref) and all(c in "0123456789abcdef" for c in ref)
@@ -37,10 +36,9 @@ class RecordIndex:
         an ID (AmbiguousPrefix when several IDs start with it); None when nothing matches."""
         if ref in self._data:
             return ref
-        if ref in self._by_name:
-            return self._by_name[ref]
-        if not is_id_prefix(ref):
-            return None
+        named = self._by_name.get(ref)  # one lookup: the loop may drop the name between two
+        if named is not None or not is_id_prefix(ref):
+            return named
         matches = [i for i in list(self._data) if i.startswith(ref)]
         if len(matches) > 1:
             raise AmbiguousPrefix(len(matches))

@@ -30,11 +30,15 @@ def parent_of(pid: int) -> int:
         return int(f.read().rpartition(")")[2].split()[1])
 
 
-async def spawn(tmp_path, name: str, **extra) -> Monitor:
+def run_args(tmp_path, name: str, **extra) -> dict:
+    """A run-mode monitor's args for a container `name` whose state dir is tmp_path/name."""
     state = tmp_path / name
     commands = monitor_client._commands(OCIRuntime(root=str(tmp_path / "r")), name, state, False, bundle=str(state))
-    return await Monitor._spawn(state, {"mode": "run", "container_id": name, "bundle": str(state), "log_path": None,
-                                        **commands, **extra})
+    return {"mode": "run", "container_id": name, "bundle": str(state), "log_path": None, **commands, **extra}
+
+
+async def spawn(tmp_path, name: str, **extra) -> Monitor:
+    return await Monitor._spawn(tmp_path / name, run_args(tmp_path, name, **extra))
 
 
 def test_one_zygote_forks_every_monitor_and_they_outlive_it(tmp_path, zygote):
@@ -94,9 +98,7 @@ def test_a_fork_whose_caller_was_cancelled_does_not_shift_the_next_ones_pid(tmp_
         for attempt in range(20):
             state = tmp_path / f"again-{attempt}"
             state.mkdir()
-            args = {"mode": "run", "container_id": state.name, "start_deadline": 1,
-                    **monitor_client._commands(OCIRuntime(root=str(tmp_path / "r")), state.name, state, False,
-                                               bundle=str(state))}
+            args = run_args(tmp_path, state.name, start_deadline=1)
             (state / "args.json").write_text(json.dumps({**args, "state_dir": str(state)}))
             fork = asyncio.ensure_future(zygote.fork(str(state / "args.json")))
             await asyncio.sleep(0)  # sent, and waiting for the reply
