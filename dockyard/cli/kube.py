@@ -80,12 +80,19 @@ def container_source(name: str, warnings, digests: bool):
     """A container by name or ID, or a pod kube play ran (by pod or workload name): (PodSource, kind, replicas)."""
     c = client()
     try:
-        found = [c.get(f"/containers/{name}/json")]
-        kind, replicas = "pod", None
+        container = c.get(f"/containers/{name}/json")
     except NotFound:
-        played = c.get("/containers/json", all=1, filters=json.dumps({"label": [L.WORKLOAD]}))
-        mine = [p for p in played if p["Labels"].get(L.POD_NAME) == name] or \
-            [p for p in played if p["Labels"][L.WORKLOAD].split("/", 1)[1] == name]
+        container = None
+    # A name the daemon found only as an ID prefix ("db" of a container db1c...) yields to a pod of that name.
+    by_prefix = container is not None and container["Name"] != f"/{name}" and container["Id"] != name
+    played = c.get("/containers/json", all=1, filters=json.dumps({"label": [L.WORKLOAD]})) \
+        if container is None or by_prefix else []
+    mine = [p for p in played if p["Labels"].get(L.POD_NAME) == name] or \
+        [p for p in played if p["Labels"][L.WORKLOAD].split("/", 1)[1] == name]
+    if container is not None and not mine:
+        found = [container]
+        kind, replicas = "pod", None
+    else:
         if not mine:
             raise NotFound(f"no container or pod named {name}")
         workload = mine[0]["Labels"][L.WORKLOAD]

@@ -28,6 +28,19 @@ def http_get(port: int) -> str | None:
         return None
 
 
+@pytest.fixture(autouse=True)
+def clean_after(daemon):
+    """Whatever a test leaves (it failed half way) is removed, so the next test's leftovers check is its own."""
+    yield
+    containers = daemon.docker("ps", "-aq").stdout.split()
+    if containers:
+        daemon.docker("rm", "-f", "-v", *containers)
+    for network in leftovers(daemon)["networks"]:
+        daemon.docker("network", "rm", network)
+    for volume in daemon.docker("volume", "ls", "-q").stdout.split():
+        daemon.docker("volume", "rm", volume)
+
+
 def assert_valid_for_two_versions(docs):
     assert docs
     for doc in docs:
@@ -325,4 +338,23 @@ def test_a_failure_half_way_takes_back_what_was_made(daemon, tmp_path, failure):
     assert f"volume create {claim}" in events and f"volume destroy {claim}" in events
     created = {e.split()[2] for e in events if e.startswith("container create ")}
     assert created and created <= {e.split()[2] for e in events if e.startswith("container destroy ")}
+    assert leftovers(daemon) == NOTHING
+
+
+def test_generate_of_a_pod_named_like_a_containers_id_prefix_gives_the_pod(daemon, tmp_path):
+    # docker resolves "db" to a container whose ID starts with db; a played pod of that name comes first
+    other = daemon.docker("create", "--name", "unrelated", "busybox", "true").stdout.strip()
+    prefix = other[:4]
+    (tmp_path / "pod.yaml").write_text(f"apiVersion: v1\nkind: Pod\nmetadata: {{name: '{prefix}'}}\nspec:\n"
+                                       "  containers: [{name: app, image: busybox, command: [sleep, '600']}]\n")
+    kube(daemon, "play", str(tmp_path / "pod.yaml"))
+    regenerated = docs_of(kube(daemon, "generate", prefix).stdout)
+    assert [(d["kind"], d["metadata"]["name"]) for d in regenerated] == [("Pod", prefix)]
+    assert [c["name"] for c in regenerated[0]["spec"]["containers"]] == ["app"]
+    # the container itself is still found by its name and by its full ID
+    for ref in ("unrelated", other):
+        assert [c["name"] for c in docs_of(kube(daemon, "generate", ref).stdout)[0]["spec"]["containers"]] == \
+            ["unrelated"]
+    kube(daemon, "down", str(tmp_path / "pod.yaml"))
+    daemon.docker("rm", other)
     assert leftovers(daemon) == NOTHING
