@@ -12,6 +12,7 @@ import contextvars
 import functools
 import os
 import subprocess
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, TypeVar
 
@@ -24,16 +25,30 @@ MAX_WORKERS = 32
 _pool: ThreadPoolExecutor | None = None
 
 
+def _started(workers: int, name: str) -> ThreadPoolExecutor:
+    """A pool with all its threads already running: an executor starts a thread on demand, inside submit(),
+    and waits there until it runs, which on the loop thread of a busy daemon took 130 ms (the new thread
+    wanting the GIL and a core like everyone else)."""
+    executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
+    everyone = threading.Barrier(workers + 1)  # each task holds its thread until all are started
+    for _ in range(workers):
+        executor.submit(everyone.wait)
+    everyone.wait()
+    return executor
+
+
 def pool() -> ThreadPoolExecutor:
     global _pool
     if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="blocking")
+        _pool = _started(MAX_WORKERS, "blocking")
     return _pool
 
 
 def install(loop: asyncio.AbstractEventLoop) -> None:
-    """Make the bounded pool the loop's default executor (call once, at daemon start)."""
+    """Make the bounded pool the loop's default executor, and start both pools' threads (call once, at daemon
+    start)."""
     loop.set_default_executor(pool())
+    compute_pool()
 
 
 async def blocking(fn: Callable[..., T], /, *args, **kwargs) -> T:
@@ -49,13 +64,17 @@ async def blocking(fn: Callable[..., T], /, *args, **kwargs) -> T:
 _compute_pool: ThreadPoolExecutor | None = None
 
 
-async def computing(fn: Callable[..., T], /, *args) -> T:
-    """Run the GIL-bound `fn(*args)` off the loop, at most one per core at a time."""
+def compute_pool() -> ThreadPoolExecutor:
     global _compute_pool
     if _compute_pool is None:
-        _compute_pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="compute")
+        _compute_pool = _started(os.cpu_count() or 2, "compute")
+    return _compute_pool
+
+
+async def computing(fn: Callable[..., T], /, *args) -> T:
+    """Run the GIL-bound `fn(*args)` off the loop, at most one per core at a time."""
     call = functools.partial(contextvars.copy_context().run, fn, *args)
-    return await asyncio.get_running_loop().run_in_executor(_compute_pool, call)
+    return await asyncio.get_running_loop().run_in_executor(compute_pool(), call)
 
 
 class Process:

@@ -9,6 +9,7 @@ from aiohttp import web
 from .. import __version__
 from ..errors import DockyardError, http_status
 from ..apiversion import MAX_API_VERSION, MIN_API_VERSION
+from ..store.write_behind import request_written, reset_tracking, track_request
 from .versions import as_tuple
 
 log = logging.getLogger("dockyard.api")
@@ -29,6 +30,20 @@ REQUEST_LIMITS = {"max_line_size": 1 << 20, "max_field_size": 1 << 20}
 def error_response(status: int, message: str) -> web.Response:
     body = json.dumps({"message": message}).encode()
     return web.Response(body=body, status=status, headers={**SERVER_HEADERS, "Content-Type": "application/json"})
+
+
+@web.middleware
+async def written_middleware(request: web.Request, handler):
+    """A response goes out once the records its request changed are on disk (they are written behind the
+    event loop: store/write_behind.py), so what a client was told survives the daemon's crash."""
+    token = track_request()
+    try:
+        resp = await handler(request)
+    except BaseException:
+        reset_tracking(token)
+        raise
+    await request_written(token)
+    return resp
 
 
 @web.middleware

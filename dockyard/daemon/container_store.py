@@ -4,13 +4,31 @@ removal of one, takes this store in its constructor; none reaches into another s
 from __future__ import annotations
 
 import asyncio
-import json
+from typing import NamedTuple
 
 from ..errors import Conflict, InvalidParameter, NotFound
 from ..store.metadata import Metadata
 from ..store.record_index import AmbiguousPrefix, RecordIndex
+from ..store.write_behind import WriteBehind
 from ..timefmt import parse_rfc3339
 from .container_record import Container
+
+
+class _Facts(NamedTuple):
+    """What other resources ask of a container record, kept apart so no query parses the JSON of thousands."""
+    image_id: str
+    running: bool
+    links: tuple[str, ...]
+
+
+def _write_rows(cur, batch: dict) -> None:
+    """(In the writer thread) the newest record of each container saved, or its deletion."""
+    for cid, row in batch.items():
+        if row is None:
+            cur.execute("DELETE FROM containers WHERE id=?", (cid,))
+        else:
+            cur.execute("INSERT OR REPLACE INTO containers(id, name, image_id, data, created) VALUES (?,?,?,?,?)",
+                        row)
 
 
 class ContainerStore:
@@ -22,13 +40,25 @@ class ContainerStore:
         self._locks: dict[str, asyncio.Lock] = {}
         self._records = RecordIndex()  # id, name -> the record as stored
         self._created: dict[str, float] = {}  # id -> creation time, for newest-first listings
+        self._facts: dict[str, _Facts] = {}  # id -> what the queries of other resources' users ask
         self._reserved: dict[str, str] = {}  # name -> id of a container being created (moby's reserveName)
         for r in md.query("SELECT id, name, data, created FROM containers"):
-            self._remember(r["id"], r["name"], r["data"], r["created"])
+            self._remember(Container.from_json(r["data"]), r["data"], r["created"])
+        self._writer = WriteBehind(md, _write_rows, "container-records")
 
-    def _remember(self, cid: str, name: str, data: str, created: float) -> None:
-        self._records.put(cid, name, data)
-        self._created[cid] = created
+    def _remember(self, c: Container, data: str, created: float) -> None:
+        self._records.put(c.id, c.name, data)
+        self._created[c.id] = created
+        self._facts[c.id] = _Facts(c.image_id, bool(c.state.Running or c.state.Restarting),
+                                   tuple(c.host_config.get("Links") or ()))
+
+    async def written(self) -> None:
+        """Wait until every save and delete so far is on disk."""
+        await self._writer.written()
+
+    def close(self) -> None:
+        """Write what is pending (at daemon shutdown)."""
+        self._writer.close()
 
     # ------------------------------------------------------------ locks
     def lock(self, cid: str) -> asyncio.Lock:
@@ -40,17 +70,16 @@ class ContainerStore:
 
     # ------------------------------------------------------------ records
     def save(self, c: Container) -> None:
+        """The record as it is now: in memory at once, on disk soon (a request's response waits for it)."""
         data, created = c.to_json(), parse_rfc3339(c.created)
-        with self.md.tx() as cur:
-            cur.execute("INSERT OR REPLACE INTO containers(id, name, image_id, data, created) VALUES (?,?,?,?,?)",
-                        (c.id, c.name, c.image_id, data, created))
-        self._remember(c.id, c.name, data, created)
+        self._remember(c, data, created)
+        self._writer.put(c.id, (c.id, c.name, c.image_id, data, created))
 
     def delete(self, cid: str) -> None:
-        with self.md.tx() as cur:
-            cur.execute("DELETE FROM containers WHERE id=?", (cid,))
         self._records.drop(cid)
         self._created.pop(cid, None)
+        self._facts.pop(cid, None)
+        self._writer.put(cid, None)
 
     def get(self, ref: str) -> Container:
         """By full ID, name (with or without its leading /) or unique ID prefix, as docker resolves them."""
@@ -103,23 +132,18 @@ class ContainerStore:
     # ------------------------------------------------------------ queries of other resources' users
     def users_of_image(self, image_id: str) -> list[tuple[str, bool]]:
         """(container ID, running) of the containers made from an image."""
-        # State.reported_running read by SQLite: no record is parsed (an image can have thousands of users)
-        rows = self.md.query("SELECT id, json_extract(data, '$.state.Running') OR json_extract(data, '$.state.Restarting') "
-                             "AS running FROM containers WHERE image_id=?", (image_id,))
-        return [(r["id"], bool(r["running"])) for r in rows]
+        return [(cid, f.running) for cid, f in dict(self._facts).items() if f.image_id == image_id]
 
     def users_of_volume(self, name: str) -> list[str]:
         return [c.id for c in self.all() if any(m.get("Name") == name for m in c.mount_points)]
 
     def link_targets(self) -> set[str]:
-        """Names of containers some container links to (a superset: a LIKE narrows the records parsed)."""
-        rows = self.md.query("SELECT data FROM containers WHERE data LIKE ?", ('%"Links": ["/%',))
-        return {entry.partition(":")[0].lstrip("/") for r in rows
-                for entry in json.loads(r["data"]).get("host_config", {}).get("Links") or []}
+        """Names of the containers some container links to."""
+        return {entry.partition(":")[0].lstrip("/") for f in dict(self._facts).values() for entry in f.links}
 
     def ids_linking_to(self, name: str) -> list[str]:
-        """IDs of the records that may link to this container (a LIKE on `"/name:/parent/alias"`)."""
-        return [r["id"] for r in self.md.query("SELECT id FROM containers WHERE data LIKE ?", (f'%"/{name}:/%',))]
+        """IDs of the containers with a link to this one (`/name:/parent/alias`)."""
+        return [cid for cid, f in dict(self._facts).items() if any(e.startswith(f"/{name}:/") for e in f.links)]
 
     def counts(self) -> dict:
         out = {"running": 0, "paused": 0, "stopped": 0}

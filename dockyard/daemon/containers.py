@@ -223,13 +223,12 @@ class ContainerService:
                 raise
 
     async def _start(self, c: Container) -> None:
-        image = self.images.get(c.image_id)
         # The network (veths, addresses: the slowest step but runc's) comes up while the rootfs is mounted and
         # the monitor readied; the spec, which names the network namespace, is written once all three are.
         network = asyncio.ensure_future(self.networks.attach(c))  # may point c's /etc files at another's
         monitor = None
         try:
-            rootfs = await asyncio.to_thread(self.layers.mount_rw, c.id, image.top_chain)
+            image, rootfs = await asyncio.to_thread(self._image_and_rootfs, c)
             sdir = self.state_dir(c.id)
             await asyncio.to_thread(_empty_dir, sdir)  # (a previous run's state: off the loop)
             log, log_error = _log_spec_of(c)
@@ -262,6 +261,11 @@ class ContainerService:
         self.monitors.set(c.id, monitor)
         self.events.emit("container", "start", c.id, {"image": c.image_ref, "name": c.name})
         self._spawn(self._watch(c.id, monitor))
+
+    def _image_and_rootfs(self, c: Container):
+        """(In a thread: the image record is a SQLite read) the container's image and its mounted rootfs."""
+        image = self.images.get(c.image_id)
+        return image, self.layers.mount_rw(c.id, image.top_chain)
 
     async def _undo_attach(self, c: Container, network: asyncio.Future) -> None:
         """A start failed before its network events: undo the attach if it succeeded (it undoes itself if not)."""

@@ -554,30 +554,41 @@ class NetworkService:
         eid = secrets.token_hex(32)
         driver, net = self._driver(n), n.net_config()
         route = default_route and not n.internal
-        with self.md.tx() as cur:  # allocation and record in one transaction: concurrent starts never collide
-            rows = cur.execute("SELECT ip, data FROM endpoints WHERE network_id=?", (n.id,)).fetchall()
-            ip = ipam.pick_address(subnet, {ipaddress.ip_address(r[0]) for r in rows}, ipam_cfg.get("IPv4Address"))
-            ip6 = None
-            if subnet6 is not None:
-                used6 = {ipaddress.ip_address(json.loads(r[1])["ip6"]) for r in rows if json.loads(r[1]).get("ip6")}
-                ip6 = ipam.pick_address(subnet6, used6, ipam_cfg.get("IPv6Address"))
-            ep = Endpoint(netns=netns, ifname=ifname, host_link=f"dy{c.id[:8]}{n.id[:5]}", address=ip,
-                          prefix_len=subnet.network.prefixlen, mac=settings.get("MacAddress") or ipam.mac_for(ip),
-                          gateway=subnet.gateway if route else None, address6=ip6,
-                          prefix_len6=subnet6.network.prefixlen if subnet6 else 0,
-                          gateway6=subnet6.gateway if route and subnet6 else None, create_netns=create_netns, mtu=MTU)
-            mac = driver.endpoint_mac(net, ep)
-            data = {"name": c.name, "mac": mac, "ifname": ifname, "host_veth": "".join(driver.host_links(ep)),
-                    "prefix_len": subnet.network.prefixlen, "dns_names": settings.get("DNSNames") or [],
-                    "ip6": str(ip6) if ip6 else "", "prefix_len6": ep.prefix_len6,
-                    "links": settings.get("Links") or []}
-            cur.execute("INSERT INTO endpoints(id, network_id, container_id, ip, data) VALUES (?,?,?,?,?)",
-                        (eid, n.id, c.id, str(ip), json.dumps(data)))
+
+        def allocate():  # in a thread: SQLite, and the write lock a long transaction may hold
+            with self.md.tx() as cur:  # allocation and record in one transaction: concurrent starts never collide
+                rows = cur.execute("SELECT ip, data FROM endpoints WHERE network_id=?", (n.id,)).fetchall()
+                ip = ipam.pick_address(subnet, {ipaddress.ip_address(r[0]) for r in rows}, ipam_cfg.get("IPv4Address"))
+                ip6 = None
+                if subnet6 is not None:
+                    used6 = {ipaddress.ip_address(json.loads(r[1])["ip6"]) for r in rows if json.loads(r[1]).get("ip6")}
+                    ip6 = ipam.pick_address(subnet6, used6, ipam_cfg.get("IPv6Address"))
+                ep = Endpoint(netns=netns, ifname=ifname, host_link=f"dy{c.id[:8]}{n.id[:5]}", address=ip,
+                              prefix_len=subnet.network.prefixlen, mac=settings.get("MacAddress") or ipam.mac_for(ip),
+                              gateway=subnet.gateway if route else None, address6=ip6,
+                              prefix_len6=subnet6.network.prefixlen if subnet6 else 0,
+                              gateway6=subnet6.gateway if route and subnet6 else None, create_netns=create_netns, mtu=MTU)
+                mac = driver.endpoint_mac(net, ep)
+                data = {"name": c.name, "mac": mac, "ifname": ifname, "host_veth": "".join(driver.host_links(ep)),
+                        "prefix_len": subnet.network.prefixlen, "dns_names": settings.get("DNSNames") or [],
+                        "ip6": str(ip6) if ip6 else "", "prefix_len6": ep.prefix_len6,
+                        "links": settings.get("Links") or []}
+                cur.execute("INSERT INTO endpoints(id, network_id, container_id, ip, data) VALUES (?,?,?,?,?)",
+                            (eid, n.id, c.id, str(ip), json.dumps(data)))
+            return ip, ip6, ep, mac
+
+        work = asyncio.ensure_future(asyncio.to_thread(allocate))
+        try:
+            ip, ip6, ep, mac = await asyncio.shield(work)
+        except asyncio.CancelledError:  # the row may be in: take it back
+            await asyncio.wait([work])
+            if work.exception() is None:
+                await asyncio.to_thread(self._delete_endpoints, "id", eid)
+            raise
         try:
             await asyncio.to_thread(driver.join, net, ep)
         except BaseException:
-            with self.md.tx() as cur:
-                cur.execute("DELETE FROM endpoints WHERE id=?", (eid,))
+            await asyncio.shield(asyncio.to_thread(self._delete_endpoints, "id", eid))
             raise
         gateway6 = str(subnet6.gateway) if subnet6 else ""
         runtime = {"Gateway": str(subnet.gateway), "IPAddress": str(ip), "IPPrefixLen": subnet.network.prefixlen,
@@ -598,9 +609,6 @@ class NetworkService:
         await self._stop_proxy(c.id)
         self._container_dns_down(c.id)
         eps = self._endpoints(container_id=c.id)
-        if eps:
-            with self.md.tx() as cur:
-                cur.execute("DELETE FROM endpoints WHERE container_id=?", (c.id,))
         netns = self.netns_path(c.id)
         links = [e["host_veth"] for e in eps if e["host_veth"]]
         if links or os.path.exists(netns):
@@ -613,6 +621,12 @@ class NetworkService:
             ns.pop(key, None)
         ns.pop("IPPrefixLen", None)
         ns["Ports"] = {}
+        if eps:  # (last: a cancelled detach has undone everything else, and this goes on in its thread)
+            await asyncio.shield(asyncio.to_thread(self._delete_endpoints, "container_id", c.id))
+
+    def _delete_endpoints(self, column: str, value: str) -> None:
+        with self.md.tx() as cur:
+            cur.execute(f"DELETE FROM endpoints WHERE {column}=?", (value,))
 
     def _unlink_later(self, cid: str, links: list[str], netns: str) -> None:
         previous = self._unlinking.get(cid)

@@ -201,4 +201,5 @@ class Metadata:
             for conn in self._readers:
                 conn.close()
             self._readers.clear()
-        self._conn.close()
+        with self._lock:  # never under a transaction another thread is in (a write-behind thread's)
+            self._conn.close()

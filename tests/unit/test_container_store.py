@@ -1,11 +1,16 @@
 """ContainerStore over a real SQLite metadata file: the lookups docker users rely on (ID, name, unique prefix),
 the queries other services make of it, and one lock per container shared by everyone who asks."""
+import asyncio
+import threading
+import time
+
 import pytest
 
 from dockyard.daemon.container_record import Container, State
 from dockyard.daemon.container_store import ContainerStore
 from dockyard.errors import InvalidParameter, NotFound
 from dockyard.store.metadata import Metadata
+from dockyard.store.write_behind import request_written, track_request
 
 
 def record(cid: str, name: str, image: str = "sha256:" + "a" * 64, running=False, paused=False, created=1,
@@ -64,6 +69,42 @@ def test_a_rename_moves_the_name_and_a_new_store_reads_what_was_saved(store, tmp
     assert store.get("front").id == c.id and store.id_named("web") is None and "web" not in store.names()
     with pytest.raises(NotFound):
         store.get("web")
+    store.close()  # the daemon's shutdown writes what is pending
     reopened = ContainerStore(Metadata(tmp_path / "md.db"))  # the daemon's next start
     assert [r.name for r in reopened.all()] == ["old", "db", "front"]
     assert reopened.get("front").state.Running is True
+
+
+def test_a_save_never_waits_for_the_database_and_a_request_waits_for_its_own_writes(tmp_path):
+    md = Metadata(tmp_path / "md.db")
+    store = ContainerStore(md)
+    inside, release = threading.Event(), threading.Event()
+
+    def long_transaction():  # a pool thread's (an image removal's, a build's) write transaction
+        with md.tx():
+            inside.set()
+            release.wait(30)
+
+    other = threading.Thread(target=long_transaction)
+    other.start()
+    assert inside.wait(10)
+
+    async def request():
+        token = track_request()
+        began = time.monotonic()
+        store.save(record("ab" + "0" * 62, "web", running=True))
+        saved_in = time.monotonic() - began
+        assert store.get("web").state.Running  # seen at once by every lookup
+        threading.Timer(0.3, release.set).start()
+        await request_written(token)  # what the response waits for
+        return saved_in, time.monotonic() - began
+
+    saved_in, answered_in = asyncio.run(request())
+    other.join()
+    assert saved_in < 0.1  # on the old store: the whole 0.3 s the other transaction took
+    assert answered_in >= 0.3  # ...and the response only once the record is on disk:
+    on_disk = Metadata(tmp_path / "md.db").query("SELECT name FROM containers")
+    assert [r["name"] for r in on_disk] == ["web"]
+    store.delete(store.id_named("web"))
+    store.close()
+    assert Metadata(tmp_path / "md.db").query("SELECT name FROM containers") == []

@@ -9,7 +9,8 @@ import threading
 import time
 
 from dockyard import stallwatch
-from dockyard.blocking import blocking, spawn
+from dockyard import blocking as blocking_module
+from dockyard.blocking import blocking, computing, spawn
 from dockyard.store.metadata import Metadata
 
 
@@ -53,6 +54,20 @@ def test_blocking_runs_off_the_loop_thread_and_spawn_awaits_the_exit():
         return await asyncio.wait_for(proc.wait(), 10)
 
     assert asyncio.run(scenario()) == 3
+
+
+def test_a_burst_of_blocking_work_starts_no_thread_on_the_loop():
+    # an executor starts its threads inside submit(), on the loop thread, and waits there for each to run
+    async def burst():
+        blocking_module.pool(), blocking_module.compute_pool()  # as install() makes them at daemon start
+        before = threading.active_count()
+        started = threading.Barrier(blocking_module.MAX_WORKERS)  # every pool thread busy at once
+        await asyncio.gather(*(blocking(started.wait, 10) for _ in range(blocking_module.MAX_WORKERS)),
+                             *(computing(time.sleep, 0.01) for _ in range(8)))
+        return before, threading.active_count()
+
+    before, after = asyncio.run(burst())
+    assert before == after
 
 
 def test_a_stall_is_reported_with_the_stack_that_caused_it(caplog, monkeypatch):

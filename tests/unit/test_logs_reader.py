@@ -27,3 +27,34 @@ def test_a_container_that_never_ran_has_no_log_to_read_or_follow(tmp_path):
     with opened_log(str(tmp_path / "missing.log")) as log:
         assert log is None
         assert _collect(log, follow=True, is_running=lambda: True) == []
+
+
+def test_a_long_log_is_read_in_pieces_while_the_loop_serves_others(tmp_path):
+    # 20,000 lines (~2 MB: several BATCH_BYTES), one rotated file, a tail, a line still being written at the end
+    def line(i, stream="stdout"):
+        return json.dumps({"log": f"line {i}\n", "stream": stream, "time": "2026-11-23T10:00:00Z"}) + "\n"
+    (tmp_path / "c-json.log.1").write_text("".join(line(i) for i in range(10_000)))
+    (tmp_path / "c-json.log").write_text("".join(line(i, "stderr" if i % 2 else "stdout")
+                                                 for i in range(10_000, 20_000)) + '{"log": "part')
+
+    async def read_while_ticking(**kw):
+        ticks = 0
+
+        async def ticker():
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.001)
+        task = asyncio.create_task(ticker())
+        await asyncio.sleep(0)
+        ticks = 0
+        with opened_log(str(tmp_path / "c-json.log")) as log:
+            got = [e["log"] async for e in read_logs(log, **kw)]  # awaits nothing but the reader
+        task.cancel()
+        return got, ticks
+
+    got, ticks = asyncio.run(read_while_ticking(stdout=True, stderr=True))
+    assert got == [f"line {i}\n" for i in range(20_000)]
+    assert ticks > 2  # on the old reader, which parsed the whole log on the loop thread: 0
+    got, _ = asyncio.run(read_while_ticking(stdout=True, stderr=False, tail=3))
+    assert got == ["line 19994\n", "line 19996\n", "line 19998\n"]

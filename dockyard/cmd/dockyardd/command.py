@@ -99,6 +99,7 @@ async def serve(config: DaemonConfig, activated: list[int]) -> None:
     if svc.registry is not None:
         await svc.registry.close()
     await runner.cleanup()
+    svc.container_store.close()  # its pending writes first
     svc.md.close()
     remove_unix_sockets(config.hosts)
     if watch is not None:
