@@ -32,8 +32,8 @@ def _write_rows(cur, batch: dict) -> None:
 
 
 class ContainerStore:
-    """SQLite holds the records; a copy of each record's JSON is kept in memory, written through on every save,
-    so lookups (every request that names a container) read no database on the event loop."""
+    """SQLite holds the records; each record's JSON is kept in memory and written behind on every save (see
+    store/write_behind.py), so neither lookups nor saves touch the database on the event loop."""
 
     def __init__(self, md: Metadata):
         self.md = md

@@ -800,8 +800,12 @@ class ContainerService:
                            f"be able to reuse that name.")
         old = c.name
         c.name = new_name
-        self.networks.renamed(c, old)  # the embedded DNS answers to the new name
-        self.store.save(c)
+        self.store.reserve_name(new_name, c.id)  # (ours while the endpoints are renamed)
+        try:
+            await self.networks.renamed(c, old)  # the embedded DNS answers to the new name
+            self.store.save(c)
+        finally:
+            self.store.release_name(new_name)
         self.events.emit("container", "rename", c.id, {"image": c.image_ref, "name": new_name,
                                                          "oldName": "/" + old})
 

@@ -89,6 +89,11 @@ class NetworkService:
                         (n.id, n.name, n.driver, data, n.created))
         self._records.put(n.id, n.name, data)
 
+    def _delete_row(self, nid: str) -> None:
+        with self.md.tx() as cur:
+            cur.execute("DELETE FROM networks WHERE id=?", (nid,))
+        self._records.drop(nid)
+
     def all(self) -> list[Network]:
         return sorted((Network.from_json(data) for data in self._records.snapshot().values()), key=lambda n: n.name)
 
@@ -167,7 +172,7 @@ class NetworkService:
         n.bridge, n.internal = cfg.device, cfg.internal
         await self._setup_network(n)
         try:
-            self._save(n)
+            await asyncio.to_thread(self._save, n)
         except Exception:
             await self._teardown_network(n)
             raise
@@ -250,9 +255,7 @@ class NetworkService:
             listed = ", ".join(f'name:"{e["name"]}" id:"{e["id"][:12]}"' for e in eps)
             raise Forbidden(f"error while removing network: network {n.name} has active endpoints ({listed})")
         await self._teardown_network(n)
-        with self.md.tx() as cur:
-            cur.execute("DELETE FROM networks WHERE id=?", (n.id,))
-        self._records.drop(n.id)
+        await asyncio.to_thread(self._delete_row, n.id)
         self.events.emit("network", "destroy", n.id, {"name": n.name, "type": n.driver})
 
     async def prune(self, filters: Filters) -> dict:
@@ -583,12 +586,12 @@ class NetworkService:
         except asyncio.CancelledError:  # the row may be in: take it back
             await asyncio.wait([work])
             if work.exception() is None:
-                await asyncio.to_thread(self._delete_endpoints, "id", eid)
+                await asyncio.to_thread(self._delete_endpoints, "id=?", eid)
             raise
         try:
             await asyncio.to_thread(driver.join, net, ep)
         except BaseException:
-            await asyncio.shield(asyncio.to_thread(self._delete_endpoints, "id", eid))
+            await asyncio.shield(asyncio.to_thread(self._delete_endpoints, "id=?", eid))
             raise
         gateway6 = str(subnet6.gateway) if subnet6 else ""
         runtime = {"Gateway": str(subnet.gateway), "IPAddress": str(ip), "IPPrefixLen": subnet.network.prefixlen,
@@ -622,11 +625,12 @@ class NetworkService:
         ns.pop("IPPrefixLen", None)
         ns["Ports"] = {}
         if eps:  # (last: a cancelled detach has undone everything else, and this goes on in its thread)
-            await asyncio.shield(asyncio.to_thread(self._delete_endpoints, "container_id", c.id))
+            await asyncio.shield(asyncio.to_thread(self._delete_endpoints, "container_id=?", c.id))
 
-    def _delete_endpoints(self, column: str, value: str) -> None:
+    def _delete_endpoints(self, where: str, *args: str) -> None:
+        """(In a thread: the write lock may be held by a long transaction) endpoints' rows go."""
         with self.md.tx() as cur:
-            cur.execute(f"DELETE FROM endpoints WHERE {column}=?", (value,))
+            cur.execute(f"DELETE FROM endpoints WHERE {where}", args)
 
     def _unlink_later(self, cid: str, links: list[str], netns: str) -> None:
         previous = self._unlinking.get(cid)
@@ -645,18 +649,21 @@ class NetworkService:
         if task is not None:
             await asyncio.shield(task)
 
-    def renamed(self, c, old: str) -> None:
+    async def renamed(self, c, old: str) -> None:
         """A renamed container answers to its new name on every network, as with dockerd."""
         def swap(names):
             return [c.name if n == old else n for n in names] if names else names
 
+        def rename_endpoints() -> None:
+            with self.md.tx() as cur:
+                for ep in self._endpoints(container_id=c.id):
+                    data = {k: v for k, v in ep.items() if k not in ("id", "network_id", "container_id", "ip")}
+                    data.update(name=c.name, dns_names=swap(ep["dns_names"]))
+                    cur.execute("UPDATE endpoints SET data=? WHERE id=?", (json.dumps(data), ep["id"]))
+
         for settings in (c.network_settings.get("Networks") or {}).values():
             settings["DNSNames"] = swap(settings.get("DNSNames"))
-        with self.md.tx() as cur:
-            for ep in self._endpoints(container_id=c.id):
-                data = {k: v for k, v in ep.items() if k not in ("id", "network_id", "container_id", "ip")}
-                data.update(name=c.name, dns_names=swap(ep["dns_names"]))
-                cur.execute("UPDATE endpoints SET data=? WHERE id=?", (json.dumps(data), ep["id"]))
+        await asyncio.to_thread(rename_endpoints)
 
     # ------------------------------------------------------------ connect / disconnect
     async def connect(self, ref: str, body: dict) -> None:
@@ -708,8 +715,7 @@ class NetworkService:
                 for e in eps:
                     await asyncio.to_thread(self._driver(n).leave, n.net_config(),
                                             Endpoint(netns=netns, ifname=e["ifname"], host_link=e["host_veth"]))
-                with self.md.tx() as cur:
-                    cur.execute("DELETE FROM endpoints WHERE network_id=? AND container_id=?", (n.id, c.id))
+                await asyncio.to_thread(self._delete_endpoints, "network_id=? AND container_id=?", n.id, c.id)
             del nets[n.name]
             if n.is_default_bridge:
                 for key in ("EndpointID", "Gateway", "IPAddress", "MacAddress", "IPPrefixLen", "IPv6Gateway",
@@ -730,9 +736,8 @@ class NetworkService:
         if not eps:
             raise NotFound(f"No such container: {ref}")
         await asyncio.to_thread(bridge.remove_links, [e["host_veth"] for e in eps if e["host_veth"]])
-        with self.md.tx() as cur:
-            for e in eps:
-                cur.execute("DELETE FROM endpoints WHERE id=?", (e["id"],))
+        for e in eps:
+            await asyncio.to_thread(self._delete_endpoints, "id=?", e["id"])
 
     # ------------------------------------------------------------ published ports
     async def _publish(self, c, target_ip: str) -> None:

@@ -1,5 +1,5 @@
-"""The rows (id, name, data) of a metadata table kept in memory and written through by the store that owns the
-table (containers, networks), so that resolving a reference, which nearly every request does, reads no
+"""The rows (id, name, data) of a metadata table kept in memory by the store that owns the table (containers,
+networks; it writes them to SQLite), so that resolving a reference, which nearly every request does, reads no
 database on the event loop. Single-statement dict operations only: pool threads may read while the loop writes."""
 from __future__ import annotations
 

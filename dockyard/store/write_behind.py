@@ -77,13 +77,6 @@ class WriteBehind:
             self._waiters.append((seq, asyncio.get_running_loop(), future))
         await future
 
-    def flush(self) -> None:
-        """Wait (in a thread) until every write so far is done."""
-        with self._cond:
-            seq = self._asked
-            self._cond.wait_for(lambda: self._done >= seq)
-            self._raise_if_failed(seq)
-
     def close(self) -> None:
         """Write what is pending and end the writer thread."""
         with self._cond:
