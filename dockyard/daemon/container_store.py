@@ -19,6 +19,7 @@ class _Facts(NamedTuple):
     image_id: str
     running: bool
     links: tuple[str, ...]
+    labels: dict
 
 
 def _write_rows(cur, batch: dict) -> None:
@@ -41,6 +42,7 @@ class ContainerStore:
         self._records = RecordIndex()  # id, name -> the record as stored
         self._created: dict[str, float] = {}  # id -> creation time, for newest-first listings
         self._facts: dict[str, _Facts] = {}  # id -> what the queries of other resources' users ask
+        self._decoded: dict[str, tuple[str, Container]] = {}  # id -> (data, its Container) for listed()
         self._reserved: dict[str, str] = {}  # name -> id of a container being created (moby's reserveName)
         for r in md.query("SELECT id, name, data, created FROM containers"):
             self._remember(Container.from_json(r["data"]), r["data"], r["created"])
@@ -50,7 +52,7 @@ class ContainerStore:
         self._records.put(c.id, c.name, data)
         self._created[c.id] = created
         self._facts[c.id] = _Facts(c.image_id, bool(c.state.Running or c.state.Restarting),
-                                   tuple(c.host_config.get("Links") or ()))
+                                   tuple(c.host_config.get("Links") or ()), dict(c.config.get("Labels") or {}))
 
     async def written(self) -> None:
         """Wait until every save and delete so far is on disk."""
@@ -79,6 +81,7 @@ class ContainerStore:
         self._records.drop(cid)
         self._created.pop(cid, None)
         self._facts.pop(cid, None)
+        self._decoded.pop(cid, None)
         self._writer.put(cid, None)
 
     def get(self, ref: str) -> Container:
@@ -108,6 +111,22 @@ class ContainerStore:
         newest_first = sorted(records, key=lambda cid: created.get(cid, 0), reverse=True)
         return [Container.from_json(records[cid]) for cid in newest_first]
 
+    def listed(self) -> list[Container]:
+        """all() for readers (lists, counts): each record is decoded once per save, not once per list (decoding
+        every record was most of what a hundred clients' `docker ps -a` cost). The objects are shared: never
+        change one."""
+        records, created = self._records.snapshot(), dict(self._created)
+        out = []
+        for cid in sorted(records, key=lambda cid: created.get(cid, 0), reverse=True):
+            data, decoded = records[cid], self._decoded.get(cid)
+            if decoded is None or decoded[0] is not data:  # saved since (each save stores a new string)
+                decoded = self._decoded[cid] = (data, Container.from_json(data))
+            out.append(decoded[1])
+        if len(self._decoded) > len(records):  # removed containers (a list that raced a delete put one back)
+            for cid in set(self._decoded) - set(records):
+                self._decoded.pop(cid, None)
+        return out
+
     def ids(self) -> list[str]:
         return self._records.ids()
 
@@ -135,7 +154,7 @@ class ContainerStore:
         return [(cid, f.running) for cid, f in dict(self._facts).items() if f.image_id == image_id]
 
     def users_of_volume(self, name: str) -> list[str]:
-        return [c.id for c in self.all() if any(m.get("Name") == name for m in c.mount_points)]
+        return [c.id for c in self.listed() if any(m.get("Name") == name for m in c.mount_points)]
 
     def link_targets(self) -> set[str]:
         """Names of the containers some container links to."""
@@ -147,11 +166,11 @@ class ContainerStore:
 
     def counts(self) -> dict:
         out = {"running": 0, "paused": 0, "stopped": 0}
-        for c in self.all():
+        for c in self.listed():
             key = "paused" if c.state.Paused else "running" if c.state.Running else "stopped"
             out[key] += 1
         return out
 
     def labels_of(self, cid: str) -> dict:
-        c = self.find(cid)
-        return (c.config.get("Labels") or {}) if c else {}
+        facts = self._facts.get(cid)
+        return dict(facts.labels) if facts else {}

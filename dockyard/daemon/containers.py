@@ -767,7 +767,7 @@ class ContainerService:
 
         filters = filters or Filters({})
         selector = ContainerFilter(filters, self)
-        containers = self.store.all()
+        containers = self.store.listed()
         if limit is not None and limit > 0:
             all_ = True
         out = []
@@ -786,7 +786,7 @@ class ContainerService:
         return out
 
     def disk_usage(self) -> list[dict]:
-        return [c.summary(self.listed_image(c), self._sizes(c)) for c in self.store.all()]
+        return [c.summary(self.listed_image(c), self._sizes(c)) for c in self.store.listed()]
 
     async def rename(self, ref: str, new_name: str) -> None:
         c = self.store.get(ref)

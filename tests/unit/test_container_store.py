@@ -108,3 +108,17 @@ def test_a_save_never_waits_for_the_database_and_a_request_waits_for_its_own_wri
     store.delete(store.id_named("web"))
     store.close()
     assert Metadata(tmp_path / "md.db").query("SELECT name FROM containers") == []
+
+
+def test_listings_decode_a_record_once_per_save(store):
+    first = {c.name: c for c in store.listed()}
+    assert [c.name for c in store.listed()] == ["old", "db", "web"]  # newest first, as all()
+    again = {c.name: c for c in store.listed()}
+    assert all(again[name] is first[name] for name in first)  # nothing decoded again
+    web = store.get("web")
+    web.state.Running = False
+    store.save(web)
+    store.delete(store.id_named("old"))
+    after = {c.name: c for c in store.listed()}
+    assert set(after) == {"db", "web"} and after["db"] is first["db"]
+    assert after["web"] is not first["web"] and after["web"].state.Running is False
