@@ -101,6 +101,26 @@ def _rotated_away(log: OpenedLog) -> bool:
         return False
 
 
+def _rotated_after(log: OpenedLog, passed: int) -> list[BinaryIO]:
+    """The rotated files newer than the one with inode `passed` (which a follower has read to its end), oldest
+    first: with small files a slow follower can fall a rotation or more behind. Not the live file, which a
+    rotation since it was opened may have renamed too."""
+    live = os.fstat(log.current.fileno()).st_ino if log.current is not None else None
+    newer = []
+    for i in range(1, 1000):  # <log>.1 is the newest
+        f = open_log_file(f"{log.path}.{i}")
+        if f is None:
+            break
+        ino = os.fstat(f.fileno()).st_ino
+        if ino in (passed, live):
+            f.close()
+            if ino == passed:
+                break
+            continue
+        newer.insert(0, f)
+    return newer
+
+
 def _wanted(entry: dict, streams: set[str], since: float, until: float | None) -> bool:
     if entry.get("stream", "stdout") not in streams:
         return False
@@ -147,9 +167,19 @@ async def read_logs(log: OpenedLog | None, *, stdout: bool, stderr: bool, since:
                     return
                 if _wanted(entry, streams, since, until):
                     yield entry
-        if rotated:  # go on with the new live file
+        if rotated:  # go on with the new live file, after any rotated away before we got here
+            passed = os.fstat(log.current.fileno()).st_ino
             log.current.close()
             log.current, offset = open_log_file(log.path), 0
+            for missed in _rotated_after(log, passed):
+                try:
+                    async for _, entry in _entries(missed):
+                        if until and parse_rfc3339(entry.get("time", "")) > until:
+                            return
+                        if _wanted(entry, streams, since, until):
+                            yield entry
+                finally:
+                    missed.close()
             if log.current is None:  # removed meanwhile
                 return
             continue

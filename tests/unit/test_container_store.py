@@ -122,3 +122,47 @@ def test_listings_decode_a_record_once_per_save(store):
     after = {c.name: c for c in store.listed()}
     assert set(after) == {"db", "web"} and after["db"] is first["db"]
     assert after["web"] is not first["web"] and after["web"].state.Running is False
+
+
+def test_a_response_goes_out_once_what_its_request_saved_is_on_disk(tmp_path):
+    from aiohttp import web
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from dockyard.api.middleware import written_middleware
+
+    md = Metadata(tmp_path / "md.db")
+    store = ContainerStore(md)
+
+    async def create(request):
+        store.save(record("ab" + "0" * 62, "web"))
+        return web.json_response({"Id": "ab" + "0" * 62})
+
+    async def ping(request):
+        return web.Response(text="OK")
+
+    async def scenario():
+        app = web.Application(middlewares=[written_middleware])
+        app.router.add_post("/create", create)
+        app.router.add_get("/_ping", ping)
+        inside, release = threading.Event(), threading.Event()
+
+        def long_transaction():
+            with md.tx():
+                inside.set()
+                release.wait(30)
+
+        other = threading.Thread(target=long_transaction)
+        other.start()
+        assert inside.wait(10)
+        async with TestClient(TestServer(app)) as client:
+            answer = asyncio.ensure_future(client.post("/create"))
+            await asyncio.sleep(0.3)
+            assert not answer.done()  # held: the record is not on disk yet
+            assert (await client.get("/_ping")).status == 200  # a request that wrote nothing is not held
+            release.set()
+            assert (await answer).status == 200
+        other.join()
+        return [r["name"] for r in Metadata(tmp_path / "md.db").query("SELECT name FROM containers")]
+
+    assert asyncio.run(scenario()) == ["web"]
+    store.close()

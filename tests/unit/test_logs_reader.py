@@ -58,3 +58,28 @@ def test_a_long_log_is_read_in_pieces_while_the_loop_serves_others(tmp_path):
     assert ticks > 2  # on the old reader, which parsed the whole log on the loop thread: 0
     got, _ = asyncio.run(read_while_ticking(stdout=True, stderr=False, tail=3))
     assert got == ["line 19994\n", "line 19996\n", "line 19998\n"]
+
+
+def test_a_follower_that_fell_behind_two_rotations_reads_the_file_between(tmp_path):
+    def line(i):
+        return json.dumps({"log": f"line {i}\n", "stream": "stdout", "time": "2026-11-23T10:00:00Z"}) + "\n"
+    path = tmp_path / "c-json.log"
+    path.write_text(line(1))
+
+    async def follow():
+        with opened_log(str(path)) as log:
+            entries = read_logs(log, stdout=True, stderr=True, follow=True, is_running=lambda: True)
+            got = [(await anext(entries))["log"]]
+            # two rotations with max-file=2 before the follower looks again: the file it reads is deleted,
+            # the next one (line 2) is now <log>.1, and line 3 is in the live file
+            os.rename(path, f"{path}.1")
+            path.write_text(line(2))
+            os.unlink(f"{path}.1")
+            os.rename(path, f"{path}.1")
+            path.write_text(line(3))
+            for _ in range(2):  # (the follower polls while the container runs: a missed line is never coming)
+                got.append((await asyncio.wait_for(anext(entries), 5))["log"])
+            await entries.aclose()
+            return got
+
+    assert asyncio.run(follow()) == ["line 1\n", "line 2\n", "line 3\n"]
