@@ -124,7 +124,7 @@ CREATE INDEX IF NOT EXISTS containers_created ON containers(created);
 
 
 class Metadata:
-    """One writer connection (transactions take its lock) and one read connection per thread.
+    """One writer connection (transactions take its lock) and read connections, one per query running at once.
 
     WAL lets readers run beside the writer, so a lookup never waits for a long transaction (an `rmi -f` of a
     long chain, a big load) another thread is running: each statement outside a transaction reads the last
@@ -139,8 +139,9 @@ class Metadata:
         self._add_columns()
         self._conn.executescript(INDEXES)
         self._lock = threading.RLock()  # the writer connection is shared by the loop thread and pool threads
-        self._local = threading.local()  # .reader: this thread's read connection; .depth: tx nesting here
-        self._readers: list[sqlite3.Connection] = []
+        self._local = threading.local()  # .depth: transaction nesting in this thread
+        self._readers: list[sqlite3.Connection] = []  # every read connection made
+        self._idle_readers: list[sqlite3.Connection] = []  # those no query is using now
         self._readers_lock = threading.Lock()
 
     def _connect(self) -> sqlite3.Connection:
@@ -159,14 +160,17 @@ class Metadata:
             if column not in have:
                 self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {type_}")
 
-    def _reader(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "reader", None)
-        if conn is None:
-            conn = self._local.reader = self._connect()
-            # a page cache per pool thread adds up (2 MiB each by default); the OS caches the file anyway
-            conn.execute("PRAGMA cache_size=-256")
-            with self._readers_lock:
-                self._readers.append(conn)
+    def _take_reader(self) -> sqlite3.Connection:
+        """An idle read connection, or a new one: as many as queries ever ran at once, not one per thread
+        (each costs about a megabyte, and the daemon's pool has 32 threads). Never waits."""
+        try:
+            return self._idle_readers.pop()  # (list pop and append are atomic: no lock on the loop thread)
+        except IndexError:
+            pass
+        conn = self._connect()
+        conn.execute("PRAGMA cache_size=-256")  # the OS caches the file anyway
+        with self._readers_lock:
+            self._readers.append(conn)
         return conn
 
     @contextmanager
@@ -190,7 +194,11 @@ class Metadata:
         if getattr(self._local, "depth", 0):
             with self._lock:
                 return self._conn.execute(sql, args).fetchall()
-        return self._reader().execute(sql, args).fetchall()
+        conn = self._take_reader()
+        try:
+            return conn.execute(sql, args).fetchall()
+        finally:
+            self._idle_readers.append(conn)
 
     def one(self, sql: str, args: tuple = ()) -> sqlite3.Row | None:
         rows = self.query(sql, args)
@@ -201,5 +209,6 @@ class Metadata:
             for conn in self._readers:
                 conn.close()
             self._readers.clear()
+            self._idle_readers.clear()
         with self._lock:  # never under a transaction another thread is in (a write-behind thread's)
             self._conn.close()

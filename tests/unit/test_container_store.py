@@ -75,12 +75,11 @@ def test_a_rename_moves_the_name_and_a_new_store_reads_what_was_saved(store, tmp
     assert reopened.get("front").state.Running is True
 
 
-def test_a_save_never_waits_for_the_database_and_a_request_waits_for_its_own_writes(tmp_path):
-    md = Metadata(tmp_path / "md.db")
-    store = ContainerStore(md)
+def hold_write_lock(md: Metadata) -> tuple[threading.Thread, threading.Event]:
+    """A thread in a long write transaction (as a pool thread's image removal or build), until the event is set."""
     inside, release = threading.Event(), threading.Event()
 
-    def long_transaction():  # a pool thread's (an image removal's, a build's) write transaction
+    def long_transaction():
         with md.tx():
             inside.set()
             release.wait(30)
@@ -88,6 +87,13 @@ def test_a_save_never_waits_for_the_database_and_a_request_waits_for_its_own_wri
     other = threading.Thread(target=long_transaction)
     other.start()
     assert inside.wait(10)
+    return other, release
+
+
+def test_a_save_never_waits_for_the_database_and_a_request_waits_for_its_own_writes(tmp_path):
+    md = Metadata(tmp_path / "md.db")
+    store = ContainerStore(md)
+    other, release = hold_write_lock(md)
 
     async def request():
         token = track_request()
@@ -144,16 +150,7 @@ def test_a_response_goes_out_once_what_its_request_saved_is_on_disk(tmp_path):
         app = web.Application(middlewares=[written_middleware])
         app.router.add_post("/create", create)
         app.router.add_get("/_ping", ping)
-        inside, release = threading.Event(), threading.Event()
-
-        def long_transaction():
-            with md.tx():
-                inside.set()
-                release.wait(30)
-
-        other = threading.Thread(target=long_transaction)
-        other.start()
-        assert inside.wait(10)
+        other, release = hold_write_lock(md)
         async with TestClient(TestServer(app)) as client:
             answer = asyncio.ensure_future(client.post("/create"))
             await asyncio.sleep(0.3)
