@@ -570,7 +570,8 @@ class NetworkService:
                               prefix_len=subnet.network.prefixlen, mac=settings.get("MacAddress") or ipam.mac_for(ip),
                               gateway=subnet.gateway if route else None, address6=ip6,
                               prefix_len6=subnet6.network.prefixlen if subnet6 else 0,
-                              gateway6=subnet6.gateway if route and subnet6 else None, create_netns=create_netns, mtu=MTU)
+                              gateway6=subnet6.gateway if route and subnet6 else None, create_netns=create_netns,
+                              mtu=MTU)
                 mac = driver.endpoint_mac(net, ep)
                 data = {"name": c.name, "mac": mac, "ifname": ifname, "host_veth": "".join(driver.host_links(ep)),
                         "prefix_len": subnet.network.prefixlen, "dns_names": settings.get("DNSNames") or [],

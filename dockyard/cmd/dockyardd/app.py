@@ -157,8 +157,8 @@ def route_backends(svc: Services) -> dict[web.AppKey, object]:
 
 def build_app(svc: Services) -> web.Application:
     install_hijack_support()
-    app = web.Application(middlewares=[middleware.written_middleware, middleware.version_middleware, middleware.error_middleware],
-                          client_max_size=0)
+    app = web.Application(middlewares=[middleware.written_middleware, middleware.version_middleware,
+                                       middleware.error_middleware], client_max_size=0)
     app[TEMP_DIR] = svc.config.data_root / "tmp"
     for key, backend in route_backends(svc).items():
         app[key] = backend
