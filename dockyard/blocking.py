@@ -58,6 +58,19 @@ async def blocking(fn: Callable[..., T], /, *args, **kwargs) -> T:
     return await loop.run_in_executor(pool(), call)
 
 
+async def finished_or_undone(fn: Callable[[], T], undo: Callable[[], object]) -> T:
+    """`fn()` in the pool, for work that makes things nobody may be left with: awaited to its end even when the
+    request awaiting it is cancelled (the thread goes on regardless), and if it failed or the request was
+    cancelled, `undo()` runs (in the pool, to its end) before the error goes on."""
+    work = asyncio.ensure_future(blocking(fn))
+    try:
+        return await asyncio.shield(work)
+    except BaseException:
+        await asyncio.wait([work])
+        await asyncio.shield(blocking(undo))
+        raise
+
+
 # Python work that only computes (rendering a list or an inspect as JSON) holds the GIL all along: more threads
 # than cores cannot run it any faster, and each extra one that wants the GIL lowers the loop thread's odds of
 # getting it at each switch (a hundred clients' lists in the 32-thread pool kept the loop waiting 100+ ms).

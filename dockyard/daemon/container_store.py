@@ -54,10 +54,6 @@ class ContainerStore:
         self._facts[c.id] = _Facts(c.image_id, bool(c.state.Running or c.state.Restarting),
                                    tuple(c.host_config.get("Links") or ()), dict(c.config.get("Labels") or {}))
 
-    async def written(self) -> None:
-        """Wait until every save and delete so far is on disk."""
-        await self._writer.written()
-
     def close(self) -> None:
         """Write what is pending (at daemon shutdown)."""
         self._writer.close()
@@ -106,18 +102,22 @@ class ContainerStore:
 
     def all(self) -> list[Container]:
         """Newest first, as `docker ps` lists them."""
+        records, newest_first = self._newest_first()
+        return [Container.from_json(records[cid]) for cid in newest_first]
+
+    def _newest_first(self) -> tuple[dict[str, str], list[str]]:
+        """The records (id -> data) and their IDs, newest first."""
         # copies first: listings run on pool threads while the loop saves and deletes (a dict copy is atomic)
         records, created = self._records.snapshot(), dict(self._created)
-        newest_first = sorted(records, key=lambda cid: created.get(cid, 0), reverse=True)
-        return [Container.from_json(records[cid]) for cid in newest_first]
+        return records, sorted(records, key=lambda cid: created.get(cid, 0), reverse=True)
 
     def listed(self) -> list[Container]:
         """all() for readers (lists, counts): each record is decoded once per save, not once per list (decoding
         every record was most of what a hundred clients' `docker ps -a` cost). The objects are shared: never
         change one."""
-        records, created = self._records.snapshot(), dict(self._created)
+        records, newest_first = self._newest_first()
         out = []
-        for cid in sorted(records, key=lambda cid: created.get(cid, 0), reverse=True):
+        for cid in newest_first:
             data, decoded = records[cid], self._decoded.get(cid)
             if decoded is None or decoded[0] is not data:  # saved since (each save stores a new string)
                 decoded = self._decoded[cid] = (data, Container.from_json(data))

@@ -15,6 +15,7 @@ import socket
 import time
 from pathlib import Path
 
+from ..blocking import finished_or_undone
 from ..errors import Conflict, DockyardError, InvalidParameter, NotFound, NotModified, SystemError_
 from ..runtime.monitor_client import Monitor, StartError, read_exit, settle_monitors
 from ..runtime import sysinfo
@@ -195,13 +196,8 @@ class ContainerService:
                         self.layers.unmount_rw(cid)
                 self.store.save(c)  # a new record: nobody else reads or writes it before create returns
 
-            work = asyncio.ensure_future(asyncio.to_thread(make_files))
-            try:
-                await asyncio.shield(work)
-            except BaseException:  # nothing of a container that was not created stays behind
-                await asyncio.wait([work])  # a cancelled request's thread still runs: clean up after it
-                await asyncio.shield(asyncio.to_thread(self._undo_create, c.id))
-                raise
+            # nothing of a container that was not created stays behind, cancelled request or not
+            await finished_or_undone(make_files, lambda: self._undo_create(c.id))
             self.events.emit("container", "create", cid, {"image": image_ref, "name": name})
             return {"Id": cid, "Warnings": warnings}
         finally:

@@ -23,6 +23,7 @@ import signal
 import sys
 from pathlib import Path
 
+from ..blocking import finished_or_undone
 from ..errors import Conflict, Forbidden, InvalidParameter, NotFound, SystemError_
 from ..network import bridge, ipam, links, ports
 from ..network.bridge_driver import BRIDGE_NAME_OPTION
@@ -581,14 +582,7 @@ class NetworkService:
                             (eid, n.id, c.id, str(ip), json.dumps(data)))
             return ip, ip6, ep, mac
 
-        work = asyncio.ensure_future(asyncio.to_thread(allocate))
-        try:
-            ip, ip6, ep, mac = await asyncio.shield(work)
-        except asyncio.CancelledError:  # the row may be in: take it back
-            await asyncio.wait([work])
-            if work.exception() is None:
-                await asyncio.to_thread(self._delete_endpoints, "id=?", eid)
-            raise
+        ip, ip6, ep, mac = await finished_or_undone(allocate, lambda: self._delete_endpoints("id=?", eid))
         try:
             await asyncio.to_thread(driver.join, net, ep)
         except BaseException:
@@ -737,8 +731,7 @@ class NetworkService:
         if not eps:
             raise NotFound(f"No such container: {ref}")
         await asyncio.to_thread(bridge.remove_links, [e["host_veth"] for e in eps if e["host_veth"]])
-        for e in eps:
-            await asyncio.to_thread(self._delete_endpoints, "id=?", e["id"])
+        await asyncio.to_thread(self._delete_endpoints, f"id IN ({','.join('?' * len(eps))})", *[e["id"] for e in eps])
 
     # ------------------------------------------------------------ published ports
     async def _publish(self, c, target_ip: str) -> None:

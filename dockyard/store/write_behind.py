@@ -56,7 +56,7 @@ class WriteBehind:
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
-    def put(self, key: Hashable, row: object | None) -> int:
+    def put(self, key: Hashable, row: object | None) -> None:
         with self._cond:
             self._pending[key] = row
             self._asked += 1
@@ -65,12 +65,10 @@ class WriteBehind:
         asked = _request_writes.get()
         if asked is not None:
             asked.append((self, seq))
-        return seq
 
-    async def written(self, seq: int | None = None) -> None:
-        """Wait (on the loop, without blocking it) until the write `seq` (default: every write so far) is done."""
+    async def written(self, seq: int) -> None:
+        """Wait (on the loop, without blocking it) until the write `seq` is done."""
         with self._cond:
-            seq = self._asked if seq is None else seq
             if self._done >= seq:
                 return self._raise_if_failed(seq)
             future = asyncio.get_running_loop().create_future()
