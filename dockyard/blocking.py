@@ -1,9 +1,13 @@
 """The one way the daemon runs blocking work: `await blocking(fn, *args)` on a bounded thread pool.
 
 SQLite queries, filesystem walks, tar/gzip/zstd, hashing and process waits of a request go through it, so
-the event loop keeps answering every other client meanwhile. One pool, bounded, shared: it is also the loop's
-default executor (`asyncio.to_thread` and `run_in_executor(None, ...)` land in it too), so a burst of requests
-queues for threads instead of spawning hundreds of them.
+the event loop keeps answering every other client meanwhile. Three bounded pools, by the kind of work:
+- `blocking()`: short work (a record, a container's files, a mount). Also the loop's default executor
+  (`asyncio.to_thread` and `run_in_executor(None, ...)` land in it), so a burst of requests queues for threads
+  instead of spawning hundreds of them.
+- `bulk()`: work on a whole layer or archive (tar, compress, hash, a download), seconds long, in a pool of
+  its own so that it never holds up the short work.
+- `computing()`: Python that only computes (rendering a list as JSON), one thread per core.
 """
 from __future__ import annotations
 
@@ -18,9 +22,14 @@ from typing import Callable, TypeVar
 
 T = TypeVar("T")
 
-# Enough threads that slow waits (a runc call, a registry stream fed by the loop) do not starve the quick
-# SQLite lookups; the GIL makes more of them useless for CPU work.
-MAX_WORKERS = 32
+CORES = os.cpu_count() or 2
+# Few threads for the short work: each one running Python wants the GIL, and every thread waiting for the GIL
+# wakes each switch interval to ask for it, so the loop thread waited behind them (and for a core). With 32,
+# a hundred clients' first requests kept a /_ping waiting 100-160 ms; with 6 (on 2 cores), 58-63 ms. Beyond a
+# thread per core for Python, the rest cover waits in the kernel (a mount, an fsync).
+MAX_WORKERS = min(2 * CORES + 2, 32)
+# Whole layers and archives: enough that a compose pull or a few builds do not queue behind one another.
+BULK_WORKERS = 16
 
 _pool: ThreadPoolExecutor | None = None
 
@@ -45,17 +54,36 @@ def pool() -> ThreadPoolExecutor:
 
 
 def install(loop: asyncio.AbstractEventLoop) -> None:
-    """Make the bounded pool the loop's default executor, and start both pools' threads (call once, at daemon
+    """Make the bounded pool the loop's default executor, and start every pool's threads (call once, at daemon
     start)."""
     loop.set_default_executor(pool())
+    bulk_pool()
     compute_pool()
 
 
+async def _run_in(executor: ThreadPoolExecutor, fn: Callable[..., T], args, kwargs) -> T:
+    call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)  # context variables go along
+    return await asyncio.get_running_loop().run_in_executor(executor, call)
+
+
 async def blocking(fn: Callable[..., T], /, *args, **kwargs) -> T:
-    """Run `fn(*args, **kwargs)` in the pool and await its result (context variables go along)."""
-    loop = asyncio.get_running_loop()
-    call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
-    return await loop.run_in_executor(pool(), call)
+    """Run the short `fn(*args, **kwargs)` in the pool and await its result."""
+    return await _run_in(pool(), fn, args, kwargs)
+
+
+_bulk_pool: ThreadPoolExecutor | None = None
+
+
+def bulk_pool() -> ThreadPoolExecutor:
+    global _bulk_pool
+    if _bulk_pool is None:
+        _bulk_pool = _started(BULK_WORKERS, "bulk")
+    return _bulk_pool
+
+
+async def bulk(fn: Callable[..., T], /, *args, **kwargs) -> T:
+    """Run `fn(*args, **kwargs)`, work on a whole layer or archive, in the bulk pool."""
+    return await _run_in(bulk_pool(), fn, args, kwargs)
 
 
 async def finished_or_undone(fn: Callable[[], T], undo: Callable[[], object]) -> T:
@@ -80,14 +108,13 @@ _compute_pool: ThreadPoolExecutor | None = None
 def compute_pool() -> ThreadPoolExecutor:
     global _compute_pool
     if _compute_pool is None:
-        _compute_pool = _started(os.cpu_count() or 2, "compute")
+        _compute_pool = _started(CORES, "compute")
     return _compute_pool
 
 
 async def computing(fn: Callable[..., T], /, *args) -> T:
     """Run the GIL-bound `fn(*args)` off the loop, at most one per core at a time."""
-    call = functools.partial(contextvars.copy_context().run, fn, *args)
-    return await asyncio.get_running_loop().run_in_executor(compute_pool(), call)
+    return await _run_in(compute_pool(), fn, args, {})
 
 
 class Process:

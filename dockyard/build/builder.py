@@ -4,7 +4,6 @@ and resulting config (and, for COPY/ADD, source content hash) match an existing 
 """
 from __future__ import annotations
 
-import asyncio
 import copy
 import json
 import os
@@ -14,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Awaitable, Callable
 
-from ..blocking import blocking
+from ..blocking import blocking, bulk
 from ..signals import parse_signal
 from ..errors import InvalidParameter, NotFound
 from ..image.configjson import canonical_json
@@ -467,7 +466,7 @@ class _Run:
                 heredocs={h.name: self.x(stage, h.body) if h.expand else h.body for h in inst.heredocs},
                 checksum=inst.flags.get("checksum"))
             try:
-                digest = await asyncio.to_thread(copier.stage, spec, staging)
+                digest = await bulk(copier.stage, spec, staging)
             except copier.CopyError as err:
                 raise BuildError(str(err)) from None
             kind = "file" if len(sources) == 1 and not os.path.isdir(os.path.join(src_root, sources[0])) else "dir"
@@ -476,10 +475,10 @@ class _Run:
             if hit:
                 stage.image_id = await self._use_cache(hit)
                 return
-            stage.image_id = await asyncio.to_thread(self._commit_layer, stage, staging, created_by)
+            stage.image_id = await bulk(self._commit_layer, stage, staging, created_by)
             await self.say(f" ---> {stage.image_id[7:19]}\n")
         finally:
-            await blocking(shutil.rmtree, staging, ignore_errors=True)
+            await bulk(shutil.rmtree, staging, ignore_errors=True)
             for cleanup in reversed(cleanups):
                 if cleanup:
                     await cleanup()
@@ -586,11 +585,11 @@ class _Run:
         root = await self.be.container_root(cid) if cid else None
         staging = Path(tempfile.mkdtemp(prefix="build-", dir=self.be.tmp_dir))
         try:
-            if not await asyncio.to_thread(copier.stage_directory, root, workdir, staging):
+            if not await bulk(copier.stage_directory, root, workdir, staging):
                 return await blocking(self._new_image, stage, cfg, created_by, None)
-            return await asyncio.to_thread(self._commit_layer, stage, staging, created_by, cfg)
+            return await bulk(self._commit_layer, stage, staging, created_by, cfg)
         finally:
-            await blocking(shutil.rmtree, staging, ignore_errors=True)
+            await bulk(shutil.rmtree, staging, ignore_errors=True)
 
     async def _use_cache(self, image_id: str) -> str:
         await self.say(f" ---> Using cache\n ---> {image_id[7:19]}\n")

@@ -1,12 +1,12 @@
 """docker commit: a container's read-write layer becomes a new image layer on top of its image."""
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import os
 import tempfile
 
+from ..blocking import bulk
 from ..errors import DockyardError
 from .archives import target_name
 from .changes import apply_changes
@@ -60,7 +60,7 @@ async def commit(svc, container_ref: str, *, repo: str = "", tag: str = "", comm
         if empty_layer:
             layer = None
         else:
-            layer = await asyncio.to_thread(_commit_layer, svc, c.id, image.top_chain,
+            layer = await bulk(_commit_layer, svc, c.id, image.top_chain,
                                             source_date_epoch if source_date_epoch is not None else _source_date_epoch())
     finally:
         if paused_here:

@@ -9,6 +9,7 @@ import logging
 import os
 from pathlib import Path
 
+from ..blocking import bulk
 from ..errors import NotFound
 from ..image.layers import LayerStore
 from . import container_fs, mounts
@@ -33,7 +34,7 @@ class ContainerFiles:
 
     async def changes(self, ref: str) -> list[dict]:
         c = self.store.get(ref)
-        return await asyncio.to_thread(self.layers.rw_changes, c.id, self.images.get(c.image_id).top_chain)
+        return await bulk(self.layers.rw_changes, c.id, self.images.get(c.image_id).top_chain)
 
     async def export(self, ref: str):
         from ..image.layertar import write_dir_tar
@@ -43,7 +44,7 @@ class ContainerFiles:
         try:
             async with self.mounted(c) as root:
                 with open(path, "wb") as f:
-                    await asyncio.to_thread(write_dir_tar, root, f, mode="plain")
+                    await bulk(write_dir_tar, root, f, mode="plain")
         except BaseException:
             os.unlink(path)
             raise
@@ -69,7 +70,7 @@ class ContainerFiles:
         try:
             async with self._view(c, ref) as view:
                 stat = await asyncio.to_thread(container_fs.path_stat, view, path)
-                await asyncio.to_thread(container_fs.write_path_tar, view, path, tar_path)
+                await bulk(container_fs.write_path_tar, view, path, tar_path)
         except BaseException:
             os.unlink(tar_path)
             raise
@@ -79,7 +80,7 @@ class ContainerFiles:
                           copy_uid_gid: bool = False) -> None:
         c = self.store.get(ref)
         async with self._view(c, ref) as view:
-            await asyncio.to_thread(container_fs.extract_into, view, path, tar_path,
+            await bulk(container_fs.extract_into, view, path, tar_path,
                                     bool(c.host_config.get("ReadonlyRootfs")))
 
     @contextlib.asynccontextmanager

@@ -27,6 +27,7 @@ import time
 from dataclasses import replace
 from typing import Awaitable, Callable
 
+from ..blocking import bulk
 from ..errors import DockyardError, InvalidParameter, NotFound, SystemError_
 from ..image import reference as refmod
 from ..registry.client import progress as msg
@@ -230,7 +231,7 @@ class RegistryService:
                     if throttle.ready(final=size is not None and got >= size):
                         await progress(msg.progress(id_, "Downloading", got, size or 0, start))
                 await progress(msg.status(id_, "Verifying Checksum"))
-                await asyncio.to_thread(writer.commit)
+                await bulk(writer.commit)
             created.add(digest)
         await progress(msg.status(id_, "Download complete"))
 
@@ -239,7 +240,7 @@ class RegistryService:
         total = self.images.content.size(desc["digest"])
         with self.images.content.open(desc["digest"]) as f:
             reader = _CountingReader(f)
-            task = asyncio.ensure_future(asyncio.to_thread(register_verified_layer, self.images, reader,
+            task = asyncio.ensure_future(bulk(register_verified_layer, self.images, reader,
                                                            parent_chain, diff_id, desc["digest"]))
             start, last = time.time(), -1
             while True:
@@ -330,7 +331,7 @@ class RegistryService:
         async with self._uploads:
             blob = compressed_layer_blob(self.images, diff_id)
             if blob is None:
-                blob = await asyncio.to_thread(self._compress_layer, diff_id)
+                blob = await bulk(self._compress_layer, diff_id)
             digest, media_type, size = blob
             registry, repo = named.domain, named.path
             if await client.blob_exists(repo, digest, push=True) is not None:

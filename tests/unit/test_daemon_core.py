@@ -10,7 +10,7 @@ import time
 
 from dockyard import stallwatch
 from dockyard import blocking as blocking_module
-from dockyard.blocking import blocking, computing, spawn
+from dockyard.blocking import blocking, bulk, computing, spawn
 from dockyard.store.metadata import Metadata
 
 
@@ -59,15 +59,29 @@ def test_blocking_runs_off_the_loop_thread_and_spawn_awaits_the_exit():
 def test_a_burst_of_blocking_work_starts_no_thread_on_the_loop():
     # an executor starts its threads inside submit(), on the loop thread, and waits there for each to run
     async def burst():
-        blocking_module.pool(), blocking_module.compute_pool()  # as install() makes them at daemon start
+        blocking_module.pool(), blocking_module.bulk_pool(), blocking_module.compute_pool()  # as install() does
         before = threading.active_count()
         started = threading.Barrier(blocking_module.MAX_WORKERS)  # every pool thread busy at once
         await asyncio.gather(*(blocking(started.wait, 10) for _ in range(blocking_module.MAX_WORKERS)),
+                             *(bulk(time.sleep, 0.01) for _ in range(blocking_module.BULK_WORKERS + 2)),
                              *(computing(time.sleep, 0.01) for _ in range(8)))
         return before, threading.active_count()
 
     before, after = asyncio.run(burst())
     assert before == after
+
+
+def test_short_work_does_not_wait_for_archive_work_that_fills_its_pool():
+    async def scenario():
+        release = threading.Event()
+        archives = [asyncio.ensure_future(bulk(release.wait, 30)) for _ in range(blocking_module.BULK_WORKERS)]
+        try:
+            return await asyncio.wait_for(blocking(threading.get_ident), 10)
+        finally:
+            release.set()
+            await asyncio.gather(*archives)
+
+    assert asyncio.run(scenario())
 
 
 def test_a_stall_is_reported_with_the_stack_that_caused_it(caplog, monkeypatch):

@@ -1,7 +1,6 @@
 """POST /build (the classic builder) and POST /build/prune."""
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
@@ -11,6 +10,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from ...blocking import bulk
 from ...build.auth import decode_registry_config
 from ...build.builder import BuildError, BuildOptions
 from ...build.context import fetch_remote, unpack_context
@@ -117,16 +117,16 @@ async def build(request: web.Request) -> web.StreamResponse:
     try:
         try:
             if request.query.get("remote"):
-                await asyncio.to_thread(fetch_remote, request.query["remote"], work)
+                await bulk(fetch_remote, request.query["remote"], work)
             else:
                 body = await _spool(request)
                 try:
-                    await asyncio.to_thread(unpack_context, body, work)
+                    await bulk(unpack_context, body, work)
                 finally:
                     os.unlink(body)
             image_id = await request.app[BUILDER].build(work, opts, out.send)
         finally:  # gone before the last message: a client stops reading at an error
-            await asyncio.to_thread(shutil.rmtree, work, ignore_errors=True)
+            await bulk(shutil.rmtree, work, ignore_errors=True)
         if opts.quiet:  # dockerd's -q: the image ID is all a successful build shows
             await stream.send({"stream": image_id + "\n"})
     except (BuildError, DockyardError) as err:

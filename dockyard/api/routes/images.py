@@ -7,7 +7,7 @@ import tempfile
 
 from aiohttp import web
 
-from ...blocking import blocking
+from ...blocking import blocking, bulk
 from ...daemon.archives import target_name
 from ...filters import Filters
 from ...errors import InvalidParameter
@@ -64,7 +64,7 @@ async def tag_image(request: web.Request) -> web.Response:
 
 @routes.delete("/images/{name:.+}")
 async def remove_image(request: web.Request) -> web.Response:
-    records = await blocking(_images(request).remove, request.match_info["name"], qbool(request, "force"),
+    records = await bulk(_images(request).remove, request.match_info["name"], qbool(request, "force"),
                              not qbool(request, "noprune"))
     return json_response(records)
 
@@ -72,7 +72,7 @@ async def remove_image(request: web.Request) -> web.Response:
 @routes.post("/images/prune")
 async def prune_images(request: web.Request) -> web.Response:
     filters = Filters.parse(request.query.get("filters"))
-    return json_response(await blocking(_images(request).prune, False, filters))
+    return json_response(await bulk(_images(request).prune, False, filters))
 
 
 async def _fill_temp(request: web.Request, fill) -> str:
@@ -100,7 +100,7 @@ async def _spool(request: web.Request) -> str:
 async def _download(request: web.Request, url: str) -> str:
     """`url`'s content in a temp file (the import source of `docker import URL`)."""
     async def fetch(f) -> None:
-        await blocking(download, url, f)
+        await bulk(download, url, f)
 
     return await _fill_temp(request, fetch)
 
@@ -139,7 +139,7 @@ async def _import(request: web.Request) -> web.StreamResponse:
         if src != "-":
             await stream.send({"status": f"Downloading from {src}"})  # dockerd says so once the URL answered
         with open(path, "rb") as f:
-            image_id = await blocking(
+            image_id = await bulk(
                 request.app[ARCHIVES].import_rootfs, f, q.get("repo", ""), q.get("tag", ""), q.get("message", ""),
                 q.getall("changes", []), src, q.get("platform", ""))
         await stream.send({"status": image_id})
@@ -159,7 +159,7 @@ async def load_images(request: web.Request) -> web.StreamResponse:
     path = await _spool(request)
     stream = JSONStream(request)
     try:
-        lines = await blocking(request.app[ARCHIVES].load, path)
+        lines = await bulk(request.app[ARCHIVES].load, path)
         for line in lines:
             await stream.send({"stream": line + "\n"})
     except Exception as err:
@@ -174,7 +174,7 @@ async def _save(request: web.Request, names: list[str]) -> web.StreamResponse:
     fd, path = tempfile.mkstemp(prefix="save-", dir=request.app[TEMP_DIR])
     try:
         with os.fdopen(fd, "wb") as f:
-            await blocking(request.app[ARCHIVES].save, names, f)
+            await bulk(request.app[ARCHIVES].save, names, f)
         resp = web.StreamResponse(headers={**SERVER_HEADERS, "Content-Type": "application/x-tar"})
         resp.content_length = os.path.getsize(path)
         await start_stream(request, resp)

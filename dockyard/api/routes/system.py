@@ -5,7 +5,7 @@ import json
 
 from aiohttp import web
 
-from ...blocking import blocking
+from ...blocking import bulk
 from ...filters import Filters
 from ...errors import InvalidParameter
 from ...timefmt import parse_time_filter
@@ -49,7 +49,7 @@ async def system_df(request: web.Request) -> web.Response:
     # `type` selects what to compute from API 1.42 on; before that (or without it) everything is.
     types = request.query.getall("type", [])
     selected = set(types) if types and as_tuple(request["api_version"]) >= (1, 42) else None
-    usage = await blocking(request.app[SYSTEM].disk_usage, selected)  # walks every layer and volume
+    usage = await bulk(request.app[SYSTEM].disk_usage, selected)  # walks every layer and volume
     return json_response(image_versions.disk_usage(usage, request["api_version"]))
 
 

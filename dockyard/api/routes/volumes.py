@@ -1,11 +1,11 @@
-"""Volume routes. Every service call runs through blocking(): SQLite, directory walks and removals, and a
+"""Volume routes. Every service call runs off the loop: SQLite, directory walks and removals, and a
 volume plugin's HTTP answers must not hold the event loop."""
 from __future__ import annotations
 
 from aiohttp import web
 
 from ...filters import Filters
-from ...blocking import blocking
+from ...blocking import bulk
 from ..context import json_body, json_response_of, no_content, qbool
 from ..router import RouteTable
 from ..versions import as_tuple
@@ -43,5 +43,5 @@ async def inspect_volume(request: web.Request) -> web.Response:
 
 @routes.delete("/volumes/{name}")
 async def remove_volume(request: web.Request) -> web.Response:
-    await blocking(_volumes(request).remove, request.match_info["name"], qbool(request, "force"))
+    await bulk(_volumes(request).remove, request.match_info["name"], qbool(request, "force"))
     return no_content()

@@ -13,6 +13,7 @@ import shutil
 import time
 import uuid as uuidlib
 
+from dockyard.blocking import bulk
 from dockyard.registry.server.errors import RegistryError
 from dockyard.registry.server.names import UUID_RE, split_digest
 from dockyard.registry.server.storage import Storage, fsync_dir, write_atomic
@@ -125,7 +126,7 @@ class Uploads:
         if algo == "sha256" and s.hasher is not None:
             actual = s.hasher.hexdigest()
         else:
-            actual = await loop.run_in_executor(None, _hash_file, s.path, algo)
+            actual = await bulk(_hash_file, s.path, algo)
         if actual != hexpart:
             self.cancel(s)
             raise RegistryError("DIGEST_INVALID", detail={"expected": digest, "actual": f"{algo}:{actual}"})
