@@ -23,7 +23,7 @@ import signal
 import sys
 from pathlib import Path
 
-from ..blocking import finished_or_undone
+from ..blocking import blocking, finished_or_undone
 from ..errors import Conflict, Forbidden, InvalidParameter, NotFound, SystemError_
 from ..network import bridge, ipam, links, ports
 from ..network.bridge_driver import BRIDGE_NAME_OPTION
@@ -251,7 +251,7 @@ class NetworkService:
         n = self.get(ref)
         if n.predefined:
             raise Forbidden(f"{n.name} is a pre-defined network and cannot be removed")
-        eps = self._endpoints(network_id=n.id)
+        eps = await blocking(self._endpoints, network_id=n.id)
         if eps:
             listed = ", ".join(f'name:"{e["name"]}" id:"{e["id"][:12]}"' for e in eps)
             raise Forbidden(f"error while removing network: network {n.name} has active endpoints ({listed})")
@@ -264,7 +264,7 @@ class NetworkService:
         until = parse_time_filter(filters.one("until")) if filters.has("until") else None
         deleted = []
         for n in self.all():
-            if n.predefined or self._endpoints(network_id=n.id) or not filters.match_labels(n.labels):
+            if n.predefined or not filters.match_labels(n.labels) or await blocking(self._endpoints, network_id=n.id):
                 continue
             if until is not None and parse_rfc3339(n.created) > until:
                 continue
@@ -606,7 +606,7 @@ class NetworkService:
         """
         await self._stop_proxy(c.id)
         self._container_dns_down(c.id)
-        eps = self._endpoints(container_id=c.id)
+        eps = await blocking(self._endpoints, container_id=c.id)
         netns = self.netns_path(c.id)
         links = [e["host_veth"] for e in eps if e["host_veth"]]
         if links or os.path.exists(netns):
@@ -679,7 +679,7 @@ class NetworkService:
             settings = self._endpoint_config(n, cfg, c.name, c.id, c.config.get("Hostname") or c.id[:12])
             if c.state.Running:
                 netns = c.network_settings.get("SandboxKey") or self.netns_path(c.id)
-                used = {e["ifname"] for e in self._endpoints(container_id=c.id)}
+                used = {e["ifname"] for e in await blocking(self._endpoints, container_id=c.id)}
                 ifname = next(f"eth{i}" for i in range(len(used) + 1) if f"eth{i}" not in used)
                 await self._add_endpoint(c, n, settings, netns, create_netns=False, ifname=ifname,
                                          default_route=False)
@@ -704,7 +704,7 @@ class NetworkService:
             nets = c.network_settings.get("Networks") or {}
             if n.name not in nets:
                 raise Forbidden(f"container {c.id} is not connected to network {n.name}")
-            eps = [e for e in self._endpoints(container_id=c.id) if e["network_id"] == n.id]
+            eps = [e for e in await blocking(self._endpoints, container_id=c.id) if e["network_id"] == n.id]
             if eps:
                 netns = c.network_settings.get("SandboxKey") or self.netns_path(c.id)
                 for e in eps:
@@ -722,12 +722,13 @@ class NetworkService:
     async def _save_networks(self, c) -> None:
         """After a connect or disconnect: a running container's /etc files and DNS follow, its record is saved."""
         if c.state.Running:
-            self._rewrite_etc(c)
+            await blocking(self._rewrite_etc, c)
             await self._container_dns_up(c)
         self.containers.save(c)
 
     async def _drop_stale(self, n: Network, ref: str) -> None:
-        eps = [e for e in self._endpoints(network_id=n.id) if e["name"] == ref or e["container_id"].startswith(ref)]
+        eps = [e for e in await blocking(self._endpoints, network_id=n.id)
+               if e["name"] == ref or e["container_id"].startswith(ref)]
         if not eps:
             raise NotFound(f"No such container: {ref}")
         await asyncio.to_thread(bridge.remove_links, [e["host_veth"] for e in eps if e["host_veth"]])
@@ -930,7 +931,7 @@ class NetworkService:
     async def sweep(self, running) -> None:
         """After re-adoption: free what belongs to containers no longer running; respawn dead proxies."""
         alive = {c.id for c in running}
-        stale = {e["container_id"] for e in self._endpoints() if e["container_id"] not in alive}
+        stale = {e["container_id"] for e in await blocking(self._endpoints) if e["container_id"] not in alive}
         for entry in os.listdir(self.netns_dir):
             cid = entry.split(".", 1)[0]
             if cid not in alive:

@@ -18,6 +18,8 @@ import struct
 from dataclasses import dataclass
 from typing import Callable
 
+from ..blocking import blocking
+
 log = logging.getLogger("dockyard.dns")
 
 TYPE_A, TYPE_PTR, TYPE_AAAA, TYPE_ANY = 1, 12, 28, 255
@@ -142,7 +144,7 @@ class Resolver:
         if (q.flags >> 11) & 0xF != 0 or q.qclass != CLASS_IN:
             return build_response(q, NOTIMP)
         if q.qtype in (TYPE_A, TYPE_AAAA, TYPE_ANY):
-            ips = self.lookup(network_id, client_ip, q.name)
+            ips = await blocking(self.lookup, network_id, client_ip, q.name)
             if ips is not None:  # a known name: NOERROR, even with no address of the asked family
                 addrs = [ipaddress.ip_address(ip) for ip in ips]
                 random.shuffle(addrs)  # round robin over containers sharing an alias, as dockerd does
@@ -151,7 +153,7 @@ class Resolver:
                                                    for a in addrs if a.version in wanted])
         elif q.qtype == TYPE_PTR:
             addr = ptr_name(q.name)
-            name = self.reverse(network_id, client_ip, addr) if addr is not None else None
+            name = await blocking(self.reverse, network_id, client_ip, addr) if addr is not None else None
             if name:
                 return build_response(q, NOERROR, [(TYPE_PTR, encode_name(name))])
             if name == "":  # an address of our own subnets that no container holds

@@ -3,6 +3,7 @@ import asyncio
 import ipaddress
 import socket
 import struct
+import threading
 
 import pytest
 
@@ -88,3 +89,25 @@ def test_ipv6_ptr_names():
     addr = ipaddress.IPv6Address("fd42::a")
     assert dns.ptr_name(addr.reverse_pointer) == addr
     assert dns.ptr_name("a.0.0.ip6.arpa") is None
+
+
+def test_the_embedded_dns_looks_names_up_off_the_event_loop():
+    # lookups read the endpoints' SQLite rows: the loop, which answers every other query, must not wait on them
+    threads = []
+
+    def lookup(net, client, name):
+        threads.append(threading.get_ident())
+        return ["10.211.0.2"]
+
+    def reverse(net, client, addr):
+        threads.append(threading.get_ident())
+        return "web.net"
+
+    async def ask():
+        r = dns.Resolver(lookup, reverse, lambda: [])
+        await r.answer("net", "10.211.0.3", _query("web", dns.TYPE_A))
+        await r.answer("net", "10.211.0.3", _query("2.0.211.10.in-addr.arpa", dns.TYPE_PTR))
+        return threading.get_ident()
+
+    loop_thread = asyncio.run(ask())
+    assert len(threads) == 2 and loop_thread not in threads

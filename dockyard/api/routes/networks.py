@@ -4,7 +4,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ...filters import Filters
-from ..context import json_body, json_response, no_content
+from ..context import json_body, json_response, json_response_of, no_content
 from ..router import RouteTable
 from .networks_backend import NETWORKS, NetworkBackend
 
@@ -17,7 +17,7 @@ def _networks(request: web.Request) -> NetworkBackend:
 
 @routes.get("/networks")
 async def list_networks(request: web.Request) -> web.Response:
-    return json_response(_networks(request).list(Filters.parse(request.query.get("filters"))))
+    return await json_response_of(_networks(request).list, Filters.parse(request.query.get("filters")))
 
 
 @routes.post("/networks/create")
@@ -32,7 +32,7 @@ async def prune_networks(request: web.Request) -> web.Response:
 
 @routes.get("/networks/{id}")
 async def inspect_network(request: web.Request) -> web.Response:
-    return json_response(_networks(request).inspect(request.match_info["id"]))
+    return await json_response_of(_networks(request).inspect, request.match_info["id"])
 
 
 @routes.delete("/networks/{id}")
