@@ -25,7 +25,7 @@ T = TypeVar("T")
 CORES = os.cpu_count() or 2
 # Few threads for the short work: each one running Python wants the GIL, and every thread waiting for the GIL
 # wakes each switch interval to ask for it, so the loop thread waited behind them (and for a core). With 32,
-# a hundred clients' first requests kept a /_ping waiting 100-160 ms; with 6 (on 2 cores), 58-63 ms. Beyond a
+# a hundred clients' first requests kept a /_ping waiting 100-160 ms; with 6 (on 2 cores), 57-87 ms. Beyond a
 # thread per core for Python, the rest cover waits in the kernel (a mount, an fsync).
 MAX_WORKERS = min(2 * CORES + 2, 32)
 # Whole layers and archives: enough that a compose pull or a few builds do not queue behind one another.
