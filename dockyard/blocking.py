@@ -31,7 +31,7 @@ MAX_WORKERS = min(2 * CORES + 2, 32)
 # Whole layers and archives: enough that a compose pull or a few builds do not queue behind one another.
 BULK_WORKERS = 16
 
-_pool: ThreadPoolExecutor | None = None
+_pools: dict[str, ThreadPoolExecutor] = {}
 
 
 def _started(workers: int, name: str) -> ThreadPoolExecutor:
@@ -46,11 +46,23 @@ def _started(workers: int, name: str) -> ThreadPoolExecutor:
     return executor
 
 
+def _named(name: str, workers: int) -> ThreadPoolExecutor:
+    """The pool `name`, its threads started on first use."""
+    if name not in _pools:
+        _pools[name] = _started(workers, name)
+    return _pools[name]
+
+
 def pool() -> ThreadPoolExecutor:
-    global _pool
-    if _pool is None:
-        _pool = _started(MAX_WORKERS, "blocking")
-    return _pool
+    return _named("blocking", MAX_WORKERS)
+
+
+def bulk_pool() -> ThreadPoolExecutor:
+    return _named("bulk", BULK_WORKERS)
+
+
+def compute_pool() -> ThreadPoolExecutor:
+    return _named("compute", CORES)
 
 
 def install(loop: asyncio.AbstractEventLoop) -> None:
@@ -69,16 +81,6 @@ async def _run_in(executor: ThreadPoolExecutor, fn: Callable[..., T], args, kwar
 async def blocking(fn: Callable[..., T], /, *args, **kwargs) -> T:
     """Run the short `fn(*args, **kwargs)` in the pool and await its result."""
     return await _run_in(pool(), fn, args, kwargs)
-
-
-_bulk_pool: ThreadPoolExecutor | None = None
-
-
-def bulk_pool() -> ThreadPoolExecutor:
-    global _bulk_pool
-    if _bulk_pool is None:
-        _bulk_pool = _started(BULK_WORKERS, "bulk")
-    return _bulk_pool
 
 
 async def bulk(fn: Callable[..., T], /, *args, **kwargs) -> T:
@@ -102,16 +104,6 @@ async def finished_or_undone(fn: Callable[[], T], undo: Callable[[], object]) ->
 # Python work that only computes (rendering a list or an inspect as JSON) holds the GIL all along: more threads
 # than cores cannot run it any faster, and each extra one that wants the GIL lowers the loop thread's odds of
 # getting it at each switch (a hundred clients' lists in the 32-thread pool kept the loop waiting 100+ ms).
-_compute_pool: ThreadPoolExecutor | None = None
-
-
-def compute_pool() -> ThreadPoolExecutor:
-    global _compute_pool
-    if _compute_pool is None:
-        _compute_pool = _started(CORES, "compute")
-    return _compute_pool
-
-
 async def computing(fn: Callable[..., T], /, *args) -> T:
     """Run the GIL-bound `fn(*args)` off the loop, at most one per core at a time."""
     return await _run_in(compute_pool(), fn, args, {})
