@@ -61,7 +61,7 @@ async def commit(svc, container_ref: str, *, repo: str = "", tag: str = "", comm
             layer = None
         else:
             layer = await bulk(_commit_layer, svc, c.id, image.top_chain,
-                                            source_date_epoch if source_date_epoch is not None else _source_date_epoch())
+                               source_date_epoch if source_date_epoch is not None else _source_date_epoch())
     finally:
         if paused_here:
             try:

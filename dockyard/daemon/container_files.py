@@ -81,7 +81,7 @@ class ContainerFiles:
         c = self.store.get(ref)
         async with self._view(c, ref) as view:
             await bulk(container_fs.extract_into, view, path, tar_path,
-                                    bool(c.host_config.get("ReadonlyRootfs")))
+                       bool(c.host_config.get("ReadonlyRootfs")))
 
     @contextlib.asynccontextmanager
     async def mounted(self, c: Container):

@@ -241,7 +241,7 @@ class RegistryService:
         with self.images.content.open(desc["digest"]) as f:
             reader = _CountingReader(f)
             task = asyncio.ensure_future(bulk(register_verified_layer, self.images, reader,
-                                                           parent_chain, diff_id, desc["digest"]))
+                                              parent_chain, diff_id, desc["digest"]))
             start, last = time.time(), -1
             while True:
                 done, _ = await asyncio.wait({task}, timeout=0.1)

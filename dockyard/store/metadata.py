@@ -162,7 +162,7 @@ class Metadata:
 
     def _take_reader(self) -> sqlite3.Connection:
         """An idle read connection, or a new one: as many as queries ever ran at once, not one per thread
-        (each costs about a megabyte, and the daemon's pool has 32 threads). Never waits."""
+        (each costs about a megabyte, and the daemon's pools have two dozen threads). Never waits."""
         try:
             return self._idle_readers.pop()  # (list pop and append are atomic: no lock on the loop thread)
         except IndexError:

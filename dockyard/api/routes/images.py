@@ -65,7 +65,7 @@ async def tag_image(request: web.Request) -> web.Response:
 @routes.delete("/images/{name:.+}")
 async def remove_image(request: web.Request) -> web.Response:
     records = await bulk(_images(request).remove, request.match_info["name"], qbool(request, "force"),
-                             not qbool(request, "noprune"))
+                         not qbool(request, "noprune"))
     return json_response(records)
 
 
