@@ -148,6 +148,7 @@ class Monitor:
         # stdin that attached clients send before the process runs, applied once it does
         self.early_stdin = bytearray()
         self.early_eof = False
+        self.deleter: subprocess.Popen | None = None  # the runtime's delete, started at the exit
 
     # ---------------------------------------------------------------- setup
     def listen(self) -> None:
@@ -466,12 +467,31 @@ class Monitor:
                 return
             if pid == 0:
                 return
+            if self.deleter is not None and pid == self.deleter.pid:
+                self.deleter.returncode = os.waitstatus_to_exitcode(status)
             if pid == self.pid and self.exit_status is None:
                 code = os.waitstatus_to_exitcode(status)
                 self.exit_status = {"exit_code": 128 - code if code < 0 else code,
                                     "finished_at": now_rfc3339(), "oom_killed": self.oom_killed()}
                 self.exited_at = time.monotonic()
+                self.start_delete()
                 self.maybe_finish()
+
+    def start_delete(self) -> None:
+        """The runtime deletes the stopped container (~6 ms of a Go program's start and a cgroup removal) while
+        the output drains and the exit is recorded and told: a `run --rm` waits for the delete."""
+        if self.mode == "run":
+            self.deleter = subprocess.Popen(self.commands["delete"], stdout=subprocess.DEVNULL,
+                                            stderr=subprocess.DEVNULL)
+
+    def wait_deleted(self) -> None:
+        if self.deleter is None or self.deleter.returncode is not None:
+            return
+        try:
+            _, status = os.waitpid(self.deleter.pid, 0)
+            self.deleter.returncode = os.waitstatus_to_exitcode(status)
+        except ChildProcessError:  # reap() took it
+            self.deleter.returncode = 0
 
     def oom_killed(self) -> bool:
         cgroup = self.args.get("memory_cgroup")
@@ -511,8 +531,7 @@ class Monitor:
         for c in self.waiters:
             if c.kind == "early-wait":
                 self.reply(c, self.exit_status, close=False)
-        if self.mode == "run":
-            subprocess.run(self.commands["delete"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.wait_deleted()
         for c in self.waiters:
             self.reply(c, {"deleted": True} if c.kind == "early-wait" else self.exit_status)
         self.waiters.clear()
