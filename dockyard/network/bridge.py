@@ -18,6 +18,7 @@ import subprocess
 from pathlib import Path
 
 from ..errors import SystemError_
+from .netns_thread import run_in_netns
 
 MNT_DETACH = 2
 _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
@@ -136,18 +137,23 @@ def ipv6_sysctls(ep) -> dict[str, str]:
 
 def run_inside(ep, lines: list[str], sysctls: dict[str, str] | None = None) -> None:
     """Run `ip` lines inside the endpoint's namespace (creating it first when asked), after writing the
-    namespace's sysctls: /proc/sys/net is the namespace's own for a process inside it."""
+    namespace's sysctls. A thread inside the namespace writes them and starts `ip` (netns_thread): one process
+    per endpoint, not unshare(1) or nsenter(1), a shell and `ip`."""
     if ep.create_netns:
         Path(ep.netns).parent.mkdir(parents=True, exist_ok=True)
         Path(ep.netns).touch()
-    enter = [f"--net={ep.netns}"]
-    argv = ["unshare" if ep.create_netns else "nsenter", *enter]
-    writes = "; ".join(f"echo {v} > /proc/sys/{k.replace('.', '/')}" for k, v in (sysctls or {}).items())
-    if writes:
-        argv += ["sh", "-ec", f"{writes}; exec ip -batch -"]
-    else:
-        argv += ["ip", "-batch", "-"]
-    _run(argv, "\n".join(lines) + "\n")
+
+    def configure() -> None:
+        for key, value in (sysctls or {}).items():
+            with open(f"/proc/sys/{key.replace('.', '/')}", "w") as f:  # the namespace's own, from inside
+                f.write(value)
+        if lines:
+            _run(["ip", "-batch", "-"], "\n".join(lines) + "\n")
+
+    try:
+        run_in_netns(ep.netns, configure, create=ep.create_netns)
+    except OSError as err:
+        raise SystemError_(f"network namespace {ep.netns}: {err.strerror or err}") from None
 
 
 def add_veth_endpoint(ep, bridge: str) -> None:
