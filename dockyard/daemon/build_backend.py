@@ -46,7 +46,7 @@ class DaemonBuildBackend:
 
     # step containers
     async def create_container(self, config: dict) -> str:
-        return (await self.containers.create(config))["Id"]
+        return (await self.containers.create(config, build_step=True))["Id"]
 
     async def container_root(self, container_id: str) -> str:
         return await self.containers.files.root(self.containers.store.get(container_id))

@@ -127,7 +127,10 @@ class ContainerService:
         return self.state_root / cid
 
     # ------------------------------------------------------------ create
-    async def create(self, body: dict, name: str | None = None, platform: str | None = None) -> dict:
+    async def create(self, body: dict, name: str | None = None, platform: str | None = None,
+                     build_step: bool = False) -> dict:
+        """`build_step`: a build step's container, removed after its one run: its init layer is its own, not
+        its image's shared one (a 10,000-step build would leave 10,000 behind)."""
         body = check_create_body(body)  # wrong JSON types are a 400 before anything is stored
         config = {k: v for k, v in body.items() if k not in ("HostConfig", "NetworkingConfig")}
         if config.get("Healthcheck") is not None:
@@ -187,7 +190,7 @@ class ContainerService:
                 cdir.mkdir(parents=True)
                 c.hostname_path, c.hosts_path, c.resolv_conf_path = etcfiles.write(cdir, merged["Hostname"],
                                                                                    merged.get("Domainname", ""))
-                self.layers.create_rw(cid, image.top_chain)
+                self.layers.create_rw(cid, image.top_chain, shared_init=not build_step)
                 if points:
                     rootfs = self.layers.mount_rw(cid, image.top_chain)
                     try:
@@ -219,21 +222,25 @@ class ContainerService:
                 raise
 
     async def _start(self, c: Container) -> None:
-        # The network (veths, addresses: the slowest step but runc's) comes up while the rootfs is mounted and
-        # the monitor readied; the spec, which names the network namespace, is written once all three are.
+        # The network (veths, addresses: the slowest step but runc's), the rootfs mount and the monitor come up
+        # side by side; the spec, which names the network namespace, is written once all three are.
         network = asyncio.ensure_future(self.networks.attach(c))  # may point c's /etc files at another's
+        root = asyncio.ensure_future(asyncio.to_thread(self._image_and_rootfs, c))
         monitor = None
         try:
-            image, rootfs = await asyncio.to_thread(self._image_and_rootfs, c)
             sdir = self.state_dir(c.id)
             await asyncio.to_thread(_empty_dir, sdir)  # (a previous run's state: off the loop)
             log, log_error = _log_spec_of(c)
             if log_error is None:
                 monitor = await self._spawn_monitor(c, sdir, log)
+            image, rootfs = await root
             netns = await network
         except BaseException:
             if monitor is not None:
                 await monitor.end()
+            await asyncio.wait([root])
+            if not root.cancelled():
+                root.exception()  # taken: an error of the mount is raised above or outranked by the one raised
             await self._undo_attach(c, network)
             await asyncio.shield(self.files.unmount_if_stopped(c.id))
             raise

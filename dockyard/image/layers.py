@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,6 +108,8 @@ class LayerStore:
         self.md = md
         self.content = content
         self.driver = driver
+        self._init_lock = threading.Lock()
+        self._inits_ready: set[str] = set()  # the shared init layers this process made or completed
 
     # --- lookups ---
     def get(self, chain_id: str) -> Layer | None:
@@ -205,24 +208,55 @@ class LayerStore:
                 if not still_used:
                     cur.execute("DELETE FROM layer_blobs WHERE diff_id=?", (diff_id,))
             self.driver.remove(row["cache_id"])
+            self._remove_shared_init(row["cache_id"])
             for b in blobs:
                 self.content.delete(b["blob_digest"])
 
     # --- container read-write layers ---
     # Below each container's RW layer sits an init layer holding the mount points the runtime needs
     # (/etc/hosts, /proc, ...), as Docker's `<id>-init` does: they exist before runc starts, so runc never
-    # writes them into the RW layer, and diff, commit and export of the RW layer never show them.
-    def create_rw(self, rw_id: str, chain_id: str | None) -> None:
+    # writes them into the RW layer, and diff, commit and export of the RW layer never show them. What it holds
+    # depends only on the image's layers, so the containers of an image share one, `<top layer's cache id>-init`,
+    # which goes with that layer: a create makes only its own RW dirs, not ~20 more files and dirs each time.
+    # A container removed right after its run (a build step's) gets one of its own, `<container id>-init`,
+    # which goes with it, as containers made before the sharing have.
+    def create_rw(self, rw_id: str, chain_id: str | None, shared_init: bool = True) -> None:
         chain = [l.cache_id for l in self.chain(chain_id)]
-        init_dir = self.driver.prepare(_init_id(rw_id), chain[-1] if chain else None)
-        _write_mount_points(str(init_dir))
-        self.driver.commit(_init_id(rw_id))
-        self.driver.prepare(rw_id, _init_id(rw_id))
+        top = chain[-1] if chain else None
+        if shared_init:
+            init = self._shared_init(top)
+        else:
+            init = _init_id(rw_id)
+            self._make_init(init, top)
+        self.driver.prepare(rw_id, init)
+
+    def _make_init(self, key: str, top: str | None) -> None:
+        _write_mount_points(str(self.driver.prepare(key, top)))
+        self.driver.commit(key)
+
+    def _shared_init(self, top: str | None) -> str:
+        """The init layer over the layer `top`. Its first use by this process makes it, or completes one a
+        crash left half-made (every step is idempotent); later ones only name it."""
+        key = _init_id(top or _SCRATCH)
+        with self._init_lock:
+            if key not in self._inits_ready:
+                self._make_init(key, top)
+                self._inits_ready.add(key)
+        return key
+
+    def _remove_shared_init(self, top: str) -> None:
+        key = _init_id(top)
+        with self._init_lock:
+            self._inits_ready.discard(key)
+            if self.driver.upper(key).exists():
+                self.driver.remove(key)
 
     def _rw_chain(self, rw_id: str, chain_id: str | None) -> list[str]:
         chain = [l.cache_id for l in self.chain(chain_id)]
-        if self.driver.upper(_init_id(rw_id)).exists():  # containers made before init layers have none
-            chain.append(_init_id(rw_id))
+        for init in (_init_id(rw_id), _init_id(chain[-1] if chain else _SCRATCH)):
+            if self.driver.upper(init).exists():  # containers made before init layers have none
+                chain.append(init)
+                break
         return chain
 
     def rw_mounts(self, rw_id: str, chain_id: str | None):
@@ -278,6 +312,7 @@ class LayerStore:
         SIGKILLed commit, pull or load) left half-extracted. Only for daemon start, before anything
         creates layers; a container's RW and init dirs are always kept. Returns the removed IDs."""
         known = {row["cache_id"] for row in self.md.query("SELECT cache_id FROM layers")}
+        known.update([_init_id(cache_id) for cache_id in known])
         for cid in container_ids:
             known.update((cid, _init_id(cid)))
         removed = []
@@ -307,6 +342,9 @@ WITH RECURSIVE up(chain_id, n) AS (
 )
 SELECT {columns} FROM up JOIN layers l ON l.chain_id = up.chain_id ORDER BY up.n
 """
+
+
+_SCRATCH = "scratch"  # the init layer of images without layers is `scratch-init`
 
 
 def _init_id(rw_id: str) -> str:

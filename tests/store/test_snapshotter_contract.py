@@ -164,3 +164,52 @@ def test_the_layer_store_mounts_container_roots_from_the_specs(snapshotter, tmp_
     assert not mounts_under(str(tmp_path))
     assert list(snapshotter.trash.root.iterdir()) == []
     assert snapshotter.keys() == set()
+
+
+def test_the_containers_of_an_image_share_its_init_layer_which_goes_with_the_image(snapshotter, tmp_path):
+    store = LayerStore(Metadata(tmp_path / "db"), ContentStore(tmp_path / "content"), snapshotter)
+    base = store.register(io.BytesIO(layer_tar({"a/keep": b"1"})), None)
+    ids = [secrets.token_hex(32) for _ in range(3)]
+    for cid in ids:
+        store.create_rw(cid, base.chain_id)
+    assert snapshotter.keys() == {base.cache_id, f"{base.cache_id}-init", *ids}  # one init layer, not three
+    roots = [store.mount_rw(cid, base.chain_id) for cid in ids]
+    for root in roots:
+        assert (root / ".dockerenv").exists() and (root / "etc" / "hosts").exists()
+        assert (root / "a" / "keep").read_bytes() == b"1"
+    (roots[0] / "etc" / "hosts").write_text("127.0.0.1 first\n")  # a container's writes stay its own
+    assert (roots[1] / "etc" / "hosts").read_text() == ""
+    for cid in ids:
+        store.remove_rw(cid)
+    assert snapshotter.keys() == {base.cache_id, f"{base.cache_id}-init"}
+    store.release([base.chain_id])
+    snapshotter.trash.drain()
+    assert snapshotter.keys() == set()
+
+
+def test_an_init_layer_left_half_made_is_completed_and_an_own_one_still_serves(snapshotter, tmp_path):
+    store = LayerStore(Metadata(tmp_path / "db"), ContentStore(tmp_path / "content"), snapshotter)
+    base = store.register(io.BytesIO(layer_tar({"a/keep": b"1"})), None)
+    snapshotter.prepare(f"{base.cache_id}-init", base.cache_id)  # a daemon killed while making it
+    cid = secrets.token_hex(32)
+    LayerStore(store.md, store.content, snapshotter).create_rw(cid, base.chain_id)  # the next daemon's
+    assert (store.mount_rw(cid, base.chain_id) / ".dockerenv").exists()
+    older = secrets.token_hex(32)  # a container made when each had its own init layer
+    own = snapshotter.prepare(f"{older}-init", base.cache_id)
+    (own / "made-before").write_text("x")
+    snapshotter.commit(f"{older}-init")
+    snapshotter.prepare(older, f"{older}-init")
+    assert (store.mount_rw(older, base.chain_id) / "made-before").exists()
+    store.remove_rw(older)
+    assert not snapshotter.keys() & {older, f"{older}-init"}
+
+
+def test_a_build_steps_container_has_an_init_layer_of_its_own_that_goes_with_it(snapshotter, tmp_path):
+    store = LayerStore(Metadata(tmp_path / "db"), ContentStore(tmp_path / "content"), snapshotter)
+    base = store.register(io.BytesIO(layer_tar({"a/keep": b"1"})), None)
+    step = secrets.token_hex(32)
+    store.create_rw(step, base.chain_id, shared_init=False)
+    assert snapshotter.keys() == {base.cache_id, step, f"{step}-init"}
+    assert (store.mount_rw(step, base.chain_id) / ".dockerenv").exists()
+    store.remove_rw(step)
+    assert snapshotter.keys() == {base.cache_id}

@@ -1,7 +1,7 @@
 """overlay2-like snapshotter: <root>/<id>/diff holds a snapshot's own changes; a writable one adds work/
 and merged/ (its mountpoint). Its mount spec is one overlay: the parents' diff dirs as lowerdir, its own
-diff as upperdir. Each snapshot also gets a short l/<ID> link to its diff, as overlay2's, so a deep chain's
-lowerdir still fits in the one page of mount options."""
+diff as upperdir. Each committed snapshot also gets a short l/<ID> link to its diff, as overlay2's, so a deep
+chain's lowerdir still fits in the one page of mount options."""
 from __future__ import annotations
 
 import os
@@ -46,18 +46,21 @@ class OverlayDriver:
     layer_dir = upper  # inspect's GraphDriver data names the layer dirs
 
     def prepare(self, key: str, parent: str | None) -> Path:
+        # Only the diff dir: a container's work dir and mount point come with its first mount, and a layer's
+        # short link with its commit (a container's RW layer is never a lower dir). Each dir made costs, on a
+        # slow disk up to half a millisecond of a `docker create`.
+        diff = self.root / key / "diff"
+        diff.mkdir(parents=True, exist_ok=True)
+        return diff
+
+    def commit(self, key: str) -> None:
         base = self.root / key
-        for d in ("diff", "work", "merged"):
-            (base / d).mkdir(parents=True, exist_ok=True)
+        for d in ("work", "merged"):  # a read-only layer is only ever a lower dir
+            shutil.rmtree(base / d, ignore_errors=True)
         if not (base / "link").exists():
             short = secrets.token_hex(13).upper()
             os.symlink(f"../{key}/diff", self.root / "l" / short)
             (base / "link").write_text(short)
-        return base / "diff"
-
-    def commit(self, key: str) -> None:
-        for d in ("work", "merged"):  # a read-only layer is only ever a lower dir
-            shutil.rmtree(self.root / key / d, ignore_errors=True)
 
     def mounts(self, key: str, parents: list[str]) -> list[Mount]:
         lowers = [str(self.upper(p)) for p in reversed(parents)]
@@ -65,6 +68,8 @@ class OverlayDriver:
             empty = self.root / "empty"
             empty.mkdir(exist_ok=True)
             lowers = [str(empty)]
+        for d in ("work", "merged"):  # (made on the first mount: see prepare)
+            (self.root / key / d).mkdir(exist_ok=True)
         upper = [f"upperdir={self.upper(key)}", f"workdir={self.root / key / 'work'}"]
         if len(",".join([f"lowerdir={':'.join(lowers)}", *upper])) > MAX_MOUNT_DATA:
             lowers = [str(self.root / "l" / (self.root / p / "link").read_text()) for p in reversed(parents)]
