@@ -201,6 +201,7 @@ class ContainerService:
 
             # nothing of a container that was not created stays behind, cancelled request or not
             await finished_or_undone(make_files, lambda: self._undo_create(c.id))
+            self.networks.created(cid)
             self.events.emit("container", "create", cid, {"image": image_ref, "name": name})
             return {"Id": cid, "Warnings": warnings}
         finally:
@@ -693,6 +694,7 @@ class ContainerService:
                 await asyncio.to_thread(self._remove_anonymous_volumes, c)
         self.store.forget_lock(c.id)
         self.restarts.forget(c.id)
+        self.networks.forget(c.id)
         # the record is gone already: the labels come from here, not from the event bus's lookup
         self.events.emit("container", "destroy", c.id, {**(c.config.get("Labels") or {}),
                                                           "image": c.image_ref, "name": c.name})
@@ -715,7 +717,8 @@ class ContainerService:
     def _remove_files(self, cid: str) -> None:
         self.layers.remove_rw(cid)
         remove_tree(self.data_dir / cid, self.trash)
-        shutil.rmtree(self.state_dir(cid), ignore_errors=True)  # under the exec root: another filesystem
+        # under the exec root: through the trash where that is on the data root's filesystem, else here
+        remove_tree(self.state_dir(cid), self.trash)
 
     def _undo_create(self, cid: str) -> None:
         if self.store.exists(cid):  # saved just before the request was cancelled

@@ -64,6 +64,9 @@ class NetworkService:
         self._linked_names: set[str] | None = None  # names some container links to (loaded on first use)
         self._proxies: dict[str, asyncio.subprocess.Process] = {}
         self._unlinking: dict[str, asyncio.Task] = {}  # veth deletions still running, by container
+        # Containers this process knows to have no endpoints, veths or namespace (it created them, or detached
+        # them since): their detach reads no database, so a start and a `run --rm`'s removal skip a thread hop.
+        self._bare: set[str] = set()
         self.resolver = Resolver(self._lookup, self._reverse, self._upstreams)
         self._records = RecordIndex()  # the networks table in memory: lookups read no database on the loop
         for r in md.query("SELECT id, name, data FROM networks"):
@@ -306,6 +309,14 @@ class NetworkService:
         return [o for o in self.all() if o.id != n.id and o.driver == n.driver and o.bridge == n.bridge]
 
     # ------------------------------------------------------------ containers: create-time settings
+    def created(self, cid: str) -> None:
+        """A new container: nothing of it exists on the network side yet."""
+        self._bare.add(cid)
+
+    def forget(self, cid: str) -> None:
+        """A removed container."""
+        self._bare.discard(cid)
+
     def initial_settings(self, host_config: dict, networking_config: dict | None, name: str, cid: str,
                          hostname: str, mac_address: str = "") -> dict:
         """NetworkSettings of a new container, validating its NetworkMode and EndpointsConfig like dockerd.
@@ -553,6 +564,7 @@ class NetworkService:
 
     async def _add_endpoint(self, c, n: Network, settings: dict, netns: str, create_netns: bool, ifname: str,
                             default_route: bool) -> dict:
+        self._bare.discard(c.id)
         subnet, subnet6 = n.subnet(), n.subnet6()
         ipam_cfg = settings.get("IPAMConfig") or {}
         eid = secrets.token_hex(32)
@@ -606,10 +618,11 @@ class NetworkService:
         """
         await self._stop_proxy(c.id)
         self._container_dns_down(c.id)
-        eps = await blocking(self._endpoints, container_id=c.id)
+        bare = c.id in self._bare
+        eps = [] if bare else await blocking(self._endpoints, container_id=c.id)
         netns = self.netns_path(c.id)
         links = [e["host_veth"] for e in eps if e["host_veth"]]
-        if links or os.path.exists(netns):
+        if links or (not bare and os.path.exists(netns)):
             self._unlink_later(c.id, links, netns)
         ns = c.network_settings
         for settings in (ns.get("Networks") or {}).values():
@@ -621,6 +634,7 @@ class NetworkService:
         ns["Ports"] = {}
         if eps:  # (last: a cancelled detach has undone everything else, and this goes on in its thread)
             await asyncio.shield(asyncio.to_thread(self._delete_endpoints, "container_id=?", c.id))
+        self._bare.add(c.id)
 
     def _delete_endpoints(self, where: str, *args: str) -> None:
         """(In a thread: the write lock may be held by a long transaction) endpoints' rows go."""

@@ -522,15 +522,16 @@ class Monitor:
         self.outputs.clear()
         self.log.flush()
         self.log.close()
-        write_atomic(os.path.join(self.state_dir, "exit.json"), json.dumps(self.exit_status).encode())
         # Attached clients have all the output and early waiters learn of the exit now: the daemon's
-        # clean-up (network, rootfs, removal) runs while the runtime deletes its container.
+        # clean-up (network, rootfs, removal) runs while the exit is recorded for a daemon that restarts
+        # (exit.json) and the runtime deletes its container.
         for c in list(self.clients):
             if c.kind == "attach":
                 self.drop(c)
         for c in self.waiters:
             if c.kind == "early-wait":
                 self.reply(c, self.exit_status, close=False)
+        write_atomic(os.path.join(self.state_dir, "exit.json"), json.dumps(self.exit_status).encode())
         self.wait_deleted()
         for c in self.waiters:
             self.reply(c, {"deleted": True} if c.kind == "early-wait" else self.exit_status)
