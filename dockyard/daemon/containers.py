@@ -229,11 +229,12 @@ class ContainerService:
         root = asyncio.ensure_future(asyncio.to_thread(self._image_and_rootfs, c))
         monitor = None
         try:
-            sdir = self.state_dir(c.id)
-            await asyncio.to_thread(_empty_dir, sdir)  # (a previous run's state: off the loop)
+            sdir = self.state_dir(c.id)  # emptied of a previous run's files with the monitor's args, or here
             log, log_error = _log_spec_of(c)
             if log_error is None:
                 monitor = await self._spawn_monitor(c, sdir, log)
+            else:
+                await asyncio.to_thread(_empty_dir, sdir)
             image, rootfs = await root
             netns = await network
         except BaseException:
@@ -284,7 +285,7 @@ class ContainerService:
         return await Monitor.spawn(runtime=self.runtime_for(c), container_id=c.id, bundle=sdir, state_dir=sdir,
                                    log=log, tty=c.tty, open_stdin=bool(c.config.get("OpenStdin")),
                                    stdin_once=bool(c.config.get("StdinOnce")),
-                                   console_size=tuple(size) if size and size[0] else None)
+                                   console_size=tuple(size) if size and size[0] else None, empty_state_dir=True)
 
     async def _launch(self, c: Container, image, rootfs, sdir: Path, netns: str | None, monitor: Monitor | None,
                       log_error: ValueError | None) -> int:

@@ -594,12 +594,12 @@ class NetworkService:
                             (eid, n.id, c.id, str(ip), json.dumps(data)))
             return ip, ip6, ep, mac
 
-        ip, ip6, ep, mac = await finished_or_undone(allocate, lambda: self._delete_endpoints("id=?", eid))
-        try:
-            await asyncio.to_thread(driver.join, net, ep)
-        except BaseException:
-            await asyncio.shield(asyncio.to_thread(self._delete_endpoints, "id=?", eid))
-            raise
+        def allocate_and_join():  # one thread hop; a join that failed undid itself, and its row goes too
+            allocated = allocate()
+            driver.join(net, allocated[2])
+            return allocated
+
+        ip, ip6, ep, mac = await finished_or_undone(allocate_and_join, lambda: self._delete_endpoints("id=?", eid))
         gateway6 = str(subnet6.gateway) if subnet6 else ""
         runtime = {"Gateway": str(subnet.gateway), "IPAddress": str(ip), "IPPrefixLen": subnet.network.prefixlen,
                    "MacAddress": mac, "IPv6Gateway": gateway6, "GlobalIPv6Address": str(ip6) if ip6 else "",

@@ -5,6 +5,7 @@ import asyncio
 import json
 import logging
 import os
+import shutil
 import socket
 import struct
 import subprocess
@@ -85,12 +86,16 @@ class Monitor:
         self._exit_conn: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None  # see start(wait=True)
 
     @classmethod
-    async def _spawn(cls, state_dir: Path, args: dict, files: dict[str, str] | None = None) -> "Monitor":
-        """A monitor for `args`, with `files` (name: text) written beside its args in `state_dir` first."""
+    async def _spawn(cls, state_dir: Path, args: dict, files: dict[str, str] | None = None,
+                     empty_state_dir: bool = False) -> "Monitor":
+        """A monitor for `args`, with `files` (name: text) written beside its args in `state_dir` first
+        (emptied before, if asked: a previous run's files go in the same thread hop)."""
         state_dir = Path(state_dir)
         args_path = state_dir / "args.json"
 
         def write_args() -> None:  # off the loop: a burst of starts waited on these writes
+            if empty_state_dir:
+                shutil.rmtree(state_dir, ignore_errors=True)
             state_dir.mkdir(parents=True, exist_ok=True)
             for name, text in (files or {}).items():
                 (state_dir / name).write_text(text)
@@ -112,20 +117,21 @@ class Monitor:
             os.close(ready_r)
         if not ready.startswith(b"ready"):
             log_path = state_dir / "monitor.log"
-            log = log_path.read_text(errors="replace")[-2000:] if log_path.exists() else ""
-            raise RuntimeError(f"monitor failed to start: {log}")
+            said = log_path.read_text(errors="replace")[-2000:] if log_path.exists() else ""
+            raise RuntimeError(f"monitor failed to start: {said}")
         return cls(state_dir, proc)
 
     @classmethod
     async def spawn(cls, *, runtime, container_id, bundle, state_dir, log: dict | None, tty, open_stdin,
-                    stdin_once, console_size=None) -> "Monitor":
-        """`log`: the log drivers' spec (runtime/logdrivers.spec), None to keep no log."""
+                    stdin_once, console_size=None, empty_state_dir: bool = False) -> "Monitor":
+        """`log`: the log drivers' spec (runtime/logdrivers.spec), None to keep no log. `empty_state_dir`: a
+        previous run's files there go first."""
         return await cls._spawn(state_dir, {
             "mode": "run", "container_id": container_id, "bundle": str(bundle), "log": log, "tty": tty,
             **_commands(runtime, container_id, state_dir, tty, bundle=str(bundle)),
             "open_stdin": open_stdin, "stdin_once": stdin_once, "console_size": list(console_size or []),
             "memory_cgroup": runtime.memory_cgroup(container_id),
-        })
+        }, empty_state_dir=empty_state_dir)
 
     @classmethod
     async def spawn_exec(cls, *, runtime, container_id, exec_id, process: dict, state_dir, tty,

@@ -139,3 +139,30 @@ def test_the_zygote_can_be_started_ahead_of_the_first_monitor(tmp_path, zygote):
         await asyncio.wait_for(m.proc.wait(), 10)
 
     asyncio.run(scenario())
+
+
+def test_without_a_zygote_a_monitor_process_of_its_own_starts(tmp_path, zygote, monkeypatch):
+    async def no_zygote(_args_path):
+        raise OSError("the monitor zygote exited")
+
+    async def scenario():
+        monkeypatch.setattr(zygote, "fork", no_zygote)
+        m = await spawn(tmp_path, "alone")
+        assert parent_of(m.proc.pid) == os.getpid()  # started, not forked
+        assert await m._request({"op": "status"}) == {"pid": 0, "running": False}
+        assert (await m._request({"op": "end"})).get("ok")
+        assert await asyncio.wait_for(m.proc.wait(), 10) == 0
+
+    asyncio.run(scenario())
+
+
+def test_a_spawn_asked_to_empty_the_state_dir_does_so_first(tmp_path, zygote):
+    async def scenario():
+        state = tmp_path / "again"
+        state.mkdir()
+        (state / "exit.json").write_text("{}")  # a previous run's
+        m = await Monitor._spawn(state, run_args(tmp_path, "again"), empty_state_dir=True)
+        assert not (state / "exit.json").exists() and (state / "args.json").exists()
+        assert (await m._request({"op": "end"})).get("ok")
+
+    asyncio.run(scenario())
