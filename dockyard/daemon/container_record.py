@@ -94,7 +94,8 @@ class Container:
     driver: str = "overlay2"
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self))
+        # the fields as they are, not asdict()'s deep copy of every nested dict (a save is on the loop)
+        return json.dumps({**vars(self), "state": vars(self.state)})
 
     @classmethod
     def from_json(cls, raw: str) -> "Container":

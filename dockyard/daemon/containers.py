@@ -438,8 +438,10 @@ class ContainerService:
         ran_for = _seconds_since(c.state.StartedAt)
         await self._release(c)
         c.state.set_exited(exit_code, finished_at or now_rfc3339(), oom, error)
-        self._spawn(self._unmount_after_exit(cid))  # as dockerd: a stopped container's rootfs is unmounted
         restart = self.restarts.should_restart(c)
+        removed_next = not restart and c.host_config.get("AutoRemove")
+        if not removed_next:  # as dockerd: a stopped container's rootfs is unmounted (a removed one's in the trash)
+            self._spawn(self._unmount_after_exit(cid))
         if restart:
             delay = self.restarts.next_delay(cid, ran_for)
             c.restart_count += 1  # counted when scheduled, as moby's handleContainerExit does
@@ -450,11 +452,14 @@ class ContainerService:
         self._resolve_exit(cid, exit_code)  # `docker wait` returns on each exit, restart or not (moby)
         if restart:
             self.restarts.schedule(cid, delay)
-        elif c.host_config.get("AutoRemove"):
+        elif removed_next:
             try:  # moby's autoRemove: RemoveVolume too, so `run --rm -v /data` leaves no volume
                 await self.remove(cid, force=True, volumes=True)
             except NotFound:  # an `rm -f` that killed it removed it already
                 pass
+            except BaseException:  # not removed: its rootfs is unmounted as any stopped container's
+                self._spawn(self._unmount_after_exit(cid))
+                raise
 
     async def _unmount_after_exit(self, cid: str) -> None:
         async with self.store.lock(cid):  # never while a start (which holds the lock) mounts it again

@@ -46,6 +46,7 @@ log = logging.getLogger("dockyard.networks")
 PROXY_PATH = str(Path(__file__).resolve().parents[1] / "network" / "proxy.py")
 MTU = 1500
 EMBEDDED_DNS = "127.0.0.11"  # inside a macvlan/ipvlan container, as dockerd's resolver
+UNLINK_DELAY = 0.05  # seconds a detached container's veths and namespace wait before they go (_unlink_later)
 DEFAULT_BRIDGE_OPTIONS = {"com.docker.network.bridge.default_bridge": "true",
                           "com.docker.network.bridge.enable_icc": "true",
                           "com.docker.network.bridge.enable_ip_masquerade": "true",
@@ -64,6 +65,7 @@ class NetworkService:
         self._linked_names: set[str] | None = None  # names some container links to (loaded on first use)
         self._proxies: dict[str, asyncio.subprocess.Process] = {}
         self._unlinking: dict[str, asyncio.Task] = {}  # veth deletions still running, by container
+        self._unlink_hurry: dict[str, asyncio.Event] = {}  # set: a pending deletion goes now, not after its delay
         # Containers this process knows to have no endpoints, veths or namespace (it created them, or detached
         # them since): their detach reads no database, so a start and a `run --rm`'s removal skip a thread hop.
         self._bare: set[str] = set()
@@ -643,19 +645,32 @@ class NetworkService:
 
     def _unlink_later(self, cid: str, links: list[str], netns: str) -> None:
         previous = self._unlinking.get(cid)
+        hurry = self._unlink_hurry.setdefault(cid, asyncio.Event())
 
         async def unlink() -> None:
             if previous is not None:
                 await previous
+            # The kernel's work for a veth and a namespace (much of it CPU) waits until the exit or removal that
+            # detached them has been answered (a `run --rm`'s, in ~10 ms), unless a start needs them gone.
+            try:
+                await asyncio.wait_for(hurry.wait(), UNLINK_DELAY)
+            except asyncio.TimeoutError:
+                pass
             await asyncio.to_thread(_release_netns_and_links, netns, links)
+
+        def done(task: asyncio.Task) -> None:
+            if self._unlinking.get(cid) is task:
+                del self._unlinking[cid]
+                self._unlink_hurry.pop(cid, None)
 
         task = asyncio.get_running_loop().create_task(unlink())
         self._unlinking[cid] = task
-        task.add_done_callback(lambda t: self._unlinking.pop(cid) if self._unlinking.get(cid) is t else None)
+        task.add_done_callback(done)
 
     async def _unlinked(self, cid: str) -> None:
         task = self._unlinking.get(cid)
         if task is not None:
+            self._unlink_hurry[cid].set()
             await asyncio.shield(task)
 
     async def renamed(self, c, old: str) -> None:
@@ -984,6 +999,8 @@ class NetworkService:
         self._dns.clear()
         self._container_dns.clear()
         if self._unlinking:  # let pending veth deletions finish; sweep() catches any that do not
+            for hurry in self._unlink_hurry.values():
+                hurry.set()
             await asyncio.wait(list(self._unlinking.values()), timeout=5)
 
 

@@ -8,8 +8,9 @@ the trash, which the daemon empties at its next start (`empty`), before it serve
 A tree may go there with mounts in it (a container's root, whose overlay unmount syncs the upper filesystem:
 milliseconds, tens on a busy disk): the thread detaches them first, and `rm` never crosses into a mount.
 
-The thread lets a moment pass before it deletes (the removal that discarded the tree is still running) and
-has `rm` do it: a Python rmtree would hold the GIL, and every thread of the daemon, its event loop included,
+The thread lets a moment pass before it unmounts and deletes (the removal that discarded the tree is still
+being answered: a `run --rm` waits for it, on a machine whose cores the unmount and `rm` would share) and has
+`rm` do it: a Python rmtree would hold the GIL, and every thread of the daemon, its event loop included,
 would queue behind it for up to the 5 ms switch interval at each hand-over.
 """
 from __future__ import annotations
@@ -29,7 +30,7 @@ from .fsutil import mounts_under, wipe_dir
 
 log = logging.getLogger("dockyard.trash")
 
-PAUSE = 0.1  # seconds between the first discard of a batch and its deletion
+PAUSE = 0.05  # seconds between the first discard of a batch and its unmounts and deletion
 
 
 class Trash:
@@ -80,10 +81,10 @@ class Trash:
     def _work(self) -> None:
         while True:
             batch = [self._queue.get()]
-            _unmount_below(batch)  # at once (a syscall, the GIL let go): mounts stay out of sight briefly
-            time.sleep(PAUSE)
+            time.sleep(PAUSE)  # the removal that discarded it is still being answered: none of its CPU goes here
             while not self._queue.empty():
                 batch.append(self._queue.get_nowait())
+            _unmount_below(batch)
             try:
                 _delete_many(batch)
             except Exception:  # never let one tree stop the thread; the next start empties the trash

@@ -163,3 +163,17 @@ def test_a_response_goes_out_once_what_its_request_saved_is_on_disk(tmp_path):
 
     assert asyncio.run(scenario()) == ["web"]
     store.close()
+
+
+def test_a_record_round_trips_with_every_field_and_shares_nothing_with_its_copy():
+    c = Container(id="c" * 64, name="full", created="2026-12-07T16:00:00.000000000Z", image_id="sha256:" + "a" * 64,
+                  config={"Cmd": ["sh"], "Labels": {"a": "b"}}, host_config={"Binds": ["/x:/y"], "AutoRemove": True},
+                  path="sh", args=["-c", "true"], network_settings={"Networks": {"bridge": {"IPAddress": "10.0.0.2"}}},
+                  mount_points=[{"Type": "volume", "Name": "v"}])
+    c.state.set_running(42, "2026-12-07T16:00:01.000000000Z")
+    c.state.Health = {"Status": "healthy", "FailingStreak": 0, "Log": []}
+    copy = Container.from_json(c.to_json())
+    assert copy == c
+    copy.config["Labels"]["a"] = "changed"
+    copy.state.Pid = 7
+    assert c.config["Labels"]["a"] == "b" and c.state.Pid == 42
