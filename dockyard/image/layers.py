@@ -254,7 +254,7 @@ class LayerStore:
     def _rw_chain(self, rw_id: str, chain_id: str | None) -> list[str]:
         chain = [l.cache_id for l in self.chain(chain_id)]
         for init in (_init_id(rw_id), _init_id(chain[-1] if chain else _SCRATCH)):
-            if self.driver.upper(init).exists():  # containers made before init layers have none
+            if self.driver.upper(init).exists():  # (containers made before init layers existed have neither)
                 chain.append(init)
                 break
         return chain

@@ -31,17 +31,11 @@ def _run(argv: list[str], script: str | None = None, check: bool = True) -> subp
     return p
 
 
-def ip_batch(lines: list[str], netns: str | None = None, create_netns: bool = False, force: bool = False) -> None:
-    """Run `ip` commands in one process: on the host, inside the namespace bound at `netns`, or inside a
-    new namespace that unshare(1) creates and binds there (so it outlives every process in it)."""
+def ip_batch(lines: list[str], force: bool = False) -> None:
+    """Run `ip` commands on the host in one process (inside a namespace: run_inside)."""
     if not lines:
         return
-    argv = ["ip", *(["-force"] if force else []), "-batch", "-"]
-    if create_netns:
-        argv = ["unshare", f"--net={netns}", *argv]
-    elif netns:
-        argv = ["nsenter", f"--net={netns}", *argv]
-    _run(argv, "\n".join(lines) + "\n", check=not force)
+    _run(["ip", *(["-force"] if force else []), "-batch", "-"], "\n".join(lines) + "\n", check=not force)
 
 
 # ---------------------------------------------------------------- bridges
