@@ -19,20 +19,28 @@ def dir_size(root) -> int:
     return total
 
 
-def mounts_under(root) -> list[str]:
-    """Mount points strictly below `root`, deepest first (so they can be unmounted in that order)."""
-    prefix = os.path.realpath(root)
+def mounts_under(root, points: list[str] | None = None) -> list[str]:
+    """Mount points strictly below `root`, deepest first (so they can be unmounted in that order); from
+    `points` (mount_points()) when a caller asks for several roots at once."""
+    prefix = os.path.realpath(root) + os.sep
+    inside = {p for p in (mount_points() if points is None else points) if p.startswith(prefix)}
+    return sorted(inside, key=len, reverse=True)
+
+
+def mount_points() -> list[str]:
+    """Every mount point of this process's mount namespace (/proc/self/mountinfo: hundreds of lines on a
+    busy host, read once per question)."""
     try:
         with open("/proc/self/mountinfo") as f:
-            points = [_unescape_mountinfo(line.split()[4]) for line in f]
+            return [_unescape_mountinfo(line.split(maxsplit=5)[4]) for line in f]
     except OSError:
         return []
-    inside = [p for p in points if p.startswith(prefix + os.sep)]
-    return sorted(set(inside), key=len, reverse=True)
 
 
 def _unescape_mountinfo(field: str) -> str:
     # mountinfo writes space, tab, newline and backslash as octal escapes (\040 ...)
+    if "\\" not in field:
+        return field
     return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
 
 

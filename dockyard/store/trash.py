@@ -26,7 +26,7 @@ import threading
 import time
 from pathlib import Path
 
-from .fsutil import mounts_under, wipe_dir
+from .fsutil import mount_points, mounts_under, wipe_dir
 
 log = logging.getLogger("dockyard.trash")
 
@@ -118,8 +118,9 @@ def _delete_many(paths: list[Path]) -> None:
 def _unmount_below(paths: list[Path]) -> None:
     from .snapshots.mount import unmount  # (the snapshotters import this module)
 
+    points = mount_points()
     for path in paths:
-        for point in mounts_under(path):
+        for point in mounts_under(path, points):
             try:
                 unmount(point)
             except OSError as err:
