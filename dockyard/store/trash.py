@@ -84,9 +84,8 @@ class Trash:
             time.sleep(PAUSE)  # the removal that discarded it is still being answered: none of its CPU goes here
             while not self._queue.empty():
                 batch.append(self._queue.get_nowait())
-            _unmount_below(batch)
             try:
-                _delete_many(batch)
+                _delete_many(batch)  # (unmounts first)
             except Exception:  # never let one tree stop the thread; the next start empties the trash
                 log.exception("could not delete %s", batch)
             finally:
