@@ -13,8 +13,9 @@ import os
 import threading
 from typing import Callable, TypeVar
 
+from ..store.snapshots.mount import MS_BIND, mount
+
 CLONE_NEWNET = 0x40000000
-MS_BIND = 0x1000
 _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
 
 T = TypeVar("T")
@@ -38,8 +39,7 @@ def _create(netns: str) -> None:
     """A new namespace, bound on the (existing) file `netns` so that it outlives every process in it."""
     if _libc.unshare(CLONE_NEWNET) != 0:
         raise _os_error("unshare")
-    if _libc.mount(b"/proc/thread-self/ns/net", netns.encode(), None, MS_BIND, None) != 0:
-        raise _os_error(f"mount {netns}")
+    mount("/proc/thread-self/ns/net", netns, "", flags=MS_BIND)
 
 
 def run_in_netns(netns: str, work: Callable[[], T], create: bool = False) -> T:
