@@ -15,6 +15,7 @@ import socket
 import time
 from pathlib import Path
 
+from .. import blocking
 from ..blocking import finished_or_undone
 from ..errors import Conflict, DockyardError, InvalidParameter, NotFound, NotModified, SystemError_
 from ..runtime.monitor_client import Monitor, StartError, read_exit, settle_monitors
@@ -471,9 +472,8 @@ class ContainerService:
     async def _release(self, c: Container) -> None:
         """Undo what start set up, with moby's events: the network endpoints, then the volumes."""
         await self.networks.detach(c)
-        shm = self._shm_dir(c.id)  # a shareable container's /dev/shm goes with its run, as moby unmounts it
-        if shm.is_dir():
-            await asyncio.to_thread(unmount_fs, str(shm))
+        if c.host_config.get("IpcMode") == "shareable":  # its /dev/shm goes with its run, as moby unmounts it
+            await asyncio.to_thread(_unmount_if_there, self._shm_dir(c.id))
         self._emit_network_events(c, "disconnect")
         if c.mount_points:
             await asyncio.to_thread(self._unmount_volumes, c)
@@ -826,13 +826,11 @@ class ContainerService:
         if not c.state.Running:
             raise Conflict(f"Container {c.id} is not running")
         pids = await self.runtime_for(c).ps(c.id)
-        proc = await asyncio.create_subprocess_exec("ps", *(ps_args.split() or ["-ef"]),
-                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        out, err = await proc.communicate()
+        proc = await blocking.run(["ps", *(ps_args.split() or ["-ef"])], capture_output=True)
         if proc.returncode != 0:  # moby: "ps: " and the first line of ps's complaint
-            first_line = err.decode(errors="replace").split("\n", 1)[0]
+            first_line = proc.stderr.decode(errors="replace").split("\n", 1)[0]
             raise SystemError_(f"ps: {first_line or f'exit status {proc.returncode}'}")
-        lines = out.decode().splitlines()
+        lines = proc.stdout.decode().splitlines()
         titles = lines[0].split()
         if "PID" not in titles:
             raise SystemError_("Couldn't find PID field in ps output")
@@ -964,6 +962,11 @@ def merge_image_config(config: dict, image_config: dict) -> dict:
                          ("AttachStdout", False), ("AttachStderr", False), ("Domainname", ""), ("Hostname", "")):
         merged.setdefault(key, default)
     return merged
+
+
+def _unmount_if_there(path: Path) -> None:
+    if path.is_dir():
+        unmount_fs(str(path))
 
 
 def _log_spec_of(c: Container) -> tuple[dict | None, ValueError | None]:

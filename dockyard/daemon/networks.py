@@ -20,10 +20,11 @@ import logging
 import os
 import secrets
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
-from ..blocking import blocking, finished_or_undone
+from ..blocking import Process, blocking, finished_or_undone
 from ..errors import Conflict, Forbidden, InvalidParameter, NotFound, SystemError_
 from ..network import bridge, ipam, links, ports
 from ..network.bridge_driver import BRIDGE_NAME_OPTION
@@ -63,7 +64,7 @@ class NetworkService:
         self._dns: dict[str, DNSServer] = {}  # by network: bridges' servers on their gateways
         self._container_dns: dict[str, DNSServer] = {}  # by container: 127.0.0.11 inside sublink containers
         self._linked_names: set[str] | None = None  # names some container links to (loaded on first use)
-        self._proxies: dict[str, asyncio.subprocess.Process] = {}
+        self._proxies: dict[str, Process] = {}
         self._unlinking: dict[str, asyncio.Task] = {}  # veth deletions still running, by container
         self._unlink_hurry: dict[str, asyncio.Event] = {}  # set: a pending deletion goes now, not after its delay
         # Containers this process knows to have no endpoints, veths or namespace (it created them, or detached
@@ -782,13 +783,17 @@ class NetworkService:
 
     async def _spawn_proxy(self, cid: str, bound: list[ports.Binding], target_ip: str) -> None:
         specs = [f"{b.sock.fileno()}:{b.proto}:{target_ip}:{b.container_port}" for b in bound]
-        with open(self.netns_dir / f"{cid}.proxy.log", "ab") as errlog:
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-I", "-S", PROXY_PATH, cid, *specs, stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.DEVNULL, stderr=errlog, start_new_session=True,
-                pass_fds=[b.sock.fileno() for b in bound])
-        self._proxies[cid] = proc
-        (self.netns_dir / f"{cid}.proxy").write_text(json.dumps({"pid": proc.pid, "start": _start_time(proc.pid)}))
+
+        def spawn() -> Process:  # in the pool: fork and exec never stall the loop
+            with open(self.netns_dir / f"{cid}.proxy.log", "ab") as errlog:
+                proc = subprocess.Popen([sys.executable, "-I", "-S", PROXY_PATH, cid, *specs],
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errlog,
+                                        start_new_session=True, pass_fds=[b.sock.fileno() for b in bound])
+            (self.netns_dir / f"{cid}.proxy").write_text(json.dumps({"pid": proc.pid,
+                                                                     "start": _start_time(proc.pid)}))
+            return Process(proc)
+
+        self._proxies[cid] = await blocking(spawn)
 
     def proxy_pid(self, cid: str) -> int | None:
         try:

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from dockyard.api.context import TEMP_DIR
-from dockyard.api.routes import images as image_routes
+from dockyard.api.spool import downloaded, spooled
 from dockyard.daemon.container_store import ContainerStore
 from dockyard.daemon.events import EventBus
 from dockyard.daemon.images import ImageService
@@ -33,12 +33,17 @@ def fake_request(tmp_path, content) -> SimpleNamespace:
     return SimpleNamespace(app={TEMP_DIR: tmp_path / "tmp"}, content=content)
 
 
+async def enter(temp_file_of_a_request) -> None:
+    async with temp_file_of_a_request:
+        pytest.fail("the file was made whole")
+
+
 @pytest.mark.parametrize("error", [asyncio.CancelledError(), ConnectionResetError("reset"), ValueError("bad")])
 def test_spool_cut_short_leaves_no_upload_file(tmp_path, error):
     (tmp_path / "tmp").mkdir()
     request = fake_request(tmp_path, CutShortBody(error))
     with pytest.raises(type(error)):
-        asyncio.run(image_routes._spool(request))
+        asyncio.run(enter(spooled(request)))
     assert list((tmp_path / "tmp").iterdir()) == []
 
 
@@ -46,7 +51,7 @@ def test_failed_import_download_leaves_no_upload_file(tmp_path):
     (tmp_path / "tmp").mkdir()
     request = fake_request(tmp_path, None)
     with pytest.raises(InvalidParameter):
-        asyncio.run(image_routes._download(request, f"http://127.0.0.1:{closed_port()}/x.tar"))
+        asyncio.run(enter(downloaded(request, f"http://127.0.0.1:{closed_port()}/x.tar")))
     assert list((tmp_path / "tmp").iterdir()) == []
 
 

@@ -3,10 +3,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
-import tempfile
-from pathlib import Path
 
 from aiohttp import web
 
@@ -18,11 +14,11 @@ from ...filters import Filters
 from ...errors import DockyardError, InvalidParameter
 from ... import gojson
 from ..body_schemas import BUILD_QUERY_JSON
-from ..context import TEMP_DIR, json_response, qbool, qint
+from ..context import json_response, qbool, qint
 from ..router import RouteTable
+from ..spool import spooled, temp_dir
 from ..streams import JSONStream
 from .build_backend import BUILD_CACHE, BUILDER
-from .images import _spool
 
 routes = RouteTable()
 log = logging.getLogger("dockyard.build")
@@ -111,22 +107,17 @@ async def build(request: web.Request) -> web.StreamResponse:
     for t in opts.tags:
         from ...image import reference
         reference.parse(t)  # a bad -t fails before any work
-    work = Path(tempfile.mkdtemp(prefix="context-", dir=request.app[TEMP_DIR]))
     stream = JSONStream(request)
     out = BuildOutput(stream, opts.quiet)
     try:
-        try:
+        # The context is gone before the last message: a client stops reading at an error.
+        async with temp_dir(request, "context-") as work:
             if request.query.get("remote"):
                 await bulk(fetch_remote, request.query["remote"], work)
             else:
-                body = await _spool(request)
-                try:
-                    await bulk(unpack_context, body, work)
-                finally:
-                    os.unlink(body)
+                async with spooled(request) as body:
+                    await bulk(unpack_context, body.name, work)
             image_id = await request.app[BUILDER].build(work, opts, out.send)
-        finally:  # gone before the last message: a client stops reading at an error
-            await bulk(shutil.rmtree, work, ignore_errors=True)
         if opts.quiet:  # dockerd's -q: the image ID is all a successful build shows
             await stream.send({"stream": image_id + "\n"})
     except (BuildError, DockyardError) as err:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import os
 from urllib.parse import quote_plus
 
 from aiohttp import web
@@ -19,13 +18,13 @@ from ...timefmt import parse_time_filter
 from ...errors import Conflict, InvalidParameter, NotFound, NotImplemented_
 from .. import image_versions
 from ..context import atoi, json_body, json_rendered, json_response, json_response_of, no_content, qbool, qint
+from ..spool import spooled
 from ..middleware import SERVER_HEADERS
 from ..router import RouteTable
 from ...stdcopy import frame
 from ..streams import hijack, start_stream
 from ..versions import as_tuple
 from .containers_backend import COMMIT, CONTAINERS, LINKS, ContainerBackend
-from .images import _spool
 
 routes = RouteTable()
 CID = "/containers/{id}"
@@ -404,12 +403,9 @@ async def archive_get(request: web.Request) -> web.StreamResponse:
 @routes.put(CID + "/archive")
 async def archive_put(request: web.Request) -> web.Response:
     svc = _containers(request)
-    path = await _spool(request)  # the body is a tar: spool it and extract in a thread
-    try:
-        await svc.files.put_archive(request.match_info["id"], request.query.get("path", ""), path,
-                              qbool(request, "noOverwriteDirNonDir"), qbool(request, "copyUIDGID"))
-    finally:
-        os.unlink(path)
+    async with spooled(request) as tar:  # the body is a tar: spool it and extract in a thread
+        await svc.files.put_archive(request.match_info["id"], request.query.get("path", ""), tar.name,
+                                    qbool(request, "noOverwriteDirNonDir"), qbool(request, "copyUIDGID"))
     return web.Response(status=200)
 
 

@@ -1,9 +1,7 @@
 """Image routes: list, inspect, history, tag, remove, prune, import/pull (create), load, save."""
 from __future__ import annotations
 
-import asyncio
 import os
-import tempfile
 
 from aiohttp import web
 
@@ -11,11 +9,12 @@ from ...blocking import blocking, bulk
 from ...daemon.archives import target_name
 from ...filters import Filters
 from ...errors import InvalidParameter
-from ...fetch import download, is_url
+from ...fetch import is_url
 from .. import image_versions
-from ..context import TEMP_DIR, json_rendered, json_response, qbool
+from ..context import json_rendered, json_response, qbool
 from ..middleware import SERVER_HEADERS
 from ..router import RouteTable
+from ..spool import downloaded, rewound, spooled, temp_file
 from ..streams import JSONStream, start_stream
 from .images_backend import ARCHIVES, IMAGES, PULL, ImageBackend
 
@@ -75,36 +74,6 @@ async def prune_images(request: web.Request) -> web.Response:
     return json_response(await bulk(_images(request).prune, False, filters))
 
 
-async def _fill_temp(request: web.Request, fill) -> str:
-    """A new `upload-*` temp file under <data-root>/tmp, written by `await fill(f)`. Removed again when
-    filling fails in any way, a client hanging up mid-upload (CancelledError) included."""
-    fd, path = tempfile.mkstemp(prefix="upload-", dir=request.app[TEMP_DIR])
-    try:
-        with os.fdopen(fd, "wb") as f:
-            await fill(f)
-    except BaseException:
-        os.unlink(path)
-        raise
-    return path
-
-
-async def _spool(request: web.Request) -> str:
-    """Write the request body to a temp file so blocking tar readers can work on it in a thread."""
-    async def copy_body(f) -> None:
-        async for chunk in request.content.iter_chunked(1 << 20):
-            await blocking(f.write, chunk)  # a disk write can block for long on a busy machine
-
-    return await _fill_temp(request, copy_body)
-
-
-async def _download(request: web.Request, url: str) -> str:
-    """`url`'s content in a temp file (the import source of `docker import URL`)."""
-    async def fetch(f) -> None:
-        await bulk(download, url, f)
-
-    return await _fill_temp(request, fetch)
-
-
 @routes.post("/images/create")
 async def create_image(request: web.Request) -> web.StreamResponse:
     q = request.query
@@ -133,58 +102,50 @@ async def _import(request: web.Request) -> web.StreamResponse:
         raise InvalidParameter(f"fromSrc must be - or an http(s) URL, not {src!r}")
     if q.get("repo"):
         target_name(q["repo"], q.get("tag", ""))  # a bad name is a 400 before the upload is read
-    path = await (_spool(request) if src == "-" else _download(request, src))
-    stream = JSONStream(request)
-    try:
-        if src != "-":
-            await stream.send({"status": f"Downloading from {src}"})  # dockerd says so once the URL answered
-        with open(path, "rb") as f:
+    source = spooled(request) if src == "-" else downloaded(request, src)
+    async with source as f:
+        stream = JSONStream(request)
+        try:
+            if src != "-":
+                await stream.send({"status": f"Downloading from {src}"})  # dockerd says so once the URL answered
             image_id = await bulk(
                 request.app[ARCHIVES].import_rootfs, f, q.get("repo", ""), q.get("tag", ""), q.get("message", ""),
                 q.getall("changes", []), src, q.get("platform", ""))
-        await stream.send({"status": image_id})
-    except Exception as err:
-        # Nothing sent yet (an import from stdin): a plain HTTP error, which docker prints as
-        # "Error response from daemon: ...", as dockerd answers; after "Downloading from", in the stream.
-        if not stream.started:
-            raise
-        await stream.error(str(err))
-    finally:
-        os.unlink(path)
+            await stream.send({"status": image_id})
+        except Exception as err:
+            # Nothing sent yet (an import from stdin): a plain HTTP error, which docker prints as
+            # "Error response from daemon: ...", as dockerd answers; after "Downloading from", in the stream.
+            if not stream.started:
+                raise
+            await stream.error(str(err))
     return await stream.finish()
 
 
 @routes.post("/images/load")
 async def load_images(request: web.Request) -> web.StreamResponse:
-    path = await _spool(request)
-    stream = JSONStream(request)
-    try:
-        lines = await bulk(request.app[ARCHIVES].load, path)
-        for line in lines:
-            await stream.send({"stream": line + "\n"})
-    except Exception as err:
-        await stream.error(str(err))
-    finally:
-        await asyncio.shield(blocking(os.unlink, path))  # a loaded archive of hundreds of MB: off the loop too
+    async with spooled(request) as f:
+        stream = JSONStream(request)
+        try:
+            lines = await bulk(request.app[ARCHIVES].load, f.name)
+            for line in lines:
+                await stream.send({"stream": line + "\n"})
+        except Exception as err:
+            await stream.error(str(err))
     return await stream.finish()
 
 
 async def _save(request: web.Request, names: list[str]) -> web.StreamResponse:
     # The archive is written to a file before anything is sent, so a name save() cannot find is a 404.
-    fd, path = tempfile.mkstemp(prefix="save-", dir=request.app[TEMP_DIR])
-    try:
-        with os.fdopen(fd, "wb") as f:
-            await bulk(request.app[ARCHIVES].save, names, f)
+    async with temp_file(request, "save-") as f:
+        await bulk(request.app[ARCHIVES].save, names, f)
+        await blocking(rewound, f)
         resp = web.StreamResponse(headers={**SERVER_HEADERS, "Content-Type": "application/x-tar"})
-        resp.content_length = os.path.getsize(path)
+        resp.content_length = os.fstat(f.fileno()).st_size
         await start_stream(request, resp)
-        with open(path, "rb") as f:
-            while chunk := await blocking(f.read, 1 << 20):
-                await resp.write(chunk)
+        while chunk := await blocking(f.read, 1 << 20):
+            await resp.write(chunk)
         await resp.write_eof()
         return resp
-    finally:  # off the loop: unlinking a saved archive of hundreds of MB frees its blocks there and then
-        await asyncio.shield(blocking(os.unlink, path))
 
 
 @routes.get("/images/get")

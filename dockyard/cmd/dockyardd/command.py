@@ -89,6 +89,7 @@ async def serve(config: DaemonConfig, activated: list[int]) -> None:
         log.info("API listening on %s", host)
     watch = stallwatch.start(config.log_level)  # once serving: start-up work is not a client's wait
     trimming = asyncio.get_running_loop().create_task(trim_malloc_now_and_then())
+    blocking.prioritize_loop_thread()  # last: the threads started so far keep the default priority
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
