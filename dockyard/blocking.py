@@ -7,7 +7,7 @@ the event loop keeps answering every other client meanwhile. Three bounded pools
   instead of spawning hundreds of them.
 - `bulk()`: work on a whole layer or archive (tar, compress, hash, a download), seconds long, in a pool of
   its own so that it never holds up the short work.
-- `computing()`: Python that only computes (rendering a list as JSON), one thread per core.
+- `computing()`: Python that only computes (rendering a list as JSON), one thread per core but the loop's.
 """
 from __future__ import annotations
 
@@ -27,9 +27,13 @@ log = logging.getLogger(__name__)
 CORES = os.cpu_count() or 2
 # Few threads for the short work: each one running Python wants the GIL, and every thread waiting for the GIL
 # wakes each switch interval to ask for it, so the loop thread waited behind them (and for a core). With 32,
-# a hundred clients' first requests kept a /_ping waiting 100-160 ms; with 6 (on 2 cores), 57-87 ms. Beyond a
-# thread per core for Python, the rest cover waits in the kernel (a mount, an fsync).
-MAX_WORKERS = min(2 * CORES + 2, 32)
+# a hundred clients' first requests kept a /_ping waiting 100-160 ms; with 6 (on 2 cores), 57-149 ms, the
+# slowest in the first second's burst of creates and starts; with 4, 45-73 ms and none in the burst. A GIL
+# holder that the kernel preempts keeps every other thread, the loop's included, waiting until it runs again.
+# Beyond a thread per core for Python, the rest cover waits in the kernel (a mount, an fsync).
+MAX_WORKERS = min(CORES + 2, 32)
+# Python that only computes: the loop thread is the other one that wants the GIL.
+COMPUTE_WORKERS = max(1, CORES - 1)
 # Whole layers and archives: enough that a compose pull or a few builds do not queue behind one another.
 BULK_WORKERS = 16
 
@@ -64,7 +68,7 @@ def bulk_pool() -> ThreadPoolExecutor:
 
 
 def compute_pool() -> ThreadPoolExecutor:
-    return _named("compute", CORES)
+    return _named("compute", COMPUTE_WORKERS)
 
 
 def install(loop: asyncio.AbstractEventLoop) -> None:
@@ -124,7 +128,7 @@ async def finished_or_undone(fn: Callable[[], T], undo: Callable[[], object]) ->
 # than cores cannot run it any faster, and each extra one that wants the GIL lowers the loop thread's odds of
 # getting it at each switch (a hundred clients' lists in the 32-thread pool kept the loop waiting 100+ ms).
 async def computing(fn: Callable[..., T], /, *args) -> T:
-    """Run the GIL-bound `fn(*args)` off the loop, at most one per core at a time."""
+    """Run the GIL-bound `fn(*args)` off the loop, at most COMPUTE_WORKERS at a time."""
     return await _run_in(compute_pool(), fn, args, {})
 
 
