@@ -13,6 +13,7 @@ re-adopts what still runs and sweeps what belongs to containers that are gone.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import ipaddress
 import json
@@ -22,6 +23,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from ..blocking import Process, blocking, finished_or_undone
@@ -619,9 +621,9 @@ class NetworkService:
         background, because deleting a network device waits for the kernel (~25 ms each), unmounting the
         namespace costs a thread hop, and `run --rm` would wait for them too. A next attach() waits for them.
         """
-        await self._stop_proxy(c.id)
-        self._container_dns_down(c.id)
         bare = c.id in self._bare
+        await self._stop_proxy(c.id, bare)
+        self._container_dns_down(c.id)
         eps = [] if bare else await blocking(self._endpoints, container_id=c.id)
         netns = self.netns_path(c.id)
         links = [e["host_veth"] for e in eps if e["host_veth"]]
@@ -802,28 +804,34 @@ class NetworkService:
             return None
         return info["pid"] if _start_time(info["pid"]) == info["start"] else None
 
-    async def _stop_proxy(self, cid: str) -> None:
-        pidfile = self.netns_dir / f"{cid}.proxy"
+    async def _stop_proxy(self, cid: str, bare: bool) -> None:
         proc = self._proxies.pop(cid, None)
-        if not pidfile.exists() and proc is None:
+        if proc is None and bare:  # no endpoint, so no proxy (of ours or of an earlier daemon's)
             return
-        pid = self.proxy_pid(cid)
-        if pid is not None:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        recorded, pid = await blocking(self._kill_proxy, cid)
+        if not recorded and proc is None:
+            return
         if proc is not None:
             try:
                 await asyncio.wait_for(proc.wait(), 5)
             except asyncio.TimeoutError:
                 log.warning("proxy of %s did not exit", cid[:12])
         elif pid is not None:  # not our child (we restarted since): wait until it is gone or a zombie
-            for _ in range(100):
-                if _start_time(pid) is None or _is_zombie(pid):
-                    break
-                await asyncio.sleep(0.01)
-        pidfile.unlink(missing_ok=True)
+            await blocking(_wait_gone_or_zombie, pid)
+        await blocking(self._forget_proxy, cid)
+
+    def _kill_proxy(self, cid: str) -> tuple[bool, int | None]:
+        """Whether a proxy of `cid` is on record, and the PID of the one still running, now sent SIGKILL."""
+        if not (self.netns_dir / f"{cid}.proxy").exists():
+            return False, None
+        pid = self.proxy_pid(cid)
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        return True, pid
+
+    def _forget_proxy(self, cid: str) -> None:
+        (self.netns_dir / f"{cid}.proxy").unlink(missing_ok=True)
         (self.netns_dir / f"{cid}.proxy.log").unlink(missing_ok=True)
 
     # ------------------------------------------------------------ /etc/hosts and resolv.conf
@@ -1023,6 +1031,12 @@ def _start_time(pid: int) -> int | None:
             return int(f.read().rsplit(")", 1)[1].split()[19])
     except (OSError, ValueError, IndexError):
         return None
+
+
+def _wait_gone_or_zombie(pid: int, timeout: float = 1.0) -> None:
+    deadline = time.monotonic() + timeout
+    while _start_time(pid) is not None and not _is_zombie(pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def _is_zombie(pid: int) -> bool:

@@ -37,8 +37,12 @@ def mount_points() -> list[str]:
         return []
 
 
+def escape_mountinfo(path: str) -> str:
+    """`path` as mountinfo writes it: space, tab, newline and backslash as octal escapes (\\040 ...)."""
+    return "".join(f"\\{ord(ch):03o}" if ch in " \t\n\\" else ch for ch in path)
+
+
 def _unescape_mountinfo(field: str) -> str:
-    # mountinfo writes space, tab, newline and backslash as octal escapes (\040 ...)
     if "\\" not in field:
         return field
     return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)

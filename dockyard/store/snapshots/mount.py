@@ -12,6 +12,8 @@ import os
 import subprocess
 from dataclasses import dataclass
 
+from ..fsutil import escape_mountinfo
+
 _libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
 MNT_DETACH = 2
 # mount(2) flags (linux/mount.h)
@@ -104,6 +106,7 @@ def is_mountpoint(path: str) -> bool:
             text = f.read()
     except OSError:
         return False
-    if f" {path} " not in text:  # the usual answer, without splitting the hundreds of lines of a busy host
+    field = escape_mountinfo(path)
+    if f" {field} " not in text:  # the usual answer, without splitting the hundreds of lines of a busy host
         return False
-    return any(line.split()[4] == path for line in text.splitlines())
+    return any(line.split()[4] == field for line in text.splitlines())
