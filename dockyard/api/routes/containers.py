@@ -18,9 +18,9 @@ from ...timefmt import parse_time_filter
 from ...errors import Conflict, InvalidParameter, NotFound, NotImplemented_
 from .. import image_versions
 from ..context import atoi, json_body, json_rendered, json_response, json_response_of, no_content, qbool, qint
-from ..spool import spooled
 from ..middleware import SERVER_HEADERS
 from ..router import RouteTable
+from ..spool import spooled
 from ...stdcopy import frame
 from ..streams import hijack, start_stream
 from ..versions import as_tuple
