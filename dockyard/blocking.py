@@ -28,8 +28,9 @@ CORES = os.cpu_count() or 2
 # Few threads for the short work: each one running Python wants the GIL, and every thread waiting for the GIL
 # wakes each switch interval to ask for it, so the loop thread waited behind them (and for a core). With 32,
 # a hundred clients' first requests kept a /_ping waiting 100-160 ms; with 6 (on 2 cores), 57-149 ms, the
-# slowest in the first second's burst of creates and starts; with 4, 45-73 ms and none in the burst. A GIL
-# holder that the kernel preempts keeps every other thread, the loop's included, waiting until it runs again.
+# slowest in the first second's burst of creates and starts; with 4, 46-95 ms over 15 runs, none in the burst.
+# A GIL holder that the kernel preempts keeps every other thread, the loop's included, waiting until it runs
+# again.
 # Beyond a thread per core for Python, the rest cover waits in the kernel (a mount, an fsync).
 MAX_WORKERS = min(CORES + 2, 32)
 # Python that only computes: the loop thread is the other one that wants the GIL.
